@@ -1,0 +1,15 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+
+import { reconcileJobs } from '../shared/build/jobs';
+import { loadConfig } from '../shared/config';
+import { logger } from '../shared/logger';
+
+/** Scheduled: settle tokens whose job ended but whose state-change event never arrived. */
+const env = loadConfig('JOB_TOKEN_TABLE', 'RECONCILE_MIN_AGE_SECONDS');
+
+export const handler = middy(async () => {
+  const report = await reconcileJobs(env.JOB_TOKEN_TABLE, env.RECONCILE_MIN_AGE_SECONDS);
+  logger.info('reconciled outstanding jobs', { ...report });
+  return report;
+}).use(injectLambdaContext(logger));

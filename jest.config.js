@@ -1,0 +1,16 @@
+/** Jest projects: fast unit tests (no network) and the packaging tests (run `serverless package`). */
+const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
+const common = {
+  transform,
+  // @middy/* ships ESM only; let swc turn it into CommonJS like our own code.
+  transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
+  moduleNameMapper: { '^@middy/(core|util)$': '<rootDir>/node_modules/@middy/$1/index.js' },
+  testEnvironment: 'node',
+  setupFiles: ['<rootDir>/tests/setup-env.ts'],
+};
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/tests/unit/**/*.test.ts'] },
+    { ...common, displayName: 'package', testMatch: ['<rootDir>/tests/package/**/*.test.ts'] },
+  ],
+};

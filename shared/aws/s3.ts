@@ -1,0 +1,43 @@
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+
+import { classifyAwsError, isAwsError } from '../errors';
+
+const client = new S3Client({ forcePathStyle: true });
+
+/** Parses `s3://bucket/key` into its parts. Throws Error on anything else. */
+export function parseS3Uri(uri: string): { bucket: string; key: string } {
+  const match = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);
+  if (!match) throw new Error(`not an s3:// URI: ${uri}`);
+  return { bucket: match[1]!, key: match[2]! };
+}
+
+/** True when the object exists. Throws RetryableError on throttling/5xx. */
+export async function objectExists(bucket: string, key: string): Promise<boolean> {
+  try {
+    await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch (error) {
+    if (isAwsError(error, 'NotFound', 'NoSuchKey')) return false;
+    throw classifyAwsError(error, `S3 HeadObject s3://${bucket}/${key}`);
+  }
+}
+
+/** Writes an object (overwrites; idempotent for the same body). Throws RetryableError on throttling. */
+export async function putObject(bucket: string, key: string, body: Uint8Array | string, contentType?: string): Promise<void> {
+  try {
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+  } catch (error) {
+    throw classifyAwsError(error, `S3 PutObject s3://${bucket}/${key}`);
+  }
+}
+
+/** Reads an object as UTF-8 text; undefined when it does not exist. Throws RetryableError on throttling. */
+export async function getObjectText(bucket: string, key: string): Promise<string | undefined> {
+  try {
+    const output = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return await output.Body?.transformToString('utf-8');
+  } catch (error) {
+    if (isAwsError(error, 'NoSuchKey', 'NotFound')) return undefined;
+    throw classifyAwsError(error, `S3 GetObject s3://${bucket}/${key}`);
+  }
+}

@@ -1,0 +1,77 @@
+import { createGzip } from 'node:zlib';
+import { pack } from 'tar-stream';
+
+import { getBlob, listFilesAtCommit } from '../aws/codecommit';
+import { objectExists, putObject } from '../aws/s3';
+import { SourceTooLargeError } from '../errors';
+
+/**
+ * Snapshots a commit's source tree to S3 twice: as `source.tar.gz` (what SageMaker framework
+ * containers' script mode downloads) and unpacked under `source/` (mounted as the processing
+ * jobs' code input). The archive is written last and marks a finished snapshot, so a repeated
+ * call finds it and does nothing.
+ */
+
+export interface SnapshotLocation {
+  bucket: string;
+  /** Key prefix ending in `/`, e.g. `builds/<execution>/`. */
+  prefix: string;
+}
+
+export interface Snapshot {
+  sourceUri: string;
+  sourcePrefix: string;
+  files: number;
+  bytes: number;
+  reused: boolean;
+}
+
+/** Builds a gzipped tar archive of the files in memory (mode 0644, or 0755 for EXECUTABLE). */
+export async function createTarGz(files: readonly { path: string; content: Uint8Array; executable: boolean }[]): Promise<Buffer> {
+  const archive = pack();
+  const gzip = createGzip();
+  const chunks: Buffer[] = [];
+  const done = new Promise<Buffer>((resolve, reject) => {
+    gzip.on('data', (chunk: Buffer) => chunks.push(chunk));
+    gzip.on('end', () => resolve(Buffer.concat(chunks)));
+    gzip.on('error', reject);
+    archive.on('error', reject);
+  });
+  archive.pipe(gzip);
+  for (const file of files) {
+    archive.entry({ name: file.path, size: file.content.byteLength, mode: file.executable ? 0o755 : 0o644, mtime: new Date(0) }, Buffer.from(file.content));
+  }
+  archive.finalize();
+  return done;
+}
+
+/**
+ * Snapshots `repository@commit`. Throws SourceTooLargeError (terminal) when the tree exceeds
+ * `maxBytes` uncompressed, RetryableError on throttling. Idempotent.
+ */
+export async function snapshotSource(repository: string, commit: string, location: SnapshotLocation, maxBytes: number): Promise<Snapshot> {
+  const archiveKey = `${location.prefix}source.tar.gz`;
+  const sourcePrefix = `${location.prefix}source/`;
+  const result = { sourceUri: `s3://${location.bucket}/${archiveKey}`, sourcePrefix: `s3://${location.bucket}/${sourcePrefix}` };
+  if (await objectExists(location.bucket, archiveKey)) return { ...result, files: 0, bytes: 0, reused: true };
+
+  const tree = await listFilesAtCommit(repository, commit);
+  const files: { path: string; content: Uint8Array; executable: boolean }[] = [];
+  let bytes = 0;
+  for (const file of tree) {
+    const content = await getBlob(repository, file.blobId);
+    bytes += content.byteLength;
+    if (bytes > maxBytes) {
+      throw new SourceTooLargeError(`source of ${repository}@${commit} exceeds the stage limit of ${maxBytes} bytes (reached at ${file.path}); keep data sets out of the repository and read them as Dataset inputs`);
+    }
+    files.push({ path: file.path, content, executable: file.mode === 'EXECUTABLE' });
+  }
+  // Unpacked copy first, then the archive: the archive's presence means the snapshot is complete.
+  const queue = [...files];
+  const workers = Array.from({ length: 8 }, async () => {
+    for (let file = queue.shift(); file; file = queue.shift()) await putObject(location.bucket, `${sourcePrefix}${file.path}`, file.content);
+  });
+  await Promise.all(workers);
+  await putObject(location.bucket, archiveKey, await createTarGz(files), 'application/gzip');
+  return { ...result, files: files.length, bytes, reused: false };
+}

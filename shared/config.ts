@@ -1,0 +1,61 @@
+import * as z from 'zod';
+
+/**
+ * The only place that reads `process.env`. Each entry point loads the settings it needs at
+ * module scope, so a missing or malformed variable fails the cold start with the variable's name
+ * instead of failing some later call. Results are frozen.
+ */
+
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+}
+
+const commaList = z
+  .string()
+  .transform((value) => value.split(',').map((item) => item.trim()).filter((item) => item !== ''))
+  .refine((items) => items.length > 0, 'must list at least one value');
+
+const positiveInt = z.coerce.number().int().positive();
+
+const variables = {
+  STAGE: z.string().min(1),
+  ARTIFACTS_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
+  MODEL_BUILD_STATE_MACHINE_ARN: z.string().startsWith('arn:'),
+  JOB_TOKEN_TABLE: z.string().min(3),
+  SAGEMAKER_ROLE_ARN: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN'),
+  ALLOWED_INSTANCE_TYPES: commaList,
+  MAX_RUNTIME_SECONDS: positiveInt,
+  MAX_SOURCE_BYTES: positiveInt,
+  TRIGGER_REPOSITORIES: commaList,
+  TRIGGER_BRANCHES: commaList,
+  MODEL_PACKAGE_GROUP_PREFIX: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,30}$/, 'must be a short SageMaker-style name'),
+  DEAD_LETTER_QUEUE_URL: z.string().url(),
+  RECONCILE_MIN_AGE_SECONDS: positiveInt.default(120),
+} as const;
+
+type Variables = typeof variables;
+type Loaded<K extends keyof Variables> = { readonly [P in K]: z.output<Variables[P]> };
+
+/**
+ * Reads and validates the named environment variables. Throws {@link ConfigurationError} naming
+ * each missing or malformed variable. Not cached: call once at module scope.
+ */
+export function loadConfig<K extends keyof Variables>(...names: K[]): Loaded<K> {
+  const result: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const name of names) {
+    const parsed = variables[name].safeParse(process.env[name]);
+    if (parsed.success) result[name] = parsed.data;
+    else problems.push(`${name}: ${parsed.error.issues[0]?.message ?? 'invalid'}${process.env[name] === undefined ? ' (not set)' : ''}`);
+  }
+  if (problems.length > 0) throw new ConfigurationError(`invalid environment: ${problems.join('; ')}`);
+  return Object.freeze(result) as Loaded<K>;
+}
+
+/** Glob match with `*` as the only wildcard, as in the stage's repository/branch lists. */
+export function matchesAny(value: string, patterns: readonly string[]): boolean {
+  return patterns.some((pattern) => {
+    const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    return regex.test(value);
+  });
+}

@@ -1,0 +1,133 @@
+/**
+ * Named errors. Their `name` is the contract with the state machines' `Retry`/`Catch`
+ * `ErrorEquals` and with SendTaskFailure: `tests/unit/error-contract.test.ts` checks that every
+ * custom name in `statemachines/*.asl.yaml` is defined here and every name here is used there.
+ *
+ * Retryable errors (the caller should try again later) extend {@link RetryableError};
+ * everything else is terminal (trying again with the same input fails the same way).
+ */
+
+/** Base class: a Sluice error whose `name` is stable and part of the public contract. */
+export abstract class SluiceError extends Error {
+  /** True when the same call may succeed later (throttling, a race, a dependency not ready). */
+  abstract readonly retryable: boolean;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A transient failure of a dependency (throttling, 5xx, timeout). Retry with backoff. */
+export class RetryableError extends SluiceError {
+  override readonly name: string = 'RetryableError';
+  readonly retryable = true;
+}
+
+/** Input that can never succeed: an event, task input or request that fails validation. */
+export class InvalidInputError extends SluiceError {
+  override readonly name: string = 'InvalidInput';
+  readonly retryable = false;
+}
+
+/** The model repository's `mlops.yaml` is missing a required part or breaks a rule. */
+export class InvalidConfigError extends SluiceError {
+  override readonly name: string = 'InvalidConfig';
+  readonly retryable = false;
+}
+
+/** The commit's source tree is larger than the stage allows to snapshot. */
+export class SourceTooLargeError extends SluiceError {
+  override readonly name: string = 'SourceTooLarge';
+  readonly retryable = false;
+}
+
+/** A SageMaker job this run waited on ended `Failed`; the message carries its FailureReason. */
+export class SageMakerJobFailedError extends SluiceError {
+  override readonly name: string = 'SageMakerJobFailed';
+  readonly retryable = false;
+}
+
+/** A SageMaker job this run waited on ended `Stopped` (someone or something stopped it). */
+export class SageMakerJobStoppedError extends SluiceError {
+  override readonly name: string = 'SageMakerJobStopped';
+  readonly retryable = false;
+}
+
+/** The metric the quality gate reads is absent from evaluation.json or is not a number. */
+export class MetricNotFoundError extends SluiceError {
+  override readonly name: string = 'MetricNotFound';
+  readonly retryable = false;
+}
+
+/** The evaluated model did not meet the configured quality gate. Raised by the state machine. */
+export class QualityGateFailedError extends SluiceError {
+  override readonly name: string = 'QualityGateFailed';
+  readonly retryable = false;
+}
+
+/** The model was registered but the success events could not be published. Raised by the state machine. */
+export class EventPublishFailedError extends SluiceError {
+  override readonly name: string = 'EventPublishFailed';
+  readonly retryable = false;
+}
+
+/**
+ * Every error name Sluice raises, and how it reaches the state machines:
+ * - `retry`: thrown by a task; every Lambda task's Retry lists it;
+ * - `task`: thrown by a task or sent with SendTaskFailure; ends in the Catch / failure path;
+ * - `input`: set in the execution input by on-source-push (`failure.Error`), failing the run at once;
+ * - `fail-state`: raised by a Choice/Fail state of the state machine itself.
+ */
+export const ERROR_NAMES = {
+  RetryableError: 'retry',
+  InvalidInput: 'task',
+  SageMakerJobFailed: 'task',
+  SageMakerJobStopped: 'task',
+  MetricNotFound: 'task',
+  InvalidConfig: 'input',
+  SourceTooLarge: 'input',
+  QualityGateFailed: 'fail-state',
+  EventPublishFailed: 'fail-state',
+} as const satisfies Record<string, 'retry' | 'task' | 'input' | 'fail-state'>;
+
+export type ErrorName = keyof typeof ERROR_NAMES;
+
+/** Names of AWS SDK errors that mean "slow down or try again". */
+const TRANSIENT_AWS_ERRORS = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'ProvisionedThroughputExceededException',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'InternalServerError',
+  'InternalFailure',
+  'InternalServerException',
+  'SlowDown',
+  'TimeoutError',
+  'RequestTimeout',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ECONNREFUSED',
+]);
+
+/**
+ * Wraps an AWS SDK failure: transient ones (throttling, 5xx, network) become {@link RetryableError}
+ * so the state machine's Retry and Lambda's async retries handle them; others are returned as-is.
+ */
+export function classifyAwsError(error: unknown, context: string): unknown {
+  if (!(error instanceof Error)) return error;
+  const fault = (error as { $fault?: string }).$fault;
+  const code = (error as { code?: string }).code;
+  if (TRANSIENT_AWS_ERRORS.has(error.name) || (code && TRANSIENT_AWS_ERRORS.has(code)) || fault === 'server') {
+    return new RetryableError(`${context}: ${error.name}: ${error.message}`, { cause: error });
+  }
+  return error;
+}
+
+/** True for an AWS SDK error with one of the given names (the SDK's exception `name`). */
+export function isAwsError(error: unknown, ...names: string[]): boolean {
+  return error instanceof Error && names.includes(error.name);
+}

@@ -1,0 +1,118 @@
+import * as z from 'zod';
+
+import { InvalidInputError } from '../errors';
+
+/**
+ * Inbound EventBridge events, one schema per `detail-type`. Shapes follow the real events AWS
+ * documents (copies in events/samples/, each parsed by tests/unit/event-samples.test.ts).
+ * Schemas check what Sluice relies on and pass everything else through.
+ */
+
+export const EVENT_SOURCES = {
+  codecommit: 'aws.codecommit',
+  sagemaker: 'aws.sagemaker',
+  sluice: 'sluice',
+} as const;
+
+export const DETAIL_TYPES = {
+  repositoryStateChange: 'CodeCommit Repository State Change',
+  trainingJobStateChange: 'SageMaker Training Job State Change',
+  processingJobStateChange: 'SageMaker Processing Job State Change',
+  modelBuildStarted: 'Model Build Started',
+  modelBuildSucceeded: 'Model Build Succeeded',
+  modelBuildFailed: 'Model Build Failed',
+  modelPackageRegistered: 'Model Package Registered',
+} as const;
+
+/** EventBridge envelope around a typed `detail`, as Powertools' parser envelopes do. */
+function eventBridgeEnvelope<S extends string, T extends string, D extends z.ZodType>(source: S, detailType: T, detail: D) {
+  return z.looseObject({
+    version: z.string(),
+    id: z.string().min(1),
+    'detail-type': z.literal(detailType),
+    source: z.literal(source),
+    account: z.string(),
+    time: z.string(),
+    region: z.string(),
+    resources: z.array(z.string()),
+    detail,
+  });
+}
+
+const commitId = z.string().regex(/^[0-9A-Za-z]{1,64}$/, 'must be a commit id');
+
+export const repositoryStateChangeSchema = eventBridgeEnvelope(
+  EVENT_SOURCES.codecommit,
+  DETAIL_TYPES.repositoryStateChange,
+  z.looseObject({
+    event: z.string().min(1),
+    repositoryName: z.string().min(1).max(100),
+    referenceType: z.string().min(1),
+    referenceName: z.string().min(1),
+    referenceFullName: z.string().optional(),
+    commitId: commitId.optional(),
+    oldCommitId: commitId.optional(),
+  }),
+);
+
+export type RepositoryStateChange = z.infer<typeof repositoryStateChangeSchema>;
+
+/** A terminal or intermediate job status; SageMaker's documented values plus anything newer. */
+const jobStatus = z.string().min(1);
+
+export const trainingJobStateChangeSchema = eventBridgeEnvelope(
+  EVENT_SOURCES.sagemaker,
+  DETAIL_TYPES.trainingJobStateChange,
+  z.looseObject({
+    TrainingJobName: z.string().min(1),
+    TrainingJobStatus: jobStatus,
+    FailureReason: z.string().optional(),
+  }),
+);
+
+export const processingJobStateChangeSchema = eventBridgeEnvelope(
+  EVENT_SOURCES.sagemaker,
+  DETAIL_TYPES.processingJobStateChange,
+  z.looseObject({
+    ProcessingJobName: z.string().min(1),
+    ProcessingJobStatus: jobStatus,
+    FailureReason: z.string().optional(),
+  }),
+);
+
+/** Either SageMaker job event, reduced to what the token bookkeeping needs. */
+export interface JobStateChange {
+  kind: 'training' | 'processing';
+  jobName: string;
+  status: string;
+}
+
+/**
+ * Parses a SageMaker Training/Processing Job State Change event.
+ * Throws {@link InvalidInputError} naming the offending field when it is neither.
+ */
+export function parseJobStateChange(event: unknown): JobStateChange {
+  const detailType = (event as { 'detail-type'?: unknown } | null)?.['detail-type'];
+  if (detailType === DETAIL_TYPES.trainingJobStateChange) {
+    const { detail } = parseEvent(trainingJobStateChangeSchema, event);
+    return { kind: 'training', jobName: detail.TrainingJobName, status: detail.TrainingJobStatus };
+  }
+  if (detailType === DETAIL_TYPES.processingJobStateChange) {
+    const { detail } = parseEvent(processingJobStateChangeSchema, event);
+    return { kind: 'processing', jobName: detail.ProcessingJobName, status: detail.ProcessingJobStatus };
+  }
+  throw new InvalidInputError(
+    `detail-type: expected "${DETAIL_TYPES.trainingJobStateChange}" or "${DETAIL_TYPES.processingJobStateChange}", got ${JSON.stringify(detailType)}`,
+  );
+}
+
+/**
+ * Validates `input` against `schema`. Throws {@link InvalidInputError} whose message lists each
+ * offending field path and the problem (e.g. `detail.repositoryName: expected string`).
+ */
+export function parseEvent<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const details = parsed.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`);
+  throw new InvalidInputError(`invalid input: ${details.join('; ')}`);
+}

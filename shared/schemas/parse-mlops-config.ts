@@ -1,0 +1,78 @@
+import { parseDocument } from 'yaml';
+
+import { InvalidConfigError } from '../errors';
+import { CONFIG_FILE, type MlopsConfig, mlopsConfigSchema, type StagePolicy } from './mlops-config';
+
+/**
+ * Reading `mlops.yaml` (YAML + schema + stage policy). Kept apart from the schema so that the
+ * functions which only re-validate an already parsed config do not bundle a YAML parser.
+ */
+
+/** Renders a zod issue path as `Train.ResourceConfig.InstanceType` / `Preprocess.Inputs.raw`. */
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[') || '(root)';
+}
+
+function policyIssues(config: MlopsConfig, policy: StagePolicy): string[] {
+  const issues: string[] = [];
+  const checkInstance = (path: string, type: string) => {
+    if (!policy.allowedInstanceTypes.includes(type)) {
+      issues.push(`${path}: instance type "${type}" is not allowed on this stage (allowed: ${policy.allowedInstanceTypes.join(', ')})`);
+    }
+  };
+  const checkRuntime = (path: string, seconds: number | undefined) => {
+    if (seconds !== undefined && seconds > policy.maxRuntimeSeconds) {
+      issues.push(`${path}: ${seconds} s exceeds this stage's maximum of ${policy.maxRuntimeSeconds} s`);
+    }
+  };
+  checkInstance('Preprocess.ProcessingResources.ClusterConfig.InstanceType', config.Preprocess.ProcessingResources.ClusterConfig.InstanceType);
+  checkInstance('Train.ResourceConfig.InstanceType', config.Train.ResourceConfig.InstanceType);
+  checkInstance('Evaluate.ProcessingResources.ClusterConfig.InstanceType', config.Evaluate.ProcessingResources.ClusterConfig.InstanceType);
+  checkRuntime('Preprocess.StoppingCondition.MaxRuntimeInSeconds', config.Preprocess.StoppingCondition?.MaxRuntimeInSeconds);
+  checkRuntime('Train.StoppingCondition.MaxRuntimeInSeconds', config.Train.StoppingCondition?.MaxRuntimeInSeconds);
+  checkRuntime('Evaluate.StoppingCondition.MaxRuntimeInSeconds', config.Evaluate.StoppingCondition?.MaxRuntimeInSeconds);
+
+  const outputs = new Set([
+    ...config.Preprocess.Outputs.map((o) => `preprocess/${o}`),
+    'train/model',
+  ]);
+  const checkRefs = (path: string, sources: Record<string, { From?: string } | { Dataset?: string }>, allowed: Set<string>) => {
+    for (const [name, source] of Object.entries(sources)) {
+      if ('From' in source && source.From !== undefined && !allowed.has(source.From)) {
+        issues.push(`${path}.${name}.From: "${source.From}" is not an output of an earlier step (available: ${[...allowed].join(', ') || 'none'})`);
+      }
+    }
+  };
+  checkRefs('Preprocess.Inputs', config.Preprocess.Inputs, new Set());
+  checkRefs('Train.Channels', config.Train.Channels, new Set([...outputs].filter((o) => o !== 'train/model')));
+  checkRefs('Evaluate.Inputs', config.Evaluate.Inputs, outputs);
+  const reportOutput = config.Evaluate.Report.split('/')[0] ?? '';
+  if (!config.Evaluate.Outputs.includes(reportOutput)) {
+    issues.push(`Evaluate.Report: output "${reportOutput}" is not listed in Evaluate.Outputs`);
+  }
+  for (const [step, inputs] of [['Preprocess', config.Preprocess.Inputs], ['Evaluate', config.Evaluate.Inputs]] as const) {
+    if ('code' in inputs) issues.push(`${step}.Inputs.code: the name "code" is reserved for the source tree`);
+  }
+  return issues;
+}
+
+/**
+ * Parses and validates the text of `mlops.yaml` against the schema and the stage policy.
+ * Pure; throws {@link InvalidConfigError} whose message names the file, each offending field path
+ * and the problem, e.g. `mlops.yaml: Train.ResourceConfig.InstanceType: instance type … is not allowed`.
+ */
+export function parseMlopsConfig(text: string, policy: StagePolicy): MlopsConfig {
+  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    const first = document.errors[0]!;
+    throw new InvalidConfigError(`${CONFIG_FILE}: not valid YAML: ${first.message.split('\n')[0]}`);
+  }
+  const parsed = mlopsConfigSchema.safeParse(document.toJS());
+  if (!parsed.success) {
+    const details = parsed.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+    throw new InvalidConfigError(`${CONFIG_FILE}: ${details.join('; ')}`);
+  }
+  const issues = policyIssues(parsed.data, policy);
+  if (issues.length > 0) throw new InvalidConfigError(`${CONFIG_FILE}: ${issues.join('; ')}`);
+  return parsed.data;
+}
