@@ -100,6 +100,8 @@ const TRANSIENT_AWS_ERRORS = new Set([
   'TooManyRequestsException',
   'RequestLimitExceeded',
   'ProvisionedThroughputExceededException',
+  'KmsThrottlingException',
+  'RequestThrottled',
   'ServiceUnavailable',
   'ServiceUnavailableException',
   'InternalServerError',
@@ -119,9 +121,19 @@ const TRANSIENT_AWS_ERRORS = new Set([
  */
 export function classifyAwsError(error: unknown, context: string): unknown {
   if (!(error instanceof Error)) return error;
-  const fault = (error as { $fault?: string }).$fault;
-  const code = (error as { code?: string }).code;
-  if (TRANSIENT_AWS_ERRORS.has(error.name) || (code && TRANSIENT_AWS_ERRORS.has(code)) || fault === 'server') {
+  const { $fault: fault, $retryable: retryable, $metadata: metadata, code } = error as {
+    $fault?: string;
+    $retryable?: unknown;
+    $metadata?: { httpStatusCode?: number };
+    code?: string;
+  };
+  const transient =
+    TRANSIENT_AWS_ERRORS.has(error.name) ||
+    (code !== undefined && TRANSIENT_AWS_ERRORS.has(code)) ||
+    fault === 'server' ||
+    retryable !== undefined ||
+    metadata?.httpStatusCode === 429;
+  if (transient) {
     return new RetryableError(`${context}: ${error.name}: ${error.message}`, { cause: error });
   }
   return error;

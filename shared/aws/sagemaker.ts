@@ -49,7 +49,7 @@ export async function describeProcessingJob(name: string): Promise<DescribeProce
   try {
     return await client.send(new DescribeProcessingJobCommand({ ProcessingJobName: name }));
   } catch (error) {
-    if (isAwsError(error, 'ResourceNotFound') || (isAwsError(error, 'ValidationException') && /not found|does not exist/i.test((error as Error).message))) return undefined;
+    if (isAwsError(error, 'ResourceNotFound') || (isAwsError(error, 'ValidationException') && /not found|does not exist|could not find/i.test((error as Error).message))) return undefined;
     throw classifyAwsError(error, `DescribeProcessingJob ${name}`);
   }
 }

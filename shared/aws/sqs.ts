@@ -1,8 +1,11 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 
-import { classifyAwsError } from '../errors';
+import { classifyAwsError, isAwsError, RetryableError } from '../errors';
 
 const client = new SQSClient({});
+
+/** SQS names its throttling errors itself; the shared classifier does not know these names. */
+const SQS_THROTTLING_ERRORS = ['RequestThrottled', 'KmsThrottled'];
 
 /**
  * Parks a rejected input in the dead-letter queue with the reason, so nothing is lost and nothing
@@ -18,6 +21,7 @@ export async function sendToDeadLetterQueue(queueUrl: string, source: string, re
       }),
     );
   } catch (error) {
+    if (isAwsError(error, ...SQS_THROTTLING_ERRORS)) throw new RetryableError(`SQS SendMessage (dead letter): ${(error as Error).name}: ${(error as Error).message}`, { cause: error });
     throw classifyAwsError(error, 'SQS SendMessage (dead letter)');
   }
 }

@@ -56,7 +56,9 @@ function resolveSource(source: { Dataset?: string; From?: string }, jobs: JobRes
     if (!jobs.train) throw new InvalidConfigError(`${field}: train/model is not available before the train step`);
     return jobs.train.modelArtifacts;
   }
-  const uri = step === 'preprocess' ? jobs.preprocess?.outputs[output] : undefined;
+  // Own keys only: an output named like an Object.prototype member must not resolve.
+  const outputs = step === 'preprocess' ? jobs.preprocess?.outputs : undefined;
+  const uri = outputs && Object.hasOwn(outputs, output) ? outputs[output] : undefined;
   if (!uri) throw new InvalidConfigError(`${field}: "${source.From}" has no output in this build`);
   return uri;
 }

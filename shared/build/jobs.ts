@@ -93,13 +93,16 @@ export function trainingOutcome(job: DescribeTrainingJobCommandOutput | undefine
   const name = job.TrainingJobName ?? 'unknown';
   switch (job.TrainingJobStatus) {
     case TrainingJobStatus.COMPLETED:
+      if (!job.ModelArtifacts?.S3ModelArtifacts) {
+        return { state: 'failed', error: new SageMakerJobFailedError('').name, cause: `training job ${name} completed without ModelArtifacts.S3ModelArtifacts` };
+      }
       return {
         state: 'completed',
         output: {
           jobName: name,
           jobArn: job.TrainingJobArn,
           status: 'Completed',
-          modelArtifacts: job.ModelArtifacts?.S3ModelArtifacts ?? '',
+          modelArtifacts: job.ModelArtifacts.S3ModelArtifacts,
           finalMetrics: (job.FinalMetricDataList ?? []).map((m) => ({ MetricName: m.MetricName ?? '', Value: m.Value ?? Number.NaN })).filter((m) => Number.isFinite(m.Value)),
           trainingTimeSeconds: job.TrainingTimeInSeconds,
           billableTimeSeconds: job.BillableTimeInSeconds,

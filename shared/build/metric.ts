@@ -17,7 +17,8 @@ export interface GateReading {
 export function readPath(document: unknown, path: string): unknown {
   let current: unknown = document;
   for (const segment of path.split('.')) {
-    if (current === null || typeof current !== 'object' || !(segment in current)) return undefined;
+    // Own keys only: `in` would also find Object.prototype members such as `constructor`.
+    if (current === null || typeof current !== 'object' || !Object.hasOwn(current, segment)) return undefined;
     current = (current as Record<string, unknown>)[segment];
   }
   return current;
@@ -26,7 +27,8 @@ export function readPath(document: unknown, path: string): unknown {
 /** The s3:// URI of the evaluation report: the Report file inside the evaluate step's output. */
 export function reportUri(input: ReadMetricInput): string {
   const [output, ...rest] = input.config.Evaluate.Report.split('/');
-  const base = input.jobs.evaluate.outputs[output ?? ''];
+  const outputs = input.jobs.evaluate.outputs;
+  const base = output !== undefined && Object.hasOwn(outputs, output) ? outputs[output] : undefined;
   if (!base) throw new MetricNotFoundError(`Evaluate.Report: the evaluate job has no output "${output}"`);
   return `${base.endsWith('/') ? base : `${base}/`}${rest.join('/')}`;
 }

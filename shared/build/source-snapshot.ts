@@ -3,7 +3,7 @@ import { pack } from 'tar-stream';
 
 import { getBlob, listFilesAtCommit } from '../aws/codecommit';
 import { objectExists, putObject } from '../aws/s3';
-import { SourceTooLargeError } from '../errors';
+import { isAwsError, SourceTooLargeError } from '../errors';
 
 /**
  * Snapshots a commit's source tree to S3 twice: as `source.tar.gz` (what SageMaker framework
@@ -47,7 +47,8 @@ export async function createTarGz(files: readonly { path: string; content: Uint8
 
 /**
  * Snapshots `repository@commit`. Throws SourceTooLargeError (terminal) when the tree exceeds
- * `maxBytes` uncompressed, RetryableError on throttling. Idempotent.
+ * `maxBytes` uncompressed or holds a file too large for CodeCommit's API, RetryableError on
+ * throttling. Idempotent.
  */
 export async function snapshotSource(repository: string, commit: string, location: SnapshotLocation, maxBytes: number): Promise<Snapshot> {
   const archiveKey = `${location.prefix}source.tar.gz`;
@@ -59,7 +60,13 @@ export async function snapshotSource(repository: string, commit: string, locatio
   const files: { path: string; content: Uint8Array; executable: boolean }[] = [];
   let bytes = 0;
   for (const file of tree) {
-    const content = await getBlob(repository, file.blobId);
+    const content = await getBlob(repository, file.blobId).catch((error: unknown) => {
+      // CodeCommit's API serves files up to 6 MB: a larger one (typically a committed data set) can never be snapshotted.
+      if (isAwsError(error, 'FileTooLargeException')) {
+        throw new SourceTooLargeError(`source of ${repository}@${commit} cannot be snapshotted: ${file.path} exceeds CodeCommit's per-file API limit of 6 MB; keep data sets out of the repository and read them as Dataset inputs`, { cause: error });
+      }
+      throw error;
+    });
     bytes += content.byteLength;
     if (bytes > maxBytes) {
       throw new SourceTooLargeError(`source of ${repository}@${commit} exceeds the stage limit of ${maxBytes} bytes (reached at ${file.path}); keep data sets out of the repository and read them as Dataset inputs`);

@@ -18,6 +18,8 @@ export const DETAIL_TYPES = {
   repositoryStateChange: 'CodeCommit Repository State Change',
   trainingJobStateChange: 'SageMaker Training Job State Change',
   processingJobStateChange: 'SageMaker Processing Job State Change',
+  modelPackageStateChange: 'SageMaker Model Package State Change',
+  endpointStateChange: 'SageMaker Endpoint State Change',
   modelBuildStarted: 'Model Build Started',
   modelBuildSucceeded: 'Model Build Succeeded',
   modelBuildFailed: 'Model Build Failed',
@@ -79,6 +81,49 @@ export const processingJobStateChangeSchema = eventBridgeEnvelope(
     FailureReason: z.string().optional(),
   }),
 );
+
+export const modelPackageStateChangeSchema = eventBridgeEnvelope(
+  EVENT_SOURCES.sagemaker,
+  DETAIL_TYPES.modelPackageStateChange,
+  z.looseObject({
+    ModelPackageGroupName: z.string().min(1),
+    ModelPackageVersion: z.number().int().positive(),
+    ModelPackageArn: z.string().startsWith('arn:'),
+    ModelApprovalStatus: z.string().min(1),
+    ModelPackageStatus: z.string().optional(),
+  }),
+);
+
+export type ModelPackageStateChange = z.infer<typeof modelPackageStateChangeSchema>;
+
+export const endpointStateChangeSchema = eventBridgeEnvelope(
+  EVENT_SOURCES.sagemaker,
+  DETAIL_TYPES.endpointStateChange,
+  z.looseObject({
+    EndpointName: z.string().min(1),
+    EndpointStatus: z.string().min(1),
+    EndpointConfigName: z.string().optional(),
+    FailureReason: z.string().optional(),
+  }),
+);
+
+export type EndpointStateChange = z.infer<typeof endpointStateChangeSchema>;
+
+/** The input of a CodePipeline Lambda invoke action (not an EventBridge envelope). */
+export const codePipelineJobSchema = z.looseObject({
+  'CodePipeline.job': z.looseObject({
+    id: z.string().min(1),
+    accountId: z.string(),
+    data: z.looseObject({
+      actionConfiguration: z.looseObject({
+        configuration: z.looseObject({ FunctionName: z.string(), UserParameters: z.string().optional() }),
+      }),
+      continuationToken: z.string().optional(),
+    }),
+  }),
+});
+
+export type CodePipelineJob = z.infer<typeof codePipelineJobSchema>;
 
 /** Either SageMaker job event, reduced to what the token bookkeeping needs. */
 export interface JobStateChange {

@@ -8,6 +8,9 @@ import { CONFIG_FILE, type MlopsConfig, mlopsConfigSchema, type StagePolicy } fr
  * functions which only re-validate an already parsed config do not bundle a YAML parser.
  */
 
+/** Fields a SageMaker user might try to set that only the stage may choose. */
+const STAGE_OWNED = new Set(['RoleArn', 'VpcConfig', 'NetworkConfig', 'KmsKeyId', 'VolumeKmsKeyId', 'OutputDataConfig', 'ProcessingOutputConfig', 'S3OutputPath', 'Bucket']);
+
 /** Renders a zod issue path as `Train.ResourceConfig.InstanceType` / `Preprocess.Inputs.raw`. */
 function formatPath(path: readonly PropertyKey[]): string {
   return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[') || '(root)';
@@ -67,9 +70,15 @@ export function parseMlopsConfig(text: string, policy: StagePolicy): MlopsConfig
     const first = document.errors[0]!;
     throw new InvalidConfigError(`${CONFIG_FILE}: not valid YAML: ${first.message.split('\n')[0]}`);
   }
-  const parsed = mlopsConfigSchema.safeParse(document.toJS());
+  const parsed = mlopsConfigSchema.safeParse(document.toJS(), { reportInput: true });
   if (!parsed.success) {
-    const details = parsed.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+    const details = parsed.error.issues.flatMap((issue) => {
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys.map((key) => `${formatPath([...issue.path, key])}: ${STAGE_OWNED.has(key) ? 'not allowed here: the stage decides roles, VPCs, KMS keys and buckets' : 'unknown field'}`);
+      }
+      if (issue.code === 'invalid_type' && issue.input === undefined) return [`${formatPath(issue.path)}: is required`];
+      return [`${formatPath(issue.path)}: ${issue.message}`];
+    });
     throw new InvalidConfigError(`${CONFIG_FILE}: ${details.join('; ')}`);
   }
   const issues = policyIssues(parsed.data, policy);

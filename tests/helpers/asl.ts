@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import { parse } from 'yaml';
+
+import { ACCOUNT, REGION, ROOT } from './fixtures';
+
+/**
+ * Loads statemachines/<name>.asl.yaml the way serverless-step-functions would deliver it to
+ * Step Functions, minus CloudFormation: `{Ref: X}` and `{'Fn::GetAtt': [X, Attr]}` are replaced
+ * by fake but well-formed values. Any other intrinsic (Fn::Sub, Fn::Join, ...) throws, so a
+ * definition never reaches a test with an unresolved CloudFormation object inside it.
+ */
+
+/** How intrinsics are replaced. The defaults suit unit tests; the local runtime can pass its own. */
+export interface IntrinsicResolver {
+  /** Value of `{Ref: logicalId}`. */
+  ref(logicalId: string): string;
+  /** Value of `{'Fn::GetAtt': [logicalId, attribute]}`. */
+  getAtt(logicalId: string, attribute: string): string;
+}
+
+/** Bus name every `{Ref: EventBus}` becomes in tests. */
+export const TEST_EVENT_BUS = 'sluice-test';
+
+/** The fake ARN a `{'Fn::GetAtt': [<LogicalId>, Arn]}` of a Lambda function becomes. */
+export function fakeFunctionArn(logicalId: string): string {
+  return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${logicalId}`;
+}
+
+const TEST_RESOLVER: IntrinsicResolver = {
+  ref(logicalId) {
+    if (logicalId === 'EventBus') return TEST_EVENT_BUS;
+    throw new Error(`no test value for {Ref: ${logicalId}}`);
+  },
+  getAtt(logicalId, attribute) {
+    if (attribute === 'Arn' && logicalId.endsWith('LambdaFunction')) return fakeFunctionArn(logicalId);
+    throw new Error(`no test value for {Fn::GetAtt: [${logicalId}, ${attribute}]}`);
+  },
+};
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Returns a copy of `node` with every Ref / Fn::GetAtt replaced. Pure. */
+export function resolveIntrinsics(node: unknown, resolver: IntrinsicResolver = TEST_RESOLVER): unknown {
+  if (Array.isArray(node)) return node.map((item) => resolveIntrinsics(item, resolver));
+  if (!isRecord(node)) return node;
+  const keys = Object.keys(node);
+  if (keys.length === 1 && keys[0] === 'Ref') {
+    const logicalId = node.Ref;
+    if (typeof logicalId !== 'string') throw new Error(`malformed Ref: ${JSON.stringify(node)}`);
+    return resolver.ref(logicalId);
+  }
+  if (keys.length === 1 && keys[0] === 'Fn::GetAtt') {
+    const target = node['Fn::GetAtt'];
+    const [logicalId, attribute] = typeof target === 'string' ? target.split('.') : Array.isArray(target) ? target : [];
+    if (typeof logicalId !== 'string' || typeof attribute !== 'string') throw new Error(`malformed Fn::GetAtt: ${JSON.stringify(node)}`);
+    return resolver.getAtt(logicalId, attribute);
+  }
+  const intrinsic = keys.find((key) => key.startsWith('Fn::'));
+  if (intrinsic) throw new Error(`unsupported CloudFormation intrinsic ${intrinsic} in state machine definition`);
+  return Object.fromEntries(keys.map((key) => [key, resolveIntrinsics(node[key], resolver)]));
+}
+
+function isDefinition(value: unknown): value is StateMachineDefinition {
+  return (
+    isRecord(value) &&
+    typeof value.StartAt === 'string' &&
+    isRecord(value.States) &&
+    Object.values(value.States).every((state) => isRecord(state) && typeof state.Type === 'string')
+  );
+}
+
+/**
+ * Reads statemachines/<name>.asl.yaml and resolves its CloudFormation intrinsics (see
+ * {@link resolveIntrinsics}). Returns a fresh object each call. Throws when the file is missing,
+ * is not an ASL document (StartAt + States) or uses an intrinsic the resolver does not know.
+ */
+export function loadStateMachineDefinition(name: string, resolver: IntrinsicResolver = TEST_RESOLVER): StateMachineDefinition {
+  const file = join(ROOT, 'statemachines', `${name}.asl.yaml`);
+  const definition = resolveIntrinsics(parse(readFileSync(file, 'utf8')), resolver);
+  if (!isDefinition(definition)) throw new Error(`${file} is not an Amazon States Language definition (StartAt, States)`);
+  return definition;
+}
+
+/**
+ * aws-local-stepfunctions 3.0.0 resolves a Task's `TimeoutSecondsPath` against the state's
+ * effective input (after `Parameters`), where Step Functions resolves it against the state input;
+ * `$.build.taskTimeoutSeconds` then "does not point to a value" and the run dies with an
+ * uncatchable States.Runtime. Returns a copy of `definition` whose top-level Task states use a
+ * fixed `TimeoutSeconds` instead (60, the library's own default, unless told otherwise). Pure.
+ */
+export function withFixedTaskTimeouts(definition: StateMachineDefinition, timeoutSeconds = 60): StateMachineDefinition {
+  const states = Object.entries(definition.States).map(([name, state]) => {
+    if (state.Type !== 'Task' || state.TimeoutSecondsPath === undefined) return [name, state] as const;
+    const { TimeoutSecondsPath: _path, ...rest } = state;
+    return [name, { ...rest, TimeoutSeconds: timeoutSeconds }] as const;
+  });
+  return { ...definition, States: Object.fromEntries(states) };
+}

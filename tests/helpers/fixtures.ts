@@ -1,0 +1,51 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import type { MlopsConfig } from '../../shared/schemas/mlops-config';
+import { parseMlopsConfig } from '../../shared/schemas/parse-mlops-config';
+import type { BuildContext } from '../../shared/schemas/task-inputs';
+
+/** Repository root, for reading real files (samples, examples, state machines). */
+export const ROOT = join(__dirname, '..', '..');
+
+/** A real AWS sample event from events/samples/, deep-cloned so tests can mutate it. */
+export function loadSample<T = Record<string, unknown>>(name: string): T {
+  return JSON.parse(readFileSync(join(ROOT, 'events', 'samples', name), 'utf8')) as T;
+}
+
+/** A test-only fixture from tests/fixtures/, deep-cloned. */
+export function loadFixture<T = Record<string, unknown>>(name: string): T {
+  return JSON.parse(readFileSync(join(ROOT, 'tests', 'fixtures', name), 'utf8')) as T;
+}
+
+/** The stage policy the tests use: the example's instance type is allowed. */
+export const TEST_POLICY = { allowedInstanceTypes: ['ml.m5.xlarge', 'ml.m5.large'], maxRuntimeSeconds: 7200 } as const;
+
+export const EXAMPLE_CONFIG_TEXT = readFileSync(join(ROOT, 'examples', 'abalone', 'mlops.yaml'), 'utf8');
+
+/** examples/abalone/mlops.yaml, parsed and validated (a fresh object each call). */
+export function exampleConfig(): MlopsConfig {
+  return parseMlopsConfig(EXAMPLE_CONFIG_TEXT, { ...TEST_POLICY, allowedInstanceTypes: [...TEST_POLICY.allowedInstanceTypes] });
+}
+
+export const ACCOUNT = '123456789012';
+export const REGION = 'us-east-1';
+export const BUCKET = 'sluice-test-artifacts';
+export const STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:sluice-test-model-build`;
+export const EXECUTION_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:execution:sluice-test-model-build:abalone-0123456789abcdef0123456789abcdef01234567-a1b2c3`;
+export const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/sluice-test-sagemaker`;
+export const COMMIT = '0123456789abcdef0123456789abcdef01234567';
+
+/** The execution input's `build` for a push of COMMIT to abalone/main. */
+export function buildContext(overrides: Partial<BuildContext> = {}): BuildContext {
+  return {
+    repository: 'abalone',
+    branch: 'main',
+    commit: COMMIT,
+    executionName: 'abalone-0123456789abcdef0123456789abcdef01234567-a1b2c3',
+    sourceUri: `s3://${BUCKET}/builds/abalone-0123456789abcdef0123456789abcdef01234567-a1b2c3/source.tar.gz`,
+    sourcePrefix: `s3://${BUCKET}/builds/abalone-0123456789abcdef0123456789abcdef01234567-a1b2c3/source/`,
+    taskTimeoutSeconds: 10800,
+    ...overrides,
+  };
+}

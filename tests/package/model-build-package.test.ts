@@ -1,0 +1,216 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { type CfnResource, packageService, type PackagedService, resourcesOfType } from '../helpers/package';
+
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+function statementsOf(role: CfnResource): Statement[] {
+  const policies = (role.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[];
+  return policies.flatMap((policy) => policy.PolicyDocument.Statement);
+}
+
+const actions = (statement: Statement) => [statement.Action].flat();
+const resources = (statement: Statement) => [statement.Resource].flat();
+
+/** Actions AWS only authorizes on "*" (no resource-level permissions), each with why it is needed. */
+const STAR_ONLY_ACTIONS = new Set(['ecr:GetAuthorizationToken', 'cloudwatch:PutMetricData']);
+
+let packaged: PackagedService;
+let template: PackagedService['template'];
+
+beforeAll(() => {
+  packaged = packageService('dev');
+  template = packaged.template;
+}, 240_000);
+
+afterAll(() => packaged?.cleanup());
+
+describe('serverless package --stage dev (offline, documented defaults)', () => {
+  it('produces one artifact per function', () => {
+    for (const name of ['onSourcePush', 'startJob', 'onJobStateChange', 'reconcileJobs', 'readMetric', 'registerModel']) {
+      const zip = join(packaged.dir, `${name}.zip`);
+      expect(existsSync(zip)).toBe(true);
+      expect(statSync(zip).size).toBeGreaterThan(1000);
+    }
+  });
+
+  it('runs every function on nodejs22.x with its own role', () => {
+    const functions = resourcesOfType(template, 'AWS::Lambda::Function');
+    const roles = functions.map(([, fn]) => JSON.stringify(fn.Properties.Role));
+
+    expect(functions).toHaveLength(6);
+    expect(functions.every(([, fn]) => fn.Properties.Runtime === 'nodejs22.x')).toBe(true);
+    expect(new Set(roles).size).toBe(functions.length);
+  });
+
+  it('names the state machine with model-build', () => {
+    const machine = template.Resources.ModelBuildStateMachine!;
+
+    expect(machine.Type).toBe('AWS::StepFunctions::StateMachine');
+    expect(machine.Properties.StateMachineName).toContain('model-build');
+  });
+
+  it('packages the definition from statemachines/model-build.asl.yaml with the functions wired in', () => {
+    const definition = JSON.stringify(template.Resources.ModelBuildStateMachine!.Properties.DefinitionString);
+
+    expect(definition).toContain('lambda:invoke.waitForTaskToken');
+    expect(definition).toContain('QualityGateFailed');
+    expect(definition).toContain('StartJobLambdaFunction');
+    expect(definition).not.toContain('"Resource\\": \\"*');
+  });
+
+  it('triggers builds on pushes to branch main of the configured repositories, created or updated', () => {
+    const rule = template.Resources.SluicedevonSourcePushrule1EventBridgeRule!;
+
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.codecommit'],
+      'detail-type': ['CodeCommit Repository State Change'],
+      detail: {
+        event: ['referenceCreated', 'referenceUpdated'],
+        referenceType: ['branch'],
+        repositoryName: [{ wildcard: '*' }],
+        referenceName: ['main'],
+      },
+    });
+    expect(rule.Properties.Targets).toEqual([
+      expect.objectContaining({
+        Arn: { 'Fn::GetAtt': ['OnSourcePushLambdaFunction', 'Arn'] },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } },
+      }),
+    ]);
+  });
+
+  it('resumes builds only on terminal training and processing job states', () => {
+    const rule = template.Resources.SluicedevonJobStateChangerule1EventBridgeRule!;
+
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.sagemaker'],
+      'detail-type': ['SageMaker Training Job State Change', 'SageMaker Processing Job State Change'],
+      detail: {
+        $or: [{ TrainingJobStatus: ['Completed', 'Failed', 'Stopped'] }, { ProcessingJobStatus: ['Completed', 'Failed', 'Stopped'] }],
+      },
+    });
+  });
+
+  it('runs the reconciler on a schedule', () => {
+    const rule = template.Resources.ReconcileJobsEventsRuleSchedule1!;
+
+    expect(rule.Properties.ScheduleExpression).toBe('rate(5 minutes)');
+  });
+
+  it('bounds async retries of event handlers and sends failures to the dead-letter queue', () => {
+    const configs = resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig').map(([, config]) => config.Properties);
+
+    expect(configs).toHaveLength(2);
+    for (const config of configs) {
+      expect(config.MaximumRetryAttempts).toBe(2);
+      expect(config.DestinationConfig).toEqual({ OnFailure: { Destination: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } });
+    }
+  });
+
+  it('creates the artifacts bucket and SageMaker role only when the stage brings none', () => {
+    expect(template.Resources.ArtifactsBucket!.Condition).toBe('CreateArtifactsBucket');
+    expect(template.Resources.SageMakerExecutionRole!.Condition).toBe('CreateSageMakerRole');
+    expect(template.Conditions).toEqual({
+      CreateArtifactsBucket: { 'Fn::Equals': ['', ''] },
+      CreateSageMakerRole: { 'Fn::Equals': ['', ''] },
+    });
+  });
+
+  it('keeps task tokens in an encrypted table with TTL', () => {
+    const table = template.Resources.JobTokenTable!.Properties;
+
+    expect(table.KeySchema).toEqual([{ AttributeName: 'jobName', KeyType: 'HASH' }]);
+    expect(table.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(table.SSESpecification).toEqual({ SSEEnabled: true });
+  });
+});
+
+describe('IAM in the packaged template', () => {
+  const roles = () => resourcesOfType(template, 'AWS::IAM::Role');
+
+  it('never grants Action "*" or a service-wide wildcard action', () => {
+    const wildcards = roles().flatMap(([id, role]) => statementsOf(role).flatMap((s) => actions(s).filter((a) => a === '*' || a.endsWith(':*')).map((a) => `${id}: ${a}`)));
+
+    expect(wildcards).toEqual([]);
+  });
+
+  it('uses Resource "*" only for actions that have no resource-level permissions', () => {
+    const offenders = roles().flatMap(([id, role]) =>
+      statementsOf(role)
+        .filter((s) => resources(s).includes('*'))
+        .flatMap((s) => actions(s).filter((a) => !STAR_ONLY_ACTIONS.has(a)).map((a) => `${id}: ${a}`)),
+    );
+
+    expect(offenders).toEqual([]);
+  });
+
+  it('passes roles only to SageMaker, only the stage execution role', () => {
+    const passRole = roles().flatMap(([id, role]) => statementsOf(role).filter((s) => actions(s).includes('iam:PassRole')).map((s) => ({ id, s })));
+
+    expect(passRole).toHaveLength(1);
+    expect(passRole[0]!.id).toBe('StartJobRole');
+    expect(passRole[0]!.s.Resource).toEqual({ 'Fn::GetAtt': ['SageMakerExecutionRole', 'Arn'] });
+    expect(passRole[0]!.s.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } });
+  });
+
+  it('lets start-job create jobs only on the stage allowed instance types', () => {
+    const create = statementsOf(template.Resources.StartJobRole!).find((s) => actions(s).includes('sagemaker:CreateTrainingJob'))!;
+
+    expect(create.Condition).toEqual({
+      'ForAllValues:StringEquals': { 'sagemaker:InstanceTypes': ['ml.t3.medium', 'ml.m5.large', 'ml.m5.xlarge', 'ml.c5.xlarge'] },
+    });
+  });
+
+  it('gives on-source-push read access to the configured repositories and nothing of SageMaker', () => {
+    const statements = statementsOf(template.Resources.OnSourcePushRole!);
+
+    expect(statements.flatMap(actions).filter((a) => a.startsWith('sagemaker:'))).toEqual([]);
+    expect(statements.find((s) => s.Sid === 'ReadRepository')!.Action).toEqual(['codecommit:GetFile', 'codecommit:GetFolder', 'codecommit:GetBlob']);
+  });
+
+  it.each(['OnSourcePushRole', 'ReadMetricRole'])('lets %s list builds/ so a missing object is a 404, not a 403', (roleId) => {
+    const list = statementsOf(template.Resources[roleId]!).find((s) => actions(s).includes('s3:ListBucket'))!;
+
+    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': 'builds/*' } });
+  });
+
+  it('lets only the state machine invoke the task functions and publish domain events', () => {
+    const statements = statementsOf(template.Resources.ModelBuildStateMachineRole!);
+    const invoke = statements.find((s) => actions(s).includes('lambda:InvokeFunction'))!;
+    const publish = statements.find((s) => actions(s).includes('events:PutEvents'))!;
+
+    expect(resources(invoke)).toHaveLength(3);
+    expect(publish.Resource).toEqual({ 'Fn::GetAtt': ['EventBus', 'Arn'] });
+  });
+});
+
+describe('serverless package with stage parameters', () => {
+  let custom: PackagedService;
+
+  beforeAll(() => {
+    custom = packageService('prod', {
+      sagemakerRoleArn: 'arn:aws:iam::123456789012:role/team-sagemaker',
+      artifactsBucket: 'team-ml-artifacts',
+    });
+  }, 240_000);
+
+  afterAll(() => custom?.cleanup());
+
+  it('uses the stage role and bucket instead of creating them', () => {
+    const startJob = custom.template.Resources.StartJobLambdaFunction!.Properties as { Environment: { Variables: Record<string, unknown> } };
+    const passRole = statementsOf(custom.template.Resources.StartJobRole!).find((s) => actions(s).includes('iam:PassRole'))!;
+
+    expect(startJob.Environment.Variables.SAGEMAKER_ROLE_ARN).toBe('arn:aws:iam::123456789012:role/team-sagemaker');
+    expect(startJob.Environment.Variables.ARTIFACTS_BUCKET).toBe('team-ml-artifacts');
+    expect(passRole.Resource).toBe('arn:aws:iam::123456789012:role/team-sagemaker');
+    expect(custom.template.Conditions).toMatchObject({ CreateArtifactsBucket: { 'Fn::Equals': ['team-ml-artifacts', ''] } });
+  });
+});

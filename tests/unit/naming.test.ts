@@ -1,0 +1,123 @@
+import { buildExecutionName, jobName, modelPackageGroupName, SAGEMAKER_NAME, shortHash, toSageMakerSlug } from '../../shared/naming';
+import { COMMIT, EXECUTION_ARN } from '../helpers/fixtures';
+
+/** Step Functions' execution name alphabet, as the state machine input schema checks it. */
+const SFN_EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
+
+/** Repository and branch names people actually type, and some they shouldn't. */
+const HOSTILE_NAMES = [
+  'feature/New Model_v2',
+  '../../etc/passwd',
+  '---',
+  '',
+  '   ',
+  'über-modèl',
+  '模型',
+  'a'.repeat(100),
+  `${'ab-'.repeat(40)}c`,
+  'name with spaces and $(shell) `ticks`',
+  'trailing.dot.',
+  'x--y',
+  '-leading-hyphen',
+];
+
+const STEPS = ['preprocess', 'train', 'evaluate'] as const;
+
+describe('toSageMakerSlug', () => {
+  it('turns a branch name with slashes into a valid SageMaker name part', () => {
+    expect(toSageMakerSlug('feature/New Model_v2', 63)).toBe('feature-New-Model-v2');
+  });
+
+  it.each(HOSTILE_NAMES)('makes %j a valid SageMaker name', (name) => {
+    expect(toSageMakerSlug(name, 63)).toMatch(SAGEMAKER_NAME);
+  });
+
+  it('never returns an empty string', () => {
+    expect(toSageMakerSlug('///', 63)).toBe('x');
+  });
+
+  it('keeps at most maxLength characters without ending on a hyphen', () => {
+    const slug = toSageMakerSlug('abcd-efgh', 5);
+
+    expect(slug).toBe('abcd');
+  });
+
+  it('collapses runs of separators into one hyphen', () => {
+    expect(toSageMakerSlug('a..__//b', 63)).toBe('a-b');
+  });
+});
+
+describe('buildExecutionName', () => {
+  it.each(HOSTILE_NAMES)('gives a valid Step Functions execution name for repository %j', (repository) => {
+    expect(buildExecutionName(repository, COMMIT)).toMatch(SFN_EXECUTION_NAME);
+  });
+
+  it('stays within 80 characters for the longest repository name and commit id the events allow', () => {
+    const name = buildExecutionName('r'.repeat(100), 'f'.repeat(64));
+
+    expect(name).toMatch(SFN_EXECUTION_NAME);
+  });
+
+  it('is the same for the same repository and commit', () => {
+    expect(buildExecutionName('abalone', COMMIT)).toBe(buildExecutionName('abalone', COMMIT));
+  });
+
+  it('differs between commits of one repository', () => {
+    expect(buildExecutionName('abalone', COMMIT)).not.toBe(buildExecutionName('abalone', 'fedcba9876543210fedcba9876543210fedcba98'));
+  });
+
+  it('differs between repositories whose names reduce to the same slug', () => {
+    expect(buildExecutionName('my.repo', COMMIT)).not.toBe(buildExecutionName('my_repo', COMMIT));
+  });
+
+  it('starts with the repository slug and carries the commit id, so a reader can tell which build it is', () => {
+    expect(buildExecutionName('abalone', COMMIT)).toMatch(new RegExp(`^abalone-${COMMIT}-[0-9a-f]{6}$`));
+  });
+});
+
+describe('jobName', () => {
+  it.each(HOSTILE_NAMES.flatMap((repository) => STEPS.map((step) => [repository, step] as const)))(
+    'gives a valid SageMaker job name for repository %j, step %s',
+    (repository, step) => {
+      expect(jobName(repository, step, EXECUTION_ARN)).toMatch(SAGEMAKER_NAME);
+    },
+  );
+
+  it('is the same for the same execution and step, so a retried task finds its job', () => {
+    expect(jobName('abalone', 'train', EXECUTION_ARN)).toBe(jobName('abalone', 'train', EXECUTION_ARN));
+  });
+
+  it('differs between the steps of one execution', () => {
+    const names = STEPS.map((step) => jobName('abalone', step, EXECUTION_ARN));
+
+    expect(new Set(names).size).toBe(STEPS.length);
+  });
+
+  it('differs between executions for the same step', () => {
+    expect(jobName('abalone', 'train', EXECUTION_ARN)).not.toBe(jobName('abalone', 'train', `${EXECUTION_ARN}-2`));
+  });
+
+  it('reads as repository-step-hash', () => {
+    expect(jobName('abalone', 'evaluate', EXECUTION_ARN)).toMatch(/^abalone-evaluate-[0-9a-f]{12}$/);
+  });
+});
+
+describe('modelPackageGroupName', () => {
+  it.each(HOSTILE_NAMES)('gives a valid SageMaker name for configured group %j', (configured) => {
+    expect(modelPackageGroupName('sluice-dev', configured)).toMatch(SAGEMAKER_NAME);
+  });
+
+  it('prefixes the group with the stage so two stages never share one', () => {
+    expect(modelPackageGroupName('sluice-dev', 'abalone')).toBe('sluice-dev-abalone');
+  });
+});
+
+describe('shortHash', () => {
+  it('returns the requested number of hex characters', () => {
+    expect(shortHash(['a', 'b'], 10)).toMatch(/^[0-9a-f]{10}$/);
+  });
+
+  it('keeps part boundaries, so ["ab", "c"] and ["a", "bc"] differ', () => {
+    expect(shortHash(['ab', 'c'])).not.toBe(shortHash(['a', 'bc']));
+  });
+});
