@@ -1,8 +1,8 @@
 /** Jest projects: fast unit tests (no network) and the packaging tests (run `serverless package`). */
-const transform = { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
+const transform = { '^.+\\.(t|j)sx?$': '<rootDir>/tests/esbuild-transform.js' };
 const common = {
   transform,
-  // @middy/* ships ESM only; let swc turn it into CommonJS like our own code.
+  // @middy/* ships ESM only; let esbuild turn it into CommonJS like our own code.
   transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
   moduleNameMapper: { '^@middy/(core|util)$': '<rootDir>/node_modules/@middy/$1/index.js' },
   testEnvironment: 'node',
