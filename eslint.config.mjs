@@ -13,6 +13,12 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS helpers run by Node directly (the local Lambda bootstrap, the Jest transformer).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', process: 'readonly', module: 'writable', __dirname: 'readonly', __filename: 'readonly', console: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // Entry points stay thin: no SDK clients and no raw environment reads (see STYLE.md habit 1).
     files: ['functions/**/*.ts'],
     rules: {

@@ -1,0 +1,29 @@
+/**
+ * What every emulated service gets from the runtime. Services never reach into each other: they
+ * publish events and call the functions given here, so each can be tested on its own.
+ */
+
+/** An event as EventBridge PutEvents takes it (Detail as an object, not a string). */
+export interface LocalEventEntry {
+  Source: string;
+  DetailType: string;
+  Detail: Record<string, unknown>;
+  Resources?: string[];
+  EventBusName?: string;
+}
+
+export interface ServiceContext {
+  region: string;
+  accountId: string;
+  /** Root of this service's durable state (created by the runtime). */
+  dataDir: string;
+  /** http://127.0.0.1:<port> — the runtime's single endpoint. */
+  endpoint: string;
+  /** Delivers an AWS-service event (e.g. source aws.sagemaker) to the default bus, as AWS does. */
+  publishEvent(entry: LocalEventEntry): Promise<void>;
+  /** Structured log line (never secrets). */
+  log(message: string, fields?: Record<string, unknown>): void;
+}
+
+export const LOCAL_ACCOUNT_ID = '123456789012';
+export const LOCAL_REGION = 'us-east-1';

@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import type { RuleSpec } from '../cloudformation/template';
+import type { LocalEventEntry, ServiceContext } from '../context';
+import { AwsServiceError, type JsonOperations } from '../http/aws-json';
+import { compilePattern, type EventMatcher } from './pattern';
+
+/**
+ * EventBridge, locally: PutEvents onto the default bus and the template's buses, rules (patterns
+ * and rate schedules) read from the packaged template, and delivery to their targets. Every
+ * event put is appended to a durable log (events.jsonl) that `sluice status` and tests read.
+ */
+
+export interface EventBridgeEvent {
+  version: '0';
+  id: string;
+  'detail-type': string;
+  source: string;
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: Record<string, unknown>;
+}
+
+export interface EventTargets {
+  /** Asynchronous Lambda invocation (EventBridge invokes Lambda targets with InvocationType Event). */
+  invokeLambdaAsync(functionArn: string, event: EventBridgeEvent): void;
+  /** SQS target / dead-letter queue. */
+  sendToQueue(queueArn: string, body: string): Promise<void>;
+}
+
+export interface EventBridgeService {
+  operations: JsonOperations;
+  /** Puts one event on a bus and delivers it; used for AWS-service events (aws.sagemaker, aws.codecommit). */
+  putEvent(entry: LocalEventEntry): Promise<EventBridgeEvent>;
+  /** Events put so far, oldest first (from the durable log). */
+  history(filter?: { source?: string; detailType?: string }): EventBridgeEvent[];
+  start(): void;
+  stop(): void;
+}
+
+/** EventBridge rejects entries whose total size exceeds 256 KB. */
+const MAX_ENTRY_BYTES = 256 * 1024;
+
+/** Parses `rate(5 minutes)` into milliseconds; undefined for cron() (not scheduled locally). */
+export function rateToMs(expression: string): number | undefined {
+  const match = /^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$/.exec(expression.trim());
+  if (!match) return undefined;
+  const unit = match[2]!.startsWith('minute') ? 60_000 : match[2]!.startsWith('hour') ? 3_600_000 : 86_400_000;
+  return Number(match[1]) * unit;
+}
+
+function busName(reference: unknown): string {
+  if (reference === undefined || reference === null || reference === '') return 'default';
+  const text = String(reference);
+  return text.startsWith('arn:') ? text.slice(text.lastIndexOf('/') + 1) : text;
+}
+
+/** Creates the service. `rules` come from the packaged template. */
+export function createEventBridgeService(
+  ctx: ServiceContext,
+  options: { rules: RuleSpec[]; eventBuses: string[]; targets: EventTargets; scheduleScale?: number },
+): EventBridgeService {
+  const logDir = join(ctx.dataDir);
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, 'events.jsonl');
+  const buses = new Set(options.eventBuses);
+  const compiled: { rule: RuleSpec; match: EventMatcher }[] = options.rules
+    .filter((rule) => rule.enabled && rule.eventPattern)
+    .map((rule) => ({ rule, match: compilePattern(rule.eventPattern!) }));
+  const timers: NodeJS.Timeout[] = [];
+
+  const deliver = async (rule: RuleSpec, event: EventBridgeEvent) => {
+    for (const target of rule.targets) {
+      try {
+        if (target.arn.startsWith('arn:aws:lambda:')) options.targets.invokeLambdaAsync(target.arn, event);
+        else if (target.arn.startsWith('arn:aws:sqs:')) await options.targets.sendToQueue(target.arn, JSON.stringify(event));
+        else throw new Error(`target type not supported locally: ${target.arn}`);
+      } catch (error) {
+        ctx.log('event delivery failed', { rule: rule.name, target: target.arn, error: String(error) });
+        if (target.deadLetterArn) {
+          await options.targets.sendToQueue(target.deadLetterArn, JSON.stringify(event)).catch(() => undefined);
+        }
+      }
+    }
+  };
+
+  const publish = async (event: EventBridgeEvent, bus: string) => {
+    appendFileSync(logFile, `${JSON.stringify({ bus, event })}\n`);
+    for (const { rule, match } of compiled) {
+      if (busName(rule.eventBusName) === bus && match(event)) await deliver(rule, event);
+    }
+  };
+
+  const toEvent = (entry: LocalEventEntry): EventBridgeEvent => ({
+    version: '0',
+    id: randomUUID(),
+    'detail-type': entry.DetailType,
+    source: entry.Source,
+    account: ctx.accountId,
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: ctx.region,
+    resources: entry.Resources ?? [],
+    detail: entry.Detail,
+  });
+
+  const operations: JsonOperations = {
+    PutEvents: async (input) => {
+      const entries = input.Entries;
+      if (!Array.isArray(entries) || entries.length === 0 || entries.length > 10) {
+        throw new AwsServiceError('ValidationException', "1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and 10");
+      }
+      const results: Record<string, string>[] = [];
+      for (const raw of entries as Record<string, unknown>[]) {
+        const bus = busName(raw.EventBusName);
+        if (!buses.has(bus)) {
+          results.push({ ErrorCode: 'ResourceNotFoundException', ErrorMessage: `Event bus ${bus} does not exist.` });
+          continue;
+        }
+        if (typeof raw.Source !== 'string' || typeof raw.DetailType !== 'string' || typeof raw.Detail !== 'string') {
+          results.push({ ErrorCode: 'InvalidArgument', ErrorMessage: 'Parameters Source, DetailType and Detail are required.' });
+          continue;
+        }
+        if (Buffer.byteLength(JSON.stringify(raw)) > MAX_ENTRY_BYTES) {
+          results.push({ ErrorCode: 'InvalidArgument', ErrorMessage: 'Total size of the entries in the request is over the limit.' });
+          continue;
+        }
+        let detail: unknown;
+        try {
+          detail = JSON.parse(raw.Detail);
+        } catch {
+          detail = undefined;
+        }
+        if (detail === null || typeof detail !== 'object' || Array.isArray(detail)) {
+          results.push({ ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' });
+          continue;
+        }
+        const event = toEvent({
+          Source: raw.Source,
+          DetailType: raw.DetailType,
+          Detail: detail as Record<string, unknown>,
+          Resources: Array.isArray(raw.Resources) ? raw.Resources.map(String) : [],
+        });
+        await publish(event, bus);
+        results.push({ EventId: event.id });
+      }
+      return { FailedEntryCount: results.filter((r) => r.ErrorCode).length, Entries: results };
+    },
+    ListEventBuses: async () => ({ EventBuses: [...buses].map((name) => ({ Name: name, Arn: `arn:aws:events:${ctx.region}:${ctx.accountId}:event-bus/${name}` })) }),
+    ListRules: async (input) => ({
+      Rules: options.rules
+        .filter((rule) => busName(rule.eventBusName) === busName(input.EventBusName))
+        .map((rule) => ({
+          Name: rule.name,
+          Arn: `arn:aws:events:${ctx.region}:${ctx.accountId}:rule/${rule.name}`,
+          EventPattern: rule.eventPattern ? JSON.stringify(rule.eventPattern) : undefined,
+          ScheduleExpression: rule.scheduleExpression,
+          State: rule.enabled ? 'ENABLED' : 'DISABLED',
+          EventBusName: busName(rule.eventBusName),
+        })),
+    }),
+  };
+
+  return {
+    operations,
+    async putEvent(entry) {
+      const event = toEvent(entry);
+      await publish(event, busName(entry.EventBusName));
+      return event;
+    },
+    history(filter = {}) {
+      if (!existsSync(logFile)) return [];
+      return readFileSync(logFile, 'utf8')
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => (JSON.parse(line) as { event: EventBridgeEvent }).event)
+        .filter((event) => (!filter.source || event.source === filter.source) && (!filter.detailType || event['detail-type'] === filter.detailType));
+    },
+    start() {
+      for (const rule of options.rules) {
+        if (!rule.enabled || !rule.scheduleExpression) continue;
+        const every = rateToMs(rule.scheduleExpression);
+        if (every === undefined) {
+          ctx.log('schedule not supported locally (cron); rule skipped', { rule: rule.name });
+          continue;
+        }
+        const timer = setInterval(() => {
+          const event = toEvent({ Source: 'aws.events', DetailType: 'Scheduled Event', Detail: {}, Resources: [`arn:aws:events:${ctx.region}:${ctx.accountId}:rule/${rule.name}`] });
+          void deliver(rule, event);
+        }, every * (options.scheduleScale ?? 1));
+        timer.unref();
+        timers.push(timer);
+      }
+    },
+    stop() {
+      timers.splice(0).forEach(clearInterval);
+    },
+  };
+}
