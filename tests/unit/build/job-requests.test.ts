@@ -87,7 +87,7 @@ describe('processingJobRequest', () => {
   });
 
   it('keeps a configured MaxRuntimeInSeconds within the stage maximum', () => {
-    expect(processingJobRequest(startInput('preprocess'), STAGE).StoppingCondition).toEqual({ MaxRuntimeInSeconds: 1800 });
+    expect(processingJobRequest(startInput('preprocess'), STAGE).StoppingCondition).toEqual({ MaxRuntimeInSeconds: 900 });
   });
 
   it('caps MaxRuntimeInSeconds at the stage maximum', () => {
@@ -100,12 +100,12 @@ describe('processingJobRequest', () => {
     expect(processingJobRequest(startInput('evaluate'), STAGE).StoppingCondition).toEqual({ MaxRuntimeInSeconds: 7200 });
   });
 
-  it('passes the image, entrypoint and cluster through from mlops.yaml', () => {
+  it('passes the image, container arguments and cluster through from mlops.yaml', () => {
     const request = processingJobRequest(startInput('preprocess'), STAGE);
 
     expect(request.AppSpecification).toEqual({
-      ImageUri: '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:0.23-1-cpu-py3',
-      ContainerEntrypoint: ['python3', '/opt/ml/processing/input/code/preprocess.py'],
+      ImageUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/sluice-abalone:latest',
+      ContainerArguments: ['preprocess', '--input', '/opt/ml/processing/input/raw', '--output', '/opt/ml/processing/output'],
     });
     expect(request.ProcessingResources).toEqual({ ClusterConfig: { InstanceType: 'ml.m5.xlarge', InstanceCount: 1, VolumeSizeInGB: 30 } });
   });
@@ -178,7 +178,7 @@ describe('trainingJobRequest', () => {
   });
 
   it('caps MaxRuntimeInSeconds at the stage maximum', () => {
-    expect(trainingJobRequest(startInput('train'), { ...STAGE, maxRuntimeSeconds: 900 }).StoppingCondition).toEqual({ MaxRuntimeInSeconds: 900 });
+    expect(trainingJobRequest(startInput('train'), { ...STAGE, maxRuntimeSeconds: 600 }).StoppingCondition).toEqual({ MaxRuntimeInSeconds: 600 });
   });
 
   it('rejects a channel From an output preprocess did not produce with InvalidConfig naming the field', () => {

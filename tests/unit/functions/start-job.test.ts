@@ -30,7 +30,7 @@ let handler: typeof startJobHandler;
 beforeAll(async () => {
   process.env.SAGEMAKER_ROLE_ARN = ROLE_ARN;
   process.env.ARTIFACTS_BUCKET = BUCKET;
-  process.env.MAX_RUNTIME_SECONDS = '1200';
+  process.env.MAX_RUNTIME_SECONDS = '600';
   process.env.JOB_TOKEN_TABLE = TABLE;
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   ({ handler } = await import('../../../functions/start-job'));
@@ -85,7 +85,7 @@ describe('start-job handler', () => {
 
     expect(sagemaker).toHaveReceivedCommandWith(CreateProcessingJobCommand, {
       RoleArn: ROLE_ARN,
-      StoppingCondition: { MaxRuntimeInSeconds: 1200 },
+      StoppingCondition: { MaxRuntimeInSeconds: 600 },
       ProcessingOutputConfig: { Outputs: expect.arrayContaining([expect.objectContaining({ S3Output: expect.objectContaining({ S3Uri: `${BUILD_PREFIX}preprocess/train/` }) })]) },
     });
   });
