@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.serverless/', '.esbuild/', 'coverage/', '**/*.js', '**/*.mjs', 'examples/**/*.py'] },
+  { ignores: ['node_modules/', '.serverless/', '.esbuild/', 'coverage/', '**/*.js', '**/*.mjs', 'examples/**/*.py', '!examples/**/*.js', '!bench/noop-model/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -11,6 +11,12 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'off',
     },
+  },
+  {
+    // Model containers' scripts (examples, bench): CommonJS run by Node 22 inside the model image.
+    files: ['examples/**/*.js', 'bench/noop-model/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', Buffer: 'readonly', WebAssembly: 'writable', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     // CommonJS helpers run by Node directly (the local Lambda bootstrap, the Jest transformer).

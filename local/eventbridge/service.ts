@@ -62,7 +62,7 @@ function busName(reference: unknown): string {
 /** Creates the service. `rules` come from the packaged template. */
 export function createEventBridgeService(
   ctx: ServiceContext,
-  options: { rules: RuleSpec[]; eventBuses: string[]; targets: EventTargets; scheduleScale?: number },
+  options: { rules: RuleSpec[]; eventBuses: string[]; targets: EventTargets; scheduleScale?: number; observe?(event: EventBridgeEvent, bus: string): void },
 ): EventBridgeService {
   const logDir = join(ctx.dataDir);
   mkdirSync(logDir, { recursive: true });
@@ -90,6 +90,7 @@ export function createEventBridgeService(
 
   const publish = async (event: EventBridgeEvent, bus: string) => {
     appendFileSync(logFile, `${JSON.stringify({ bus, event })}\n`);
+    options.observe?.(event, bus);
     for (const { rule, match } of compiled) {
       if (busName(rule.eventBusName) === bus && match(event)) await deliver(rule, event);
     }
