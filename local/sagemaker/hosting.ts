@@ -1,0 +1,579 @@
+import { randomUUID } from 'node:crypto';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+import type { ContainerDefinition, DescribeEndpointConfigOutput, DescribeEndpointOutput, DescribeModelOutput, ProductionVariant } from '@aws-sdk/client-sagemaker';
+import { EndpointStatus } from '@aws-sdk/client-sagemaker';
+
+import type { ServiceContext } from '../context';
+import { epochSeconds, type JsonOperations, readBody } from '../http/aws-json';
+import { JsonStore } from '../store/json-store';
+import { extractTarGz } from './archive';
+import {
+  eventDetail,
+  listPage,
+  nameKey,
+  optionalArray,
+  optionalObject,
+  optionalString,
+  publishSageMakerEvent,
+  readListQuery,
+  readTags,
+  requireName,
+  resourceArn,
+  tagMap,
+  validationError,
+} from './common';
+import { hostEnvironment, rewriteEnvironment, rewriteValue } from './contract';
+import { type ContainerProcess, killLeftoverGroup, startContainerProcess } from './process';
+import type { ModelRegistry } from './registry';
+import type { TagStore } from './tags';
+import type { SageMakerServiceOptions, Wire } from './types';
+
+/**
+ * Real-time hosting, locally: models, endpoint configs and endpoints. Each production variant is
+ * one `<image command> serve` process with SAGEMAKER_BIND_TO_PORT set and /opt/ml/model holding
+ * the extracted model.tar.gz; the endpoint is InService once GET /ping answers 200, and
+ * InvokeEndpoint is proxied to the variant's POST /invocations (SageMaker's hosting contract).
+ */
+
+type ModelDescribe = Wire<DescribeModelOutput>;
+type EndpointConfigDescribe = Wire<DescribeEndpointConfigOutput>;
+type EndpointDescribe = Wire<DescribeEndpointOutput>;
+
+/** EventBridge detail-type of endpoint events (source aws.sagemaker). */
+export const DETAIL_TYPE_ENDPOINT = 'SageMaker Endpoint State Change';
+
+/** The endpoint event spells statuses like `IN_SERVICE` (AWS's example), not the API's `InService`. */
+const EVENT_STATUS: Record<string, string> = {
+  [EndpointStatus.CREATING]: 'CREATING',
+  [EndpointStatus.IN_SERVICE]: 'IN_SERVICE',
+  [EndpointStatus.UPDATING]: 'UPDATING',
+  [EndpointStatus.FAILED]: 'FAILED',
+  [EndpointStatus.DELETING]: 'DELETING',
+};
+
+const DEFAULT_HEALTH_CHECK_SECONDS = 600;
+const INVOCATION_TIMEOUT_MS = 60_000;
+
+interface LiveVariant {
+  name: string;
+  port: number;
+  weight: number;
+  directory: string;
+  child: ContainerProcess;
+  retired: boolean;
+  endpointKey: string;
+  command: string[];
+}
+
+interface LiveEndpoint {
+  variants: LiveVariant[];
+}
+
+/** What the hosting controller works with. */
+export interface HostingDependencies {
+  ctx: ServiceContext;
+  options: SageMakerServiceOptions;
+  tags: TagStore;
+  registry: ModelRegistry;
+}
+
+class DeploymentFailure extends Error {
+  override readonly name = 'DeploymentFailure';
+}
+
+/** Models, endpoint configs and endpoints; one `serve` process per live production variant. */
+export class HostingController {
+  private readonly models: JsonStore<ModelDescribe>;
+  private readonly configs: JsonStore<EndpointConfigDescribe>;
+  private readonly endpoints: JsonStore<EndpointDescribe>;
+  /** Serving processes by endpoint, so a runtime that crashed can have its leftovers killed at the next start. */
+  private readonly processes: JsonStore<{ pid: number; command: string[] }[]>;
+  private readonly live = new Map<string, LiveEndpoint>();
+  private readonly tasks = new Set<Promise<void>>();
+  private shuttingDown = false;
+
+  constructor(private readonly deps: HostingDependencies) {
+    this.models = new JsonStore(join(deps.ctx.dataDir, 'models'));
+    this.configs = new JsonStore(join(deps.ctx.dataDir, 'endpoint-configs'));
+    this.endpoints = new JsonStore(join(deps.ctx.dataDir, 'endpoints'));
+    this.processes = new JsonStore(join(deps.ctx.dataDir, 'endpoint-processes'));
+  }
+
+  /** The operations this module serves. */
+  operations(): JsonOperations {
+    return {
+      CreateModel: async (input) => this.createModel(input),
+      DescribeModel: async (input) => this.model(requireName(input, 'ModelName')),
+      DeleteModel: async (input) => this.deleteResource(this.models, requireName(input, 'ModelName'), 'model'),
+      CreateEndpointConfig: async (input) => this.createEndpointConfig(input),
+      DescribeEndpointConfig: async (input) => this.endpointConfig(requireName(input, 'EndpointConfigName')),
+      DeleteEndpointConfig: async (input) => this.deleteResource(this.configs, requireName(input, 'EndpointConfigName'), 'endpoint configuration'),
+      CreateEndpoint: async (input) => this.createEndpoint(input),
+      DescribeEndpoint: async (input) => this.endpoint(requireName(input, 'EndpointName')),
+      UpdateEndpoint: async (input) => this.updateEndpoint(input),
+      DeleteEndpoint: async (input) => this.deleteEndpoint(requireName(input, 'EndpointName')),
+      ListEndpoints: async (input) => this.listEndpoints(input),
+    };
+  }
+
+  /** Whether `arn` names a model, endpoint config or endpoint (for AddTags/ListTags). */
+  hasResource(arn: string): boolean {
+    const match = /:(model|endpoint-config|endpoint)\/([^/]+)$/.exec(arn);
+    if (!match) return false;
+    const store = match[1] === 'model' ? this.models : match[1] === 'endpoint-config' ? this.configs : this.endpoints;
+    return store.get(nameKey(match[2]!)) !== undefined;
+  }
+
+  /** Boot: endpoints that were serving (or on their way) are deployed again from their config. */
+  async recover(): Promise<void> {
+    for (const { key, value } of this.processes.list()) {
+      for (const entry of value) killLeftoverGroup(entry.pid, entry.command);
+      this.processes.delete(key);
+    }
+    for (const { value } of this.endpoints.list()) {
+      const status = value.EndpointStatus;
+      if (status !== EndpointStatus.IN_SERVICE && status !== EndpointStatus.CREATING && status !== EndpointStatus.UPDATING) continue;
+      this.launch(() => this.bringUp(value.EndpointName!, value.EndpointConfigName!, status === EndpointStatus.IN_SERVICE ? 'restart' : 'create'));
+    }
+  }
+
+  /** Kills every serving process group and waits for the deployments in flight. */
+  async shutdown(): Promise<void> {
+    this.shuttingDown = true;
+    const grace = (this.deps.options.shutdownGraceSeconds ?? 5) * 1000;
+    const exits: Promise<unknown>[] = [];
+    for (const endpoint of this.live.values()) for (const variant of endpoint.variants) exits.push(this.retire(variant, grace));
+    this.live.clear();
+    await Promise.allSettled([...exits, ...this.tasks]);
+  }
+
+  /** Serves `POST /endpoints/<name>/invocations` (SageMaker Runtime InvokeEndpoint, restJson1). */
+  async handleRuntime(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const body = await readBody(request);
+    const match = /^\/endpoints\/([^/?]+)\/invocations(?:\?.*)?$/.exec(request.url ?? '');
+    const name = match ? decodeURIComponent(match[1]!) : '';
+    const record = this.endpoints.get(nameKey(name));
+    const live = this.live.get(nameKey(name));
+    if (request.method !== 'POST' || !match || !record) {
+      sendRuntimeError(response, 400, 'ValidationError', { Message: `Endpoint ${name} of account ${this.deps.ctx.accountId} not found.` });
+      return;
+    }
+    if (!live || live.variants.length === 0 || (record.EndpointStatus !== EndpointStatus.IN_SERVICE && record.EndpointStatus !== EndpointStatus.UPDATING)) {
+      sendRuntimeError(response, 400, 'ValidationError', { Message: `Endpoint ${name} is not in service (status ${record.EndpointStatus}).` });
+      return;
+    }
+    const target = request.headers['x-amzn-sagemaker-target-variant'];
+    const variant = typeof target === 'string' ? live.variants.find((v) => v.name === target) : pickByWeight(live.variants);
+    if (!variant) {
+      sendRuntimeError(response, 400, 'ValidationError', { Message: `Target variant ${String(target)} does not exist on endpoint ${name}.` });
+      return;
+    }
+    const headers: Record<string, string> = { 'content-length': String(body.length) };
+    for (const header of ['content-type', 'accept', 'x-amzn-sagemaker-custom-attributes']) {
+      const value = request.headers[header];
+      if (typeof value === 'string') headers[header] = value;
+    }
+    let answer: { status: number; headers: IncomingMessage['headers']; body: Buffer };
+    try {
+      answer = await post(variant.port, '/invocations', headers, body);
+    } catch (error) {
+      sendRuntimeError(response, 424, 'ModelError', { Message: `Received server error from primary with message "${(error as Error).message}".`, OriginalStatusCode: 500, OriginalMessage: (error as Error).message, LogStreamArn: this.logGroupArn(name) });
+      return;
+    }
+    if (answer.status < 200 || answer.status > 299) {
+      const text = answer.body.toString('utf8');
+      const kind = answer.status < 500 ? 'client' : 'server';
+      sendRuntimeError(response, 424, 'ModelError', {
+        Message: `Received ${kind} error (${answer.status}) from primary with message "${text}". See ${this.logGroupArn(name)} in account ${this.deps.ctx.accountId} for more information.`,
+        OriginalStatusCode: answer.status,
+        OriginalMessage: text,
+        LogStreamArn: this.logGroupArn(name),
+      });
+      return;
+    }
+    const out: Record<string, string | number> = { 'content-length': answer.body.length, 'x-amzn-invoked-production-variant': variant.name };
+    const contentType = answer.headers['content-type'];
+    out['content-type'] = typeof contentType === 'string' ? contentType : 'application/octet-stream';
+    const custom = answer.headers['x-amzn-sagemaker-custom-attributes'];
+    if (typeof custom === 'string') out['x-amzn-sagemaker-custom-attributes'] = custom;
+    response.writeHead(200, out);
+    response.end(answer.body);
+  }
+
+  // ---- models and endpoint configs ----
+
+  private createModel(input: Record<string, unknown>): { ModelArn: string } {
+    const name = requireName(input, 'ModelName');
+    const containers = optionalArray<ContainerDefinition>(input, 'Containers');
+    const primary = optionalObject<ContainerDefinition>(input, 'PrimaryContainer') ?? containers?.[0];
+    if (!primary) throw validationError('CreateModel needs a PrimaryContainer (or Containers)');
+    let container: ContainerDefinition = { ...primary };
+    if (primary.ModelPackageName) {
+      const described = this.deps.registry.describePackage(primary.ModelPackageName);
+      const spec = described?.InferenceSpecification?.Containers?.[0];
+      if (!spec) throw validationError(`ModelPackage ${primary.ModelPackageName} does not exist.`);
+      container = { ...container, Image: container.Image ?? spec.Image, ModelDataUrl: container.ModelDataUrl ?? spec.ModelDataUrl, Environment: { ...spec.Environment, ...container.Environment } };
+    }
+    if (typeof container.Image !== 'string' || container.Image === '') throw validationError("1 validation error detected: Value at 'primaryContainer.image' failed to satisfy constraint: Member must not be null");
+    const arn = resourceArn(this.deps.ctx, 'model', name);
+    const tags = readTags(input);
+    if (this.models.get(nameKey(name))) throw validationError(`Cannot create already existing model "${arn}".`);
+    this.models.put(nameKey(name), {
+      ModelName: name,
+      ModelArn: arn,
+      PrimaryContainer: container,
+      ExecutionRoleArn: optionalString(input, 'ExecutionRoleArn'),
+      CreationTime: epochSeconds(),
+      EnableNetworkIsolation: input.EnableNetworkIsolation === true,
+    });
+    this.deps.tags.put(arn, tags);
+    return { ModelArn: arn };
+  }
+
+  private model(name: string): ModelDescribe {
+    const model = this.models.get(nameKey(name));
+    if (!model) throw validationError(`Could not find model "${resourceArn(this.deps.ctx, 'model', name)}".`);
+    return model;
+  }
+
+  private createEndpointConfig(input: Record<string, unknown>): { EndpointConfigArn: string } {
+    const name = requireName(input, 'EndpointConfigName');
+    const variants = optionalArray<ProductionVariant>(input, 'ProductionVariants') ?? [];
+    if (variants.length === 0) throw validationError("1 validation error detected: Value at 'productionVariants' failed to satisfy constraint: Member must have length greater than or equal to 1");
+    for (const variant of variants) {
+      if (typeof variant?.VariantName !== 'string' || typeof variant.ModelName !== 'string') throw validationError('ProductionVariants entries need a VariantName and a ModelName');
+      this.model(variant.ModelName);
+    }
+    const arn = resourceArn(this.deps.ctx, 'endpoint-config', name);
+    const tags = readTags(input);
+    if (this.configs.get(nameKey(name))) throw validationError(`Cannot create already existing endpoint configuration "${arn}".`);
+    this.configs.put(nameKey(name), { EndpointConfigName: name, EndpointConfigArn: arn, ProductionVariants: variants, CreationTime: epochSeconds() });
+    this.deps.tags.put(arn, tags);
+    return { EndpointConfigArn: arn };
+  }
+
+  private endpointConfig(name: string): EndpointConfigDescribe {
+    const config = this.configs.get(nameKey(name));
+    if (!config) throw validationError(`Could not find endpoint configuration "${resourceArn(this.deps.ctx, 'endpoint-config', name)}".`);
+    return config;
+  }
+
+  private deleteResource(store: JsonStore<ModelDescribe> | JsonStore<EndpointConfigDescribe>, name: string, kind: 'model' | 'endpoint configuration'): Record<string, never> {
+    const type = kind === 'model' ? 'model' : 'endpoint-config';
+    const arn = resourceArn(this.deps.ctx, type, name);
+    if (!store.get(nameKey(name))) throw validationError(`Could not find ${kind} "${arn}".`);
+    store.delete(nameKey(name));
+    this.deps.tags.delete(arn);
+    return {};
+  }
+
+  // ---- endpoints ----
+
+  private async createEndpoint(input: Record<string, unknown>): Promise<{ EndpointArn: string }> {
+    const name = requireName(input, 'EndpointName');
+    const configName = requireName(input, 'EndpointConfigName');
+    const config = this.endpointConfig(configName);
+    const arn = resourceArn(this.deps.ctx, 'endpoint', name);
+    const tags = readTags(input);
+    if (this.endpoints.get(nameKey(name))) throw validationError(`Cannot create already existing endpoint "${arn}".`);
+    const now = epochSeconds();
+    this.endpoints.put(nameKey(name), {
+      EndpointName: name,
+      EndpointArn: arn,
+      EndpointConfigName: config.EndpointConfigName,
+      ProductionVariants: variantSummaries(config, undefined),
+      EndpointStatus: EndpointStatus.CREATING,
+      CreationTime: now,
+      LastModifiedTime: now,
+    });
+    this.deps.tags.put(arn, tags);
+    await this.publish(name);
+    this.launch(() => this.bringUp(name, config.EndpointConfigName!, 'create'));
+    return { EndpointArn: arn };
+  }
+
+  private endpoint(name: string): EndpointDescribe {
+    const endpoint = this.endpoints.get(nameKey(name));
+    if (!endpoint) throw validationError(`Could not find endpoint "${resourceArn(this.deps.ctx, 'endpoint', name)}".`);
+    return endpoint;
+  }
+
+  private async updateEndpoint(input: Record<string, unknown>): Promise<{ EndpointArn: string }> {
+    const name = requireName(input, 'EndpointName');
+    const configName = requireName(input, 'EndpointConfigName');
+    const endpoint = this.endpoint(name);
+    this.endpointConfig(configName);
+    if (endpoint.EndpointStatus !== EndpointStatus.IN_SERVICE) {
+      throw validationError(`Cannot update in-progress endpoint "${endpoint.EndpointArn}".`);
+    }
+    this.change(name, { EndpointStatus: EndpointStatus.UPDATING });
+    await this.publish(name);
+    this.launch(() => this.bringUp(name, configName, 'update'));
+    return { EndpointArn: endpoint.EndpointArn! };
+  }
+
+  private async deleteEndpoint(name: string): Promise<Record<string, never>> {
+    const endpoint = this.endpoint(name);
+    this.change(name, { EndpointStatus: EndpointStatus.DELETING });
+    await this.publish(name);
+    const live = this.live.get(nameKey(name));
+    this.live.delete(nameKey(name));
+    await Promise.all((live?.variants ?? []).map((variant) => this.retire(variant)));
+    this.endpoints.delete(nameKey(name));
+    this.deps.tags.delete(endpoint.EndpointArn!);
+    await rm(join(this.deps.ctx.dataDir, 'endpoint-instances', nameKey(name)), { recursive: true, force: true });
+    return {};
+  }
+
+  private listEndpoints(input: Record<string, unknown>): unknown {
+    const { page, NextToken } = listPage(
+      this.endpoints.list().map(({ value }) => value),
+      (e) => ({ name: e.EndpointName ?? '', status: e.EndpointStatus, creationTime: e.CreationTime ?? 0, lastModifiedTime: e.LastModifiedTime }),
+      readListQuery(input),
+      'Descending',
+    );
+    return {
+      Endpoints: page.map((e) => ({ EndpointName: e.EndpointName, EndpointArn: e.EndpointArn, CreationTime: e.CreationTime, LastModifiedTime: e.LastModifiedTime, EndpointStatus: e.EndpointStatus })),
+      NextToken,
+    };
+  }
+
+  /**
+   * Deploys `configName`'s variants for the endpoint. Create: InService or Failed. Update: the
+   * new variants replace the old ones once healthy; if they fail, the old ones keep serving and
+   * the endpoint returns to InService with the FailureReason (SageMaker's rollback). Restart: as
+   * create, but a failure marks the endpoint Failed.
+   */
+  private async bringUp(name: string, configName: string, mode: 'create' | 'update' | 'restart'): Promise<void> {
+    let variants: LiveVariant[];
+    try {
+      variants = await this.deploy(name, this.endpointConfig(configName));
+    } catch (error) {
+      if (this.shuttingDown || !this.endpoints.get(nameKey(name))) return;
+      const reason = error instanceof DeploymentFailure ? error.message : `InternalServerError: ${(error as Error).message}`;
+      this.change(name, { EndpointStatus: mode === 'update' ? EndpointStatus.IN_SERVICE : EndpointStatus.FAILED, FailureReason: reason });
+      await this.publish(name);
+      return;
+    }
+    if (this.shuttingDown || !this.endpoints.get(nameKey(name))) {
+      await Promise.all(variants.map((variant) => this.retire(variant)));
+      return;
+    }
+    const previous = this.live.get(nameKey(name));
+    this.live.set(nameKey(name), { variants });
+    for (const variant of variants) this.watch(name, variant);
+    await Promise.all((previous?.variants ?? []).map((variant) => this.retire(variant)));
+    const config = this.endpointConfig(configName);
+    this.change(name, { EndpointStatus: EndpointStatus.IN_SERVICE, EndpointConfigName: config.EndpointConfigName, ProductionVariants: variantSummaries(config, variants), FailureReason: undefined });
+    await this.publish(name);
+  }
+
+  private async deploy(name: string, config: EndpointConfigDescribe): Promise<LiveVariant[]> {
+    const started: LiveVariant[] = [];
+    try {
+      for (const variant of config.ProductionVariants ?? []) started.push(await this.startVariant(name, variant));
+      return started;
+    } catch (error) {
+      await Promise.all(started.map((variant) => this.retire(variant)));
+      throw error;
+    }
+  }
+
+  private async startVariant(endpointName: string, variant: Wire<ProductionVariant>): Promise<LiveVariant> {
+    const { ctx, options } = this.deps;
+    const model = this.models.get(nameKey(variant.ModelName!));
+    if (!model) throw new DeploymentFailure(`Could not find model "${resourceArn(ctx, 'model', variant.ModelName!)}".`);
+    const container = model.PrimaryContainer!;
+    const directory = join(ctx.dataDir, 'endpoint-instances', nameKey(endpointName), `${variant.VariantName}-${randomUUID().slice(0, 8)}`);
+    const modelDir = join(directory, 'model');
+    await mkdir(modelDir, { recursive: true });
+    if (container.ModelDataUrl) {
+      try {
+        if (/\.tar\.gz$/.test(container.ModelDataUrl)) {
+          const download = join(directory, 'download');
+          await options.objects.download(container.ModelDataUrl, download);
+          const [archive] = await readdir(download);
+          if (!archive) throw new Error('no object at that URL');
+          await extractTarGz(join(download, archive), modelDir);
+          await rm(download, { recursive: true, force: true });
+        } else {
+          await options.objects.download(container.ModelDataUrl, modelDir);
+        }
+      } catch (error) {
+        throw new DeploymentFailure(`Failed to download model data from ${container.ModelDataUrl} for production variant ${variant.VariantName}: ${(error as Error).message}`);
+      }
+    }
+    let image;
+    try {
+      image = await options.resolveImage({ imageUri: container.Image!, purpose: 'hosting', tags: tagMap(this.deps.tags.get(model.ModelArn!)) });
+    } catch (error) {
+      throw new DeploymentFailure(`Image ${container.Image} has no local command: ${(error as Error).message}`);
+    }
+    const port = await freePort();
+    const command = [...image.command, 'serve'].map((part) => rewriteValue(part, directory));
+    const child = startContainerProcess({
+      command,
+      cwd: image.cwd,
+      env: {
+        ...hostEnvironment(ctx),
+        ...rewriteEnvironment(image.env ?? {}, directory),
+        ...rewriteEnvironment(container.Environment ?? {}, directory),
+        SAGEMAKER_BIND_TO_PORT: String(port),
+        SM_MODEL_DIR: modelDir,
+      },
+      logFile: join(ctx.dataDir, 'logs', 'Endpoints', endpointName, `${variant.VariantName}.log`),
+    });
+    const live: LiveVariant = { name: variant.VariantName!, port, weight: variant.InitialVariantWeight ?? 1, directory, child, retired: false, endpointKey: nameKey(endpointName), command };
+    if (child.pid !== undefined) this.processes.put(live.endpointKey, [...(this.processes.get(live.endpointKey) ?? []), { pid: child.pid, command: live.command }]);
+    const timeout = (variant.ContainerStartupHealthCheckTimeoutInSeconds ?? DEFAULT_HEALTH_CHECK_SECONDS) * 1000;
+    const healthy = await waitForPing(port, child, timeout);
+    if (healthy !== true) {
+      await this.retire(live);
+      throw new DeploymentFailure(`The primary container for production variant ${variant.VariantName} did not pass the ping health check (${healthy}). Please check the logs for this endpoint.`);
+    }
+    return live;
+  }
+
+  /** A serving process that dies on its own takes the endpoint to Failed. */
+  private watch(name: string, variant: LiveVariant): void {
+    void variant.child.done.then(async (exit) => {
+      if (variant.retired || this.shuttingDown) return;
+      const live = this.live.get(nameKey(name));
+      if (!live?.variants.includes(variant)) return;
+      this.live.delete(nameKey(name));
+      await Promise.all(live.variants.map((other) => this.retire(other)));
+      this.change(name, { EndpointStatus: EndpointStatus.FAILED, FailureReason: `The container for production variant ${variant.name} exited (${exit.code !== null ? `exit code ${exit.code}` : `signal ${exit.signal}`}): ${exit.stderrTail.trim().slice(-512)}` });
+      await this.publish(name);
+    });
+  }
+
+  /** Stops a variant's process group (SIGTERM, then SIGKILL) and removes its directory. */
+  private async retire(variant: LiveVariant, graceMs = (this.deps.options.stopGraceSeconds ?? 30) * 1000): Promise<void> {
+    variant.retired = true;
+    variant.child.signal('SIGTERM');
+    const timer = setTimeout(() => variant.child.signal('SIGKILL'), graceMs);
+    await variant.child.done;
+    clearTimeout(timer);
+    const remaining = (this.processes.get(variant.endpointKey) ?? []).filter((entry) => entry.pid !== variant.child.pid);
+    if (remaining.length > 0) this.processes.put(variant.endpointKey, remaining);
+    else this.processes.delete(variant.endpointKey);
+    await rm(variant.directory, { recursive: true, force: true });
+  }
+
+  private launch(run: () => Promise<void>): void {
+    const task: Promise<void> = run()
+      .catch((error: unknown) => this.deps.ctx.log('sagemaker: endpoint deployment failed', { error: (error as Error).message }))
+      .finally(() => this.tasks.delete(task));
+    this.tasks.add(task);
+  }
+
+  private change(name: string, fields: Partial<EndpointDescribe>): void {
+    const endpoint = this.endpoints.get(nameKey(name));
+    if (!endpoint) return;
+    const next: EndpointDescribe = { ...endpoint, ...fields, LastModifiedTime: epochSeconds() };
+    if (fields.FailureReason === undefined && 'FailureReason' in fields) delete next.FailureReason;
+    this.endpoints.put(nameKey(name), next);
+  }
+
+  private async publish(name: string): Promise<void> {
+    const endpoint = this.endpoints.get(nameKey(name));
+    if (!endpoint) return;
+    const detail = eventDetail(endpoint, this.deps.tags.get(endpoint.EndpointArn!));
+    detail.EndpointStatus = EVENT_STATUS[endpoint.EndpointStatus ?? ''] ?? endpoint.EndpointStatus;
+    await publishSageMakerEvent(this.deps.ctx, DETAIL_TYPE_ENDPOINT, endpoint.EndpointArn!, detail);
+  }
+
+  private logGroupArn(endpointName: string): string {
+    return `arn:aws:logs:${this.deps.ctx.region}:${this.deps.ctx.accountId}:log-group:/aws/sagemaker/Endpoints/${endpointName}`;
+  }
+}
+
+function variantSummaries(config: EndpointConfigDescribe, live: LiveVariant[] | undefined): EndpointDescribe['ProductionVariants'] {
+  return (config.ProductionVariants ?? []).map((variant) => {
+    const count = variant.InitialInstanceCount ?? 1;
+    const weight = variant.InitialVariantWeight ?? 1;
+    return {
+      VariantName: variant.VariantName,
+      CurrentWeight: live ? weight : undefined,
+      DesiredWeight: weight,
+      CurrentInstanceCount: live ? count : undefined,
+      DesiredInstanceCount: count,
+    };
+  });
+}
+
+function pickByWeight(variants: LiveVariant[]): LiveVariant | undefined {
+  const total = variants.reduce((sum, variant) => sum + Math.max(variant.weight, 0), 0);
+  if (total <= 0) return variants[0];
+  let roll = Math.random() * total;
+  for (const variant of variants) {
+    roll -= Math.max(variant.weight, 0);
+    if (roll < 0) return variant;
+  }
+  return variants.at(-1);
+}
+
+function sendRuntimeError(response: ServerResponse, status: number, code: string, body: Record<string, unknown>): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': code, 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+}
+
+/** A port nobody listens on right now (the OS picks it). */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function post(port: number, path: string, headers: Record<string, string>, body: Buffer): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest({ host: '127.0.0.1', port, path, method: 'POST', headers, timeout: INVOCATION_TIMEOUT_MS }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 500, headers: response.headers, body: Buffer.concat(chunks) }));
+      response.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error(`the model did not answer within ${INVOCATION_TIMEOUT_MS / 1000} s`)));
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+function ping(port: number): Promise<number> {
+  return new Promise((resolve) => {
+    const request = httpRequest({ host: '127.0.0.1', port, path: '/ping', method: 'GET', timeout: 2000 }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    request.on('timeout', () => request.destroy());
+    request.on('error', () => resolve(0));
+    request.end();
+  });
+}
+
+/** true once GET /ping answers 200; otherwise why not (process exited, or the timeout). */
+async function waitForPing(port: number, child: ContainerProcess, timeoutMs: number): Promise<true | string> {
+  let exited: string | undefined;
+  void child.done.then((exit) => {
+    exited = `the serve process exited with ${exit.code !== null ? `exit code ${exit.code}` : `signal ${exit.signal}`}${exit.stderrTail.trim() ? `: ${exit.stderrTail.trim().slice(-512)}` : ''}`;
+  });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (exited) return exited;
+    if ((await ping(port)) === 200) return true;
+    if (exited) return exited;
+    if (Date.now() > deadline) return `no 200 from GET /ping within ${timeoutMs / 1000} s`;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -1,0 +1,62 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+import type { JsonOperations } from '../http/aws-json';
+
+/**
+ * The contracts between the local SageMaker and the runtime that composes it. The runtime decides
+ * which local command stands for a container image and where S3 lives; this service only runs
+ * jobs under SageMaker's container contracts and keeps the records.
+ */
+
+/** Which local command stands for a container image (resolved by the runtime from mlops.yaml's Local.Images or its own config). */
+export interface ResolvedImage {
+  command: string[];
+  cwd: string;
+  env?: Record<string, string>;
+}
+
+/** Maps an image URI (plus the job's tags) to a local command. Rejects when the image has no local stand-in. */
+export type ResolveImage = (request: { imageUri: string; tags: Record<string, string>; purpose: 'processing' | 'training' | 'hosting' }) => Promise<ResolvedImage>;
+
+/** S3 as the jobs need it. */
+export interface ObjectStore {
+  /** Downloads the object at an s3:// URI, or every object under it when it is a prefix, into `directory` (keys relative to the prefix). Returns the file count. */
+  download(s3Uri: string, directory: string): Promise<number>;
+  /** Uploads every file under `directory` to the s3:// prefix. */
+  upload(directory: string, s3Uri: string): Promise<void>;
+  putObject(s3Uri: string, body: Buffer): Promise<void>;
+}
+
+/** What `createSageMakerService` needs besides the service context. */
+export interface SageMakerServiceOptions {
+  resolveImage: ResolveImage;
+  objects: ObjectStore;
+  /**
+   * How long a job's processes get between SIGTERM and SIGKILL when the job is stopped or runs out
+   * of time. SageMaker gives 120 s; tests pass less.
+   */
+  stopGraceSeconds?: number;
+  /** The same, when the whole runtime shuts down (stop()): short, so Ctrl-C is prompt. */
+  shutdownGraceSeconds?: number;
+}
+
+/** The local SageMaker as the runtime mounts it. */
+export interface SageMakerService {
+  /** awsJson1_1 operations, X-Amz-Target `SageMaker.<Op>`. */
+  operations: JsonOperations;
+  /** SageMaker Runtime InvokeEndpoint: POST /endpoints/<name>/invocations (restJson1). Optional if hosting is not done. */
+  handleRuntime?(request: IncomingMessage, response: ServerResponse): Promise<void>;
+  /** Boot: jobs left InProgress by a previous process end Failed ("local runtime restarted while the job was running") with their events; endpoints restart. */
+  start(): Promise<void>;
+  /** Kills every child process (whole process groups) and waits for them. */
+  stop(): Promise<void>;
+}
+
+/** A value as it travels on the JSON wire: timestamps are epoch seconds, not Dates. */
+export type Wire<T> = T extends Date
+  ? number
+  : T extends (infer U)[]
+    ? Wire<U>[]
+    : T extends object
+      ? { [K in keyof T]: Wire<T[K]> }
+      : T;

@@ -1,0 +1,182 @@
+/**
+ * The local SageMaker's real-time hosting: a model from a real training job's model.tar.gz, an
+ * endpoint whose variant is `server.cjs serve` (tests/fixtures/local-images/), and InvokeEndpoint
+ * through the real @aws-sdk/client-sagemaker-runtime against 127.0.0.1.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+
+import { readBody, serveAwsJson } from '../../../local/http/aws-json';
+import { endpointStateChangeSchema } from '../../../shared/schemas/events';
+import { createHarness, envelope, type Harness, IMAGES, isAlive, ROLE_ARN, waitFor } from '../../fixtures/local-images/harness';
+
+const BUCKET = 'artifacts';
+const TERMINAL = ['Completed', 'Failed', 'Stopped'];
+
+let h: Harness;
+let server: Server;
+let runtime: SageMakerRuntimeClient;
+
+beforeEach(async () => {
+  h = createHarness();
+  // Routed as the runtime routes: InvokeEndpoint by path (handleRuntime reads the body), the rest by X-Amz-Target.
+  server = createServer((request, response) => {
+    if (request.url?.startsWith('/endpoints/')) void h.service.handleRuntime!(request, response);
+    else void readBody(request).then((body) => serveAwsJson(request, response, body, h.service.operations));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  runtime = new SageMakerRuntimeClient({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+});
+
+afterEach(async () => {
+  runtime.destroy();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await h.cleanup();
+});
+
+/** Trains the fixture model; returns its model.tar.gz URI. */
+async function trainModel(): Promise<string> {
+  await h.putObject(`s3://${BUCKET}/data/train/part-1.csv`, '1,2\n');
+  await h.call('CreateTrainingJob', {
+    TrainingJobName: 'host-train',
+    RoleArn: ROLE_ARN,
+    AlgorithmSpecification: { TrainingImage: IMAGES.training, TrainingInputMode: 'File' },
+    InputDataConfig: [{ ChannelName: 'train', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `s3://${BUCKET}/data/train/` } } }],
+    OutputDataConfig: { S3OutputPath: `s3://${BUCKET}/train` },
+    ResourceConfig: { InstanceType: 'ml.m5.xlarge', InstanceCount: 1, VolumeSizeInGB: 30 },
+    StoppingCondition: { MaxRuntimeInSeconds: 60 },
+  });
+  const job = await waitFor(() => h.call('DescribeTrainingJob', { TrainingJobName: 'host-train' }), (j) => TERMINAL.includes(j.TrainingJobStatus as string));
+  expect(job.TrainingJobStatus).toBe('Completed');
+  return (job.ModelArtifacts as { S3ModelArtifacts: string }).S3ModelArtifacts;
+}
+
+async function deploy(name: string, environment: Record<string, string> = {}): Promise<Record<string, unknown>> {
+  const modelData = await trainModel();
+  await h.call('CreateModel', { ModelName: `${name}-model`, ExecutionRoleArn: ROLE_ARN, PrimaryContainer: { Image: IMAGES.server, ModelDataUrl: modelData, Environment: { VARIANT: 'primary', ...environment } } });
+  await h.call('CreateEndpointConfig', { EndpointConfigName: `${name}-config`, ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: `${name}-model`, InitialInstanceCount: 1, InstanceType: 'ml.t2.medium' }] });
+  await h.call('CreateEndpoint', { EndpointName: name, EndpointConfigName: `${name}-config`, Tags: [{ Key: 'stage', Value: 'dev' }] });
+  return waitFor(() => h.call('DescribeEndpoint', { EndpointName: name }), (e) => e.EndpointStatus !== 'Creating', 20_000);
+}
+
+describe('endpoints', () => {
+  it('serves the trained model: InService after /ping, InvokeEndpoint proxied to /invocations with Content-Type and Accept', async () => {
+    const endpoint = await deploy('abalone');
+
+    const output = await runtime.send(new InvokeEndpointCommand({ EndpointName: 'abalone', Body: Buffer.from('0.455,0.365'), ContentType: 'text/csv', Accept: 'application/json' }));
+
+    expect(endpoint).toMatchObject({ EndpointStatus: 'InService', EndpointConfigName: 'abalone-config', EndpointArn: 'arn:aws:sagemaker:us-east-1:123456789012:endpoint/abalone' });
+    expect(output.ContentType).toBe('application/json');
+    expect(output.InvokedProductionVariant).toBe('AllTraffic');
+    expect(JSON.parse(Buffer.from(output.Body!).toString('utf8'))).toEqual({ model: ['train'], body: '0.455,0.365', contentType: 'text/csv', accept: 'application/json', variant: 'primary' });
+  });
+
+  it('answers a model that rejects its input with ModelError carrying the original status and message', async () => {
+    await deploy('rejecting');
+
+    await expect(runtime.send(new InvokeEndpointCommand({ EndpointName: 'rejecting', Body: Buffer.from('fail'), ContentType: 'text/csv' }))).rejects.toMatchObject({
+      name: 'ModelError',
+      OriginalStatusCode: 400,
+      OriginalMessage: 'bad input: fail',
+    });
+  });
+
+  it('answers an unknown endpoint with ValidationError', async () => {
+    await expect(runtime.send(new InvokeEndpointCommand({ EndpointName: 'nowhere', Body: Buffer.from('x') }))).rejects.toMatchObject({ name: 'ValidationError' });
+  });
+
+  it('publishes Endpoint State Change events (CREATING, IN_SERVICE) that our consumer schema parses', async () => {
+    await deploy('evented');
+
+    const events = h.events.filter((e) => e.DetailType === 'SageMaker Endpoint State Change').map((e) => endpointStateChangeSchema.parse(envelope(e)));
+    expect(events.map((e) => e.detail.EndpointStatus)).toEqual(['CREATING', 'IN_SERVICE']);
+    expect(events[1]).toMatchObject({ resources: ['arn:aws:sagemaker:us-east-1:123456789012:endpoint/evented'], detail: { EndpointName: 'evented', EndpointConfigName: 'evented-config', Tags: { stage: 'dev' } } });
+  });
+
+  it('marks the endpoint Failed with the container\'s stderr when the serve process dies before /ping answers', async () => {
+    const endpoint = await deploy('broken', { FAIL_TO_START: '1' });
+
+    expect(endpoint.EndpointStatus).toBe('Failed');
+    expect(endpoint.FailureReason).toMatch(/AllTraffic did not pass the ping health check[\s\S]*cannot load the model: FAIL_TO_START/);
+  });
+
+  it('deletes an endpoint: its processes stop and it is gone', async () => {
+    await deploy('doomed');
+
+    await h.call('DeleteEndpoint', { EndpointName: 'doomed' });
+
+    await expect(h.call('DescribeEndpoint', { EndpointName: 'doomed' })).rejects.toMatchObject({ name: 'ValidationException' });
+    await expect(runtime.send(new InvokeEndpointCommand({ EndpointName: 'doomed', Body: Buffer.from('x') }))).rejects.toMatchObject({ name: 'ValidationError' });
+  });
+
+  it('UpdateEndpoint swaps in the new config once its variant is healthy, and keeps the old one serving when the new one fails', async () => {
+    await deploy('updated');
+    const modelData = (await h.call('DescribeModel', { ModelName: 'updated-model' })).PrimaryContainer as { ModelDataUrl: string };
+    await h.call('CreateModel', { ModelName: 'updated-model-2', PrimaryContainer: { Image: IMAGES.server, ModelDataUrl: modelData.ModelDataUrl, Environment: { VARIANT: 'second' } } });
+    await h.call('CreateEndpointConfig', { EndpointConfigName: 'updated-config-2', ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'updated-model-2', InitialInstanceCount: 1 }] });
+    await h.call('CreateModel', { ModelName: 'updated-model-3', PrimaryContainer: { Image: IMAGES.server, ModelDataUrl: modelData.ModelDataUrl, Environment: { FAIL_TO_START: '1' } } });
+    await h.call('CreateEndpointConfig', { EndpointConfigName: 'updated-config-3', ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'updated-model-3', InitialInstanceCount: 1 }] });
+    const invoke = async () => JSON.parse(Buffer.from((await runtime.send(new InvokeEndpointCommand({ EndpointName: 'updated', Body: Buffer.from('x') }))).Body!).toString('utf8')) as { variant: string };
+
+    await h.call('UpdateEndpoint', { EndpointName: 'updated', EndpointConfigName: 'updated-config-2' });
+    const afterUpdate = await waitFor(() => h.call('DescribeEndpoint', { EndpointName: 'updated' }), (e) => e.EndpointStatus !== 'Updating', 20_000);
+    const served = await invoke();
+    await h.call('UpdateEndpoint', { EndpointName: 'updated', EndpointConfigName: 'updated-config-3' });
+    const afterFailedUpdate = await waitFor(() => h.call('DescribeEndpoint', { EndpointName: 'updated' }), (e) => e.EndpointStatus !== 'Updating', 20_000);
+
+    expect(afterUpdate).toMatchObject({ EndpointStatus: 'InService', EndpointConfigName: 'updated-config-2' });
+    expect(served.variant).toBe('second');
+    expect(afterFailedUpdate).toMatchObject({ EndpointStatus: 'InService', EndpointConfigName: 'updated-config-2', FailureReason: expect.stringContaining('FAIL_TO_START') });
+    expect((await invoke()).variant).toBe('second');
+  });
+
+  it('redeploys InService endpoints when a new runtime starts over the same data', async () => {
+    await deploy('durable');
+    await h.service.stop();
+
+    const restarted = h.restart();
+    await restarted.start();
+    server.removeAllListeners('request');
+    server.on('request', (request, response) => {
+      if (request.url?.startsWith('/endpoints/')) void restarted.handleRuntime!(request, response);
+    });
+
+    const output = await waitFor(
+      () => runtime.send(new InvokeEndpointCommand({ EndpointName: 'durable', Body: Buffer.from('again') })).catch((error: Error) => error),
+      (result) => !(result instanceof Error),
+      20_000,
+    );
+    expect(JSON.parse(Buffer.from((output as { Body: Uint8Array }).Body).toString('utf8'))).toMatchObject({ body: 'again' });
+  });
+
+  it('kills the serving processes a crashed runtime left behind, then serves again', async () => {
+    await deploy('orphaned');
+    const pids = JSON.parse(readFileSync(join(h.dataDir, 'endpoint-processes', 'orphaned.json'), 'utf8')) as { pid: number }[];
+    expect(pids).toHaveLength(1);
+
+    const restarted = h.restart();
+    await restarted.start();
+
+    await waitFor(async () => isAlive(pids[0]!.pid), (alive) => !alive, 5000);
+    const endpoint = await waitFor(() => h.call('DescribeEndpoint', { EndpointName: 'orphaned' }, restarted), (e) => e.EndpointStatus === 'InService');
+    expect(endpoint.EndpointStatus).toBe('InService');
+  });
+
+  it('creates a model from a registered model package (image and model data from its InferenceSpecification)', async () => {
+    await h.call('CreateModelPackageGroup', { ModelPackageGroupName: 'abalone' });
+    const { ModelPackageArn } = await h.call('CreateModelPackage', {
+      ModelPackageGroupName: 'abalone',
+      InferenceSpecification: { Containers: [{ Image: IMAGES.server, ModelDataUrl: `s3://${BUCKET}/m/model.tar.gz` }], SupportedContentTypes: ['text/csv'], SupportedResponseMIMETypes: ['text/csv'] },
+    });
+
+    await h.call('CreateModel', { ModelName: 'from-package', ExecutionRoleArn: ROLE_ARN, PrimaryContainer: { ModelPackageName: ModelPackageArn } });
+    const model = await h.call('DescribeModel', { ModelName: 'from-package' });
+
+    expect(model.PrimaryContainer).toMatchObject({ ModelPackageName: ModelPackageArn, Image: IMAGES.server, ModelDataUrl: `s3://${BUCKET}/m/model.tar.gz` });
+  });
+});
