@@ -12,5 +12,7 @@ module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/tests/unit/**/*.test.ts'] },
     { ...common, displayName: 'package', testMatch: ['<rootDir>/tests/package/**/*.test.ts'] },
+    // The whole loop on the local runtime (child processes, real git, loopback only).
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/tests/e2e/**/*.test.ts'] },
   ],
 };

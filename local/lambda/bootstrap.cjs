@@ -34,4 +34,7 @@ process.on('message', async (message) => {
   }
 });
 
+// The runtime went away (even by SIGKILL): an execution environment never outlives its service.
+process.on('disconnect', () => process.exit(0));
+
 process.send({ type: 'ready' });

@@ -1,0 +1,137 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { parse as parseYaml } from 'yaml';
+
+import type { EventBridgeEvent } from './eventbridge/service';
+import { LocalRuntime, type RuntimeOptions } from './runtime';
+import { seedExample } from './seed';
+import { formatStatus, getStatus, setApproval } from './status';
+
+/**
+ * The `sluice` command line: `up` runs the local runtime in the foreground; `status`, `approve`
+ * and `reject` talk to a runtime (or to AWS) through the AWS APIs.
+ */
+
+const USAGE = `Usage:
+  sluice up [--port <n>] [--host <addr>] [--data-dir <dir>] [--package-dir <dir>] [--images <file>] [--seed]
+  sluice status [--json] [--endpoint <url>] [--data-dir <dir>]
+  sluice approve|reject <model package ARN or group/version> [--endpoint <url>] [--data-dir <dir>] [--description <text>]
+
+  --endpoint defaults to $SLUICE_ENDPOINT, then to the runtime recorded in <data-dir>/runtime.json.
+  --data-dir defaults to ./.sluice.`;
+
+const DEFAULT_PORT = 4799;
+
+/** One line per event worth seeing while a build runs. */
+export function describeEvent(event: EventBridgeEvent): string | undefined {
+  const detail = event.detail;
+  const text = (key: string) => (typeof detail[key] === 'string' ? (detail[key] as string) : undefined);
+  switch (event['detail-type']) {
+    case 'CodeCommit Repository State Change':
+      return `push      ${text('repositoryName')} ${text('referenceName')} ${text('event')} ${text('commitId')?.slice(0, 7) ?? ''}`;
+    case 'SageMaker Processing Job State Change':
+      return `job       ${text('ProcessingJobName')} ${text('ProcessingJobStatus')}${text('FailureReason') ? ` — ${text('FailureReason')}` : ''}`;
+    case 'SageMaker Training Job State Change':
+      return `job       ${text('TrainingJobName')} ${text('TrainingJobStatus')}${text('FailureReason') ? ` — ${text('FailureReason')}` : ''}`;
+    case 'SageMaker Model Package State Change':
+      return `model     ${text('ModelPackageGroupName')}/${String(detail.ModelPackageVersion ?? '')} ${text('ModelApprovalStatus')}`;
+    case 'SageMaker Endpoint State Change':
+      return `endpoint  ${text('EndpointName')} ${text('EndpointStatus')}`;
+    case 'Scheduled Event':
+      return undefined;
+    default:
+      return event.source.startsWith('aws.') ? undefined : `${event['detail-type'].padEnd(9)} ${JSON.stringify(detail)}`;
+  }
+}
+
+function endpointFrom(values: { endpoint?: string; 'data-dir'?: string }): string {
+  if (values.endpoint) return values.endpoint;
+  if (process.env.SLUICE_ENDPOINT) return process.env.SLUICE_ENDPOINT;
+  const file = join(resolve(values['data-dir'] ?? '.sluice'), 'runtime.json');
+  if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { endpoint: string }).endpoint;
+  throw new Error(`no runtime endpoint: pass --endpoint, set SLUICE_ENDPOINT, or start one with "sluice up" (looked for ${file})`);
+}
+
+async function up(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, 'package-dir': { type: 'string' }, images: { type: 'string' }, seed: { type: 'boolean' }, quiet: { type: 'boolean' } },
+  });
+  const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: expected 0-65535, got "${values.port}"`);
+  const images = values.images ? (parseYaml(readFileSync(values.images, 'utf8')) as RuntimeOptions['images']) : undefined;
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  const runtime = await LocalRuntime.start({
+    port,
+    host: values.host,
+    dataDir: values['data-dir'] ?? '.sluice',
+    packageDir: values['package-dir'],
+    images,
+    log: values.quiet ? () => undefined : (line) => process.stderr.write(`${line}\n`),
+    onEvent: (event) => {
+      const line = describeEvent(event);
+      if (line) say(`${new Date().toISOString().slice(11, 19)} ${line}`);
+    },
+  });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`${signal}: stopping`);
+    runtime.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`stop failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  say(`Sluice local runtime ready at ${runtime.endpoint}`);
+  say(`  AWS CLI/SDKs:  AWS_ENDPOINT_URL=${runtime.endpoint} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1`);
+  say(`  status:        npx sluice status --endpoint ${runtime.endpoint}`);
+  if (values.seed) {
+    try {
+      const seeded = await seedExample(runtime.endpoint);
+      say(`  model repo:    git clone ${seeded.cloneUrl}   (push to main to retrain${seeded.created ? '; its first build is running' : ''})`);
+    } catch (error) {
+      process.stderr.write(`seeding the example repository failed: ${(error as Error).message}\n`);
+      stop('seed failure');
+    }
+  }
+}
+
+/** Runs the CLI; resolves with the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'up':
+      await up(rest);
+      return -1; // keeps running until a signal
+    case 'status': {
+      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, endpoint: { type: 'string' }, 'data-dir': { type: 'string' } } });
+      const status = await getStatus(endpointFrom(values));
+      process.stdout.write(`${values.json ? JSON.stringify(status, null, 2) : formatStatus(status)}\n`);
+      return 0;
+    }
+    case 'approve':
+    case 'reject': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { endpoint: { type: 'string' }, 'data-dir': { type: 'string' }, description: { type: 'string' } } });
+      if (positionals.length !== 1) throw new Error(`${command}: expected one model package (ARN or group/version)`);
+      const arn = await setApproval(endpointFrom(values), positionals[0]!, command === 'approve' ? 'Approved' : 'Rejected', values.description);
+      process.stdout.write(`${command === 'approve' ? 'Approved' : 'Rejected'} ${arn}\n`);
+      return 0;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    default:
+      process.stderr.write(`unknown command "${command}"\n${USAGE}\n`);
+      return 2;
+  }
+}

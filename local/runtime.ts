@@ -1,0 +1,305 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+import { S3Client } from '@aws-sdk/client-s3';
+import { parse as parseYaml } from 'yaml';
+
+import { readWiring, type Template, type Wiring } from './cloudformation/template';
+import { createCodeCommitService, type CodeCommitService } from './codecommit/service';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type LocalEventEntry, type ServiceContext } from './context';
+import { createDynamoDbService, type DynamoDbService } from './dynamodb/service';
+import { createEventBridgeService, type EventBridgeEvent, type EventBridgeService } from './eventbridge/service';
+import { AwsServiceError, readBody, sendAwsError, serveAwsJson, targetOperation, type JsonOperations } from './http/aws-json';
+import { LambdaRuntime } from './lambda/runner';
+import { createS3Service, type S3Service } from './s3/service';
+import { createS3ObjectStore } from './sagemaker/object-store';
+import { createSageMakerService, type SageMakerService } from './sagemaker/service';
+import type { ResolvedImage, ResolveImage } from './sagemaker/types';
+import { createSqsService, type SqsService } from './sqs/service';
+import { createStepFunctionsService, type StepFunctionsService } from './stepfunctions/service';
+
+/**
+ * The local runtime: one HTTP endpoint on loopback serving every AWS API the service calls, wired
+ * from the CloudFormation template `serverless package --stage local` produces — its functions,
+ * rules, state machines, tables, queues and buses. Nothing here lists functions or rules itself.
+ */
+
+/** The repository root (this file lives in <root>/local). */
+export const ROOT = resolve(__dirname, '..');
+export const STAGE = 'local';
+export const STACK_NAME = `sluice-${STAGE}`;
+/** Credentials the runtime's own clients use; the runtime accepts any. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+export interface RuntimeOptions {
+  dataDir: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Loopback unless told otherwise. */
+  host?: string;
+  /** Where `serverless package --stage local` writes (default: defaultPackageDir()); packaged when it holds no template. */
+  packageDir?: string;
+  /** Image URI → local command, used when the job's own mlops.yaml has no Local.Images entry for it. */
+  images?: Record<string, { Command: string[]; Environment?: Record<string, string> }>;
+  /** Async Lambda retry delays (AWS waits about 1 and 2 minutes). */
+  asyncRetryDelaysMs?: number[];
+  log?(line: string): void;
+  /** Sees every event put on any bus (progress display). */
+  onEvent?(event: EventBridgeEvent, bus: string): void;
+}
+
+const execFileAsync = promisify(execFile);
+
+/** Runs `serverless package --stage local` into `directory` unless a template is already there. */
+export async function ensurePackaged(directory: string): Promise<Template> {
+  const templateFile = join(directory, 'cloudformation-template-update-stack.json');
+  if (!existsSync(templateFile)) {
+    const staging = `${directory}.tmp-${process.pid}`;
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(dirname(directory), { recursive: true });
+    const env = { ...process.env, SLS_TELEMETRY_DISABLED: '1', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '' };
+    await execFileAsync(join(ROOT, 'node_modules', '.bin', 'serverless'), ['package', '--stage', STAGE, '--package', staging], { cwd: ROOT, env, timeout: 300_000, maxBuffer: 16 * 1024 * 1024 });
+    rmSync(directory, { recursive: true, force: true });
+    renameSync(staging, directory);
+  }
+  return JSON.parse(readFileSync(templateFile, 'utf8')) as Template;
+}
+
+/** Everything `serverless package` reads: a change to any of these makes a new package. */
+const PACKAGE_INPUTS = ['serverless.yml', 'package-lock.json', 'tsconfig.json', 'functions', 'shared', 'statemachines', 'events'];
+
+/**
+ * A package directory keyed by the hash of the service's sources, under node_modules/.cache, so
+ * restarts and repeated demos reuse one `serverless package` run until the code changes.
+ */
+export function defaultPackageDir(): string {
+  const hash = createHash('sha256');
+  const visit = (path: string) => {
+    if (!existsSync(path)) return;
+    if (statSync(path).isDirectory()) {
+      for (const entry of readdirSync(path).sort()) visit(join(path, entry));
+      return;
+    }
+    hash.update(path.slice(ROOT.length)).update('\0').update(readFileSync(path)).update('\0');
+  };
+  for (const input of PACKAGE_INPUTS) visit(join(ROOT, input));
+  return join(ROOT, 'node_modules', '.cache', 'sluice', `package-${hash.digest('hex').slice(0, 16)}`);
+}
+
+/** A running local runtime. Create with `LocalRuntime.start`. */
+export class LocalRuntime {
+  private constructor(
+    readonly endpoint: string,
+    readonly wiring: Wiring,
+    private readonly server: Server,
+    private readonly parts: {
+      lambda: LambdaRuntime;
+      eventBridge: EventBridgeService;
+      sqs: SqsService;
+      s3: S3Service;
+      dynamoDb: DynamoDbService;
+      codeCommit: CodeCommitService;
+      sageMaker: SageMakerService;
+      stepFunctions: StepFunctionsService;
+    },
+  ) {}
+
+  /** Events put on any bus so far (durable log), for status and tests. */
+  events(filter?: { source?: string; detailType?: string }): EventBridgeEvent[] {
+    return this.parts.eventBridge.history(filter);
+  }
+
+  /** Messages waiting in a queue of the template (e.g. the dead-letter queue), by logical id. */
+  queueMessages(logicalId: string): { MessageId: string; Body: string }[] {
+    const queue = this.wiring.queues.find((q) => q.logicalId === logicalId);
+    return queue ? this.parts.sqs.peek(queue.arn) : [];
+  }
+
+  /** Boots the runtime; resolves once every service is ready. */
+  static async start(options: RuntimeOptions): Promise<LocalRuntime> {
+    const dataDir = resolve(options.dataDir);
+    mkdirSync(dataDir, { recursive: true });
+    const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+    const packageDir = resolve(options.packageDir ?? defaultPackageDir());
+    const template = await ensurePackaged(packageDir);
+
+    // Listen first: queue URLs and every client need the endpoint. Requests wait until wired.
+    const wired: { route?: (request: IncomingMessage, response: ServerResponse) => Promise<void>; eventBridge?: EventBridgeService } = {};
+    const server = createServer((request, response) => {
+      const route = wired.route;
+      if (!route) {
+        sendAwsError(response, new AwsServiceError('ServiceUnavailable', 'the local runtime is starting', 503));
+        return;
+      }
+      route(request, response).catch((error: unknown) => {
+        log(`request failed: ${String(error)}`);
+        if (!response.headersSent) sendAwsError(response, new AwsServiceError('InternalFailure', String(error), 500));
+        else response.destroy();
+      });
+    });
+    server.keepAliveTimeout = 5_000;
+    await new Promise<void>((ready, fail) => {
+      server.once('error', fail);
+      server.listen(options.port, options.host ?? '127.0.0.1', () => ready());
+    });
+    const address = server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const endpoint = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+    const wiring = readWiring(template, { region: LOCAL_REGION, accountId: LOCAL_ACCOUNT_ID, stackName: STACK_NAME, endpoint });
+
+    const context = (name: string): ServiceContext => {
+      const directory = join(dataDir, name);
+      mkdirSync(directory, { recursive: true });
+      return {
+        region: LOCAL_REGION,
+        accountId: LOCAL_ACCOUNT_ID,
+        dataDir: directory,
+        endpoint,
+        publishEvent: async (entry: LocalEventEntry) => {
+          await wired.eventBridge!.putEvent(entry);
+        },
+        log: (message, fields) => log(`[${name}] ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`),
+      };
+    };
+
+    const sqs = createSqsService(context('sqs'), wiring.queues);
+    const lambda = new LambdaRuntime(wiring.functions, {
+      packageDir,
+      dataDir: join(dataDir, 'lambda'),
+      endpoint,
+      region: LOCAL_REGION,
+      asyncRetryDelaysMs: options.asyncRetryDelaysMs,
+      sendToDestination: async (arn, record) => {
+        await sqs.send(arn, JSON.stringify(record));
+      },
+      log: (message, fields) => log(`[lambda] ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`),
+    });
+    const eventBridge = createEventBridgeService(context('events'), {
+      observe: options.onEvent,
+      rules: wiring.rules,
+      eventBuses: wiring.eventBuses,
+      targets: {
+        invokeLambdaAsync: (arn, event) => lambda.invokeAsync(arn, event),
+        sendToQueue: async (arn, body) => {
+          await sqs.send(arn, body);
+        },
+      },
+    });
+    wired.eventBridge = eventBridge;
+    // The template's buckets, plus the ones the stage names by parameter (e.g. params.local.artifactsBucket):
+    // on AWS those exist before the stack; locally the runtime's account is empty, so it creates them.
+    const stageBuckets = wiring.functions.flatMap((fn) => Object.entries(fn.environment).filter(([name]) => name.endsWith('_BUCKET')).map(([, value]) => value));
+    const s3 = createS3Service(context('s3'), { buckets: [...wiring.buckets, ...stageBuckets] });
+    const dynamoDb = createDynamoDbService(context('dynamodb'), { tables: wiring.tables });
+    const codeCommit = createCodeCommitService(context('codecommit'));
+    const s3Client = new S3Client({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
+    const sageMaker = createSageMakerService(context('sagemaker'), {
+      resolveImage: imageResolver({ dataDir, codeCommit, images: options.images ?? {} }),
+      objects: createS3ObjectStore(s3Client),
+    });
+    const stepFunctions = createStepFunctionsService(context('stepfunctions'), {
+      stateMachines: wiring.stateMachines,
+      invokeLambda: (arn, payload) => lambda.invoke(arn, payload),
+      putEvents: async (entries) => (await eventBridge.operations.PutEvents!({ Entries: entries })) as { FailedEntryCount: number; Entries: Record<string, unknown>[] },
+    });
+
+    const json = (operations: JsonOperations, contentType: string) => async (request: IncomingMessage, response: ServerResponse) =>
+      serveAwsJson(request, response, await readBody(request), operations, {
+        contentType,
+        onError: (error, operation) => log(`[${operation}] internal error: ${(error as Error).stack ?? String(error)}`),
+      });
+    const byTarget: Record<string, (request: IncomingMessage, response: ServerResponse) => Promise<void>> = {
+      SageMaker: json(sageMaker.operations, 'application/x-amz-json-1.1'),
+      AWSStepFunctions: json(stepFunctions.operations, 'application/x-amz-json-1.0'),
+      AWSEvents: json(eventBridge.operations, 'application/x-amz-json-1.1'),
+      CodeCommit_20150413: json(codeCommit.operations, 'application/x-amz-json-1.1'),
+      AmazonSQS: json(sqs.operations, 'application/x-amz-json-1.0'),
+      DynamoDB_20120810: async (request, response) => dynamoDb.handle(request, response),
+    };
+    wired.route = async (request, response) => {
+      const target = targetOperation(request);
+      const path = (request.url ?? '/').split('?')[0]!;
+      if (target) {
+        const handler = Object.hasOwn(byTarget, target.prefix) ? byTarget[target.prefix] : undefined;
+        if (!handler) {
+          sendAwsError(response, new AwsServiceError('UnknownOperationException', `service ${target.prefix} is not emulated by the local runtime`));
+          return;
+        }
+        await handler(request, response);
+      } else if (path.startsWith('/v1/repos/')) {
+        await codeCommit.handleGit(request, response);
+      } else if (/^\/endpoints\/[^/]+\/invocations$/.test(path) && sageMaker.handleRuntime) {
+        await sageMaker.handleRuntime(request, response);
+      } else {
+        s3.handle(request, response);
+      }
+    };
+
+    await dynamoDb.start();
+    await s3.start();
+    await lambda.prepare();
+    await sageMaker.start();
+    await stepFunctions.start();
+    eventBridge.start();
+    writeFileSync(join(dataDir, 'runtime.json'), JSON.stringify({ endpoint, pid: process.pid, startedAt: new Date().toISOString() }));
+    return new LocalRuntime(endpoint, wiring, server, { lambda, eventBridge, sqs, s3, dynamoDb, codeCommit, sageMaker, stepFunctions });
+  }
+
+  /** Stops everything, children included; state stays on disk. */
+  async stop(): Promise<void> {
+    const { eventBridge, stepFunctions, sageMaker, lambda, dynamoDb } = this.parts;
+    eventBridge.stop();
+    await stepFunctions.stop();
+    await sageMaker.stop();
+    await lambda.stop();
+    this.server.closeAllConnections();
+    await new Promise<void>((done) => this.server.close(() => done()));
+    await dynamoDb.stop();
+  }
+}
+
+/**
+ * Which local command stands for an image: the job's own repository decides first (mlops.yaml's
+ * `Local.Images` at the job's commit, found through the job's lineage tags), then the runtime's
+ * configuration. Commands run in the commit's source tree, with the runtime's node_modules on
+ * NODE_PATH so example code can use the libraries the runtime ships (ml-xgboost).
+ */
+export function imageResolver(options: { dataDir: string; codeCommit: CodeCommitService; images: NonNullable<RuntimeOptions['images']> }): ResolveImage {
+  const nodePath = join(ROOT, 'node_modules');
+  return async ({ imageUri, tags }) => {
+    const repository = tags['sluice:repository'];
+    const commit = tags['sluice:commit'];
+    let sourceDir = ROOT;
+    if (repository && commit && /^[\w.-]+$/.test(repository) && /^[0-9a-f]{40}$/.test(commit)) {
+      sourceDir = join(options.dataDir, 'sources', `${repository}@${commit}`);
+      if (!existsSync(sourceDir)) {
+        const staging = `${sourceDir}.tmp-${process.pid}-${Date.now()}`;
+        mkdirSync(staging, { recursive: true });
+        await options.codeCommit.exportCommit(repository, commit, staging);
+        if (!existsSync(sourceDir)) renameSync(staging, sourceDir);
+        else rmSync(staging, { recursive: true, force: true });
+      }
+      const fromRepo = localImages(join(sourceDir, 'mlops.yaml'))[imageUri];
+      if (fromRepo) return resolved(fromRepo, sourceDir, nodePath);
+    }
+    const fromRuntime = Object.hasOwn(options.images, imageUri) ? options.images[imageUri] : undefined;
+    if (fromRuntime) return resolved(fromRuntime, sourceDir, nodePath);
+    throw new Error(`no local command for image ${imageUri}: map it under Local.Images in mlops.yaml (or the runtime's --images file)`);
+  };
+}
+
+function localImages(file: string): Record<string, { Command: string[]; Environment?: Record<string, string> }> {
+  if (!existsSync(file)) return {};
+  const document = parseYaml(readFileSync(file, 'utf8')) as { Local?: { Images?: Record<string, { Command: string[]; Environment?: Record<string, string> }> } } | null;
+  const images = document?.Local?.Images;
+  return images && typeof images === 'object' ? images : {};
+}
+
+function resolved(image: { Command: string[]; Environment?: Record<string, string> }, cwd: string, nodePath: string): ResolvedImage {
+  return { command: image.Command, cwd, env: { NODE_PATH: nodePath, ...image.Environment } };
+}

@@ -1,0 +1,117 @@
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+
+import { CodeCommitClient, CreateRepositoryCommand, RepositoryNameExistsException } from '@aws-sdk/client-codecommit';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+
+import { LOCAL_REGION } from './context';
+import { LOCAL_CREDENTIALS, ROOT } from './runtime';
+
+/**
+ * What a user does by hand, done for them: create a CodeCommit repository on the runtime, put a
+ * dataset where mlops.yaml's `Dataset:` inputs read it, and push a directory with real git. Used by
+ * `sluice up --seed`, `npm run demo` and the end-to-end tests. Everything goes through the
+ * runtime's public endpoint (AWS APIs and git smart HTTP), never through its internals.
+ */
+
+const execFileAsync = promisify(execFile);
+
+export const EXAMPLE_DIR = join(ROOT, 'examples', 'abalone');
+/** The local stage's artifacts bucket (serverless.yml params.local.artifactsBucket). */
+export const LOCAL_ARTIFACTS_BUCKET = 'sluice-local-artifacts';
+
+/** The repository's clone URL on the runtime (CodeCommit's HTTPS clone URL path). */
+export function cloneUrl(endpoint: string, repository: string): string {
+  return `${endpoint}/v1/repos/${repository}`;
+}
+
+/** Creates the repository; true when it was created, false when it already existed. */
+export async function createRepository(endpoint: string, repository: string): Promise<boolean> {
+  const client = new CodeCommitClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  try {
+    await client.send(new CreateRepositoryCommand({ repositoryName: repository, repositoryDescription: 'Sluice model repository' }));
+    return true;
+  } catch (error) {
+    if (error instanceof RepositoryNameExistsException) return false;
+    throw error;
+  } finally {
+    client.destroy();
+  }
+}
+
+/** Uploads a file to s3://<bucket>/datasets/<dataset>/<name> (what `Dataset: <dataset>/` reads). */
+export async function uploadDataset(endpoint: string, dataset: string, file: string, bucket = LOCAL_ARTIFACTS_BUCKET): Promise<string> {
+  const client = new S3Client({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
+  const key = `datasets/${dataset}/${file.slice(file.lastIndexOf('/') + 1)}`;
+  try {
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: readFileSync(file) }));
+    return `s3://${bucket}/${key}`;
+  } finally {
+    client.destroy();
+  }
+}
+
+/** Runs git with a fixed identity and no user/system config, so results do not depend on the machine. */
+export async function git(cwd: string, args: string[]): Promise<string> {
+  const env = {
+    ...process.env,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_AUTHOR_NAME: 'Sluice',
+    GIT_AUTHOR_EMAIL: 'sluice@example.com',
+    GIT_COMMITTER_NAME: 'Sluice',
+    GIT_COMMITTER_EMAIL: 'sluice@example.com',
+    GIT_TERMINAL_PROMPT: '0',
+  };
+  const { stdout } = await execFileAsync('git', args, { cwd, env, maxBuffer: 64 * 1024 * 1024 });
+  return stdout.trim();
+}
+
+/**
+ * Commits the contents of `sourceDir` (plus `changes`: path → new content) on top of the branch and
+ * pushes it with real git. Returns the pushed commit id.
+ */
+export async function pushDirectory(
+  endpoint: string,
+  repository: string,
+  sourceDir: string,
+  options: { branch?: string; message?: string; changes?: Record<string, string> } = {},
+): Promise<string> {
+  const branch = options.branch ?? 'main';
+  const work = mkdtempSync(join(tmpdir(), 'sluice-push-'));
+  try {
+    await git(work, ['init', '-q', '-b', branch]);
+    await git(work, ['remote', 'add', 'origin', cloneUrl(endpoint, repository)]);
+    const remoteHeads = await git(work, ['ls-remote', '--heads', 'origin', branch]);
+    if (remoteHeads !== '') {
+      await git(work, ['fetch', '-q', 'origin', branch]);
+      await git(work, ['reset', '-q', '--hard', `origin/${branch}`]);
+      await git(work, ['rm', '-rq', '--ignore-unmatch', '.']);
+    }
+    cpSync(sourceDir, work, { recursive: true, filter: (path) => !path.includes(`${sourceDir}/node_modules`) });
+    for (const [path, content] of Object.entries(options.changes ?? {})) {
+      mkdirSync(dirname(join(work, path)), { recursive: true });
+      writeFileSync(join(work, path), content);
+    }
+    await git(work, ['add', '-A']);
+    await git(work, ['commit', '-q', '--allow-empty', '-m', options.message ?? `Update ${repository}`]);
+    await git(work, ['push', '-q', 'origin', `HEAD:refs/heads/${branch}`]);
+    return await git(work, ['rev-parse', 'HEAD']);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The example model repository, ready to use: creates `abalone`, uploads its dataset and, when the
+ * repository is new, pushes examples/abalone (which starts its first build). Idempotent.
+ */
+export async function seedExample(endpoint: string, repository = 'abalone'): Promise<{ created: boolean; commit?: string; cloneUrl: string }> {
+  await uploadDataset(endpoint, 'abalone', join(EXAMPLE_DIR, 'data', 'abalone.csv'));
+  const created = await createRepository(endpoint, repository);
+  const commit = created ? await pushDirectory(endpoint, repository, EXAMPLE_DIR, { message: 'Abalone model from examples/abalone' }) : undefined;
+  return { created, commit, cloneUrl: cloneUrl(endpoint, repository) };
+}

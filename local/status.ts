@@ -1,0 +1,184 @@
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DescribeEndpointCommand,
+  DescribeModelPackageCommand,
+  ListEndpointsCommand,
+  ListModelPackageGroupsCommand,
+  ListModelPackagesCommand,
+  SageMakerClient,
+  UpdateModelPackageCommand,
+  type ModelApprovalStatus,
+} from '@aws-sdk/client-sagemaker';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
+
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './context';
+import { LOCAL_CREDENTIALS } from './runtime';
+
+/**
+ * `sluice status` and `sluice approve|reject`: read and change the loop through the same AWS APIs
+ * a user would call (Step Functions, SageMaker, S3) — against the local runtime or, with the
+ * endpoint left to the SDK's defaults, against AWS.
+ */
+
+export interface RunStatus {
+  stateMachine: string;
+  name: string;
+  status: string;
+  startDate?: string;
+  stopDate?: string;
+  error?: string;
+  cause?: string;
+  /** States entered, in order, with how each ended. */
+  steps: { name: string; status: 'running' | 'succeeded' | 'failed' }[];
+}
+
+export interface ModelVersionStatus {
+  arn: string;
+  group: string;
+  version: number;
+  approval: string;
+  created?: string;
+  metadata?: Record<string, string>;
+  /** evaluation.json the ModelMetrics point at, when readable. */
+  metrics?: unknown;
+}
+
+export interface EndpointStatus {
+  name: string;
+  status: string;
+  failureReason?: string;
+  endpointConfig?: string;
+}
+
+export interface Status {
+  runs: RunStatus[];
+  modelVersions: ModelVersionStatus[];
+  endpoints: EndpointStatus[];
+}
+
+function clients(endpoint: string | undefined) {
+  const common = { region: LOCAL_REGION, ...(endpoint ? { endpoint, credentials: LOCAL_CREDENTIALS } : {}) };
+  return { sfn: new SFNClient(common), sageMaker: new SageMakerClient(common), s3: new S3Client({ ...common, forcePathStyle: true }) };
+}
+
+/** Steps of one execution from its history: each state entered, and whether it exited. */
+async function steps(sfn: SFNClient, executionArn: string): Promise<RunStatus['steps']> {
+  const result: RunStatus['steps'] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 1000 }));
+    for (const event of page.events ?? []) {
+      const type = event.type ?? '';
+      if (type.endsWith('StateEntered') && event.stateEnteredEventDetails?.name) result.push({ name: event.stateEnteredEventDetails.name, status: 'running' });
+      else if (type.endsWith('StateExited') && event.stateExitedEventDetails?.name) {
+        const step = [...result].reverse().find((s) => s.name === event.stateExitedEventDetails!.name && s.status === 'running');
+        if (step) step.status = 'succeeded';
+      } else if (type === 'ExecutionFailed' || type === 'ExecutionTimedOut' || type === 'ExecutionAborted') {
+        for (const step of result) if (step.status === 'running') step.status = 'failed';
+      }
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return result;
+}
+
+async function readJson(s3: S3Client, uri: string): Promise<unknown> {
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+  if (!match) return undefined;
+  try {
+    const object = await s3.send(new GetObjectCommand({ Bucket: match[1], Key: match[2] }));
+    return JSON.parse(await object.Body!.transformToString()) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Gathers runs (newest first, at most `limit` per state machine), model versions and endpoints. */
+export async function getStatus(endpoint: string | undefined, limit = 20): Promise<Status> {
+  const { sfn, sageMaker, s3 } = clients(endpoint);
+  try {
+    const runs: RunStatus[] = [];
+    for (const machine of (await sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? []) {
+      const executions = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: machine.stateMachineArn, maxResults: limit }))).executions ?? [];
+      for (const execution of executions) {
+        const detail = await sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }));
+        runs.push({
+          stateMachine: machine.name ?? '',
+          name: execution.name ?? '',
+          status: detail.status ?? 'UNKNOWN',
+          startDate: detail.startDate?.toISOString(),
+          stopDate: detail.stopDate?.toISOString(),
+          error: detail.error,
+          cause: detail.cause,
+          steps: await steps(sfn, execution.executionArn!),
+        });
+      }
+    }
+    const modelVersions: ModelVersionStatus[] = [];
+    for (const group of (await sageMaker.send(new ListModelPackageGroupsCommand({ MaxResults: 100 }))).ModelPackageGroupSummaryList ?? []) {
+      const packages = (await sageMaker.send(new ListModelPackagesCommand({ ModelPackageGroupName: group.ModelPackageGroupName, MaxResults: 100, SortBy: 'CreationTime', SortOrder: 'Descending' }))).ModelPackageSummaryList ?? [];
+      for (const summary of packages) {
+        const described = await sageMaker.send(new DescribeModelPackageCommand({ ModelPackageName: summary.ModelPackageArn }));
+        const statistics = described.ModelMetrics?.ModelQuality?.Statistics?.S3Uri;
+        modelVersions.push({
+          arn: summary.ModelPackageArn ?? '',
+          group: group.ModelPackageGroupName ?? '',
+          version: summary.ModelPackageVersion ?? 0,
+          approval: described.ModelApprovalStatus ?? 'Unknown',
+          created: described.CreationTime?.toISOString(),
+          metadata: described.CustomerMetadataProperties,
+          metrics: statistics ? await readJson(s3, statistics) : undefined,
+        });
+      }
+    }
+    const endpoints: EndpointStatus[] = [];
+    for (const summary of (await sageMaker.send(new ListEndpointsCommand({ MaxResults: 100 }))).Endpoints ?? []) {
+      const described = await sageMaker.send(new DescribeEndpointCommand({ EndpointName: summary.EndpointName }));
+      endpoints.push({ name: summary.EndpointName ?? '', status: described.EndpointStatus ?? 'Unknown', failureReason: described.FailureReason, endpointConfig: described.EndpointConfigName });
+    }
+    return { runs, modelVersions, endpoints };
+  } finally {
+    sfn.destroy();
+    sageMaker.destroy();
+    s3.destroy();
+  }
+}
+
+/** Accepts a model package ARN or `<group>/<version>`; throws naming the expected forms otherwise. */
+export function modelPackageArn(reference: string, region = LOCAL_REGION, accountId = LOCAL_ACCOUNT_ID): string {
+  if (/^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package\/[A-Za-z0-9-]+\/\d+$/.test(reference)) return reference;
+  const match = /^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})\/(\d+)$/.exec(reference);
+  if (!match) throw new Error(`model package: expected an ARN (arn:aws:sagemaker:…:model-package/<group>/<version>) or <group>/<version>, got "${reference}"`);
+  return `arn:aws:sagemaker:${region}:${accountId}:model-package/${match[1]}/${match[3]}`;
+}
+
+/** Sets a version's approval status (UpdateModelPackage); SageMaker then emits its state-change event. */
+export async function setApproval(endpoint: string | undefined, reference: string, status: ModelApprovalStatus, description?: string): Promise<string> {
+  const arn = modelPackageArn(reference);
+  const { sageMaker } = clients(endpoint);
+  try {
+    await sageMaker.send(new UpdateModelPackageCommand({ ModelPackageArn: arn, ModelApprovalStatus: status, ApprovalDescription: description }));
+    return arn;
+  } finally {
+    sageMaker.destroy();
+  }
+}
+
+/** Human-readable status. */
+export function formatStatus(status: Status): string {
+  const lines: string[] = ['Runs'];
+  if (status.runs.length === 0) lines.push('  (none)');
+  for (const run of status.runs) {
+    lines.push(`  ${run.status.padEnd(9)} ${run.stateMachine}/${run.name}${run.error ? `  ${run.error}: ${run.cause ?? ''}` : ''}`);
+    lines.push(`            ${run.steps.map((step) => `${step.name}${step.status === 'succeeded' ? ' ✓' : step.status === 'failed' ? ' ✗' : ' …'}`).join(' → ')}`);
+  }
+  lines.push('Model versions');
+  if (status.modelVersions.length === 0) lines.push('  (none)');
+  for (const version of status.modelVersions) {
+    lines.push(`  ${version.group}/${version.version}  ${version.approval}  ${version.metrics ? JSON.stringify(version.metrics) : ''}  ${version.arn}`);
+  }
+  lines.push('Endpoints');
+  if (status.endpoints.length === 0) lines.push('  (none)');
+  for (const endpoint of status.endpoints) lines.push(`  ${endpoint.name}  ${endpoint.status}${endpoint.failureReason ? `  ${endpoint.failureReason}` : ''}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,206 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeModelPackageCommand, ListModelPackagesCommand, ListProcessingJobsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { DescribeExecutionCommand, type ExecutionListItem, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
+
+import { cloneUrl, EXAMPLE_DIR, git, pushDirectory, seedExample } from '../../local/seed';
+import { ROOT } from '../helpers/fixtures';
+import { processesMentioning, type RuntimeProcess, startRuntime } from '../helpers/runtime-process';
+
+/**
+ * The whole build loop on the local runtime, as a user drives it: `sluice up` in a child process,
+ * real git pushes, and only public AWS APIs to look at the result.
+ */
+
+const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+const EXAMPLE_MLOPS = readFileSync(join(EXAMPLE_DIR, 'mlops.yaml'), 'utf8');
+
+let dataDir: string;
+let runtime: RuntimeProcess;
+let sfn: SFNClient;
+let sageMaker: SageMakerClient;
+let s3: S3Client;
+let stateMachineArn: string;
+
+function connect(endpoint: string): void {
+  sfn = new SFNClient({ endpoint, region: 'us-east-1', credentials: CREDENTIALS });
+  sageMaker = new SageMakerClient({ endpoint, region: 'us-east-1', credentials: CREDENTIALS });
+  s3 = new S3Client({ endpoint, region: 'us-east-1', credentials: CREDENTIALS, forcePathStyle: true });
+}
+
+function disconnect(): void {
+  sfn?.destroy();
+  sageMaker?.destroy();
+  s3?.destroy();
+}
+
+async function executions(): Promise<ExecutionListItem[]> {
+  return (await sfn.send(new ListExecutionsCommand({ stateMachineArn }))).executions ?? [];
+}
+
+/** Waits until the execution started for `commit` has ended; returns its description. */
+async function finishedRun(commit: string, timeoutMs = 240_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const execution of await executions()) {
+      const described = await sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }));
+      if (described.input?.includes(commit) && described.status !== 'RUNNING') return described;
+    }
+    if (Date.now() > deadline) throw new Error(`no finished execution for ${commit} after ${timeoutMs} ms:\n${runtime.output().slice(-4000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Lines the source-push function logged for a commit (one per event it handled). */
+function sourcePushLogLines(commit: string): string[] {
+  const logs = join(dataDir, 'lambda', 'logs');
+  const file = existsSync(logs) ? readdirSync(logs).find((name) => name.includes('onSourcePush')) : undefined;
+  if (!file) return [];
+  return readFileSync(join(logs, file), 'utf8')
+    .split('\n')
+    .filter((line) => line.includes('source push handled') && line.includes(commit));
+}
+
+async function readS3Json(uri: string): Promise<unknown> {
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+  if (!match) throw new Error(`not an s3 uri: ${uri}`);
+  const object = await s3.send(new GetObjectCommand({ Bucket: match[1], Key: match[2] }));
+  return JSON.parse(await object.Body!.transformToString()) as unknown;
+}
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'sluice-e2e-'));
+  runtime = await startRuntime({ dataDir });
+  connect(runtime.endpoint);
+  const machines = (await sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? [];
+  stateMachineArn = machines.find((machine) => machine.name?.includes('model-build'))!.stateMachineArn!;
+}, 300_000);
+
+afterAll(async () => {
+  disconnect();
+  await runtime?.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+}, 60_000);
+
+describe('the build loop on the local runtime', () => {
+  let firstCommit: string;
+
+  it('builds, evaluates and registers the abalone example pushed with git', async () => {
+    const seeded = await seedExample(runtime.endpoint);
+    firstCommit = seeded.commit!;
+
+    const run = await finishedRun(firstCommit);
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(await executions()).toHaveLength(1);
+    const packages = (await sageMaker.send(new ListModelPackagesCommand({ ModelPackageGroupName: 'sluice-local-abalone' }))).ModelPackageSummaryList ?? [];
+    expect(packages).toHaveLength(1);
+    const described = await sageMaker.send(new DescribeModelPackageCommand({ ModelPackageName: packages[0]!.ModelPackageArn }));
+    expect(described.ModelApprovalStatus).toBe('PendingManualApproval');
+    const report = (await readS3Json(described.ModelMetrics!.ModelQuality!.Statistics!.S3Uri!)) as { regression_metrics: { mse: { value: number } } };
+    expect(report.regression_metrics.mse.value).toBeLessThanOrEqual(6.0);
+    expect(report.regression_metrics.mse.value).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('starts nothing when the same commit is pushed again', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'sluice-repush-'));
+    try {
+      await git(work, ['init', '-q']);
+      await git(work, ['fetch', '-q', cloneUrl(runtime.endpoint, 'abalone'), 'main']);
+      // Delete main and push the very same commit again: CodeCommit emits referenceCreated anew.
+      await git(work, ['push', '-q', cloneUrl(runtime.endpoint, 'abalone'), ':refs/heads/main']);
+      await git(work, ['push', '-q', cloneUrl(runtime.endpoint, 'abalone'), `${firstCommit}:refs/heads/main`]);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    const deadline = Date.now() + 60_000;
+    while (sourcePushLogLines(firstCommit).length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+
+    expect(sourcePushLogLines(firstCommit)).toHaveLength(2);
+    expect(sourcePushLogLines(firstCommit)[1]).toContain('already-started');
+    expect(await executions()).toHaveLength(1);
+  }, 120_000);
+
+  it('fails an invalid mlops.yaml at once, a gate that cannot pass, and a crashing training script', async () => {
+    const invalid = await pushDirectory(runtime.endpoint, 'abalone', EXAMPLE_DIR, {
+      message: 'Invalid operator',
+      changes: { 'mlops.yaml': EXAMPLE_MLOPS.replace(/Operator: '<='/, "Operator: '=<'") },
+    });
+    const strictGate = await pushDirectory(runtime.endpoint, 'abalone', EXAMPLE_DIR, {
+      message: 'Unreachable gate',
+      changes: { 'mlops.yaml': EXAMPLE_MLOPS.replace(/Threshold: 6\.0/, 'Threshold: 0.01') },
+    });
+    const crashing = await pushDirectory(runtime.endpoint, 'abalone', EXAMPLE_DIR, {
+      message: 'Broken training',
+      changes: { 'train.js': "throw new Error('boom: the training data is corrupt');\n" },
+    });
+
+    const invalidRun = await finishedRun(invalid);
+    const gateRun = await finishedRun(strictGate);
+    const crashRun = await finishedRun(crashing);
+
+    expect(invalidRun.status).toBe('FAILED');
+    expect(invalidRun.error).toBe('InvalidConfig');
+    expect(invalidRun.cause).toContain('mlops.yaml');
+    expect(invalidRun.cause).toContain('QualityGate.Operator');
+    const jobs = (await sageMaker.send(new ListProcessingJobsCommand({ MaxResults: 100 }))).ProcessingJobSummaries ?? [];
+    expect(jobs.filter((job) => job.ProcessingJobName?.includes(invalid.slice(0, 7)))).toHaveLength(0);
+    expect(gateRun.status).toBe('FAILED');
+    expect(gateRun.error).toBe('QualityGateFailed');
+    expect(gateRun.cause).toMatch(/regression_metrics\.mse\.value.*<=.*0\.01/);
+    expect(crashRun.status).toBe('FAILED');
+    expect(crashRun.error).toBe('SageMakerJobFailed');
+    expect(crashRun.cause).toContain('boom: the training data is corrupt');
+  }, 600_000);
+
+  it('ends a build that was running when the runtime stopped Failed with a clear cause after the restart', async () => {
+    const trainingsInProgress = () => readFileSync(join(dataDir, 'events', 'events.jsonl'), 'utf8').split('\n').filter((line) => line.includes('SageMaker Training Job State Change') && line.includes('"InProgress"')).length;
+    const before = trainingsInProgress();
+    const slow = await pushDirectory(runtime.endpoint, 'abalone', EXAMPLE_DIR, {
+      message: 'Slow training',
+      changes: { 'train.js': 'setTimeout(() => undefined, 600_000);\nmodule.exports = { main: () => new Promise(() => undefined), trainingPaths: () => ({}) };\n' },
+    });
+    const deadline = Date.now() + 120_000;
+    const trainingStarted = () => trainingsInProgress() > before;
+    while (!trainingStarted() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(trainingStarted()).toBe(true);
+    disconnect();
+
+    expect(await runtime.stop()).toBe(0);
+    runtime = await startRuntime({ dataDir });
+    connect(runtime.endpoint);
+    const run = await finishedRun(slow, 60_000);
+
+    expect(run.status).toBe('FAILED');
+    expect(run.cause).toMatch(/restart/i);
+  }, 300_000);
+
+  it('keeps repositories, runs and model versions across a restart and leaves no process behind', async () => {
+    const before = (await executions()).map((execution) => `${execution.name}:${execution.status}`).sort();
+    disconnect();
+
+    expect(await runtime.stop()).toBe(0);
+    expect(processesMentioning(dataDir)).toEqual([]);
+
+    runtime = await startRuntime({ dataDir });
+    connect(runtime.endpoint);
+    const after = (await executions()).map((execution) => `${execution.name}:${execution.status}`).sort();
+    expect(after).toEqual(before);
+    const packages = (await sageMaker.send(new ListModelPackagesCommand({ ModelPackageGroupName: 'sluice-local-abalone' }))).ModelPackageSummaryList ?? [];
+    expect(packages).toHaveLength(1);
+    const work = mkdtempSync(join(tmpdir(), 'sluice-clone-'));
+    try {
+      await git(work, ['clone', '-q', cloneUrl(runtime.endpoint, 'abalone'), 'abalone']);
+      expect(existsSync(join(work, 'abalone', 'mlops.yaml'))).toBe(true);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    disconnect();
+    expect(await runtime.stop()).toBe(0);
+    expect(processesMentioning(dataDir)).toEqual([]);
+    expect(processesMentioning(ROOT).filter((line) => line.includes('bootstrap.cjs') || line.includes(' up --port'))).toEqual([]);
+  }, 300_000);
+});

@@ -1,0 +1,95 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+import { ROOT } from './fixtures';
+
+/**
+ * The local runtime as a user runs it: `sluice up` in a child process (its own process group),
+ * ready when it prints its endpoint. stop() sends SIGTERM and waits for the exit.
+ */
+export interface RuntimeProcess {
+  endpoint: string;
+  /** Everything the process printed so far (stdout and stderr). */
+  output(): string;
+  /** SIGTERM, then waits; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** A free loopback port (bound and released). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startRuntime(options: { dataDir: string; packageDir?: string; timeoutMs?: number }): Promise<RuntimeProcess> {
+  const port = await freePort();
+  const args = ['up', '--port', String(port), '--data-dir', options.dataDir, ...(options.packageDir ? ['--package-dir', options.packageDir] : [])];
+  const child: ChildProcess = spawn(join(ROOT, 'node_modules', '.bin', 'sluice'), args, {
+    cwd: ROOT,
+    env: { ...process.env, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}` },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const endpoint = `http://127.0.0.1:${port}`;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`runtime not ready after ${options.timeoutMs ?? 120_000} ms:\n${output}`)), options.timeoutMs ?? 120_000);
+    const check = () => {
+      if (output.includes(`ready at ${endpoint}`)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`runtime exited (${code}) before it was ready:\n${output}`));
+    });
+  });
+  return {
+    endpoint,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }, 30_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** Live processes (pid: command line) whose command line or working directory lies under `marker`. */
+export function processesMentioning(marker: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      const cwd = readlinkSync(`/proc/${pid}/cwd`);
+      const state = /^State:\s+(\S)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      if (state === 'Z') continue;
+      if (commandLine.includes(marker) || cwd.startsWith(marker)) found.push(`${pid}: ${commandLine} (cwd ${cwd})`);
+    } catch {
+      // exited while we looked
+    }
+  }
+  return found;
+}
