@@ -1,0 +1,126 @@
+import * as z from 'zod';
+
+/**
+ * The model-deploy workflow's contract: mlops.yaml's `Deploy` section, the execution input that
+ * on-model-package-change starts `statemachines/model-deploy.asl.yaml` with, the plan its first
+ * task computes, and the inputs of its Lambda tasks. The state machine builds task inputs with
+ * `Parameters`; the functions validate them before acting.
+ */
+
+export const DEPLOY_STAGES = ['staging', 'prod'] as const;
+export type DeployStage = (typeof DEPLOY_STAGES)[number];
+
+/** SageMaker blue/green traffic shifting for prod (staging always replaces all at once). */
+export const DEPLOY_STRATEGIES = ['CANARY', 'LINEAR', 'ALL_AT_ONCE'] as const;
+
+const variantSettings = z.strictObject({
+  /** Checked against the stage's allowed endpoint instance types. */
+  InstanceType: z.string().min(1),
+  InitialInstanceCount: z.number().int().min(1).max(100).default(1),
+});
+
+/** mlops.yaml `Deploy`: what the model repository may decide about its endpoints (never roles, VPCs, KMS keys or buckets). */
+export const deployConfigSchema = z.strictObject({
+  Staging: variantSettings,
+  Prod: variantSettings.extend({
+    /** CANARY: 10 % then the rest after the bake; LINEAR: 33 % steps; ALL_AT_ONCE: one shift, then the bake. */
+    Strategy: z.enum(DEPLOY_STRATEGIES).default('CANARY'),
+  }),
+  /** Data capture to the stage's bucket (s3://<bucket>/data-capture/<endpoint>/); the destination is not configurable. */
+  DataCapture: z.strictObject({ SamplingPercentage: z.number().int().min(1).max(100) }).optional(),
+  /** Invoked on every stage after it is InService; a failure stops the deploy before prod. */
+  SmokeTest: z.strictObject({
+    ContentType: z.string().min(1).default('text/csv'),
+    Accept: z.string().min(1).default('text/csv'),
+    /** Request body, e.g. raw CSV records one per line. */
+    Body: z.string().min(1).max(5 * 1024 * 1024),
+    /** Response must have this many non-empty lines (default: as many as the body has). */
+    ExpectedLines: z.number().int().positive().optional(),
+    /** Every response line must parse as a number. */
+    NumericResponse: z.boolean().default(true),
+    MaxLatencyMs: z.number().int().positive().max(60_000).default(2000),
+  }),
+});
+
+export type DeployConfig = z.infer<typeof deployConfigSchema>;
+
+/** Execution input of model-deploy (set by on-model-package-change or the CodePipeline action). */
+export const deployRequestSchema = z.strictObject({
+  modelPackageArn: z.string().regex(/^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package\/[A-Za-z0-9-]+\/\d+$/),
+  /** deploy: an approval (staging → gate → prod); rollback: redeploy to `stages` without the gate. */
+  mode: z.enum(['deploy', 'rollback']),
+  stages: z.array(z.enum(DEPLOY_STAGES)).min(1),
+  /** Why, for people reading the execution (e.g. "approved", "rollback: v3 rejected"). */
+  reason: z.string().max(1024),
+});
+
+export type DeployRequest = z.infer<typeof deployRequestSchema>;
+
+/** One stage of a plan: every name is deterministic, so each step is idempotent. */
+export const stagePlanSchema = z.strictObject({
+  stage: z.enum(DEPLOY_STAGES),
+  endpointName: z.string().min(1).max(63),
+  modelName: z.string().min(1).max(63),
+  endpointConfigName: z.string().min(1).max(63),
+  instanceType: z.string().min(1),
+  instanceCount: z.number().int().min(1),
+  /** Prod follows the config; staging and rollbacks use ALL_AT_ONCE. */
+  strategy: z.enum(DEPLOY_STRATEGIES),
+  /** Bake time after each traffic shift (seconds; the stage's setting, 300 by default). */
+  bakeSeconds: z.number().int().min(0),
+  /** CloudWatch alarms that roll an update back (prod only; empty for staging). */
+  alarmNames: z.array(z.string()),
+  dataCaptureSamplingPercentage: z.number().int().min(1).max(100).optional(),
+});
+
+export type StagePlan = z.infer<typeof stagePlanSchema>;
+
+/** What prepare-deploy returns as `$.plan`: the version, its lineage, and each stage to deploy. */
+export const deployPlanSchema = z.strictObject({
+  mode: z.enum(['deploy', 'rollback']),
+  modelPackageArn: z.string().startsWith('arn:'),
+  modelPackageGroupName: z.string().min(1),
+  version: z.number().int().positive(),
+  repository: z.string().optional(),
+  commit: z.string().optional(),
+  /** Present when this run deploys to the stage. */
+  staging: stagePlanSchema.optional(),
+  prod: stagePlanSchema.optional(),
+  /** manual: the run waits for a promotion (sluice promote / Model Promotion Approved / CodePipeline); auto: it goes on. */
+  gate: z.strictObject({ mode: z.enum(['manual', 'auto']), timeoutSeconds: z.number().int().positive() }),
+  smokeTest: deployConfigSchema.shape.SmokeTest,
+});
+
+export type DeployPlan = z.infer<typeof deployPlanSchema>;
+
+/** Input of every per-stage task (create-model, create-endpoint-config, ensure-alarms, smoke-test, finish-stage). */
+export const stageTaskInputSchema = z.strictObject({
+  executionArn: z.string().startsWith('arn:'),
+  plan: deployPlanSchema,
+  stage: stagePlanSchema,
+});
+
+export type StageTaskInput = z.infer<typeof stageTaskInputSchema>;
+
+/** Input of the waitForTaskToken tasks: deploy-endpoint, endpoint-lock acquire, wait-for-promotion. */
+export const stageTokenTaskInputSchema = stageTaskInputSchema.extend({ taskToken: z.string().min(1) });
+
+export type StageTokenTaskInput = z.infer<typeof stageTokenTaskInputSchema>;
+
+/** Input of endpoint-lock. acquire waits (task token) for the endpoint; release hands it to the next queued run. */
+export const endpointLockInputSchema = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('acquire'), taskToken: z.string().min(1), executionArn: z.string().startsWith('arn:'), endpointName: z.string().min(1), version: z.number().int().positive() }),
+  z.strictObject({ action: z.literal('release'), executionArn: z.string().startsWith('arn:'), endpointName: z.string().min(1) }),
+]);
+
+export type EndpointLockInput = z.infer<typeof endpointLockInputSchema>;
+
+/** Input of prepare-deploy. */
+export const prepareDeployInputSchema = z.strictObject({ executionArn: z.string().startsWith('arn:'), request: deployRequestSchema });
+
+export type PrepareDeployInput = z.infer<typeof prepareDeployInputSchema>;
+
+/** Input of wait-for-promotion (waitForTaskToken). */
+export const promotionWaitInputSchema = z.strictObject({ executionArn: z.string().startsWith('arn:'), taskToken: z.string().min(1), plan: deployPlanSchema });
+
+export type PromotionWaitInput = z.infer<typeof promotionWaitInputSchema>;
