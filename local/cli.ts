@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import type { EventBridgeEvent } from './eventbridge/service';
 import { LocalRuntime, type RuntimeOptions } from './runtime';
 import { seedExample } from './seed';
-import { formatStatus, getStatus, setApproval } from './status';
+import { formatStatus, getStatus, promote, setApproval } from './status';
 
 /**
  * The `sluice` command line: `up` runs the local runtime in the foreground; `status`, `approve`
@@ -18,6 +18,7 @@ const USAGE = `Usage:
   sluice up [--port <n>] [--host <addr>] [--data-dir <dir>] [--package-dir <dir>] [--images <file>] [--seed]
   sluice status [--json] [--endpoint <url>] [--data-dir <dir>]
   sluice approve|reject <model package ARN or group/version> [--endpoint <url>] [--data-dir <dir>] [--description <text>]
+  sluice promote <model package ARN or group/version> [--endpoint <url>] [--data-dir <dir>] [--bus <name>]
 
   --endpoint defaults to $SLUICE_ENDPOINT, then to the runtime recorded in <data-dir>/runtime.json.
   --data-dir defaults to ./.sluice.`;
@@ -123,6 +124,13 @@ export async function main(argv: string[]): Promise<number> {
       if (positionals.length !== 1) throw new Error(`${command}: expected one model package (ARN or group/version)`);
       const arn = await setApproval(endpointFrom(values), positionals[0]!, command === 'approve' ? 'Approved' : 'Rejected', values.description);
       process.stdout.write(`${command === 'approve' ? 'Approved' : 'Rejected'} ${arn}\n`);
+      return 0;
+    }
+    case 'promote': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { endpoint: { type: 'string' }, 'data-dir': { type: 'string' }, bus: { type: 'string' } } });
+      if (positionals.length !== 1) throw new Error('promote: expected one model package (ARN or group/version)');
+      const arn = await promote(endpointFrom(values), positionals[0]!, values.bus ?? 'sluice-local');
+      process.stdout.write(`Promotion requested for ${arn}\n`);
       return 0;
     }
     case undefined:

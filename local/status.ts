@@ -9,6 +9,7 @@ import {
   UpdateModelPackageCommand,
   type ModelApprovalStatus,
 } from '@aws-sdk/client-sagemaker';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './context';
@@ -161,6 +162,25 @@ export async function setApproval(endpoint: string | undefined, reference: strin
     return arn;
   } finally {
     sageMaker.destroy();
+  }
+}
+
+/**
+ * Releases the prod gate of the deploy waiting on this version: publishes `Model Promotion
+ * Approved` on the service's bus (functions/on-promotion completes the waiting task). The same
+ * event is the documented API for tools other than this CLI.
+ */
+export async function promote(endpoint: string | undefined, reference: string, busName: string, approvedBy = 'sluice promote'): Promise<string> {
+  const arn = modelPackageArn(reference);
+  const client = new EventBridgeClient({ region: LOCAL_REGION, ...(endpoint ? { endpoint, credentials: LOCAL_CREDENTIALS } : {}) });
+  try {
+    const result = await client.send(
+      new PutEventsCommand({ Entries: [{ EventBusName: busName, Source: 'sluice', DetailType: 'Model Promotion Approved', Detail: JSON.stringify({ modelPackageArn: arn, approvedBy }) }] }),
+    );
+    if (result.FailedEntryCount) throw new Error(`promotion event not accepted: ${result.Entries?.[0]?.ErrorCode}: ${result.Entries?.[0]?.ErrorMessage}`);
+    return arn;
+  } finally {
+    client.destroy();
   }
 }
 

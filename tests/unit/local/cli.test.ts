@@ -1,0 +1,59 @@
+import { describeEvent } from '../../../local/cli';
+import type { EventBridgeEvent } from '../../../local/eventbridge/service';
+import { formatStatus, modelPackageArn } from '../../../local/status';
+import { loadSample } from '../../helpers/fixtures';
+
+describe('modelPackageArn', () => {
+  it('accepts a model package ARN as it is', () => {
+    const arn = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/sluice-local-abalone/3';
+
+    expect(modelPackageArn(arn)).toBe(arn);
+  });
+
+  it('turns group/version into the local account ARN', () => {
+    expect(modelPackageArn('sluice-local-abalone/12')).toBe('arn:aws:sagemaker:us-east-1:123456789012:model-package/sluice-local-abalone/12');
+  });
+
+  it.each(['abalone', 'sluice-local-abalone/v3', '-bad/1', 'arn:aws:sagemaker:us-east-1:123:model-package/x/1'])('rejects %s naming the accepted forms', (reference) => {
+    expect(() => modelPackageArn(reference)).toThrow(/expected an ARN .* or <group>\/<version>/);
+  });
+});
+
+describe('describeEvent', () => {
+  it('shows a push with repository, branch and short commit', () => {
+    const line = describeEvent(loadSample<EventBridgeEvent>('codecommit-reference-updated.json'));
+
+    expect(line).toMatch(/^push\s+\S+ \S+ referenceUpdated [0-9a-f]{7}$/);
+  });
+
+  it('shows a training job status with its failure reason', () => {
+    const event = loadSample<EventBridgeEvent>('sagemaker-training-job-state-change.json');
+    event.detail.TrainingJobStatus = 'Failed';
+    event.detail.FailureReason = 'AlgorithmError: exit code 3';
+
+    expect(describeEvent(event)).toContain('Failed — AlgorithmError: exit code 3');
+  });
+
+  it('hides scheduled events and other AWS events, and shows Sluice domain events', () => {
+    const scheduled = { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} } as unknown as EventBridgeEvent;
+    const domain = { source: 'sluice', 'detail-type': 'Model Build Failed', detail: { error: 'QualityGateFailed' } } as unknown as EventBridgeEvent;
+
+    expect(describeEvent(scheduled)).toBeUndefined();
+    expect(describeEvent(domain)).toContain('"error":"QualityGateFailed"');
+  });
+});
+
+describe('formatStatus', () => {
+  it('lists runs with their steps, versions with metrics, and endpoints', () => {
+    const text = formatStatus({
+      runs: [{ stateMachine: 'sluice-local-model-build', name: 'abalone-1', status: 'FAILED', error: 'QualityGateFailed', cause: 'mse = 7', steps: [{ name: 'Train', status: 'succeeded' }, { name: 'QualityGate', status: 'failed' }] }],
+      modelVersions: [{ arn: 'arn:x', group: 'sluice-local-abalone', version: 1, approval: 'Approved', metrics: { mse: 4.8 } }],
+      endpoints: [{ name: 'sluice-local-abalone-prod', status: 'InService' }],
+    });
+
+    expect(text).toContain('FAILED    sluice-local-model-build/abalone-1  QualityGateFailed: mse = 7');
+    expect(text).toContain('Train ✓ → QualityGate ✗');
+    expect(text).toContain('sluice-local-abalone/1  Approved  {"mse":4.8}');
+    expect(text).toContain('sluice-local-abalone-prod  InService');
+  });
+});
