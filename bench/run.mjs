@@ -85,6 +85,9 @@ async function measure(entry, name, external) {
     platform: options.platform,
     format: options.format,
     mainFields: options.mainFields,
+    legalComments: options.legalComments,
+    alias: Object.fromEntries(Object.entries(options.alias ?? {}).map(([from, to]) => [from, to.startsWith('.') ? join(ROOT, to) : to])),
+    absWorkingDir: ROOT,
     external,
     logLevel: 'error',
   });
