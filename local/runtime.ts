@@ -10,6 +10,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { parse as parseYaml } from 'yaml';
 
 import { readWiring, type Template, type Wiring } from './cloudformation/template';
+import { CLOUDWATCH_CONTENT_TYPE, CLOUDWATCH_TARGET_PREFIX, type CloudWatchService, createCloudWatchService, readCloudWatchBody } from './cloudwatch/service';
 import { createCodeCommitService, type CodeCommitService } from './codecommit/service';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type LocalEventEntry, type ServiceContext } from './context';
 import { createDynamoDbService, type DynamoDbService } from './dynamodb/service';
@@ -106,6 +107,7 @@ export class LocalRuntime {
       codeCommit: CodeCommitService;
       sageMaker: SageMakerService;
       stepFunctions: StepFunctionsService;
+      cloudWatch: CloudWatchService;
     },
   ) {}
 
@@ -197,10 +199,14 @@ export class LocalRuntime {
     const s3 = createS3Service(context('s3'), { buckets: [...wiring.buckets, ...stageBuckets] });
     const dynamoDb = createDynamoDbService(context('dynamodb'), { tables: wiring.tables });
     const codeCommit = createCodeCommitService(context('codecommit'));
+    const cloudWatch = createCloudWatchService(context('cloudwatch'));
     const s3Client = new S3Client({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
     const sageMaker = createSageMakerService(context('sagemaker'), {
       resolveImage: imageResolver({ dataDir, codeCommit, images: options.images ?? {} }),
       objects: createS3ObjectStore(s3Client),
+      // Blue/green guardrails: rollback alarms are read from, and invocation metrics sent to, CloudWatch.
+      alarms: { state: (name) => cloudWatch.alarmState(name) },
+      metrics: { put: (datum) => cloudWatch.putMetric(datum) },
     });
     const stepFunctions = createStepFunctionsService(context('stepfunctions'), {
       stateMachines: wiring.stateMachines,
@@ -220,6 +226,12 @@ export class LocalRuntime {
       CodeCommit_20150413: json(codeCommit.operations, 'application/x-amz-json-1.1'),
       AmazonSQS: json(sqs.operations, 'application/x-amz-json-1.0'),
       DynamoDB_20120810: async (request, response) => dynamoDb.handle(request, response),
+      // CloudWatch's SDK gzips large PutMetricData bodies.
+      [CLOUDWATCH_TARGET_PREFIX]: async (request, response) =>
+        serveAwsJson(request, response, await readCloudWatchBody(request), cloudWatch.operations, {
+          contentType: CLOUDWATCH_CONTENT_TYPE,
+          onError: (error, operation) => log(`[${operation}] internal error: ${(error as Error).stack ?? String(error)}`),
+        }),
     };
     wired.route = async (request, response) => {
       const target = targetOperation(request);
@@ -243,19 +255,21 @@ export class LocalRuntime {
     await dynamoDb.start();
     await s3.start();
     await lambda.prepare();
+    await cloudWatch.start();
     await sageMaker.start();
     await stepFunctions.start();
     eventBridge.start();
     writeFileSync(join(dataDir, 'runtime.json'), JSON.stringify({ endpoint, pid: process.pid, startedAt: new Date().toISOString() }));
-    return new LocalRuntime(endpoint, wiring, server, { lambda, eventBridge, sqs, s3, dynamoDb, codeCommit, sageMaker, stepFunctions });
+    return new LocalRuntime(endpoint, wiring, server, { lambda, eventBridge, sqs, s3, dynamoDb, codeCommit, sageMaker, stepFunctions, cloudWatch });
   }
 
   /** Stops everything, children included; state stays on disk. */
   async stop(): Promise<void> {
-    const { eventBridge, stepFunctions, sageMaker, lambda, dynamoDb } = this.parts;
+    const { eventBridge, stepFunctions, sageMaker, lambda, dynamoDb, cloudWatch } = this.parts;
     eventBridge.stop();
     await stepFunctions.stop();
     await sageMaker.stop();
+    await cloudWatch.stop();
     await lambda.stop();
     this.server.closeAllConnections();
     await new Promise<void>((done) => this.server.close(() => done()));

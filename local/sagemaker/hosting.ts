@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 import type { ContainerDefinition, DescribeEndpointConfigOutput, DescribeEndpointOutput, DescribeModelOutput, ProductionVariant } from '@aws-sdk/client-sagemaker';
-import { EndpointStatus } from '@aws-sdk/client-sagemaker';
+import { EndpointStatus, VariantStatus } from '@aws-sdk/client-sagemaker';
 
 import type { ServiceContext } from '../context';
 import { epochSeconds, type JsonOperations, readBody } from '../http/aws-json';
@@ -27,6 +27,7 @@ import {
   validationError,
 } from './common';
 import { hostEnvironment, rewriteEnvironment, rewriteValue } from './contract';
+import { type DeploymentPlan, planDeployment, readDeploymentConfig } from './deployment';
 import { type ContainerProcess, killLeftoverGroup, startContainerProcess } from './process';
 import type { ModelRegistry } from './registry';
 import type { TagStore } from './tags';
@@ -37,6 +38,14 @@ import type { SageMakerServiceOptions, Wire } from './types';
  * one `<image command> serve` process with SAGEMAKER_BIND_TO_PORT set and /opt/ml/model holding
  * the extracted model.tar.gz; the endpoint is InService once GET /ping answers 200, and
  * InvokeEndpoint is proxied to the variant's POST /invocations (SageMaker's hosting contract).
+ *
+ * UpdateEndpoint with a DeploymentConfig is a blue/green deployment with guardrails: the new
+ * (green) fleet comes up beside the old (blue) one, traffic shifts per the
+ * TrafficRoutingConfiguration (CANARY, LINEAR, ALL_AT_ONCE) with a baking period after each step,
+ * and an AutoRollbackConfiguration alarm in ALARM, a failing GET /ping or an exited container on
+ * the green fleet rolls all traffic back to blue (Updating → RollingBack → InService, with the
+ * FailureReason). Each InvokeEndpoint emits the AWS/SageMaker invocation metrics for the variant
+ * that served it.
  */
 
 type ModelDescribe = Wire<DescribeModelOutput>;
@@ -53,10 +62,12 @@ const EVENT_STATUS: Record<string, string> = {
   [EndpointStatus.UPDATING]: 'UPDATING',
   [EndpointStatus.FAILED]: 'FAILED',
   [EndpointStatus.DELETING]: 'DELETING',
+  [EndpointStatus.ROLLING_BACK]: 'ROLLING_BACK',
 };
 
 const DEFAULT_HEALTH_CHECK_SECONDS = 600;
 const INVOCATION_TIMEOUT_MS = 60_000;
+const DEFAULT_BAKE_POLL_MS = 250;
 
 interface LiveVariant {
   name: string;
@@ -67,10 +78,20 @@ interface LiveVariant {
   retired: boolean;
   endpointKey: string;
   command: string[];
+  instanceCount: number;
+  /** Why the process exited, once it has. */
+  exitReason?: string;
 }
 
 interface LiveEndpoint {
+  /** The fleet serving the endpoint's current EndpointConfigName (blue during a deployment). */
   variants: LiveVariant[];
+  /** The new fleet during a blue/green deployment. */
+  green?: LiveVariant[];
+  /** Share of requests routed to green (0..1). */
+  greenShare: number;
+  /** Requests routed since the share last changed (the split is counted, not random). */
+  routed: number;
 }
 
 /** What the hosting controller works with. */
@@ -136,7 +157,13 @@ export class HostingController {
     }
     for (const { value } of this.endpoints.list()) {
       const status = value.EndpointStatus;
-      if (status !== EndpointStatus.IN_SERVICE && status !== EndpointStatus.CREATING && status !== EndpointStatus.UPDATING) continue;
+      if (status === EndpointStatus.UPDATING || status === EndpointStatus.ROLLING_BACK) {
+        // An update in flight when the runtime stopped: the old config comes back, as a rollback would.
+        const reason = `The local runtime restarted while the endpoint was updating to ${value.PendingDeploymentSummary?.EndpointConfigName ?? 'a new endpoint configuration'}; the endpoint is back on ${value.EndpointConfigName}.`;
+        this.launch(() => this.bringUp(value.EndpointName!, value.EndpointConfigName!, 'restart', reason));
+        continue;
+      }
+      if (status !== EndpointStatus.IN_SERVICE && status !== EndpointStatus.CREATING) continue;
       this.launch(() => this.bringUp(value.EndpointName!, value.EndpointConfigName!, status === EndpointStatus.IN_SERVICE ? 'restart' : 'create'));
     }
   }
@@ -146,13 +173,14 @@ export class HostingController {
     this.shuttingDown = true;
     const grace = (this.deps.options.shutdownGraceSeconds ?? 5) * 1000;
     const exits: Promise<unknown>[] = [];
-    for (const endpoint of this.live.values()) for (const variant of endpoint.variants) exits.push(this.retire(variant, grace));
+    for (const endpoint of this.live.values()) for (const variant of [...endpoint.variants, ...(endpoint.green ?? [])]) exits.push(this.retire(variant, grace));
     this.live.clear();
     await Promise.allSettled([...exits, ...this.tasks]);
   }
 
   /** Serves `POST /endpoints/<name>/invocations` (SageMaker Runtime InvokeEndpoint, restJson1). */
   async handleRuntime(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const received = process.hrtime.bigint();
     const body = await readBody(request);
     const match = /^\/endpoints\/([^/?]+)\/invocations(?:\?.*)?$/.exec(request.url ?? '');
     const name = match ? decodeURIComponent(match[1]!) : '';
@@ -162,12 +190,14 @@ export class HostingController {
       sendRuntimeError(response, 400, 'ValidationError', { Message: `Endpoint ${name} of account ${this.deps.ctx.accountId} not found.` });
       return;
     }
-    if (!live || live.variants.length === 0 || (record.EndpointStatus !== EndpointStatus.IN_SERVICE && record.EndpointStatus !== EndpointStatus.UPDATING)) {
+    const serving = [EndpointStatus.IN_SERVICE, EndpointStatus.UPDATING, EndpointStatus.ROLLING_BACK] as string[];
+    if (!live || live.variants.length === 0 || !serving.includes(record.EndpointStatus ?? '')) {
       sendRuntimeError(response, 400, 'ValidationError', { Message: `Endpoint ${name} is not in service (status ${record.EndpointStatus}).` });
       return;
     }
     const target = request.headers['x-amzn-sagemaker-target-variant'];
-    const variant = typeof target === 'string' ? live.variants.find((v) => v.name === target) : pickByWeight(live.variants);
+    const fleet = routeFleet(live);
+    const variant = typeof target === 'string' ? [...fleet, ...live.variants, ...(live.green ?? [])].find((v) => v.name === target && !v.retired) : pickByWeight(fleet);
     if (!variant) {
       sendRuntimeError(response, 400, 'ValidationError', { Message: `Target variant ${String(target)} does not exist on endpoint ${name}.` });
       return;
@@ -178,12 +208,16 @@ export class HostingController {
       if (typeof value === 'string') headers[header] = value;
     }
     let answer: { status: number; headers: IncomingMessage['headers']; body: Buffer };
+    const sent = process.hrtime.bigint();
     try {
       answer = await post(variant.port, '/invocations', headers, body);
     } catch (error) {
       sendRuntimeError(response, 424, 'ModelError', { Message: `Received server error from primary with message "${(error as Error).message}".`, OriginalStatusCode: 500, OriginalMessage: (error as Error).message, LogStreamArn: this.logGroupArn(name) });
+      this.emitInvocationMetrics(name, variant, { status: 500, totalMicros: micros(received, process.hrtime.bigint()) });
       return;
     }
+    const answered = process.hrtime.bigint();
+    this.emitInvocationMetrics(name, variant, { status: answer.status, modelMicros: micros(sent, answered), totalMicros: micros(received, answered) });
     if (answer.status < 200 || answer.status > 299) {
       const text = answer.body.toString('utf8');
       const kind = answer.status < 500 ? 'client' : 'server';
@@ -202,6 +236,34 @@ export class HostingController {
     if (typeof custom === 'string') out['x-amzn-sagemaker-custom-attributes'] = custom;
     response.writeHead(200, out);
     response.end(answer.body);
+  }
+
+  /**
+   * The AWS/SageMaker invocation metrics, per request, with dimensions EndpointName and the
+   * VariantName that served it. Blue and green usually share the variant name (AllTraffic), so an
+   * alarm on EndpointName + VariantName=AllTraffic sees both fleets, as AWS's "invocation errors
+   * on both old and new fleets" guardrail alarm does. Errors are emitted as 0 or 1 per request so
+   * that Average is the error rate and Sum the error count.
+   */
+  private emitInvocationMetrics(endpointName: string, variant: LiveVariant, outcome: { status: number; modelMicros?: number; totalMicros: number }): void {
+    const sink = this.deps.options.metrics;
+    if (!sink) return;
+    const Dimensions = [
+      { Name: 'EndpointName', Value: endpointName },
+      { Name: 'VariantName', Value: variant.name },
+    ];
+    const Timestamp = Date.now();
+    const put = (MetricName: string, Value: number, Unit: string) => sink.put({ Namespace: 'AWS/SageMaker', MetricName, Dimensions, Value, Unit, Timestamp });
+    try {
+      put('Invocations', 1, 'Count');
+      put('InvocationsPerInstance', 1 / Math.max(variant.instanceCount, 1), 'Count');
+      put('Invocation4XXErrors', outcome.status >= 400 && outcome.status < 500 ? 1 : 0, 'Count');
+      put('Invocation5XXErrors', outcome.status >= 500 ? 1 : 0, 'Count');
+      if (outcome.modelMicros !== undefined) put('ModelLatency', outcome.modelMicros, 'Microseconds');
+      put('OverheadLatency', Math.max(outcome.totalMicros - (outcome.modelMicros ?? 0), 0), 'Microseconds');
+    } catch (error) {
+      this.deps.ctx.log('sagemaker: invocation metrics failed', { endpoint: endpointName, error: (error as Error).message });
+    }
   }
 
   // ---- models and endpoint configs ----
@@ -306,13 +368,21 @@ export class HostingController {
     const name = requireName(input, 'EndpointName');
     const configName = requireName(input, 'EndpointConfigName');
     const endpoint = this.endpoint(name);
-    this.endpointConfig(configName);
+    const config = this.endpointConfig(configName);
+    const given = readDeploymentConfig(input.DeploymentConfig);
+    const deployment = given ?? (input.RetainDeploymentConfig === true ? endpoint.LastDeploymentConfig : undefined);
     if (endpoint.EndpointStatus !== EndpointStatus.IN_SERVICE) {
       throw validationError(`Cannot update in-progress endpoint "${endpoint.EndpointArn}".`);
     }
-    this.change(name, { EndpointStatus: EndpointStatus.UPDATING });
+    const plan = deployment ? planDeployment(deployment, config) : undefined;
+    const startTime = epochSeconds();
+    this.change(name, {
+      EndpointStatus: EndpointStatus.UPDATING,
+      PendingDeploymentSummary: pendingSummary(config, undefined, 0, VariantStatus.CREATING, startTime),
+      ...(deployment ? { LastDeploymentConfig: deployment } : {}),
+    });
     await this.publish(name);
-    this.launch(() => this.bringUp(name, configName, 'update'));
+    this.launch(() => (plan ? this.blueGreen(name, configName, plan, startTime) : this.bringUp(name, configName, 'update')));
     return { EndpointArn: endpoint.EndpointArn! };
   }
 
@@ -322,7 +392,7 @@ export class HostingController {
     await this.publish(name);
     const live = this.live.get(nameKey(name));
     this.live.delete(nameKey(name));
-    await Promise.all((live?.variants ?? []).map((variant) => this.retire(variant)));
+    await Promise.all([...(live?.variants ?? []), ...(live?.green ?? [])].map((variant) => this.retire(variant)));
     this.endpoints.delete(nameKey(name));
     this.deps.tags.delete(endpoint.EndpointArn!);
     await rm(join(this.deps.ctx.dataDir, 'endpoint-instances', nameKey(name)), { recursive: true, force: true });
@@ -348,14 +418,14 @@ export class HostingController {
    * the endpoint returns to InService with the FailureReason (SageMaker's rollback). Restart: as
    * create, but a failure marks the endpoint Failed.
    */
-  private async bringUp(name: string, configName: string, mode: 'create' | 'update' | 'restart'): Promise<void> {
+  private async bringUp(name: string, configName: string, mode: 'create' | 'update' | 'restart', recoveredReason?: string): Promise<void> {
     let variants: LiveVariant[];
     try {
       variants = await this.deploy(name, this.endpointConfig(configName));
     } catch (error) {
       if (this.shuttingDown || !this.endpoints.get(nameKey(name))) return;
       const reason = error instanceof DeploymentFailure ? error.message : `InternalServerError: ${(error as Error).message}`;
-      this.change(name, { EndpointStatus: mode === 'update' ? EndpointStatus.IN_SERVICE : EndpointStatus.FAILED, FailureReason: reason });
+      this.change(name, { EndpointStatus: mode === 'update' ? EndpointStatus.IN_SERVICE : EndpointStatus.FAILED, FailureReason: reason, PendingDeploymentSummary: undefined });
       await this.publish(name);
       return;
     }
@@ -364,11 +434,119 @@ export class HostingController {
       return;
     }
     const previous = this.live.get(nameKey(name));
-    this.live.set(nameKey(name), { variants });
+    this.live.set(nameKey(name), { variants, greenShare: 0, routed: 0 });
     for (const variant of variants) this.watch(name, variant);
-    await Promise.all((previous?.variants ?? []).map((variant) => this.retire(variant)));
+    await Promise.all([...(previous?.variants ?? []), ...(previous?.green ?? [])].map((variant) => this.retire(variant)));
     const config = this.endpointConfig(configName);
-    this.change(name, { EndpointStatus: EndpointStatus.IN_SERVICE, EndpointConfigName: config.EndpointConfigName, ProductionVariants: variantSummaries(config, variants), FailureReason: undefined });
+    const failure: Partial<EndpointDescribe> = recoveredReason ? { FailureReason: recoveredReason } : mode === 'restart' ? {} : { FailureReason: undefined };
+    this.change(name, { EndpointStatus: EndpointStatus.IN_SERVICE, EndpointConfigName: config.EndpointConfigName, ProductionVariants: variantSummaries(config, variants), PendingDeploymentSummary: undefined, ...failure });
+    await this.publish(name);
+  }
+
+  /**
+   * A blue/green deployment with guardrails (see the module comment). The endpoint record keeps
+   * the old EndpointConfigName until the new fleet has taken all traffic and passed its bakes.
+   */
+  private async blueGreen(name: string, configName: string, plan: DeploymentPlan, startTime: number): Promise<void> {
+    const key = nameKey(name);
+    const config = this.endpointConfig(configName);
+    const deadline = plan.maximumExecutionMs !== undefined ? Date.now() + plan.maximumExecutionMs : undefined;
+    let green: LiveVariant[];
+    try {
+      green = await this.deploy(name, config);
+    } catch (error) {
+      if (this.shuttingDown || !this.endpoints.get(key)) return;
+      const reason = error instanceof DeploymentFailure ? error.message : `InternalServerError: ${(error as Error).message}`;
+      this.change(name, { EndpointStatus: EndpointStatus.IN_SERVICE, FailureReason: reason, PendingDeploymentSummary: undefined });
+      await this.publish(name);
+      return;
+    }
+    const live = this.live.get(key);
+    if (this.shuttingDown || !this.endpoints.get(key) || !live) {
+      await Promise.all(green.map((variant) => this.retire(variant)));
+      return;
+    }
+    live.green = green;
+    const setShare = (share: number, status: VariantStatus, message: string) => {
+      live.greenShare = share;
+      live.routed = 0;
+      this.change(name, { PendingDeploymentSummary: pendingSummary(config, green, share, status, startTime, message) });
+      this.deps.ctx.log('sagemaker: blue/green deployment', { endpoint: name, endpointConfig: configName, trafficOnNewFleet: `${Math.round(share * 1000) / 10}%`, status });
+    };
+
+    let failure: string | undefined;
+    for (const step of plan.steps) {
+      setShare(step.share, VariantStatus.ACTIVATING_TRAFFIC, `Routing ${percent(step.share)} of traffic to the new fleet.`);
+      if (!step.bake) continue;
+      setShare(step.share, VariantStatus.BAKING, `Baking for ${plan.waitMs / 1000} s with ${percent(step.share)} of traffic on the new fleet.`);
+      failure = await this.bake(name, live, plan, plan.waitMs, deadline);
+      if (failure) break;
+    }
+    if (!failure && plan.terminationWaitMs > 0) failure = await this.bake(name, live, plan, plan.terminationWaitMs, deadline);
+    if (this.shuttingDown || this.live.get(key) !== live || !this.endpoints.get(key)) failure = ABORTED;
+
+    if (failure === ABORTED) {
+      // Deleted, stopped, or the old fleet failed: whoever did that retired the live fleets; make sure of green.
+      await Promise.all(green.filter((variant) => !variant.retired).map((variant) => this.retire(variant)));
+      return;
+    }
+    if (failure) {
+      await this.rollBack(name, live, green, failure);
+      return;
+    }
+    const blue = live.variants;
+    live.variants = green;
+    live.green = undefined;
+    live.greenShare = 0;
+    live.routed = 0;
+    for (const variant of green) this.watch(name, variant);
+    await Promise.all(blue.map((variant) => this.retire(variant)));
+    if (!this.endpoints.get(key)) return;
+    this.change(name, { EndpointStatus: EndpointStatus.IN_SERVICE, EndpointConfigName: config.EndpointConfigName, ProductionVariants: variantSummaries(config, green), FailureReason: undefined, PendingDeploymentSummary: undefined });
+    await this.publish(name);
+  }
+
+  /**
+   * One baking period: polls the rollback alarms and the new fleet's health every bakePollMs.
+   * Returns why to roll back, ABORTED when the deployment is moot, or undefined when it passed.
+   */
+  private async bake(name: string, live: LiveEndpoint, plan: DeploymentPlan, durationMs: number, deadline: number | undefined): Promise<string | undefined> {
+    const key = nameKey(name);
+    const pollMs = this.deps.options.bakePollMs ?? DEFAULT_BAKE_POLL_MS;
+    const end = Date.now() + durationMs;
+    const shifted = percent(live.greenShare);
+    for (;;) {
+      if (this.shuttingDown || this.live.get(key) !== live || !this.endpoints.get(key) || !live.green) return ABORTED;
+      const tripped = plan.alarms.filter((alarm) => this.deps.options.alarms?.state(alarm) === 'ALARM');
+      if (tripped.length > 0) {
+        return `Deployment rolled back: CloudWatch alarm${tripped.length === 1 ? '' : 's'} ${tripped.join(', ')} went into ALARM state while ${shifted} of traffic was on the new fleet.`;
+      }
+      const exited = live.green.find((variant) => variant.exitReason !== undefined);
+      if (exited) return `Deployment rolled back: the container for production variant ${exited.name} of the new fleet exited (${exited.exitReason}) while ${shifted} of traffic was on it.`;
+      const statuses = await Promise.all(live.green.map((variant) => ping(variant.port)));
+      const unhealthy = live.green.findIndex((_, index) => statuses[index] !== 200);
+      if (unhealthy >= 0 && live.green && this.live.get(key) === live) {
+        const status = statuses[unhealthy];
+        return `Deployment rolled back: production variant ${live.green[unhealthy]!.name} of the new fleet failed the ping health check (GET /ping ${status ? `answered ${status}` : 'did not answer'}) while ${shifted} of traffic was on it.`;
+      }
+      const now = Date.now();
+      if (deadline !== undefined && now > deadline) return `Deployment rolled back: it did not complete within MaximumExecutionTimeoutInSeconds (${plan.maximumExecutionMs! / 1000} s).`;
+      if (now >= end) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, end - now)));
+    }
+  }
+
+  /** All traffic back to the old fleet, the new one stopped: Updating → RollingBack → InService. */
+  private async rollBack(name: string, live: LiveEndpoint, green: LiveVariant[], reason: string): Promise<void> {
+    this.deps.ctx.log('sagemaker: rolling back', { endpoint: name, reason });
+    live.greenShare = 0;
+    live.routed = 0;
+    this.change(name, { EndpointStatus: EndpointStatus.ROLLING_BACK, FailureReason: reason });
+    await this.publish(name);
+    live.green = undefined;
+    await Promise.all(green.map((variant) => this.retire(variant)));
+    if (!this.endpoints.get(nameKey(name)) || this.live.get(nameKey(name)) !== live) return;
+    this.change(name, { EndpointStatus: EndpointStatus.IN_SERVICE, FailureReason: reason, PendingDeploymentSummary: undefined });
     await this.publish(name);
   }
 
@@ -427,7 +605,10 @@ export class HostingController {
       },
       logFile: join(ctx.dataDir, 'logs', 'Endpoints', endpointName, `${variant.VariantName}.log`),
     });
-    const live: LiveVariant = { name: variant.VariantName!, port, weight: variant.InitialVariantWeight ?? 1, directory, child, retired: false, endpointKey: nameKey(endpointName), command };
+    const live: LiveVariant = { name: variant.VariantName!, port, weight: variant.InitialVariantWeight ?? 1, directory, child, retired: false, endpointKey: nameKey(endpointName), command, instanceCount: variant.InitialInstanceCount ?? 1 };
+    void child.done.then((exit) => {
+      live.exitReason = `${exit.code !== null ? `exit code ${exit.code}` : `signal ${exit.signal}`}${exit.stderrTail.trim() ? `: ${exit.stderrTail.trim().slice(-512)}` : ''}`;
+    });
     if (child.pid !== undefined) this.processes.put(live.endpointKey, [...(this.processes.get(live.endpointKey) ?? []), { pid: child.pid, command: live.command }]);
     const timeout = (variant.ContainerStartupHealthCheckTimeoutInSeconds ?? DEFAULT_HEALTH_CHECK_SECONDS) * 1000;
     const healthy = await waitForPing(port, child, timeout);
@@ -445,8 +626,8 @@ export class HostingController {
       const live = this.live.get(nameKey(name));
       if (!live?.variants.includes(variant)) return;
       this.live.delete(nameKey(name));
-      await Promise.all(live.variants.map((other) => this.retire(other)));
-      this.change(name, { EndpointStatus: EndpointStatus.FAILED, FailureReason: `The container for production variant ${variant.name} exited (${exit.code !== null ? `exit code ${exit.code}` : `signal ${exit.signal}`}): ${exit.stderrTail.trim().slice(-512)}` });
+      await Promise.all([...live.variants, ...(live.green ?? [])].map((other) => this.retire(other)));
+      this.change(name, { EndpointStatus: EndpointStatus.FAILED, PendingDeploymentSummary: undefined, FailureReason: `The container for production variant ${variant.name} exited (${exit.code !== null ? `exit code ${exit.code}` : `signal ${exit.signal}`}): ${exit.stderrTail.trim().slice(-512)}` });
       await this.publish(name);
     });
   }
@@ -504,6 +685,50 @@ function variantSummaries(config: EndpointConfigDescribe, live: LiveVariant[] | 
       DesiredInstanceCount: count,
     };
   });
+}
+
+/** The pending deployment as DescribeEndpoint shows it while updating. */
+function pendingSummary(config: EndpointConfigDescribe, live: LiveVariant[] | undefined, share: number, status: VariantStatus, startTime: number, message?: string): EndpointDescribe['PendingDeploymentSummary'] {
+  const now = epochSeconds();
+  return {
+    EndpointConfigName: config.EndpointConfigName,
+    StartTime: startTime,
+    ProductionVariants: (config.ProductionVariants ?? []).map((variant) => {
+      const weight = variant.InitialVariantWeight ?? 1;
+      return {
+        VariantName: variant.VariantName,
+        DesiredWeight: weight,
+        CurrentWeight: live ? Math.round(weight * share * 1000) / 1000 : undefined,
+        DesiredInstanceCount: variant.InitialInstanceCount ?? 1,
+        CurrentInstanceCount: live ? (variant.InitialInstanceCount ?? 1) : undefined,
+        InstanceType: variant.InstanceType,
+        VariantStatus: [{ Status: status, StatusMessage: message, StartTime: now }],
+      };
+    }),
+  };
+}
+
+function percent(share: number): string {
+  return `${Math.round(share * 1000) / 10}%`;
+}
+
+const ABORTED = 'aborted';
+
+/**
+ * Which fleet serves the next request: green for `greenShare` of them, counted rather than drawn
+ * (request n goes to green when floor((n+1)·share) > floor(n·share)), so a 25 % canary gets
+ * exactly one request in four.
+ */
+function routeFleet(live: LiveEndpoint): LiveVariant[] {
+  const green = live.green;
+  if (!green || green.length === 0 || live.greenShare <= 0) return live.variants;
+  const n = live.routed;
+  live.routed += 1;
+  return Math.floor((n + 1) * live.greenShare + 1e-9) > Math.floor(n * live.greenShare + 1e-9) ? green : live.variants;
+}
+
+function micros(from: bigint, to: bigint): number {
+  return Number((to - from) / 1000n);
 }
 
 function pickByWeight(variants: LiveVariant[]): LiveVariant | undefined {

@@ -9,7 +9,7 @@ import { ModelRegistry } from './registry';
 import { TagStore } from './tags';
 import type { SageMakerService, SageMakerServiceOptions } from './types';
 
-export type { ObjectStore, ResolvedImage, ResolveImage, SageMakerService, SageMakerServiceOptions } from './types';
+export type { HostingMetricDatum, ObjectStore, ResolvedImage, ResolveImage, SageMakerService, SageMakerServiceOptions } from './types';
 
 /**
  * SageMaker, locally: processing and training jobs run as local processes under SageMaker's

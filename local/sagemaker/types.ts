@@ -27,6 +27,17 @@ export interface ObjectStore {
   putObject(s3Uri: string, body: Buffer): Promise<void>;
 }
 
+/** One CloudWatch datapoint (structurally the local CloudWatch's `LocalMetricDatum`). */
+export interface HostingMetricDatum {
+  Namespace: string;
+  MetricName: string;
+  Dimensions: { Name: string; Value: string }[];
+  Value: number;
+  Unit?: string;
+  /** Epoch milliseconds. */
+  Timestamp?: number;
+}
+
 /** What `createSageMakerService` needs besides the service context. */
 export interface SageMakerServiceOptions {
   resolveImage: ResolveImage;
@@ -38,6 +49,16 @@ export interface SageMakerServiceOptions {
   stopGraceSeconds?: number;
   /** The same, when the whole runtime shuts down (stop()): short, so Ctrl-C is prompt. */
   shutdownGraceSeconds?: number;
+  /**
+   * CloudWatch alarm states, for deployment guardrails: an UpdateEndpoint with a DeploymentConfig
+   * rolls back when one of its AutoRollbackConfiguration alarms is `ALARM` during a baking
+   * period (the runtime passes the local CloudWatch's `alarmState`). Without it no alarm trips.
+   */
+  alarms?: { state(alarmName: string): string | undefined };
+  /** Where InvokeEndpoint's AWS/SageMaker invocation metrics go (the local CloudWatch's `putMetric`). */
+  metrics?: { put(datum: HostingMetricDatum): void };
+  /** How often a baking period polls the alarms and the new fleet's GET /ping (default 250 ms). */
+  bakePollMs?: number;
 }
 
 /** The local SageMaker as the runtime mounts it. */
