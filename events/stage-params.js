@@ -23,6 +23,8 @@ module.exports = {
   branchList: async ({ resolveVariable }) => (await list(resolveVariable, 'branches')).join(','),
   instanceTypeList: async ({ resolveVariable }) => (await list(resolveVariable, 'allowedInstanceTypes')).join(','),
   instanceTypes: async ({ resolveVariable }) => list(resolveVariable, 'allowedInstanceTypes'),
+  endpointInstanceTypeList: async ({ resolveVariable }) => (await list(resolveVariable, 'allowedEndpointInstanceTypes')).join(','),
+  endpointInstanceTypes: async ({ resolveVariable }) => list(resolveVariable, 'allowedEndpointInstanceTypes'),
   repositoryArns: async ({ resolveVariable }) =>
     (await list(resolveVariable, 'repositories')).map((name) => ({
       'Fn::Sub': `arn:\${AWS::Partition}:codecommit:\${AWS::Region}:\${AWS::AccountId}:${name}`,

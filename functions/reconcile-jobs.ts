@@ -3,13 +3,15 @@ import middy from '@middy/core';
 
 import { reconcileJobs } from '../shared/build/jobs';
 import { loadConfig } from '../shared/config';
+import { reconcileEndpointDeploys } from '../shared/deploy/endpoint';
 import { logger } from '../shared/logger';
 
-/** Scheduled: settle tokens whose job ended but whose state-change event never arrived. */
+/** Scheduled: settle tokens whose job or endpoint deploy ended but whose state-change event never arrived. */
 const env = loadConfig('JOB_TOKEN_TABLE', 'RECONCILE_MIN_AGE_SECONDS');
 
 export const handler = middy(async () => {
   const report = await reconcileJobs(env.JOB_TOKEN_TABLE, env.RECONCILE_MIN_AGE_SECONDS);
-  logger.info('reconciled outstanding jobs', { ...report });
-  return report;
+  const endpoints = await reconcileEndpointDeploys(env.JOB_TOKEN_TABLE, env.RECONCILE_MIN_AGE_SECONDS);
+  logger.info('reconciled outstanding jobs and endpoint deploys', { ...report, endpoints });
+  return { ...report, endpoints };
 }).use(injectLambdaContext(logger));

@@ -19,6 +19,8 @@ const positiveInt = z.coerce.number().int().positive();
 
 const variables = {
   STAGE: z.string().min(1),
+  /** Set by Lambda itself. */
+  AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region'),
   ARTIFACTS_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
   MODEL_BUILD_STATE_MACHINE_ARN: z.string().startsWith('arn:'),
   JOB_TOKEN_TABLE: z.string().min(3),
@@ -31,6 +33,15 @@ const variables = {
   MODEL_PACKAGE_GROUP_PREFIX: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,30}$/, 'must be a short SageMaker-style name'),
   DEAD_LETTER_QUEUE_URL: z.string().url(),
   RECONCILE_MIN_AGE_SECONDS: positiveInt.default(120),
+  DEPLOYMENT_TABLE: z.string().min(3),
+  MODEL_DEPLOY_STATE_MACHINE_ARN: z.string().startsWith('arn:'),
+  EVENT_BUS_NAME: z.string().min(1),
+  ALLOWED_ENDPOINT_INSTANCE_TYPES: commaList,
+  PROD_GATE: z.enum(['manual', 'auto']),
+  PROD_GATE_TIMEOUT_SECONDS: positiveInt,
+  BAKE_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
+  MODEL_LATENCY_THRESHOLD_MS: positiveInt,
+  KEEP_VERSIONS: positiveInt.default(3),
 } as const;
 
 type Variables = typeof variables;

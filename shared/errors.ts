@@ -71,6 +71,42 @@ export class EventPublishFailedError extends SluiceError {
   readonly retryable = false;
 }
 
+/** A newer deploy of the same endpoint took this run's place in the queue (or was already queued ahead of it). */
+export class DeploySupersededError extends SluiceError {
+  override readonly name: string = 'DeploySuperseded';
+  readonly retryable = false;
+}
+
+/** The endpoint ended Failed, OutOfService or UpdateRollbackFailed; the message carries its FailureReason. */
+export class EndpointDeployFailedError extends SluiceError {
+  override readonly name: string = 'EndpointDeployFailed';
+  readonly retryable = false;
+}
+
+/** SageMaker rolled this run's endpoint update back (an alarm fired, or the new fleet never became healthy). */
+export class DeployRolledBackError extends SluiceError {
+  override readonly name: string = 'DeployRolledBack';
+  readonly retryable = false;
+}
+
+/** The endpoint answered the smoke test wrongly (status, ModelError, line count, non-numeric line, latency). */
+export class SmokeTestFailedError extends SluiceError {
+  override readonly name: string = 'SmokeTestFailed';
+  readonly retryable = false;
+}
+
+/** A deploy was requested for a model package version that is no longer Approved. */
+export class ModelPackageNotApprovedError extends SluiceError {
+  override readonly name: string = 'ModelPackageNotApproved';
+  readonly retryable = false;
+}
+
+/** A rollback found no other Approved version of the model package group to return to. */
+export class NoApprovedVersionError extends SluiceError {
+  override readonly name: string = 'NoApprovedVersion';
+  readonly retryable = false;
+}
+
 /**
  * Every error name Sluice raises, and how it reaches the state machines:
  * - `retry`: thrown by a task; every Lambda task's Retry lists it;
@@ -88,6 +124,13 @@ export const ERROR_NAMES = {
   SourceTooLarge: 'input',
   QualityGateFailed: 'fail-state',
   EventPublishFailed: 'fail-state',
+  // model-deploy
+  DeploySuperseded: 'task',
+  EndpointDeployFailed: 'task',
+  DeployRolledBack: 'task',
+  SmokeTestFailed: 'task',
+  ModelPackageNotApproved: 'task',
+  NoApprovedVersion: 'task',
 } as const satisfies Record<string, 'retry' | 'task' | 'input' | 'fail-state'>;
 
 export type ErrorName = keyof typeof ERROR_NAMES;

@@ -57,3 +57,76 @@ export function jobName(repository: string, step: BuildStep, executionArn: strin
 export function modelPackageGroupName(stagePrefix: string, configured: string): string {
   return toSageMakerSlug(`${stagePrefix}-${configured}`, 63);
 }
+
+/** SageMaker's limit for model, endpoint config and endpoint names. */
+const SAGEMAKER_NAME_MAX = 63;
+
+/**
+ * The model package group as the first part of a deploy resource name, leaving `reserve`
+ * characters for the suffix. A group too long for that is cut and followed by an 8-hex hash of
+ * the whole group, so two long groups never share a name and every name of one group shares a
+ * stable prefix (cleanup lists by prefix).
+ */
+function groupPart(group: string, reserve: number): string {
+  if (group.length + reserve <= SAGEMAKER_NAME_MAX) return group;
+  return `${toSageMakerSlug(group, SAGEMAKER_NAME_MAX - reserve - 9)}-${shortHash([group])}`;
+}
+
+/** Room kept for `-staging` / `-prod` and for `-v<version>` up to six digits. */
+const ENDPOINT_RESERVE = '-staging'.length;
+const MODEL_RESERVE = '-v999999'.length;
+const ENDPOINT_CONFIG_RESERVE = '-staging-v999999'.length;
+
+export type DeployStageName = 'staging' | 'prod';
+
+/** Endpoint of a group on a stage: `<group>-<stage>`, e.g. `sluice-dev-abalone-prod`. */
+export function endpointName(group: string, stage: DeployStageName): string {
+  return `${groupPart(group, ENDPOINT_RESERVE)}-${stage}`;
+}
+
+/** SageMaker model of one version (shared by both stages): `<group>-v<version>`. */
+export function deployModelName(group: string, version: number): string {
+  return `${modelNamePrefix(group)}${version}`;
+}
+
+/** Every model name of the group starts with this (`<group>-v`). */
+export function modelNamePrefix(group: string): string {
+  return `${groupPart(group, MODEL_RESERVE)}-v`;
+}
+
+/** Endpoint config of one version on one stage: `<group>-<stage>-v<version>`. */
+export function endpointConfigName(group: string, stage: DeployStageName, version: number): string {
+  return `${endpointConfigNamePrefix(group, stage)}${version}`;
+}
+
+/** Every endpoint config name of the group's stage starts with this (`<group>-<stage>-v`). */
+export function endpointConfigNamePrefix(group: string, stage: DeployStageName): string {
+  return `${groupPart(group, ENDPOINT_CONFIG_RESERVE)}-${stage}-v`;
+}
+
+/** CloudWatch alarms that roll a prod update back: `<endpoint>-5xx` and `<endpoint>-model-latency`. */
+export function endpointAlarmNames(endpoint: string): { errors: string; latency: string } {
+  return { errors: `${endpoint}-5xx`, latency: `${endpoint}-model-latency` };
+}
+
+/** Step Functions execution names: at most 80 characters of `[A-Za-z0-9-_]`. */
+const EXECUTION_NAME_MAX = 80;
+
+function executionName(group: string, middle: string, stamp: string): string {
+  const suffix = `-${middle}-${shortHash([group, middle, stamp])}`;
+  return `${toSageMakerSlug(group, EXECUTION_NAME_MAX - suffix.length)}${suffix}`;
+}
+
+/**
+ * model-deploy execution for an approval of `version`: `<group>-v<version>-<8 hex>`. `stamp` is
+ * the package's LastModifiedTime, so a duplicated event names the same run and a re-approval
+ * after a rejection a new one.
+ */
+export function deployExecutionName(group: string, version: number, stamp: string): string {
+  return executionName(group, `v${version}`, stamp);
+}
+
+/** model-deploy execution rolling back from the rejected `version`: `<group>-rollback-v<version>-<8 hex>`. */
+export function rollbackExecutionName(group: string, rejectedVersion: number, stamp: string): string {
+  return executionName(group, `rollback-v${rejectedVersion}`, stamp);
+}

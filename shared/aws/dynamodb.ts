@@ -1,14 +1,18 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { DeploymentConfig, Tag } from '@aws-sdk/client-sagemaker';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 
 import { classifyAwsError, isAwsError } from '../errors';
 
 const client = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 
-/** One waiting Step Functions task: the SageMaker job it waits on and the token that resumes it. */
+/**
+ * One waiting Step Functions task: the SageMaker job (or, for `endpoint`, the endpoint, keyed
+ * `endpoint:<EndpointName>`) it waits on and the token that resumes it.
+ */
 export interface JobToken {
   jobName: string;
-  kind: 'training' | 'processing';
+  kind: 'training' | 'processing' | 'endpoint';
   taskToken: string;
   executionArn: string;
   step: string;
@@ -16,6 +20,12 @@ export interface JobToken {
   createdAt: number;
   /** Epoch seconds after which DynamoDB's TTL may delete the record (one day after the job's maximum runtime). */
   expiresAt: number;
+  /** Endpoint deploys: the config the endpoint must end InService on. */
+  endpointConfigName?: string;
+  /** Endpoint deploys: `waiting` until Sluice has asked SageMaker for the change, then `deploying`. */
+  phase?: 'waiting' | 'deploying';
+  /** Endpoint deploys: what CreateEndpoint / UpdateEndpoint send, for whichever path acts (task, event or reconciler). */
+  deployment?: { tags: Tag[]; deploymentConfig?: DeploymentConfig };
 }
 
 /**
@@ -74,4 +84,164 @@ export async function listJobTokens(tableName: string): Promise<JobToken[]> {
     throw classifyAwsError(error, `DynamoDB Scan ${tableName}`);
   }
   return tokens;
+}
+
+/**
+ * Sets an endpoint token's phase, only while the record still holds `taskToken` (a newer retry's
+ * record is left alone). Returns false when it did not. Throws RetryableError on throttling.
+ */
+export async function setJobTokenPhase(tableName: string, jobName: string, taskToken: string, phase: NonNullable<JobToken['phase']>): Promise<boolean> {
+  try {
+    await client.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { jobName },
+        UpdateExpression: 'SET phase = :phase',
+        ConditionExpression: 'taskToken = :token',
+        ExpressionAttributeValues: { ':phase': phase, ':token': taskToken },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isAwsError(error, 'ConditionalCheckFailedException')) return false;
+    throw classifyAwsError(error, `DynamoDB UpdateItem ${tableName}`);
+  }
+}
+
+/*
+ * The deployment table (partition key `pk`, TTL attribute `expiresAt`) holds three kinds of item:
+ * `live:<endpoint>` (what serves), `lock:<endpoint>` (who deploys it, who waits) and
+ * `promotion:<modelPackageArn>` (the run waiting at the prod gate).
+ */
+
+/** The version an endpoint serves, recorded when a stage finishes. */
+export interface LiveVersion {
+  endpointName: string;
+  stage: string;
+  modelPackageArn: string;
+  version: number;
+  endpointConfigName: string;
+  modelName: string;
+  /** ISO 8601. */
+  deployedAt: string;
+  executionArn: string;
+}
+
+/** A run that holds or waits for an endpoint. */
+export interface LockParty {
+  executionArn: string;
+  version: number;
+  /** Epoch seconds. */
+  since: number;
+}
+
+/** One deploy per endpoint: the holder, and at most one queued run (the newest version wins the queue). */
+export interface EndpointLock {
+  endpointName: string;
+  holder: LockParty;
+  queued?: LockParty & { taskToken: string };
+  /** Incremented by every write; writes are conditional on the revision read (optimistic locking). */
+  revision: number;
+}
+
+/** A run waiting at the prod gate. */
+export interface PromotionToken {
+  modelPackageArn: string;
+  taskToken: string;
+  executionArn: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+async function getItem<T>(tableName: string, pk: string): Promise<T | undefined> {
+  try {
+    const output = await client.send(new GetCommand({ TableName: tableName, Key: { pk }, ConsistentRead: true }));
+    if (!output.Item) return undefined;
+    const { pk: _pk, ...item } = output.Item;
+    return item as T;
+  } catch (error) {
+    throw classifyAwsError(error, `DynamoDB GetItem ${tableName} ${pk}`);
+  }
+}
+
+/** Records the version an endpoint now serves (overwrites; idempotent). Throws RetryableError on throttling. */
+export async function putLiveVersion(tableName: string, live: LiveVersion): Promise<void> {
+  try {
+    await client.send(new PutCommand({ TableName: tableName, Item: { pk: `live:${live.endpointName}`, ...live } }));
+  } catch (error) {
+    throw classifyAwsError(error, `DynamoDB PutItem ${tableName}`);
+  }
+}
+
+/** The version an endpoint serves; undefined when Sluice never finished a deploy to it. Throws RetryableError on throttling. */
+export async function getLiveVersion(tableName: string, endpointName: string): Promise<LiveVersion | undefined> {
+  return getItem<LiveVersion>(tableName, `live:${endpointName}`);
+}
+
+/** Reads an endpoint's lock; undefined when nobody holds it. Throws RetryableError on throttling. */
+export async function getEndpointLock(tableName: string, endpointName: string): Promise<EndpointLock | undefined> {
+  return getItem<EndpointLock>(tableName, `lock:${endpointName}`);
+}
+
+/**
+ * Writes the lock if it is still at `expectedRevision` (undefined: if there is no lock), with the
+ * revision incremented. Returns false when another writer got there first (read again and decide
+ * again). Throws RetryableError on throttling.
+ */
+export async function putEndpointLock(tableName: string, lock: Omit<EndpointLock, 'revision'>, expectedRevision: number | undefined): Promise<boolean> {
+  const condition =
+    expectedRevision === undefined
+      ? { ConditionExpression: 'attribute_not_exists(pk)' }
+      : { ConditionExpression: 'revision = :revision', ExpressionAttributeValues: { ':revision': expectedRevision } };
+  try {
+    await client.send(new PutCommand({ TableName: tableName, Item: { pk: `lock:${lock.endpointName}`, ...lock, revision: (expectedRevision ?? 0) + 1 }, ...condition }));
+    return true;
+  } catch (error) {
+    if (isAwsError(error, 'ConditionalCheckFailedException')) return false;
+    throw classifyAwsError(error, `DynamoDB PutItem ${tableName}`);
+  }
+}
+
+/** Deletes the lock if it is still at `expectedRevision`. Returns false otherwise. Throws RetryableError on throttling. */
+export async function deleteEndpointLock(tableName: string, endpointName: string, expectedRevision: number): Promise<boolean> {
+  try {
+    await client.send(
+      new DeleteCommand({ TableName: tableName, Key: { pk: `lock:${endpointName}` }, ConditionExpression: 'revision = :revision', ExpressionAttributeValues: { ':revision': expectedRevision } }),
+    );
+    return true;
+  } catch (error) {
+    if (isAwsError(error, 'ConditionalCheckFailedException')) return false;
+    throw classifyAwsError(error, `DynamoDB DeleteItem ${tableName}`);
+  }
+}
+
+/** Records (or replaces: a retried task brings a new token) the token of the run waiting at the gate. Throws RetryableError on throttling. */
+export async function putPromotionToken(tableName: string, token: PromotionToken): Promise<void> {
+  try {
+    await client.send(new PutCommand({ TableName: tableName, Item: { pk: `promotion:${token.modelPackageArn}`, ...token } }));
+  } catch (error) {
+    throw classifyAwsError(error, `DynamoDB PutItem ${tableName}`);
+  }
+}
+
+/** The token of the run waiting at the gate for this version; undefined when none waits. Throws RetryableError on throttling. */
+export async function getPromotionToken(tableName: string, modelPackageArn: string): Promise<PromotionToken | undefined> {
+  return getItem<PromotionToken>(tableName, `promotion:${modelPackageArn}`);
+}
+
+/** Deletes the promotion record if it still holds `taskToken`. Idempotent. Throws RetryableError on throttling. */
+export async function deletePromotionToken(tableName: string, modelPackageArn: string, taskToken: string): Promise<void> {
+  try {
+    await client.send(
+      new DeleteCommand({
+        TableName: tableName,
+        Key: { pk: `promotion:${modelPackageArn}` },
+        ConditionExpression: 'attribute_not_exists(pk) OR taskToken = :token',
+        ExpressionAttributeValues: { ':token': taskToken },
+      }),
+    );
+  } catch (error) {
+    if (isAwsError(error, 'ConditionalCheckFailedException')) return;
+    throw classifyAwsError(error, `DynamoDB DeleteItem ${tableName}`);
+  }
 }

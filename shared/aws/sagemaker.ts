@@ -1,4 +1,10 @@
 import {
+  CreateEndpointCommand,
+  type CreateEndpointCommandInput,
+  CreateEndpointConfigCommand,
+  type CreateEndpointConfigCommandInput,
+  CreateModelCommand,
+  type CreateModelCommandInput,
   CreateModelPackageCommand,
   type CreateModelPackageCommandInput,
   CreateModelPackageGroupCommand,
@@ -6,13 +12,26 @@ import {
   type CreateProcessingJobCommandInput,
   CreateTrainingJobCommand,
   type CreateTrainingJobCommandInput,
+  DeleteEndpointCommand,
+  DeleteEndpointConfigCommand,
+  DeleteModelCommand,
+  DescribeEndpointCommand,
+  type DescribeEndpointCommandOutput,
+  DescribeModelPackageCommand,
+  type DescribeModelPackageCommandOutput,
   DescribeModelPackageGroupCommand,
   DescribeProcessingJobCommand,
   type DescribeProcessingJobCommandOutput,
   DescribeTrainingJobCommand,
   type DescribeTrainingJobCommandOutput,
+  ListEndpointConfigsCommand,
+  ListModelPackagesCommand,
+  ListModelsCommand,
+  ModelApprovalStatus,
   SageMakerClient,
   type Tag,
+  UpdateEndpointCommand,
+  type UpdateEndpointCommandInput,
 } from '@aws-sdk/client-sagemaker';
 
 import { classifyAwsError, isAwsError } from '../errors';
@@ -21,7 +40,12 @@ const client = new SageMakerClient({});
 
 /** SageMaker reports "already exists" as ResourceInUse (jobs) or a ValidationException saying so (groups). */
 function alreadyExists(error: unknown): boolean {
-  return isAwsError(error, 'ResourceInUse') || (isAwsError(error, 'ValidationException') && /already exists/i.test((error as Error).message));
+  return isAwsError(error, 'ResourceInUse') || (isAwsError(error, 'ValidationException') && /already exist/i.test((error as Error).message));
+}
+
+/** SageMaker reports a missing model, endpoint config or endpoint as a ValidationException ("Could not find …"). */
+function notFound(error: unknown): boolean {
+  return isAwsError(error, 'ResourceNotFound') || (isAwsError(error, 'ValidationException') && /could not find|not found|does not exist/i.test((error as Error).message));
 }
 
 /** Creates a processing job. Idempotent: an existing job of that name counts as created. Throws RetryableError on throttling. */
@@ -94,5 +118,153 @@ export async function createModelPackage(input: CreateModelPackageCommandInput):
     return output.ModelPackageArn;
   } catch (error) {
     throw classifyAwsError(error, `CreateModelPackage in ${input.ModelPackageGroupName}`);
+  }
+}
+
+/** Describes a model package version; undefined when it does not exist. Throws RetryableError on throttling. Read-only. */
+export async function describeModelPackage(arn: string): Promise<DescribeModelPackageCommandOutput | undefined> {
+  try {
+    return await client.send(new DescribeModelPackageCommand({ ModelPackageName: arn }));
+  } catch (error) {
+    if (notFound(error)) return undefined;
+    throw classifyAwsError(error, `DescribeModelPackage ${arn}`);
+  }
+}
+
+/**
+ * The newest Approved version of a group (by creation time) other than `excludeArn`; undefined
+ * when there is none. Throws RetryableError on throttling. Read-only.
+ */
+export async function findLatestApprovedModelPackage(group: string, excludeArn: string): Promise<{ modelPackageArn: string; version: number | undefined } | undefined> {
+  let nextToken: string | undefined;
+  try {
+    do {
+      const output = await client.send(
+        new ListModelPackagesCommand({ ModelPackageGroupName: group, ModelApprovalStatus: ModelApprovalStatus.APPROVED, SortBy: 'CreationTime', SortOrder: 'Descending', MaxResults: 100, NextToken: nextToken }),
+      );
+      const found = (output.ModelPackageSummaryList ?? []).find((summary) => summary.ModelPackageArn && summary.ModelPackageArn !== excludeArn);
+      if (found) return { modelPackageArn: found.ModelPackageArn!, version: found.ModelPackageVersion };
+      nextToken = output.NextToken;
+    } while (nextToken);
+  } catch (error) {
+    throw classifyAwsError(error, `ListModelPackages ${group}`);
+  }
+  return undefined;
+}
+
+/** Creates a model. Returns false when a model of that name already exists (idempotent). Throws RetryableError on throttling. */
+export async function createModel(input: CreateModelCommandInput): Promise<boolean> {
+  try {
+    await client.send(new CreateModelCommand(input));
+    return true;
+  } catch (error) {
+    if (alreadyExists(error)) return false;
+    throw classifyAwsError(error, `CreateModel ${input.ModelName}`);
+  }
+}
+
+/** Creates an endpoint config. Returns false when one of that name already exists (idempotent). Throws RetryableError on throttling. */
+export async function createEndpointConfig(input: CreateEndpointConfigCommandInput): Promise<boolean> {
+  try {
+    await client.send(new CreateEndpointConfigCommand(input));
+    return true;
+  } catch (error) {
+    if (alreadyExists(error)) return false;
+    throw classifyAwsError(error, `CreateEndpointConfig ${input.EndpointConfigName}`);
+  }
+}
+
+/** Describes an endpoint; undefined when it does not exist. Throws RetryableError on throttling. Read-only. */
+export async function describeEndpoint(name: string): Promise<DescribeEndpointCommandOutput | undefined> {
+  try {
+    return await client.send(new DescribeEndpointCommand({ EndpointName: name }));
+  } catch (error) {
+    if (notFound(error)) return undefined;
+    throw classifyAwsError(error, `DescribeEndpoint ${name}`);
+  }
+}
+
+/** Creates an endpoint. Returns false when it already exists (idempotent). Throws RetryableError on throttling. */
+export async function createEndpoint(input: CreateEndpointCommandInput): Promise<boolean> {
+  try {
+    await client.send(new CreateEndpointCommand(input));
+    return true;
+  } catch (error) {
+    if (alreadyExists(error)) return false;
+    throw classifyAwsError(error, `CreateEndpoint ${input.EndpointName}`);
+  }
+}
+
+/**
+ * Moves an endpoint onto another config (blue/green when DeploymentConfig says so). Not
+ * idempotent by itself: the caller describes the endpoint first. Throws RetryableError on throttling.
+ */
+export async function updateEndpoint(input: UpdateEndpointCommandInput): Promise<void> {
+  try {
+    await client.send(new UpdateEndpointCommand(input));
+  } catch (error) {
+    throw classifyAwsError(error, `UpdateEndpoint ${input.EndpointName} -> ${input.EndpointConfigName}`);
+  }
+}
+
+/** Deletes an endpoint (asynchronously: it goes Deleting). A missing endpoint is success. Throws RetryableError on throttling. */
+export async function deleteEndpoint(name: string): Promise<void> {
+  try {
+    await client.send(new DeleteEndpointCommand({ EndpointName: name }));
+  } catch (error) {
+    if (notFound(error)) return;
+    throw classifyAwsError(error, `DeleteEndpoint ${name}`);
+  }
+}
+
+/** Names of the endpoint configs whose name starts with `prefix`. Throws RetryableError on throttling. Read-only. */
+export async function listEndpointConfigNames(prefix: string): Promise<string[]> {
+  const names: string[] = [];
+  let nextToken: string | undefined;
+  try {
+    do {
+      const output = await client.send(new ListEndpointConfigsCommand({ NameContains: prefix, MaxResults: 100, NextToken: nextToken }));
+      for (const config of output.EndpointConfigs ?? []) if (config.EndpointConfigName?.startsWith(prefix)) names.push(config.EndpointConfigName);
+      nextToken = output.NextToken;
+    } while (nextToken);
+  } catch (error) {
+    throw classifyAwsError(error, `ListEndpointConfigs ${prefix}`);
+  }
+  return names;
+}
+
+/** Names of the models whose name starts with `prefix`. Throws RetryableError on throttling. Read-only. */
+export async function listModelNames(prefix: string): Promise<string[]> {
+  const names: string[] = [];
+  let nextToken: string | undefined;
+  try {
+    do {
+      const output = await client.send(new ListModelsCommand({ NameContains: prefix, MaxResults: 100, NextToken: nextToken }));
+      for (const model of output.Models ?? []) if (model.ModelName?.startsWith(prefix)) names.push(model.ModelName);
+      nextToken = output.NextToken;
+    } while (nextToken);
+  } catch (error) {
+    throw classifyAwsError(error, `ListModels ${prefix}`);
+  }
+  return names;
+}
+
+/** Deletes an endpoint config; a missing one is success. Throws RetryableError on throttling. */
+export async function deleteEndpointConfig(name: string): Promise<void> {
+  try {
+    await client.send(new DeleteEndpointConfigCommand({ EndpointConfigName: name }));
+  } catch (error) {
+    if (notFound(error)) return;
+    throw classifyAwsError(error, `DeleteEndpointConfig ${name}`);
+  }
+}
+
+/** Deletes a model; a missing one is success. Throws RetryableError on throttling. */
+export async function deleteModel(name: string): Promise<void> {
+  try {
+    await client.send(new DeleteModelCommand({ ModelName: name }));
+  } catch (error) {
+    if (notFound(error)) return;
+    throw classifyAwsError(error, `DeleteModel ${name}`);
   }
 }

@@ -1,4 +1,4 @@
-import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 
 import { classifyAwsError, isAwsError } from '../errors';
 
@@ -47,5 +47,15 @@ export async function failTask(taskToken: string, error: string, cause: string):
   } catch (failure) {
     if (isAwsError(failure, ...SETTLED_TOKEN_ERRORS)) return false;
     throw classifyAwsError(failure, 'SendTaskFailure');
+  }
+}
+
+/** Describes an execution; undefined when it does not exist. Throws RetryableError on throttling. Read-only. */
+export async function describeExecution(executionArn: string): Promise<DescribeExecutionCommandOutput | undefined> {
+  try {
+    return await client.send(new DescribeExecutionCommand({ executionArn }));
+  } catch (error) {
+    if (isAwsError(error, 'ExecutionDoesNotExist')) return undefined;
+    throw classifyAwsError(error, `DescribeExecution ${executionArn}`);
   }
 }

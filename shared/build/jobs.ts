@@ -15,7 +15,7 @@ import { processingJobRequest, type StageSettings, trainingJobRequest } from './
  * record, and a settled token counts as done.
  */
 
-export type JobKind = JobToken['kind'];
+export type JobKind = Exclude<JobToken['kind'], 'endpoint'>;
 
 /** A job as far as the token bookkeeping cares. */
 export type JobOutcome =
@@ -135,6 +135,7 @@ export type SettleResult = 'untracked' | 'running' | 'missing' | 'completed' | '
 export async function settleJob(tokenTable: string, jobName: string, kind: JobKind): Promise<SettleResult> {
   const token = await getJobToken(tokenTable, jobName);
   if (!token) return 'untracked';
+  if (token.kind === 'endpoint') return 'untracked';
   const outcome = await describeOutcome(jobName, token.kind ?? kind);
   if (outcome.state === 'running' || outcome.state === 'missing') return outcome.state;
   const delivered =
@@ -163,6 +164,8 @@ export async function reconcileJobs(tokenTable: string, minAgeSeconds: number, n
   const report: ReconcileReport = { checked: 0, settled: 0, running: 0, abandoned: 0 };
   const nowSeconds = Math.floor(now.getTime() / 1000);
   for (const token of await listJobTokens(tokenTable)) {
+    // Endpoint deploys are reconciled by shared/deploy/endpoint.ts.
+    if (token.kind === 'endpoint') continue;
     const age = nowSeconds - token.createdAt;
     if (age < minAgeSeconds) continue;
     report.checked += 1;

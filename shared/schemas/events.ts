@@ -24,6 +24,9 @@ export const DETAIL_TYPES = {
   modelBuildSucceeded: 'Model Build Succeeded',
   modelBuildFailed: 'Model Build Failed',
   modelPackageRegistered: 'Model Package Registered',
+  modelDeployed: 'Model Deployed',
+  modelDeployFailed: 'Model Deploy Failed',
+  modelPromotionApproved: 'Model Promotion Approved',
 } as const;
 
 /** EventBridge envelope around a typed `detail`, as Powertools' parser envelopes do. */
@@ -108,6 +111,18 @@ export const endpointStateChangeSchema = eventBridgeEnvelope(
 );
 
 export type EndpointStateChange = z.infer<typeof endpointStateChangeSchema>;
+
+/** Published on the service bus by `sluice promote` and the CodePipeline action: let the version's run go on to prod. */
+export const modelPromotionApprovedSchema = eventBridgeEnvelope(
+  EVENT_SOURCES.sluice,
+  DETAIL_TYPES.modelPromotionApproved,
+  z.looseObject({
+    modelPackageArn: z.string().startsWith('arn:'),
+    approvedBy: z.string().max(256).optional(),
+  }),
+);
+
+export type ModelPromotionApproved = z.infer<typeof modelPromotionApprovedSchema>;
 
 /** The input of a CodePipeline Lambda invoke action (not an EventBridge envelope). */
 export const codePipelineJobSchema = z.looseObject({

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 
 import { SAGEMAKER_NAME } from '../naming';
+import { deployConfigSchema } from './deploy';
 
 /**
  * `mlops.yaml`: the model repository's build definition. Job settings use SageMaker API field
@@ -134,6 +135,8 @@ export const mlopsConfigSchema = z.strictObject({
     ModelApprovalStatus: 'PendingManualApproval',
     InferenceSpecification: { SupportedContentTypes: ['text/csv'], SupportedResponseMIMETypes: ['text/csv'] },
   }),
+  /** How approved versions are hosted (model-deploy); required only when a version is deployed. */
+  Deploy: deployConfigSchema.optional(),
   Local: local,
 });
 
@@ -143,5 +146,7 @@ export type MlopsConfig = z.infer<typeof mlopsConfigSchema>;
 export interface StagePolicy {
   allowedInstanceTypes: readonly string[];
   maxRuntimeSeconds: number;
+  /** Endpoint instance types the stage hosts; when given, `Deploy` is checked against it at build time too. */
+  allowedEndpointInstanceTypes?: readonly string[];
 }
 

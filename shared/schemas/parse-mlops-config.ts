@@ -1,6 +1,8 @@
 import { parseDocument } from 'yaml';
+import type * as z from 'zod';
 
 import { InvalidConfigError } from '../errors';
+import { type DeployConfig, deployConfigSchema } from './deploy';
 import { CONFIG_FILE, type MlopsConfig, mlopsConfigSchema, type StagePolicy } from './mlops-config';
 
 /**
@@ -56,7 +58,52 @@ function policyIssues(config: MlopsConfig, policy: StagePolicy): string[] {
   for (const [step, inputs] of [['Preprocess', config.Preprocess.Inputs], ['Evaluate', config.Evaluate.Inputs]] as const) {
     if ('code' in inputs) issues.push(`${step}.Inputs.code: the name "code" is reserved for the source tree`);
   }
+  if (config.Deploy && policy.allowedEndpointInstanceTypes) issues.push(...deployPolicyIssues(config.Deploy, policy.allowedEndpointInstanceTypes));
   return issues;
+}
+
+/** The Deploy section's instance types against the stage's endpoint allowlist. Pure. */
+function deployPolicyIssues(deploy: DeployConfig, allowed: readonly string[]): string[] {
+  return [['Deploy.Staging.InstanceType', deploy.Staging.InstanceType], ['Deploy.Prod.InstanceType', deploy.Prod.InstanceType]]
+    .filter(([, type]) => !allowed.includes(type!))
+    .map(([path, type]) => `${path}: instance type "${type}" is not allowed for endpoints on this stage (allowed: ${allowed.join(', ')})`);
+}
+
+/** Renders zod issues the way mlops.yaml errors are reported, each path prefixed by `prefix`. */
+function issueDetails(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): string[] {
+  return issues.flatMap((issue) => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => `${formatPath([...path, key])}: ${STAGE_OWNED.has(key) ? 'not allowed here: the stage decides roles, VPCs, KMS keys and buckets' : 'unknown field'}`);
+    }
+    if (issue.code === 'invalid_type' && issue.input === undefined) return [`${formatPath(path)}: is required`];
+    return [`${formatPath(path)}: ${issue.message}`];
+  });
+}
+
+function parseYaml(text: string): unknown {
+  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    const first = document.errors[0]!;
+    throw new InvalidConfigError(`${CONFIG_FILE}: not valid YAML: ${first.message.split('\n')[0]}`);
+  }
+  return document.toJS();
+}
+
+/**
+ * Reads only the `Deploy` section of a build's `mlops.yaml` (the rest was validated when it was
+ * built) and checks its instance types against the stage's endpoint allowlist. Pure; throws
+ * {@link InvalidConfigError} naming the file, each field and the problem, including a missing Deploy.
+ */
+export function parseDeployConfig(text: string, allowedEndpointInstanceTypes: readonly string[]): DeployConfig {
+  const document = parseYaml(text);
+  const section = document !== null && typeof document === 'object' ? (document as Record<string, unknown>).Deploy : undefined;
+  if (section === undefined || section === null) throw new InvalidConfigError(`${CONFIG_FILE}: Deploy: is required to deploy this model`);
+  const parsed = deployConfigSchema.safeParse(section, { reportInput: true });
+  if (!parsed.success) throw new InvalidConfigError(`${CONFIG_FILE}: ${issueDetails(parsed.error.issues, ['Deploy']).join('; ')}`);
+  const issues = deployPolicyIssues(parsed.data, allowedEndpointInstanceTypes);
+  if (issues.length > 0) throw new InvalidConfigError(`${CONFIG_FILE}: ${issues.join('; ')}`);
+  return parsed.data;
 }
 
 /**
@@ -65,22 +112,8 @@ function policyIssues(config: MlopsConfig, policy: StagePolicy): string[] {
  * and the problem, e.g. `mlops.yaml: Train.ResourceConfig.InstanceType: instance type … is not allowed`.
  */
 export function parseMlopsConfig(text: string, policy: StagePolicy): MlopsConfig {
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
-  if (document.errors.length > 0) {
-    const first = document.errors[0]!;
-    throw new InvalidConfigError(`${CONFIG_FILE}: not valid YAML: ${first.message.split('\n')[0]}`);
-  }
-  const parsed = mlopsConfigSchema.safeParse(document.toJS(), { reportInput: true });
-  if (!parsed.success) {
-    const details = parsed.error.issues.flatMap((issue) => {
-      if (issue.code === 'unrecognized_keys') {
-        return issue.keys.map((key) => `${formatPath([...issue.path, key])}: ${STAGE_OWNED.has(key) ? 'not allowed here: the stage decides roles, VPCs, KMS keys and buckets' : 'unknown field'}`);
-      }
-      if (issue.code === 'invalid_type' && issue.input === undefined) return [`${formatPath(issue.path)}: is required`];
-      return [`${formatPath(issue.path)}: ${issue.message}`];
-    });
-    throw new InvalidConfigError(`${CONFIG_FILE}: ${details.join('; ')}`);
-  }
+  const parsed = mlopsConfigSchema.safeParse(parseYaml(text), { reportInput: true });
+  if (!parsed.success) throw new InvalidConfigError(`${CONFIG_FILE}: ${issueDetails(parsed.error.issues).join('; ')}`);
   const issues = policyIssues(parsed.data, policy);
   if (issues.length > 0) throw new InvalidConfigError(`${CONFIG_FILE}: ${issues.join('; ')}`);
   return parsed.data;

@@ -20,7 +20,8 @@ const actions = (statement: Statement) => [statement.Action].flat();
 const resources = (statement: Statement) => [statement.Resource].flat();
 
 /** Actions AWS only authorizes on "*" (no resource-level permissions), each with why it is needed. */
-const STAR_ONLY_ACTIONS = new Set(['ecr:GetAuthorizationToken', 'cloudwatch:PutMetricData']);
+/** Actions the IAM service authorization reference lists with no resource type: only "*" can grant them. */
+const STAR_ONLY_ACTIONS = new Set(['ecr:GetAuthorizationToken', 'cloudwatch:PutMetricData', 'sagemaker:ListModelPackages', 'sagemaker:ListEndpointConfigs', 'sagemaker:ListModels', 'codepipeline:PutJobSuccessResult', 'codepipeline:PutJobFailureResult']);
 
 let packaged: PackagedService;
 let template: PackagedService['template'];
@@ -45,7 +46,8 @@ describe('serverless package --stage dev (offline, documented defaults)', () => 
     const functions = resourcesOfType(template, 'AWS::Lambda::Function');
     const roles = functions.map(([, fn]) => JSON.stringify(fn.Properties.Role));
 
-    expect(functions).toHaveLength(6);
+    // 6 for the build, 12 for the deploy, the CodePipeline action.
+    expect(functions).toHaveLength(19);
     expect(functions.every(([, fn]) => fn.Properties.Runtime === 'nodejs22.x')).toBe(true);
     expect(new Set(roles).size).toBe(functions.length);
   });
@@ -108,7 +110,8 @@ describe('serverless package --stage dev (offline, documented defaults)', () => 
   it('bounds async retries of event handlers and sends failures to the dead-letter queue', () => {
     const configs = resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig').map(([, config]) => config.Properties);
 
-    expect(configs).toHaveLength(2);
+    // on-source-push, on-job-state-change, on-model-package-change, on-endpoint-state-change, on-promotion.
+    expect(configs).toHaveLength(5);
     for (const config of configs) {
       expect(config.MaximumRetryAttempts).toBe(2);
       expect(config.DestinationConfig).toEqual({ OnFailure: { Destination: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } });
@@ -155,10 +158,12 @@ describe('IAM in the packaged template', () => {
   it('passes roles only to SageMaker, only the stage execution role', () => {
     const passRole = roles().flatMap(([id, role]) => statementsOf(role).filter((s) => actions(s).includes('iam:PassRole')).map((s) => ({ id, s })));
 
-    expect(passRole).toHaveLength(1);
-    expect(passRole[0]!.id).toBe('StartJobRole');
-    expect(passRole[0]!.s.Resource).toEqual({ 'Fn::GetAtt': ['SageMakerExecutionRole', 'Arn'] });
-    expect(passRole[0]!.s.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } });
+    // start-job (jobs) and create-model (the model's execution role).
+    expect(passRole.map(({ id }) => id).sort()).toEqual(['CreateModelRole', 'StartJobRole']);
+    for (const { s } of passRole) {
+      expect(s.Resource).toEqual({ 'Fn::GetAtt': ['SageMakerExecutionRole', 'Arn'] });
+      expect(s.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } });
+    }
   });
 
   it('lets start-job create jobs only on the stage allowed instance types', () => {
@@ -212,5 +217,62 @@ describe('serverless package with stage parameters', () => {
     expect(startJob.Environment.Variables.ARTIFACTS_BUCKET).toBe('team-ml-artifacts');
     expect(passRole.Resource).toBe('arn:aws:iam::123456789012:role/team-sagemaker');
     expect(custom.template.Conditions).toMatchObject({ CreateArtifactsBucket: { 'Fn::Equals': ['team-ml-artifacts', ''] } });
+  });
+});
+
+describe('the model deploy in the packaged template', () => {
+  const rule = (suffix: string) => resourcesOfType(template, 'AWS::Events::Rule').find(([id]) => id.includes(suffix))![1];
+
+  it('names the deploy state machine with model-deploy and wires its task functions', () => {
+    const machine = template.Resources.ModelDeployStateMachine!;
+    const definition = JSON.stringify(machine.Properties.DefinitionString);
+
+    expect(machine.Properties.StateMachineName).toBe('sluice-dev-model-deploy');
+    expect(definition).toContain('DeployEndpointLambdaFunction');
+    expect(definition).toContain('DeploySuperseded');
+  });
+
+  it('starts deploys and rollbacks on approval changes of the stage own model package groups only', () => {
+    expect(rule('onModelPackageChange').Properties.EventPattern).toEqual({
+      source: ['aws.sagemaker'],
+      'detail-type': ['SageMaker Model Package State Change'],
+      detail: { ModelPackageGroupName: [{ prefix: 'sluice-dev-' }], ModelApprovalStatus: ['Approved', 'Rejected'] },
+    });
+  });
+
+  it('resumes deploys on state changes of the stage own endpoints', () => {
+    expect(rule('onEndpointStateChange').Properties.EventPattern).toEqual({
+      source: ['aws.sagemaker'],
+      'detail-type': ['SageMaker Endpoint State Change'],
+      detail: { EndpointName: [{ prefix: 'sluice-dev-' }] },
+    });
+  });
+
+  it('releases the prod gate on Model Promotion Approved from the service bus', () => {
+    const promotion = rule('onPromotion');
+
+    expect(promotion.Properties.EventBusName).toEqual({ 'Fn::GetAtt': ['EventBus', 'Name'] });
+    expect(promotion.Properties.EventPattern).toEqual({ source: ['sluice'], 'detail-type': ['Model Promotion Approved'] });
+  });
+
+  it('keeps deployment records in an encrypted table with TTL', () => {
+    const table = template.Resources.DeploymentTable!.Properties;
+
+    expect(table.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
+    expect(table.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(table.SSESpecification).toEqual({ SSEEnabled: true });
+  });
+
+  it('lets create-endpoint-config use only the stage allowed endpoint instance types', () => {
+    const create = statementsOf(template.Resources.CreateEndpointConfigRole!).find((s) => actions(s).includes('sagemaker:CreateEndpointConfig'))!;
+
+    expect(create.Condition).toEqual({ 'ForAllValues:StringEquals': { 'sagemaker:InstanceTypes': ['ml.t2.medium', 'ml.m5.large', 'ml.m5.xlarge', 'ml.c5.large', 'ml.c5.xlarge'] } });
+  });
+
+  it('lets only the deploy state machine invoke its task functions', () => {
+    const invoke = statementsOf(template.Resources.ModelDeployStateMachineRole!).find((s) => actions(s).includes('lambda:InvokeFunction'))!;
+
+    expect(resources(invoke)).toHaveLength(9);
+    expect(JSON.stringify(resources(invoke))).not.toContain('OnModelPackageChange');
   });
 });

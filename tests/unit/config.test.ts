@@ -100,6 +100,35 @@ describe('loadConfig', () => {
     expect(loadConfig('RECONCILE_MIN_AGE_SECONDS').RECONCILE_MIN_AGE_SECONDS).toBe(120);
   });
 
+  it('reads the deploy settings, with BAKE_SECONDS 300 and KEEP_VERSIONS 3 by default', () => {
+    Object.assign(process.env, { PROD_GATE: 'manual', PROD_GATE_TIMEOUT_SECONDS: '86400', MODEL_LATENCY_THRESHOLD_MS: '500', ALLOWED_ENDPOINT_INSTANCE_TYPES: 'ml.m5.large, ml.t2.medium' });
+    delete process.env.BAKE_SECONDS;
+    delete process.env.KEEP_VERSIONS;
+
+    expect(loadConfig('PROD_GATE', 'PROD_GATE_TIMEOUT_SECONDS', 'MODEL_LATENCY_THRESHOLD_MS', 'ALLOWED_ENDPOINT_INSTANCE_TYPES', 'BAKE_SECONDS', 'KEEP_VERSIONS')).toEqual({
+      PROD_GATE: 'manual',
+      PROD_GATE_TIMEOUT_SECONDS: 86_400,
+      MODEL_LATENCY_THRESHOLD_MS: 500,
+      ALLOWED_ENDPOINT_INSTANCE_TYPES: ['ml.m5.large', 'ml.t2.medium'],
+      BAKE_SECONDS: 300,
+      KEEP_VERSIONS: 3,
+    });
+  });
+
+  it('rejects a PROD_GATE other than manual or auto', () => {
+    process.env.PROD_GATE = 'sometimes';
+
+    expect(() => loadConfig('PROD_GATE')).toThrow(/PROD_GATE/);
+  });
+
+  it('accepts a BAKE_SECONDS of 0 but not above UpdateEndpoint\'s 3600', () => {
+    process.env.BAKE_SECONDS = '0';
+    expect(loadConfig('BAKE_SECONDS').BAKE_SECONDS).toBe(0);
+
+    process.env.BAKE_SECONDS = '7200';
+    expect(() => loadConfig('BAKE_SECONDS')).toThrow(/BAKE_SECONDS/);
+  });
+
   it('ignores variables it was not asked for, even malformed ones', () => {
     process.env.MAX_SOURCE_BYTES = 'lots';
 

@@ -1,0 +1,17 @@
+import { CloudWatchClient, PutMetricAlarmCommand, type PutMetricAlarmCommandInput } from '@aws-sdk/client-cloudwatch';
+
+import { classifyAwsError } from '../errors';
+
+const client = new CloudWatchClient({});
+
+/**
+ * Creates or updates a metric alarm (PutMetricAlarm replaces an alarm of the same name, so this
+ * is idempotent). Throws RetryableError on throttling.
+ */
+export async function putMetricAlarm(input: PutMetricAlarmCommandInput): Promise<void> {
+  try {
+    await client.send(new PutMetricAlarmCommand(input));
+  } catch (error) {
+    throw classifyAwsError(error, `CloudWatch PutMetricAlarm ${input.AlarmName}`);
+  }
+}

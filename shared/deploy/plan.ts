@@ -1,0 +1,117 @@
+import { ModelApprovalStatus } from '@aws-sdk/client-sagemaker';
+
+import { getObjectText } from '../aws/s3';
+import { describeModelPackage } from '../aws/sagemaker';
+import { InvalidConfigError, InvalidInputError, ModelPackageNotApprovedError } from '../errors';
+import { deployModelName, endpointAlarmNames, endpointConfigName, endpointName } from '../naming';
+import type { DeployConfig, DeployPlan, DeployStage, PrepareDeployInput, StagePlan } from '../schemas/deploy';
+import { CONFIG_FILE } from '../schemas/mlops-config';
+import { parseDeployConfig } from '../schemas/parse-mlops-config';
+
+/** What the stage decides about deploys (from its environment). */
+export interface DeploySettings {
+  artifactsBucket: string;
+  allowedEndpointInstanceTypes: readonly string[];
+  prodGate: 'manual' | 'auto';
+  prodGateTimeoutSeconds: number;
+  bakeSeconds: number;
+}
+
+/** The model package's lineage, as register-model recorded it in CustomerMetadataProperties. */
+export interface PackageLineage {
+  modelPackageGroupName: string;
+  version: number;
+  approvalStatus: string | undefined;
+  repository: string | undefined;
+  commit: string | undefined;
+  /** The model-build execution's name: where its source snapshot lives. */
+  buildExecutionName: string | undefined;
+}
+
+/** Last segment of an execution ARN (`arn:…:execution:<state machine>:<name>`). */
+function executionNameOf(executionArn: string | undefined): string | undefined {
+  if (!executionArn) return undefined;
+  const name = executionArn.split(':').at(-1);
+  return name && /^[A-Za-z0-9_-]{1,80}$/.test(name) ? name : undefined;
+}
+
+/** Version number of a model package ARN (`…:model-package/<group>/<version>`). Pure. */
+export function versionOf(modelPackageArn: string): number {
+  return Number(modelPackageArn.split('/').at(-1));
+}
+
+/**
+ * Reads the version's status and lineage. Throws InvalidInputError when the package does not
+ * exist, RetryableError on throttling. Read-only.
+ */
+export async function readPackageLineage(modelPackageArn: string): Promise<PackageLineage> {
+  const described = await describeModelPackage(modelPackageArn);
+  if (!described) throw new InvalidInputError(`model package ${modelPackageArn} does not exist`);
+  const metadata = described.CustomerMetadataProperties ?? {};
+  return {
+    modelPackageGroupName: described.ModelPackageGroupName ?? modelPackageArn.split('/').at(-2)!,
+    version: described.ModelPackageVersion ?? versionOf(modelPackageArn),
+    approvalStatus: described.ModelApprovalStatus,
+    repository: metadata['sluice:repository'],
+    commit: metadata['sluice:commit'],
+    buildExecutionName: executionNameOf(metadata['sluice:execution']),
+  };
+}
+
+/** The plan of one stage. Pure. */
+export function stagePlan(stage: DeployStage, group: string, version: number, deploy: DeployConfig, mode: DeployPlan['mode'], settings: Pick<DeploySettings, 'bakeSeconds'>): StagePlan {
+  const variant = stage === 'prod' ? deploy.Prod : deploy.Staging;
+  const endpoint = endpointName(group, stage);
+  const alarms = endpointAlarmNames(endpoint);
+  return {
+    stage,
+    endpointName: endpoint,
+    modelName: deployModelName(group, version),
+    endpointConfigName: endpointConfigName(group, stage, version),
+    instanceType: variant.InstanceType,
+    instanceCount: variant.InitialInstanceCount,
+    // A rollback leaves a version known to be bad: shift everything at once, without a bake.
+    strategy: stage === 'prod' && mode === 'deploy' ? deploy.Prod.Strategy : 'ALL_AT_ONCE',
+    bakeSeconds: mode === 'rollback' ? 0 : settings.bakeSeconds,
+    alarmNames: stage === 'prod' ? [alarms.errors, alarms.latency] : [],
+    ...(deploy.DataCapture ? { dataCaptureSamplingPercentage: deploy.DataCapture.SamplingPercentage } : {}),
+  };
+}
+
+/** The whole plan from the package's lineage and its Deploy section. Pure. */
+export function buildPlan(input: PrepareDeployInput, lineage: PackageLineage, deploy: DeployConfig, settings: DeploySettings): DeployPlan {
+  const { request } = input;
+  const plan: DeployPlan = {
+    mode: request.mode,
+    modelPackageArn: request.modelPackageArn,
+    modelPackageGroupName: lineage.modelPackageGroupName,
+    version: lineage.version,
+    ...(lineage.repository ? { repository: lineage.repository } : {}),
+    ...(lineage.commit ? { commit: lineage.commit } : {}),
+    gate: { mode: request.mode === 'rollback' ? 'auto' : settings.prodGate, timeoutSeconds: settings.prodGateTimeoutSeconds },
+    smokeTest: deploy.SmokeTest,
+  };
+  for (const stage of request.stages) plan[stage] = stagePlan(stage, lineage.modelPackageGroupName, lineage.version, deploy, request.mode, settings);
+  return plan;
+}
+
+/**
+ * prepare-deploy: checks the version (still Approved, for a deploy), reads the Deploy section
+ * of mlops.yaml from its build's source snapshot and names everything each stage will create.
+ * Throws ModelPackageNotApprovedError, InvalidConfigError (no lineage, no snapshot, missing or
+ * invalid Deploy, instance type not allowed), RetryableError on throttling. Read-only, so idempotent.
+ */
+export async function prepareDeploy(input: PrepareDeployInput, settings: DeploySettings): Promise<DeployPlan> {
+  const { modelPackageArn, mode } = input.request;
+  const lineage = await readPackageLineage(modelPackageArn);
+  if (mode === 'deploy' && lineage.approvalStatus !== ModelApprovalStatus.APPROVED) {
+    throw new ModelPackageNotApprovedError(`${modelPackageArn} is ${lineage.approvalStatus ?? 'of unknown status'}, not Approved`);
+  }
+  if (!lineage.buildExecutionName) {
+    throw new InvalidConfigError(`${modelPackageArn} has no sluice:execution metadata: it was not registered by a Sluice build, so its ${CONFIG_FILE} is unknown`);
+  }
+  const key = `builds/${lineage.buildExecutionName}/source/${CONFIG_FILE}`;
+  const text = await getObjectText(settings.artifactsBucket, key);
+  if (text === undefined) throw new InvalidConfigError(`s3://${settings.artifactsBucket}/${key} does not exist: the build's source snapshot is gone`);
+  return buildPlan(input, lineage, parseDeployConfig(text, settings.allowedEndpointInstanceTypes), settings);
+}

@@ -1,0 +1,114 @@
+import 'aws-sdk-client-mock-jest';
+
+import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+
+import type { handler as codePipelineActionHandler } from '../../../functions/codepipeline-action';
+import { DEPLOY_STATE_MACHINE_ARN } from '../../helpers/deploy';
+import { loadSample } from '../../helpers/fixtures';
+import { lambdaContext } from '../../helpers/lambda-context';
+
+/** functions/codepipeline-action with the real `CodePipeline.job` event from the AWS docs. */
+
+const codePipeline = mockClient(CodePipelineClient);
+const sfn = mockClient(SFNClient);
+const events = mockClient(EventBridgeClient);
+
+const JOB_ID = '11111111-abcd-1111-abcd-111111abcdef';
+const PACKAGE = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/sluice-test-abalone/3';
+const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:sluice-test-model-deploy:sluice-test-abalone-v3-0a1b2c3d';
+
+interface PipelineEvent {
+  'CodePipeline.job': { data: { actionConfiguration: { configuration: { UserParameters?: string } }; continuationToken?: string } };
+}
+
+function jobEvent(userParameters: string | undefined, continuationToken?: string): PipelineEvent {
+  const event = loadSample<PipelineEvent>('codepipeline-job-event.json');
+  event['CodePipeline.job'].data.actionConfiguration.configuration.UserParameters = userParameters;
+  // The documented sample carries a continuation token; a first invocation has none.
+  if (continuationToken) event['CodePipeline.job'].data.continuationToken = continuationToken;
+  else delete event['CodePipeline.job'].data.continuationToken;
+  return event;
+}
+
+let handler: typeof codePipelineActionHandler;
+
+beforeAll(async () => {
+  process.env.MODEL_BUILD_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:sluice-test-model-build';
+  process.env.MODEL_DEPLOY_STATE_MACHINE_ARN = DEPLOY_STATE_MACHINE_ARN;
+  process.env.EVENT_BUS_NAME = 'sluice-test';
+  process.env.ARTIFACTS_BUCKET = 'sluice-test-artifacts';
+  process.env.ALLOWED_INSTANCE_TYPES = 'ml.m5.xlarge';
+  process.env.MAX_RUNTIME_SECONDS = '3600';
+  process.env.MAX_SOURCE_BYTES = '52428800';
+  ({ handler } = await import('../../../functions/codepipeline-action'));
+});
+
+beforeEach(() => {
+  codePipeline.reset();
+  sfn.reset();
+  events.reset();
+  codePipeline.on(PutJobSuccessResultCommand).resolves({});
+  codePipeline.on(PutJobFailureResultCommand).resolves({});
+});
+
+describe('codepipeline-action', () => {
+  it('starts a deploy on the first call and answers success with the execution as continuation token', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION, startDate: new Date() });
+
+    await handler(jobEvent(JSON.stringify({ action: 'deploy', modelPackageArn: PACKAGE })), lambdaContext());
+
+    const started = sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input;
+    expect(started.stateMachineArn).toBe(DEPLOY_STATE_MACHINE_ARN);
+    expect(JSON.parse(started.input!)).toEqual({ modelPackageArn: PACKAGE, mode: 'deploy', stages: ['staging', 'prod'], reason: `CodePipeline job ${JOB_ID}` });
+    expect(codePipeline).toHaveReceivedCommandWith(PutJobSuccessResultCommand, { jobId: JOB_ID, continuationToken: expect.stringContaining(':execution:sluice-test-model-deploy:') });
+  });
+
+  it('answers success with the same token while the run is still going', async () => {
+    sfn.on(DescribeExecutionCommand).resolves({ executionArn: EXECUTION, status: 'RUNNING', startDate: new Date(), stateMachineArn: DEPLOY_STATE_MACHINE_ARN });
+
+    await handler(jobEvent(undefined, EXECUTION), lambdaContext());
+
+    expect(codePipeline).toHaveReceivedCommandWith(PutJobSuccessResultCommand, { jobId: JOB_ID, continuationToken: EXECUTION });
+    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  it('answers plain success once the run succeeded', async () => {
+    sfn.on(DescribeExecutionCommand).resolves({ executionArn: EXECUTION, status: 'SUCCEEDED', startDate: new Date(), stateMachineArn: DEPLOY_STATE_MACHINE_ARN });
+
+    await handler(jobEvent(undefined, EXECUTION), lambdaContext());
+
+    const call = codePipeline.commandCalls(PutJobSuccessResultCommand)[0]!.args[0].input;
+    expect(call).toEqual({ jobId: JOB_ID });
+  });
+
+  it('answers JobFailed with the error and cause of a failed run', async () => {
+    sfn.on(DescribeExecutionCommand).resolves({ executionArn: EXECUTION, status: 'FAILED', error: 'SmokeTestFailed', cause: 'line 1 is not a number', startDate: new Date(), stateMachineArn: DEPLOY_STATE_MACHINE_ARN });
+
+    await handler(jobEvent(undefined, EXECUTION), lambdaContext());
+
+    expect(codePipeline).toHaveReceivedCommandWith(PutJobFailureResultCommand, { jobId: JOB_ID, failureDetails: { type: 'JobFailed', message: 'FAILED: SmokeTestFailed: line 1 is not a number' } });
+  });
+
+  it('answers ConfigurationError naming the problem for invalid UserParameters, starting nothing', async () => {
+    await handler(jobEvent('some-input-such-as-a-URL'), lambdaContext());
+
+    const failure = codePipeline.commandCalls(PutJobFailureResultCommand)[0]!.args[0].input.failureDetails!;
+    expect(failure.type).toBe('ConfigurationError');
+    expect(failure.message).toMatch(/^UserParameters/);
+    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  it('publishes Model Promotion Approved for a promote action and succeeds at once', async () => {
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
+
+    await handler(jobEvent(JSON.stringify({ action: 'promote', modelPackageArn: PACKAGE })), lambdaContext());
+
+    const entry = events.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries![0]!;
+    expect(entry).toMatchObject({ EventBusName: 'sluice-test', Source: 'sluice', DetailType: 'Model Promotion Approved' });
+    expect(JSON.parse(entry.Detail!)).toEqual({ modelPackageArn: PACKAGE, approvedBy: `CodePipeline job ${JOB_ID}` });
+    expect(codePipeline.commandCalls(PutJobSuccessResultCommand)[0]!.args[0].input).toEqual({ jobId: JOB_ID });
+  });
+});

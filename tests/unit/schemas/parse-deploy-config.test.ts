@@ -1,0 +1,73 @@
+import { parseDocument } from 'yaml';
+
+import { InvalidConfigError } from '../../../shared/errors';
+import { parseDeployConfig, parseMlopsConfig } from '../../../shared/schemas/parse-mlops-config';
+import { EXAMPLE_CONFIG_TEXT, TEST_POLICY } from '../../helpers/fixtures';
+
+const ENDPOINT_TYPES = ['ml.t2.medium', 'ml.m5.large'];
+
+function exampleWith(path: (string | number)[], value: unknown): string {
+  const document = parseDocument(EXAMPLE_CONFIG_TEXT);
+  if (value === undefined) document.deleteIn(path);
+  else document.setIn(path, value);
+  return document.toString();
+}
+
+describe('parseDeployConfig', () => {
+  it('reads the example\'s Deploy section with staging x1 and prod x2 CANARY', () => {
+    const deploy = parseDeployConfig(EXAMPLE_CONFIG_TEXT, ENDPOINT_TYPES);
+
+    expect(deploy.Staging).toEqual({ InstanceType: 'ml.m5.large', InitialInstanceCount: 1 });
+    expect(deploy.Prod).toEqual({ InstanceType: 'ml.m5.large', InitialInstanceCount: 2, Strategy: 'CANARY' });
+  });
+
+  it('sends three raw abalone records, features only, as the smoke test', () => {
+    const { SmokeTest } = parseDeployConfig(EXAMPLE_CONFIG_TEXT, ENDPOINT_TYPES);
+    const rows = SmokeTest.Body.trim().split('\n');
+
+    expect(rows).toHaveLength(3);
+    expect(rows[0]).toBe('M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15');
+    for (const row of rows) expect(row.split(',')).toHaveLength(8);
+    expect(SmokeTest).toMatchObject({ ContentType: 'text/csv', ExpectedLines: 3, NumericResponse: true });
+  });
+
+  it('fails with InvalidConfig when the Deploy section is missing', () => {
+    expect(() => parseDeployConfig(exampleWith(['Deploy'], undefined), ENDPOINT_TYPES)).toThrow(new InvalidConfigError('mlops.yaml: Deploy: is required to deploy this model'));
+  });
+
+  it('names an endpoint instance type the stage does not allow', () => {
+    const text = exampleWith(['Deploy', 'Prod', 'InstanceType'], 'ml.p4d.24xlarge');
+
+    expect(() => parseDeployConfig(text, ENDPOINT_TYPES)).toThrow(/Deploy\.Prod\.InstanceType: instance type "ml\.p4d\.24xlarge" is not allowed for endpoints on this stage \(allowed: ml\.t2\.medium, ml\.m5\.large\)/);
+  });
+
+  it('names an unknown strategy with its path', () => {
+    expect(() => parseDeployConfig(exampleWith(['Deploy', 'Prod', 'Strategy'], 'SHADOW'), ENDPOINT_TYPES)).toThrow(/mlops\.yaml: Deploy\.Prod\.Strategy: /);
+  });
+
+  it('refuses a data capture destination: the stage decides buckets', () => {
+    const text = exampleWith(['Deploy', 'DataCapture'], { SamplingPercentage: 10, Bucket: 'elsewhere' });
+
+    expect(() => parseDeployConfig(text, ENDPOINT_TYPES)).toThrow(/Deploy\.DataCapture\.Bucket: not allowed here/);
+  });
+});
+
+describe('parseMlopsConfig with a Deploy section', () => {
+  const policy = { allowedInstanceTypes: [...TEST_POLICY.allowedInstanceTypes], maxRuntimeSeconds: TEST_POLICY.maxRuntimeSeconds };
+
+  it('accepts a file without Deploy (a model that is only built)', () => {
+    expect(parseMlopsConfig(exampleWith(['Deploy'], undefined), policy).Deploy).toBeUndefined();
+  });
+
+  it('checks Deploy instance types when the stage gives an endpoint allowlist', () => {
+    const text = exampleWith(['Deploy', 'Staging', 'InstanceType'], 'ml.g5.48xlarge');
+
+    expect(() => parseMlopsConfig(text, { ...policy, allowedEndpointInstanceTypes: ENDPOINT_TYPES })).toThrow(/Deploy\.Staging\.InstanceType: instance type "ml\.g5\.48xlarge" is not allowed/);
+  });
+
+  it('leaves Deploy instance types to deploy time when the stage gives no endpoint allowlist', () => {
+    const text = exampleWith(['Deploy', 'Staging', 'InstanceType'], 'ml.g5.48xlarge');
+
+    expect(parseMlopsConfig(text, policy).Deploy?.Staging.InstanceType).toBe('ml.g5.48xlarge');
+  });
+});
