@@ -138,6 +138,8 @@ export class HostingController {
       UpdateEndpoint: async (input) => this.updateEndpoint(input),
       DeleteEndpoint: async (input) => this.deleteEndpoint(requireName(input, 'EndpointName')),
       ListEndpoints: async (input) => this.listEndpoints(input),
+      ListEndpointConfigs: async (input) => this.listConfigs(input),
+      ListModels: async (input) => this.listModels(input),
     };
   }
 
@@ -397,6 +399,28 @@ export class HostingController {
     this.deps.tags.delete(endpoint.EndpointArn!);
     await rm(join(this.deps.ctx.dataDir, 'endpoint-instances', nameKey(name)), { recursive: true, force: true });
     return {};
+  }
+
+  /** ListEndpointConfigs: NameContains, creation-time filters, SortBy Name | CreationTime (default descending), paging. */
+  private listConfigs(input: Record<string, unknown>): unknown {
+    const { page, NextToken } = listPage(
+      this.configs.list().map(({ value }) => value),
+      (c) => ({ name: c.EndpointConfigName ?? '', creationTime: c.CreationTime ?? 0 }),
+      readListQuery(input),
+      'Descending',
+    );
+    return { EndpointConfigs: page.map((c) => ({ EndpointConfigName: c.EndpointConfigName, EndpointConfigArn: c.EndpointConfigArn, CreationTime: c.CreationTime })), NextToken };
+  }
+
+  /** ListModels: as ListEndpointConfigs. */
+  private listModels(input: Record<string, unknown>): unknown {
+    const { page, NextToken } = listPage(
+      this.models.list().map(({ value }) => value),
+      (m) => ({ name: m.ModelName ?? '', creationTime: m.CreationTime ?? 0 }),
+      readListQuery(input),
+      'Descending',
+    );
+    return { Models: page.map((m) => ({ ModelName: m.ModelName, ModelArn: m.ModelArn, CreationTime: m.CreationTime })), NextToken };
   }
 
   private listEndpoints(input: Record<string, unknown>): unknown {

@@ -180,3 +180,20 @@ describe('endpoints', () => {
     expect(model.PrimaryContainer).toMatchObject({ ModelPackageName: ModelPackageArn, Image: IMAGES.server, ModelDataUrl: `s3://${BUCKET}/m/model.tar.gz` });
   });
 });
+
+describe('listing models and endpoint configs', () => {
+  it('lists models and endpoint configs by name, newest first, with NameContains', async () => {
+    for (const name of ['sluice-t-abalone-v1', 'sluice-t-abalone-v2', 'other-v1']) {
+      await h.call('CreateModel', { ModelName: name, ExecutionRoleArn: ROLE_ARN, PrimaryContainer: { Image: IMAGES.server } });
+      await h.call('CreateEndpointConfig', { EndpointConfigName: `${name}-config`, ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: name, InstanceType: 'ml.m5.large', InitialInstanceCount: 1 }] });
+    }
+
+    const models = (await h.call('ListModels', { NameContains: 'sluice-t-abalone', SortBy: 'Name', SortOrder: 'Ascending' })).Models as { ModelName: string; ModelArn: string }[];
+    const configs = (await h.call('ListEndpointConfigs', { NameContains: 'abalone', MaxResults: 1 })) as { EndpointConfigs: { EndpointConfigName: string }[]; NextToken?: string };
+
+    expect(models.map((m) => m.ModelName)).toEqual(['sluice-t-abalone-v1', 'sluice-t-abalone-v2']);
+    expect(models[0]!.ModelArn).toMatch(/:model\/sluice-t-abalone-v1$/);
+    expect(configs.EndpointConfigs).toHaveLength(1);
+    expect(configs.NextToken).toBeDefined();
+  });
+});
