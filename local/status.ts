@@ -1,6 +1,8 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeEndpointCommand,
+  DescribeEndpointConfigCommand,
+  DescribeModelCommand,
   DescribeModelPackageCommand,
   ListEndpointsCommand,
   ListModelPackageGroupsCommand,
@@ -49,6 +51,12 @@ export interface EndpointStatus {
   status: string;
   failureReason?: string;
   endpointConfig?: string;
+  /**
+   * The model version(s) the endpoint config serves, as `<group>/<version>` (the model package
+   * behind each production variant's model; several when variants differ). Absent when the config
+   * or its models are gone or were not created from a model package.
+   */
+  modelVersion?: string;
 }
 
 export interface Status {
@@ -89,6 +97,35 @@ async function readJson(s3: S3Client, uri: string): Promise<unknown> {
   try {
     const object = await s3.send(new GetObjectCommand({ Bucket: match[1], Key: match[2] }));
     return JSON.parse(await object.Body!.transformToString()) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `<group>/<version>` of a model package ARN; anything else (e.g. an unversioned name) as it is. */
+export function versionOf(modelPackageName: string): string {
+  const match = /:model-package\/([^/]+)\/(\d+)$/.exec(modelPackageName);
+  return match ? `${match[1]}/${match[2]}` : modelPackageName;
+}
+
+/**
+ * What an endpoint config serves: EndpointConfig → ProductionVariants[].ModelName → Model →
+ * PrimaryContainer (or first of Containers).ModelPackageName → `<group>/<version>`, distinct
+ * versions joined with ", ". Undefined when nothing along the way names a model package (or a
+ * describe fails, e.g. a model cleaned up behind a live config): status should still answer.
+ */
+async function servedVersion(sageMaker: SageMakerClient, endpointConfigName: string | undefined): Promise<string | undefined> {
+  if (!endpointConfigName) return undefined;
+  try {
+    const config = await sageMaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: endpointConfigName }));
+    const versions: string[] = [];
+    for (const variant of config.ProductionVariants ?? []) {
+      if (!variant.ModelName) continue;
+      const model = await sageMaker.send(new DescribeModelCommand({ ModelName: variant.ModelName }));
+      const packageName = model.PrimaryContainer?.ModelPackageName ?? model.Containers?.[0]?.ModelPackageName;
+      if (packageName && !versions.includes(versionOf(packageName))) versions.push(versionOf(packageName));
+    }
+    return versions.length > 0 ? versions.join(', ') : undefined;
   } catch {
     return undefined;
   }
@@ -135,7 +172,13 @@ export async function getStatus(endpoint: string | undefined, limit = 20): Promi
     const endpoints: EndpointStatus[] = [];
     for (const summary of (await sageMaker.send(new ListEndpointsCommand({ MaxResults: 100 }))).Endpoints ?? []) {
       const described = await sageMaker.send(new DescribeEndpointCommand({ EndpointName: summary.EndpointName }));
-      endpoints.push({ name: summary.EndpointName ?? '', status: described.EndpointStatus ?? 'Unknown', failureReason: described.FailureReason, endpointConfig: described.EndpointConfigName });
+      endpoints.push({
+        name: summary.EndpointName ?? '',
+        status: described.EndpointStatus ?? 'Unknown',
+        failureReason: described.FailureReason,
+        endpointConfig: described.EndpointConfigName,
+        modelVersion: await servedVersion(sageMaker, described.EndpointConfigName),
+      });
     }
     return { runs, modelVersions, endpoints };
   } finally {
@@ -199,6 +242,8 @@ export function formatStatus(status: Status): string {
   }
   lines.push('Endpoints');
   if (status.endpoints.length === 0) lines.push('  (none)');
-  for (const endpoint of status.endpoints) lines.push(`  ${endpoint.name}  ${endpoint.status}${endpoint.failureReason ? `  ${endpoint.failureReason}` : ''}`);
+  for (const endpoint of status.endpoints) {
+    lines.push(`  ${endpoint.name}  ${endpoint.status}${endpoint.modelVersion ? `  ${endpoint.modelVersion}` : ''}${endpoint.failureReason ? `  ${endpoint.failureReason}` : ''}`);
+  }
   return lines.join('\n');
 }

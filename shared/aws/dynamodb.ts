@@ -215,6 +215,37 @@ export async function deleteEndpointLock(tableName: string, endpointName: string
   }
 }
 
+/** A promotion that arrived before its run reached the prod gate (`promotion-early:<modelPackageArn>`). */
+export interface EarlyPromotion {
+  modelPackageArn: string;
+  approvedBy: string;
+  approvedAt: string;
+  expiresAt: number;
+}
+
+/** Records an early promotion (replacing an older one). Throws RetryableError on throttling. */
+export async function putEarlyPromotion(tableName: string, promotion: EarlyPromotion): Promise<void> {
+  try {
+    await client.send(new PutCommand({ TableName: tableName, Item: { pk: `promotion-early:${promotion.modelPackageArn}`, ...promotion } }));
+  } catch (error) {
+    throw classifyAwsError(error, `DynamoDB PutItem ${tableName}`);
+  }
+}
+
+/** The early promotion of this version, if any. Throws RetryableError on throttling. */
+export async function getEarlyPromotion(tableName: string, modelPackageArn: string): Promise<EarlyPromotion | undefined> {
+  return getItem<EarlyPromotion>(tableName, `promotion-early:${modelPackageArn}`);
+}
+
+/** Removes the early promotion of this version; missing is fine. Throws RetryableError on throttling. */
+export async function deleteEarlyPromotion(tableName: string, modelPackageArn: string): Promise<void> {
+  try {
+    await client.send(new DeleteCommand({ TableName: tableName, Key: { pk: `promotion-early:${modelPackageArn}` } }));
+  } catch (error) {
+    throw classifyAwsError(error, `DynamoDB DeleteItem ${tableName}`);
+  }
+}
+
 /** Records (or replaces: a retried task brings a new token) the token of the run waiting at the gate. Throws RetryableError on throttling. */
 export async function putPromotionToken(tableName: string, token: PromotionToken): Promise<void> {
   try {

@@ -1,6 +1,6 @@
 import { describeEvent } from '../../../local/cli';
 import type { EventBridgeEvent } from '../../../local/eventbridge/service';
-import { formatStatus, modelPackageArn } from '../../../local/status';
+import { formatStatus, modelPackageArn, versionOf } from '../../../local/status';
 import { loadSample } from '../../helpers/fixtures';
 
 describe('modelPackageArn', () => {
@@ -55,5 +55,28 @@ describe('formatStatus', () => {
     expect(text).toContain('Train ✓ → QualityGate ✗');
     expect(text).toContain('sluice-local-abalone/1  Approved  {"mse":4.8}');
     expect(text).toContain('sluice-local-abalone-prod  InService');
+  });
+
+  it('shows the version each endpoint serves, before a failure reason', () => {
+    const text = formatStatus({
+      runs: [],
+      modelVersions: [],
+      endpoints: [
+        { name: 'sluice-local-abalone-prod', status: 'InService', endpointConfig: 'c-2', modelVersion: 'sluice-local-abalone/1' },
+        { name: 'sluice-local-abalone-staging', status: 'Failed', modelVersion: 'sluice-local-abalone/2', failureReason: 'smoke test failed' },
+        { name: 'other', status: 'Creating' },
+      ],
+    });
+
+    expect(text).toContain('  sluice-local-abalone-prod  InService  sluice-local-abalone/1\n');
+    expect(text).toContain('  sluice-local-abalone-staging  Failed  sluice-local-abalone/2  smoke test failed');
+    expect(text.endsWith('  other  Creating')).toBe(true);
+  });
+});
+
+describe('versionOf', () => {
+  it('turns a model package ARN into group/version and leaves other names as they are', () => {
+    expect(versionOf('arn:aws:sagemaker:us-east-1:123456789012:model-package/sluice-local-abalone/12')).toBe('sluice-local-abalone/12');
+    expect(versionOf('my-unversioned-package')).toBe('my-unversioned-package');
   });
 });
