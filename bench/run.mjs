@@ -42,6 +42,15 @@ const LAMBDA_ENV = {
   MODEL_PACKAGE_GROUP_PREFIX: 'sluice-bench',
   DEAD_LETTER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/bench',
   RECONCILE_MIN_AGE_SECONDS: '120',
+  DEPLOYMENT_TABLE: 'sluice-bench-deployments',
+  MODEL_DEPLOY_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:sluice-bench-model-deploy',
+  EVENT_BUS_NAME: 'sluice-bench',
+  ALLOWED_ENDPOINT_INSTANCE_TYPES: 'ml.m5.large',
+  PROD_GATE: 'manual',
+  PROD_GATE_TIMEOUT_SECONDS: '604800',
+  BAKE_SECONDS: '300',
+  MODEL_LATENCY_THRESHOLD_MS: '1000',
+  KEEP_VERSIONS: '3',
 };
 
 const median = (values) => {
