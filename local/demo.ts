@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -113,21 +114,15 @@ interface TestRow {
   rings: number;
 }
 
-/** mulberry32, as examples/abalone/preprocess.js seeds its shuffle. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The example's own shuffle (examples/abalone/preprocess.js), so the demo scores exactly its split. */
+const preprocess = createRequire(__filename)(join(EXAMPLE_DIR, 'preprocess.js')) as {
+  seededRandom(seed: number): () => number;
+  shuffle<T>(rows: T[], random: () => number): T[];
+};
 
 /**
- * The build's held-out test split, in the raw layout: data/abalone.csv's data rows shuffled as
- * preprocess.js does (Fisher–Yates, mulberry32 seed 42, its default) and the last 15 % taken
+ * The build's held-out test split, in the raw layout: data/abalone.csv's data rows shuffled by
+ * preprocess.js's own shuffle (seed 42, its default) and the last 15 % taken
  * (rows.slice(floor(0.85 n))) — the rows the evaluation step scored, never seen in training. Each
  * record is the row without its last field (rings), as serve.js takes it. If preprocess's seed or
  * split changes, this stays a deterministic sample but is no longer exactly the held-out split.
@@ -138,11 +133,7 @@ function heldOutTestRows(file = join(EXAMPLE_DIR, 'data', 'abalone.csv'), seed =
     .filter((line) => line.trim() !== '')
     .map((line) => line.split(',').map((field) => field.trim()))
     .filter((fields) => fields[0]?.toLowerCase() !== 'sex');
-  const random = seededRandom(seed);
-  for (let i = rows.length - 1; i > 0; i -= 1) {
-    const j = Math.floor(random() * (i + 1));
-    [rows[i], rows[j]] = [rows[j]!, rows[i]!];
-  }
+  preprocess.shuffle(rows, preprocess.seededRandom(seed));
   return rows.slice(Math.floor(0.85 * rows.length)).map((fields) => ({ record: fields.slice(0, -1).join(','), rings: Number(fields.at(-1)) }));
 }
 
