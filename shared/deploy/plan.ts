@@ -86,8 +86,9 @@ export function buildPlan(input: PrepareDeployInput, lineage: PackageLineage, de
     modelPackageArn: request.modelPackageArn,
     modelPackageGroupName: lineage.modelPackageGroupName,
     version: lineage.version,
-    ...(lineage.repository ? { repository: lineage.repository } : {}),
-    ...(lineage.commit ? { commit: lineage.commit } : {}),
+    // Always present (Model Deployed carries them); "unknown" for a version registered outside Sluice.
+    repository: lineage.repository ?? 'unknown',
+    commit: lineage.commit ?? 'unknown',
     gate: { mode: request.mode === 'rollback' ? 'auto' : settings.prodGate, timeoutSeconds: settings.prodGateTimeoutSeconds },
     smokeTest: deploy.SmokeTest,
   };

@@ -81,8 +81,9 @@ export const deployPlanSchema = z.strictObject({
   modelPackageArn: z.string().startsWith('arn:'),
   modelPackageGroupName: z.string().min(1),
   version: z.number().int().positive(),
-  repository: z.string().optional(),
-  commit: z.string().optional(),
+  /** From the version's lineage metadata; "unknown" when it was registered outside Sluice. */
+  repository: z.string().min(1),
+  commit: z.string().min(1),
   /** Present when this run deploys to the stage. */
   staging: stagePlanSchema.optional(),
   prod: stagePlanSchema.optional(),

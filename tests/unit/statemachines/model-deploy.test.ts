@@ -180,8 +180,8 @@ describe('model-deploy state machine', () => {
       'ProdDeployed',
     ]);
     expect(published(run)).toEqual([
-      { detailType: 'Model Deployed', bus: TEST_EVENT_BUS, detail: { stage: 'staging', endpointName: 'sluice-test-abalone-staging', modelPackageArn: MODEL_PACKAGE_ARN, version: 3, executionArn: EXECUTION_ARN } },
-      { detailType: 'Model Deployed', bus: TEST_EVENT_BUS, detail: { stage: 'prod', endpointName: 'sluice-test-abalone-prod', modelPackageArn: MODEL_PACKAGE_ARN, version: 3, executionArn: EXECUTION_ARN } },
+      { detailType: 'Model Deployed', bus: TEST_EVENT_BUS, detail: { stage: 'staging', endpointName: 'sluice-test-abalone-staging', modelPackageArn: MODEL_PACKAGE_ARN, version: 3, repository: 'abalone', commit: '5d2b1c0ffee', executionArn: EXECUTION_ARN } },
+      { detailType: 'Model Deployed', bus: TEST_EVENT_BUS, detail: { stage: 'prod', endpointName: 'sluice-test-abalone-prod', modelPackageArn: MODEL_PACKAGE_ARN, version: 3, repository: 'abalone', commit: '5d2b1c0ffee', executionArn: EXECUTION_ARN } },
     ]);
   });
 
