@@ -2,7 +2,8 @@ import { CloudWatchClient, PutMetricAlarmCommand, type PutMetricAlarmCommandInpu
 
 import { classifyAwsError } from '../errors';
 
-const client = new CloudWatchClient({});
+// Pure: a function that never calls this adapter does not bundle its client.
+const client = /* @__PURE__ */ new CloudWatchClient({});
 
 /**
  * Creates or updates a metric alarm (PutMetricAlarm replaces an alarm of the same name, so this

@@ -3,7 +3,8 @@ import { CodeCommitClient, GetBlobCommand, GetFileCommand, GetFolderCommand } fr
 import { classifyAwsError, isAwsError } from '../errors';
 
 /** Module-scope client: reused across invocations; endpoint and region come from the standard AWS settings. */
-const client = new CodeCommitClient({});
+// Pure: a function that never calls this adapter does not bundle its client.
+const client = /* @__PURE__ */ new CodeCommitClient({});
 
 /**
  * Reads one file at a commit. Returns undefined when the file does not exist at that commit.

@@ -2,7 +2,8 @@ import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultComm
 
 import { classifyAwsError } from '../errors';
 
-const client = new CodePipelineClient({});
+// Pure: a function that never calls this adapter does not bundle its client.
+const client = /* @__PURE__ */ new CodePipelineClient({});
 
 /**
  * Answers a CodePipeline job with success; with a continuation token CodePipeline invokes the

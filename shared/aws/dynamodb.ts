@@ -4,7 +4,8 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanComm
 
 import { classifyAwsError, isAwsError } from '../errors';
 
-const client = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+// Pure: a function that never calls this adapter does not bundle its client.
+const client = /* @__PURE__ */ DynamoDBDocumentClient.from(new DynamoDBClient({}));
 
 /**
  * One waiting Step Functions task: the SageMaker job (or, for `endpoint`, the endpoint, keyed

@@ -2,7 +2,8 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 
 import { classifyAwsError, RetryableError } from '../errors';
 
-const client = new EventBridgeClient({});
+// Pure: a function that never calls this adapter does not bundle its client.
+const client = /* @__PURE__ */ new EventBridgeClient({});
 
 /**
  * Publishes one Sluice event (`source: sluice`) on the service's bus. Checks FailedEntryCount:

@@ -2,7 +2,8 @@ import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-s
 
 import { classifyAwsError, isAwsError } from '../errors';
 
-const client = new SageMakerRuntimeClient({});
+// Pure: a function that never calls this adapter does not bundle its client.
+const client = /* @__PURE__ */ new SageMakerRuntimeClient({});
 
 export type Invocation =
   | { ok: true; body: string; contentType: string | undefined; latencyMs: number }

@@ -36,7 +36,8 @@ import {
 
 import { classifyAwsError, isAwsError } from '../errors';
 
-const client = new SageMakerClient({});
+// Pure: a function that never calls this adapter does not bundle its client.
+const client = /* @__PURE__ */ new SageMakerClient({});
 
 /** SageMaker reports "already exists" as ResourceInUse (jobs) or a ValidationException saying so (groups). */
 function alreadyExists(error: unknown): boolean {

@@ -2,7 +2,8 @@ import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, SendTask
 
 import { classifyAwsError, isAwsError } from '../errors';
 
-const client = new SFNClient({});
+// Pure: a function that never calls this adapter does not bundle its client.
+const client = /* @__PURE__ */ new SFNClient({});
 
 /**
  * Starts an execution under a deterministic name. Idempotent: when an execution with that name

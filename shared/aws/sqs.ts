@@ -2,7 +2,8 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 
 import { classifyAwsError, isAwsError, RetryableError } from '../errors';
 
-const client = new SQSClient({});
+// Pure: a function that never calls this adapter does not bundle its client.
+const client = /* @__PURE__ */ new SQSClient({});
 
 /** SQS names its throttling errors itself; the shared classifier does not know these names. */
 const SQS_THROTTLING_ERRORS = ['RequestThrottled', 'KmsThrottled'];
