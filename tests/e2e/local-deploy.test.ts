@@ -23,11 +23,15 @@ const GROUP = 'sluice-local-abalone';
 const STAGING = `${GROUP}-staging`;
 const PROD = `${GROUP}-prod`;
 const ROWS = 'M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15\nF,0.53,0.42,0.135,0.677,0.2565,0.1415,0.21\n';
-/** serve.js that turns unhealthy 4 s after it starts: it passes a quick staging smoke test but not a prod bake. */
+/**
+ * serve.js that turns unhealthy after its second health check: a new endpoint goes InService on the
+ * first 200 from /ping and passes the staging smoke test, but a prod canary, whose bake keeps
+ * checking /ping, sees it fail. Deterministic, however slow the machine.
+ */
 const DECAYING_SERVE = readFileSync(join(EXAMPLE_DIR, 'serve.js'), 'utf8').replace(
   "if (route === 'GET /ping') return reply(200, '');",
-  "if (process.uptime() > 4) return reply(500, 'unhealthy\\n');\n    if (route === 'GET /ping') return reply(200, '');",
-);
+  "if (route === 'GET /ping') {\n      pings += 1;\n      return pings > 2 ? reply(500, 'unhealthy\\n') : reply(200, '');\n    }",
+).replace("function handler(model) {", "let pings = 0;\n\nfunction handler(model) {");
 
 let dataDir: string;
 let runtime: RuntimeProcess;
