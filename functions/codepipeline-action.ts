@@ -8,7 +8,7 @@ import { startModelBuild } from '../shared/build/start-build';
 import { loadConfig } from '../shared/config';
 import { pushForBuild, runPipelineAction } from '../shared/deploy/pipeline-action';
 import { logger } from '../shared/logger';
-import { deployExecutionName, shortHash } from '../shared/naming';
+import { deployExecutionName, parseModelPackageArn, shortHash } from '../shared/naming';
 import { codePipelineJobSchema, DETAIL_TYPES, parseEvent } from '../shared/schemas/events';
 
 /** CodePipeline Lambda invoke action: UserParameters choose build, deploy or promote; answers with continuation tokens while the run goes on. */
@@ -34,8 +34,9 @@ export const handler = middy(async (event: unknown) => {
       return 'executionArn' in outcome ? { executionArn: outcome.executionArn } : { ignored: outcome.reason };
     },
     async startDeploy(modelPackageArn, jobId) {
-      const [, group = '', version = '0'] = /model-package\/([^/]+)\/(\d+)$/.exec(modelPackageArn) ?? [];
-      const name = deployExecutionName(group, Number(version), shortHash([jobId]));
+      // UserParameters were validated against the same ARN pattern.
+      const { group, version } = parseModelPackageArn(modelPackageArn)!;
+      const name = deployExecutionName(group, version, shortHash([jobId]));
       const { executionArn } = await startNamedExecution(env.MODEL_DEPLOY_STATE_MACHINE_ARN, name, { modelPackageArn, mode: 'deploy', stages: ['staging', 'prod'], reason: `CodePipeline job ${jobId}` });
       return { executionArn };
     },

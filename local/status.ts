@@ -14,6 +14,7 @@ import {
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 
+import { MODEL_PACKAGE_ARN, parseModelPackageArn } from '../shared/naming';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './context';
 import { LOCAL_CREDENTIALS } from './runtime';
 
@@ -104,8 +105,8 @@ async function readJson(s3: S3Client, uri: string): Promise<unknown> {
 
 /** `<group>/<version>` of a model package ARN; anything else (e.g. an unversioned name) as it is. */
 export function versionOf(modelPackageName: string): string {
-  const match = /:model-package\/([^/]+)\/(\d+)$/.exec(modelPackageName);
-  return match ? `${match[1]}/${match[2]}` : modelPackageName;
+  const parsed = parseModelPackageArn(modelPackageName);
+  return parsed ? `${parsed.group}/${parsed.version}` : modelPackageName;
 }
 
 /**
@@ -190,7 +191,7 @@ export async function getStatus(endpoint: string | undefined, limit = 20): Promi
 
 /** Accepts a model package ARN or `<group>/<version>`; throws naming the expected forms otherwise. */
 export function modelPackageArn(reference: string, region = LOCAL_REGION, accountId = LOCAL_ACCOUNT_ID): string {
-  if (/^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package\/[A-Za-z0-9-]+\/\d+$/.test(reference)) return reference;
+  if (MODEL_PACKAGE_ARN.test(reference)) return reference;
   const match = /^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})\/(\d+)$/.exec(reference);
   if (!match) throw new Error(`model package: expected an ARN (arn:aws:sagemaker:…:model-package/<group>/<version>) or <group>/<version>, got "${reference}"`);
   return `arn:aws:sagemaker:${region}:${accountId}:model-package/${match[1]}/${match[3]}`;

@@ -130,3 +130,12 @@ export function deployExecutionName(group: string, version: number, stamp: strin
 export function rollbackExecutionName(group: string, rejectedVersion: number, stamp: string): string {
   return executionName(group, `rollback-v${rejectedVersion}`, stamp);
 }
+
+/** A versioned model package ARN: `arn:<partition>:sagemaker:<region>:<account>:model-package/<group>/<version>`. */
+export const MODEL_PACKAGE_ARN = /^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package\/([A-Za-z0-9-]+)\/(\d+)$/;
+
+/** Group and version of a versioned model package ARN; undefined for anything else. Pure. */
+export function parseModelPackageArn(arn: string): { group: string; version: number } | undefined {
+  const match = MODEL_PACKAGE_ARN.exec(arn);
+  return match ? { group: match[1]!, version: Number(match[2]) } : undefined;
+}

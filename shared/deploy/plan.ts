@@ -3,7 +3,7 @@ import { ModelApprovalStatus } from '@aws-sdk/client-sagemaker';
 import { getObjectText } from '../aws/s3';
 import { describeModelPackage } from '../aws/sagemaker';
 import { InvalidConfigError, InvalidInputError, ModelPackageNotApprovedError } from '../errors';
-import { deployModelName, endpointAlarmNames, endpointConfigName, endpointName } from '../naming';
+import { deployModelName, endpointAlarmNames, endpointConfigName, endpointName, parseModelPackageArn } from '../naming';
 import type { DeployConfig, DeployPlan, DeployStage, PrepareDeployInput, StagePlan } from '../schemas/deploy';
 import { CONFIG_FILE } from '../schemas/mlops-config';
 import { parseDeployConfig } from '../schemas/parse-mlops-config';
@@ -35,11 +35,6 @@ function executionNameOf(executionArn: string | undefined): string | undefined {
   return name && /^[A-Za-z0-9_-]{1,80}$/.test(name) ? name : undefined;
 }
 
-/** Version number of a model package ARN (`…:model-package/<group>/<version>`). Pure. */
-export function versionOf(modelPackageArn: string): number {
-  return Number(modelPackageArn.split('/').at(-1));
-}
-
 /**
  * Reads the version's status and lineage. Throws InvalidInputError when the package does not
  * exist, RetryableError on throttling. Read-only.
@@ -48,9 +43,11 @@ export async function readPackageLineage(modelPackageArn: string): Promise<Packa
   const described = await describeModelPackage(modelPackageArn);
   if (!described) throw new InvalidInputError(`model package ${modelPackageArn} does not exist`);
   const metadata = described.CustomerMetadataProperties ?? {};
+  // The request schema only admits versioned model package ARNs, so the ARN always parses.
+  const fromArn = parseModelPackageArn(modelPackageArn);
   return {
-    modelPackageGroupName: described.ModelPackageGroupName ?? modelPackageArn.split('/').at(-2)!,
-    version: described.ModelPackageVersion ?? versionOf(modelPackageArn),
+    modelPackageGroupName: described.ModelPackageGroupName ?? fromArn?.group ?? '',
+    version: described.ModelPackageVersion ?? fromArn?.version ?? 0,
     approvalStatus: described.ModelApprovalStatus,
     repository: metadata['sluice:repository'],
     commit: metadata['sluice:commit'],

@@ -1,5 +1,7 @@
 import * as z from 'zod';
 
+import { MODEL_PACKAGE_ARN } from '../naming';
+
 /**
  * The model-deploy workflow's contract: mlops.yaml's `Deploy` section, the execution input that
  * on-model-package-change starts `statemachines/model-deploy.asl.yaml` with, the plan its first
@@ -46,7 +48,7 @@ export type DeployConfig = z.infer<typeof deployConfigSchema>;
 
 /** Execution input of model-deploy (set by on-model-package-change or the CodePipeline action). */
 export const deployRequestSchema = z.strictObject({
-  modelPackageArn: z.string().regex(/^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package\/[A-Za-z0-9-]+\/\d+$/),
+  modelPackageArn: z.string().regex(MODEL_PACKAGE_ARN, 'must be a versioned model package ARN'),
   /** deploy: an approval (staging → gate → prod); rollback: redeploy to `stages` without the gate. */
   mode: z.enum(['deploy', 'rollback']),
   stages: z.array(z.enum(DEPLOY_STAGES)).min(1),

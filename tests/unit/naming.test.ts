@@ -1,4 +1,4 @@
-import { buildExecutionName, jobName, modelPackageGroupName, SAGEMAKER_NAME, shortHash, toSageMakerSlug } from '../../shared/naming';
+import { buildExecutionName, jobName, modelPackageGroupName, parseModelPackageArn, SAGEMAKER_NAME, shortHash, toSageMakerSlug } from '../../shared/naming';
 import { COMMIT, EXECUTION_ARN } from '../helpers/fixtures';
 
 /** Step Functions' execution name alphabet, as the state machine input schema checks it. */
@@ -119,5 +119,15 @@ describe('shortHash', () => {
 
   it('keeps part boundaries, so ["ab", "c"] and ["a", "bc"] differ', () => {
     expect(shortHash(['ab', 'c'])).not.toBe(shortHash(['a', 'bc']));
+  });
+});
+
+describe('parseModelPackageArn', () => {
+  it('reads group and version of a versioned model package ARN', () => {
+    expect(parseModelPackageArn('arn:aws:sagemaker:us-east-2:123456789012:model-package/versionedmp-p-idy6c3e1fiqj/2')).toEqual({ group: 'versionedmp-p-idy6c3e1fiqj', version: 2 });
+  });
+
+  it.each(['arn:aws:sagemaker:us-east-1:123456789012:model-package/unversioned', 'sluice-local-abalone/2', 'arn:aws:sagemaker:us-east-1:123:model-package/g/1'])('returns undefined for %s', (arn) => {
+    expect(parseModelPackageArn(arn)).toBeUndefined();
   });
 });
