@@ -21,11 +21,12 @@ import {
   ListModelPackagesCommand,
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
-import { DescribeExecutionCommand, type HistoryEvent, GetExecutionHistoryCommand, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 
 import { LOCAL_REGION } from '../local/context';
 import { LOCAL_CREDENTIALS, LocalRuntime, ROOT } from '../local/runtime';
 import { createRepository, pushDirectory } from '../local/seed';
+import { executionHistory } from '../local/status';
 import { jobName } from '../shared/naming';
 
 const NOOP_MODEL = join(ROOT, 'bench', 'noop-model');
@@ -44,17 +45,6 @@ function median(values: number[]): number {
 
 async function sleep(ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function history(sfn: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
-  const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 1000 }));
-    events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return events;
 }
 
 async function main(): Promise<void> {
@@ -92,7 +82,7 @@ async function main(): Promise<void> {
     const commit = await pushDirectory(runtime.endpoint, 'noop', NOOP_MODEL, { message: 'noop model' });
     const [single] = await waitForEnded(1, 120_000);
     const described = await sfn.send(new DescribeExecutionCommand({ executionArn: single!.executionArn }));
-    const events = await history(sfn, single!.executionArn!);
+    const events = await executionHistory(sfn, single!.executionArn!);
     const statesEntered = events.filter((event) => event.type?.endsWith('StateEntered')).length;
     let jobMs = 0;
     const latencies: number[] = [];

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { GetExecutionHistoryCommand, SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
 
 import { describeEvent } from './cli';
 import { LOCAL_REGION } from './context';
@@ -24,7 +23,6 @@ import { getStatus, promote, setApproval } from './status';
 
 const BUILD_TIMEOUT_MS = 10 * 60_000;
 const STAGING_TIMEOUT_MS = 10 * 60_000;
-const GATE_TIMEOUT_MS = 60_000;
 const PROD_TIMEOUT_MS = 10 * 60_000;
 /** The local stage's bus (serverless.yml: sluice-<stage>), where `sluice promote` publishes. */
 const BUS_NAME = 'sluice-local';
@@ -74,37 +72,6 @@ async function waitForEvent(
     }
     if (Date.now() > deadline) throw new DemoFailure(`${what}: timed out after ${timeoutMs / 1000} s`, { error: 'Timeout' });
     await sleep(100);
-  }
-}
-
-/**
- * Waits until the deploy run is parked at the prod gate: WaitForPromotion entered and its Lambda
- * returned (TaskSubmitted), so the demo shows the gate holding before it promotes. (Promoting
- * earlier works too: on-promotion records it and the gate opens when the run gets there.)
- * Resolves 'waiting', or 'no-gate' when the run went on to prod without one (the stage's gate is auto).
- */
-async function waitForGate(endpoint: string, executionArn: string, timeoutMs: number): Promise<'waiting' | 'no-gate'> {
-  const sfn = new SFNClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  const deadline = Date.now() + timeoutMs;
-  try {
-    for (;;) {
-      const history: HistoryEvent[] = [];
-      let nextToken: string | undefined;
-      do {
-        const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 1000 }));
-        history.push(...(page.events ?? []));
-        nextToken = page.nextToken;
-      } while (nextToken);
-      const gate = history.findIndex((event) => event.type === 'TaskStateEntered' && event.stateEnteredEventDetails?.name === 'WaitForPromotion');
-      if (gate >= 0 && history.slice(gate).some((event) => event.type === 'TaskSubmitted')) return 'waiting';
-      if (history.some((event) => event.stateEnteredEventDetails?.name === 'ProdLock')) return gate >= 0 ? 'waiting' : 'no-gate';
-      const ended = history.find((event) => ['ExecutionFailed', 'ExecutionTimedOut', 'ExecutionAborted', 'ExecutionSucceeded'].includes(event.type ?? ''));
-      if (ended) throw new DemoFailure(`prod gate: the deploy run ended (${ended.type}) before reaching the gate`, { error: ended.type });
-      if (Date.now() > deadline) throw new DemoFailure(`prod gate: the deploy run did not reach WaitForPromotion within ${timeoutMs / 1000} s`, { error: 'Timeout' });
-      await sleep(100);
-    }
-  } finally {
-    sfn.destroy();
   }
 }
 
@@ -214,13 +181,9 @@ async function demo(): Promise<number> {
       STAGING_TIMEOUT_MS,
     );
     say(`staging serves ${reference} (${String(staging.detail.endpointName)}, smoke test passed) after ${elapsed(approved)} s`);
-    const gate = await waitForGate(runtime.endpoint, String(staging.detail.executionArn), GATE_TIMEOUT_MS);
-    if (gate === 'waiting') {
-      await promote(runtime.endpoint, arn, BUS_NAME, 'npm run demo');
-      say(`promoted ${reference} (the deploy was waiting at the prod gate)`);
-    } else {
-      say('no prod gate (the stage promotes automatically)');
-    }
+    // Released at once if the run already waits at the gate, else as soon as it gets there.
+    await promote(runtime.endpoint, arn, BUS_NAME, 'npm run demo');
+    say(`promoted ${reference} through the prod gate`);
     const prod = await waitForEvent(
       runtime,
       'prod deploy',

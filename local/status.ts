@@ -12,7 +12,7 @@ import {
   type ModelApprovalStatus,
 } from '@aws-sdk/client-sagemaker';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, type HistoryEvent, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 
 import { MODEL_PACKAGE_ARN, parseModelPackageArn } from '../shared/naming';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './context';
@@ -71,24 +71,31 @@ function clients(endpoint: string | undefined) {
   return { sfn: new SFNClient(common), sageMaker: new SageMakerClient(common), s3: new S3Client({ ...common, forcePathStyle: true }) };
 }
 
-/** Steps of one execution from its history: each state entered, and whether it exited. */
-async function steps(sfn: SFNClient, executionArn: string): Promise<RunStatus['steps']> {
-  const result: RunStatus['steps'] = [];
+/** An execution's whole history, oldest first (every page of GetExecutionHistory). */
+export async function executionHistory(sfn: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
+  const events: HistoryEvent[] = [];
   let nextToken: string | undefined;
   do {
     const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 1000 }));
-    for (const event of page.events ?? []) {
-      const type = event.type ?? '';
-      if (type.endsWith('StateEntered') && event.stateEnteredEventDetails?.name) result.push({ name: event.stateEnteredEventDetails.name, status: 'running' });
-      else if (type.endsWith('StateExited') && event.stateExitedEventDetails?.name) {
-        const step = [...result].reverse().find((s) => s.name === event.stateExitedEventDetails!.name && s.status === 'running');
-        if (step) step.status = 'succeeded';
-      } else if (type === 'ExecutionFailed' || type === 'ExecutionTimedOut' || type === 'ExecutionAborted') {
-        for (const step of result) if (step.status === 'running') step.status = 'failed';
-      }
-    }
+    events.push(...(page.events ?? []));
     nextToken = page.nextToken;
   } while (nextToken);
+  return events;
+}
+
+/** Steps of one execution from its history: each state entered, and whether it exited. */
+async function steps(sfn: SFNClient, executionArn: string): Promise<RunStatus['steps']> {
+  const result: RunStatus['steps'] = [];
+  for (const event of await executionHistory(sfn, executionArn)) {
+    const type = event.type ?? '';
+    if (type.endsWith('StateEntered') && event.stateEnteredEventDetails?.name) result.push({ name: event.stateEnteredEventDetails.name, status: 'running' });
+    else if (type.endsWith('StateExited') && event.stateExitedEventDetails?.name) {
+      const step = [...result].reverse().find((s) => s.name === event.stateExitedEventDetails!.name && s.status === 'running');
+      if (step) step.status = 'succeeded';
+    } else if (type === 'ExecutionFailed' || type === 'ExecutionTimedOut' || type === 'ExecutionAborted') {
+      for (const step of result) if (step.status === 'running') step.status = 'failed';
+    }
+  }
   return result;
 }
 
