@@ -45,6 +45,21 @@ export interface EventBridgeService {
 /** EventBridge rejects entries whose total size exceeds 256 KB. */
 const MAX_ENTRY_BYTES = 256 * 1024;
 
+/** The envelope EventBridge delivers an entry in (new id; `time` to the second, as AWS sends it). Pure apart from the id. */
+export function toEventBridgeEvent(entry: LocalEventEntry, where: { accountId: string; region: string }, now = new Date()): EventBridgeEvent {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': entry.DetailType,
+    source: entry.Source,
+    account: where.accountId,
+    time: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: where.region,
+    resources: entry.Resources ?? [],
+    detail: entry.Detail,
+  };
+}
+
 /** Parses `rate(5 minutes)` into milliseconds; undefined for cron() (not scheduled locally). */
 export function rateToMs(expression: string): number | undefined {
   const match = /^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$/.exec(expression.trim());
@@ -96,17 +111,7 @@ export function createEventBridgeService(
     }
   };
 
-  const toEvent = (entry: LocalEventEntry): EventBridgeEvent => ({
-    version: '0',
-    id: randomUUID(),
-    'detail-type': entry.DetailType,
-    source: entry.Source,
-    account: ctx.accountId,
-    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region: ctx.region,
-    resources: entry.Resources ?? [],
-    detail: entry.Detail,
-  });
+  const toEvent = (entry: LocalEventEntry): EventBridgeEvent => toEventBridgeEvent(entry, ctx);
 
   const operations: JsonOperations = {
     PutEvents: async (input) => {

@@ -27,6 +27,7 @@ import {
 
 import { createCodeCommitService, type CodeCommitService } from '../../../local/codecommit/service';
 import type { LocalEventEntry } from '../../../local/context';
+import { toEventBridgeEvent } from '../../../local/eventbridge/service';
 import { readBody, serveAwsJson } from '../../../local/http/aws-json';
 import { repositoryStateChangeSchema } from '../../../shared/schemas/events';
 
@@ -112,26 +113,11 @@ function git(cwd: string, ...args: string[]): Promise<string> {
   });
 }
 
-/** Wraps a published entry in the EventBridge envelope the default bus delivers. */
-function asDeliveredEvent(entry: LocalEventEntry): Record<string, unknown> {
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': entry.DetailType,
-    source: entry.Source,
-    account: ACCOUNT,
-    time: new Date().toISOString(),
-    region: REGION,
-    resources: entry.Resources ?? [],
-    detail: entry.Detail,
-  };
-}
-
 /** The last published event, parsed the way Sluice's consumer parses it. */
 function lastEvent() {
   const entry = runtime.events.at(-1);
   if (!entry) throw new Error('no event was published');
-  return repositoryStateChangeSchema.parse(asDeliveredEvent(entry));
+  return repositoryStateChangeSchema.parse(toEventBridgeEvent(entry, { accountId: ACCOUNT, region: REGION }));
 }
 
 interface PushedRepository {
