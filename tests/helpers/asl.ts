@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import { ExecutionError, type RunOptions, type StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { parse } from 'yaml';
 
 import { ACCOUNT, REGION, ROOT } from './fixtures';
@@ -100,4 +100,61 @@ export function withFixedTaskTimeouts(definition: StateMachineDefinition, timeou
     return [name, { ...rest, TimeoutSeconds: timeoutSeconds }] as const;
   });
   return { ...definition, States: Object.fromEntries(states) };
+}
+
+/** A Task override (by state name), as aws-local-stepfunctions takes it. */
+export type LocalHandler = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>[string];
+export type Json = Parameters<LocalHandler>[0];
+
+/** An Error whose `name` is the ASL error name (what SendTaskFailure or a task's failure carries). */
+export function namedError(name: string, message: string): Error {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}
+
+/** A handler that always fails with `error`. */
+export function throwing(error: Error): LocalHandler {
+  return () => {
+    throw error;
+  };
+}
+
+export type Outcome = { status: 'SUCCEEDED'; output: Json } | { status: 'FAILED'; error: string; cause: string };
+
+export interface PathRun<S extends string> {
+  outcome: Outcome;
+  /** Every task handler invocation, in order (retries included). */
+  calls: { state: S; input: Json }[];
+}
+
+/**
+ * Runs one execution to its end with every task in `handlers` overridden by state name, calls
+ * recorded and retry intervals set to 0. The library rejects a failed run with an ExecutionError
+ * whose `cause` is the final error: `name` is the Error and `message` the Cause.
+ */
+export async function runPath<S extends string>(stateMachine: StateMachine, input: Json, handlers: Record<S, LocalHandler>, context: Record<string, unknown>): Promise<PathRun<S>> {
+  const calls: PathRun<S>['calls'] = [];
+  const states = Object.keys(handlers) as S[];
+  const recorded = Object.fromEntries(
+    states.map((state): [string, LocalHandler] => [
+      state,
+      (taskInput) => {
+        calls.push({ state, input: taskInput });
+        return handlers[state](taskInput);
+      },
+    ]),
+  );
+  const execution = stateMachine.run(input, {
+    context,
+    overrides: { taskResourceLocalHandlers: recorded, retryIntervalOverrides: Object.fromEntries(states.map((state) => [state, 0])) },
+  });
+  const outcome = await execution.result.then(
+    (output): Outcome => ({ status: 'SUCCEEDED', output }),
+    (error: unknown): Outcome => {
+      if (error instanceof ExecutionError && error.cause instanceof Error) return { status: 'FAILED', error: error.cause.name, cause: error.cause.message };
+      throw error;
+    },
+  );
+  return { outcome, calls };
 }

@@ -1,8 +1,8 @@
-import { ExecutionError, type RunOptions, StateMachine } from 'aws-local-stepfunctions';
+import { StateMachine } from 'aws-local-stepfunctions';
 
 import type { BuildExecutionInput } from '../../../shared/build/start-build';
 import { InvalidInputError, RetryableError, SageMakerJobFailedError, SageMakerJobStoppedError } from '../../../shared/errors';
-import { loadStateMachineDefinition, TEST_EVENT_BUS, withFixedTaskTimeouts } from '../../helpers/asl';
+import { type Json, type LocalHandler, loadStateMachineDefinition, namedError, type PathRun, runPath, TEST_EVENT_BUS, throwing, withFixedTaskTimeouts } from '../../helpers/asl';
 import { BUCKET, buildContext, EXECUTION_ARN, exampleConfig } from '../../helpers/fixtures';
 
 /**
@@ -12,12 +12,16 @@ import { BUCKET, buildContext, EXECUTION_ARN, exampleConfig } from '../../helper
  * SendTaskSuccess; throwing an Error named like the SendTaskFailure error stands for that.
  */
 
-type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
-type LocalHandler = LocalHandlers[string];
-type Json = Parameters<LocalHandler>[0];
-
-const TASK_STATES = ['PublishStarted', 'Preprocess', 'Train', 'Evaluate', 'ReadMetric', 'Register', 'PublishSucceeded', 'PublishFailed'] as const;
-type TaskStateName = (typeof TASK_STATES)[number];
+/** The Task states every run overrides (by name). */
+type TaskStateName =
+  | 'PublishStarted'
+  | 'Preprocess'
+  | 'Train'
+  | 'Evaluate'
+  | 'ReadMetric'
+  | 'Register'
+  | 'PublishSucceeded'
+  | 'PublishFailed';
 
 const definition = loadStateMachineDefinition('model-build');
 const stateMachine = new StateMachine(withFixedTaskTimeouts(definition));
@@ -26,12 +30,6 @@ const TASK_TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAd1Tq0cEXAMPLE';
 const EXECUTION_NAME = buildContext().executionName;
 const BUILD_PREFIX = `s3://${BUCKET}/builds/${EXECUTION_NAME}`;
 const MODEL_PACKAGE_ARN = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/sluice-test-abalone/3';
-
-function namedError(name: string, message: string): Error {
-  const error = new Error(message);
-  error.name = name;
-  return error;
-}
 
 /** What Step Functions would receive: the value serialized to JSON (undefined fields dropped). */
 function toJson(value: unknown): Json {
@@ -115,19 +113,6 @@ function failingFirst(errors: Error[], then: LocalHandler): LocalHandler {
   };
 }
 
-function throwing(error: Error): LocalHandler {
-  return () => {
-    throw error;
-  };
-}
-
-type Outcome = { status: 'SUCCEEDED'; output: Json } | { status: 'FAILED'; error: string; cause: string };
-
-interface TaskCall {
-  state: TaskStateName;
-  input: Json;
-}
-
 interface PublishedEvent {
   state: TaskStateName;
   detailType: unknown;
@@ -135,43 +120,11 @@ interface PublishedEvent {
   detail: unknown;
 }
 
-interface BuildRun {
-  outcome: Outcome;
-  /** Every task handler invocation, in order (retries included). */
-  calls: TaskCall[];
-}
+type BuildRun = PathRun<TaskStateName>;
 
-/**
- * Runs one execution to its end. The library rejects a failed run with an ExecutionError whose
- * `cause` is the final error: `name` is the Error and `message` the Cause.
- */
+/** Runs one build to its end: the happy path, with `handlers` replacing some tasks. */
 async function runBuild(input: Json = executionInput(), handlers: Partial<Record<TaskStateName, LocalHandler>> = {}): Promise<BuildRun> {
-  const calls: TaskCall[] = [];
-  const effective = { ...happyHandlers(), ...handlers };
-  const recorded = Object.fromEntries(
-    TASK_STATES.map((state): [string, LocalHandler] => [
-      state,
-      (taskInput) => {
-        calls.push({ state, input: taskInput });
-        return effective[state](taskInput);
-      },
-    ]),
-  );
-  const execution = stateMachine.run(input, {
-    context: { Execution: { Id: EXECUTION_ARN, Name: EXECUTION_NAME }, Task: { Token: TASK_TOKEN } },
-    overrides: {
-      taskResourceLocalHandlers: recorded,
-      retryIntervalOverrides: Object.fromEntries(TASK_STATES.map((state) => [state, 0])),
-    },
-  });
-  const outcome = await execution.result.then(
-    (output): Outcome => ({ status: 'SUCCEEDED', output }),
-    (error: unknown): Outcome => {
-      if (error instanceof ExecutionError && error.cause instanceof Error) return { status: 'FAILED', error: error.cause.name, cause: error.cause.message };
-      throw error;
-    },
-  );
-  return { outcome, calls };
+  return runPath(stateMachine, input, { ...happyHandlers(), ...handlers }, { Execution: { Id: EXECUTION_ARN, Name: EXECUTION_NAME }, Task: { Token: TASK_TOKEN } });
 }
 
 function inputsOf(run: BuildRun, state: TaskStateName): Json[] {

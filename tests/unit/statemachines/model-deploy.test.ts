@@ -1,6 +1,6 @@
-import { ExecutionError, type RunOptions, StateMachine } from 'aws-local-stepfunctions';
+import { StateMachine } from 'aws-local-stepfunctions';
 
-import { loadStateMachineDefinition, TEST_EVENT_BUS, withFixedTaskTimeouts } from '../../helpers/asl';
+import { type Json, type LocalHandler, loadStateMachineDefinition, namedError, type PathRun, runPath, TEST_EVENT_BUS, throwing, withFixedTaskTimeouts } from '../../helpers/asl';
 
 /**
  * Path tests of statemachines/model-deploy.asl.yaml, run in-process by aws-local-stepfunctions.
@@ -8,33 +8,28 @@ import { loadStateMachineDefinition, TEST_EVENT_BUS, withFixedTaskTimeouts } fro
  * SendTaskSuccess and a thrown, named Error for SendTaskFailure (or the task's own failure).
  */
 
-type LocalHandlers = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>;
-type LocalHandler = LocalHandlers[string];
-type Json = Parameters<LocalHandler>[0];
-
-const TASK_STATES = [
-  'Prepare',
-  'StagingLock',
-  'StagingModel',
-  'StagingEndpointConfig',
-  'StagingDeploy',
-  'StagingSmokeTest',
-  'StagingFinish',
-  'StagingDeployed',
-  'StagingFailed',
-  'WaitForPromotion',
-  'ProdLock',
-  'ProdModel',
-  'ProdEndpointConfig',
-  'ProdAlarms',
-  'ProdDeploy',
-  'ProdSmokeTest',
-  'ProdFinish',
-  'ProdDeployed',
-  'ProdFailed',
-  'PublishFailed',
-] as const;
-type TaskStateName = (typeof TASK_STATES)[number];
+/** The Task states every run overrides (by name). */
+type TaskStateName =
+  | 'Prepare'
+  | 'StagingLock'
+  | 'StagingModel'
+  | 'StagingEndpointConfig'
+  | 'StagingDeploy'
+  | 'StagingSmokeTest'
+  | 'StagingFinish'
+  | 'StagingDeployed'
+  | 'StagingFailed'
+  | 'WaitForPromotion'
+  | 'ProdLock'
+  | 'ProdModel'
+  | 'ProdEndpointConfig'
+  | 'ProdAlarms'
+  | 'ProdDeploy'
+  | 'ProdSmokeTest'
+  | 'ProdFinish'
+  | 'ProdDeployed'
+  | 'ProdFailed'
+  | 'PublishFailed';
 
 const stateMachine = new StateMachine(withFixedTaskTimeouts(loadStateMachineDefinition('model-deploy')));
 
@@ -42,12 +37,6 @@ const EXECUTION_ARN = 'arn:aws:states:us-east-1:123456789012:execution:sluice-te
 const MODEL_PACKAGE_ARN = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/sluice-test-abalone/3';
 const TASK_TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAd1Tq0cEXAMPLE';
 const PUT_EVENTS_RESULT = { FailedEntryCount: 0, Entries: [{ EventId: '11710aed-b79e-4468-a20b-bb3c0c3b4860' }] };
-
-function namedError(name: string, message: string): Error {
-  const error = new Error(message);
-  error.name = name;
-  return error;
-}
 
 function stagePlan(stage: 'staging' | 'prod') {
   return {
@@ -106,43 +95,14 @@ function happyHandlers(deployPlan: Json = plan()): Record<TaskStateName, LocalHa
   };
 }
 
-function throwing(error: Error): LocalHandler {
-  return () => {
-    throw error;
-  };
-}
+type DeployRun = PathRun<TaskStateName>;
 
-type Outcome = { status: 'SUCCEEDED'; output: Json } | { status: 'FAILED'; error: string; cause: string };
-
-interface DeployRun {
-  outcome: Outcome;
-  calls: { state: TaskStateName; input: Json }[];
-}
-
+/** Runs one deploy to its end: the happy path for `deployPlan`, with `handlers` replacing some tasks. */
 async function runDeploy(handlers: Partial<Record<TaskStateName, LocalHandler>> = {}, request: Json = REQUEST as Json, deployPlan: Json = plan()): Promise<DeployRun> {
-  const calls: DeployRun['calls'] = [];
-  const effective = { ...happyHandlers(deployPlan), ...handlers };
-  const recorded = Object.fromEntries(
-    TASK_STATES.map((state): [string, LocalHandler] => [
-      state,
-      (taskInput) => {
-        calls.push({ state, input: taskInput });
-        return effective[state](taskInput);
-      },
-    ]),
-  );
-  const execution = stateMachine.run(request, {
-    context: { Execution: { Id: EXECUTION_ARN, Name: 'sluice-test-abalone-v3-1a2b3c4d', Input: request }, Task: { Token: TASK_TOKEN } },
-    overrides: { taskResourceLocalHandlers: recorded, retryIntervalOverrides: Object.fromEntries(TASK_STATES.map((state) => [state, 0])) },
+  return runPath(stateMachine, request, { ...happyHandlers(deployPlan), ...handlers }, {
+    Execution: { Id: EXECUTION_ARN, Name: 'sluice-test-abalone-v3-1a2b3c4d', Input: request },
+    Task: { Token: TASK_TOKEN },
   });
-  const outcome = await execution.result.then(
-    (output): Outcome => ({ status: 'SUCCEEDED', output }),
-    (error: unknown): Outcome => {
-      if (error instanceof ExecutionError && error.cause instanceof Error) return { status: 'FAILED', error: error.cause.name, cause: error.cause.message };
-      throw error;
-    },
-  );
-  return { outcome, calls };
 }
 
 const statesCalled = (run: DeployRun) => run.calls.map((call) => call.state);
