@@ -6,24 +6,20 @@
  * their own identity (VARIANT), so the traffic split is observable.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
-import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 
 import { type CloudWatchService, createCloudWatchService } from '../../../local/cloudwatch/service';
-import { readBody, serveAwsJson } from '../../../local/http/aws-json';
 import { planDeployment, readDeploymentConfig } from '../../../local/sagemaker/deployment';
 import { endpointStateChangeSchema } from '../../../shared/schemas/events';
-import { createHarness, envelope, type Harness, IMAGES, isAlive, ROLE_ARN, waitFor } from '../../fixtures/local-images/harness';
+import { createHarness, envelope, type Harness, IMAGES, isAlive, ROLE_ARN, serveOverHttp, trainFixtureModel, waitFor } from '../../fixtures/local-images/harness';
 
 const BUCKET = 'artifacts';
-const TERMINAL = ['Completed', 'Failed', 'Stopped'];
 
 let h: Harness;
 let cloudWatch: CloudWatchService;
-let server: Server;
+let http: Awaited<ReturnType<typeof serveOverHttp>>;
 let runtime: SageMakerRuntimeClient;
 
 beforeEach(async () => {
@@ -33,36 +29,18 @@ beforeEach(async () => {
     { evaluateEveryMs: 100 },
   );
   await cloudWatch.start();
-  server = createServer((request, response) => {
-    if (request.url?.startsWith('/endpoints/')) void h.service.handleRuntime!(request, response);
-    else void readBody(request).then((body) => serveAwsJson(request, response, body, h.service.operations));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  runtime = new SageMakerRuntimeClient({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+  http = await serveOverHttp(h);
+  runtime = http.runtime;
 });
 
 afterEach(async () => {
-  runtime.destroy();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await http.close();
   await cloudWatch.stop();
   await h.cleanup();
 });
 
-async function trainModel(): Promise<string> {
-  await h.putObject(`s3://${BUCKET}/data/train/part-1.csv`, '1,2\n');
-  await h.call('CreateTrainingJob', {
-    TrainingJobName: 'guardrails-train',
-    RoleArn: ROLE_ARN,
-    AlgorithmSpecification: { TrainingImage: IMAGES.training, TrainingInputMode: 'File' },
-    InputDataConfig: [{ ChannelName: 'train', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `s3://${BUCKET}/data/train/` } } }],
-    OutputDataConfig: { S3OutputPath: `s3://${BUCKET}/train` },
-    ResourceConfig: { InstanceType: 'ml.m5.xlarge', InstanceCount: 1, VolumeSizeInGB: 30 },
-    StoppingCondition: { MaxRuntimeInSeconds: 60 },
-  });
-  const job = await waitFor(() => h.call('DescribeTrainingJob', { TrainingJobName: 'guardrails-train' }), (j) => TERMINAL.includes(j.TrainingJobStatus as string));
-  return (job.ModelArtifacts as { S3ModelArtifacts: string }).S3ModelArtifacts;
-}
+/** Trains the fixture model; returns its model.tar.gz URI. */
+const trainModel = () => trainFixtureModel(h, 'guardrails-train', BUCKET);
 
 /** An InService endpoint on `<name>-blue` (VARIANT primary) and a second config `<name>-green` (VARIANT second plus `greenEnvironment`), both with variant AllTraffic. */
 async function blueAndGreen(name: string, greenEnvironment: Record<string, string> = {}): Promise<void> {

@@ -4,57 +4,32 @@
  * through the real @aws-sdk/client-sagemaker-runtime against 127.0.0.1.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
-import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { InvokeEndpointCommand, type SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 
-import { readBody, serveAwsJson } from '../../../local/http/aws-json';
 import { endpointStateChangeSchema } from '../../../shared/schemas/events';
-import { createHarness, envelope, type Harness, IMAGES, isAlive, ROLE_ARN, waitFor } from '../../fixtures/local-images/harness';
+import { createHarness, envelope, type Harness, IMAGES, isAlive, ROLE_ARN, serveOverHttp, trainFixtureModel, waitFor } from '../../fixtures/local-images/harness';
 
 const BUCKET = 'artifacts';
-const TERMINAL = ['Completed', 'Failed', 'Stopped'];
 
 let h: Harness;
-let server: Server;
+let http: Awaited<ReturnType<typeof serveOverHttp>>;
 let runtime: SageMakerRuntimeClient;
 
 beforeEach(async () => {
   h = createHarness();
-  // Routed as the runtime routes: InvokeEndpoint by path (handleRuntime reads the body), the rest by X-Amz-Target.
-  server = createServer((request, response) => {
-    if (request.url?.startsWith('/endpoints/')) void h.service.handleRuntime!(request, response);
-    else void readBody(request).then((body) => serveAwsJson(request, response, body, h.service.operations));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  runtime = new SageMakerRuntimeClient({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+  http = await serveOverHttp(h);
+  runtime = http.runtime;
 });
 
 afterEach(async () => {
-  runtime.destroy();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await http.close();
   await h.cleanup();
 });
 
 /** Trains the fixture model; returns its model.tar.gz URI. */
-async function trainModel(): Promise<string> {
-  await h.putObject(`s3://${BUCKET}/data/train/part-1.csv`, '1,2\n');
-  await h.call('CreateTrainingJob', {
-    TrainingJobName: 'host-train',
-    RoleArn: ROLE_ARN,
-    AlgorithmSpecification: { TrainingImage: IMAGES.training, TrainingInputMode: 'File' },
-    InputDataConfig: [{ ChannelName: 'train', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `s3://${BUCKET}/data/train/` } } }],
-    OutputDataConfig: { S3OutputPath: `s3://${BUCKET}/train` },
-    ResourceConfig: { InstanceType: 'ml.m5.xlarge', InstanceCount: 1, VolumeSizeInGB: 30 },
-    StoppingCondition: { MaxRuntimeInSeconds: 60 },
-  });
-  const job = await waitFor(() => h.call('DescribeTrainingJob', { TrainingJobName: 'host-train' }), (j) => TERMINAL.includes(j.TrainingJobStatus as string));
-  expect(job.TrainingJobStatus).toBe('Completed');
-  return (job.ModelArtifacts as { S3ModelArtifacts: string }).S3ModelArtifacts;
-}
+const trainModel = () => trainFixtureModel(h, 'host-train', BUCKET);
 
 async function deploy(name: string, environment: Record<string, string> = {}): Promise<Record<string, unknown>> {
   const modelData = await trainModel();
@@ -141,10 +116,7 @@ describe('endpoints', () => {
 
     const restarted = h.restart();
     await restarted.start();
-    server.removeAllListeners('request');
-    server.on('request', (request, response) => {
-      if (request.url?.startsWith('/endpoints/')) void restarted.handleRuntime!(request, response);
-    });
+    http.use(restarted);
 
     const output = await waitFor(
       () => runtime.send(new InvokeEndpointCommand({ EndpointName: 'durable', Body: Buffer.from('again') })).catch((error: Error) => error),
