@@ -10,7 +10,7 @@ import { ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws
 import type { EventBridgeEvent } from '../../local/eventbridge/service';
 import { EXAMPLE_DIR, pushDirectory, seedExample } from '../../local/seed';
 import { promote, setApproval } from '../../local/status';
-import { processesMentioning, type RuntimeProcess, startRuntime } from '../helpers/runtime-process';
+import { processesMentioning, type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
 
 /**
  * The deploy half on the local runtime, driven as a user would: approve a registered version,
@@ -40,12 +40,7 @@ let sfn: SFNClient;
 let invoker: SageMakerRuntimeClient;
 let eventBridge: EventBridgeClient;
 
-function events(): EventBridgeEvent[] {
-  return readFileSync(join(dataDir, 'events', 'events.jsonl'), 'utf8')
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => (JSON.parse(line) as { event: EventBridgeEvent }).event);
-}
+const events = () => runtimeEvents(dataDir);
 
 async function waitForEvent(match: (event: EventBridgeEvent) => boolean, what: string, after = 0, timeoutMs = 180_000): Promise<EventBridgeEvent> {
   const deadline = Date.now() + timeoutMs;

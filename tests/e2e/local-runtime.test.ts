@@ -8,7 +8,7 @@ import { DescribeExecutionCommand, type ExecutionListItem, ListExecutionsCommand
 
 import { cloneUrl, EXAMPLE_DIR, git, pushDirectory, seedExample } from '../../local/seed';
 import { ROOT } from '../helpers/fixtures';
-import { processesMentioning, type RuntimeProcess, startRuntime } from '../helpers/runtime-process';
+import { processesMentioning, type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
 
 /**
  * The whole build loop on the local runtime, as a user drives it: `sluice up` in a child process,
@@ -157,7 +157,7 @@ describe('the build loop on the local runtime', () => {
   }, 600_000);
 
   it('ends a build that was running when the runtime stopped Failed with a clear cause after the restart', async () => {
-    const trainingsInProgress = () => readFileSync(join(dataDir, 'events', 'events.jsonl'), 'utf8').split('\n').filter((line) => line.includes('SageMaker Training Job State Change') && line.includes('"InProgress"')).length;
+    const trainingsInProgress = () => runtimeEvents(dataDir).filter((event) => event['detail-type'] === 'SageMaker Training Job State Change' && event.detail.TrainingJobStatus === 'InProgress').length;
     const before = trainingsInProgress();
     const slow = await pushDirectory(runtime.endpoint, 'abalone', EXAMPLE_DIR, {
       message: 'Slow training',

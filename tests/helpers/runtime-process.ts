@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
+import type { EventBridgeEvent } from '../../local/eventbridge/service';
 import { ROOT } from './fixtures';
 
 /**
@@ -92,4 +93,12 @@ export function processesMentioning(marker: string): string[] {
     }
   }
   return found;
+}
+
+/** Every event the runtime under `dataDir` put on any bus so far, oldest first (its durable events.jsonl). */
+export function runtimeEvents(dataDir: string): EventBridgeEvent[] {
+  return readFileSync(join(dataDir, 'events', 'events.jsonl'), 'utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => (JSON.parse(line) as { event: EventBridgeEvent }).event);
 }
