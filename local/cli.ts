@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 
 import type { EventBridgeEvent } from './eventbridge/service';
-import { LocalRuntime, type RuntimeOptions } from './runtime';
+import { LocalRuntime, parseLocalSection } from './runtime';
 import { seedExample } from './seed';
 import { formatStatus, getStatus, promote, setApproval } from './status';
 
@@ -62,7 +62,7 @@ async function up(args: string[]): Promise<void> {
   });
   const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: expected 0-65535, got "${values.port}"`);
-  const images = values.images ? (parseYaml(readFileSync(values.images, 'utf8')) as RuntimeOptions['images']) : undefined;
+  const images = values.images ? parseLocalSection({ Images: parseYaml(readFileSync(values.images, 'utf8')) as unknown }, values.images) : undefined;
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const runtime = await LocalRuntime.start({
     port,

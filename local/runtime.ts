@@ -9,6 +9,8 @@ import { promisify } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
 import { parse as parseYaml } from 'yaml';
 
+import { type LocalImages, localSectionSchema } from '../shared/schemas/mlops-config';
+
 import { readWiring, type Template, type Wiring } from './cloudformation/template';
 import { CLOUDWATCH_CONTENT_TYPE, CLOUDWATCH_TARGET_PREFIX, type CloudWatchService, createCloudWatchService, readCloudWatchBody } from './cloudwatch/service';
 import { createCodeCommitService, type CodeCommitService } from './codecommit/service';
@@ -46,7 +48,7 @@ export interface RuntimeOptions {
   /** Where `serverless package --stage local` writes (default: defaultPackageDir()); packaged when it holds no template. */
   packageDir?: string;
   /** Image URI → local command, used when the job's own mlops.yaml has no Local.Images entry for it. */
-  images?: Record<string, { Command: string[]; Environment?: Record<string, string> }>;
+  images?: LocalImages;
   /** Async Lambda retry delays (AWS waits about 1 and 2 minutes). */
   asyncRetryDelaysMs?: number[];
   log?(line: string): void;
@@ -307,13 +309,23 @@ export function imageResolver(options: { dataDir: string; codeCommit: CodeCommit
   };
 }
 
-function localImages(file: string): Record<string, { Command: string[]; Environment?: Record<string, string> }> {
-  if (!existsSync(file)) return {};
-  const document = parseYaml(readFileSync(file, 'utf8')) as { Local?: { Images?: Record<string, { Command: string[]; Environment?: Record<string, string> }> } } | null;
-  const images = document?.Local?.Images;
-  return images && typeof images === 'object' ? images : {};
+/**
+ * Validates a `Local` section (mlops.yaml's, or `{Images: …}` from the runtime's --images file) with
+ * the schema builds use and returns its images; {} when absent. Throws naming the source and field.
+ */
+export function parseLocalSection(value: unknown, source: string): LocalImages {
+  const parsed = localSectionSchema.safeParse(value);
+  if (!parsed.success) throw new Error(`${source}: Local: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+  return parsed.data?.Images ?? {};
 }
 
-function resolved(image: { Command: string[]; Environment?: Record<string, string> }, cwd: string, nodePath: string): ResolvedImage {
+/** mlops.yaml's Local.Images at a commit; {} when the file or the section is absent. */
+function localImages(file: string): LocalImages {
+  if (!existsSync(file)) return {};
+  const document = parseYaml(readFileSync(file, 'utf8')) as { Local?: unknown } | null;
+  return parseLocalSection(document?.Local, file);
+}
+
+function resolved(image: LocalImages[string], cwd: string, nodePath: string): ResolvedImage {
   return { command: image.Command, cwd, env: { NODE_PATH: nodePath, ...image.Environment } };
 }

@@ -116,7 +116,7 @@ const register = z.strictObject({
 });
 
 /** Local runtime only: which command stands for which image URI (ignored by AWS). */
-const local = z
+export const localSectionSchema = z
   .strictObject({
     Images: z.record(
       z.string().min(1),
@@ -137,10 +137,11 @@ export const mlopsConfigSchema = z.strictObject({
   }),
   /** How approved versions are hosted (model-deploy); required only when a version is deployed. */
   Deploy: deployConfigSchema.optional(),
-  Local: local,
+  Local: localSectionSchema,
 });
 
 export type MlopsConfig = z.infer<typeof mlopsConfigSchema>;
+export type LocalImages = NonNullable<z.infer<typeof localSectionSchema>>['Images'];
 
 /** What the stage allows; the repository's file can only choose within it. */
 export interface StagePolicy {
