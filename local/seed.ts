@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 
 import { CodeCommitClient, CreateRepositoryCommand, RepositoryNameExistsException } from '@aws-sdk/client-codecommit';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { parse as parseYaml } from 'yaml';
 
 import { LOCAL_REGION } from './context';
 import { LOCAL_CREDENTIALS, ROOT } from './runtime';
@@ -20,8 +21,13 @@ import { LOCAL_CREDENTIALS, ROOT } from './runtime';
 const execFileAsync = promisify(execFile);
 
 export const EXAMPLE_DIR = join(ROOT, 'examples', 'abalone');
-/** The local stage's artifacts bucket (serverless.yml params.local.artifactsBucket). */
-export const LOCAL_ARTIFACTS_BUCKET = 'sluice-local-artifacts';
+/** The local stage's artifacts bucket, read from its one definition: serverless.yml params.local.artifactsBucket. */
+export const LOCAL_ARTIFACTS_BUCKET = (() => {
+  const service = parseYaml(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')) as { params?: { local?: { artifactsBucket?: unknown } } };
+  const bucket = service.params?.local?.artifactsBucket;
+  if (typeof bucket !== 'string' || bucket === '') throw new Error('serverless.yml: params.local.artifactsBucket must name the local stage bucket');
+  return bucket;
+})();
 
 /** The repository's clone URL on the runtime (CodeCommit's HTTPS clone URL path). */
 export function cloneUrl(endpoint: string, repository: string): string {
