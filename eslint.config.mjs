@@ -1,8 +1,10 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const ZOD = { regex: '^zod(/.*)?$', message: 'Import z from shared/schemas/zod.ts (zod/mini with English messages).' };
+
 export default tseslint.config(
-  { ignores: ['node_modules/', '.serverless/', '.esbuild/', 'coverage/', '**/*.js', '**/*.mjs', 'examples/**/*.py', '!examples/**/*.js', '!bench/noop-model/*.js'] },
+  { ignores: ['node_modules/', '.bench/', '.serverless/', '.esbuild/', 'coverage/', '**/*.js', '**/*.mjs', 'examples/**/*.py', '!examples/**/*.js', '!bench/noop-model/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -25,10 +27,16 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // One zod for every schema: shared/schemas/zod.ts (zod/mini with English messages).
+    files: ['**/*.ts'],
+    ignores: ['shared/schemas/zod.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [ZOD] }] },
+  },
+  {
     // Entry points stay thin: no SDK clients and no raw environment reads (see STYLE.md habit 1).
     files: ['functions/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['@aws-sdk/*'] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@aws-sdk/*'] }, ZOD] }],
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through shared/config.ts.' }],
     },
   },

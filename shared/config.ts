@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from './schemas/zod';
 
 /**
  * The only place that reads `process.env`. Each entry point loads the settings it needs at
@@ -10,38 +10,38 @@ export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';
 }
 
-const commaList = z
-  .string()
-  .transform((value) => value.split(',').map((item) => item.trim()).filter((item) => item !== ''))
-  .refine((items) => items.length > 0, 'must list at least one value');
+const commaList = z.pipe(
+  z.string(),
+  z.transform((value: string) => value.split(',').map((item) => item.trim()).filter((item) => item !== '')),
+).check(z.refine((items) => items.length > 0, 'must list at least one value'));
 
-const positiveInt = z.coerce.number().int().positive();
+const positiveInt = z.coerce.number().check(z.int(), z.positive());
 
 const variables = {
-  STAGE: z.string().min(1),
+  STAGE: z.string().check(z.minLength(1)),
   /** Set by Lambda itself. */
-  AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region'),
-  ARTIFACTS_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
-  MODEL_BUILD_STATE_MACHINE_ARN: z.string().startsWith('arn:'),
-  JOB_TOKEN_TABLE: z.string().min(3),
-  SAGEMAKER_ROLE_ARN: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN'),
+  AWS_REGION: z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region')),
+  ARTIFACTS_BUCKET: z.string().check(z.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name')),
+  MODEL_BUILD_STATE_MACHINE_ARN: z.string().check(z.startsWith('arn:')),
+  JOB_TOKEN_TABLE: z.string().check(z.minLength(3)),
+  SAGEMAKER_ROLE_ARN: z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN')),
   ALLOWED_INSTANCE_TYPES: commaList,
   MAX_RUNTIME_SECONDS: positiveInt,
   MAX_SOURCE_BYTES: positiveInt,
   TRIGGER_REPOSITORIES: commaList,
   TRIGGER_BRANCHES: commaList,
-  MODEL_PACKAGE_GROUP_PREFIX: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,30}$/, 'must be a short SageMaker-style name'),
-  DEAD_LETTER_QUEUE_URL: z.string().url(),
-  RECONCILE_MIN_AGE_SECONDS: positiveInt.default(120),
-  DEPLOYMENT_TABLE: z.string().min(3),
-  MODEL_DEPLOY_STATE_MACHINE_ARN: z.string().startsWith('arn:'),
-  EVENT_BUS_NAME: z.string().min(1),
+  MODEL_PACKAGE_GROUP_PREFIX: z.string().check(z.regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,30}$/, 'must be a short SageMaker-style name')),
+  DEAD_LETTER_QUEUE_URL: z.url(),
+  RECONCILE_MIN_AGE_SECONDS: z._default(positiveInt, 120),
+  DEPLOYMENT_TABLE: z.string().check(z.minLength(3)),
+  MODEL_DEPLOY_STATE_MACHINE_ARN: z.string().check(z.startsWith('arn:')),
+  EVENT_BUS_NAME: z.string().check(z.minLength(1)),
   ALLOWED_ENDPOINT_INSTANCE_TYPES: commaList,
   PROD_GATE: z.enum(['manual', 'auto']),
   PROD_GATE_TIMEOUT_SECONDS: positiveInt,
-  BAKE_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
+  BAKE_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(3600)), 300),
   MODEL_LATENCY_THRESHOLD_MS: positiveInt,
-  KEEP_VERSIONS: positiveInt.default(3),
+  KEEP_VERSIONS: z._default(positiveInt, 3),
 } as const;
 
 type Variables = typeof variables;

@@ -1,9 +1,8 @@
-import * as z from 'zod';
-
 import { ExecutionStatus } from '@aws-sdk/client-sfn';
 
 import { SluiceError } from '../errors';
 import { deployRequestSchema } from '../schemas/deploy';
+import * as z from '../schemas/zod';
 import type { CodePipelineJob, RepositoryStateChange } from '../schemas/events';
 
 /**
@@ -13,12 +12,12 @@ import type { CodePipelineJob, RepositoryStateChange } from '../schemas/events';
  * always answered, exactly once per invocation; nothing is thrown after the answer.
  */
 
-const commitId = z.string().regex(/^[0-9A-Za-z]{1,64}$/, 'must be a commit id');
+const commitId = z.string().check(z.regex(/^[0-9A-Za-z]{1,64}$/, 'must be a commit id'));
 const modelPackageArn = deployRequestSchema.shape.modelPackageArn;
 
 /** UserParameters of the action (JSON). */
 export const pipelineParametersSchema = z.discriminatedUnion('action', [
-  z.strictObject({ action: z.literal('build'), repository: z.string().min(1).max(100), commit: commitId, branch: z.string().min(1).max(256).default('main') }),
+  z.strictObject({ action: z.literal('build'), repository: z.string().check(z.minLength(1), z.maxLength(100)), commit: commitId, branch: z._default(z.string().check(z.minLength(1), z.maxLength(256)), 'main') }),
   z.strictObject({ action: z.literal('deploy'), modelPackageArn }),
   z.strictObject({ action: z.literal('promote'), modelPackageArn }),
 ]);

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from './zod';
 
 import { MODEL_PACKAGE_ARN } from '../naming';
 
@@ -17,30 +17,30 @@ export const DEPLOY_STRATEGIES = ['CANARY', 'LINEAR', 'ALL_AT_ONCE'] as const;
 
 const variantSettings = z.strictObject({
   /** Checked against the stage's allowed endpoint instance types. */
-  InstanceType: z.string().min(1),
-  InitialInstanceCount: z.number().int().min(1).max(100).default(1),
+  InstanceType: z.string().check(z.minLength(1)),
+  InitialInstanceCount: z._default(z.int().check(z.gte(1), z.lte(100)), 1),
 });
 
 /** mlops.yaml `Deploy`: what the model repository may decide about its endpoints (never roles, VPCs, KMS keys or buckets). */
 export const deployConfigSchema = z.strictObject({
   Staging: variantSettings,
-  Prod: variantSettings.extend({
+  Prod: z.extend(variantSettings, {
     /** CANARY: 10 % then the rest after the bake; LINEAR: 33 % steps; ALL_AT_ONCE: one shift, then the bake. */
-    Strategy: z.enum(DEPLOY_STRATEGIES).default('CANARY'),
+    Strategy: z._default(z.enum(DEPLOY_STRATEGIES), 'CANARY'),
   }),
   /** Data capture to the stage's bucket (s3://<bucket>/data-capture/<endpoint>/); the destination is not configurable. */
-  DataCapture: z.strictObject({ SamplingPercentage: z.number().int().min(1).max(100) }).optional(),
+  DataCapture: z.optional(z.strictObject({ SamplingPercentage: z.int().check(z.gte(1), z.lte(100)) })),
   /** Invoked on every stage after it is InService; a failure stops the deploy before prod. */
   SmokeTest: z.strictObject({
-    ContentType: z.string().min(1).default('text/csv'),
-    Accept: z.string().min(1).default('text/csv'),
+    ContentType: z._default(z.string().check(z.minLength(1)), 'text/csv'),
+    Accept: z._default(z.string().check(z.minLength(1)), 'text/csv'),
     /** Request body, e.g. raw CSV records one per line. */
-    Body: z.string().min(1).max(5 * 1024 * 1024),
+    Body: z.string().check(z.minLength(1), z.maxLength(5 * 1024 * 1024)),
     /** Response must have this many non-empty lines (default: as many as the body has). */
-    ExpectedLines: z.number().int().positive().optional(),
+    ExpectedLines: z.optional(z.int().check(z.positive())),
     /** Every response line must parse as a number. */
-    NumericResponse: z.boolean().default(true),
-    MaxLatencyMs: z.number().int().positive().max(60_000).default(2000),
+    NumericResponse: z._default(z.boolean(), true),
+    MaxLatencyMs: z._default(z.int().check(z.positive(), z.lte(60_000)), 2000),
   }),
 });
 
@@ -48,12 +48,12 @@ export type DeployConfig = z.infer<typeof deployConfigSchema>;
 
 /** Execution input of model-deploy (set by on-model-package-change or the CodePipeline action). */
 export const deployRequestSchema = z.strictObject({
-  modelPackageArn: z.string().regex(MODEL_PACKAGE_ARN, 'must be a versioned model package ARN'),
+  modelPackageArn: z.string().check(z.regex(MODEL_PACKAGE_ARN, 'must be a versioned model package ARN')),
   /** deploy: an approval (staging → gate → prod); rollback: redeploy to `stages` without the gate. */
   mode: z.enum(['deploy', 'rollback']),
-  stages: z.array(z.enum(DEPLOY_STAGES)).min(1),
+  stages: z.array(z.enum(DEPLOY_STAGES)).check(z.minLength(1)),
   /** Why, for people reading the execution (e.g. "approved", "rollback: v3 rejected"). */
-  reason: z.string().max(1024),
+  reason: z.string().check(z.maxLength(1024)),
 });
 
 export type DeployRequest = z.infer<typeof deployRequestSchema>;
@@ -61,18 +61,18 @@ export type DeployRequest = z.infer<typeof deployRequestSchema>;
 /** One stage of a plan: every name is deterministic, so each step is idempotent. */
 export const stagePlanSchema = z.strictObject({
   stage: z.enum(DEPLOY_STAGES),
-  endpointName: z.string().min(1).max(63),
-  modelName: z.string().min(1).max(63),
-  endpointConfigName: z.string().min(1).max(63),
-  instanceType: z.string().min(1),
-  instanceCount: z.number().int().min(1),
+  endpointName: z.string().check(z.minLength(1), z.maxLength(63)),
+  modelName: z.string().check(z.minLength(1), z.maxLength(63)),
+  endpointConfigName: z.string().check(z.minLength(1), z.maxLength(63)),
+  instanceType: z.string().check(z.minLength(1)),
+  instanceCount: z.int().check(z.gte(1)),
   /** Prod follows the config; staging and rollbacks use ALL_AT_ONCE. */
   strategy: z.enum(DEPLOY_STRATEGIES),
   /** Bake time after each traffic shift (seconds; the stage's setting, 300 by default). */
-  bakeSeconds: z.number().int().min(0),
+  bakeSeconds: z.int().check(z.gte(0)),
   /** CloudWatch alarms that roll an update back (prod only; empty for staging). */
   alarmNames: z.array(z.string()),
-  dataCaptureSamplingPercentage: z.number().int().min(1).max(100).optional(),
+  dataCaptureSamplingPercentage: z.optional(z.int().check(z.gte(1), z.lte(100))),
 });
 
 export type StagePlan = z.infer<typeof stagePlanSchema>;
@@ -80,17 +80,17 @@ export type StagePlan = z.infer<typeof stagePlanSchema>;
 /** What prepare-deploy returns as `$.plan`: the version, its lineage, and each stage to deploy. */
 export const deployPlanSchema = z.strictObject({
   mode: z.enum(['deploy', 'rollback']),
-  modelPackageArn: z.string().startsWith('arn:'),
-  modelPackageGroupName: z.string().min(1),
-  version: z.number().int().positive(),
+  modelPackageArn: z.string().check(z.startsWith('arn:')),
+  modelPackageGroupName: z.string().check(z.minLength(1)),
+  version: z.int().check(z.positive()),
   /** From the version's lineage metadata; "unknown" when it was registered outside Sluice. */
-  repository: z.string().min(1),
-  commit: z.string().min(1),
+  repository: z.string().check(z.minLength(1)),
+  commit: z.string().check(z.minLength(1)),
   /** Present when this run deploys to the stage. */
-  staging: stagePlanSchema.optional(),
-  prod: stagePlanSchema.optional(),
+  staging: z.optional(stagePlanSchema),
+  prod: z.optional(stagePlanSchema),
   /** manual: the run waits for a promotion (sluice promote / Model Promotion Approved / CodePipeline); auto: it goes on. */
-  gate: z.strictObject({ mode: z.enum(['manual', 'auto']), timeoutSeconds: z.number().int().positive() }),
+  gate: z.strictObject({ mode: z.enum(['manual', 'auto']), timeoutSeconds: z.int().check(z.positive()) }),
   smokeTest: deployConfigSchema.shape.SmokeTest,
 });
 
@@ -98,7 +98,7 @@ export type DeployPlan = z.infer<typeof deployPlanSchema>;
 
 /** Input of every per-stage task (create-model, create-endpoint-config, ensure-alarms, smoke-test, finish-stage). */
 export const stageTaskInputSchema = z.strictObject({
-  executionArn: z.string().startsWith('arn:'),
+  executionArn: z.string().check(z.startsWith('arn:')),
   plan: deployPlanSchema,
   stage: stagePlanSchema,
 });
@@ -106,24 +106,24 @@ export const stageTaskInputSchema = z.strictObject({
 export type StageTaskInput = z.infer<typeof stageTaskInputSchema>;
 
 /** Input of the waitForTaskToken tasks: deploy-endpoint, endpoint-lock acquire, wait-for-promotion. */
-export const stageTokenTaskInputSchema = stageTaskInputSchema.extend({ taskToken: z.string().min(1) });
+export const stageTokenTaskInputSchema = z.extend(stageTaskInputSchema, { taskToken: z.string().check(z.minLength(1)) });
 
 export type StageTokenTaskInput = z.infer<typeof stageTokenTaskInputSchema>;
 
 /** Input of endpoint-lock. acquire waits (task token) for the endpoint; release hands it to the next queued run. */
 export const endpointLockInputSchema = z.discriminatedUnion('action', [
-  z.strictObject({ action: z.literal('acquire'), taskToken: z.string().min(1), executionArn: z.string().startsWith('arn:'), endpointName: z.string().min(1), version: z.number().int().positive() }),
-  z.strictObject({ action: z.literal('release'), executionArn: z.string().startsWith('arn:'), endpointName: z.string().min(1) }),
+  z.strictObject({ action: z.literal('acquire'), taskToken: z.string().check(z.minLength(1)), executionArn: z.string().check(z.startsWith('arn:')), endpointName: z.string().check(z.minLength(1)), version: z.int().check(z.positive()) }),
+  z.strictObject({ action: z.literal('release'), executionArn: z.string().check(z.startsWith('arn:')), endpointName: z.string().check(z.minLength(1)) }),
 ]);
 
 export type EndpointLockInput = z.infer<typeof endpointLockInputSchema>;
 
 /** Input of prepare-deploy. */
-export const prepareDeployInputSchema = z.strictObject({ executionArn: z.string().startsWith('arn:'), request: deployRequestSchema });
+export const prepareDeployInputSchema = z.strictObject({ executionArn: z.string().check(z.startsWith('arn:')), request: deployRequestSchema });
 
 export type PrepareDeployInput = z.infer<typeof prepareDeployInputSchema>;
 
 /** Input of wait-for-promotion (waitForTaskToken). */
-export const promotionWaitInputSchema = z.strictObject({ executionArn: z.string().startsWith('arn:'), taskToken: z.string().min(1), plan: deployPlanSchema });
+export const promotionWaitInputSchema = z.strictObject({ executionArn: z.string().check(z.startsWith('arn:')), taskToken: z.string().check(z.minLength(1)), plan: deployPlanSchema });
 
 export type PromotionWaitInput = z.infer<typeof promotionWaitInputSchema>;

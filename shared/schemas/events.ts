@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from './zod';
 
 import { InvalidInputError } from '../errors';
 
@@ -30,10 +30,10 @@ export const DETAIL_TYPES = {
 } as const;
 
 /** EventBridge envelope around a typed `detail`, as Powertools' parser envelopes do. */
-function eventBridgeEnvelope<S extends string, T extends string, D extends z.ZodType>(source: S, detailType: T, detail: D) {
+function eventBridgeEnvelope<S extends string, T extends string, D extends z.ZodMiniType>(source: S, detailType: T, detail: D) {
   return z.looseObject({
     version: z.string(),
-    id: z.string().min(1),
+    id: z.string().check(z.minLength(1)),
     'detail-type': z.literal(detailType),
     source: z.literal(source),
     account: z.string(),
@@ -44,34 +44,34 @@ function eventBridgeEnvelope<S extends string, T extends string, D extends z.Zod
   });
 }
 
-const commitId = z.string().regex(/^[0-9A-Za-z]{1,64}$/, 'must be a commit id');
+const commitId = z.string().check(z.regex(/^[0-9A-Za-z]{1,64}$/, 'must be a commit id'));
 
 export const repositoryStateChangeSchema = eventBridgeEnvelope(
   EVENT_SOURCES.codecommit,
   DETAIL_TYPES.repositoryStateChange,
   z.looseObject({
-    event: z.string().min(1),
-    repositoryName: z.string().min(1).max(100),
-    referenceType: z.string().min(1),
-    referenceName: z.string().min(1),
-    referenceFullName: z.string().optional(),
-    commitId: commitId.optional(),
-    oldCommitId: commitId.optional(),
+    event: z.string().check(z.minLength(1)),
+    repositoryName: z.string().check(z.minLength(1), z.maxLength(100)),
+    referenceType: z.string().check(z.minLength(1)),
+    referenceName: z.string().check(z.minLength(1)),
+    referenceFullName: z.optional(z.string()),
+    commitId: z.optional(commitId),
+    oldCommitId: z.optional(commitId),
   }),
 );
 
 export type RepositoryStateChange = z.infer<typeof repositoryStateChangeSchema>;
 
 /** A terminal or intermediate job status; SageMaker's documented values plus anything newer. */
-const jobStatus = z.string().min(1);
+const jobStatus = z.string().check(z.minLength(1));
 
 export const trainingJobStateChangeSchema = eventBridgeEnvelope(
   EVENT_SOURCES.sagemaker,
   DETAIL_TYPES.trainingJobStateChange,
   z.looseObject({
-    TrainingJobName: z.string().min(1),
+    TrainingJobName: z.string().check(z.minLength(1)),
     TrainingJobStatus: jobStatus,
-    FailureReason: z.string().optional(),
+    FailureReason: z.optional(z.string()),
   }),
 );
 
@@ -79,9 +79,9 @@ export const processingJobStateChangeSchema = eventBridgeEnvelope(
   EVENT_SOURCES.sagemaker,
   DETAIL_TYPES.processingJobStateChange,
   z.looseObject({
-    ProcessingJobName: z.string().min(1),
+    ProcessingJobName: z.string().check(z.minLength(1)),
     ProcessingJobStatus: jobStatus,
-    FailureReason: z.string().optional(),
+    FailureReason: z.optional(z.string()),
   }),
 );
 
@@ -89,11 +89,11 @@ export const modelPackageStateChangeSchema = eventBridgeEnvelope(
   EVENT_SOURCES.sagemaker,
   DETAIL_TYPES.modelPackageStateChange,
   z.looseObject({
-    ModelPackageGroupName: z.string().min(1),
-    ModelPackageVersion: z.number().int().positive(),
-    ModelPackageArn: z.string().startsWith('arn:'),
-    ModelApprovalStatus: z.string().min(1),
-    ModelPackageStatus: z.string().optional(),
+    ModelPackageGroupName: z.string().check(z.minLength(1)),
+    ModelPackageVersion: z.int().check(z.positive()),
+    ModelPackageArn: z.string().check(z.startsWith('arn:')),
+    ModelApprovalStatus: z.string().check(z.minLength(1)),
+    ModelPackageStatus: z.optional(z.string()),
   }),
 );
 
@@ -103,10 +103,10 @@ export const endpointStateChangeSchema = eventBridgeEnvelope(
   EVENT_SOURCES.sagemaker,
   DETAIL_TYPES.endpointStateChange,
   z.looseObject({
-    EndpointName: z.string().min(1),
-    EndpointStatus: z.string().min(1),
-    EndpointConfigName: z.string().optional(),
-    FailureReason: z.string().optional(),
+    EndpointName: z.string().check(z.minLength(1)),
+    EndpointStatus: z.string().check(z.minLength(1)),
+    EndpointConfigName: z.optional(z.string()),
+    FailureReason: z.optional(z.string()),
   }),
 );
 
@@ -117,8 +117,8 @@ export const modelPromotionApprovedSchema = eventBridgeEnvelope(
   EVENT_SOURCES.sluice,
   DETAIL_TYPES.modelPromotionApproved,
   z.looseObject({
-    modelPackageArn: z.string().startsWith('arn:'),
-    approvedBy: z.string().max(256).optional(),
+    modelPackageArn: z.string().check(z.startsWith('arn:')),
+    approvedBy: z.optional(z.string().check(z.maxLength(256))),
   }),
 );
 
@@ -127,13 +127,13 @@ export type ModelPromotionApproved = z.infer<typeof modelPromotionApprovedSchema
 /** The input of a CodePipeline Lambda invoke action (not an EventBridge envelope). */
 export const codePipelineJobSchema = z.looseObject({
   'CodePipeline.job': z.looseObject({
-    id: z.string().min(1),
+    id: z.string().check(z.minLength(1)),
     accountId: z.string(),
     data: z.looseObject({
       actionConfiguration: z.looseObject({
-        configuration: z.looseObject({ FunctionName: z.string(), UserParameters: z.string().optional() }),
+        configuration: z.looseObject({ FunctionName: z.string(), UserParameters: z.optional(z.string()) }),
       }),
-      continuationToken: z.string().optional(),
+      continuationToken: z.optional(z.string()),
     }),
   }),
 });
@@ -170,7 +170,7 @@ export function parseJobStateChange(event: unknown): JobStateChange {
  * Validates `input` against `schema`. Throws {@link InvalidInputError} whose message lists each
  * offending field path and the problem (e.g. `detail.repositoryName: expected string`).
  */
-export function parseEvent<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+export function parseEvent<S extends z.ZodMiniType>(schema: S, input: unknown): z.infer<S> {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
   const details = parsed.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`);

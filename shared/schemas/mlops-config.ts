@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from './zod';
 
 import { SAGEMAKER_NAME } from '../naming';
 import { deployConfigSchema } from './deploy';
@@ -14,116 +14,118 @@ import { deployConfigSchema } from './deploy';
 
 export const CONFIG_FILE = 'mlops.yaml';
 
-const envMap = z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,255}$/, 'must be a valid environment variable name'), z.string().max(10240));
+const envMap = z.record(z.string().check(z.regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,255}$/, 'must be a valid environment variable name')), z.string().check(z.maxLength(10240)));
 
 /** Where a step input comes from: a dataset under the stage bucket, or an earlier step's output. */
 const inputSource = z.union([
   z.strictObject({
     /** Training channels only: the channel's ContentType (e.g. text/csv for XGBoost). */
-    ContentType: z.string().max(256).optional(),
-    Dataset: z
-      .string()
-      .regex(/^[a-zA-Z0-9][a-zA-Z0-9._/-]{0,255}$/, 'must be a relative key under the stage bucket\'s datasets/ prefix')
-      .refine((key) => !key.split('/').includes('..'), 'must not contain ".."'),
+    ContentType: z.optional(z.string().check(z.maxLength(256))),
+    Dataset: z.string().check(
+      z.regex(/^[a-zA-Z0-9][a-zA-Z0-9._/-]{0,255}$/, 'must be a relative key under the stage bucket\'s datasets/ prefix'),
+      z.refine((key) => !key.split('/').includes('..'), 'must not contain ".."'),
+    ),
   }),
   z.strictObject({
-    ContentType: z.string().max(256).optional(),
-    From: z.string().regex(/^(preprocess|train)\/[a-zA-Z0-9_-]+$/, 'must be "<step>/<output>", e.g. preprocess/train or train/model'),
+    ContentType: z.optional(z.string().check(z.maxLength(256))),
+    From: z.string().check(z.regex(/^(preprocess|train)\/[a-zA-Z0-9_-]+$/, 'must be "<step>/<output>", e.g. preprocess/train or train/model')),
   }),
 ]);
 
-const outputName = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -');
+const outputName = z.string().check(z.regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'));
 
-const stoppingCondition = z.strictObject({ MaxRuntimeInSeconds: z.number().int().positive() });
+const stoppingCondition = z.strictObject({ MaxRuntimeInSeconds: z.int().check(z.positive()) });
 
 const processingStep = z.strictObject({
   AppSpecification: z.strictObject({
-    ImageUri: z.string().min(1).max(255),
-    ContainerEntrypoint: z.array(z.string().min(1).max(256)).min(1).max(100).optional(),
-    ContainerArguments: z.array(z.string().min(1).max(256)).max(100).optional(),
+    ImageUri: z.string().check(z.minLength(1), z.maxLength(255)),
+    ContainerEntrypoint: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(256))).check(z.minLength(1), z.maxLength(100))),
+    ContainerArguments: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(256))).check(z.maxLength(100))),
   }),
   ProcessingResources: z.strictObject({
     ClusterConfig: z.strictObject({
       InstanceType: z.string(),
-      InstanceCount: z.number().int().min(1).max(100).default(1),
-      VolumeSizeInGB: z.number().int().min(1).max(16384).default(30),
+      InstanceCount: z._default(z.int().check(z.gte(1), z.lte(100)), 1),
+      VolumeSizeInGB: z._default(z.int().check(z.gte(1), z.lte(16384)), 30),
     }),
   }),
-  StoppingCondition: stoppingCondition.optional(),
-  Environment: envMap.optional(),
+  StoppingCondition: z.optional(stoppingCondition),
+  Environment: z.optional(envMap),
   /** Input name → source; mounted at /opt/ml/processing/input/<name>. The source tree is always at /opt/ml/processing/input/code. */
-  Inputs: z.record(outputName, inputSource).default({}),
+  Inputs: z._default(z.record(outputName, inputSource), {}),
   /** Output names; each is read from /opt/ml/processing/output/<name> and kept under the build's prefix. */
-  Outputs: z.array(outputName).default([]),
+  Outputs: z._default(z.array(outputName), []),
 });
 
 export type ProcessingStepConfig = z.infer<typeof processingStep>;
 
 const trainStep = z.strictObject({
   AlgorithmSpecification: z.strictObject({
-    TrainingImage: z.string().min(1).max(255),
-    TrainingInputMode: z.enum(['File', 'Pipe', 'FastFile']).default('File'),
-    MetricDefinitions: z
-      .array(z.strictObject({ Name: z.string().min(1).max(255), Regex: z.string().min(1).max(500) }))
-      .max(40)
-      .optional(),
+    TrainingImage: z.string().check(z.minLength(1), z.maxLength(255)),
+    TrainingInputMode: z._default(z.enum(['File', 'Pipe', 'FastFile']), 'File'),
+    MetricDefinitions: z.optional(
+      z
+        .array(z.strictObject({ Name: z.string().check(z.minLength(1), z.maxLength(255)), Regex: z.string().check(z.minLength(1), z.maxLength(500)) }))
+        .check(z.maxLength(40)),
+    ),
   }),
-  HyperParameters: z.record(z.string().max(256), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
+  HyperParameters: z._default(z.record(z.string().check(z.maxLength(256)), z.pipe(z.union([z.string(), z.number(), z.boolean()]), z.transform(String))), {}),
   ResourceConfig: z.strictObject({
     InstanceType: z.string(),
-    InstanceCount: z.number().int().min(1).max(100).default(1),
-    VolumeSizeInGB: z.number().int().min(1).max(16384).default(30),
+    InstanceCount: z._default(z.int().check(z.gte(1), z.lte(100)), 1),
+    VolumeSizeInGB: z._default(z.int().check(z.gte(1), z.lte(16384)), 30),
   }),
-  StoppingCondition: stoppingCondition.optional(),
-  Environment: envMap.optional(),
+  StoppingCondition: z.optional(stoppingCondition),
+  Environment: z.optional(envMap),
   /** Script mode: the program inside the source tree that a SageMaker framework container runs (sagemaker_program). */
-  EntryPoint: z.string().min(1).max(256).optional(),
+  EntryPoint: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
   /** Channel name → source, as SageMaker's InputDataConfig channels (/opt/ml/input/data/<channel>). */
-  Channels: z.record(outputName, inputSource).refine((c) => Object.keys(c).length > 0, 'needs at least one channel'),
+  Channels: z.record(outputName, inputSource).check(z.refine((c) => Object.keys(c).length > 0, 'needs at least one channel')),
 });
 
 export type TrainStepConfig = z.infer<typeof trainStep>;
 
-const evaluateStep = processingStep.extend({
+const evaluateStep = z.extend(processingStep, {
   /** `<output>/<file>` of the evaluation report among this step's Outputs, e.g. evaluation/evaluation.json. */
-  Report: z.string().regex(/^[a-zA-Z0-9_-]{1,64}\/[^/].*\.json$/, 'must be "<output>/<file>.json"'),
+  Report: z.string().check(z.regex(/^[a-zA-Z0-9_-]{1,64}\/[^/].*\.json$/, 'must be "<output>/<file>.json"')),
 });
 
 export const GATE_OPERATORS = ['<', '<=', '>', '>='] as const;
 
 const qualityGate = z.strictObject({
   /** Dotted path into evaluation.json, e.g. regression_metrics.mse.value. */
-  Metric: z.string().regex(/^[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)*$/, 'must be a dotted path such as regression_metrics.mse.value'),
+  Metric: z.string().check(z.regex(/^[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)*$/, 'must be a dotted path such as regression_metrics.mse.value')),
   Operator: z.enum(GATE_OPERATORS),
-  Threshold: z.number().finite(),
+  Threshold: z.number(),
 });
 
 const register = z.strictObject({
-  ModelPackageGroupName: z.string().regex(SAGEMAKER_NAME, 'must match SageMaker\'s name rule ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}').optional(),
-  ModelPackageDescription: z.string().max(1024).optional(),
-  ModelApprovalStatus: z.enum(['PendingManualApproval', 'Approved']).default('PendingManualApproval'),
-  InferenceSpecification: z
-    .strictObject({
+  ModelPackageGroupName: z.optional(z.string().check(z.regex(SAGEMAKER_NAME, 'must match SageMaker\'s name rule ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}'))),
+  ModelPackageDescription: z.optional(z.string().check(z.maxLength(1024))),
+  ModelApprovalStatus: z._default(z.enum(['PendingManualApproval', 'Approved']), 'PendingManualApproval'),
+  InferenceSpecification: z._default(
+    z.strictObject({
       /** Defaults to the training image. */
-      Image: z.string().min(1).max(255).optional(),
-      Environment: envMap.optional(),
-      SupportedContentTypes: z.array(z.string()).min(1).default(['text/csv']),
-      SupportedResponseMIMETypes: z.array(z.string()).min(1).default(['text/csv']),
-      SupportedRealtimeInferenceInstanceTypes: z.array(z.string()).optional(),
-      SupportedTransformInstanceTypes: z.array(z.string()).optional(),
-    })
-    .default({ SupportedContentTypes: ['text/csv'], SupportedResponseMIMETypes: ['text/csv'] }),
+      Image: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
+      Environment: z.optional(envMap),
+      SupportedContentTypes: z._default(z.array(z.string()).check(z.minLength(1)), ['text/csv']),
+      SupportedResponseMIMETypes: z._default(z.array(z.string()).check(z.minLength(1)), ['text/csv']),
+      SupportedRealtimeInferenceInstanceTypes: z.optional(z.array(z.string())),
+      SupportedTransformInstanceTypes: z.optional(z.array(z.string())),
+    }),
+    { SupportedContentTypes: ['text/csv'], SupportedResponseMIMETypes: ['text/csv'] },
+  ),
 });
 
 /** Local runtime only: which command stands for which image URI (ignored by AWS). */
-export const localSectionSchema = z
-  .strictObject({
+export const localSectionSchema = z.optional(
+  z.strictObject({
     Images: z.record(
-      z.string().min(1),
-      z.strictObject({ Command: z.array(z.string().min(1)).min(1), Environment: envMap.optional() }),
+      z.string().check(z.minLength(1)),
+      z.strictObject({ Command: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)), Environment: z.optional(envMap) }),
     ),
-  })
-  .optional();
+  }),
+);
 
 export const mlopsConfigSchema = z.strictObject({
   Version: z.literal(1),
@@ -131,12 +133,12 @@ export const mlopsConfigSchema = z.strictObject({
   Train: trainStep,
   Evaluate: evaluateStep,
   QualityGate: qualityGate,
-  Register: register.default({
+  Register: z._default(register, {
     ModelApprovalStatus: 'PendingManualApproval',
     InferenceSpecification: { SupportedContentTypes: ['text/csv'], SupportedResponseMIMETypes: ['text/csv'] },
   }),
   /** How approved versions are hosted (model-deploy); required only when a version is deployed. */
-  Deploy: deployConfigSchema.optional(),
+  Deploy: z.optional(deployConfigSchema),
   Local: localSectionSchema,
 });
 

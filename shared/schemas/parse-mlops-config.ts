@@ -1,5 +1,5 @@
 import { parseDocument } from 'yaml';
-import type * as z from 'zod';
+import type * as z from './zod';
 
 import { InvalidConfigError } from '../errors';
 import { type DeployConfig, deployConfigSchema } from './deploy';

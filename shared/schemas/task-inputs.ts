@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from './zod';
 
 import { mlopsConfigSchema } from './mlops-config';
 
@@ -9,16 +9,16 @@ import { mlopsConfigSchema } from './mlops-config';
 
 /** What the build is about. Set once by on-source-push as the execution's input `build`. */
 export const buildContextSchema = z.strictObject({
-  repository: z.string().min(1).max(100),
-  branch: z.string().min(1).max(256),
-  commit: z.string().regex(/^[0-9A-Za-z]{1,64}$/),
-  executionName: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/),
+  repository: z.string().check(z.minLength(1), z.maxLength(100)),
+  branch: z.string().check(z.minLength(1), z.maxLength(256)),
+  commit: z.string().check(z.regex(/^[0-9A-Za-z]{1,64}$/)),
+  executionName: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,80}$/)),
   /** s3:// URI of the commit's source.tar.gz snapshot. */
-  sourceUri: z.string().startsWith('s3://'),
+  sourceUri: z.string().check(z.startsWith('s3://')),
   /** s3:// prefix holding the same files unpacked (mounted as processing code input). */
-  sourcePrefix: z.string().startsWith('s3://'),
+  sourcePrefix: z.string().check(z.startsWith('s3://')),
   /** Upper bound for each job wait (the stage's maximum runtime plus queueing margin). */
-  taskTimeoutSeconds: z.number().int().positive(),
+  taskTimeoutSeconds: z.int().check(z.positive()),
 });
 
 export type BuildContext = z.infer<typeof buildContextSchema>;
@@ -26,12 +26,12 @@ export type BuildContext = z.infer<typeof buildContextSchema>;
 /** The result a processing step's task completes with. */
 export const processingResultSchema = z.strictObject({
   jobName: z.string(),
-  jobArn: z.string().optional(),
+  jobArn: z.optional(z.string()),
   status: z.literal('Completed'),
   outputs: z.record(z.string(), z.string()),
-  startTime: z.string().optional(),
-  endTime: z.string().optional(),
-  durationSeconds: z.number().optional(),
+  startTime: z.optional(z.string()),
+  endTime: z.optional(z.string()),
+  durationSeconds: z.optional(z.number()),
 });
 
 export type ProcessingResult = z.infer<typeof processingResultSchema>;
@@ -39,34 +39,34 @@ export type ProcessingResult = z.infer<typeof processingResultSchema>;
 /** The result the training step's task completes with. */
 export const trainingResultSchema = z.strictObject({
   jobName: z.string(),
-  jobArn: z.string().optional(),
+  jobArn: z.optional(z.string()),
   status: z.literal('Completed'),
-  modelArtifacts: z.string().startsWith('s3://'),
+  modelArtifacts: z.string().check(z.startsWith('s3://')),
   finalMetrics: z.array(z.strictObject({ MetricName: z.string(), Value: z.number() })),
-  trainingTimeSeconds: z.number().optional(),
-  billableTimeSeconds: z.number().optional(),
-  startTime: z.string().optional(),
-  endTime: z.string().optional(),
+  trainingTimeSeconds: z.optional(z.number()),
+  billableTimeSeconds: z.optional(z.number()),
+  startTime: z.optional(z.string()),
+  endTime: z.optional(z.string()),
 });
 
 export type TrainingResult = z.infer<typeof trainingResultSchema>;
 
 const jobsSchema = z.strictObject({
-  preprocess: processingResultSchema.optional(),
-  train: trainingResultSchema.optional(),
-  evaluate: processingResultSchema.optional(),
+  preprocess: z.optional(processingResultSchema),
+  train: z.optional(trainingResultSchema),
+  evaluate: z.optional(processingResultSchema),
 });
 
 export type JobResults = z.infer<typeof jobsSchema>;
 
 /** Input of start-job: create the step's SageMaker job and park the task token until it ends. */
 export const startJobInputSchema = z.strictObject({
-  taskToken: z.string().min(1),
+  taskToken: z.string().check(z.minLength(1)),
   step: z.enum(['preprocess', 'train', 'evaluate']),
-  executionArn: z.string().startsWith('arn:'),
+  executionArn: z.string().check(z.startsWith('arn:')),
   build: buildContextSchema,
   config: mlopsConfigSchema,
-  jobs: jobsSchema.default({}),
+  jobs: z._default(jobsSchema, {}),
 });
 
 export type StartJobInput = z.infer<typeof startJobInputSchema>;
@@ -74,17 +74,17 @@ export type StartJobInput = z.infer<typeof startJobInputSchema>;
 /** Input of read-metric: the evaluation report of a finished build and the gate's metric. */
 export const readMetricInputSchema = z.strictObject({
   config: mlopsConfigSchema,
-  jobs: jobsSchema.extend({ evaluate: processingResultSchema }),
+  jobs: z.extend(jobsSchema, { evaluate: processingResultSchema }),
 });
 
 export type ReadMetricInput = z.infer<typeof readMetricInputSchema>;
 
 /** Input of register-model: everything needed for CreateModelPackage and its lineage. */
 export const registerModelInputSchema = z.strictObject({
-  executionArn: z.string().startsWith('arn:'),
+  executionArn: z.string().check(z.startsWith('arn:')),
   build: buildContextSchema,
   config: mlopsConfigSchema,
-  jobs: jobsSchema.extend({ train: trainingResultSchema, evaluate: processingResultSchema }),
+  jobs: z.extend(jobsSchema, { train: trainingResultSchema, evaluate: processingResultSchema }),
   gate: z.looseObject({ value: z.number() }),
 });
 

@@ -1,8 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { z } from 'zod';
-
 import {
   codePipelineJobSchema,
   DETAIL_TYPES,
@@ -14,9 +12,10 @@ import {
   repositoryStateChangeSchema,
   trainingJobStateChangeSchema,
 } from '../../shared/schemas/events';
+import type * as z from '../../shared/schemas/zod';
 import { loadFixture, loadSample, ROOT } from '../helpers/fixtures';
 
-const SCHEMAS: Record<string, z.ZodType> = {
+const SCHEMAS: Record<string, z.ZodMiniType> = {
   [DETAIL_TYPES.repositoryStateChange]: repositoryStateChangeSchema,
   [DETAIL_TYPES.trainingJobStateChange]: trainingJobStateChangeSchema,
   [DETAIL_TYPES.processingJobStateChange]: processingJobStateChangeSchema,
