@@ -23,6 +23,7 @@ import {
 import type { LocalEventEntry, ServiceContext } from '../../../local/context';
 import { serveAwsJson } from '../../../local/http/aws-json';
 import { CLOUDWATCH_CONTENT_TYPE, CLOUDWATCH_TARGET_PREFIX, type CloudWatchService, createCloudWatchService, readCloudWatchBody } from '../../../local/cloudwatch/service';
+import { serviceContext } from '../../helpers/service-context';
 
 let root: string;
 let events: LocalEventEntry[];
@@ -57,16 +58,7 @@ beforeEach(async () => {
   events = [];
   encodings = [];
   services = [];
-  ctx = {
-    region: 'us-east-1',
-    accountId: '123456789012',
-    dataDir: join(root, 'data'),
-    endpoint: 'http://127.0.0.1:1',
-    publishEvent: async (entry) => {
-      events.push(JSON.parse(JSON.stringify(entry)) as LocalEventEntry);
-    },
-    log: () => undefined,
-  };
+  ctx = serviceContext(join(root, 'data'), events);
   service = makeService();
   await listen(service);
 });

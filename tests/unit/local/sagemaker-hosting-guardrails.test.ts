@@ -14,6 +14,7 @@ import { type CloudWatchService, createCloudWatchService } from '../../../local/
 import { planDeployment, readDeploymentConfig } from '../../../local/sagemaker/deployment';
 import { endpointStateChangeSchema } from '../../../shared/schemas/events';
 import { createHarness, envelope, type Harness, IMAGES, isAlive, ROLE_ARN, serveOverHttp, trainFixtureModel, waitFor } from '../../fixtures/local-images/harness';
+import { serviceContext } from '../../helpers/service-context';
 
 const BUCKET = 'artifacts';
 
@@ -25,7 +26,7 @@ let runtime: SageMakerRuntimeClient;
 beforeEach(async () => {
   h = createHarness({ alarms: { state: (name) => cloudWatch.alarmState(name) }, metrics: { put: (datum) => cloudWatch.putMetric(datum) } });
   cloudWatch = createCloudWatchService(
-    { region: 'us-east-1', accountId: '123456789012', dataDir: join(h.root, 'cloudwatch'), endpoint: 'http://127.0.0.1:1', publishEvent: async (entry) => void h.events.push(JSON.parse(JSON.stringify(entry)) as (typeof h.events)[number]), log: () => undefined },
+    serviceContext(join(h.root, 'cloudwatch'), h.events),
     { evaluateEveryMs: 100 },
   );
   await cloudWatch.start();

@@ -13,12 +13,13 @@ import { join } from 'node:path';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 
 import type { StateMachineSpec } from '../../../local/cloudformation/template';
-import type { LocalEventEntry, ServiceContext } from '../../../local/context';
+import type { LocalEventEntry } from '../../../local/context';
 import { AwsServiceError, readBody, serveAwsJson } from '../../../local/http/aws-json';
 import { FunctionError } from '../../../local/lambda/runner';
 import { createStepFunctionsService, type StepFunctionsOptions, type StepFunctionsService } from '../../../local/stepfunctions/service';
 import { fakeFunctionArn, loadStateMachineDefinition } from '../../helpers/asl';
 import { buildContext, exampleConfig } from '../../helpers/fixtures';
+import { serviceContext } from '../../helpers/service-context';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
@@ -75,16 +76,7 @@ function harness(stateMachines: StateMachineSpec[], fakes: Fakes = {}, dataDir =
   const lambdaCalls: LambdaCall[] = [];
   const putEventsCalls: Record<string, unknown>[][] = [];
   const published: LocalEventEntry[] = [];
-  const ctx: ServiceContext = {
-    region: REGION,
-    accountId: ACCOUNT,
-    dataDir,
-    endpoint: 'http://127.0.0.1:1',
-    publishEvent: async (entry) => {
-      published.push(entry);
-    },
-    log: () => undefined,
-  };
+  const ctx = serviceContext(dataDir, published);
   const service = createStepFunctionsService(ctx, {
     stateMachines,
     invokeLambda: async (functionName, payload) => {

@@ -8,9 +8,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 
-import type { ServiceContext } from '../../../local/context';
 import { createDynamoDbService, type DynamoDbService } from '../../../local/dynamodb/service';
 import { createS3Service, rewriteCredential } from '../../../local/s3/service';
+import { serviceContext } from '../../helpers/service-context';
 
 /** S3 (s3rver) and DynamoDB (dynalite) behind one endpoint, through the real SDK clients. */
 
@@ -27,7 +27,7 @@ async function start(dataDir: string): Promise<Running> {
   const server = createServer((request, response) => handler(request, response));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const ctx = (name: string): ServiceContext => ({ region: 'us-east-1', accountId: '123456789012', dataDir: join(dataDir, name), endpoint, publishEvent: async () => undefined, log: () => undefined });
+  const ctx = (name: string) => serviceContext(join(dataDir, name), [], endpoint);
   const s3 = createS3Service(ctx('s3'), { buckets: ['test-artifacts'] });
   const dynamo = createDynamoDbService(ctx('dynamodb'), { tables: [TABLE] });
   handler = (request, response) => (request.headers['x-amz-target'] ? dynamo.handle(request, response) : s3.handle(request, response));
