@@ -466,27 +466,24 @@ export function createCloudWatchService(ctx: ServiceContext, options: CloudWatch
     return { Metrics: all.filter((m) => (namespace === undefined || m.Namespace === namespace) && (metricName === undefined || m.MetricName === metricName)) };
   };
 
-  const operations: JsonOperations = {
-    PutMetricAlarm: async (input) => {
-      const output = putMetricAlarm(input);
+  /** A write answers once the alarm state changes it caused are delivered, so callers see their events in order. */
+  const thenDelivered =
+    <T>(write: (input: Record<string, unknown>) => T) =>
+    async (input: Record<string, unknown>): Promise<T> => {
+      const output = write(input);
       await deliveries;
       return output;
-    },
+    };
+
+  const operations: JsonOperations = {
+    PutMetricAlarm: thenDelivered(putMetricAlarm),
     DescribeAlarms: async (input) => describeAlarms(input),
     DescribeAlarmsForMetric: async (input) => describeAlarmsForMetric(input),
     DeleteAlarms: async (input) => deleteAlarms(input),
-    PutMetricData: async (input) => {
-      const output = putMetricData(input);
-      await deliveries;
-      return output;
-    },
+    PutMetricData: thenDelivered(putMetricData),
     GetMetricStatistics: async (input) => getMetricStatistics(input),
     ListMetrics: async (input) => listMetrics(input),
-    SetAlarmState: async (input) => {
-      const output = setAlarmState(input);
-      await deliveries;
-      return output;
-    },
+    SetAlarmState: thenDelivered(setAlarmState),
     EnableAlarmActions: async (input) => setActions(true)(input),
     DisableAlarmActions: async (input) => setActions(false)(input),
   };
