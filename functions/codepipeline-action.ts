@@ -4,7 +4,7 @@ import middy from '@middy/core';
 import { putJobFailure, putJobSuccess } from '../shared/aws/codepipeline';
 import { publishEvent } from '../shared/aws/eventbridge';
 import { describeExecution, startNamedExecution } from '../shared/aws/sfn';
-import { startModelBuild } from '../shared/build/start-build';
+import { startModelBuild } from '../shared/pipeline/start-build';
 import { loadConfig } from '../shared/config';
 import { pushForBuild, runPipelineAction } from '../shared/deploy/pipeline-action';
 import { logger } from '../shared/logger';

@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 
-import { settleJob } from '../shared/build/jobs';
+import { settleJob } from '../shared/pipeline/jobs';
 import { loadConfig } from '../shared/config';
 import { logger } from '../shared/logger';
 import { rejectInvalidInput } from '../shared/middleware/reject-invalid-input';

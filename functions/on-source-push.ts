@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 
-import { startModelBuild } from '../shared/build/start-build';
+import { startModelBuild } from '../shared/pipeline/start-build';
 import { loadConfig } from '../shared/config';
 import { logger } from '../shared/logger';
 import { rejectInvalidInput } from '../shared/middleware/reject-invalid-input';

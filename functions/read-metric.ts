@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 
-import { readGateMetric } from '../shared/build/metric';
+import { readGateMetric } from '../shared/pipeline/metric';
 import { logger } from '../shared/logger';
 import { parseEvent } from '../shared/schemas/events';
 import { readMetricInputSchema } from '../shared/schemas/task-inputs';

@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 
-import { reconcileJobs } from '../shared/build/jobs';
+import { reconcileJobs } from '../shared/pipeline/jobs';
 import { loadConfig } from '../shared/config';
 import { reconcileEndpointDeploys } from '../shared/deploy/endpoint';
 import { logger } from '../shared/logger';

@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 
-import { registerModel } from '../shared/build/register';
+import { registerModel } from '../shared/pipeline/register';
 import { loadConfig } from '../shared/config';
 import { logger } from '../shared/logger';
 import { parseEvent } from '../shared/schemas/events';

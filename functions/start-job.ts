@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 
-import { startJob } from '../shared/build/jobs';
+import { startJob } from '../shared/pipeline/jobs';
 import { loadConfig } from '../shared/config';
 import { logger } from '../shared/logger';
 import { parseEvent } from '../shared/schemas/events';

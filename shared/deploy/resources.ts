@@ -2,7 +2,7 @@ import type { ProductionVariantInstanceType, Tag } from '@aws-sdk/client-sagemak
 
 import { putMetricAlarm } from '../aws/cloudwatch';
 import { createEndpointConfig, createModel } from '../aws/sagemaker';
-import { tagValue } from '../build/job-requests';
+import { tagValue } from '../pipeline/job-requests';
 import { endpointAlarmNames } from '../naming';
 import type { DeployPlan, StagePlan, StageTaskInput } from '../schemas/deploy';
 

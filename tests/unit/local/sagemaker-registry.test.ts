@@ -25,8 +25,8 @@ import {
 } from '@aws-sdk/client-sagemaker';
 
 import { readBody, serveAwsJson } from '../../../local/http/aws-json';
-import { processingJobRequest, trainingJobRequest } from '../../../shared/build/job-requests';
-import { processingOutcome, trainingOutcome } from '../../../shared/build/jobs';
+import { processingJobRequest, trainingJobRequest } from '../../../shared/pipeline/job-requests';
+import { processingOutcome, trainingOutcome } from '../../../shared/pipeline/jobs';
 import type { StartJobInput } from '../../../shared/schemas/task-inputs';
 import { BUCKET, buildContext, EXECUTION_ARN, exampleConfig } from '../../helpers/fixtures';
 import { modelPackageStateChangeSchema } from '../../../shared/schemas/events';

@@ -1,6 +1,6 @@
 import { StateMachine } from 'aws-local-stepfunctions';
 
-import type { BuildExecutionInput } from '../../../shared/build/start-build';
+import type { BuildExecutionInput } from '../../../shared/pipeline/start-build';
 import { InvalidInputError, RetryableError, SageMakerJobFailedError, SageMakerJobStoppedError } from '../../../shared/errors';
 import { type Json, type LocalHandler, loadStateMachineDefinition, namedError, type PathRun, runPath, TEST_EVENT_BUS, throwing, withFixedTaskTimeouts } from '../../helpers/asl';
 import { BUCKET, buildContext, EXECUTION_ARN, exampleConfig } from '../../helpers/fixtures';
@@ -70,7 +70,7 @@ const registration = {
   modelApprovalStatus: 'PendingManualApproval',
 };
 
-/** What read-metric returns for a gate reading (shared/build/metric.ts GateReading). */
+/** What read-metric returns for a gate reading (shared/pipeline/metric.ts GateReading). */
 function gateReadingPayload(value: number, operator = '<=', threshold = 6) {
   const metric = 'regression_metrics.mse.value';
   return {

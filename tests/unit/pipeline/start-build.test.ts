@@ -5,7 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { parseDocument } from 'yaml';
 
-import { type BuildExecutionInput, type BuildSettings, startModelBuild } from '../../../shared/build/start-build';
+import { type BuildExecutionInput, type BuildSettings, startModelBuild } from '../../../shared/pipeline/start-build';
 import { RetryableError } from '../../../shared/errors';
 import { buildExecutionName } from '../../../shared/naming';
 import { parseEvent, type RepositoryStateChange, repositoryStateChangeSchema } from '../../../shared/schemas/events';

@@ -20,8 +20,8 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanComm
 import { mockClient } from 'aws-sdk-client-mock';
 
 import type { JobToken } from '../../../shared/aws/dynamodb';
-import { reconcileJobs, settleJob, startJob } from '../../../shared/build/jobs';
-import type { StageSettings } from '../../../shared/build/job-requests';
+import { reconcileJobs, settleJob, startJob } from '../../../shared/pipeline/jobs';
+import type { StageSettings } from '../../../shared/pipeline/job-requests';
 import { RetryableError } from '../../../shared/errors';
 import { jobName, SAGEMAKER_NAME } from '../../../shared/naming';
 import type { StartJobInput } from '../../../shared/schemas/task-inputs';

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { mockClient } from 'aws-sdk-client-mock';
 
-import { registerModel } from '../../../shared/build/register';
+import { registerModel } from '../../../shared/pipeline/register';
 import { RetryableError } from '../../../shared/errors';
 import type { RegisterModelInput } from '../../../shared/schemas/task-inputs';
 import { BUCKET, buildContext, COMMIT, EXECUTION_ARN, exampleConfig } from '../../helpers/fixtures';

@@ -7,7 +7,7 @@ import { GetObjectCommand, NoSuchKey, S3Client, S3ServiceException } from '@aws-
 import { sdkStreamMixin } from '@smithy/core/serde';
 import { mockClient } from 'aws-sdk-client-mock';
 
-import { readGateMetric, readPath, reportUri } from '../../../shared/build/metric';
+import { readGateMetric, readPath, reportUri } from '../../../shared/pipeline/metric';
 import { MetricNotFoundError, RetryableError } from '../../../shared/errors';
 import type { ReadMetricInput } from '../../../shared/schemas/task-inputs';
 import { BUCKET, buildContext, exampleConfig } from '../../helpers/fixtures';

@@ -1,5 +1,5 @@
 import { InvalidConfigError } from '../../../shared/errors';
-import { PROCESSING_CODE_PATH, processingJobRequest, type StageSettings, trainingJobRequest } from '../../../shared/build/job-requests';
+import { PROCESSING_CODE_PATH, processingJobRequest, type StageSettings, trainingJobRequest } from '../../../shared/pipeline/job-requests';
 import type { StartJobInput } from '../../../shared/schemas/task-inputs';
 import { BUCKET, buildContext, EXECUTION_ARN, exampleConfig, ROLE_ARN } from '../../helpers/fixtures';
 

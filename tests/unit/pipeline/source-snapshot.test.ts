@@ -6,7 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { extract } from 'tar-stream';
 
-import { createTarGz, snapshotSource } from '../../../shared/build/source-snapshot';
+import { createTarGz, snapshotSource } from '../../../shared/pipeline/source-snapshot';
 import { RetryableError, SourceTooLargeError } from '../../../shared/errors';
 import { BUCKET, COMMIT } from '../../helpers/fixtures';
 
