@@ -52,6 +52,13 @@ export interface PreparedDefinition {
   tasks: Map<string, TaskStateSpec>;
   /** Every state as written, by name (for Fail states' Error/Cause, state types). */
   states: Map<string, Record<string, unknown>>;
+  /**
+   * The States object each state sits in: `''` for the top level, `<Parallel>[<i>]` for branch i
+   * of a Parallel state, `<Map>[*]` for a Map state's iterations.
+   */
+  containers: Map<string, string>;
+  /** The Parallel and Map states enclosing each state, innermost first (empty at the top level). */
+  ancestors: Map<string, string[]>;
 }
 
 /** The shape a wrapped Task's handler receives. */
@@ -77,13 +84,24 @@ function wrapTask(state: Record<string, unknown>): Record<string, unknown> {
   return { ...rest, Parameters: wrapped, TimeoutSeconds: LIBRARY_TASK_TIMEOUT_SECONDS };
 }
 
+type Collected = Omit<PreparedDefinition, 'definition'>;
+
+/** Where a States object sits: its container id and the compound states around it, innermost first. */
+interface Scope {
+  container: string;
+  ancestors: string[];
+}
+
 /** Walks a States object (recursing into Map and Parallel), collecting specs and rewriting Tasks. */
-function prepareStates(states: Record<string, unknown>, collected: Pick<PreparedDefinition, 'tasks' | 'states'>): Record<string, unknown> {
+function prepareStates(states: Record<string, unknown>, collected: Collected, scope: Scope): Record<string, unknown> {
   return Object.fromEntries(
     Object.entries(states).map(([name, raw]) => {
       if (!isRecord(raw)) throw new Error(`state ${name} is not an object`);
       if (collected.states.has(name)) throw new Error(`state name ${name} is used twice; Step Functions requires unique state names`);
       collected.states.set(name, raw);
+      collected.containers.set(name, scope.container);
+      collected.ancestors.set(name, scope.ancestors);
+      const inner = [name, ...scope.ancestors];
       switch (raw.Type) {
         case 'Task': {
           if (typeof raw.Resource !== 'string') throw new Error(`Task state ${name} has no Resource`);
@@ -99,11 +117,13 @@ function prepareStates(states: Record<string, unknown>, collected: Pick<Prepared
           const key = isRecord(raw.ItemProcessor) ? 'ItemProcessor' : 'Iterator';
           const processor = raw[key];
           if (!isRecord(processor) || !isRecord(processor.States)) return [name, raw];
-          return [name, { ...raw, [key]: { ...processor, States: prepareStates(processor.States, collected) } }];
+          return [name, { ...raw, [key]: { ...processor, States: prepareStates(processor.States, collected, { container: `${name}[*]`, ancestors: inner }) } }];
         }
         case 'Parallel': {
           if (!Array.isArray(raw.Branches)) return [name, raw];
-          const branches = raw.Branches.map((branch: unknown) => (isRecord(branch) && isRecord(branch.States) ? { ...branch, States: prepareStates(branch.States, collected) } : branch));
+          const branches = raw.Branches.map((branch: unknown, index) =>
+            isRecord(branch) && isRecord(branch.States) ? { ...branch, States: prepareStates(branch.States, collected, { container: `${name}[${index}]`, ancestors: inner }) } : branch,
+          );
           return [name, { ...raw, Branches: branches }];
         }
         case 'Pass': {
@@ -124,8 +144,8 @@ function prepareStates(states: Record<string, unknown>, collected: Pick<Prepared
  */
 export function prepareDefinition(definition: Record<string, unknown>): PreparedDefinition {
   if (!isDefinition(definition)) throw new Error('not an Amazon States Language definition (StartAt, States)');
-  const collected = { tasks: new Map<string, TaskStateSpec>(), states: new Map<string, Record<string, unknown>>() };
-  const States = prepareStates(definition.States, collected);
+  const collected: Collected = { tasks: new Map(), states: new Map(), containers: new Map(), ancestors: new Map() };
+  const States = prepareStates(definition.States, collected, { container: '', ancestors: [] });
   const prepared: unknown = { ...definition, States };
   if (!isDefinition(prepared)) throw new Error('prepared definition lost its shape');
   return { definition: prepared, ...collected };

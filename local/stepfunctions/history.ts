@@ -54,11 +54,15 @@ export class HistoryLog {
     private readonly events: HistoryEvent[] = [],
   ) {}
 
-  /** Appends one event; returns it, or undefined when the log is closed. */
-  append(event: NewHistoryEvent, now = Date.now()): HistoryEvent | undefined {
+  /**
+   * Appends one event; returns it, or undefined when the log is closed. `previousEventId` defaults
+   * to the last event's id; callers pass another to chain an event to the earlier events of its own
+   * state when Parallel branches interleave.
+   */
+  append(event: NewHistoryEvent, now = Date.now(), previousEventId?: number): HistoryEvent | undefined {
     if (this.closed) return undefined;
     const previous = this.events.at(-1);
-    const stored: HistoryEvent = { id: (previous?.id ?? 0) + 1, previousEventId: previous?.id ?? 0, timestamp: now, type: event.type };
+    const stored: HistoryEvent = { id: (previous?.id ?? 0) + 1, previousEventId: previousEventId ?? previous?.id ?? 0, timestamp: now, type: event.type };
     if (event.details) stored[detailsField(event.type)] = event.details;
     this.events.push(stored);
     this.persist(this.events);

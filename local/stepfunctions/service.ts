@@ -1,7 +1,7 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
-import { ExecutionStatus, HistoryEventType, StateMachineStatus, StateMachineType } from '@aws-sdk/client-sfn';
+import { ExecutionRedriveFilter, ExecutionRedriveStatus, ExecutionStatus, HistoryEventType, StateMachineStatus, StateMachineType, ValidateStateMachineDefinitionResultCode } from '@aws-sdk/client-sfn';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 
 import type { StateMachineSpec } from '../cloudformation/template';
@@ -9,8 +9,11 @@ import type { ServiceContext } from '../context';
 import { AwsServiceError, epochSeconds, type JsonOperations, requireString } from '../http/aws-json';
 import { JsonStore } from '../store/json-store';
 import { type JsonValue, type PreparedDefinition, prepareDefinition, type TaskHandler, type TaskStateSpec, unwrapTaskInput } from './definition';
-import { type HistoryEvent, historyData, historyEventsFor, HistoryLog, type NewHistoryEvent } from './history';
+import { type HistoryEvent, historyData, historyEventsFor, HistoryLog, type LibraryEvent, type NewHistoryEvent } from './history';
 import { type IntegrationTargets, invokeResource, resolveResource, type ResolvedResource, StatesRuntimeError, TaskFailure } from './integrations';
+import { buildDefinition, type Machine, StateMachines, type Tag } from './machines';
+import { isExecutionArn, isRoleArn, isStateMachineArn, isValidName, storeKey } from './names';
+import { deriveDefinition, planRedrive } from './redrive';
 import { TaskTokens } from './tokens';
 
 /**
@@ -20,6 +23,9 @@ import { TaskTokens } from './tokens';
  * with the same input), durable executions and history, task tokens for `.waitForTaskToken`
  * tasks with TimeoutSeconds/TimeoutSecondsPath/HeartbeatSeconds, error names that Retry/Catch
  * match as on AWS. What the library cannot do is worked around in definition.ts and here.
+ *
+ * State machines come from the template and from CreateStateMachine (machines.ts, STANDARD only);
+ * failed, timed-out and aborted executions can be redriven (redrive.ts plans where they resume).
  */
 
 export interface StepFunctionsOptions extends IntegrationTargets {
@@ -51,6 +57,12 @@ interface ExecutionRecord {
   /** Epoch milliseconds. */
   startDate: number;
   stopDate?: number;
+  /** Times RedriveExecution restarted the execution (absent: never). */
+  redriveCount?: number;
+  /** Epoch milliseconds of the last redrive. */
+  redriveDate?: number;
+  /** Client tokens of the last successful redrives: a repeated token within 15 minutes is the same request. */
+  redriveTokens?: { token: string; redriveDate: number }[];
 }
 
 interface HistoryDocument {
@@ -58,16 +70,12 @@ interface HistoryDocument {
   events: HistoryEvent[];
 }
 
-interface MachineRecord {
-  stateMachineArn: string;
-  creationDate: number;
-}
-
-interface Machine {
-  spec: StateMachineSpec;
-  prepared: PreparedDefinition;
+/** What one run of the library executes: the machine's own definition, or the derived one a redrive resumes with. */
+interface Runnable {
   runner: StateMachine;
-  creationDate: number;
+  prepared: PreparedDefinition;
+  /** Synthetic states of a derived definition: left out of the history. */
+  synthetic: ReadonlySet<string>;
 }
 
 interface Execution {
@@ -79,6 +87,12 @@ interface Execution {
   /** Set by stop(): the abort is a shutdown, the execution stays RUNNING. */
   shuttingDown: boolean;
   lastEnteredState?: string;
+  /**
+   * The id of each state's last event, and of the last event inside each Parallel/Map state: the
+   * state's next event chains to it (previousEventId), so a state's events form one chain back
+   * to its StateEntered even when Parallel branches interleave.
+   */
+  lastEventOf: Map<string, number>;
   /** Tokens of the task attempts now waiting: closed the moment the execution ends. */
   tokens: Set<string>;
   done?: Promise<void>;
@@ -89,28 +103,43 @@ type Ending = { status: ExecutionStatus; output?: string; error?: string; cause?
 
 const RESTART_CAUSE = 'The local runtime restarted while this execution was running; executions run in-process and do not survive a restart. Start a new execution.';
 const MAX_PAYLOAD_BYTES = 256 * 1024;
-const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/;
-const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_-]{1,80}:[^:]{1,80}$/;
-// Execution names: 1-80 characters, none of whitespace, brackets, wildcards, "#%\^|~`$&,;:/ or control characters.
-const EXECUTION_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/]{1,80}$/;
-
-function isValidExecutionName(name: string): boolean {
-  const control = [...name].some((character) => {
-    const code = character.charCodeAt(0);
-    return code < 0x20 || (code >= 0x7f && code <= 0x9f);
-  });
-  return !control && EXECUTION_NAME.test(name);
-}
-
-function storeKey(arn: string): string {
-  return createHash('sha256').update(arn).digest('hex').slice(0, 40);
-}
+const MAX_DEFINITION_CHARACTERS = 1024 * 1024;
+const REDRIVABLE_PERIOD_MS = 14 * 24 * 60 * 60 * 1000;
+const REDRIVE_TOKEN_MS = 15 * 60 * 1000;
+const REDRIVE_TOKENS_KEPT = 10;
 
 function optionalString(input: Record<string, unknown>, field: string): string | undefined {
   const value = input[field];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw new AwsServiceError('ValidationException', `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must be a string`);
   return value;
+}
+
+function optionalObject(input: Record<string, unknown>, field: string): Record<string, unknown> | undefined {
+  const value = input[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) throw new AwsServiceError('ValidationException', `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must be a structure`);
+  return value as Record<string, unknown>;
+}
+
+function enumValue<T extends string>(input: Record<string, unknown>, field: string, values: readonly T[]): T | undefined {
+  const value = optionalString(input, field);
+  if (value === undefined || (values as readonly string[]).includes(value)) return value as T | undefined;
+  throw new AwsServiceError('ValidationException', `1 validation error detected: Value '${value}' at '${field}' failed to satisfy constraint: Member must satisfy enum value set: [${values.join(', ')}]`);
+}
+
+/** Tags as the API takes them: `[{key, value}]`, keys 1-128 and values 0-256 characters. */
+function parseTags(input: Record<string, unknown>, field: string): Tag[] {
+  const value = input[field];
+  if (value === undefined || value === null) return [];
+  const invalid = () => new AwsServiceError('ValidationException', `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must be a list of {key, value} with keys of 1-128 and values of 0-256 characters`);
+  if (!Array.isArray(value)) throw invalid();
+  return value.map((tag: unknown) => {
+    if (tag === null || typeof tag !== 'object') throw invalid();
+    const { key, value: tagValue = '' } = tag as Record<string, unknown>;
+    if (typeof key !== 'string' || key.length < 1 || key.length > 128 || typeof tagValue !== 'string' || tagValue.length > 256) throw invalid();
+    return { key, value: tagValue };
+  });
 }
 
 function isJson(text: string): boolean {
@@ -158,6 +187,16 @@ class TaskTimeout extends TaskFailure {}
 /** The execution ended (stopped, failed elsewhere, runtime shutdown) while this task ran. */
 class ExecutionEnded extends StatesRuntimeError {}
 
+/** Why an execution cannot be redriven (redriveStatusReason, in AWS's words), or undefined when it can. */
+function notRedrivableReason(record: ExecutionRecord, machine: Machine | undefined, now = Date.now()): string | undefined {
+  if (record.status === ExecutionStatus.RUNNING) return 'Execution is RUNNING and cannot be redriven';
+  if (record.status === ExecutionStatus.SUCCEEDED) return 'Execution is SUCCEEDED and cannot be redriven';
+  // Also for a machine already deleted: nothing is left to run the execution with.
+  if (!machine || machine.deleting) return 'State machine is in DELETING status';
+  if (record.stopDate !== undefined && now - record.stopDate > REDRIVABLE_PERIOD_MS) return 'Execution redrivable period exceeded';
+  return undefined;
+}
+
 /**
  * Creates the service. Builds (and so validates) every state machine once; throws when a
  * definition is invalid, as a CloudFormation deployment would fail.
@@ -165,25 +204,8 @@ class ExecutionEnded extends StatesRuntimeError {}
 export function createStepFunctionsService(ctx: ServiceContext, options: StepFunctionsOptions): StepFunctionsService {
   const executionStore = new JsonStore<ExecutionRecord>(`${ctx.dataDir}/executions`);
   const historyStore = new JsonStore<HistoryDocument>(`${ctx.dataDir}/history`);
-  const machineStore = new JsonStore<MachineRecord>(`${ctx.dataDir}/state-machines`);
+  const machines = new StateMachines(ctx, options.stateMachines);
   const tokens = new TaskTokens();
-
-  const machines = new Map<string, Machine>();
-  for (const spec of options.stateMachines) {
-    let prepared: PreparedDefinition;
-    let runner: StateMachine;
-    try {
-      prepared = prepareDefinition(spec.definition);
-      runner = new StateMachine(prepared.definition);
-    } catch (error) {
-      throw new Error(`state machine ${spec.name}: ${(error as Error).message}`, { cause: error });
-    }
-    const key = storeKey(spec.arn);
-    const known = machineStore.get(key);
-    const creationDate = known?.creationDate ?? Date.now();
-    if (!known) machineStore.put(key, { stateMachineArn: spec.arn, creationDate });
-    machines.set(spec.arn, { spec, prepared, runner, creationDate });
-  }
 
   const records = new Map(executionStore.list().map(({ value }) => [value.executionArn, value]));
   const running = new Map<string, Execution>();
@@ -194,10 +216,17 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
   };
   const openHistory = (executionArn: string, events: HistoryEvent[] = []) =>
     new HistoryLog((all) => historyStore.put(storeKey(executionArn), { executionArn, events: all }), events);
-  const loadHistory = (executionArn: string) => openHistory(executionArn, historyStore.get(storeKey(executionArn))?.events ?? []);
+  const storedEvents = (executionArn: string) => historyStore.get(storeKey(executionArn))?.events ?? [];
+  const loadHistory = (executionArn: string) => openHistory(executionArn, storedEvents(executionArn));
+
+  const redriveStatus = (record: ExecutionRecord) => {
+    const reason = notRedrivableReason(record, machines.get(record.stateMachineArn));
+    return { redriveStatus: reason === undefined ? ExecutionRedriveStatus.REDRIVABLE : ExecutionRedriveStatus.NOT_REDRIVABLE, redriveStatusReason: reason };
+  };
 
   /** Step Functions' own status-change event on the default bus, as AWS sends it. */
   const publishStatus = (record: ExecutionRecord) => {
+    const { redriveStatus: status, redriveStatusReason } = redriveStatus(record);
     ctx
       .publishEvent({
         Source: 'aws.states',
@@ -211,12 +240,28 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
           startDate: record.startDate,
           stopDate: record.stopDate ?? null,
           input: record.input,
+          inputDetails: { included: true },
           output: record.output ?? null,
+          outputDetails: record.output === undefined ? null : { included: true },
           error: record.error ?? null,
           cause: record.cause ?? null,
+          redriveCount: record.redriveCount ?? 0,
+          redriveDate: record.redriveDate ?? null,
+          redriveStatus: status,
+          redriveStatusReason: redriveStatusReason ?? null,
         },
       })
       .catch((error: unknown) => ctx.log('could not publish the execution status change', { executionArn: record.executionArn, error: String(error) }));
+  };
+
+  /** Whether an execution of the machine is RUNNING (here, or left so by a previous process). */
+  const hasRunningExecutions = (stateMachineArn: string) =>
+    [...records.values()].some((record) => record.stateMachineArn === stateMachineArn && record.status === ExecutionStatus.RUNNING);
+
+  /** Deletes a DELETING machine once none of its executions runs any more. */
+  const settleDeletion = (stateMachineArn: string) => {
+    const machine = machines.get(stateMachineArn);
+    if (machine?.deleting && !hasRunningExecutions(stateMachineArn)) machines.finishDeletion(machine);
   };
 
   /** Ends an execution: final record, final history event, status-change event. */
@@ -230,18 +275,39 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
     publishStatus(record);
   };
 
+  /**
+   * Appends an event of `state` (if any). Its previousEventId is the last event of the same state
+   * when `chain` (else the last event overall); it becomes the last event of the state and of the
+   * Parallel/Map states around it.
+   */
+  const recordEvent = (execution: Execution, event: NewHistoryEvent, state?: string, chain = true) => {
+    const previous = chain && state !== undefined ? execution.lastEventOf.get(state) : undefined;
+    const stored = execution.history.append(event, Date.now(), previous);
+    if (!stored || state === undefined) return;
+    execution.lastEventOf.set(state, stored.id);
+    for (const scope of execution.machine.prepared.ancestors.get(state) ?? []) execution.lastEventOf.set(scope, stored.id);
+  };
+
   const machineOf = (arn: string): Machine => {
-    if (!STATE_MACHINE_ARN.test(arn)) throw new AwsServiceError('InvalidArn', `Invalid Arn: 'Resource type not valid in this context: ${arn}'`);
+    if (!isStateMachineArn(arn)) throw new AwsServiceError('InvalidArn', `Invalid Arn: 'Resource type not valid in this context: ${arn}'`);
     const machine = machines.get(arn);
     if (!machine) throw new AwsServiceError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
     return machine;
   };
 
   const recordOf = (arn: string): ExecutionRecord => {
-    if (!EXECUTION_ARN.test(arn)) throw new AwsServiceError('InvalidArn', `Invalid Arn: 'Resource type not valid in this context: ${arn}'`);
+    if (!isExecutionArn(arn)) throw new AwsServiceError('InvalidArn', `Invalid Arn: 'Resource type not valid in this context: ${arn}'`);
     const record = records.get(arn);
     if (!record) throw new AwsServiceError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
     return record;
+  };
+
+  /** The machine a tagging call names (ListTagsForResource, TagResource). */
+  const taggedMachine = (arn: string): Machine => {
+    if (!isStateMachineArn(arn)) throw new AwsServiceError('InvalidArn', `Invalid Arn: 'Resource type not valid in this context: ${arn}'`);
+    const machine = machines.get(arn);
+    if (!machine) throw new AwsServiceError('ResourceNotFound', `Resource not found: '${arn}'`);
+    return machine;
   };
 
   /** One Task state attempt: schedule, call the resource, wait for the token if any, record the outcome. */
@@ -262,7 +328,7 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
 
     const bareLambda = resolved.kind === 'lambda-function';
     const task = { resourceType: resolved.resourceType, resource: resolved.resource };
-    const record = (event: NewHistoryEvent) => execution.history.append(event);
+    const record = (event: NewHistoryEvent) => recordEvent(execution, event, spec.name);
     if (bareLambda) {
       record({ type: HistoryEventType.LambdaFunctionScheduled, details: { resource: resolved.resource, input: historyData(parameters), inputDetails: { truncated: false }, timeoutInSeconds: timeoutSeconds } });
       record({ type: HistoryEventType.LambdaFunctionStarted });
@@ -345,27 +411,31 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
     return { status: ExecutionStatus.FAILED, error: 'States.Runtime', cause: error instanceof Error ? error.message : String(error) };
   };
 
-  const runExecution = async (execution: Execution): Promise<void> => {
+  const runExecution = async (execution: Execution, runnable: Runnable): Promise<void> => {
     const { record, machine } = execution;
     // $$.Task.Token is one value per run for the library; each attempt swaps in its own token.
     const placeholder = `sluice-local-task-token-${randomUUID()}`;
     const handlers: Record<string, TaskHandler> = Object.fromEntries(
-      [...machine.prepared.tasks.values()].map((spec): [string, TaskHandler] => [spec.name, (input) => runTask(execution, spec, input, placeholder)]),
+      [...runnable.prepared.tasks.values()].map((spec): [string, TaskHandler] => [spec.name, (input) => runTask(execution, spec, input, placeholder)]),
     );
-    const run = machine.runner.run(JSON.parse(record.input), {
+    const redriven = record.redriveDate === undefined ? {} : { RedriveTime: new Date(record.redriveDate).toISOString() };
+    const run = runnable.runner.run(JSON.parse(record.input), {
       overrides: { taskResourceLocalHandlers: handlers },
       context: {
-        Execution: { Id: record.executionArn, Name: record.name, RoleArn: machine.spec.roleArn },
-        StateMachine: { Id: machine.spec.arn, Name: machine.spec.name },
+        Execution: { Id: record.executionArn, Name: record.name, RoleArn: machine.roleArn, RedriveCount: record.redriveCount ?? 0, ...redriven },
+        StateMachine: { Id: machine.arn, Name: machine.name },
         Task: { Token: placeholder },
       },
     });
     const abortRun = () => run.abort();
     execution.controller.signal.addEventListener('abort', abortRun, { once: true });
     const consumer = (async () => {
-      for await (const event of run.eventLogs) {
-        if (event.type === 'StateEntered') execution.lastEnteredState = event.state.name;
-        for (const entry of historyEventsFor(event)) execution.history.append(entry);
+      for await (const event of run.eventLogs as AsyncGenerator<LibraryEvent>) {
+        if (event.state && runnable.synthetic.has(event.state.name)) continue;
+        if (event.type === 'StateEntered') execution.lastEnteredState = event.state?.name;
+        // A state's entry and Map iterations follow the last event overall; its other events chain to its own.
+        const chain = event.type !== 'StateEntered' && !event.type.startsWith('MapIteration');
+        for (const entry of historyEventsFor(event)) recordEvent(execution, entry, event.state?.name ?? event.parentState?.name, chain);
       }
     })();
 
@@ -385,16 +455,29 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
     finish(execution, ending, { type, details });
   };
 
-  const launch = (machine: Machine, record: ExecutionRecord) => {
-    save(record);
-    const history = openHistory(record.executionArn);
-    history.append({ type: HistoryEventType.ExecutionStarted, details: { input: record.input, inputDetails: { truncated: false }, roleArn: machine.spec.roleArn } }, record.startDate);
-    const execution: Execution = { record, machine, history, controller: new AbortController(), shuttingDown: false, tokens: new Set() };
+  /** Runs `record` (RUNNING, saved) with `runnable`, its history so far in `history`. */
+  const launch = (machine: Machine, record: ExecutionRecord, history: HistoryLog, runnable: Runnable) => {
+    const execution: Execution = { record, machine, history, controller: new AbortController(), shuttingDown: false, lastEventOf: new Map(), tokens: new Set() };
     running.set(record.executionArn, execution);
     publishStatus(record);
-    execution.done = runExecution(execution)
+    execution.done = runExecution(execution, runnable)
       .catch((error: unknown) => ctx.log('execution failed inside the emulator', { executionArn: record.executionArn, error: error instanceof Error ? error.stack : String(error) }))
-      .finally(() => running.delete(record.executionArn));
+      .finally(() => {
+        // A redrive may already run the execution again under the same ARN.
+        if (running.get(record.executionArn) === execution) running.delete(record.executionArn);
+        settleDeletion(machine.arn);
+      });
+  };
+
+  const fromStart = (machine: Machine): Runnable => ({ runner: machine.runner, prepared: machine.prepared, synthetic: new Set() });
+
+  /** What a redrive runs: the machine, resumed where the execution's history `events` says it stopped. */
+  const resumed = (machine: Machine, events: HistoryEvent[]): Runnable => {
+    const derived = deriveDefinition(machine.definition, planRedrive(machine.prepared, events), new Set(machine.prepared.states.keys()));
+    if (!derived) return fromStart(machine);
+    const prepared = prepareDefinition(derived.definition);
+    // Derived from a validated definition; validating would also refuse the states it skips as unreachable.
+    return { runner: new StateMachine(prepared.definition, { validationOptions: { noValidate: true } }), prepared, synthetic: derived.synthetic };
   };
 
   const describeExecution = (record: ExecutionRecord) => ({
@@ -410,67 +493,158 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
     outputDetails: record.output === undefined ? undefined : { included: true },
     error: record.error,
     cause: record.cause,
-    redriveCount: 0,
-    redriveStatus: 'NOT_REDRIVABLE',
+    redriveCount: record.redriveCount ?? 0,
+    redriveDate: record.redriveDate === undefined ? undefined : epochSeconds(new Date(record.redriveDate)),
+    ...redriveStatus(record),
   });
 
   const operations: JsonOperations = {
+    CreateStateMachine: async (input) => {
+      const name = requireString(input, 'name');
+      if (!isValidName(name)) throw new AwsServiceError('InvalidName', `Invalid Name: '${name}'`);
+      const definition = requireString(input, 'definition');
+      if (definition.length > MAX_DEFINITION_CHARACTERS) throw new AwsServiceError('ValidationException', "1 validation error detected: Value at 'definition' failed to satisfy constraint: Member must have length less than or equal to 1048576");
+      const roleArn = requireString(input, 'roleArn');
+      if (!isRoleArn(roleArn)) throw new AwsServiceError('InvalidArn', `Invalid Arn: 'Resource type not valid in this context: ${roleArn}'`);
+      const type = enumValue(input, 'type', Object.values(StateMachineType));
+      if (type === StateMachineType.EXPRESS) throw new AwsServiceError('ValidationException', 'The local runtime runs STANDARD state machines only: type EXPRESS is not supported');
+      if (input.publish === true) throw new AwsServiceError('ValidationException', 'The local runtime does not publish state machine versions: publish must be false');
+      const { machine } = machines.create({
+        name,
+        definition,
+        roleArn,
+        loggingConfiguration: optionalObject(input, 'loggingConfiguration'),
+        tracingConfiguration: optionalObject(input, 'tracingConfiguration'),
+        tags: parseTags(input, 'tags'),
+      });
+      return { stateMachineArn: machine.arn, creationDate: epochSeconds(new Date(machine.creationDate)) };
+    },
+
+    ValidateStateMachineDefinition: async (input) => {
+      const definition = requireString(input, 'definition');
+      if (definition.length > MAX_DEFINITION_CHARACTERS) throw new AwsServiceError('ValidationException', "1 validation error detected: Value at 'definition' failed to satisfy constraint: Member must have length less than or equal to 1048576");
+      // The definition is checked the same for either type (CreateStateMachine refuses EXPRESS itself).
+      enumValue(input, 'type', Object.values(StateMachineType));
+      enumValue(input, 'severity', ['ERROR', 'WARNING']);
+      const max = input.maxResults === undefined || input.maxResults === null || input.maxResults === 0 ? 100 : Number(input.maxResults);
+      if (!Number.isInteger(max) || max < 0 || max > 100) throw new AwsServiceError('ValidationException', "1 validation error detected: Value at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 100");
+      const diagnostics = buildDefinition(definition).diagnostics ?? [];
+      return {
+        result: diagnostics.length === 0 ? ValidateStateMachineDefinitionResultCode.OK : ValidateStateMachineDefinitionResultCode.FAIL,
+        diagnostics: diagnostics.slice(0, max),
+        truncated: diagnostics.length > max,
+      };
+    },
+
+    DeleteStateMachine: async (input) => {
+      const arn = requireString(input, 'stateMachineArn');
+      if (!isStateMachineArn(arn)) throw new AwsServiceError('InvalidArn', `Invalid Arn: 'Resource type not valid in this context: ${arn}'`);
+      const machine = machines.get(arn);
+      // Deleting a machine that does not exist (any more) succeeds, as on AWS.
+      if (!machine) return {};
+      machines.delete(machine, hasRunningExecutions(arn));
+      return {};
+    },
+
     ListStateMachines: async (input) => {
-      const items = [...machines.values()]
-        .sort((a, b) => a.spec.name.localeCompare(b.spec.name))
-        .map(({ spec, creationDate }) => ({ stateMachineArn: spec.arn, name: spec.name, type: StateMachineType.STANDARD, creationDate: epochSeconds(new Date(creationDate)) }));
+      const items = machines.list().map((machine) => ({ stateMachineArn: machine.arn, name: machine.name, type: StateMachineType.STANDARD, creationDate: epochSeconds(new Date(machine.creationDate)) }));
       const { page, nextToken } = paginate(items, input);
       return { stateMachines: page, nextToken };
     },
 
     DescribeStateMachine: async (input) => {
-      const { spec, creationDate } = machineOf(requireString(input, 'stateMachineArn'));
+      const machine = machineOf(requireString(input, 'stateMachineArn'));
       return {
-        stateMachineArn: spec.arn,
-        name: spec.name,
-        status: StateMachineStatus.ACTIVE,
-        definition: JSON.stringify(spec.definition),
-        roleArn: spec.roleArn ?? `arn:aws:iam::${ctx.accountId}:role/${spec.name}-role`,
+        stateMachineArn: machine.arn,
+        name: machine.name,
+        status: machine.deleting ? StateMachineStatus.DELETING : StateMachineStatus.ACTIVE,
+        definition: machine.definitionText,
+        roleArn: machine.roleArn ?? `arn:aws:iam::${ctx.accountId}:role/${machine.name}-role`,
         type: StateMachineType.STANDARD,
-        creationDate: epochSeconds(new Date(creationDate)),
-        loggingConfiguration: { level: 'OFF', includeExecutionData: false },
-        tracingConfiguration: { enabled: false },
+        creationDate: epochSeconds(new Date(machine.creationDate)),
+        loggingConfiguration: machine.loggingConfiguration,
+        tracingConfiguration: machine.tracingConfiguration,
       };
+    },
+
+    ListTagsForResource: async (input) => ({ tags: taggedMachine(requireString(input, 'resourceArn')).tags }),
+
+    TagResource: async (input) => {
+      const machine = taggedMachine(requireString(input, 'resourceArn'));
+      if (!Array.isArray(input.tags)) throw new AwsServiceError('ValidationException', "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must not be null");
+      machines.tag(machine, parseTags(input, 'tags'));
+      return {};
     },
 
     StartExecution: async (input) => {
       const machine = machineOf(requireString(input, 'stateMachineArn'));
       const name = optionalString(input, 'name') ?? randomUUID();
-      if (!isValidExecutionName(name)) throw new AwsServiceError('InvalidName', `Invalid Name: '${name}'`);
+      if (!isValidName(name)) throw new AwsServiceError('InvalidName', `Invalid Name: '${name}'`);
       const text = optionalString(input, 'input') ?? '{}';
       if (Buffer.byteLength(text) > MAX_PAYLOAD_BYTES) throw new AwsServiceError('InvalidExecutionInput', 'Invalid Execution Input: input exceeds the maximum size of 262144 bytes');
       if (!isJson(text)) throw new AwsServiceError('InvalidExecutionInput', `Invalid Execution Input: '${text.slice(0, 200)}' is not valid JSON`);
-      const executionArn = `${machine.spec.arn.replace(':stateMachine:', ':execution:')}:${name}`;
+      const executionArn = `${machine.arn.replace(':stateMachine:', ':execution:')}:${name}`;
       const existing = records.get(executionArn);
       if (existing) {
         // Standard workflows: the same name and input while still running is the same request.
         if (existing.status === ExecutionStatus.RUNNING && existing.input === text) return { executionArn, startDate: epochSeconds(new Date(existing.startDate)) };
         throw new AwsServiceError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
       }
-      const record: ExecutionRecord = { executionArn, stateMachineArn: machine.spec.arn, name, status: ExecutionStatus.RUNNING, input: text, startDate: Date.now() };
-      launch(machine, record);
+      if (machine.deleting) throw new AwsServiceError('StateMachineDeleting', `State Machine is being deleted: '${machine.arn}'`);
+      const record: ExecutionRecord = { executionArn, stateMachineArn: machine.arn, name, status: ExecutionStatus.RUNNING, input: text, startDate: Date.now() };
+      save(record);
+      const history = openHistory(record.executionArn);
+      history.append({ type: HistoryEventType.ExecutionStarted, details: { input: record.input, inputDetails: { truncated: false }, roleArn: machine.roleArn } }, record.startDate);
+      launch(machine, record, history, fromStart(machine));
       return { executionArn, startDate: epochSeconds(new Date(record.startDate)) };
+    },
+
+    /**
+     * Continues a FAILED, TIMED_OUT or ABORTED execution where it stopped (see redrive.ts), under
+     * the same ARN and input: RUNNING again, an ExecutionRedriven history event, a status-change
+     * event. A clientToken repeated within 15 minutes (among the last 10) answers the earlier redrive.
+     */
+    RedriveExecution: async (input) => {
+      const previous = recordOf(requireString(input, 'executionArn'));
+      const clientToken = optionalString(input, 'clientToken');
+      if (clientToken !== undefined && (clientToken.length < 1 || clientToken.length > 64)) {
+        throw new AwsServiceError('ValidationException', "1 validation error detected: Value at 'clientToken' failed to satisfy constraint: Member must have length between 1 and 64");
+      }
+      const now = Date.now();
+      const repeated = previous.redriveTokens?.find((seen) => seen.token === clientToken && now - seen.redriveDate < REDRIVE_TOKEN_MS);
+      if (repeated) return { redriveDate: epochSeconds(new Date(repeated.redriveDate)) };
+      const machine = machines.get(previous.stateMachineArn);
+      const reason = notRedrivableReason(previous, machine, now);
+      if (reason !== undefined || !machine) throw new AwsServiceError('ExecutionNotRedrivable', `${reason}.`);
+
+      const events = storedEvents(previous.executionArn);
+      const runnable = resumed(machine, events);
+      const redriveCount = (previous.redriveCount ?? 0) + 1;
+      const redriveTokens = clientToken === undefined ? previous.redriveTokens : [...(previous.redriveTokens ?? []), { token: clientToken, redriveDate: now }].slice(-REDRIVE_TOKENS_KEPT);
+      // A new record object: the previous run, if it has not quite finished, only ever touches its own.
+      const { stopDate: _stopDate, output: _output, error: _error, cause: _cause, ...kept } = previous;
+      const record: ExecutionRecord = { ...kept, status: ExecutionStatus.RUNNING, redriveCount, redriveDate: now, redriveTokens };
+      save(record);
+      const history = openHistory(record.executionArn, events);
+      history.append({ type: HistoryEventType.ExecutionRedriven, details: { redriveCount } }, now);
+      launch(machine, record, history, runnable);
+      return { redriveDate: epochSeconds(new Date(now)) };
     },
 
     DescribeExecution: async (input) => describeExecution(recordOf(requireString(input, 'executionArn'))),
 
     ListExecutions: async (input) => {
       const machine = machineOf(requireString(input, 'stateMachineArn'));
-      const statusFilter = optionalString(input, 'statusFilter');
-      if (statusFilter !== undefined && !Object.values<string>(ExecutionStatus).includes(statusFilter)) {
-        throw new AwsServiceError('ValidationException', `1 validation error detected: Value '${statusFilter}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [${Object.values(ExecutionStatus).join(', ')}]`);
-      }
+      const statusFilter = enumValue(input, 'statusFilter', Object.values(ExecutionStatus));
+      const redriveFilter = enumValue(input, 'redriveFilter', Object.values(ExecutionRedriveFilter));
+      const redriven = (record: ExecutionRecord) => (record.redriveCount ?? 0) > 0;
       const items = [...records.values()]
-        .filter((record) => record.stateMachineArn === machine.spec.arn && (statusFilter === undefined || record.status === statusFilter))
+        .filter((record) => record.stateMachineArn === machine.arn && (statusFilter === undefined || record.status === statusFilter))
+        .filter((record) => redriveFilter === undefined || redriven(record) === (redriveFilter === ExecutionRedriveFilter.REDRIVEN))
         .sort((a, b) => b.startDate - a.startDate || b.name.localeCompare(a.name))
         .map((record) => {
-          const { executionArn, stateMachineArn, name, status, startDate, stopDate } = describeExecution(record);
-          return { executionArn, stateMachineArn, name, status, startDate, stopDate };
+          const { executionArn, stateMachineArn, name, status, startDate, stopDate, redriveCount, redriveDate } = describeExecution(record);
+          return { executionArn, stateMachineArn, name, status, startDate, stopDate, redriveCount, redriveDate };
         });
       const { page, nextToken } = paginate(items, input);
       return { executions: page, nextToken };
@@ -479,7 +653,7 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
     GetExecutionHistory: async (input) => {
       const record = recordOf(requireString(input, 'executionArn'));
       const includeData = input.includeExecutionData !== false;
-      let events = running.get(record.executionArn)?.history.list() ?? historyStore.get(storeKey(record.executionArn))?.events ?? [];
+      let events = running.get(record.executionArn)?.history.list() ?? storedEvents(record.executionArn);
       if (input.reverseOrder === true) events = [...events].reverse();
       const { page, nextToken } = paginate(events, input);
       return {
@@ -514,6 +688,7 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
         Object.assign(record, { ...ending, stopDate: Date.now() });
         save(record);
         loadHistory(record.executionArn).close(aborted);
+        settleDeletion(record.stateMachineArn);
       }
       return { stopDate: epochSeconds(new Date(record.stopDate ?? Date.now())) };
     },
@@ -555,6 +730,7 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
         publishStatus(record);
         ctx.log('execution left running by a previous process marked failed', { executionArn: record.executionArn });
       }
+      for (const machine of machines.list()) settleDeletion(machine.arn);
     },
 
     async stop() {

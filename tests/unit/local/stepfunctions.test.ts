@@ -1,8 +1,8 @@
 /**
  * The local Step Functions emulator: the API operations as the SDK sees them, task integrations
- * resolved by ARN, task tokens, timeouts, durable executions and the real model-build machine.
- * Everything runs in-process against fake Lambda / EventBridge functions; no network except one
- * loopback HTTP server for the SDK test.
+ * resolved by ARN, task tokens, timeouts, durable executions, state machines created at runtime
+ * and RedriveExecution. Everything runs in-process against fake Lambda / EventBridge functions;
+ * no network except a loopback HTTP server for the SDK tests.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -10,15 +10,24 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  CreateStateMachineCommand,
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  RedriveExecutionCommand,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+  ValidateStateMachineDefinitionCommand,
+} from '@aws-sdk/client-sfn';
 
 import type { StateMachineSpec } from '../../../local/cloudformation/template';
 import type { LocalEventEntry } from '../../../local/context';
 import { AwsServiceError, readBody, serveAwsJson } from '../../../local/http/aws-json';
 import { FunctionError } from '../../../local/lambda/runner';
 import { createStepFunctionsService, type StepFunctionsOptions, type StepFunctionsService } from '../../../local/stepfunctions/service';
-import { fakeFunctionArn, loadStateMachineDefinition } from '../../helpers/asl';
-import { buildContext, exampleConfig } from '../../helpers/fixtures';
 import { serviceContext } from '../../helpers/service-context';
 
 const REGION = 'us-east-1';
@@ -585,87 +594,463 @@ describe('durability', () => {
   });
 });
 
-describe('model-build.asl.yaml', () => {
-  const START_JOB = fakeFunctionArn('StartJobLambdaFunction');
-  const READ_METRIC = fakeFunctionArn('ReadMetricLambdaFunction');
-  const REGISTER = fakeFunctionArn('RegisterModelLambdaFunction');
-  const modelBuild = machine('sluice-test-model-build', loadStateMachineDefinition('model-build') as unknown as Json);
-  const registration = { modelPackageArn: `arn:aws:sagemaker:${REGION}:${ACCOUNT}:model-package/abalone/1`, modelPackageGroupName: 'abalone', modelApprovalStatus: 'PendingManualApproval' };
+const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/pipeline`;
 
-  function buildInput(taskTimeoutSeconds = 10800): Json {
-    return JSON.parse(JSON.stringify({ build: buildContext({ taskTimeoutSeconds }), config: exampleConfig(), failure: null }));
+/** A bare Lambda function ARN named like the Task state that calls it. */
+function fn(name: string): string {
+  return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
+}
+
+/** A Task calling function `name`, its result at `$.<name>`. */
+function task(name: string, next?: string): Json {
+  return { Type: 'Task', Resource: fn(name), ResultPath: `$.${name}`, ...(next === undefined ? { End: true } : { Next: next }) };
+}
+
+function stateMachineArnOf(name: string): string {
+  return `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${name}`;
+}
+
+async function createMachine(h: Harness, name: string, definition: Json, extra: Json = {}): Promise<string> {
+  return (await h.call('CreateStateMachine', { name, definition: JSON.stringify(definition), roleArn: ROLE_ARN, ...extra })).stateMachineArn as string;
+}
+
+async function startOn(h: Harness, stateMachineArn: string, input: unknown, name?: string): Promise<string> {
+  return (await h.call('StartExecution', { stateMachineArn, name, input: JSON.stringify(input) })).executionArn as string;
+}
+
+/** invokeLambda answering `{ ran: <function> }`, except that each function in `failing` fails that many times first (after `delayMs`). */
+function flaky(failing: Record<string, number>, delayMs = 0): NonNullable<Fakes['invokeLambda']> {
+  const left = new Map(Object.entries(failing));
+  return async (functionName) => {
+    const name = functionName.split(':').at(-1)!;
+    const failures = left.get(name) ?? 0;
+    if (failures === 0) return { ran: name };
+    left.set(name, failures - 1);
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    throw new FunctionError('StepFailed', `${name} failed`);
+  };
+}
+
+/** How many times each function was called. */
+function callCounts(h: Harness): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const call of h.lambdaCalls) {
+    const name = call.functionName.split(':').at(-1)!;
+    counts[name] = (counts[name] ?? 0) + 1;
   }
+  return counts;
+}
 
-  function modelBuildFakes(): Fakes {
-    return {
-      invokeLambda: async (functionName) => {
-        if (functionName === START_JOB) return { jobName: 'job' };
-        if (functionName === READ_METRIC) return { metric: 'mse', value: 4.2, operator: '<=', threshold: 6, reportUri: 's3://b/evaluation.json', description: 'mse = 4.2' };
-        if (functionName === REGISTER) return registration;
-        throw new Error(`unexpected function ${functionName}`);
+/** The events from `event` back along previousEventId (event first). */
+function chainBack(events: Json[], event: Json): Json[] {
+  const byId = new Map(events.map((item) => [item.id as number, item]));
+  const chain = [event];
+  for (let current = event; (current.previousEventId as number) > 0; ) {
+    current = byId.get(current.previousEventId as number)!;
+    chain.push(current);
+  }
+  return chain;
+}
+
+function expectMonotonic(events: Json[]): void {
+  expect(events.map((event) => event.id)).toEqual(events.map((_event, index) => index + 1));
+  const timestamps = events.map((event) => event.timestamp as number);
+  expect(timestamps).toEqual([...timestamps].sort((a, b) => a - b));
+  for (const event of events) expect(event.previousEventId as number).toBeLessThan(event.id as number);
+}
+
+const SEQUENCE = { StartAt: 'A', States: { A: task('A', 'B'), B: task('B', 'C'), C: task('C') } };
+
+describe('CreateStateMachine', () => {
+  it('creates a STANDARD machine under the account and region, described with its definition verbatim, that runs executions', async () => {
+    const h = harness([], { invokeLambda: flaky({}) });
+    const definition = JSON.stringify(SEQUENCE, null, 2);
+    const created = await h.call('CreateStateMachine', { name: 'abalone-pipeline', definition, roleArn: ROLE_ARN, type: 'STANDARD' });
+    expect(created).toEqual({ stateMachineArn: stateMachineArnOf('abalone-pipeline'), creationDate: expect.any(Number) });
+    const described = await h.call('DescribeStateMachine', { stateMachineArn: created.stateMachineArn });
+    expect(described).toMatchObject({ name: 'abalone-pipeline', status: 'ACTIVE', type: 'STANDARD', definition, roleArn: ROLE_ARN, creationDate: created.creationDate });
+    const arn = await startOn(h, created.stateMachineArn as string, { in: 1 });
+    expect(JSON.parse((await h.waitForStatus(arn, 'SUCCEEDED')).output as string)).toEqual({ in: 1, A: { ran: 'A' }, B: { ran: 'B' }, C: { ran: 'C' } });
+  });
+
+  it('returns the existing machine for the same name and definition, ignoring another roleArn and tags as AWS does', async () => {
+    const h = harness([]);
+    const first = await h.call('CreateStateMachine', { name: 'same', definition: JSON.stringify(SEQUENCE), roleArn: ROLE_ARN });
+    const again = await h.call('CreateStateMachine', { name: 'same', definition: JSON.stringify(SEQUENCE, null, 1), roleArn: `arn:aws:iam::${ACCOUNT}:role/other`, tags: [{ key: 'k', value: 'v' }] });
+    expect(again).toEqual(first);
+    expect((await h.call('DescribeStateMachine', { stateMachineArn: first.stateMachineArn })).roleArn).toBe(ROLE_ARN);
+    expect((await h.call('ListTagsForResource', { resourceArn: first.stateMachineArn })).tags).toEqual([]);
+  });
+
+  it('answers StateMachineAlreadyExists for the same name with another definition or logging configuration', async () => {
+    const h = harness([]);
+    await createMachine(h, 'taken', SEQUENCE);
+    const other = { StartAt: 'A', States: { A: task('A') } };
+    await expect(createMachine(h, 'taken', other)).rejects.toThrow(expect.objectContaining({ name: 'StateMachineAlreadyExists' }));
+    await expect(createMachine(h, 'taken', SEQUENCE, { loggingConfiguration: { level: 'ALL', includeExecutionData: true } })).rejects.toThrow(
+      expect.objectContaining({ name: 'StateMachineAlreadyExists' }),
+    );
+  });
+
+  it('refuses an invalid definition with InvalidDefinition saying what is wrong', async () => {
+    const h = harness([]);
+    await expect(createMachine(h, 'broken', { StartAt: 'Nowhere', States: { Here: { Type: 'Succeed' } } })).rejects.toThrow(
+      expect.objectContaining({ name: 'InvalidDefinition', message: expect.stringMatching(/MISSING_TRANSITION_TARGET.*Nowhere/) }),
+    );
+    await expect(h.call('CreateStateMachine', { name: 'garbled', definition: '{"StartAt":', roleArn: ROLE_ARN })).rejects.toThrow(
+      expect.objectContaining({ name: 'InvalidDefinition', message: expect.stringContaining('INVALID_JSON_DESCRIPTION') }),
+    );
+    expect((await h.call('ListStateMachines', {})).stateMachines).toEqual([]);
+  });
+
+  it('refuses EXPRESS machines: the local runtime runs STANDARD only', async () => {
+    const h = harness([]);
+    await expect(createMachine(h, 'fast', SEQUENCE, { type: 'EXPRESS' })).rejects.toThrow(expect.objectContaining({ name: 'ValidationException', message: expect.stringContaining('STANDARD') }));
+  });
+
+  it('refuses JSONata definitions, which the local runtime cannot execute', async () => {
+    const h = harness([]);
+    const jsonata = { QueryLanguage: 'JSONata', StartAt: 'A', States: { A: { Type: 'Pass', Output: '{% $states.input %}', End: true } } };
+    await expect(createMachine(h, 'jsonata', jsonata)).rejects.toThrow(expect.objectContaining({ name: 'InvalidDefinition', message: expect.stringContaining('JSONPath') }));
+  });
+
+  it('validates names (InvalidName) and the role ARN (InvalidArn)', async () => {
+    const h = harness([]);
+    await expect(createMachine(h, 'has space', SEQUENCE)).rejects.toThrow(expect.objectContaining({ name: 'InvalidName' }));
+    await expect(createMachine(h, 'x'.repeat(81), SEQUENCE)).rejects.toThrow(expect.objectContaining({ name: 'InvalidName' }));
+    await expect(h.call('CreateStateMachine', { name: 'ok', definition: JSON.stringify(SEQUENCE), roleArn: 'not-a-role' })).rejects.toThrow(expect.objectContaining({ name: 'InvalidArn' }));
+  });
+});
+
+describe('ValidateStateMachineDefinition', () => {
+  it('answers OK without diagnostics for a valid definition', async () => {
+    const h = harness([]);
+    expect(await h.call('ValidateStateMachineDefinition', { definition: JSON.stringify(SEQUENCE), type: 'STANDARD' })).toEqual({ result: 'OK', diagnostics: [], truncated: false });
+  });
+
+  it('answers FAIL with ERROR diagnostics (code, message, location) for what CreateStateMachine refuses', async () => {
+    const h = harness([]);
+    const missing = await h.call('ValidateStateMachineDefinition', { definition: JSON.stringify({ StartAt: 'A', States: { A: { Type: 'Pass', Next: 'B' } } }) });
+    expect(missing.result).toBe('FAIL');
+    expect(missing.diagnostics).toEqual(expect.arrayContaining([{ severity: 'ERROR', code: 'MISSING_TRANSITION_TARGET', message: expect.stringContaining('B') }]));
+    const schema = await h.call('ValidateStateMachineDefinition', { definition: JSON.stringify({ StartAt: 'A', States: { A: { Type: 'Pass', Bogus: 1, End: true } } }) });
+    expect(schema.diagnostics).toEqual([{ severity: 'ERROR', code: 'SCHEMA_VALIDATION_FAILED', message: expect.any(String), location: '/States/A' }]);
+    const garbled = await h.call('ValidateStateMachineDefinition', { definition: 'nope' });
+    expect(garbled).toMatchObject({ result: 'FAIL', diagnostics: [{ severity: 'ERROR', code: 'INVALID_JSON_DESCRIPTION' }] });
+  });
+});
+
+describe('created state machines', () => {
+  it('come back after a restart with their definition, creation date and tags; their executions stay listable and new ones run', async () => {
+    const h = harness([]);
+    const created = await h.call('CreateStateMachine', { name: 'kept', definition: JSON.stringify(SEQUENCE), roleArn: ROLE_ARN, tags: [{ key: 'repository', value: 'abalone' }] });
+    const arn = created.stateMachineArn as string;
+    const first = await startOn(h, arn, { n: 1 }, 'first');
+    await h.waitForStatus(first, 'SUCCEEDED');
+
+    const later = h.reopen();
+    await later.service.start();
+    expect(await later.call('DescribeStateMachine', { stateMachineArn: arn })).toMatchObject({ name: 'kept', definition: JSON.stringify(SEQUENCE), roleArn: ROLE_ARN, creationDate: created.creationDate });
+    expect((await later.call('ListTagsForResource', { resourceArn: arn })).tags).toEqual([{ key: 'repository', value: 'abalone' }]);
+    expect(await later.call('CreateStateMachine', { name: 'kept', definition: JSON.stringify(SEQUENCE), roleArn: ROLE_ARN })).toEqual(created);
+    const second = await startOn(later, arn, { n: 2 }, 'second');
+    await later.waitForStatus(second, 'SUCCEEDED');
+    expect(((await later.call('ListExecutions', { stateMachineArn: arn })).executions as Json[]).map((item) => item.name)).toEqual(['second', 'first']);
+  });
+
+  it('are listed with the template machines, sorted by name and paginated', async () => {
+    const h = harness([PASS_CHOICE]);
+    await createMachine(h, 'z-created', SEQUENCE);
+    await createMachine(h, 'a-created', SEQUENCE);
+    const first = await h.call('ListStateMachines', { maxResults: 2 });
+    expect((first.stateMachines as Json[]).map((item) => item.name)).toEqual(['a-created', 'pass-choice']);
+    expect(first.stateMachines as Json[]).toContainEqual({ stateMachineArn: stateMachineArnOf('a-created'), name: 'a-created', type: 'STANDARD', creationDate: expect.any(Number) });
+    const second = await h.call('ListStateMachines', { maxResults: 2, nextToken: first.nextToken });
+    expect((second.stateMachines as Json[]).map((item) => item.name)).toEqual(['z-created']);
+    expect(second.nextToken).toBeUndefined();
+  });
+
+  it('are deleted at once when no execution runs, also across a restart; deleting again succeeds', async () => {
+    const h = harness([]);
+    const arn = await createMachine(h, 'gone', SEQUENCE);
+    const execution = await startOn(h, arn, {});
+    await h.waitForStatus(execution, 'SUCCEEDED');
+    await h.call('DeleteStateMachine', { stateMachineArn: arn });
+    await expect(h.call('DescribeStateMachine', { stateMachineArn: arn })).rejects.toThrow(expect.objectContaining({ name: 'StateMachineDoesNotExist' }));
+    await expect(h.call('DeleteStateMachine', { stateMachineArn: arn })).resolves.toEqual({});
+    expect((await h.call('DescribeExecution', { executionArn: execution })).status).toBe('SUCCEEDED');
+    const later = h.reopen();
+    expect((await later.call('ListStateMachines', {})).stateMachines).toEqual([]);
+  });
+
+  it('are DELETING while an execution runs: no new executions, gone when it ends', async () => {
+    const h = harness([]);
+    const arn = await createMachine(h, 'draining', WAIT_FOR_TOKEN.definition);
+    const execution = await startOn(h, arn, { step: 'train', timeout: 60 });
+    const token = await tokenOf(h, 0);
+    await h.call('DeleteStateMachine', { stateMachineArn: arn });
+    expect((await h.call('DescribeStateMachine', { stateMachineArn: arn })).status).toBe('DELETING');
+    await expect(startOn(h, arn, { step: 'x', timeout: 60 })).rejects.toThrow(expect.objectContaining({ name: 'StateMachineDeleting' }));
+    await h.call('SendTaskSuccess', { taskToken: token, output: '{}' });
+    await h.waitForStatus(execution, 'SUCCEEDED');
+    await eventually(async () => (((await h.call('ListStateMachines', {})).stateMachines as Json[]).length === 0 ? true : undefined), 'the machine deleted');
+  });
+
+  it('list and take tags (TagResource adds or replaces by key); an unknown machine is ResourceNotFound', async () => {
+    const h = harness([]);
+    const arn = await createMachine(h, 'tagged', SEQUENCE, { tags: [{ key: 'repository', value: 'abalone' }] });
+    await h.call('TagResource', { resourceArn: arn, tags: [{ key: 'repository', value: 'iris' }, { key: 'team', value: 'ml' }] });
+    expect((await h.call('ListTagsForResource', { resourceArn: arn })).tags).toEqual([
+      { key: 'repository', value: 'iris' },
+      { key: 'team', value: 'ml' },
+    ]);
+    await expect(h.call('ListTagsForResource', { resourceArn: stateMachineArnOf('nope') })).rejects.toThrow(expect.objectContaining({ name: 'ResourceNotFound' }));
+  });
+});
+
+describe('RedriveExecution', () => {
+  it('reruns only the failed step and those after it, with the recorded input, and records ExecutionRedriven', async () => {
+    const h = harness([], { invokeLambda: flaky({ B: 1 }) });
+    const arn = await startOn(h, await createMachine(h, 'sequence', SEQUENCE), { in: 1 }, 'run-1');
+    expect(await h.waitForStatus(arn, 'FAILED')).toMatchObject({ error: 'StepFailed', redriveCount: 0, redriveStatus: 'REDRIVABLE' });
+
+    const redriven = await h.call('RedriveExecution', { executionArn: arn });
+    expect(redriven).toEqual({ redriveDate: expect.any(Number) });
+    const described = await h.waitForStatus(arn, 'SUCCEEDED');
+    expect(JSON.parse(described.output as string)).toEqual({ in: 1, A: { ran: 'A' }, B: { ran: 'B' }, C: { ran: 'C' } });
+    expect(described).toMatchObject({ redriveCount: 1, redriveDate: redriven.redriveDate, redriveStatus: 'NOT_REDRIVABLE', redriveStatusReason: 'Execution is SUCCEEDED and cannot be redriven' });
+    expect(callCounts(h)).toEqual({ A: 1, B: 2, C: 1 });
+    const bCalls = h.lambdaCalls.filter((call) => call.functionName === fn('B'));
+    expect(bCalls[1]!.payload).toEqual(bCalls[0]!.payload);
+
+    const events = await h.history(arn);
+    expectMonotonic(events);
+    const redrive = events.findIndex((event) => event.type === 'ExecutionRedriven');
+    expect(events[redrive]).toMatchObject({ executionRedrivenEventDetails: { redriveCount: 1 }, previousEventId: events[redrive - 1]!.id });
+    expect(events[redrive - 1]!.type).toBe('ExecutionFailed');
+    expect(events[redrive + 1]).toMatchObject({ type: 'TaskStateEntered', stateEnteredEventDetails: { name: 'B', input: JSON.stringify({ in: 1, A: { ran: 'A' } }) } });
+    expect(eventTypes(events).at(-1)).toBe('ExecutionSucceeded');
+  });
+
+  it('publishes RUNNING again with redriveCount and redriveDate, and lists the execution as REDRIVEN', async () => {
+    const h = harness([], { invokeLambda: flaky({ B: 1 }) });
+    const machineArn = await createMachine(h, 'sequence', SEQUENCE);
+    const arn = await startOn(h, machineArn, {});
+    await h.waitForStatus(arn, 'FAILED');
+    const { redriveDate } = await h.call('RedriveExecution', { executionArn: arn });
+    await h.waitForStatus(arn, 'SUCCEEDED');
+
+    const changes = h.published.filter((entry) => entry.DetailType === 'Step Functions Execution Status Change').map((entry) => entry.Detail);
+    expect(changes.map((detail) => [detail.status, detail.redriveCount])).toEqual([
+      ['RUNNING', 0],
+      ['FAILED', 0],
+      ['RUNNING', 1],
+      ['SUCCEEDED', 1],
+    ]);
+    expect(changes[1]).toMatchObject({ redriveStatus: 'REDRIVABLE', redriveStatusReason: null, redriveDate: null });
+    expect(changes[2]).toMatchObject({ redriveDate: (redriveDate as number) * 1000, redriveStatus: 'NOT_REDRIVABLE', redriveStatusReason: 'Execution is RUNNING and cannot be redriven', stopDate: null, error: null });
+
+    const listed = await h.call('ListExecutions', { stateMachineArn: machineArn, redriveFilter: 'REDRIVEN' });
+    expect(listed.executions).toEqual([expect.objectContaining({ executionArn: arn, redriveCount: 1, redriveDate })]);
+    expect((await h.call('ListExecutions', { stateMachineArn: machineArn, redriveFilter: 'NOT_REDRIVEN' })).executions).toEqual([]);
+  });
+
+  it('can redrive a redriven execution that failed again (redriveCount 2), and answers a repeated clientToken with the earlier redrive', async () => {
+    const h = harness([], { invokeLambda: flaky({ B: 2 }) });
+    const arn = await startOn(h, await createMachine(h, 'sequence', SEQUENCE), {});
+    await h.waitForStatus(arn, 'FAILED');
+    const first = await h.call('RedriveExecution', { executionArn: arn, clientToken: 'once' });
+    await h.waitForStatus(arn, 'FAILED');
+    expect(await h.call('RedriveExecution', { executionArn: arn, clientToken: 'once' })).toEqual(first);
+    expect((await h.call('DescribeExecution', { executionArn: arn })).status).toBe('FAILED');
+    await h.call('RedriveExecution', { executionArn: arn, clientToken: 'twice' });
+    expect(await h.waitForStatus(arn, 'SUCCEEDED')).toMatchObject({ redriveCount: 2 });
+    expect(callCounts(h)).toEqual({ A: 1, B: 3, C: 1 });
+    const events = await h.history(arn);
+    expectMonotonic(events);
+    expect(events.filter((event) => event.type === 'ExecutionRedriven').map((event) => event.executionRedrivenEventDetails)).toEqual([{ redriveCount: 1 }, { redriveCount: 2 }]);
+  });
+
+  it('reruns only the failed branch of a Parallel state; the Parallel output holds all three branches', async () => {
+    const parallel = {
+      StartAt: 'Fan',
+      States: {
+        Fan: {
+          Type: 'Parallel',
+          Branches: [
+            { StartAt: 'L', States: { L: task('L') } },
+            { StartAt: 'M', States: { M: task('M') } },
+            { StartAt: 'R', States: { R: task('R') } },
+          ],
+          Next: 'After',
+        },
+        After: { Type: 'Pass', End: true },
       },
     };
-  }
+    const h = harness([], { invokeLambda: flaky({ M: 1 }, 30) });
+    const arn = await startOn(h, await createMachine(h, 'fan', parallel), { in: 1 });
+    await h.waitForStatus(arn, 'FAILED');
+    await h.call('RedriveExecution', { executionArn: arn });
+    const output = JSON.parse((await h.waitForStatus(arn, 'SUCCEEDED')).output as string);
+    expect(output).toEqual([
+      { in: 1, L: { ran: 'L' } },
+      { in: 1, M: { ran: 'M' } },
+      { in: 1, R: { ran: 'R' } },
+    ]);
+    expect(callCounts(h)).toEqual({ L: 1, M: 2, R: 1 });
+    const afterRedrive = eventTypes((await h.history(arn)).slice((await h.history(arn)).findIndex((event) => event.type === 'ExecutionRedriven')));
+    expect(afterRedrive.filter((type) => type === 'TaskStateEntered')).toHaveLength(1);
+  });
 
-  /** The start-job call for `step` (waits for it). */
-  async function startJobCall(h: Harness, step: string): Promise<Json> {
-    const call = await eventually(() => h.lambdaCalls.find((item) => item.functionName === START_JOB && item.payload.step === step), `start-job ${step}`);
-    return call.payload;
-  }
+  it('resumes inside nested Parallel states at the failed state with its recorded input, not at the branch start', async () => {
+    const nested = {
+      StartAt: 'Outer',
+      States: {
+        Outer: {
+          Type: 'Parallel',
+          Branches: [
+            { StartAt: 'X1', States: { X1: task('X1', 'X2'), X2: task('X2') } },
+            {
+              StartAt: 'Inner',
+              States: {
+                Inner: {
+                  Type: 'Parallel',
+                  Branches: [
+                    { StartAt: 'Y1', States: { Y1: task('Y1') } },
+                    { StartAt: 'Z1', States: { Z1: task('Z1', 'Z2'), Z2: task('Z2', 'Z3'), Z3: task('Z3') } },
+                  ],
+                  End: true,
+                },
+              },
+            },
+          ],
+          ResultPath: '$.outer',
+          Next: 'Final',
+        },
+        Final: task('Final'),
+      },
+    };
+    const h = harness([], { invokeLambda: flaky({ Z2: 1 }, 30) });
+    const arn = await startOn(h, await createMachine(h, 'nested', nested), { in: 1 });
+    await h.waitForStatus(arn, 'FAILED');
+    await h.call('RedriveExecution', { executionArn: arn });
+    const output = JSON.parse((await h.waitForStatus(arn, 'SUCCEEDED')).output as string);
+    expect(callCounts(h)).toEqual({ X1: 1, X2: 1, Y1: 1, Z1: 1, Z2: 2, Z3: 1, Final: 1 });
+    const z2 = h.lambdaCalls.filter((call) => call.functionName === fn('Z2'));
+    expect(z2[1]!.payload).toEqual({ in: 1, Z1: { ran: 'Z1' } });
+    expect(output).toEqual({
+      in: 1,
+      outer: [{ in: 1, X1: { ran: 'X1' }, X2: { ran: 'X2' } }, [{ in: 1, Y1: { ran: 'Y1' } }, { in: 1, Z1: { ran: 'Z1' }, Z2: { ran: 'Z2' }, Z3: { ran: 'Z3' } }]],
+      Final: { ran: 'Final' },
+    });
+    expectMonotonic(await h.history(arn));
+  });
 
-  function detailTypes(h: Harness): unknown[] {
-    return h.putEventsCalls.flat().map((entry) => entry.DetailType);
-  }
+  it('reruns a failed Map state as a whole: the local runtime does not redrive single iterations', async () => {
+    const map = {
+      StartAt: 'First',
+      States: {
+        First: task('First', 'Each'),
+        Each: { Type: 'Map', ItemsPath: '$.items', ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, StartAt: 'Item', States: { Item: { Type: 'Task', Resource: fn('Item'), End: true } } }, ResultPath: '$.each', End: true },
+      },
+    };
+    const h = harness([], { invokeLambda: flaky({ Item: 1 }) });
+    const arn = await startOn(h, await createMachine(h, 'map', map), { items: [1, 2, 3] });
+    await h.waitForStatus(arn, 'FAILED');
+    await h.call('RedriveExecution', { executionArn: arn });
+    const output = JSON.parse((await h.waitForStatus(arn, 'SUCCEEDED')).output as string);
+    expect(output.each).toEqual([{ ran: 'Item' }, { ran: 'Item' }, { ran: 'Item' }]);
+    expect(callCounts(h).First).toBe(1);
+  });
 
-  it('builds, trains, evaluates and registers when each job completes through SendTaskSuccess', async () => {
-    const h = harness([modelBuild], modelBuildFakes());
-    const arn = await h.startExecution(modelBuild, buildInput(), 'build-1');
-    const tokens: string[] = [];
-    for (const [step, result] of [
-      ['preprocess', { jobName: 'p', outputs: { train: 's3://b/train/' } }],
-      ['train', { jobName: 't', modelArtifacts: 's3://b/model.tar.gz' }],
-      ['evaluate', { jobName: 'e', outputs: { evaluation: 's3://b/evaluation/' } }],
-    ] as const) {
-      const payload = await startJobCall(h, step);
-      expect(payload.executionArn).toBe(arn);
-      tokens.push(payload.taskToken as string);
-      await h.call('SendTaskSuccess', { taskToken: payload.taskToken, output: JSON.stringify(result) });
-    }
+  it('answers ExecutionNotRedrivable for a RUNNING or SUCCEEDED execution', async () => {
+    const h = harness([WAIT_FOR_TOKEN, PASS_CHOICE]);
+    const runningArn = await h.startExecution(WAIT_FOR_TOKEN, { step: 'train', timeout: 60 });
+    await expect(h.call('RedriveExecution', { executionArn: runningArn })).rejects.toThrow(
+      expect.objectContaining({ name: 'ExecutionNotRedrivable', message: 'Execution is RUNNING and cannot be redriven.' }),
+    );
+    expect(await h.call('DescribeExecution', { executionArn: runningArn })).toMatchObject({ redriveStatus: 'NOT_REDRIVABLE', redriveStatusReason: 'Execution is RUNNING and cannot be redriven' });
+    const succeeded = await h.startExecution(PASS_CHOICE, { who: 'world' });
+    await h.waitForStatus(succeeded, 'SUCCEEDED');
+    await expect(h.call('RedriveExecution', { executionArn: succeeded })).rejects.toThrow(
+      expect.objectContaining({ name: 'ExecutionNotRedrivable', message: 'Execution is SUCCEEDED and cannot be redriven.' }),
+    );
+  });
+
+  it('redrives a waitForTaskToken task failed through SendTaskFailure; a fresh token completes it', async () => {
+    const job = {
+      StartAt: 'Prepare',
+      States: {
+        Prepare: { Type: 'Pass', Result: 'ready', ResultPath: '$.prepared', Next: 'Job' },
+        Job: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken', Parameters: { FunctionName: FUNCTION_ARN, Payload: { 'token.$': '$$.Task.Token' } }, ResultPath: '$.job', End: true },
+      },
+    };
+    const h = harness([]);
+    const arn = await startOn(h, await createMachine(h, 'job', job), { in: 1 });
+    const first = await tokenOf(h, 0);
+    await h.call('SendTaskFailure', { taskToken: first, error: 'SageMakerJobFailed', cause: 'AlgorithmError' });
+    await h.waitForStatus(arn, 'FAILED');
+    await h.call('RedriveExecution', { executionArn: arn });
+    const second = await tokenOf(h, 1);
+    expect(second).not.toBe(first);
+    await expect(h.call('SendTaskSuccess', { taskToken: first, output: '{}' })).rejects.toThrow(expect.objectContaining({ name: 'TaskDoesNotExist' }));
+    await h.call('SendTaskSuccess', { taskToken: second, output: '{"model":"s3://b/model.tar.gz"}' });
     const described = await h.waitForStatus(arn, 'SUCCEEDED');
-    expect(new Set(tokens).size).toBe(3);
-    expect(JSON.parse(described.output as string)).toEqual(registration);
-    expect(detailTypes(h)).toEqual(['Model Build Started', 'Model Package Registered', 'Model Build Succeeded']);
-    const started = h.putEventsCalls[0]![0]!;
-    expect(JSON.parse(started.Detail as string)).toMatchObject({ repository: 'abalone', executionArn: arn });
-    const register = h.lambdaCalls.find((item) => item.functionName === REGISTER)!;
-    expect(register.payload).toMatchObject({ jobs: { train: { modelArtifacts: 's3://b/model.tar.gz' } }, gate: { value: 4.2 } });
-
-    const types = eventTypes(await h.history(arn));
-    expect(types.slice(0, 8)).toEqual(['ExecutionStarted', 'ChoiceStateEntered', 'ChoiceStateExited', 'TaskStateEntered', 'TaskScheduled', 'TaskStarted', 'TaskSucceeded', 'TaskStateExited']);
-    expect(types).toContain('ChoiceStateEntered');
-    expect(types.filter((type) => type === 'TaskSubmitted')).toHaveLength(3);
-    expect(types.filter((type) => type === 'TaskStateEntered')).toHaveLength(types.filter((type) => type === 'TaskStateExited').length);
-    expect(types.at(-1)).toBe('ExecutionSucceeded');
+    expect(JSON.parse(described.output as string)).toEqual({ in: 1, prepared: 'ready', job: { model: 's3://b/model.tar.gz' } });
+    const entered = (await h.history(arn)).filter((event) => String(event.type).endsWith('StateEntered')).map((event) => (event.stateEnteredEventDetails as Json).name);
+    expect(entered).toEqual(['Prepare', 'Job', 'Job']);
   });
 
-  it('fails the build with the job failure reported through SendTaskFailure, naming the failed step', async () => {
-    const h = harness([modelBuild], modelBuildFakes());
-    const arn = await h.startExecution(modelBuild, buildInput());
-    const preprocess = await startJobCall(h, 'preprocess');
-    await h.call('SendTaskSuccess', { taskToken: preprocess.taskToken, output: '{"jobName":"p"}' });
-    const train = await startJobCall(h, 'train');
-    await h.call('SendTaskFailure', { taskToken: train.taskToken, error: 'SageMakerJobFailed', cause: 'training job t failed: AlgorithmError' });
-    expect(await h.waitForStatus(arn, 'FAILED')).toMatchObject({ error: 'SageMakerJobFailed', cause: 'training job t failed: AlgorithmError' });
-    expect(detailTypes(h)).toEqual(['Model Build Started', 'Model Build Failed']);
-    expect(JSON.parse(h.putEventsCalls[1]![0]!.Detail as string)).toMatchObject({ step: 'Train', error: 'SageMakerJobFailed' });
+  it('redrives an execution the runtime restart failed, once the runtime is back', async () => {
+    const h = harness([]);
+    const machineArn = await createMachine(h, 'restarted', WAIT_FOR_TOKEN.definition);
+    const arn = await startOn(h, machineArn, { step: 'train', timeout: 60 });
+    await tokenOf(h, 0);
+    await h.service.stop();
+    const later = h.reopen();
+    await later.service.start();
+    expect(await later.call('DescribeExecution', { executionArn: arn })).toMatchObject({ status: 'FAILED', error: 'States.Runtime', redriveStatus: 'REDRIVABLE' });
+    await later.call('RedriveExecution', { executionArn: arn });
+    await later.call('SendTaskSuccess', { taskToken: await tokenOf(later, 0), output: '{"resumed":true}' });
+    expect(JSON.parse((await later.waitForStatus(arn, 'SUCCEEDED')).output as string).job).toEqual({ resumed: true });
   });
+});
 
-  it('times a job out with States.Timeout after build.taskTimeoutSeconds', async () => {
-    const h = harness([modelBuild], modelBuildFakes());
-    const arn = await h.startExecution(modelBuild, buildInput(1));
-    await startJobCall(h, 'preprocess');
-    expect(await h.waitForStatus(arn, 'FAILED')).toMatchObject({ error: 'States.Timeout' });
-    expect(JSON.parse(h.putEventsCalls[1]![0]!.Detail as string)).toMatchObject({ step: 'Preprocess', error: 'States.Timeout' });
+describe('history chains', () => {
+  it('chains every event of a Task back to its TaskStateEntered through previousEventId, though Parallel branches interleave', async () => {
+    const both = {
+      StartAt: 'Both',
+      States: {
+        Both: {
+          Type: 'Parallel',
+          Branches: ['Left', 'Right'].map((name) => ({
+            StartAt: name,
+            States: { [name]: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken', Parameters: { FunctionName: FUNCTION_ARN, Payload: { 'token.$': '$$.Task.Token', side: name } }, End: true } },
+          })),
+          End: true,
+        },
+      },
+    };
+    const h = harness([]);
+    const arn = await startOn(h, await createMachine(h, 'both', both), {});
+    const calls = [await h.lambdaCall(0), await h.lambdaCall(1)];
+    const tokenFor = (side: string) => calls.find((call) => call.payload.side === side)!.payload.token as string;
+    await h.call('SendTaskSuccess', { taskToken: tokenFor('Right'), output: '"right"' });
+    await eventually(async () => ((await h.history(arn)).some((event) => event.type === 'TaskStateExited') ? true : undefined), 'Right exited');
+    await h.call('SendTaskFailure', { taskToken: tokenFor('Left'), error: 'LeftFailed', cause: 'no' });
+    await h.waitForStatus(arn, 'FAILED');
+
+    const events = await h.history(arn);
+    const failed = events.find((event) => event.type === 'TaskFailed')!;
+    const chain = chainBack(events, failed);
+    const entered = chain.findIndex((event) => event.type === 'TaskStateEntered');
+    expect(eventTypes(chain.slice(0, entered + 1))).toEqual(['TaskFailed', 'TaskSubmitted', 'TaskStarted', 'TaskScheduled', 'TaskStateEntered']);
+    expect(chain[entered]!.stateEnteredEventDetails).toMatchObject({ name: 'Left' });
+    // The branches did interleave: Right's events sit between Left's entry and Left's failure.
+    const rightExit = events.find((event) => event.type === 'TaskStateExited')!;
+    expect(rightExit.id as number).toBeGreaterThan(chain[entered]!.id as number);
+    expect(rightExit.id as number).toBeLessThan(failed.id as number);
+    expect(eventTypes(chainBack(events, rightExit)).slice(0, 6)).toEqual(['TaskStateExited', 'TaskSucceeded', 'TaskSubmitted', 'TaskStarted', 'TaskScheduled', 'TaskStateEntered']);
   });
 });
 
@@ -677,14 +1062,19 @@ describe('through the AWS SDK', () => {
     server = undefined;
   });
 
-  it('starts, completes and inspects an execution with @aws-sdk/client-sfn', async () => {
-    const h = harness([WAIT_FOR_TOKEN], { invokeLambda: async () => null });
+  /** An SFN client talking to the harness's service over loopback HTTP. */
+  async function sdkClient(h: Harness): Promise<SFNClient> {
     server = createServer((request, response) => {
       void readBody(request).then((body) => serveAwsJson(request, response, body, h.service.operations, { contentType: 'application/x-amz-json-1.0' }));
     });
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    const client = new SFNClient({ endpoint: `http://127.0.0.1:${port}`, region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    return new SFNClient({ endpoint: `http://127.0.0.1:${port}`, region: REGION, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  }
+
+  it('starts, completes and inspects an execution with @aws-sdk/client-sfn', async () => {
+    const h = harness([WAIT_FOR_TOKEN], { invokeLambda: async () => null });
+    const client = await sdkClient(h);
 
     const started = await client.send(new StartExecutionCommand({ stateMachineArn: WAIT_FOR_TOKEN.arn, name: 'sdk-run', input: '{"step":"x","timeout":60}' }));
     expect(started.startDate).toBeInstanceOf(Date);
@@ -702,6 +1092,30 @@ describe('through the AWS SDK', () => {
     expect(history.events?.map((event) => event.type)).toEqual(['ExecutionSucceeded', 'TaskStateExited']);
     expect(history.events?.[0]?.timestamp).toBeInstanceOf(Date);
     expect(history.nextToken).toEqual(expect.any(String));
+    client.destroy();
+  });
+  it('creates, validates, starts and redrives a state machine with @aws-sdk/client-sfn', async () => {
+    const h = harness([], { invokeLambda: async () => null });
+    const client = await sdkClient(h);
+    const job = { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken', Parameters: { FunctionName: FUNCTION_ARN, Payload: { 'token.$': '$$.Task.Token' } }, End: true };
+    const definition = JSON.stringify({ StartAt: 'Job', States: { Job: job } });
+    expect((await client.send(new ValidateStateMachineDefinitionCommand({ definition }))).result).toBe('OK');
+    const created = await client.send(new CreateStateMachineCommand({ name: 'sdk-machine', definition, roleArn: ROLE_ARN }));
+    expect(created.creationDate).toBeInstanceOf(Date);
+    const { executionArn } = await client.send(new StartExecutionCommand({ stateMachineArn: created.stateMachineArn, input: '{}' }));
+    await client.send(new SendTaskFailureCommand({ taskToken: await tokenOf(h, 0), error: 'JobFailed' }));
+    await eventually(async () => ((await client.send(new DescribeExecutionCommand({ executionArn }))).status === 'FAILED' ? true : undefined), 'FAILED through the SDK');
+
+    const redriven = await client.send(new RedriveExecutionCommand({ executionArn }));
+    expect(redriven.redriveDate).toBeInstanceOf(Date);
+    await client.send(new SendTaskSuccessCommand({ taskToken: await tokenOf(h, 1), output: '{}' }));
+    const described = await eventually(async () => {
+      const output = await client.send(new DescribeExecutionCommand({ executionArn }));
+      return output.status === 'SUCCEEDED' ? output : undefined;
+    }, 'SUCCEEDED through the SDK');
+    expect(described).toMatchObject({ redriveCount: 1, redriveDate: redriven.redriveDate, redriveStatus: 'NOT_REDRIVABLE' });
+    const listed = await client.send(new ListExecutionsCommand({ stateMachineArn: created.stateMachineArn, redriveFilter: 'REDRIVEN' }));
+    expect(listed.executions?.map((item) => item.redriveCount)).toEqual([1]);
     client.destroy();
   });
 });
