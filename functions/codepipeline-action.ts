@@ -5,32 +5,22 @@ import { putJobFailure, putJobSuccess } from '../shared/aws/codepipeline';
 import { publishEvent } from '../shared/aws/eventbridge';
 import { describeExecution, startNamedExecution } from '../shared/aws/sfn';
 import { startModelBuild } from '../shared/pipeline/start-build';
-import { loadConfig } from '../shared/config';
+import { loadBuildSettings, loadConfig } from '../shared/config';
 import { pushForBuild, runPipelineAction } from '../shared/deploy/pipeline-action';
 import { logger } from '../shared/logger';
 import { deployExecutionName, parseModelPackageArn, shortHash } from '../shared/naming';
 import { codePipelineJobSchema, DETAIL_TYPES, parseEvent } from '../shared/schemas/events';
 
 /** CodePipeline Lambda invoke action: UserParameters choose build, deploy or promote; answers with continuation tokens while the run goes on. */
-const env = loadConfig(
-  'AWS_REGION', 'MODEL_BUILD_STATE_MACHINE_ARN', 'MODEL_DEPLOY_STATE_MACHINE_ARN', 'EVENT_BUS_NAME', 'ARTIFACTS_BUCKET', 'ALLOWED_INSTANCE_TYPES',
-  'MAX_RUNTIME_SECONDS', 'MAX_SOURCE_BYTES',
-);
+const env = loadConfig('AWS_REGION', 'MODEL_DEPLOY_STATE_MACHINE_ARN', 'EVENT_BUS_NAME');
+// Pipelines choose their own repositories and branches: the stage's trigger filters do not apply.
+const buildSettings = loadBuildSettings(true);
 
 export const handler = middy(async (event: unknown) => {
   const job = parseEvent(codePipelineJobSchema, event);
   const outcome = await runPipelineAction(job, {
     async startBuild(parameters) {
-      // Pipelines choose their own repositories and branches: the stage's trigger filters do not apply.
-      const outcome = await startModelBuild(pushForBuild(parameters, job, env.AWS_REGION), {
-        stateMachineArn: env.MODEL_BUILD_STATE_MACHINE_ARN,
-        artifactsBucket: env.ARTIFACTS_BUCKET,
-        allowedInstanceTypes: env.ALLOWED_INSTANCE_TYPES,
-        maxRuntimeSeconds: env.MAX_RUNTIME_SECONDS,
-        maxSourceBytes: env.MAX_SOURCE_BYTES,
-        repositories: ['*'],
-        branches: ['*'],
-      });
+      const outcome = await startModelBuild(pushForBuild(parameters, job, env.AWS_REGION), buildSettings);
       return 'executionArn' in outcome ? { executionArn: outcome.executionArn } : { ignored: outcome.reason };
     },
     async startDeploy(modelPackageArn, jobId) {

@@ -1,29 +1,28 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 
-import { startModelBuild } from '../shared/pipeline/start-build';
-import { loadConfig } from '../shared/config';
+import { loadBuildSettings, loadConfig } from '../shared/config';
 import { logger } from '../shared/logger';
 import { rejectInvalidInput } from '../shared/middleware/reject-invalid-input';
-import { parseEvent, repositoryStateChangeSchema } from '../shared/schemas/events';
+import { startModelBuild, startRequestedBuild } from '../shared/pipeline/start-build';
+import { DETAIL_TYPES, modelBuildRequestedSchema, parseEvent, repositoryStateChangeSchema } from '../shared/schemas/events';
 
-/** EventBridge `CodeCommit Repository State Change` → start the model-build run for the pushed commit. */
-const env = loadConfig(
-  'MODEL_BUILD_STATE_MACHINE_ARN', 'ARTIFACTS_BUCKET', 'ALLOWED_INSTANCE_TYPES', 'MAX_RUNTIME_SECONDS',
-  'MAX_SOURCE_BYTES', 'TRIGGER_REPOSITORIES', 'TRIGGER_BRANCHES', 'DEAD_LETTER_QUEUE_URL',
-);
+/**
+ * EventBridge `CodeCommit Repository State Change` (a push) or `Model Build Requested` (a run
+ * started by hand) → compile the commit's pipeline and start its run.
+ */
+const settings = loadBuildSettings();
+const env = loadConfig('DEAD_LETTER_QUEUE_URL');
 
 export const handler = middy(async (event: unknown) => {
+  if ((event as { 'detail-type'?: unknown } | null)?.['detail-type'] === DETAIL_TYPES.modelBuildRequested) {
+    const request = parseEvent(modelBuildRequestedSchema, event);
+    const outcome = await startRequestedBuild(request.detail, settings);
+    logger.info('build request handled', { repository: request.detail.repository, requestId: request.detail.requestId, outcome });
+    return outcome;
+  }
   const push = parseEvent(repositoryStateChangeSchema, event);
-  const outcome = await startModelBuild(push, {
-    stateMachineArn: env.MODEL_BUILD_STATE_MACHINE_ARN,
-    artifactsBucket: env.ARTIFACTS_BUCKET,
-    allowedInstanceTypes: env.ALLOWED_INSTANCE_TYPES,
-    maxRuntimeSeconds: env.MAX_RUNTIME_SECONDS,
-    maxSourceBytes: env.MAX_SOURCE_BYTES,
-    repositories: env.TRIGGER_REPOSITORIES,
-    branches: env.TRIGGER_BRANCHES,
-  });
+  const outcome = await startModelBuild(push, settings);
   logger.info('source push handled', { repository: push.detail.repositoryName, commit: push.detail.commitId, outcome });
   return outcome;
 })

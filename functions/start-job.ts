@@ -1,22 +1,22 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 
-import { startJob } from '../shared/pipeline/jobs';
 import { loadConfig } from '../shared/config';
 import { logger } from '../shared/logger';
+import { startJob } from '../shared/pipeline/jobs';
 import { parseEvent } from '../shared/schemas/events';
 import { startJobInputSchema } from '../shared/schemas/task-inputs';
 
-/** Step Functions `lambda:invoke.waitForTaskToken` task: create the step's SageMaker job and park the token. */
-const env = loadConfig('SAGEMAKER_ROLE_ARN', 'ARTIFACTS_BUCKET', 'MAX_RUNTIME_SECONDS', 'JOB_TOKEN_TABLE');
+/** Step Functions `lambda:invoke.waitForTaskToken` task of a Processing or Training step: reuse a result, or start the SageMaker job and park the token. */
+const env = loadConfig('SAGEMAKER_ROLE_ARN', 'ARTIFACTS_BUCKET', 'MAX_RUNTIME_SECONDS', 'ALLOWED_INSTANCE_TYPES', 'JOB_TOKEN_TABLE', 'STEP_CACHE_TABLE');
 
 export const handler = middy(async (event: unknown) => {
   const input = parseEvent(startJobInputSchema, event);
-  const job = await startJob(
+  const outcome = await startJob(
     input,
-    { roleArn: env.SAGEMAKER_ROLE_ARN, artifactsBucket: env.ARTIFACTS_BUCKET, maxRuntimeSeconds: env.MAX_RUNTIME_SECONDS },
-    env.JOB_TOKEN_TABLE,
+    { roleArn: env.SAGEMAKER_ROLE_ARN, artifactsBucket: env.ARTIFACTS_BUCKET, maxRuntimeSeconds: env.MAX_RUNTIME_SECONDS, allowedInstanceTypes: env.ALLOWED_INSTANCE_TYPES },
+    { tokens: env.JOB_TOKEN_TABLE, cache: env.STEP_CACHE_TABLE },
   );
-  logger.info('job started, waiting for its state change', { step: input.step, ...job, execution: input.executionArn });
-  return job;
+  logger.info(outcome.outcome === 'started' ? 'job started, waiting for its state change' : `step result ${outcome.outcome}`, { step: input.step, ...outcome, execution: input.executionArn });
+  return outcome;
 }).use(injectLambdaContext(logger));

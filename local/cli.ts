@@ -6,7 +6,7 @@ import { parse as parseYaml } from 'yaml';
 
 import type { EventBridgeEvent } from './eventbridge/service';
 import { LocalRuntime, parseLocalSection } from './runtime';
-import { seedExample } from './seed';
+import { EXAMPLES, seedExample } from './seed';
 import { formatStatus, getStatus, promote, setApproval } from './status';
 
 /**
@@ -42,6 +42,15 @@ export function describeEvent(event: EventBridgeEvent): string | undefined {
       return `endpoint  ${text('EndpointName')} ${text('EndpointStatus')}`;
     case 'Scheduled Event':
       return undefined;
+    case 'Model Build Succeeded': {
+      // Every step's result rides along in the event; the line says what matters: where they came from, what was registered.
+      const steps = Object.entries((detail.steps ?? {}) as Record<string, { CachedFrom?: string | null; ReusedFrom?: string | null }>);
+      const cached = steps.filter(([, result]) => result.CachedFrom).length;
+      const reused = steps.filter(([, result]) => result.ReusedFrom).length;
+      return `build     ${text('repository')} ${text('commit')?.slice(0, 7) ?? ''} succeeded: ${steps.length} steps${cached ? `, ${cached} from the cache` : ''}${reused ? `, ${reused} reused` : ''}${text('modelPackageArn') ? ` → ${text('modelPackageArn')}` : ''}`;
+    }
+    case 'Model Build Failed':
+      return `build     ${text('repository')} ${text('commit')?.slice(0, 7) ?? ''} FAILED at ${text('step') ?? '?'}: ${text('error') ?? ''}: ${text('cause') ?? ''}`;
     default:
       return event.source.startsWith('aws.') ? undefined : `${event['detail-type'].padEnd(9)} ${JSON.stringify(detail)}`;
   }
@@ -96,8 +105,10 @@ async function up(args: string[]): Promise<void> {
   say(`  status:        npx sluice status --endpoint ${runtime.endpoint}`);
   if (values.seed) {
     try {
-      const seeded = await seedExample(runtime.endpoint);
-      say(`  model repo:    git clone ${seeded.cloneUrl}   (push to main to retrain${seeded.created ? '; its first build is running' : ''})`);
+      for (const example of EXAMPLES) {
+        const seeded = await seedExample(runtime.endpoint, example);
+        say(`  model repo:    git clone ${seeded.cloneUrl}   (push to main to retrain${seeded.created ? '; its first build is running' : ''})`);
+      }
     } catch (error) {
       process.stderr.write(`seeding the example repository failed: ${(error as Error).message}\n`);
       stop('seed failure');

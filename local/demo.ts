@@ -161,7 +161,7 @@ async function demo(): Promise<number> {
     figures.modelPackageArn = arn;
     const status = await getStatus(runtime.endpoint);
     const version = status.modelVersions.find((v) => v.arn === arn);
-    const run = status.runs.find((r) => r.status === 'SUCCEEDED' && r.stateMachine.endsWith('model-build'));
+    const run = status.runs.find((r) => r.status === 'SUCCEEDED' && r.stateMachine.startsWith('sluice-local-build-'));
     const reference = `${version?.group}/${version?.version}`;
     say(`registered ${reference} (${version?.approval}) in ${String(figures.buildSeconds)} s`);
     say(`  steps:   ${run?.steps.map((step) => step.name).join(' → ')}`);

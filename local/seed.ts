@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -20,7 +20,14 @@ import { LOCAL_CREDENTIALS, ROOT } from './runtime';
 
 const execFileAsync = promisify(execFile);
 
-export const EXAMPLE_DIR = join(ROOT, 'examples', 'abalone');
+/** An example model repository: examples/<name>, its data in examples/<name>/data. */
+export function exampleDir(name: string): string {
+  return join(ROOT, 'examples', name);
+}
+
+export const EXAMPLE_DIR = exampleDir('abalone');
+/** The examples `sluice up --seed` creates, each a repository of its own name. */
+export const EXAMPLES = ['abalone', 'abalone-age'] as const;
 /** The local stage's artifacts bucket, read from its one definition: serverless.yml params.local.artifactsBucket. */
 export const LOCAL_ARTIFACTS_BUCKET = (() => {
   const service = parseYaml(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')) as { params?: { local?: { artifactsBucket?: unknown } } };
@@ -111,13 +118,21 @@ export async function pushDirectory(
   }
 }
 
+/** Uploads an example's data files (examples/<name>/data/*, its README aside) to datasets/<name>/, where `Dataset: <name>/` reads them. */
+export async function uploadExampleData(endpoint: string, example: string): Promise<string[]> {
+  const data = join(exampleDir(example), 'data');
+  const files = readdirSync(data).filter((file) => file !== 'README.md').sort();
+  return Promise.all(files.map((file) => uploadDataset(endpoint, example, join(data, file))));
+}
+
 /**
- * The example model repository, ready to use: creates `abalone`, uploads its dataset and, when the
- * repository is new, pushes examples/abalone (which starts its first build). Idempotent.
+ * An example model repository, ready to use, the way any example runs: uploads its data to
+ * datasets/<example>/, creates the repository `<example>` and, when it is new, pushes
+ * examples/<example> (which starts its first build). Idempotent.
  */
-export async function seedExample(endpoint: string, repository = 'abalone'): Promise<{ created: boolean; commit?: string; cloneUrl: string }> {
-  await uploadDataset(endpoint, 'abalone', join(EXAMPLE_DIR, 'data', 'abalone.csv'));
-  const created = await createRepository(endpoint, repository);
-  const commit = created ? await pushDirectory(endpoint, repository, EXAMPLE_DIR, { message: 'Abalone model from examples/abalone' }) : undefined;
-  return { created, commit, cloneUrl: cloneUrl(endpoint, repository) };
+export async function seedExample(endpoint: string, example = 'abalone'): Promise<{ created: boolean; commit?: string; cloneUrl: string }> {
+  await uploadExampleData(endpoint, example);
+  const created = await createRepository(endpoint, example);
+  const commit = created ? await pushDirectory(endpoint, example, exampleDir(example), { message: `Model from examples/${example}` }) : undefined;
+  return { created, commit, cloneUrl: cloneUrl(endpoint, example) };
 }

@@ -32,8 +32,17 @@ export interface RunStatus {
   stopDate?: string;
   error?: string;
   cause?: string;
-  /** States entered, in order, with how each ended. */
-  steps: { name: string; status: 'running' | 'succeeded' | 'failed' }[];
+  /** The pipeline's steps entered, in order, with how each ended and where a reused result came from. */
+  steps: StepStatus[];
+}
+
+export interface StepStatus {
+  name: string;
+  status: 'running' | 'succeeded' | 'failed';
+  /** The run whose identical job this step reused (cache hit). */
+  cachedFrom?: string;
+  /** The run this step's result was carried over from (a run started from a later step). */
+  reusedFrom?: string;
 }
 
 export interface ModelVersionStatus {
@@ -83,15 +92,39 @@ export async function executionHistory(sfn: SFNClient, executionArn: string): Pr
   return events;
 }
 
-/** Steps of one execution from its history: each state entered, and whether it exited. */
+/**
+ * A state the compiler adds around the steps (`Build started`, `check ?`, `parallel #1: …`,
+ * `register registered`): step names never hold a space (shared/schemas/pipeline-values.ts).
+ */
+function isStepState(name: string): boolean {
+  return !name.includes(' ');
+}
+
+/** Where a step's result came from, read from its state's output (`$.steps['<name>']`). */
+function provenance(name: string, output: string | undefined): Pick<StepStatus, 'cachedFrom' | 'reusedFrom'> {
+  if (!output) return {};
+  try {
+    const result = (JSON.parse(output) as { steps?: Record<string, { CachedFrom?: string | null; ReusedFrom?: string | null }> }).steps?.[name];
+    return { ...(result?.CachedFrom ? { cachedFrom: result.CachedFrom } : {}), ...(result?.ReusedFrom ? { reusedFrom: result.ReusedFrom } : {}) };
+  } catch {
+    return {};
+  }
+}
+
+/** Steps of one execution from its history: each step entered, whether it exited, and cache hits. A redriven run's steps are shown once, as they ended last. */
 async function steps(sfn: SFNClient, executionArn: string): Promise<RunStatus['steps']> {
-  const result: RunStatus['steps'] = [];
+  const result: StepStatus[] = [];
   for (const event of await executionHistory(sfn, executionArn)) {
     const type = event.type ?? '';
-    if (type.endsWith('StateEntered') && event.stateEnteredEventDetails?.name) result.push({ name: event.stateEnteredEventDetails.name, status: 'running' });
-    else if (type.endsWith('StateExited') && event.stateExitedEventDetails?.name) {
-      const step = [...result].reverse().find((s) => s.name === event.stateExitedEventDetails!.name && s.status === 'running');
-      if (step) step.status = 'succeeded';
+    if (type.endsWith('StateEntered') && event.stateEnteredEventDetails?.name && isStepState(event.stateEnteredEventDetails.name)) {
+      const name = event.stateEnteredEventDetails.name;
+      const earlier = result.findIndex((step) => step.name === name);
+      if (earlier >= 0) result.splice(earlier, 1);
+      result.push({ name, status: 'running' });
+    } else if (type.endsWith('StateExited') && event.stateExitedEventDetails?.name) {
+      const { name, output } = event.stateExitedEventDetails;
+      const step = [...result].reverse().find((s) => s.name === name && s.status === 'running');
+      if (step) Object.assign(step, { status: 'succeeded' }, provenance(name, output));
     } else if (type === 'ExecutionFailed' || type === 'ExecutionTimedOut' || type === 'ExecutionAborted') {
       for (const step of result) if (step.status === 'running') step.status = 'failed';
     }
@@ -241,7 +274,10 @@ export function formatStatus(status: Status): string {
   if (status.runs.length === 0) lines.push('  (none)');
   for (const run of status.runs) {
     lines.push(`  ${run.status.padEnd(9)} ${run.stateMachine}/${run.name}${run.error ? `  ${run.error}: ${run.cause ?? ''}` : ''}`);
-    lines.push(`            ${run.steps.map((step) => `${step.name}${step.status === 'succeeded' ? ' ✓' : step.status === 'failed' ? ' ✗' : ' …'}`).join(' → ')}`);
+    const executionName = (arn: string) => arn.split(':').at(-1) ?? arn;
+    const mark = (step: StepStatus) =>
+      `${step.name}${step.status === 'succeeded' ? ' ✓' : step.status === 'failed' ? ' ✗' : ' …'}${step.cachedFrom ? ` (cached from ${executionName(step.cachedFrom)})` : ''}${step.reusedFrom ? ` (reused from ${executionName(step.reusedFrom)})` : ''}`;
+    lines.push(`            ${run.steps.map(mark).join(' → ')}`);
   }
   lines.push('Model versions');
   if (status.modelVersions.length === 0) lines.push('  (none)');

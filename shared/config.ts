@@ -1,3 +1,4 @@
+import type { BuildSettings } from './pipeline/start-build';
 import * as z from './schemas/zod';
 
 /**
@@ -10,42 +11,50 @@ export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';
 }
 
-const commaList = z.pipe(
+// Each variable's schema is built only when a function reads that variable: a cold start pays for its own few.
+const commaList = () => z.pipe(
   z.string(),
   z.transform((value: string) => value.split(',').map((item) => item.trim()).filter((item) => item !== '')),
 ).check(z.refine((items) => items.length > 0, 'must list at least one value'));
 
-const positiveInt = z.coerce.number().check(z.int(), z.positive());
+const positiveInt = () => z.coerce.number().check(z.int(), z.positive());
 
 const variables = {
-  STAGE: z.string().check(z.minLength(1)),
+  STAGE: () => z.string().check(z.minLength(1)),
   /** Set by Lambda itself. */
-  AWS_REGION: z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region')),
-  ARTIFACTS_BUCKET: z.string().check(z.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name')),
-  MODEL_BUILD_STATE_MACHINE_ARN: z.string().check(z.startsWith('arn:')),
-  JOB_TOKEN_TABLE: z.string().check(z.minLength(3)),
-  SAGEMAKER_ROLE_ARN: z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN')),
+  AWS_REGION: () => z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region')),
+  ARTIFACTS_BUCKET: () => z.string().check(z.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name')),
+  /** Name prefix of compiled pipeline state machines, e.g. sluice-dev-build-. */
+  BUILD_STATE_MACHINE_PREFIX: () => z.string().check(z.regex(/^[A-Za-z0-9_-]{1,40}$/, 'must be a short state machine name prefix')),
+  REJECTED_BUILD_STATE_MACHINE_ARN: () => z.string().check(z.startsWith('arn:')),
+  PIPELINE_ROLE_ARN: () => z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN')),
+  START_JOB_FUNCTION_ARN: () => z.string().check(z.startsWith('arn:')),
+  EVALUATE_STEP_FUNCTION_ARN: () => z.string().check(z.startsWith('arn:')),
+  REGISTER_MODEL_FUNCTION_ARN: () => z.string().check(z.startsWith('arn:')),
+  STEP_CACHE_TABLE: () => z.string().check(z.minLength(3)),
+  JOB_TOKEN_TABLE: () => z.string().check(z.minLength(3)),
+  SAGEMAKER_ROLE_ARN: () => z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN')),
   ALLOWED_INSTANCE_TYPES: commaList,
   MAX_RUNTIME_SECONDS: positiveInt,
   MAX_SOURCE_BYTES: positiveInt,
   TRIGGER_REPOSITORIES: commaList,
   TRIGGER_BRANCHES: commaList,
-  MODEL_PACKAGE_GROUP_PREFIX: z.string().check(z.regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,30}$/, 'must be a short SageMaker-style name')),
-  DEAD_LETTER_QUEUE_URL: z.url(),
-  RECONCILE_MIN_AGE_SECONDS: z._default(positiveInt, 120),
-  DEPLOYMENT_TABLE: z.string().check(z.minLength(3)),
-  MODEL_DEPLOY_STATE_MACHINE_ARN: z.string().check(z.startsWith('arn:')),
-  EVENT_BUS_NAME: z.string().check(z.minLength(1)),
+  MODEL_PACKAGE_GROUP_PREFIX: () => z.string().check(z.regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,30}$/, 'must be a short SageMaker-style name')),
+  DEAD_LETTER_QUEUE_URL: () => z.url(),
+  RECONCILE_MIN_AGE_SECONDS: () => z._default(positiveInt(), 120),
+  DEPLOYMENT_TABLE: () => z.string().check(z.minLength(3)),
+  MODEL_DEPLOY_STATE_MACHINE_ARN: () => z.string().check(z.startsWith('arn:')),
+  EVENT_BUS_NAME: () => z.string().check(z.minLength(1)),
   ALLOWED_ENDPOINT_INSTANCE_TYPES: commaList,
-  PROD_GATE: z.enum(['manual', 'auto']),
+  PROD_GATE: () => z.enum(['manual', 'auto']),
   PROD_GATE_TIMEOUT_SECONDS: positiveInt,
-  BAKE_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(3600)), 300),
+  BAKE_SECONDS: () => z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(3600)), 300),
   MODEL_LATENCY_THRESHOLD_MS: positiveInt,
-  KEEP_VERSIONS: z._default(positiveInt, 3),
+  KEEP_VERSIONS: () => z._default(positiveInt(), 3),
 } as const;
 
 type Variables = typeof variables;
-type Loaded<K extends keyof Variables> = { readonly [P in K]: z.output<Variables[P]> };
+type Loaded<K extends keyof Variables> = { readonly [P in K]: z.output<ReturnType<Variables[P]>> };
 
 /**
  * Reads and validates the named environment variables. Throws {@link ConfigurationError} naming
@@ -55,7 +64,7 @@ export function loadConfig<K extends keyof Variables>(...names: K[]): Loaded<K> 
   const result: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const name of names) {
-    const parsed = variables[name].safeParse(process.env[name]);
+    const parsed = variables[name]().safeParse(process.env[name]);
     if (parsed.success) result[name] = parsed.data;
     else problems.push(`${name}: ${parsed.error.issues[0]?.message ?? 'invalid'}${process.env[name] === undefined ? ' (not set)' : ''}`);
   }
@@ -68,5 +77,35 @@ export function matchesAny(value: string, patterns: readonly string[]): boolean 
   return patterns.some((pattern) => {
     const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
     return regex.test(value);
+  });
+}
+
+/**
+ * The settings a build starts with (on-source-push and the CodePipeline action's build), read from
+ * the environment. Throws {@link ConfigurationError} naming each missing or malformed variable.
+ * `everything`: ignore the stage's repository/branch filters (a pipeline chooses its own).
+ */
+export function loadBuildSettings(everything = false): BuildSettings {
+  const env = loadConfig(
+    'ARTIFACTS_BUCKET', 'ALLOWED_INSTANCE_TYPES', 'MAX_RUNTIME_SECONDS', 'MAX_SOURCE_BYTES', 'TRIGGER_REPOSITORIES', 'TRIGGER_BRANCHES',
+    'BUILD_STATE_MACHINE_PREFIX', 'REJECTED_BUILD_STATE_MACHINE_ARN', 'PIPELINE_ROLE_ARN', 'START_JOB_FUNCTION_ARN', 'EVALUATE_STEP_FUNCTION_ARN',
+    'REGISTER_MODEL_FUNCTION_ARN', 'EVENT_BUS_NAME',
+  );
+  return Object.freeze({
+    artifactsBucket: env.ARTIFACTS_BUCKET,
+    allowedInstanceTypes: env.ALLOWED_INSTANCE_TYPES,
+    maxRuntimeSeconds: env.MAX_RUNTIME_SECONDS,
+    maxSourceBytes: env.MAX_SOURCE_BYTES,
+    repositories: everything ? ['*'] : env.TRIGGER_REPOSITORIES,
+    branches: everything ? ['*'] : env.TRIGGER_BRANCHES,
+    stateMachinePrefix: env.BUILD_STATE_MACHINE_PREFIX,
+    rejectedStateMachineArn: env.REJECTED_BUILD_STATE_MACHINE_ARN,
+    pipelineRoleArn: env.PIPELINE_ROLE_ARN,
+    targets: {
+      startJobFunctionArn: env.START_JOB_FUNCTION_ARN,
+      evaluateStepFunctionArn: env.EVALUATE_STEP_FUNCTION_ARN,
+      registerModelFunctionArn: env.REGISTER_MODEL_FUNCTION_ARN,
+      eventBusName: env.EVENT_BUS_NAME,
+    },
   });
 }

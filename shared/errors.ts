@@ -47,6 +47,24 @@ export class SageMakerJobFailedError extends SluiceError {
   readonly retryable = false;
 }
 
+/** A SageMaker job ended Failed for lack of capacity (FailureReason `CapacityError: …`); a step's RetryPolicies may retry it. */
+export class SageMakerCapacityError extends SluiceError {
+  override readonly name: string = 'SageMakerCapacityError';
+  readonly retryable = false;
+}
+
+/** A SageMaker job ended Failed with an internal error of SageMaker's (FailureReason `InternalServerError: …`). */
+export class SageMakerInternalError extends SluiceError {
+  override readonly name: string = 'SageMakerInternalError';
+  readonly retryable = false;
+}
+
+/** SageMaker refused to create a job: an account limit (ResourceLimitExceeded), e.g. too many running jobs of a type. */
+export class SageMakerResourceLimitError extends SluiceError {
+  override readonly name: string = 'SageMakerResourceLimit';
+  readonly retryable = false;
+}
+
 /** A SageMaker job this run waited on ended `Stopped` (someone or something stopped it). */
 export class SageMakerJobStoppedError extends SluiceError {
   override readonly name: string = 'SageMakerJobStopped';
@@ -59,15 +77,15 @@ export class MetricNotFoundError extends SluiceError {
   readonly retryable = false;
 }
 
-/** The evaluated model did not meet the configured quality gate. Raised by the state machine. */
-export class QualityGateFailedError extends SluiceError {
-  override readonly name: string = 'QualityGateFailed';
+/** A pipeline's Fail step was reached: the default error name of Fail steps (a step may name its own). */
+export class PipelineFailedError extends SluiceError {
+  override readonly name: string = 'PipelineFailed';
   readonly retryable = false;
 }
 
-/** The model was registered but the success events could not be published. Raised by the state machine. */
-export class EventPublishFailedError extends SluiceError {
-  override readonly name: string = 'EventPublishFailed';
+/** The evaluated model did not meet a Version 1 file's quality gate (its Fail step's error). */
+export class QualityGateFailedError extends SluiceError {
+  override readonly name: string = 'QualityGateFailed';
   readonly retryable = false;
 }
 
@@ -111,19 +129,24 @@ export class NoApprovedVersionError extends SluiceError {
  * Every error name Sluice raises, and how it reaches the state machines:
  * - `retry`: thrown by a task; every Lambda task's Retry lists it;
  * - `task`: thrown by a task or sent with SendTaskFailure; ends in the Catch / failure path;
- * - `input`: set in the execution input by on-source-push (`failure.Error`), failing the run at once;
- * - `fail-state`: raised by a Choice/Fail state of the state machine itself.
+ * - `input`: set in the execution input by on-source-push (`failure.Error`), failing the run at once
+ *   (statemachines/build-rejected.asl.yaml);
+ * - `fail-step`: the error name of a pipeline's Fail step that Sluice itself writes (the default, and
+ *   Version 1's quality gate); a Fail step may name its own.
  */
 export const ERROR_NAMES = {
   RetryableError: 'retry',
   InvalidInput: 'task',
   SageMakerJobFailed: 'task',
   SageMakerJobStopped: 'task',
+  SageMakerCapacityError: 'task',
+  SageMakerInternalError: 'task',
+  SageMakerResourceLimit: 'task',
   MetricNotFound: 'task',
   InvalidConfig: 'input',
   SourceTooLarge: 'input',
-  QualityGateFailed: 'fail-state',
-  EventPublishFailed: 'fail-state',
+  QualityGateFailed: 'fail-step',
+  PipelineFailed: 'fail-step',
   // model-deploy
   DeploySuperseded: 'task',
   EndpointDeployFailed: 'task',
@@ -131,7 +154,7 @@ export const ERROR_NAMES = {
   SmokeTestFailed: 'task',
   ModelPackageNotApproved: 'task',
   NoApprovedVersion: 'task',
-} as const satisfies Record<string, 'retry' | 'task' | 'input' | 'fail-state'>;
+} as const satisfies Record<string, 'retry' | 'task' | 'input' | 'fail-step'>;
 
 export type ErrorName = keyof typeof ERROR_NAMES;
 

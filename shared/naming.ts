@@ -11,6 +11,18 @@ export function shortHash(parts: readonly string[], length = 8): string {
   return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, length);
 }
 
+/** JSON with object keys sorted, so equal content always serialises the same (hashes of content). Pure. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, item]) => item !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
 /**
  * Reduces free text (a repository or branch name) to SageMaker's resource-name alphabet:
  * letters, digits and single hyphens, starting and ending with a letter or digit
@@ -38,16 +50,36 @@ export function buildExecutionName(repository: string, commit: string): string {
   return `${repo}-${commit.slice(0, 40)}-${shortHash([repository, commit], 6)}`;
 }
 
-export type BuildStep = 'preprocess' | 'train' | 'evaluate';
+/**
+ * Step Functions execution name for a build started by hand (`Model Build Requested`): the
+ * request id makes it, so a repeated request starts nothing new. At most 80 characters.
+ */
+export function requestedBuildExecutionName(repository: string, commit: string, requestId: string): string {
+  return `${toSageMakerSlug(repository, 30)}-${commit.slice(0, 12)}-run-${shortHash([repository, commit, requestId], 12)}`;
+}
 
 /**
- * SageMaker job name for one step of one build execution, e.g. `abalone-train-1a2b3c4d5e6f`.
- * Derived from the execution ARN, so a retried task finds the job it already created.
+ * The state machine a pipeline is compiled into: `<prefix><repository>-<8 hex of the definition>`.
+ * One per distinct definition of a repository, so the name alone says "this exact pipeline" and
+ * CreateStateMachine's idempotency makes a repeated push find it. At most 80 characters.
+ */
+export function pipelineStateMachineName(prefix: string, repository: string, definitionHash: string): string {
+  const suffix = `-${definitionHash.slice(0, 8)}`;
+  return `${prefix}${toSageMakerSlug(repository, 80 - prefix.length - suffix.length)}${suffix}`;
+}
+
+/**
+ * SageMaker job name for one attempt of one step of one build execution, e.g.
+ * `abalone-train-1a2b3c4d5e6f` (attempt 1) or `abalone-train-1a2b3c4d5e6f-2`. Derived from the
+ * execution ARN and the step, so a repeated task finds the job it already created; a retry or a
+ * redrive after a failed job takes the next attempt (SageMaker never reuses a job name).
  * Valid for processing and training jobs (≤ 63 chars, SageMaker's alphabet).
  */
-export function jobName(repository: string, step: BuildStep, executionArn: string): string {
-  const prefix = toSageMakerSlug(repository, 63 - step.length - 1 - 12 - 1);
-  return `${prefix}-${step}-${shortHash([executionArn, step], 12)}`;
+export function jobName(repository: string, step: string, executionArn: string, attempt = 1): string {
+  const suffix = `-${shortHash([executionArn, step], 12)}${attempt > 1 ? `-${attempt}` : ''}`;
+  const stepSlug = toSageMakerSlug(step.toLowerCase(), 24);
+  const prefix = toSageMakerSlug(repository, 63 - stepSlug.length - 1 - suffix.length);
+  return `${prefix}-${stepSlug}${suffix}`;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { CodeCommitClient, GetBlobCommand, GetFileCommand, GetFolderCommand } from '@aws-sdk/client-codecommit';
+import { CodeCommitClient, GetBlobCommand, GetBranchCommand, GetFileCommand, GetFolderCommand } from '@aws-sdk/client-codecommit';
 
 import { classifyAwsError, isAwsError } from '../errors';
 
@@ -55,5 +55,16 @@ export async function getBlob(repositoryName: string, blobId: string): Promise<U
     return output.content ?? new Uint8Array();
   } catch (error) {
     throw classifyAwsError(error, `CodeCommit GetBlob ${repositoryName}:${blobId}`);
+  }
+}
+
+/** The commit at the head of a branch; undefined when the branch does not exist. Throws RetryableError on throttling. Read-only. */
+export async function getBranchHead(repositoryName: string, branchName: string): Promise<string | undefined> {
+  try {
+    const output = await client.send(new GetBranchCommand({ repositoryName, branchName }));
+    return output.branch?.commitId;
+  } catch (error) {
+    if (isAwsError(error, 'BranchDoesNotExistException')) return undefined;
+    throw classifyAwsError(error, `CodeCommit GetBranch ${repositoryName}:${branchName}`);
   }
 }

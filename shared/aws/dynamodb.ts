@@ -27,6 +27,8 @@ export interface JobToken {
   phase?: 'waiting' | 'deploying';
   /** Endpoint deploys: what CreateEndpoint / UpdateEndpoint send, for whichever path acts (task, event or reconciler). */
   deployment?: { tags: Tag[]; deploymentConfig?: DeploymentConfig };
+  /** Jobs of cached steps: where their successful result is kept for later runs, and until when. */
+  cache?: { key: string; expiresAt: number };
 }
 
 /**
@@ -275,5 +277,37 @@ export async function deletePromotionToken(tableName: string, modelPackageArn: s
   } catch (error) {
     if (isAwsError(error, 'ConditionalCheckFailedException')) return;
     throw classifyAwsError(error, `DynamoDB DeleteItem ${tableName}`);
+  }
+}
+
+/** A step result kept for reuse (`cacheKey`: repository + content hash, shared/pipeline/cache.ts). */
+export interface CacheEntry {
+  cacheKey: string;
+  /** The step result (JSON text) as the run that produced it recorded it. */
+  result: string;
+  executionArn: string;
+  step: string;
+  /** Epoch seconds. */
+  createdAt: number;
+  /** Epoch seconds; DynamoDB's TTL removes the entry after this. */
+  expiresAt: number;
+}
+
+/** The cache entry for a key; undefined when none. Throws RetryableError on throttling. Read-only. */
+export async function getCacheEntry(tableName: string, cacheKey: string): Promise<CacheEntry | undefined> {
+  try {
+    const output = await client.send(new GetCommand({ TableName: tableName, Key: { cacheKey }, ConsistentRead: true }));
+    return output.Item as CacheEntry | undefined;
+  } catch (error) {
+    throw classifyAwsError(error, `DynamoDB GetItem ${tableName}`);
+  }
+}
+
+/** Records a cache entry (the newest result for the key wins). Idempotent. Throws RetryableError on throttling. */
+export async function putCacheEntry(tableName: string, entry: CacheEntry): Promise<void> {
+  try {
+    await client.send(new PutCommand({ TableName: tableName, Item: entry }));
+  } catch (error) {
+    throw classifyAwsError(error, `DynamoDB PutItem ${tableName}`);
   }
 }

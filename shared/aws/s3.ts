@@ -1,4 +1,4 @@
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 import { classifyAwsError, isAwsError } from '../errors';
 
@@ -41,4 +41,32 @@ export async function getObjectText(bucket: string, key: string): Promise<string
     if (isAwsError(error, 'NoSuchKey', 'NotFound')) return undefined;
     throw classifyAwsError(error, `S3 GetObject s3://${bucket}/${key}`);
   }
+}
+
+/** One object as a listing shows it. */
+export interface ListedObject {
+  key: string;
+  etag: string;
+  size: number;
+}
+
+/**
+ * Every object under `prefix` (paginated ListObjectsV2), sorted by key. Throws RetryableError on
+ * throttling. Read-only.
+ */
+export async function listObjects(bucket: string, prefix: string): Promise<ListedObject[]> {
+  const objects: ListedObject[] = [];
+  let token: string | undefined;
+  try {
+    do {
+      const output = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const object of output.Contents ?? []) {
+        if (object.Key !== undefined) objects.push({ key: object.Key, etag: object.ETag ?? '', size: object.Size ?? 0 });
+      }
+      token = output.IsTruncated ? output.NextContinuationToken : undefined;
+    } while (token);
+  } catch (error) {
+    throw classifyAwsError(error, `S3 ListObjectsV2 s3://${bucket}/${prefix}`);
+  }
+  return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }

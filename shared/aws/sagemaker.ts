@@ -34,7 +34,7 @@ import {
   type UpdateEndpointCommandInput,
 } from '@aws-sdk/client-sagemaker';
 
-import { classifyAwsError, isAwsError } from '../errors';
+import { classifyAwsError, isAwsError, SageMakerResourceLimitError } from '../errors';
 
 // Pure: a function that never calls this adapter does not bundle its client.
 const client = /* @__PURE__ */ new SageMakerClient({});
@@ -49,22 +49,24 @@ function notFound(error: unknown): boolean {
   return isAwsError(error, 'ResourceNotFound') || (isAwsError(error, 'ValidationException') && /could not find|not found|does not exist/i.test((error as Error).message));
 }
 
-/** Creates a processing job. Idempotent: an existing job of that name counts as created. Throws RetryableError on throttling. */
+/** Creates a processing job. Idempotent: an existing job of that name counts as created. Throws RetryableError on throttling, SageMakerResourceLimitError on an account limit. */
 export async function createProcessingJob(input: CreateProcessingJobCommandInput): Promise<void> {
   try {
     await client.send(new CreateProcessingJobCommand(input));
   } catch (error) {
     if (alreadyExists(error)) return;
+    if (isAwsError(error, 'ResourceLimitExceeded')) throw new SageMakerResourceLimitError(`CreateProcessingJob ${input.ProcessingJobName}: ${(error as Error).message}`, { cause: error });
     throw classifyAwsError(error, `CreateProcessingJob ${input.ProcessingJobName}`);
   }
 }
 
-/** Creates a training job. Idempotent: an existing job of that name counts as created. Throws RetryableError on throttling. */
+/** Creates a training job. Idempotent: an existing job of that name counts as created. Throws RetryableError on throttling, SageMakerResourceLimitError on an account limit. */
 export async function createTrainingJob(input: CreateTrainingJobCommandInput): Promise<void> {
   try {
     await client.send(new CreateTrainingJobCommand(input));
   } catch (error) {
     if (alreadyExists(error)) return;
+    if (isAwsError(error, 'ResourceLimitExceeded')) throw new SageMakerResourceLimitError(`CreateTrainingJob ${input.TrainingJobName}: ${(error as Error).message}`, { cause: error });
     throw classifyAwsError(error, `CreateTrainingJob ${input.TrainingJobName}`);
   }
 }

@@ -1,4 +1,15 @@
-import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  CreateStateMachineCommand,
+  DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+  type Tag,
+} from '@aws-sdk/client-sfn';
 
 import { classifyAwsError, isAwsError } from '../errors';
 
@@ -58,5 +69,37 @@ export async function describeExecution(executionArn: string): Promise<DescribeE
   } catch (error) {
     if (isAwsError(error, 'ExecutionDoesNotExist')) return undefined;
     throw classifyAwsError(error, `DescribeExecution ${executionArn}`);
+  }
+}
+
+/**
+ * Creates a STANDARD state machine, or finds it: Step Functions' CreateStateMachine is idempotent
+ * for the same name, definition and role, so a name derived from the definition's content always
+ * returns the same machine. Returns its ARN. Throws RetryableError on throttling, and the SDK's
+ * error (StateMachineAlreadyExists, InvalidDefinition) otherwise.
+ */
+export async function ensureStateMachine(name: string, definition: unknown, roleArn: string, tags: Tag[]): Promise<string> {
+  try {
+    const output = await client.send(new CreateStateMachineCommand({ name, definition: JSON.stringify(definition), roleArn, type: 'STANDARD', tags }));
+    return output.stateMachineArn!;
+  } catch (error) {
+    throw classifyAwsError(error, `CreateStateMachine ${name}`);
+  }
+}
+
+/**
+ * Reads an execution's history page by page, newest first when `reverse`, until `visit` returns
+ * true (found what it looks for) or the history ends. Throws RetryableError on throttling.
+ */
+export async function walkExecutionHistory(executionArn: string, reverse: boolean, visit: (event: HistoryEvent) => boolean): Promise<void> {
+  let nextToken: string | undefined;
+  try {
+    do {
+      const output = await client.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: reverse, maxResults: 1000, nextToken }));
+      for (const event of output.events ?? []) if (visit(event)) return;
+      nextToken = output.nextToken;
+    } while (nextToken);
+  } catch (error) {
+    throw classifyAwsError(error, `GetExecutionHistory ${executionArn}`);
   }
 }

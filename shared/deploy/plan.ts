@@ -4,9 +4,8 @@ import { getObjectText } from '../aws/s3';
 import { describeModelPackage } from '../aws/sagemaker';
 import { InvalidConfigError, InvalidInputError, ModelPackageNotApprovedError } from '../errors';
 import { deployModelName, endpointAlarmNames, endpointConfigName, endpointName, parseModelPackageArn } from '../naming';
-import type { DeployConfig, DeployPlan, DeployStage, PrepareDeployInput, StagePlan } from '../schemas/deploy';
-import { CONFIG_FILE } from '../schemas/mlops-config';
-import { parseDeployConfig } from '../schemas/parse-mlops-config';
+import { type DeployConfig, type DeployPlan, type DeployStage, type PrepareDeployInput, readDeployConfig, type StagePlan } from '../schemas/deploy';
+import { CONFIG_FILE } from '../schemas/patterns';
 
 /** What the stage decides about deploys (from its environment). */
 export interface DeploySettings {
@@ -95,7 +94,8 @@ export function buildPlan(input: PrepareDeployInput, lineage: PackageLineage, de
 
 /**
  * prepare-deploy: checks the version (still Approved, for a deploy), reads the Deploy section
- * of mlops.yaml from its build's source snapshot and names everything each stage will create.
+ * of its build's pipeline (`builds/<execution>/pipeline.json`: mlops.yaml as that build read it)
+ * and names everything each stage will create.
  * Throws ModelPackageNotApprovedError, InvalidConfigError (no lineage, no snapshot, missing or
  * invalid Deploy, instance type not allowed), RetryableError on throttling. Read-only, so idempotent.
  */
@@ -108,8 +108,8 @@ export async function prepareDeploy(input: PrepareDeployInput, settings: DeployS
   if (!lineage.buildExecutionName) {
     throw new InvalidConfigError(`${modelPackageArn} has no sluice:execution metadata: it was not registered by a Sluice build, so its ${CONFIG_FILE} is unknown`);
   }
-  const key = `builds/${lineage.buildExecutionName}/source/${CONFIG_FILE}`;
+  const key = `builds/${lineage.buildExecutionName}/pipeline.json`;
   const text = await getObjectText(settings.artifactsBucket, key);
-  if (text === undefined) throw new InvalidConfigError(`s3://${settings.artifactsBucket}/${key} does not exist: the build's source snapshot is gone`);
-  return buildPlan(input, lineage, parseDeployConfig(text, settings.allowedEndpointInstanceTypes), settings);
+  if (text === undefined) throw new InvalidConfigError(`s3://${settings.artifactsBucket}/${key} does not exist: the build's pipeline is gone`);
+  return buildPlan(input, lineage, readDeployConfig(JSON.parse(text) as unknown, settings.allowedEndpointInstanceTypes), settings);
 }

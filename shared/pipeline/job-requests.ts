@@ -7,13 +7,19 @@ import type {
 } from '@aws-sdk/client-sagemaker';
 
 import { InvalidConfigError } from '../errors';
-import { jobName } from '../naming';
-import type { ProcessingStepConfig } from '../schemas/mlops-config';
-import type { BuildContext, JobResults, StartJobInput } from '../schemas/task-inputs';
+import type { InputSource, JobStep, ProcessingStep, TrainingStep } from '../schemas/mlops-v2';
+import { datasetKeyProblem, FROM_REF } from '../schemas/patterns';
+import type { Value } from '../schemas/pipeline-values';
+import type { BuildContext, StepResult } from '../schemas/task-inputs';
+import { instanceTypeIssue, runtimeIssue } from './stage-policy';
+import { resolveInteger, resolveText, resolveValue, type ValueContext } from './values';
 
 /**
- * Turns a build step of `mlops.yaml` into the SageMaker Create*Job request. Pure. The role, the
- * bucket and the output locations come from the stage (`StageSettings`), never from the file.
+ * Turns a job step of the pipeline into the SageMaker Create*Job request, with every value
+ * resolved for this run and checked against the stage policy. The role, the bucket and the output
+ * locations come from the stage (`StageSettings`), never from the file. The job's name and tags are
+ * left to the caller (the name depends on the attempt). Also says where each input comes from, for
+ * the cache key (shared/pipeline/cache.ts).
  */
 
 /** What the stage decides for every job. */
@@ -21,6 +27,7 @@ export interface StageSettings {
   roleArn: string;
   artifactsBucket: string;
   maxRuntimeSeconds: number;
+  allowedInstanceTypes: readonly string[];
 }
 
 /** Where the code is mounted in processing containers (SageMaker's usual /opt/ml/processing layout). */
@@ -38,110 +45,160 @@ export function tagValue(value: string): string {
   return value.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, '_').slice(0, 256);
 }
 
-/** Lineage tags on every job, so a job in the console leads back to its commit and run. */
-export function lineageTags(build: BuildContext, executionArn: string): Tag[] {
+/** Lineage tags on every job, so a job in the console leads back to its commit, run and step. */
+export function lineageTags(build: BuildContext, executionArn: string, step?: string): Tag[] {
   return [
     { Key: 'sluice:repository', Value: tagValue(build.repository) },
     { Key: 'sluice:branch', Value: tagValue(build.branch) },
     { Key: 'sluice:commit', Value: tagValue(build.commit) },
     { Key: 'sluice:execution', Value: tagValue(executionArn) },
+    ...(step === undefined ? [] : [{ Key: 'sluice:step', Value: tagValue(step) }]),
   ];
 }
 
-/** Resolves a step input to the S3 URI it reads. Throws InvalidConfigError for a missing upstream output. */
-function resolveSource(source: { Dataset?: string; From?: string }, jobs: JobResults, stage: StageSettings, field: string): string {
-  if (source.Dataset !== undefined) return `s3://${stage.artifactsBucket}/datasets/${source.Dataset}`;
-  const [step, output] = (source.From ?? '').split('/') as [string, string];
-  if (step === 'train' && output === 'model') {
-    if (!jobs.train) throw new InvalidConfigError(`${field}: train/model is not available before the train step`);
-    return jobs.train.modelArtifacts;
-  }
-  // Own keys only: an output named like an Object.prototype member must not resolve.
-  const outputs = step === 'preprocess' ? jobs.preprocess?.outputs : undefined;
-  const uri = outputs && Object.hasOwn(outputs, output) ? outputs[output] : undefined;
-  if (!uri) throw new InvalidConfigError(`${field}: "${source.From}" has no output in this build`);
-  return uri;
+/** Where one input of a job comes from: what the cache key hashes instead of the (run-specific) URI. */
+export type InputOrigin =
+  | { name: string; kind: 'dataset'; uri: string }
+  | { name: string; kind: 'step'; uri: string; step: string; output: string; hash?: string }
+  | { name: string; kind: 'code' };
+
+/** A job request ready but for its name and tags, and its inputs' origins. */
+export type ResolvedJob =
+  | { kind: 'processing'; request: Omit<CreateProcessingJobCommandInput, 'ProcessingJobName' | 'Tags'>; inputs: InputOrigin[] }
+  | { kind: 'training'; request: Omit<CreateTrainingJobCommandInput, 'TrainingJobName' | 'Tags'>; inputs: InputOrigin[] };
+
+/** The URI of `<step>/<output>` in this run's results, and its content hash when known. */
+export function fromOutput(from: string, steps: Record<string, StepResult>, field: string): { uri: string; step: string; output: string; hash?: string } {
+  const [, step = '', output = ''] = FROM_REF.exec(from) ?? [];
+  const result = Object.hasOwn(steps, step) ? steps[step] : undefined;
+  if (result?.Type === 'Training' && output === 'model') return { uri: result.ModelArtifacts, step, output, hash: result.ModelArtifactsHash };
+  if (result?.Type === 'Processing' && Object.hasOwn(result.Outputs, output)) return { uri: result.Outputs[output]!, step, output, hash: result.OutputHashes[output] };
+  throw new InvalidConfigError(`${field}: "${from}" has no output in this run${result ? '' : ` (step "${step}" has not run)`}`);
 }
 
-function stoppingCondition(configured: { MaxRuntimeInSeconds: number } | undefined, stage: StageSettings) {
-  return { MaxRuntimeInSeconds: Math.min(configured?.MaxRuntimeInSeconds ?? stage.maxRuntimeSeconds, stage.maxRuntimeSeconds) };
+async function resolveSource(name: string, source: InputSource, ctx: ValueContext, stage: StageSettings, field: string): Promise<InputOrigin & { uri: string }> {
+  if ('From' in source) return { name, kind: 'step', ...fromOutput(source.From, ctx.steps, `${field}.From`) };
+  const key = await resolveText(source.Dataset, ctx, `${field}.Dataset`);
+  const problem = datasetKeyProblem(key);
+  if (problem) throw new InvalidConfigError(`${field}.Dataset: "${key}" ${problem}`);
+  return { name, kind: 'dataset', uri: `s3://${stage.artifactsBucket}/datasets/${key}` };
 }
 
-/** The output URIs a processing step writes to, by output name. */
-export function processingOutputUris(step: 'preprocess' | 'evaluate', outputs: readonly string[], build: BuildContext, stage: StageSettings): Record<string, string> {
-  const prefix = buildPrefix(stage.artifactsBucket, build.executionName);
+/** Resolves and checks the fields every job has: instance type, count, volume, runtime. Throws InvalidConfigError. */
+async function resources(
+  at: string,
+  settings: { InstanceType: Value; InstanceCount: Value; VolumeSizeInGB: Value },
+  runtime: Value | undefined,
+  ctx: ValueContext,
+  stage: StageSettings,
+): Promise<{ InstanceType: string; InstanceCount: number; VolumeSizeInGB: number; MaxRuntimeInSeconds: number }> {
+  const InstanceType = await resolveText(settings.InstanceType, ctx, `${at}.InstanceType`);
+  const InstanceCount = await resolveInteger(settings.InstanceCount, ctx, `${at}.InstanceCount`);
+  const VolumeSizeInGB = await resolveInteger(settings.VolumeSizeInGB, ctx, `${at}.VolumeSizeInGB`);
+  const runtimeField = at.replace(/\.(ProcessingResources\.ClusterConfig|ResourceConfig)$/, '.StoppingCondition.MaxRuntimeInSeconds');
+  const MaxRuntimeInSeconds = runtime === undefined ? stage.maxRuntimeSeconds : await resolveInteger(runtime, ctx, runtimeField);
+  const issues = [
+    instanceTypeIssue(`${at}.InstanceType`, InstanceType, stage),
+    runtimeIssue(runtimeField, MaxRuntimeInSeconds, stage),
+    InstanceCount < 1 ? `${at}.InstanceCount: must be at least 1, got ${InstanceCount}` : undefined,
+    VolumeSizeInGB < 1 ? `${at}.VolumeSizeInGB: must be at least 1, got ${VolumeSizeInGB}` : undefined,
+    MaxRuntimeInSeconds < 1 ? `${runtimeField}: must be at least 1, got ${MaxRuntimeInSeconds}` : undefined,
+  ].filter((issue): issue is string => issue !== undefined);
+  if (issues.length > 0) throw new InvalidConfigError(issues.join('; '));
+  return { InstanceType, InstanceCount, VolumeSizeInGB, MaxRuntimeInSeconds };
+}
+
+async function environment(env: Record<string, Value> | undefined, ctx: ValueContext, field: string): Promise<Record<string, string> | undefined> {
+  if (!env) return undefined;
+  const entries = await Promise.all(Object.entries(env).map(async ([key, value]) => [key, await resolveText(value, ctx, `${field}.${key}`)] as const));
+  return Object.fromEntries(entries);
+}
+
+async function texts(values: readonly Value[] | undefined, ctx: ValueContext, field: string): Promise<string[] | undefined> {
+  if (!values) return undefined;
+  return Promise.all(values.map((value, index) => resolveText(value, ctx, `${field}[${index}]`)));
+}
+
+/** The output URIs a processing step writes to, by output name: `builds/<execution>/<step>/<output>/`. */
+export function processingOutputUris(step: string, outputs: readonly string[], build: BuildContext, bucket: string): Record<string, string> {
+  const prefix = buildPrefix(bucket, build.executionName);
   return Object.fromEntries(outputs.map((name) => [name, `${prefix}${step}/${name}/`]));
 }
 
-/** CreateProcessingJob request for the preprocess or evaluate step. Throws InvalidConfigError for unresolvable inputs. */
-export function processingJobRequest(input: StartJobInput & { step: 'preprocess' | 'evaluate' }, stage: StageSettings): CreateProcessingJobCommandInput {
-  const { build, config, jobs, step, executionArn } = input;
-  const settings: ProcessingStepConfig = step === 'preprocess' ? config.Preprocess : config.Evaluate;
-  const section = step === 'preprocess' ? 'Preprocess' : 'Evaluate';
-  const outputUris = processingOutputUris(step, settings.Outputs, build, stage);
+async function processingJob(step: string, spec: ProcessingStep, build: BuildContext, ctx: ValueContext, stage: StageSettings): Promise<ResolvedJob> {
+  const at = `Steps.${step}`;
+  const cluster = await resources(`${at}.ProcessingResources.ClusterConfig`, spec.ProcessingResources.ClusterConfig, spec.StoppingCondition?.MaxRuntimeInSeconds, ctx, stage);
+  const inputs = await Promise.all(Object.entries(spec.Inputs).map(([name, source]) => resolveSource(name, source, ctx, stage, `${at}.Inputs.${name}`)));
+  const outputUris = processingOutputUris(step, spec.Outputs, build, stage.artifactsBucket);
+  const app = spec.AppSpecification;
   return {
-    ProcessingJobName: jobName(build.repository, step, executionArn),
-    RoleArn: stage.roleArn,
-    AppSpecification: settings.AppSpecification,
-    // InstanceType was checked against the stage's allowlist by parseMlopsConfig.
-    ProcessingResources: { ClusterConfig: { ...settings.ProcessingResources.ClusterConfig, InstanceType: settings.ProcessingResources.ClusterConfig.InstanceType as ProcessingInstanceType } },
-    StoppingCondition: stoppingCondition(settings.StoppingCondition, stage),
-    Environment: settings.Environment,
-    ProcessingInputs: [
-      {
-        InputName: 'code',
-        S3Input: { S3Uri: build.sourcePrefix, LocalPath: PROCESSING_CODE_PATH, S3DataType: 'S3Prefix', S3InputMode: 'File' },
+    kind: 'processing',
+    inputs: [{ name: 'code', kind: 'code' }, ...inputs],
+    request: {
+      RoleArn: stage.roleArn,
+      AppSpecification: {
+        ImageUri: await resolveText(app.ImageUri, ctx, `${at}.AppSpecification.ImageUri`),
+        ContainerEntrypoint: await texts(app.ContainerEntrypoint, ctx, `${at}.AppSpecification.ContainerEntrypoint`),
+        ContainerArguments: await texts(app.ContainerArguments, ctx, `${at}.AppSpecification.ContainerArguments`),
       },
-      ...Object.entries(settings.Inputs).map(([name, source]) => ({
-        InputName: name,
-        S3Input: {
-          S3Uri: resolveSource(source, jobs, stage, `${section}.Inputs.${name}`),
-          LocalPath: `${PROCESSING_INPUT_ROOT}/${name}`,
-          S3DataType: 'S3Prefix' as const,
-          S3InputMode: 'File' as const,
-        },
-      })),
-    ],
-    ProcessingOutputConfig: {
-      Outputs: settings.Outputs.map((name) => ({
-        OutputName: name,
-        S3Output: { S3Uri: outputUris[name]!, LocalPath: `${PROCESSING_OUTPUT_ROOT}/${name}`, S3UploadMode: 'EndOfJob' as const },
-      })),
+      ProcessingResources: {
+        ClusterConfig: { InstanceType: cluster.InstanceType as ProcessingInstanceType, InstanceCount: cluster.InstanceCount, VolumeSizeInGB: cluster.VolumeSizeInGB },
+      },
+      StoppingCondition: { MaxRuntimeInSeconds: cluster.MaxRuntimeInSeconds },
+      Environment: await environment(spec.Environment, ctx, `${at}.Environment`),
+      ProcessingInputs: [
+        { InputName: 'code', S3Input: { S3Uri: build.sourcePrefix, LocalPath: PROCESSING_CODE_PATH, S3DataType: 'S3Prefix', S3InputMode: 'File' } },
+        ...inputs.map((input) => ({
+          InputName: input.name,
+          S3Input: { S3Uri: input.uri, LocalPath: `${PROCESSING_INPUT_ROOT}/${input.name}`, S3DataType: 'S3Prefix' as const, S3InputMode: 'File' as const },
+        })),
+      ],
+      ProcessingOutputConfig: {
+        Outputs: spec.Outputs.map((name) => ({
+          OutputName: name,
+          S3Output: { S3Uri: outputUris[name]!, LocalPath: `${PROCESSING_OUTPUT_ROOT}/${name}`, S3UploadMode: 'EndOfJob' as const },
+        })),
+      },
     },
-    Tags: lineageTags(build, executionArn),
   };
 }
 
-/** CreateTrainingJob request for the train step. Throws InvalidConfigError for unresolvable channels. */
-export function trainingJobRequest(input: StartJobInput, stage: StageSettings): CreateTrainingJobCommandInput {
-  const { build, config, jobs, executionArn } = input;
-  const train = config.Train;
-  const hyperParameters: Record<string, string> = { ...train.HyperParameters };
-  if (train.EntryPoint) {
+async function trainingJob(step: string, spec: TrainingStep, build: BuildContext, ctx: ValueContext, stage: StageSettings): Promise<ResolvedJob> {
+  const at = `Steps.${step}`;
+  const resourceConfig = await resources(`${at}.ResourceConfig`, spec.ResourceConfig, spec.StoppingCondition?.MaxRuntimeInSeconds, ctx, stage);
+  const hyperParameters: Record<string, string> = {};
+  for (const [key, value] of Object.entries(spec.HyperParameters)) hyperParameters[key] = String(await resolveValue(value, ctx, `${at}.HyperParameters.${key}`));
+  if (spec.EntryPoint) {
     // SageMaker framework containers' script mode: JSON-encoded program and code archive.
-    hyperParameters.sagemaker_program = JSON.stringify(train.EntryPoint);
+    hyperParameters.sagemaker_program = JSON.stringify(spec.EntryPoint);
     hyperParameters.sagemaker_submit_directory = JSON.stringify(build.sourceUri);
   }
+  const channels = await Promise.all(Object.entries(spec.Channels).map(async ([name, source]) => ({ source, origin: await resolveSource(name, source, ctx, stage, `${at}.Channels.${name}`) })));
   return {
-    TrainingJobName: jobName(build.repository, 'train', executionArn),
-    RoleArn: stage.roleArn,
-    AlgorithmSpecification: train.AlgorithmSpecification,
-    HyperParameters: hyperParameters,
-    InputDataConfig: Object.entries(train.Channels).map(([name, source]) => ({
-      ChannelName: name,
-      ContentType: source.ContentType,
-      DataSource: {
-        S3DataSource: {
-          S3DataType: 'S3Prefix' as const,
-          S3Uri: resolveSource(source, jobs, stage, `Train.Channels.${name}`),
-          S3DataDistributionType: 'FullyReplicated' as const,
-        },
-      },
-    })),
-    OutputDataConfig: { S3OutputPath: `${buildPrefix(stage.artifactsBucket, build.executionName)}train/` },
-    ResourceConfig: { ...train.ResourceConfig, InstanceType: train.ResourceConfig.InstanceType as TrainingInstanceType },
-    StoppingCondition: stoppingCondition(train.StoppingCondition, stage),
-    Environment: train.Environment,
-    Tags: lineageTags(build, executionArn),
+    kind: 'training',
+    inputs: [{ name: 'code', kind: 'code' }, ...channels.map(({ origin }) => origin)],
+    request: {
+      RoleArn: stage.roleArn,
+      AlgorithmSpecification: { ...spec.AlgorithmSpecification, TrainingImage: await resolveText(spec.AlgorithmSpecification.TrainingImage, ctx, `${at}.AlgorithmSpecification.TrainingImage`) },
+      HyperParameters: hyperParameters,
+      InputDataConfig: channels.map(({ source, origin }) => ({
+        ChannelName: origin.name,
+        ContentType: source.ContentType,
+        DataSource: { S3DataSource: { S3DataType: 'S3Prefix' as const, S3Uri: origin.uri, S3DataDistributionType: 'FullyReplicated' as const } },
+      })),
+      OutputDataConfig: { S3OutputPath: `${buildPrefix(stage.artifactsBucket, build.executionName)}${step}/` },
+      ResourceConfig: { InstanceType: resourceConfig.InstanceType as TrainingInstanceType, InstanceCount: resourceConfig.InstanceCount, VolumeSizeInGB: resourceConfig.VolumeSizeInGB },
+      StoppingCondition: { MaxRuntimeInSeconds: resourceConfig.MaxRuntimeInSeconds },
+      Environment: await environment(spec.Environment, ctx, `${at}.Environment`),
+    },
   };
+}
+
+/**
+ * The Create*Job request of a job step for this run. Throws InvalidConfigError naming the field
+ * when a value cannot be resolved or breaks the stage policy, MetricNotFoundError when a report
+ * value is missing.
+ */
+export async function resolveJob(step: string, spec: JobStep, build: BuildContext, ctx: ValueContext, stage: StageSettings): Promise<ResolvedJob> {
+  return spec.Type === 'Processing' ? processingJob(step, spec, build, ctx, stage) : trainingJob(step, spec, build, ctx, stage);
 }

@@ -4,15 +4,19 @@ import { ProcessingJobStatus, TrainingJobStatus } from '@aws-sdk/client-sagemake
 import { deleteJobToken, getJobToken, type JobToken, listJobTokens, putJobToken } from '../aws/dynamodb';
 import { createProcessingJob, createTrainingJob, describeProcessingJob, describeTrainingJob } from '../aws/sagemaker';
 import { completeTask, failTask } from '../aws/sfn';
-import { SageMakerJobFailedError, SageMakerJobStoppedError } from '../errors';
-import type { ProcessingResult, StartJobInput, TrainingResult } from '../schemas/task-inputs';
-import { processingJobRequest, type StageSettings, trainingJobRequest } from './job-requests';
+import { SageMakerCapacityError, SageMakerInternalError, SageMakerJobFailedError, SageMakerJobStoppedError } from '../errors';
+import { jobName } from '../naming';
+import type { JobResult, StartJobInput } from '../schemas/task-inputs';
+import { cacheKey, codeHash, durationSeconds, findCachedResult, inputHashes, keyMaterial, outputHashes, readManifest, storeCachedResult } from './cache';
+import { lineageTags, resolveJob, type StageSettings } from './job-requests';
+import { loadPipeline, stepOf, valueContext } from './stored-pipeline';
 
 /**
  * The event-driven wait. start-job creates a SageMaker job and parks the task token in a table;
  * SageMaker's state-change event (or, if that is lost, the reconciler) settles the token from
- * the job's described state. Everything here is idempotent: the same job name, the same token
- * record, and a settled token counts as done.
+ * the job's described state. A step whose result can be reused — carried over from an earlier run,
+ * or found in the cache — completes its task at once without a job. Everything here is idempotent:
+ * the same job name, the same token record, and a settled token counts as done.
  */
 
 export type JobKind = Exclude<JobToken['kind'], 'endpoint'>;
@@ -21,23 +25,75 @@ export type JobKind = Exclude<JobToken['kind'], 'endpoint'>;
 export type JobOutcome =
   | { state: 'running' }
   | { state: 'missing' }
-  | { state: 'completed'; output: ProcessingResult | TrainingResult }
+  | { state: 'completed'; output: JobResult }
   | { state: 'failed'; error: string; cause: string };
 
+/** The tables start-job uses. */
+export interface JobTables {
+  tokens: string;
+  cache: string;
+}
+
+export type StartOutcome =
+  | { outcome: 'started'; jobName: string; kind: JobKind }
+  | { outcome: 'reused'; from: string | null | undefined }
+  | { outcome: 'cached'; from: string | null | undefined; cacheKey: string };
+
+/** Attempts of one step a run may make (retries and redrives each take a new job name). */
+const MAX_ATTEMPTS = 100;
+
+type Status = string | undefined;
+const ENDED_UNSUCCESSFULLY = new Set<Status>([ProcessingJobStatus.FAILED, ProcessingJobStatus.STOPPED, TrainingJobStatus.FAILED, TrainingJobStatus.STOPPED]);
+
 /**
- * Starts the step's job and records its token. The token is recorded before the job is created,
- * so the job's completion event always finds it. When the job already exists (a retried task),
- * the new token replaces the old one and, if the job has already ended, is settled at once.
- * Throws InvalidConfigError for unresolvable inputs, RetryableError on throttling. Idempotent.
+ * The job name this task attempt uses: the first attempt whose job does not exist yet or has not
+ * ended Failed/Stopped. A repeated invocation finds the job its first invocation created; a retry
+ * (RetryPolicies) or a redrive after a failed job moves on to a new one. Throws RetryableError on throttling.
  */
-export async function startJob(input: StartJobInput, stage: StageSettings, tokenTable: string, now = new Date()): Promise<{ jobName: string; kind: JobKind }> {
-  const step = input.step;
-  const training = step === 'train' ? trainingJobRequest(input, stage) : undefined;
-  const processing = step === 'train' ? undefined : processingJobRequest({ ...input, step }, stage);
-  const name = training?.TrainingJobName ?? processing?.ProcessingJobName ?? '';
-  const kind: JobKind = training ? 'training' : 'processing';
+async function currentJobName(input: StartJobInput, kind: JobKind): Promise<string> {
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
+    const name = jobName(input.build.repository, input.step, input.executionArn, attempt);
+    const status: Status = kind === 'training' ? (await describeTrainingJob(name))?.TrainingJobStatus : (await describeProcessingJob(name))?.ProcessingJobStatus;
+    if (!ENDED_UNSUCCESSFULLY.has(status)) return name;
+  }
+  throw new SageMakerJobFailedError(`step ${input.step} ended unsuccessfully ${MAX_ATTEMPTS} times in ${input.executionArn}`);
+}
+
+/**
+ * Runs a job step: reuses a carried-over result, else a cached one (Cache), else starts the job and
+ * records its token. The token is recorded before the job is created, so the job's completion
+ * event always finds it; when the job already exists (a repeated task) the new token replaces the
+ * old one and, if the job has already ended, is settled at once.
+ * Throws InvalidConfigError / MetricNotFoundError for what the run cannot resolve, RetryableError on
+ * throttling, SageMakerResourceLimitError when SageMaker refuses the job. Idempotent.
+ */
+export async function startJob(input: StartJobInput, stage: StageSettings, tables: JobTables, now = new Date()): Promise<StartOutcome> {
+  const reused = Object.hasOwn(input.reuse, input.step) ? input.reuse[input.step] : undefined;
+  if (reused) {
+    await completeTask(input.taskToken, reused);
+    return { outcome: 'reused', from: 'ReusedFrom' in reused ? reused.ReusedFrom : undefined };
+  }
+  const pipeline = await loadPipeline(input.build.pipelineUri);
+  const spec = stepOf(pipeline, input.step, ['Processing', 'Training'] as const);
+  const job = await resolveJob(input.step, spec, input.build, valueContext(pipeline, input), stage);
+
+  let cache: JobToken['cache'];
+  if (spec.Cache) {
+    const code = codeHash(await readManifest(input.build.sourceManifestUri), spec.Cache.Paths, `Steps.${input.step}.Cache.Paths`);
+    const key = cacheKey(input.build.repository, keyMaterial(job, await inputHashes(job.inputs), code));
+    const maxAge = durationSeconds(spec.Cache.ExpireAfter);
+    const cached = await findCachedResult(tables.cache, key, maxAge, now);
+    if (cached) {
+      await completeTask(input.taskToken, cached);
+      return { outcome: 'cached', from: cached.CachedFrom, cacheKey: key };
+    }
+    cache = { key, expiresAt: Math.floor(now.getTime() / 1000) + maxAge };
+  }
+
+  const kind: JobKind = job.kind;
+  const name = await currentJobName(input, kind);
   const createdAt = Math.floor(now.getTime() / 1000);
-  await putJobToken(tokenTable, {
+  await putJobToken(tables.tokens, {
     jobName: name,
     kind,
     taskToken: input.taskToken,
@@ -45,16 +101,31 @@ export async function startJob(input: StartJobInput, stage: StageSettings, token
     step: input.step,
     createdAt,
     expiresAt: createdAt + input.build.taskTimeoutSeconds + 86_400,
+    ...(cache ? { cache } : {}),
   });
-  if (training) await createTrainingJob(training);
-  if (processing) await createProcessingJob(processing);
+  const tags = lineageTags(input.build, input.executionArn, input.step);
+  try {
+    if (job.kind === 'training') await createTrainingJob({ ...job.request, TrainingJobName: name, Tags: tags });
+    else await createProcessingJob({ ...job.request, ProcessingJobName: name, Tags: tags });
+  } catch (error) {
+    // No job will ever settle this token: the task fails with the error instead.
+    await deleteJobToken(tables.tokens, name, input.taskToken);
+    throw error;
+  }
   // A job that already existed may have ended already; its events are long gone.
-  await settleJob(tokenTable, name, kind);
-  return { jobName: name, kind };
+  await settleJob(tables, name, kind);
+  return { outcome: 'started', jobName: name, kind };
 }
 
 function iso(date: Date | undefined): string | undefined {
   return date ? date.toISOString() : undefined;
+}
+
+/** The error a failed job's FailureReason stands for: capacity and internal errors are named so RetryPolicies can retry them. */
+function failureError(reason: string | undefined): string {
+  if (reason?.startsWith('CapacityError')) return new SageMakerCapacityError('').name;
+  if (reason?.startsWith('InternalServerError') || reason?.startsWith('InternalFailure')) return new SageMakerInternalError('').name;
+  return new SageMakerJobFailedError('').name;
 }
 
 /** Reads a processing job's outcome from its description. Pure. */
@@ -68,18 +139,21 @@ export function processingOutcome(job: DescribeProcessingJobCommandOutput | unde
       return {
         state: 'completed',
         output: {
-          jobName: name,
-          jobArn: job.ProcessingJobArn,
-          status: 'Completed',
-          outputs: Object.fromEntries((job.ProcessingOutputConfig?.Outputs ?? []).map((o) => [o.OutputName ?? '', o.S3Output?.S3Uri ?? ''])),
-          startTime: iso(start),
-          endTime: iso(end),
-          durationSeconds: start && end ? Math.round((end.getTime() - start.getTime()) / 1000) : undefined,
+          Type: 'Processing',
+          ProcessingJobName: name,
+          ProcessingJobArn: job.ProcessingJobArn,
+          Outputs: Object.fromEntries((job.ProcessingOutputConfig?.Outputs ?? []).map((o) => [o.OutputName ?? '', o.S3Output?.S3Uri ?? ''])),
+          OutputHashes: {},
+          StartTime: iso(start),
+          EndTime: iso(end),
+          DurationSeconds: start && end ? Math.round((end.getTime() - start.getTime()) / 1000) : undefined,
+          CachedFrom: null,
+          ReusedFrom: null,
         },
       };
     }
     case ProcessingJobStatus.FAILED:
-      return { state: 'failed', error: new SageMakerJobFailedError('').name, cause: `processing job ${name} failed: ${job.FailureReason ?? 'no FailureReason given'}` };
+      return { state: 'failed', error: failureError(job.FailureReason), cause: `processing job ${name} failed: ${job.FailureReason ?? 'no FailureReason given'}` };
     case ProcessingJobStatus.STOPPED:
       return { state: 'failed', error: new SageMakerJobStoppedError('').name, cause: `processing job ${name} was stopped${job.FailureReason ? `: ${job.FailureReason}` : ''}` };
     default:
@@ -99,19 +173,21 @@ export function trainingOutcome(job: DescribeTrainingJobCommandOutput | undefine
       return {
         state: 'completed',
         output: {
-          jobName: name,
-          jobArn: job.TrainingJobArn,
-          status: 'Completed',
-          modelArtifacts: job.ModelArtifacts.S3ModelArtifacts,
-          finalMetrics: (job.FinalMetricDataList ?? []).map((m) => ({ MetricName: m.MetricName ?? '', Value: m.Value ?? Number.NaN })).filter((m) => Number.isFinite(m.Value)),
-          trainingTimeSeconds: job.TrainingTimeInSeconds,
-          billableTimeSeconds: job.BillableTimeInSeconds,
-          startTime: iso(job.TrainingStartTime),
-          endTime: iso(job.TrainingEndTime),
+          Type: 'Training',
+          TrainingJobName: name,
+          TrainingJobArn: job.TrainingJobArn,
+          ModelArtifacts: job.ModelArtifacts.S3ModelArtifacts,
+          FinalMetrics: Object.fromEntries((job.FinalMetricDataList ?? []).filter((m) => m.MetricName !== undefined && Number.isFinite(m.Value)).map((m) => [m.MetricName!, m.Value!])),
+          TrainingTimeSeconds: job.TrainingTimeInSeconds,
+          BillableTimeSeconds: job.BillableTimeInSeconds,
+          StartTime: iso(job.TrainingStartTime),
+          EndTime: iso(job.TrainingEndTime),
+          CachedFrom: null,
+          ReusedFrom: null,
         },
       };
     case TrainingJobStatus.FAILED:
-      return { state: 'failed', error: new SageMakerJobFailedError('').name, cause: `training job ${name} failed: ${job.FailureReason ?? 'no FailureReason given'}` };
+      return { state: 'failed', error: failureError(job.FailureReason), cause: `training job ${name} failed: ${job.FailureReason ?? 'no FailureReason given'}` };
     case TrainingJobStatus.STOPPED:
       return { state: 'failed', error: new SageMakerJobStoppedError('').name, cause: `training job ${name} was stopped${job.FailureReason ? `: ${job.FailureReason}` : ''}` };
     default:
@@ -127,22 +203,27 @@ export type SettleResult = 'untracked' | 'running' | 'missing' | 'completed' | '
 
 /**
  * Settles the token waiting on `jobName` if the job has ended: SendTaskSuccess with the job's
- * outputs, or SendTaskFailure with SageMakerJobFailed / SageMakerJobStopped and the reason.
- * The job is described rather than trusting an event, so duplicated or out-of-order events are
- * harmless. Returns what it found; "untracked" for jobs Sluice does not wait on.
- * Throws RetryableError on throttling. Idempotent.
+ * outputs and their content hashes (and, for a cached step, records the result for later runs),
+ * or SendTaskFailure with SageMakerJobFailed / SageMakerCapacityError / SageMakerInternalError /
+ * SageMakerJobStopped and the reason. The job is described rather than trusting an event, so
+ * duplicated or out-of-order events are harmless. Returns what it found; "untracked" for jobs
+ * Sluice does not wait on. Throws RetryableError on throttling. Idempotent.
  */
-export async function settleJob(tokenTable: string, jobName: string, kind: JobKind): Promise<SettleResult> {
-  const token = await getJobToken(tokenTable, jobName);
+export async function settleJob(tables: Pick<JobTables, 'tokens'> & Partial<Pick<JobTables, 'cache'>>, jobName: string, kind: JobKind): Promise<SettleResult> {
+  const token = await getJobToken(tables.tokens, jobName);
   if (!token) return 'untracked';
   if (token.kind === 'endpoint') return 'untracked';
   const outcome = await describeOutcome(jobName, token.kind ?? kind);
   if (outcome.state === 'running' || outcome.state === 'missing') return outcome.state;
-  const delivered =
-    outcome.state === 'completed'
-      ? await completeTask(token.taskToken, outcome.output)
-      : await failTask(token.taskToken, outcome.error, outcome.cause);
-  await deleteJobToken(tokenTable, jobName, token.taskToken);
+  let delivered: boolean;
+  if (outcome.state === 'completed') {
+    const result = await outputHashes(outcome.output);
+    if (token.cache && tables.cache) {
+      await storeCachedResult(tables.cache, { cacheKey: token.cache.key, result, executionArn: token.executionArn, step: token.step, createdAt: Math.floor(Date.now() / 1000), expiresAt: token.cache.expiresAt });
+    }
+    delivered = await completeTask(token.taskToken, result);
+  } else delivered = await failTask(token.taskToken, outcome.error, outcome.cause);
+  await deleteJobToken(tables.tokens, jobName, token.taskToken);
   if (!delivered) return 'already-settled';
   return outcome.state;
 }
@@ -160,21 +241,21 @@ export interface ReconcileReport {
  * (its creation failed and the task already failed) is failed and removed once older than
  * `abandonAfterSeconds`. Throws RetryableError on throttling; safe to run concurrently.
  */
-export async function reconcileJobs(tokenTable: string, minAgeSeconds: number, now = new Date(), abandonAfterSeconds = 3600): Promise<ReconcileReport> {
+export async function reconcileJobs(tables: Pick<JobTables, 'tokens'> & Partial<Pick<JobTables, 'cache'>>, minAgeSeconds: number, now = new Date(), abandonAfterSeconds = 3600): Promise<ReconcileReport> {
   const report: ReconcileReport = { checked: 0, settled: 0, running: 0, abandoned: 0 };
   const nowSeconds = Math.floor(now.getTime() / 1000);
-  for (const token of await listJobTokens(tokenTable)) {
+  for (const token of await listJobTokens(tables.tokens)) {
     // Endpoint deploys are reconciled by shared/deploy/endpoint.ts.
     if (token.kind === 'endpoint') continue;
     const age = nowSeconds - token.createdAt;
     if (age < minAgeSeconds) continue;
     report.checked += 1;
-    const result = await settleJob(tokenTable, token.jobName, token.kind);
+    const result = await settleJob(tables, token.jobName, token.kind);
     if (result === 'completed' || result === 'failed' || result === 'already-settled') report.settled += 1;
     else if (result === 'running') report.running += 1;
     else if (result === 'missing' && age >= abandonAfterSeconds) {
       await failTask(token.taskToken, new SageMakerJobFailedError('').name, `job ${token.jobName} does not exist ${age} s after its task started`);
-      await deleteJobToken(tokenTable, token.jobName, token.taskToken);
+      await deleteJobToken(tables.tokens, token.jobName, token.taskToken);
       report.abandoned += 1;
     }
   }

@@ -1,60 +1,101 @@
-import { createModelPackage, ensureModelPackageGroup } from '../aws/sagemaker';
-import { modelPackageGroupName, shortHash } from '../naming';
-import type { RegisterModelInput } from '../schemas/task-inputs';
 import type { ProductionVariantInstanceType, TransformInstanceType } from '@aws-sdk/client-sagemaker';
 
-import { lineageTags, tagValue } from './job-requests';
-import { reportUri } from './metric';
+import { getCacheEntry, putCacheEntry } from '../aws/dynamodb';
+import { createModelPackage, describeModelPackage, ensureModelPackageGroup } from '../aws/sagemaker';
+import { modelPackageGroupName, shortHash } from '../naming';
+import type { RegisterResult, StepTaskInput } from '../schemas/task-inputs';
+import { cacheKey, durationSeconds } from './cache';
+import { fromOutput, lineageTags, tagValue } from './job-requests';
+import { loadPipeline, stepOf, valueContext } from './stored-pipeline';
+import { propertyFileUri, resolveText } from './values';
 
-export interface Registration {
-  modelPackageArn: string;
-  modelPackageGroupName: string;
-  modelApprovalStatus: string;
+/** Where register-model records and finds reusable registrations. */
+export interface RegisterSettings {
+  groupPrefix: string;
+  cacheTable: string;
 }
 
 /**
- * Registers the trained model as a new version in its model package group (created if missing):
- * inference image and model data, ModelMetrics pointing at evaluation.json, the configured approval
- * status, and lineage (repository, branch, commit, execution ARN). Idempotent: the ClientToken is
- * derived from the execution, so a retried task returns the version it created the first time.
- * Throws RetryableError on throttling.
+ * A RegisterModel step: registers the trained model as a new version in its model package group
+ * (created if missing) — inference image and model data, ModelMetrics pointing at the step's
+ * report, the configured approval status, and lineage (repository, branch, commit, execution,
+ * training job). With `Cache`, a registration of the very same content (model artifacts, image,
+ * report, settings) made earlier returns that version instead of a duplicate.
+ * Idempotent: the ClientToken is derived from the execution and the step, so a retried task
+ * returns the version it created the first time. Throws InvalidConfigError when a value cannot be
+ * resolved, RetryableError on throttling.
  */
-export async function registerModel(input: RegisterModelInput, groupPrefix: string): Promise<Registration> {
-  const { build, config, jobs, executionArn } = input;
-  const register = config.Register;
-  const group = modelPackageGroupName(groupPrefix, register.ModelPackageGroupName ?? build.repository);
+export async function registerModel(input: StepTaskInput, settings: RegisterSettings, now = new Date()): Promise<RegisterResult> {
+  const { build, executionArn, step } = input;
+  const pipeline = await loadPipeline(build.pipelineUri);
+  const spec = stepOf(pipeline, step, ['RegisterModel'] as const);
+  const ctx = valueContext(pipeline, input);
+  const at = `Steps.${step}`;
+  const group = modelPackageGroupName(settings.groupPrefix, spec.ModelPackageGroupName ?? build.repository);
+  const model = fromOutput(spec.ModelData.From, input.steps, `${at}.ModelData.From`);
+  const training = input.steps[model.step];
+  const trainingSpec = pipeline.Steps[model.step];
+  const inference = spec.InferenceSpecification;
+  const image = inference.Image ?? (trainingSpec?.Type === 'Training' ? await resolveText(trainingSpec.AlgorithmSpecification.TrainingImage, ctx, `Steps.${model.step}.AlgorithmSpecification.TrainingImage`) : undefined);
+  const statistics = spec.ModelMetrics?.ModelQuality.Statistics.Get;
+  const [, reportStep = '', reportFile = ''] = statistics ? (/^Steps\.([^.]+)\.PropertyFiles\.(.+)$/.exec(statistics) ?? []) : [];
+  const reportUri = statistics ? propertyFileUri(ctx, reportStep, reportFile, `${at}.ModelMetrics.ModelQuality.Statistics.Get`) : undefined;
+  const report = reportUri ? input.steps[reportStep] : undefined;
+  const reportSpec = reportUri ? pipeline.Steps[reportStep] : undefined;
+  const reportOutput = reportSpec?.Type === 'Processing' ? reportSpec.PropertyFiles.find((file) => file.PropertyFileName === reportFile)?.OutputName : undefined;
+
+  // A description the file writes is part of the version; the default one (repository@commit) is lineage, not content.
+  const description = spec.ModelPackageDescription === undefined ? undefined : await resolveText(spec.ModelPackageDescription, ctx, `${at}.ModelPackageDescription`);
+  const key = spec.Cache
+    ? cacheKey(build.repository, {
+        description: description ?? null,
+        kind: 'RegisterModel',
+        group,
+        image,
+        model: model.hash ?? model.uri,
+        report: report?.Type === 'Processing' && reportOutput ? { file: reportFile, content: report.OutputHashes[reportOutput] ?? null } : null,
+        approval: spec.ModelApprovalStatus,
+        inference,
+      })
+    : undefined;
+  if (key && spec.Cache) {
+    const entry = await getCacheEntry(settings.cacheTable, key);
+    const fresh = entry && Math.floor(now.getTime() / 1000) - entry.createdAt <= durationSeconds(spec.Cache.ExpireAfter);
+    const earlier = fresh ? (JSON.parse(entry.result) as RegisterResult) : undefined;
+    if (earlier && (await describeModelPackage(earlier.ModelPackageArn))) return { ...earlier, CachedFrom: entry!.executionArn };
+  }
+
   await ensureModelPackageGroup(group, `Models built by Sluice from ${build.repository}`, lineageTags(build, executionArn).slice(0, 1));
-  const spec = register.InferenceSpecification;
-  const metrics = jobs.train.finalMetrics.map((m) => `${m.MetricName}=${m.Value}`).join(', ');
+  const metrics = training?.Type === 'Training' ? Object.entries(training.FinalMetrics).map(([name, value]) => `${name}=${value}`).join(', ') : '';
   const modelPackageArn = await createModelPackage({
     ModelPackageGroupName: group,
-    ModelPackageDescription: register.ModelPackageDescription ?? `${build.repository}@${build.commit.slice(0, 12)} (${build.branch}); ${input.config.QualityGate.Metric}=${input.gate.value}${metrics ? `; ${metrics}` : ''}`.slice(0, 1024),
-    ClientToken: shortHash([executionArn, 'register'], 32),
-    ModelApprovalStatus: register.ModelApprovalStatus,
+    ModelPackageDescription: (description ?? `${build.repository}@${build.commit.slice(0, 12)} (${build.branch})${metrics ? `; ${metrics}` : ''}`).slice(0, 1024),
+    ClientToken: shortHash([executionArn, step], 32),
+    ModelApprovalStatus: spec.ModelApprovalStatus,
     InferenceSpecification: {
-      Containers: [
-        {
-          Image: spec.Image ?? config.Train.AlgorithmSpecification.TrainingImage,
-          ModelDataUrl: jobs.train.modelArtifacts,
-          Environment: spec.Environment,
-        },
-      ],
-      SupportedContentTypes: spec.SupportedContentTypes,
-      SupportedResponseMIMETypes: spec.SupportedResponseMIMETypes,
+      Containers: [{ Image: image, ModelDataUrl: model.uri, Environment: inference.Environment }],
+      SupportedContentTypes: inference.SupportedContentTypes,
+      SupportedResponseMIMETypes: inference.SupportedResponseMIMETypes,
       // SageMaker validates these names; Sluice only passes them on.
-      SupportedRealtimeInferenceInstanceTypes: spec.SupportedRealtimeInferenceInstanceTypes as ProductionVariantInstanceType[] | undefined,
-      SupportedTransformInstanceTypes: spec.SupportedTransformInstanceTypes as TransformInstanceType[] | undefined,
+      SupportedRealtimeInferenceInstanceTypes: inference.SupportedRealtimeInferenceInstanceTypes as ProductionVariantInstanceType[] | undefined,
+      SupportedTransformInstanceTypes: inference.SupportedTransformInstanceTypes as TransformInstanceType[] | undefined,
     },
-    ModelMetrics: { ModelQuality: { Statistics: { ContentType: 'application/json', S3Uri: reportUri(input) } } },
+    ...(reportUri ? { ModelMetrics: { ModelQuality: { Statistics: { ContentType: 'application/json', S3Uri: reportUri } } } } : {}),
     MetadataProperties: { Repository: build.repository.slice(0, 1024), CommitId: build.commit, GeneratedBy: executionArn },
     CustomerMetadataProperties: {
       'sluice:repository': tagValue(build.repository),
       'sluice:branch': tagValue(build.branch),
       'sluice:commit': tagValue(build.commit),
       'sluice:execution': tagValue(executionArn),
-      'sluice:training-job': tagValue(jobs.train.jobName),
+      'sluice:step': tagValue(step),
+      ...(training?.Type === 'Training' ? { 'sluice:training-job': tagValue(training.TrainingJobName) } : {}),
     },
-    Tags: lineageTags(build, executionArn),
+    Tags: lineageTags(build, executionArn, step),
   });
-  return { modelPackageArn, modelPackageGroupName: group, modelApprovalStatus: register.ModelApprovalStatus };
+  const result: RegisterResult = { Type: 'RegisterModel', ModelPackageArn: modelPackageArn, ModelPackageGroupName: group, ModelApprovalStatus: spec.ModelApprovalStatus, CachedFrom: null };
+  if (key && spec.Cache) {
+    const createdAt = Math.floor(now.getTime() / 1000);
+    await putCacheEntry(settings.cacheTable, { cacheKey: key, result: JSON.stringify(result), executionArn, step, createdAt, expiresAt: createdAt + durationSeconds(spec.Cache.ExpireAfter) });
+  }
+  return result;
 }

@@ -4,12 +4,14 @@ import { pack } from 'tar-stream';
 import { getBlob, listFilesAtCommit } from '../aws/codecommit';
 import { objectExists, putObject } from '../aws/s3';
 import { isAwsError, SourceTooLargeError } from '../errors';
+import type { SourceManifest } from './cache';
 
 /**
  * Snapshots a commit's source tree to S3 twice: as `source.tar.gz` (what SageMaker framework
  * containers' script mode downloads) and unpacked under `source/` (mounted as the processing
- * jobs' code input). The archive is written last and marks a finished snapshot, so a repeated
- * call finds it and does nothing.
+ * jobs' code input), plus `source-manifest.json` (every file's path, mode and git blob id: the
+ * code's content for cache keys). The archive is written last and marks a finished snapshot, so a
+ * repeated call finds it and does nothing.
  */
 
 export interface SnapshotLocation {
@@ -21,6 +23,7 @@ export interface SnapshotLocation {
 export interface Snapshot {
   sourceUri: string;
   sourcePrefix: string;
+  manifestUri: string;
   files: number;
   bytes: number;
   reused: boolean;
@@ -53,7 +56,8 @@ export async function createTarGz(files: readonly { path: string; content: Uint8
 export async function snapshotSource(repository: string, commit: string, location: SnapshotLocation, maxBytes: number): Promise<Snapshot> {
   const archiveKey = `${location.prefix}source.tar.gz`;
   const sourcePrefix = `${location.prefix}source/`;
-  const result = { sourceUri: `s3://${location.bucket}/${archiveKey}`, sourcePrefix: `s3://${location.bucket}/${sourcePrefix}` };
+  const manifestKey = `${location.prefix}source-manifest.json`;
+  const result = { sourceUri: `s3://${location.bucket}/${archiveKey}`, sourcePrefix: `s3://${location.bucket}/${sourcePrefix}`, manifestUri: `s3://${location.bucket}/${manifestKey}` };
   if (await objectExists(location.bucket, archiveKey)) return { ...result, files: 0, bytes: 0, reused: true };
 
   const tree = await listFilesAtCommit(repository, commit);
@@ -79,6 +83,8 @@ export async function snapshotSource(repository: string, commit: string, locatio
     for (let file = queue.shift(); file; file = queue.shift()) await putObject(location.bucket, `${sourcePrefix}${file.path}`, file.content);
   });
   await Promise.all(workers);
+  const manifest: SourceManifest = { files: tree.map(({ path, mode, blobId }) => ({ path, mode, blobId })) };
+  await putObject(location.bucket, manifestKey, JSON.stringify(manifest), 'application/json');
   await putObject(location.bucket, archiveKey, await createTarGz(files), 'application/gzip');
   return { ...result, files: files.length, bytes, reused: false };
 }

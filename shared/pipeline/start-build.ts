@@ -1,42 +1,69 @@
-import { getFileAtCommit } from '../aws/codecommit';
-import { startNamedExecution } from '../aws/sfn';
+import { HistoryEventType } from '@aws-sdk/client-sfn';
+
+import { getBranchHead, getFileAtCommit } from '../aws/codecommit';
+import { describeExecution, ensureStateMachine, startNamedExecution, walkExecutionHistory } from '../aws/sfn';
 import { matchesAny } from '../config';
 import { InvalidConfigError, SourceTooLargeError } from '../errors';
-import { buildExecutionName } from '../naming';
-import { CONFIG_FILE, type MlopsConfig, type StagePolicy } from '../schemas/mlops-config';
+import { buildExecutionName, canonicalJson, pipelineStateMachineName, requestedBuildExecutionName, shortHash } from '../naming';
+import type { ModelBuildRequested, RepositoryStateChange } from '../schemas/events';
+import type { StagePolicy } from '../schemas/mlops-config';
+import { CONFIG_FILE } from '../schemas/patterns';
+import type { PipelineConfig } from '../schemas/mlops-v2';
 import { parseMlopsConfig } from '../schemas/parse-mlops-config';
-import type { RepositoryStateChange } from '../schemas/events';
-import type { BuildContext } from '../schemas/task-inputs';
+import { type BuildContext, type PipelineRunInput, stepResultSchema, type StepResult } from '../schemas/task-inputs';
+import { compilePipeline, type CompileTargets } from './compile';
+import { analysePipeline, type PipelineGraph } from './graph';
+import { resolveParameters } from './parameters';
 import { snapshotSource } from './source-snapshot';
+import { storePipeline } from './stored-pipeline';
 
 /** What the stage says about builds. */
 export interface BuildSettings extends StagePolicy {
-  stateMachineArn: string;
   artifactsBucket: string;
   maxSourceBytes: number;
   repositories: readonly string[];
   branches: readonly string[];
+  /** Name prefix of compiled pipeline state machines (`sluice-<stage>-build-`). */
+  stateMachinePrefix: string;
+  /** The role compiled state machines run as (passed to states.amazonaws.com only). */
+  pipelineRoleArn: string;
+  /** The state machine that fails a build rejected before it started, visibly. */
+  rejectedStateMachineArn: string;
+  /** The stack's functions and bus a compiled pipeline calls. */
+  targets: CompileTargets;
 }
 
-/** A build that is doomed before it starts: the state machine goes straight to its failure path. */
+/** A build that is doomed before it starts: it runs the rejected-build state machine, which fails at once. */
 export interface BuildRejection {
   Error: 'InvalidConfig' | 'SourceTooLarge';
   Cause: string;
 }
 
-/** The model-build execution's input. Exactly one of `config` and `failure` is non-null. */
-export interface BuildExecutionInput {
+/** The input of the rejected-build state machine. */
+export interface RejectedBuildInput {
   build: BuildContext;
-  config: MlopsConfig | null;
-  failure: BuildRejection | null;
+  failure: BuildRejection;
 }
 
 export type PushOutcome =
   | { action: 'ignored'; reason: string }
-  | { action: 'started' | 'already-started'; executionArn: string; configValid: boolean };
+  | { action: 'started' | 'already-started'; executionArn: string; configValid: boolean; stateMachineArn: string; extraWaits?: [string, string][] };
+
+/** A build to start: a commit of a repository, with what a run started by hand may add. */
+interface BuildRequest {
+  repository: string;
+  branch: string;
+  commit: string;
+  executionName: string;
+  parameters?: Record<string, unknown>;
+  fromStep?: string;
+  sourceExecutionArn?: string;
+}
 
 /** Extra time a job may wait for capacity on top of its maximum runtime. */
 const QUEUE_MARGIN_SECONDS = 3600;
+/** Step Functions' limit on an execution's input. */
+const MAX_INPUT_BYTES = 256 * 1024;
 
 /** Returns why a repository event does not trigger a build, or undefined when it does. Pure. */
 export function ignoreReason(event: RepositoryStateChange, settings: Pick<BuildSettings, 'repositories' | 'branches'>): string | undefined {
@@ -49,11 +76,113 @@ export function ignoreReason(event: RepositoryStateChange, settings: Pick<BuildS
   return undefined;
 }
 
+/** Every step that runs after `step`: what waits for it, directly or through a Condition's branch. Pure. */
+export function stepsFrom(graph: PipelineGraph, step: string): Set<string> {
+  const after = new Set([step]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const name of graph.order) {
+      if (after.has(name)) continue;
+      const waitsFor = [...(graph.dependencies.get(name) ?? []), ...(graph.branchOf.has(name) ? [graph.branchOf.get(name)!.condition] : [])];
+      if (waitsFor.some((dependency) => after.has(dependency))) {
+        after.add(name);
+        grew = true;
+      }
+    }
+  }
+  return after;
+}
+
 /**
- * Handles a push: reads mlops.yaml at the pushed commit, snapshots the source, and starts the
- * model-build execution named after repository + commit. An invalid mlops.yaml or an oversized
- * tree still starts the execution, carrying `failure`, so the run fails at once, visibly, and
- * publishes Model Build Failed. A repository without mlops.yaml is not a model repository: ignored.
+ * The results a run started from `fromStep` carries over from `sourceExecutionArn`: every job step
+ * that does not run after `fromStep`, as the source run recorded it (its state's output). Throws
+ * InvalidConfigError naming what is missing: the step, the source run, or a result in it.
+ */
+async function carriedOver(pipeline: PipelineConfig, graph: PipelineGraph, request: BuildRequest): Promise<Record<string, StepResult>> {
+  const { fromStep, sourceExecutionArn, repository } = request;
+  if (!fromStep || !sourceExecutionArn) return {};
+  if (!Object.hasOwn(pipeline.Steps, fromStep)) throw new InvalidConfigError(`fromStep: the pipeline has no step "${fromStep}" (steps: ${graph.order.join(', ')})`);
+  const source = await describeExecution(sourceExecutionArn);
+  const sourceInput = source?.input ? (JSON.parse(source.input) as { build?: { repository?: string } }) : undefined;
+  // A run of another repository is not a source: its results belong to that repository.
+  if (!source || sourceInput?.build?.repository !== repository) throw new InvalidConfigError(`sourceExecutionArn: ${sourceExecutionArn} is not a build of ${repository}`);
+  const rerun = stepsFrom(graph, fromStep);
+  const wanted = new Set(graph.order.filter((name) => !rerun.has(name) && ['Processing', 'Training'].includes(pipeline.Steps[name]!.Type)));
+  const found: Record<string, StepResult> = {};
+  await walkExecutionHistory(sourceExecutionArn, false, (event) => {
+    const exited = event.type === HistoryEventType.TaskStateExited ? event.stateExitedEventDetails : undefined;
+    if (exited?.name && wanted.has(exited.name) && exited.output) {
+      const parsed = stepResultSchema.safeParse((JSON.parse(exited.output) as { steps?: Record<string, unknown> }).steps?.[exited.name]);
+      if (parsed.success) found[exited.name] = { ...parsed.data, ...('ReusedFrom' in parsed.data ? { ReusedFrom: parsed.data.ReusedFrom ?? sourceExecutionArn, CachedFrom: null } : {}) };
+    }
+    return false;
+  });
+  const missing = [...wanted].filter((name) => !found[name]);
+  if (missing.length > 0) throw new InvalidConfigError(`fromStep: ${sourceExecutionArn} has no result for ${missing.join(', ')}; start from an earlier step`);
+  return found;
+}
+
+/**
+ * Starts the build of one commit: reads mlops.yaml, checks it, snapshots the source, compiles the
+ * pipeline into its state machine (created if this exact pipeline has none yet) and starts it
+ * under the request's execution name. A file that cannot build, or a tree too large to snapshot,
+ * starts the rejected-build state machine instead, so the run fails at once, visibly.
+ * A repository without mlops.yaml is not a model repository: ignored.
+ * Throws RetryableError on throttling. Idempotent: the same request starts nothing new.
+ */
+async function startBuild(request: BuildRequest, settings: BuildSettings): Promise<PushOutcome> {
+  const { repository, branch, commit, executionName } = request;
+  const file = await getFileAtCommit(repository, commit, CONFIG_FILE);
+  if (!file) return { action: 'ignored', reason: `${repository}@${commit} has no ${CONFIG_FILE} at its root` };
+
+  const prefix = `builds/${executionName}/`;
+  const at = (key: string) => `s3://${settings.artifactsBucket}/${prefix}${key}`;
+  const build: BuildContext = {
+    repository,
+    branch,
+    commit,
+    executionName,
+    sourceUri: at('source.tar.gz'),
+    sourcePrefix: at('source/'),
+    sourceManifestUri: at('source-manifest.json'),
+    pipelineUri: at('pipeline.json'),
+    taskTimeoutSeconds: settings.maxRuntimeSeconds + QUEUE_MARGIN_SECONDS,
+  };
+  let run: { pipeline: PipelineConfig; graph: PipelineGraph; input: PipelineRunInput } | undefined;
+  let failure: BuildRejection | undefined;
+  try {
+    const pipeline = parseMlopsConfig(new TextDecoder().decode(file), settings);
+    const { graph } = analysePipeline(pipeline);
+    const parameters = resolveParameters(pipeline, request.parameters);
+    if ('issues' in parameters) throw new InvalidConfigError(parameters.issues.join('; '));
+    const reuse = await carriedOver(pipeline, graph, request);
+    await snapshotSource(repository, commit, { bucket: settings.artifactsBucket, prefix }, settings.maxSourceBytes);
+    run = { pipeline, graph, input: { build, parameters: parameters.values, steps: {}, reuse } };
+  } catch (error) {
+    if (error instanceof InvalidConfigError) failure = { Error: 'InvalidConfig', Cause: error.message };
+    else if (error instanceof SourceTooLargeError) failure = { Error: 'SourceTooLarge', Cause: error.message };
+    else throw error;
+  }
+
+  if (!run || failure) {
+    const input: RejectedBuildInput = { build, failure: failure! };
+    const { started, executionArn } = await startNamedExecution(settings.rejectedStateMachineArn, executionName, input);
+    return { action: started ? 'started' : 'already-started', executionArn, configValid: false, stateMachineArn: settings.rejectedStateMachineArn };
+  }
+
+  const { definition, extraWaits } = compilePipeline(run.pipeline, run.graph, settings.targets);
+  const name = pipelineStateMachineName(settings.stateMachinePrefix, repository, shortHash([canonicalJson(definition), settings.pipelineRoleArn], 8));
+  const stateMachineArn = await ensureStateMachine(name, definition, settings.pipelineRoleArn, [{ key: 'sluice:repository', value: repository.slice(0, 256) }]);
+  await storePipeline(settings.artifactsBucket, prefix, run.pipeline);
+  const text = JSON.stringify(run.input);
+  if (Buffer.byteLength(text) > MAX_INPUT_BYTES) throw new InvalidConfigError(`the run's input is ${Buffer.byteLength(text)} bytes, above Step Functions' ${MAX_INPUT_BYTES}`);
+  const { started, executionArn } = await startNamedExecution(stateMachineArn, executionName, run.input);
+  return { action: started ? 'started' : 'already-started', executionArn, configValid: true, stateMachineArn, ...(extraWaits.length > 0 ? { extraWaits } : {}) };
+}
+
+/**
+ * Handles a push: builds the pushed commit under an execution name derived from repository +
+ * commit, so the same commit never builds twice, whichever branch it was pushed to.
  * Throws RetryableError on throttling. Idempotent: a repeated event starts nothing.
  */
 export async function startModelBuild(event: RepositoryStateChange, settings: BuildSettings): Promise<PushOutcome> {
@@ -61,38 +190,21 @@ export async function startModelBuild(event: RepositoryStateChange, settings: Bu
   if (reason) return { action: 'ignored', reason };
   const { repositoryName: repository, referenceName: branch } = event.detail;
   const commit = event.detail.commitId!;
+  return startBuild({ repository, branch, commit, executionName: buildExecutionName(repository, commit) }, settings);
+}
 
-  const file = await getFileAtCommit(repository, commit, CONFIG_FILE);
-  if (!file) return { action: 'ignored', reason: `${repository}@${commit} has no ${CONFIG_FILE} at its root` };
-
-  const executionName = buildExecutionName(repository, commit);
-  const prefix = `builds/${executionName}/`;
-  let snapshot = { sourceUri: `s3://${settings.artifactsBucket}/${prefix}source.tar.gz`, sourcePrefix: `s3://${settings.artifactsBucket}/${prefix}source/` };
-  let config: MlopsConfig | null = null;
-  let failure: BuildRejection | null = null;
-  try {
-    config = parseMlopsConfig(new TextDecoder().decode(file), settings);
-    snapshot = await snapshotSource(repository, commit, { bucket: settings.artifactsBucket, prefix }, settings.maxSourceBytes);
-  } catch (error) {
-    if (error instanceof InvalidConfigError) failure = { Error: 'InvalidConfig', Cause: error.message };
-    else if (error instanceof SourceTooLargeError) failure = { Error: 'SourceTooLarge', Cause: error.message };
-    else throw error;
-  }
-  if (failure) config = null;
-
-  const input: BuildExecutionInput = {
-    build: {
-      repository,
-      branch,
-      commit,
-      executionName,
-      sourceUri: snapshot.sourceUri,
-      sourcePrefix: snapshot.sourcePrefix,
-      taskTimeoutSeconds: settings.maxRuntimeSeconds + QUEUE_MARGIN_SECONDS,
-    },
-    config,
-    failure,
-  };
-  const { started, executionArn } = await startNamedExecution(settings.stateMachineArn, executionName, input);
-  return { action: started ? 'started' : 'already-started', executionArn, configValid: failure === null };
+/**
+ * Handles `Model Build Requested`: builds a commit (default: the branch's head) with the request's
+ * parameter overrides, optionally from a step on. Runs only for repositories the stage builds.
+ * Throws RetryableError on throttling. Idempotent: the same request id starts nothing new.
+ */
+export async function startRequestedBuild(request: ModelBuildRequested['detail'], settings: BuildSettings): Promise<PushOutcome> {
+  const { repository, branch, requestId } = request;
+  if (!matchesAny(repository, settings.repositories)) return { action: 'ignored', reason: `repository ${repository} is not configured to build` };
+  const commit = request.commit ?? (await getBranchHead(repository, branch));
+  if (!commit) return { action: 'ignored', reason: `${repository} has no branch ${branch}` };
+  return startBuild(
+    { repository, branch, commit, executionName: requestedBuildExecutionName(repository, commit, requestId), parameters: request.parameters, fromStep: request.fromStep, sourceExecutionArn: request.sourceExecutionArn },
+    settings,
+  );
 }

@@ -1,6 +1,8 @@
 import * as z from './zod';
 
+import { InvalidConfigError } from '../errors';
 import { MODEL_PACKAGE_ARN } from '../naming';
+import { issueDetails } from './issues';
 
 /**
  * The model-deploy workflow's contract: mlops.yaml's `Deploy` section, the execution input that
@@ -127,3 +129,26 @@ export type PrepareDeployInput = z.infer<typeof prepareDeployInputSchema>;
 export const promotionWaitInputSchema = z.strictObject({ executionArn: z.string().check(z.startsWith('arn:')), taskToken: z.string().check(z.minLength(1)), plan: deployPlanSchema });
 
 export type PromotionWaitInput = z.infer<typeof promotionWaitInputSchema>;
+
+/** The Deploy section's instance types against the stage's endpoint allowlist. Pure. */
+export function deployPolicyIssues(deploy: DeployConfig, allowed: readonly string[]): string[] {
+  return [['Deploy.Staging.InstanceType', deploy.Staging.InstanceType], ['Deploy.Prod.InstanceType', deploy.Prod.InstanceType]]
+    .filter(([, type]) => !allowed.includes(type!))
+    .map(([path, type]) => `${path}: instance type "${type}" is not allowed for endpoints on this stage (allowed: ${allowed.join(', ')})`);
+}
+
+/**
+ * The `Deploy` section of a build's pipeline (its pipeline.json: mlops.yaml as the build read it),
+ * checked again — the stage's endpoint instance types may have changed since the build. Pure;
+ * throws {@link InvalidConfigError} naming mlops.yaml, each field and the problem, including a
+ * missing Deploy.
+ */
+export function readDeployConfig(pipeline: unknown, allowedEndpointInstanceTypes: readonly string[]): DeployConfig {
+  const section = pipeline !== null && typeof pipeline === 'object' ? (pipeline as Record<string, unknown>).Deploy : undefined;
+  if (section === undefined || section === null) throw new InvalidConfigError('mlops.yaml: Deploy: is required to deploy this model');
+  const parsed = deployConfigSchema.safeParse(section, { reportInput: true });
+  if (!parsed.success) throw new InvalidConfigError(`mlops.yaml: ${issueDetails(parsed.error.issues, ['Deploy']).join('; ')}`);
+  const issues = deployPolicyIssues(parsed.data, allowedEndpointInstanceTypes);
+  if (issues.length > 0) throw new InvalidConfigError(`mlops.yaml: ${issues.join('; ')}`);
+  return parsed.data;
+}

@@ -11,6 +11,7 @@ import { InvalidInputError } from '../errors';
 export const EVENT_SOURCES = {
   codecommit: 'aws.codecommit',
   sagemaker: 'aws.sagemaker',
+  states: 'aws.states',
   sluice: 'sluice',
 } as const;
 
@@ -27,9 +28,15 @@ export const DETAIL_TYPES = {
   modelDeployed: 'Model Deployed',
   modelDeployFailed: 'Model Deploy Failed',
   modelPromotionApproved: 'Model Promotion Approved',
+  modelBuildRequested: 'Model Build Requested',
+  executionStatusChange: 'Step Functions Execution Status Change',
 } as const;
 
-/** EventBridge envelope around a typed `detail`, as Powertools' parser envelopes do. */
+/**
+ * EventBridge envelope around a typed `detail`, as Powertools' parser envelopes do. Each event's
+ * schema is built lazily (z.lazy), on its first parse: a function pays at cold start only for the
+ * events it reads, not for every event Sluice knows (README "Performance").
+ */
 function eventBridgeEnvelope<S extends string, T extends string, D extends z.ZodMiniType>(source: S, detailType: T, detail: D) {
   return z.looseObject({
     version: z.string(),
@@ -46,18 +53,20 @@ function eventBridgeEnvelope<S extends string, T extends string, D extends z.Zod
 
 const commitId = z.string().check(z.regex(/^[0-9A-Za-z]{1,64}$/, 'must be a commit id'));
 
-export const repositoryStateChangeSchema = eventBridgeEnvelope(
-  EVENT_SOURCES.codecommit,
-  DETAIL_TYPES.repositoryStateChange,
-  z.looseObject({
-    event: z.string().check(z.minLength(1)),
-    repositoryName: z.string().check(z.minLength(1), z.maxLength(100)),
-    referenceType: z.string().check(z.minLength(1)),
-    referenceName: z.string().check(z.minLength(1)),
-    referenceFullName: z.optional(z.string()),
-    commitId: z.optional(commitId),
-    oldCommitId: z.optional(commitId),
-  }),
+export const repositoryStateChangeSchema = z.lazy(() =>
+  eventBridgeEnvelope(
+    EVENT_SOURCES.codecommit,
+    DETAIL_TYPES.repositoryStateChange,
+    z.looseObject({
+      event: z.string().check(z.minLength(1)),
+      repositoryName: z.string().check(z.minLength(1), z.maxLength(100)),
+      referenceType: z.string().check(z.minLength(1)),
+      referenceName: z.string().check(z.minLength(1)),
+      referenceFullName: z.optional(z.string()),
+      commitId: z.optional(commitId),
+      oldCommitId: z.optional(commitId),
+    }),
+  ),
 );
 
 export type RepositoryStateChange = z.infer<typeof repositoryStateChangeSchema>;
@@ -65,64 +74,127 @@ export type RepositoryStateChange = z.infer<typeof repositoryStateChangeSchema>;
 /** A terminal or intermediate job status; SageMaker's documented values plus anything newer. */
 const jobStatus = z.string().check(z.minLength(1));
 
-export const trainingJobStateChangeSchema = eventBridgeEnvelope(
-  EVENT_SOURCES.sagemaker,
-  DETAIL_TYPES.trainingJobStateChange,
-  z.looseObject({
-    TrainingJobName: z.string().check(z.minLength(1)),
-    TrainingJobStatus: jobStatus,
-    FailureReason: z.optional(z.string()),
-  }),
+export const trainingJobStateChangeSchema = z.lazy(() =>
+  eventBridgeEnvelope(
+    EVENT_SOURCES.sagemaker,
+    DETAIL_TYPES.trainingJobStateChange,
+    z.looseObject({
+      TrainingJobName: z.string().check(z.minLength(1)),
+      TrainingJobStatus: jobStatus,
+      FailureReason: z.optional(z.string()),
+    }),
+  ),
 );
 
-export const processingJobStateChangeSchema = eventBridgeEnvelope(
-  EVENT_SOURCES.sagemaker,
-  DETAIL_TYPES.processingJobStateChange,
-  z.looseObject({
-    ProcessingJobName: z.string().check(z.minLength(1)),
-    ProcessingJobStatus: jobStatus,
-    FailureReason: z.optional(z.string()),
-  }),
+export const processingJobStateChangeSchema = z.lazy(() =>
+  eventBridgeEnvelope(
+    EVENT_SOURCES.sagemaker,
+    DETAIL_TYPES.processingJobStateChange,
+    z.looseObject({
+      ProcessingJobName: z.string().check(z.minLength(1)),
+      ProcessingJobStatus: jobStatus,
+      FailureReason: z.optional(z.string()),
+    }),
+  ),
 );
 
-export const modelPackageStateChangeSchema = eventBridgeEnvelope(
-  EVENT_SOURCES.sagemaker,
-  DETAIL_TYPES.modelPackageStateChange,
-  z.looseObject({
-    ModelPackageGroupName: z.string().check(z.minLength(1)),
-    ModelPackageVersion: z.int().check(z.positive()),
-    ModelPackageArn: z.string().check(z.startsWith('arn:')),
-    ModelApprovalStatus: z.string().check(z.minLength(1)),
-    ModelPackageStatus: z.optional(z.string()),
-  }),
+export const modelPackageStateChangeSchema = z.lazy(() =>
+  eventBridgeEnvelope(
+    EVENT_SOURCES.sagemaker,
+    DETAIL_TYPES.modelPackageStateChange,
+    z.looseObject({
+      ModelPackageGroupName: z.string().check(z.minLength(1)),
+      ModelPackageVersion: z.int().check(z.positive()),
+      ModelPackageArn: z.string().check(z.startsWith('arn:')),
+      ModelApprovalStatus: z.string().check(z.minLength(1)),
+      ModelPackageStatus: z.optional(z.string()),
+    }),
+  ),
 );
 
 export type ModelPackageStateChange = z.infer<typeof modelPackageStateChangeSchema>;
 
-export const endpointStateChangeSchema = eventBridgeEnvelope(
-  EVENT_SOURCES.sagemaker,
-  DETAIL_TYPES.endpointStateChange,
-  z.looseObject({
-    EndpointName: z.string().check(z.minLength(1)),
-    EndpointStatus: z.string().check(z.minLength(1)),
-    EndpointConfigName: z.optional(z.string()),
-    FailureReason: z.optional(z.string()),
-  }),
+export const endpointStateChangeSchema = z.lazy(() =>
+  eventBridgeEnvelope(
+    EVENT_SOURCES.sagemaker,
+    DETAIL_TYPES.endpointStateChange,
+    z.looseObject({
+      EndpointName: z.string().check(z.minLength(1)),
+      EndpointStatus: z.string().check(z.minLength(1)),
+      EndpointConfigName: z.optional(z.string()),
+      FailureReason: z.optional(z.string()),
+    }),
+  ),
 );
 
 export type EndpointStateChange = z.infer<typeof endpointStateChangeSchema>;
 
 /** Published on the service bus by `sluice promote` and the CodePipeline action: let the version's run go on to prod. */
-export const modelPromotionApprovedSchema = eventBridgeEnvelope(
-  EVENT_SOURCES.sluice,
-  DETAIL_TYPES.modelPromotionApproved,
-  z.looseObject({
-    modelPackageArn: z.string().check(z.startsWith('arn:')),
-    approvedBy: z.optional(z.string().check(z.maxLength(256))),
-  }),
+export const modelPromotionApprovedSchema = z.lazy(() =>
+  eventBridgeEnvelope(
+    EVENT_SOURCES.sluice,
+    DETAIL_TYPES.modelPromotionApproved,
+    z.looseObject({
+      modelPackageArn: z.string().check(z.startsWith('arn:')),
+      approvedBy: z.optional(z.string().check(z.maxLength(256))),
+    }),
+  ),
 );
 
 export type ModelPromotionApproved = z.infer<typeof modelPromotionApprovedSchema>;
+
+/**
+ * Published on the service bus to start a build by hand (the CLI's `sluice run`): a repository's
+ * branch head or commit, with parameter overrides, optionally from a step on, reusing an earlier
+ * run's results for the steps before it (SageMaker's selective execution).
+ */
+export const modelBuildRequestedSchema = z.lazy(() =>
+  eventBridgeEnvelope(
+    EVENT_SOURCES.sluice,
+    DETAIL_TYPES.modelBuildRequested,
+    z.strictObject({
+      repository: z.string().check(z.minLength(1), z.maxLength(100)),
+      branch: z._default(z.string().check(z.minLength(1), z.maxLength(256)), 'main'),
+      /** Default: the branch's head. */
+      commit: z.optional(commitId),
+      /** Parameter name → value; checked against the pipeline's Parameters. */
+      parameters: z._default(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])), {}),
+      /** Run this step and everything after it; reuse the other steps' results from `sourceExecutionArn`. */
+      fromStep: z.optional(z.string().check(z.minLength(1), z.maxLength(48))),
+      sourceExecutionArn: z.optional(z.string().check(z.startsWith('arn:'))),
+      /** Names the run: the same request id never starts two runs. */
+      requestId: z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -')),
+    }).check(
+      z.refine((detail) => (detail.fromStep === undefined) === (detail.sourceExecutionArn === undefined), {
+        message: 'fromStep and sourceExecutionArn go together',
+        path: ['fromStep'],
+      }),
+    ),
+  ),
+);
+
+export type ModelBuildRequested = z.infer<typeof modelBuildRequestedSchema>;
+
+/** Step Functions' own event when an execution starts, ends or is redriven (on the default bus). */
+export const executionStatusChangeSchema = z.lazy(() =>
+  eventBridgeEnvelope(
+    EVENT_SOURCES.states,
+    DETAIL_TYPES.executionStatusChange,
+    z.looseObject({
+      executionArn: z.string().check(z.startsWith('arn:')),
+      stateMachineArn: z.string().check(z.startsWith('arn:')),
+      name: z.string(),
+      status: z.string().check(z.minLength(1)),
+      input: z.optional(z.nullable(z.string())),
+      output: z.optional(z.nullable(z.string())),
+      error: z.optional(z.nullable(z.string())),
+      cause: z.optional(z.nullable(z.string())),
+      redriveCount: z.optional(z.number()),
+    }),
+  ),
+);
+
+export type ExecutionStatusChange = z.infer<typeof executionStatusChangeSchema>;
 
 /** The input of a CodePipeline Lambda invoke action (not an EventBridge envelope). */
 export const codePipelineJobSchema = z.looseObject({

@@ -2,6 +2,7 @@ import * as z from './zod';
 
 import { SAGEMAKER_NAME } from '../naming';
 import { deployConfigSchema } from './deploy';
+import { DATASET_KEY } from './patterns';
 
 /**
  * `mlops.yaml`: the model repository's build definition. Job settings use SageMaker API field
@@ -12,19 +13,24 @@ import { deployConfigSchema } from './deploy';
  * field for them and rejects unknown keys. The reference is README.md#mlopsyaml-reference.
  */
 
-export const CONFIG_FILE = 'mlops.yaml';
+/** An environment variable name as the OS allows it. */
+export const envVarName = z.string().check(z.regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,255}$/, 'must be a valid environment variable name'));
 
-const envMap = z.record(z.string().check(z.regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,255}$/, 'must be a valid environment variable name')), z.string().check(z.maxLength(10240)));
+/** Environment variables of a job or container (values up to 10 KiB). */
+export const envMap = z.record(envVarName, z.string().check(z.maxLength(10240)));
+
+/** A dataset key under the stage bucket's `datasets/` prefix, never leaving it. */
+export const datasetKey = z.string().check(
+  z.regex(DATASET_KEY, 'must be a relative key under the stage bucket\'s datasets/ prefix'),
+  z.refine((key) => !key.split('/').includes('..'), 'must not contain ".."'),
+);
 
 /** Where a step input comes from: a dataset under the stage bucket, or an earlier step's output. */
 const inputSource = z.union([
   z.strictObject({
     /** Training channels only: the channel's ContentType (e.g. text/csv for XGBoost). */
     ContentType: z.optional(z.string().check(z.maxLength(256))),
-    Dataset: z.string().check(
-      z.regex(/^[a-zA-Z0-9][a-zA-Z0-9._/-]{0,255}$/, 'must be a relative key under the stage bucket\'s datasets/ prefix'),
-      z.refine((key) => !key.split('/').includes('..'), 'must not contain ".."'),
-    ),
+    Dataset: datasetKey,
   }),
   z.strictObject({
     ContentType: z.optional(z.string().check(z.maxLength(256))),
@@ -32,9 +38,10 @@ const inputSource = z.union([
   }),
 ]);
 
-const outputName = z.string().check(z.regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'));
+/** Output, input and channel names. */
+export const outputName = z.string().check(z.regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'));
 
-const stoppingCondition = z.strictObject({ MaxRuntimeInSeconds: z.int().check(z.positive()) });
+export const stoppingCondition = z.strictObject({ MaxRuntimeInSeconds: z.int().check(z.positive()) });
 
 const processingStep = z.strictObject({
   AppSpecification: z.strictObject({
@@ -90,6 +97,9 @@ const evaluateStep = z.extend(processingStep, {
   Report: z.string().check(z.regex(/^[a-zA-Z0-9_-]{1,64}\/[^/].*\.json$/, 'must be "<output>/<file>.json"')),
 });
 
+/** Approval statuses a build may register a version with. */
+export const APPROVAL_STATUSES = ['PendingManualApproval', 'Approved'] as const;
+
 export const GATE_OPERATORS = ['<', '<=', '>', '>='] as const;
 
 const qualityGate = z.strictObject({
@@ -99,22 +109,28 @@ const qualityGate = z.strictObject({
   Threshold: z.number(),
 });
 
+/** What SageMaker hosts a registered version with (V1 `Register.InferenceSpecification`, V2 RegisterModel steps). */
+export const inferenceSpecification = z._default(
+  z.strictObject({
+    /** Defaults to the training image. */
+    Image: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
+    Environment: z.optional(envMap),
+    SupportedContentTypes: z._default(z.array(z.string()).check(z.minLength(1)), ['text/csv']),
+    SupportedResponseMIMETypes: z._default(z.array(z.string()).check(z.minLength(1)), ['text/csv']),
+    SupportedRealtimeInferenceInstanceTypes: z.optional(z.array(z.string())),
+    SupportedTransformInstanceTypes: z.optional(z.array(z.string())),
+  }),
+  { SupportedContentTypes: ['text/csv'], SupportedResponseMIMETypes: ['text/csv'] },
+);
+
+/** A model package group name as mlops.yaml writes it (the stage prefixes it). */
+export const modelPackageGroupField = z.string().check(z.regex(SAGEMAKER_NAME, 'must match SageMaker\'s name rule ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}'));
+
 const register = z.strictObject({
-  ModelPackageGroupName: z.optional(z.string().check(z.regex(SAGEMAKER_NAME, 'must match SageMaker\'s name rule ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}'))),
+  ModelPackageGroupName: z.optional(modelPackageGroupField),
   ModelPackageDescription: z.optional(z.string().check(z.maxLength(1024))),
-  ModelApprovalStatus: z._default(z.enum(['PendingManualApproval', 'Approved']), 'PendingManualApproval'),
-  InferenceSpecification: z._default(
-    z.strictObject({
-      /** Defaults to the training image. */
-      Image: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
-      Environment: z.optional(envMap),
-      SupportedContentTypes: z._default(z.array(z.string()).check(z.minLength(1)), ['text/csv']),
-      SupportedResponseMIMETypes: z._default(z.array(z.string()).check(z.minLength(1)), ['text/csv']),
-      SupportedRealtimeInferenceInstanceTypes: z.optional(z.array(z.string())),
-      SupportedTransformInstanceTypes: z.optional(z.array(z.string())),
-    }),
-    { SupportedContentTypes: ['text/csv'], SupportedResponseMIMETypes: ['text/csv'] },
-  ),
+  ModelApprovalStatus: z._default(z.enum(APPROVAL_STATUSES), 'PendingManualApproval'),
+  InferenceSpecification: inferenceSpecification,
 });
 
 /** Local runtime only: which command stands for which image URI (ignored by AWS). */
@@ -127,7 +143,8 @@ export const localSectionSchema = z.optional(
   }),
 );
 
-export const mlopsConfigSchema = z.strictObject({
+/** mlops.yaml Version 1: the fixed Preprocess → Train → Evaluate → QualityGate → Register shape. */
+export const mlopsV1Schema = z.strictObject({
   Version: z.literal(1),
   Preprocess: processingStep,
   Train: trainStep,
@@ -142,7 +159,7 @@ export const mlopsConfigSchema = z.strictObject({
   Local: localSectionSchema,
 });
 
-export type MlopsConfig = z.infer<typeof mlopsConfigSchema>;
+export type MlopsV1Config = z.infer<typeof mlopsV1Schema>;
 export type LocalImages = NonNullable<z.infer<typeof localSectionSchema>>['Images'];
 
 /** What the stage allows; the repository's file can only choose within it. */

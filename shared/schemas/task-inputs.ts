@@ -1,10 +1,9 @@
 import * as z from './zod';
 
-import { mlopsConfigSchema } from './mlops-config';
-
 /**
- * Inputs of the Lambda tasks of statemachines/model-build.asl.yaml, one schema per task. The
- * state machine builds them with `Parameters`; the functions validate them before acting.
+ * The contract between a compiled pipeline state machine (shared/pipeline/compile.ts) and its Lambda
+ * tasks: the execution input, what every step's task receives, and what each step type leaves in
+ * `$.steps['<name>']`. The functions validate their input against these before acting.
  */
 
 /** What the build is about. Set once by on-source-push as the execution's input `build`. */
@@ -17,75 +16,113 @@ export const buildContextSchema = z.strictObject({
   sourceUri: z.string().check(z.startsWith('s3://')),
   /** s3:// prefix holding the same files unpacked (mounted as processing code input). */
   sourcePrefix: z.string().check(z.startsWith('s3://')),
+  /** s3:// URI of the source manifest: every file's path and git blob id (the content part of cache keys). */
+  sourceManifestUri: z.string().check(z.startsWith('s3://')),
+  /** s3:// URI of the parsed pipeline (pipeline.json): the steps' settings, kept out of the execution's state. */
+  pipelineUri: z.string().check(z.startsWith('s3://')),
   /** Upper bound for each job wait (the stage's maximum runtime plus queueing margin). */
   taskTimeoutSeconds: z.int().check(z.positive()),
 });
 
 export type BuildContext = z.infer<typeof buildContextSchema>;
 
-/** The result a processing step's task completes with. */
+const cachedFrom = z.optional(z.nullable(z.string()));
+
+/** What a Processing step leaves in `$.steps`: its job and its outputs' URIs and content hashes. */
 export const processingResultSchema = z.strictObject({
-  jobName: z.string(),
-  jobArn: z.optional(z.string()),
-  status: z.literal('Completed'),
-  outputs: z.record(z.string(), z.string()),
-  startTime: z.optional(z.string()),
-  endTime: z.optional(z.string()),
-  durationSeconds: z.optional(z.number()),
+  Type: z.literal('Processing'),
+  ProcessingJobName: z.string(),
+  ProcessingJobArn: z.optional(z.string()),
+  /** Output name → s3:// prefix. */
+  Outputs: z.record(z.string(), z.string()),
+  /** Output name → hash of what the job wrote there (keys, ETags, sizes): the content later cache keys use. */
+  OutputHashes: z._default(z.record(z.string(), z.string()), {}),
+  StartTime: z.optional(z.string()),
+  EndTime: z.optional(z.string()),
+  DurationSeconds: z.optional(z.number()),
+  /** The execution whose identical job this result reuses (cache hit), or null. */
+  CachedFrom: cachedFrom,
+  /** The execution this result was carried over from (a run started from a later step), or null. */
+  ReusedFrom: cachedFrom,
 });
+
+/** What a Training step leaves in `$.steps`: its job, model artifacts and final metrics. */
+export const trainingResultSchema = z.strictObject({
+  Type: z.literal('Training'),
+  TrainingJobName: z.string(),
+  TrainingJobArn: z.optional(z.string()),
+  ModelArtifacts: z.string().check(z.startsWith('s3://')),
+  /** Hash of the model artifact object (ETag and size). */
+  ModelArtifactsHash: z.optional(z.string()),
+  /** Metric name → final value (MetricDefinitions). */
+  FinalMetrics: z._default(z.record(z.string(), z.number()), {}),
+  TrainingTimeSeconds: z.optional(z.number()),
+  BillableTimeSeconds: z.optional(z.number()),
+  StartTime: z.optional(z.string()),
+  EndTime: z.optional(z.string()),
+  CachedFrom: cachedFrom,
+  ReusedFrom: cachedFrom,
+});
+
+/** A Condition step's outcome and the values it compared. */
+export const conditionResultSchema = z.strictObject({
+  Type: z.literal('Condition'),
+  Outcome: z.boolean(),
+  /** Each operand as written (e.g. `Steps.evaluate.PropertyFiles.Report regression_metrics.mse.value`) and its value. */
+  Values: z.array(z.strictObject({ expression: z.string(), value: z.unknown() })),
+});
+
+/** A Fail step's error and message, read by its Fail state. */
+export const failResultSchema = z.strictObject({ Type: z.literal('Fail'), Error: z.string(), Cause: z.string() });
+
+/** A RegisterModel step's model package version. */
+export const registerResultSchema = z.strictObject({
+  Type: z.literal('RegisterModel'),
+  ModelPackageArn: z.string(),
+  ModelPackageGroupName: z.string(),
+  ModelApprovalStatus: z.string(),
+  /** Always present (null when registered by this run): the state machine's event reads it. */
+  CachedFrom: z.nullable(z.string()),
+});
+
+export const stepResultSchema = z.discriminatedUnion('Type', [processingResultSchema, trainingResultSchema, conditionResultSchema, failResultSchema, registerResultSchema]);
 
 export type ProcessingResult = z.infer<typeof processingResultSchema>;
-
-/** The result the training step's task completes with. */
-export const trainingResultSchema = z.strictObject({
-  jobName: z.string(),
-  jobArn: z.optional(z.string()),
-  status: z.literal('Completed'),
-  modelArtifacts: z.string().check(z.startsWith('s3://')),
-  finalMetrics: z.array(z.strictObject({ MetricName: z.string(), Value: z.number() })),
-  trainingTimeSeconds: z.optional(z.number()),
-  billableTimeSeconds: z.optional(z.number()),
-  startTime: z.optional(z.string()),
-  endTime: z.optional(z.string()),
-});
-
 export type TrainingResult = z.infer<typeof trainingResultSchema>;
+export type ConditionResult = z.infer<typeof conditionResultSchema>;
+export type FailResult = z.infer<typeof failResultSchema>;
+export type RegisterResult = z.infer<typeof registerResultSchema>;
+export type StepResult = z.infer<typeof stepResultSchema>;
+export type JobResult = ProcessingResult | TrainingResult;
 
-const jobsSchema = z.strictObject({
-  preprocess: z.optional(processingResultSchema),
-  train: z.optional(trainingResultSchema),
-  evaluate: z.optional(processingResultSchema),
+const parameterValue = z.union([z.string(), z.number(), z.boolean()]);
+
+/** The execution input of a compiled pipeline (on-source-push builds it). */
+export const pipelineRunInputSchema = z.strictObject({
+  build: buildContextSchema,
+  /** Every parameter's value for this run (defaults with overrides applied). */
+  parameters: z.record(z.string(), parameterValue),
+  /** Results by step name; empty at the start. */
+  steps: z.record(z.string(), stepResultSchema),
+  /** Results carried over from an earlier run (a run started from a later step): those steps do not run again. */
+  reuse: z.record(z.string(), stepResultSchema),
 });
 
-export type JobResults = z.infer<typeof jobsSchema>;
+export type PipelineRunInput = z.infer<typeof pipelineRunInputSchema>;
 
-/** Input of start-job: create the step's SageMaker job and park the task token until it ends. */
-export const startJobInputSchema = z.strictObject({
-  taskToken: z.string().check(z.minLength(1)),
-  step: z.enum(['preprocess', 'train', 'evaluate']),
+/** What every step's task receives (compile.ts stepPayload). */
+export const stepTaskInputSchema = z.strictObject({
+  step: z.string().check(z.minLength(1)),
   executionArn: z.string().check(z.startsWith('arn:')),
   build: buildContextSchema,
-  config: mlopsConfigSchema,
-  jobs: z._default(jobsSchema, {}),
+  parameters: z.record(z.string(), parameterValue),
+  steps: z.record(z.string(), stepResultSchema),
+  reuse: z._default(z.record(z.string(), stepResultSchema), {}),
 });
+
+export type StepTaskInput = z.infer<typeof stepTaskInputSchema>;
+
+/** Input of start-job: a job step's task, with the token its SageMaker job's completion settles. */
+export const startJobInputSchema = z.extend(stepTaskInputSchema, { taskToken: z.string().check(z.minLength(1)) });
 
 export type StartJobInput = z.infer<typeof startJobInputSchema>;
-
-/** Input of read-metric: the evaluation report of a finished build and the gate's metric. */
-export const readMetricInputSchema = z.strictObject({
-  config: mlopsConfigSchema,
-  jobs: z.extend(jobsSchema, { evaluate: processingResultSchema }),
-});
-
-export type ReadMetricInput = z.infer<typeof readMetricInputSchema>;
-
-/** Input of register-model: everything needed for CreateModelPackage and its lineage. */
-export const registerModelInputSchema = z.strictObject({
-  executionArn: z.string().check(z.startsWith('arn:')),
-  build: buildContextSchema,
-  config: mlopsConfigSchema,
-  jobs: z.extend(jobsSchema, { train: trainingResultSchema, evaluate: processingResultSchema }),
-  gate: z.looseObject({ value: z.number() }),
-});
-
-export type RegisterModelInput = z.infer<typeof registerModelInputSchema>;

@@ -23,7 +23,6 @@ let runtime: RuntimeProcess;
 let sfn: SFNClient;
 let sageMaker: SageMakerClient;
 let s3: S3Client;
-let stateMachineArn: string;
 
 function connect(endpoint: string): void {
   sfn = new SFNClient({ endpoint, region: 'us-east-1', credentials: CREDENTIALS });
@@ -37,8 +36,11 @@ function disconnect(): void {
   s3?.destroy();
 }
 
+/** Every build run: each repository's pipeline is its own state machine (`sluice-local-build-…`), plus the rejected-build one. */
 async function executions(): Promise<ExecutionListItem[]> {
-  return (await sfn.send(new ListExecutionsCommand({ stateMachineArn }))).executions ?? [];
+  const machines = ((await sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? []).filter((machine) => machine.name?.startsWith('sluice-local-build-'));
+  const runs = await Promise.all(machines.map(async (machine) => (await sfn.send(new ListExecutionsCommand({ stateMachineArn: machine.stateMachineArn }))).executions ?? []));
+  return runs.flat();
 }
 
 /** Waits until the execution started for `commit` has ended; returns its description. */
@@ -75,8 +77,6 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'sluice-e2e-'));
   runtime = await startRuntime({ dataDir });
   connect(runtime.endpoint);
-  const machines = (await sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? [];
-  stateMachineArn = machines.find((machine) => machine.name?.includes('model-build'))!.stateMachineArn!;
 }, 300_000);
 
 afterAll(async () => {

@@ -102,6 +102,19 @@ export function withFixedTaskTimeouts(definition: StateMachineDefinition, timeou
   return { ...definition, States: Object.fromEntries(states) };
 }
 
+/**
+ * {@link withFixedTaskTimeouts} at every depth: Task states inside Parallel branches (however
+ * deeply nested) get the fixed `TimeoutSeconds` too, as compiled pipelines nest their Tasks there. Pure.
+ */
+export function withFixedTaskTimeoutsDeep(definition: StateMachineDefinition, timeoutSeconds = 60): StateMachineDefinition {
+  const fixed = withFixedTaskTimeouts(definition, timeoutSeconds);
+  const states = Object.entries(fixed.States).map(([name, state]) => {
+    if (state.Type === 'Parallel') return [name, { ...state, Branches: state.Branches.map((branch) => withFixedTaskTimeoutsDeep(branch, timeoutSeconds)) }] as const;
+    return [name, state] as const;
+  });
+  return { ...fixed, States: Object.fromEntries(states) };
+}
+
 /** A Task override (by state name), as aws-local-stepfunctions takes it. */
 export type LocalHandler = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>[string];
 export type Json = Parameters<LocalHandler>[0];

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { MlopsConfig } from '../../shared/schemas/mlops-config';
+import type { PipelineConfig } from '../../shared/schemas/mlops-v2';
 import { parseMlopsConfig } from '../../shared/schemas/parse-mlops-config';
 import type { BuildContext } from '../../shared/schemas/task-inputs';
 
@@ -23,8 +23,8 @@ export const TEST_POLICY = { allowedInstanceTypes: ['ml.m5.xlarge', 'ml.m5.large
 
 export const EXAMPLE_CONFIG_TEXT = readFileSync(join(ROOT, 'examples', 'abalone', 'mlops.yaml'), 'utf8');
 
-/** examples/abalone/mlops.yaml, parsed and validated (a fresh object each call). */
-export function exampleConfig(): MlopsConfig {
+/** examples/abalone/mlops.yaml, parsed and validated (read as Version 2; a fresh object each call). */
+export function exampleConfig(): PipelineConfig {
   return parseMlopsConfig(EXAMPLE_CONFIG_TEXT, { ...TEST_POLICY, allowedInstanceTypes: [...TEST_POLICY.allowedInstanceTypes] });
 }
 
@@ -45,6 +45,8 @@ export function buildContext(overrides: Partial<BuildContext> = {}): BuildContex
     executionName: 'abalone-0123456789abcdef0123456789abcdef01234567-a1b2c3',
     sourceUri: `s3://${BUCKET}/builds/abalone-0123456789abcdef0123456789abcdef01234567-a1b2c3/source.tar.gz`,
     sourcePrefix: `s3://${BUCKET}/builds/abalone-0123456789abcdef0123456789abcdef01234567-a1b2c3/source/`,
+    sourceManifestUri: `s3://${BUCKET}/builds/abalone-0123456789abcdef0123456789abcdef01234567-a1b2c3/source-manifest.json`,
+    pipelineUri: `s3://${BUCKET}/builds/abalone-0123456789abcdef0123456789abcdef01234567-a1b2c3/pipeline.json`,
     taskTimeoutSeconds: 10800,
     ...overrides,
   };

@@ -35,7 +35,7 @@ afterAll(() => packaged?.cleanup());
 
 describe('serverless package --stage dev (offline, documented defaults)', () => {
   it('produces one artifact per function', () => {
-    for (const name of ['onSourcePush', 'startJob', 'onJobStateChange', 'reconcileJobs', 'readMetric', 'registerModel']) {
+    for (const name of ['onSourcePush', 'startJob', 'onJobStateChange', 'reconcileJobs', 'evaluateStep', 'registerModel', 'onBuildStatusChange']) {
       const zip = join(packaged.dir, `${name}.zip`);
       expect(existsSync(zip)).toBe(true);
       expect(statSync(zip).size).toBeGreaterThan(1000);
@@ -46,26 +46,59 @@ describe('serverless package --stage dev (offline, documented defaults)', () => 
     const functions = resourcesOfType(template, 'AWS::Lambda::Function');
     const roles = functions.map(([, fn]) => JSON.stringify(fn.Properties.Role));
 
-    // 6 for the build, 12 for the deploy, the CodePipeline action.
-    expect(functions).toHaveLength(19);
+    // 7 for the build, 12 for the deploy, the CodePipeline action.
+    expect(functions).toHaveLength(20);
     expect(functions.every(([, fn]) => fn.Properties.Runtime === 'nodejs22.x')).toBe(true);
     expect(new Set(roles).size).toBe(functions.length);
   });
 
-  it('names the state machine with model-build', () => {
-    const machine = template.Resources.ModelBuildStateMachine!;
+  it('declares only the rejected-build state machine for builds: pipelines are compiled per repository at push', () => {
+    const machine = template.Resources.RejectedBuildStateMachine!;
 
     expect(machine.Type).toBe('AWS::StepFunctions::StateMachine');
-    expect(machine.Properties.StateMachineName).toContain('model-build');
+    expect(machine.Properties.StateMachineName).toBe('sluice-dev-build-rejected');
+    expect(machine.Properties.RoleArn).toEqual({ 'Fn::GetAtt': ['PipelineStateMachineRole', 'Arn'] });
   });
 
-  it('packages the definition from statemachines/model-build.asl.yaml with the functions wired in', () => {
-    const definition = JSON.stringify(template.Resources.ModelBuildStateMachine!.Properties.DefinitionString);
+  it('gives on-source-push what it compiles pipelines with: the task functions, the bus and the pipeline role', () => {
+    const environment = template.Resources.OnSourcePushLambdaFunction!.Properties.Environment as { Variables: Record<string, unknown> };
 
-    expect(definition).toContain('lambda:invoke.waitForTaskToken');
-    expect(definition).toContain('QualityGateFailed');
-    expect(definition).toContain('StartJobLambdaFunction');
-    expect(definition).not.toContain('"Resource\\": \\"*');
+    expect(environment.Variables).toMatchObject({
+      BUILD_STATE_MACHINE_PREFIX: 'sluice-dev-build-',
+      PIPELINE_ROLE_ARN: { 'Fn::GetAtt': ['PipelineStateMachineRole', 'Arn'] },
+      START_JOB_FUNCTION_ARN: { 'Fn::GetAtt': ['StartJobLambdaFunction', 'Arn'] },
+      EVALUATE_STEP_FUNCTION_ARN: { 'Fn::GetAtt': ['EvaluateStepLambdaFunction', 'Arn'] },
+      REGISTER_MODEL_FUNCTION_ARN: { 'Fn::GetAtt': ['RegisterModelLambdaFunction', 'Arn'] },
+      EVENT_BUS_NAME: { Ref: 'EventBus' },
+    });
+  });
+
+  it('starts requested builds from Model Build Requested on the service bus', () => {
+    const rule = template.Resources.SluicedevonSourcePushrule2EventBridgeRule!;
+
+    expect(rule.Properties.EventPattern).toEqual({ source: ['sluice'], 'detail-type': ['Model Build Requested'] });
+    expect(rule.Properties.EventBusName).toEqual({ 'Fn::GetAtt': ['EventBus', 'Name'] });
+  });
+
+  it('announces failed, timed-out and aborted build runs of this stage only', () => {
+    const rule = template.Resources.SluicedevonBuildStatusChangerule1EventBridgeRule!;
+
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: {
+        status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+        stateMachineArn: [{ prefix: { 'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:sluice-dev-build-' } }],
+      },
+    });
+  });
+
+  it('keeps cached step results in an encrypted table with TTL', () => {
+    const table = template.Resources.StepCacheTable!.Properties;
+
+    expect(table.KeySchema).toEqual([{ AttributeName: 'cacheKey', KeyType: 'HASH' }]);
+    expect(table.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(table.SSESpecification).toEqual({ SSEEnabled: true });
   });
 
   it('triggers builds on pushes to branch main of the configured repositories, created or updated', () => {
@@ -110,8 +143,8 @@ describe('serverless package --stage dev (offline, documented defaults)', () => 
   it('bounds async retries of event handlers and sends failures to the dead-letter queue', () => {
     const configs = resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig').map(([, config]) => config.Properties);
 
-    // on-source-push, on-job-state-change, on-model-package-change, on-endpoint-state-change, on-promotion.
-    expect(configs).toHaveLength(5);
+    // on-source-push, on-job-state-change, on-build-status-change, on-model-package-change, on-endpoint-state-change, on-promotion.
+    expect(configs).toHaveLength(6);
     for (const config of configs) {
       expect(config.MaximumRetryAttempts).toBe(2);
       expect(config.DestinationConfig).toEqual({ OnFailure: { Destination: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } });
@@ -155,14 +188,31 @@ describe('IAM in the packaged template', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('passes roles only to SageMaker, only the stage execution role', () => {
+  it('passes the stage execution role only to SageMaker, and the pipeline role only to Step Functions', () => {
     const passRole = roles().flatMap(([id, role]) => statementsOf(role).filter((s) => actions(s).includes('iam:PassRole')).map((s) => ({ id, s })));
+    const toSageMaker = passRole.filter(({ s }) => JSON.stringify(s.Resource).includes('SageMakerExecutionRole'));
+    const toStepFunctions = passRole.filter(({ s }) => JSON.stringify(s.Resource).includes('PipelineStateMachineRole'));
 
     // start-job (jobs) and create-model (the model's execution role).
-    expect(passRole.map(({ id }) => id).sort()).toEqual(['CreateModelRole', 'StartJobRole']);
-    for (const { s } of passRole) {
+    expect(toSageMaker.map(({ id }) => id).sort()).toEqual(['CreateModelRole', 'StartJobRole']);
+    for (const { s } of toSageMaker) {
       expect(s.Resource).toEqual({ 'Fn::GetAtt': ['SageMakerExecutionRole', 'Arn'] });
       expect(s.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } });
+    }
+    // on-source-push and the CodePipeline action create the compiled pipelines' state machines.
+    expect(toStepFunctions.map(({ id }) => id).sort()).toEqual(['CodepipelineActionRole', 'OnSourcePushRole']);
+    for (const { s } of toStepFunctions) {
+      expect(s.Resource).toEqual({ 'Fn::GetAtt': ['PipelineStateMachineRole', 'Arn'] });
+      expect(s.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'states.amazonaws.com' } });
+    }
+    expect(passRole).toHaveLength(toSageMaker.length + toStepFunctions.length);
+  });
+
+  it('lets builds create state machines only under the stage build prefix', () => {
+    for (const roleId of ['OnSourcePushRole', 'CodepipelineActionRole']) {
+      const create = statementsOf(template.Resources[roleId]!).find((s) => actions(s).includes('states:CreateStateMachine'))!;
+
+      expect(create.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:sluice-dev-build-*' });
     }
   });
 
@@ -178,17 +228,17 @@ describe('IAM in the packaged template', () => {
     const statements = statementsOf(template.Resources.OnSourcePushRole!);
 
     expect(statements.flatMap(actions).filter((a) => a.startsWith('sagemaker:'))).toEqual([]);
-    expect(statements.find((s) => s.Sid === 'ReadRepository')!.Action).toEqual(['codecommit:GetFile', 'codecommit:GetFolder', 'codecommit:GetBlob']);
+    expect(statements.find((s) => s.Sid === 'ReadRepository')!.Action).toEqual(['codecommit:GetFile', 'codecommit:GetFolder', 'codecommit:GetBlob', 'codecommit:GetBranch']);
   });
 
-  it.each(['OnSourcePushRole', 'ReadMetricRole'])('lets %s list builds/ so a missing object is a 404, not a 403', (roleId) => {
+  it.each(['OnSourcePushRole', 'EvaluateStepRole', 'RegisterModelRole'])('lets %s list builds/ so a missing object is a 404, not a 403', (roleId) => {
     const list = statementsOf(template.Resources[roleId]!).find((s) => actions(s).includes('s3:ListBucket'))!;
 
     expect(list.Condition).toEqual({ StringLike: { 's3:prefix': 'builds/*' } });
   });
 
-  it('lets only the state machine invoke the task functions and publish domain events', () => {
-    const statements = statementsOf(template.Resources.ModelBuildStateMachineRole!);
+  it('lets the pipelines invoke only the three task functions and publish domain events', () => {
+    const statements = statementsOf(template.Resources.PipelineStateMachineRole!);
     const invoke = statements.find((s) => actions(s).includes('lambda:InvokeFunction'))!;
     const publish = statements.find((s) => actions(s).includes('events:PutEvents'))!;
 

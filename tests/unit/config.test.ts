@@ -1,11 +1,11 @@
-import { ConfigurationError, loadConfig, matchesAny } from '../../shared/config';
+import { ConfigurationError, loadBuildSettings, loadConfig, matchesAny } from '../../shared/config';
 
 const ORIGINAL_ENV = process.env;
 
 /** A complete, valid environment for the variables these tests load. */
 const VALID_ENV = {
   ARTIFACTS_BUCKET: 'sluice-test-artifacts',
-  MODEL_BUILD_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:sluice-test-model-build',
+  REJECTED_BUILD_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:sluice-test-build-rejected',
   ALLOWED_INSTANCE_TYPES: 'ml.m5.xlarge, ml.m5.large,,',
   MAX_RUNTIME_SECONDS: '7200',
   TRIGGER_REPOSITORIES: 'abalone,churn-*',
@@ -89,9 +89,21 @@ describe('loadConfig', () => {
   });
 
   it('rejects a state machine ARN that is not an ARN', () => {
-    process.env.MODEL_BUILD_STATE_MACHINE_ARN = 'sluice-test-model-build';
+    process.env.REJECTED_BUILD_STATE_MACHINE_ARN = 'sluice-test-build-rejected';
 
-    expect(() => loadConfig('MODEL_BUILD_STATE_MACHINE_ARN')).toThrow(/MODEL_BUILD_STATE_MACHINE_ARN/);
+    expect(() => loadConfig('REJECTED_BUILD_STATE_MACHINE_ARN')).toThrow(/REJECTED_BUILD_STATE_MACHINE_ARN/);
+  });
+
+  it('rejects a pipeline role that is not an IAM role ARN', () => {
+    process.env.PIPELINE_ROLE_ARN = 'arn:aws:iam::123456789012:user/someone';
+
+    expect(() => loadConfig('PIPELINE_ROLE_ARN')).toThrow('PIPELINE_ROLE_ARN: must be an IAM role ARN');
+  });
+
+  it('rejects a state machine name prefix longer than 40 characters', () => {
+    process.env.BUILD_STATE_MACHINE_PREFIX = `${'p'.repeat(41)}`;
+
+    expect(() => loadConfig('BUILD_STATE_MACHINE_PREFIX')).toThrow(/BUILD_STATE_MACHINE_PREFIX: must be a short state machine name prefix/);
   });
 
   it('defaults RECONCILE_MIN_AGE_SECONDS to 120 when unset', () => {
@@ -133,6 +145,63 @@ describe('loadConfig', () => {
     process.env.MAX_SOURCE_BYTES = 'lots';
 
     expect(loadConfig('ARTIFACTS_BUCKET').ARTIFACTS_BUCKET).toBe('sluice-test-artifacts');
+  });
+});
+
+describe('loadBuildSettings', () => {
+  const BUILD_ENV = {
+    ...VALID_ENV,
+    MAX_SOURCE_BYTES: '52428800',
+    TRIGGER_BRANCHES: 'main,release/*',
+    BUILD_STATE_MACHINE_PREFIX: 'sluice-test-build-',
+    PIPELINE_ROLE_ARN: 'arn:aws:iam::123456789012:role/sluice-test-pipeline',
+    START_JOB_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-start-job',
+    EVALUATE_STEP_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-evaluate-step',
+    REGISTER_MODEL_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-register-model',
+    EVENT_BUS_NAME: 'sluice-test',
+  };
+
+  beforeEach(() => {
+    process.env = { ...ORIGINAL_ENV, ...BUILD_ENV };
+  });
+
+  afterEach(() => {
+    process.env = ORIGINAL_ENV;
+  });
+
+  it('reads the stage\'s build settings: policy, filters, state machines, role and the functions a pipeline calls', () => {
+    expect(loadBuildSettings()).toEqual({
+      artifactsBucket: 'sluice-test-artifacts',
+      allowedInstanceTypes: ['ml.m5.xlarge', 'ml.m5.large'],
+      maxRuntimeSeconds: 7200,
+      maxSourceBytes: 52_428_800,
+      repositories: ['abalone', 'churn-*'],
+      branches: ['main', 'release/*'],
+      stateMachinePrefix: 'sluice-test-build-',
+      rejectedStateMachineArn: BUILD_ENV.REJECTED_BUILD_STATE_MACHINE_ARN,
+      pipelineRoleArn: BUILD_ENV.PIPELINE_ROLE_ARN,
+      targets: {
+        startJobFunctionArn: BUILD_ENV.START_JOB_FUNCTION_ARN,
+        evaluateStepFunctionArn: BUILD_ENV.EVALUATE_STEP_FUNCTION_ARN,
+        registerModelFunctionArn: BUILD_ENV.REGISTER_MODEL_FUNCTION_ARN,
+        eventBusName: 'sluice-test',
+      },
+    });
+  });
+
+  it('builds every repository and branch when asked to ignore the stage\'s filters (the CodePipeline action)', () => {
+    expect(loadBuildSettings(true)).toMatchObject({ repositories: ['*'], branches: ['*'] });
+  });
+
+  it('returns a frozen object', () => {
+    expect(Object.isFrozen(loadBuildSettings())).toBe(true);
+  });
+
+  it('names every missing variable', () => {
+    delete process.env.PIPELINE_ROLE_ARN;
+    delete process.env.EVALUATE_STEP_FUNCTION_ARN;
+
+    expect(() => loadBuildSettings()).toThrow(/PIPELINE_ROLE_ARN: .*\(not set\);.*EVALUATE_STEP_FUNCTION_ARN: .*\(not set\)/);
   });
 });
 

@@ -3,8 +3,12 @@ import { join } from 'node:path';
 
 import { parse } from 'yaml';
 
+import { compilePipeline } from '../../shared/pipeline/compile';
+import { analysePipeline } from '../../shared/pipeline/graph';
 import * as errors from '../../shared/errors';
 import { ERROR_NAMES } from '../../shared/errors';
+import { RETRYABLE_EXCEPTIONS } from '../../shared/schemas/mlops-v2';
+import { parseMlopsConfig } from '../../shared/schemas/parse-mlops-config';
 import { ROOT } from '../helpers/fixtures';
 
 /** Error names AWS itself raises; everything else in the ASL is ours. */
@@ -17,16 +21,39 @@ interface State {
   Catch?: { ErrorEquals: string[] }[];
   Error?: string;
   Parameters?: Record<string, unknown>;
+  Branches?: { States: Record<string, State> }[];
 }
 
-const definitions = readdirSync(join(ROOT, 'statemachines'))
-  .filter((file) => file.endsWith('.asl.yaml'))
-  .map((file) => ({ file, states: (parse(readFileSync(join(ROOT, 'statemachines', file), 'utf8')) as { States: Record<string, State> }).States }));
+const POLICY = { allowedInstanceTypes: ['ml.m5.xlarge', 'ml.m5.large'], maxRuntimeSeconds: 7200 };
+const TARGETS = {
+  startJobFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-startJob',
+  evaluateStepFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-evaluateStep',
+  registerModelFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-registerModel',
+  eventBusName: 'sluice-test',
+};
+
+function compiled(file: string): Record<string, State> {
+  const pipeline = parseMlopsConfig(readFileSync(join(ROOT, file), 'utf8'), POLICY);
+  return (compilePipeline(pipeline, analysePipeline(pipeline).graph, TARGETS).definition as { States: Record<string, State> }).States;
+}
+
+/** The static definitions, and compiled pipelines: both examples and a fixture using every RetryPolicies exception type. */
+const definitions = [
+  ...readdirSync(join(ROOT, 'statemachines'))
+    .filter((file) => file.endsWith('.asl.yaml'))
+    .map((file) => ({ file, states: (parse(readFileSync(join(ROOT, 'statemachines', file), 'utf8')) as { States: Record<string, State> }).States })),
+  ...['examples/abalone/mlops.yaml', 'examples/abalone-age/mlops.yaml', 'tests/fixtures/pipelines/retry.yaml'].map((file) => ({ file: `${file} (compiled)`, states: compiled(file) })),
+];
+
+/** Every state, Parallel branches included. */
+function allStates(states: Record<string, State>): [string, State][] {
+  return Object.entries(states).flatMap(([name, state]) => [[name, state] as [string, State], ...(state.Branches ?? []).flatMap((branch) => allStates(branch.States))]);
+}
 
 /** Every error name a definition mentions: Retry/Catch ErrorEquals, Fail `Error`, and literal `Error` in Parameters. */
 function namesIn(states: Record<string, State>): Set<string> {
   const names = new Set<string>();
-  for (const state of Object.values(states)) {
+  for (const [, state] of allStates(states)) {
     for (const rule of [...(state.Retry ?? []), ...(state.Catch ?? [])]) rule.ErrorEquals.forEach((name) => names.add(name));
     if (state.Error) names.add(state.Error);
     if (typeof state.Parameters?.Error === 'string') names.add(state.Parameters.Error);
@@ -36,10 +63,11 @@ function namesIn(states: Record<string, State>): Set<string> {
 
 const ours = (name: string) => !AWS_PREFIXES.some((prefix) => name.startsWith(prefix));
 const declared = Object.keys(ERROR_NAMES);
+const named = (kind: string) => declared.filter((name) => ERROR_NAMES[name as keyof typeof ERROR_NAMES] === kind);
 
 describe('error names: the contract between code and state machines', () => {
-  it('finds at least one state machine definition', () => {
-    expect(definitions.length).toBeGreaterThan(0);
+  it('finds the static definitions and the compiled pipelines', () => {
+    expect(definitions.length).toBeGreaterThanOrEqual(5);
   });
 
   it.each(definitions)('every custom error name in $file is declared in shared/errors.ts', ({ states }) => {
@@ -49,20 +77,41 @@ describe('error names: the contract between code and state machines', () => {
   });
 
   it.each(definitions)('every Lambda task in $file retries the retryable errors', ({ states }) => {
-    const retryable = declared.filter((name) => ERROR_NAMES[name as keyof typeof ERROR_NAMES] === 'retry');
-    const lambdaTasks = Object.entries(states).filter(([, state]) => state.Type === 'Task' && state.Resource?.includes(':lambda:'));
+    const lambdaTasks = allStates(states).filter(([, state]) => state.Type === 'Task' && state.Resource?.includes(':lambda:'));
 
     for (const [name, state] of lambdaTasks) {
       const retried = (state.Retry ?? []).flatMap((rule) => rule.ErrorEquals);
-      expect({ state: name, missing: retryable.filter((error) => !retried.includes(error)) }).toEqual({ state: name, missing: [] });
+      expect({ state: name, missing: named('retry').filter((error) => !retried.includes(error)) }).toEqual({ state: name, missing: [] });
     }
   });
 
-  it('every error the state machines raise themselves appears in a definition', () => {
-    const raised = declared.filter((name) => ERROR_NAMES[name as keyof typeof ERROR_NAMES] === 'fail-state');
-    const used = new Set(definitions.flatMap(({ states }) => [...namesIn(states)]));
+  it('every exception type of RetryPolicies compiles to names shared/errors.ts declares (or AWS raises)', () => {
+    const text = `Version: 2
+Steps:
+  job:
+    Type: Processing
+    AppSpecification: { ImageUri: image }
+    ProcessingResources: { ClusterConfig: { InstanceType: ml.m5.large } }
+    RetryPolicies: [{ ExceptionType: [${RETRYABLE_EXCEPTIONS.join(', ')}] }]
+`;
+    const pipeline = parseMlopsConfig(text, POLICY);
+    const states = (compilePipeline(pipeline, analysePipeline(pipeline).graph, TARGETS).definition as { States: Record<string, State> }).States;
+    const names = [...namesIn(states)];
 
-    expect(raised.filter((name) => !used.has(name))).toEqual([]);
+    expect(names.filter(ours).filter((name) => !declared.includes(name))).toEqual([]);
+    expect(names).toEqual(expect.arrayContaining(['SageMakerCapacityError', 'SageMakerInternalError', 'SageMakerResourceLimit', 'RetryableError', 'Lambda.ServiceException']));
+  });
+
+  it('the names a rejected build fails with are the ones on-source-push puts in its input', () => {
+    expect(named('input').sort()).toEqual(['InvalidConfig', 'SourceTooLarge']);
+  });
+
+  it("every Fail-step name Sluice writes is a Fail step's error: the default, and Version 1's quality gate", () => {
+    const v1 = parseMlopsConfig(readFileSync(join(ROOT, 'examples', 'abalone', 'mlops.yaml'), 'utf8'), POLICY);
+    const v2 = parseMlopsConfig('Version: 2\nSteps:\n  stop:\n    Type: Fail\n    ErrorMessage: stop\n', POLICY);
+    const errorsOf = (pipeline: typeof v1) => Object.values(pipeline.Steps).flatMap((step) => (step.Type === 'Fail' ? [step.Error] : []));
+
+    expect([...errorsOf(v1), ...errorsOf(v2)].sort()).toEqual(named('fail-step').sort());
   });
 
   it('every declared name belongs to exactly one error class, and every error class is declared', () => {

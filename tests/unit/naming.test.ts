@@ -1,4 +1,15 @@
-import { buildExecutionName, jobName, modelPackageGroupName, parseModelPackageArn, SAGEMAKER_NAME, shortHash, toSageMakerSlug } from '../../shared/naming';
+import {
+  buildExecutionName,
+  canonicalJson,
+  jobName,
+  modelPackageGroupName,
+  parseModelPackageArn,
+  pipelineStateMachineName,
+  requestedBuildExecutionName,
+  SAGEMAKER_NAME,
+  shortHash,
+  toSageMakerSlug,
+} from '../../shared/naming';
 import { COMMIT, EXECUTION_ARN } from '../helpers/fixtures';
 
 /** Step Functions' execution name alphabet, as the state machine input schema checks it. */
@@ -22,6 +33,9 @@ const HOSTILE_NAMES = [
 ];
 
 const STEPS = ['preprocess', 'train', 'evaluate'] as const;
+
+/** Version 2 step names: letters, digits, _ and -, up to 48 characters. */
+const V2_STEPS = ['Preprocess', 'TrainXgb', 'evaluate_linear', `S${'tep-name_'.repeat(5)}x`.slice(0, 48)];
 
 describe('toSageMakerSlug', () => {
   it('turns a branch name with slashes into a valid SageMaker name part', () => {
@@ -100,6 +114,78 @@ describe('jobName', () => {
   it('reads as repository-step-hash', () => {
     expect(jobName('abalone', 'evaluate', EXECUTION_ARN)).toMatch(/^abalone-evaluate-[0-9a-f]{12}$/);
   });
+
+  it('lowercases a Version 2 step name', () => {
+    expect(jobName('abalone', 'TrainXgb', EXECUTION_ARN)).toMatch(/^abalone-trainxgb-[0-9a-f]{12}$/);
+  });
+
+  it.each(HOSTILE_NAMES.flatMap((repository) => V2_STEPS.map((step) => [repository, step] as const)))(
+    'gives a valid SageMaker job name for the 100th attempt of repository %j, step %s',
+    (repository, step) => {
+      expect(jobName(repository, step, EXECUTION_ARN, 100)).toMatch(SAGEMAKER_NAME);
+    },
+  );
+
+  it('is the first attempt\'s name when no attempt is given', () => {
+    expect(jobName('abalone', 'Train', EXECUTION_ARN, 1)).toBe(jobName('abalone', 'Train', EXECUTION_ARN));
+  });
+
+  it('appends -<attempt> from the second attempt on, as SageMaker never reuses a job name', () => {
+    const first = jobName('abalone', 'Train', EXECUTION_ARN);
+
+    expect(jobName('abalone', 'Train', EXECUTION_ARN, 2)).toBe(`${first}-2`);
+    expect(jobName('abalone', 'Train', EXECUTION_ARN, 3)).toBe(`${first}-3`);
+  });
+
+  it('keeps two long step names apart that share their first 24 characters', () => {
+    const a = `${'x'.repeat(30)}A`;
+    const b = `${'x'.repeat(30)}B`;
+
+    expect(jobName('abalone', a, EXECUTION_ARN)).not.toBe(jobName('abalone', b, EXECUTION_ARN));
+  });
+});
+
+describe('pipelineStateMachineName', () => {
+  /** Step Functions' state machine name alphabet and length. */
+  const SFN_NAME = /^[A-Za-z0-9_-]{1,80}$/;
+
+  it('reads as <prefix><repository>-<8 hex of the definition>', () => {
+    expect(pipelineStateMachineName('sluice-dev-build-', 'abalone', '1a2b3c4d5e6f')).toBe('sluice-dev-build-abalone-1a2b3c4d');
+  });
+
+  it.each(HOSTILE_NAMES)('gives a valid state machine name for repository %j under the longest prefix', (repository) => {
+    expect(pipelineStateMachineName(`${'p'.repeat(39)}-`, repository, 'ffffffff')).toMatch(SFN_NAME);
+  });
+
+  it('is the same for the same repository and definition hash', () => {
+    expect(pipelineStateMachineName('sluice-dev-build-', 'abalone', '1a2b3c4d')).toBe(pipelineStateMachineName('sluice-dev-build-', 'abalone', '1a2b3c4d'));
+  });
+
+  it('differs for another definition', () => {
+    expect(pipelineStateMachineName('sluice-dev-build-', 'abalone', '1a2b3c4d')).not.toBe(pipelineStateMachineName('sluice-dev-build-', 'abalone', '9f8e7d6c'));
+  });
+});
+
+describe('requestedBuildExecutionName', () => {
+  it.each(HOSTILE_NAMES)('gives a valid Step Functions execution name for repository %j', (repository) => {
+    expect(requestedBuildExecutionName(repository, 'f'.repeat(64), 'r'.repeat(64))).toMatch(SFN_EXECUTION_NAME);
+  });
+
+  it('is the same for the same request, so a repeated request starts nothing new', () => {
+    expect(requestedBuildExecutionName('abalone', COMMIT, 'run-0001')).toBe(requestedBuildExecutionName('abalone', COMMIT, 'run-0001'));
+  });
+
+  it('differs between requests of the same commit', () => {
+    expect(requestedBuildExecutionName('abalone', COMMIT, 'run-0001')).not.toBe(requestedBuildExecutionName('abalone', COMMIT, 'run-0002'));
+  });
+
+  it('never equals the push build\'s name of the same commit', () => {
+    expect(requestedBuildExecutionName('abalone', COMMIT, 'run-0001')).not.toBe(buildExecutionName('abalone', COMMIT));
+  });
+
+  it('reads as repository-commit-run-hash', () => {
+    expect(requestedBuildExecutionName('abalone', COMMIT, 'run-0001')).toMatch(new RegExp(`^abalone-${COMMIT.slice(0, 12)}-run-[0-9a-f]{12}$`));
+  });
 });
 
 describe('modelPackageGroupName', () => {
@@ -129,5 +215,15 @@ describe('parseModelPackageArn', () => {
 
   it.each(['arn:aws:sagemaker:us-east-1:123456789012:model-package/unversioned', 'sluice-local-abalone/2', 'arn:aws:sagemaker:us-east-1:123:model-package/g/1'])('returns undefined for %s', (arn) => {
     expect(parseModelPackageArn(arn)).toBeUndefined();
+  });
+});
+
+describe('canonicalJson', () => {
+  it('serialises equal objects the same whatever their key order, leaving out undefined fields', () => {
+    expect(canonicalJson({ b: 1, a: { d: [2, 1], c: undefined } })).toBe(canonicalJson({ a: { d: [2, 1] }, b: 1 }));
+  });
+
+  it('keeps array order', () => {
+    expect(canonicalJson(['--input', 'x'])).not.toBe(canonicalJson(['x', '--input']));
   });
 });

@@ -24,7 +24,7 @@ import {
   describeTrainingJob,
   ensureModelPackageGroup,
 } from '../../../shared/aws/sagemaker';
-import { RetryableError } from '../../../shared/errors';
+import { RetryableError, SageMakerResourceLimitError } from '../../../shared/errors';
 import { ROLE_ARN } from '../../helpers/fixtures';
 
 const sagemaker = mockClient(SageMakerClient);
@@ -91,11 +91,12 @@ describe('createTrainingJob', () => {
     await expect(createTrainingJob(TRAINING_INPUT)).rejects.toBe(invalid);
   });
 
-  it('passes a resource limit through unchanged', async () => {
+  it('names a resource limit SageMakerResourceLimit (RetryPolicies may retry it), keeping SageMaker\'s message', async () => {
     const limit = new ResourceLimitExceeded({ message: "The account-level service limit 'ml.m5.xlarge for training job usage' is 0 Instances", $metadata: {} });
     sagemaker.on(CreateTrainingJobCommand).rejects(limit);
 
-    await expect(createTrainingJob(TRAINING_INPUT)).rejects.toBe(limit);
+    await expect(createTrainingJob(TRAINING_INPUT)).rejects.toThrow(SageMakerResourceLimitError);
+    await expect(createTrainingJob(TRAINING_INPUT)).rejects.toThrow("is 0 Instances");
   });
 
   it('throws RetryableError when SageMaker throttles', async () => {

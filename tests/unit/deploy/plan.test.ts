@@ -3,7 +3,6 @@ import 'aws-sdk-client-mock-jest';
 import { DescribeModelPackageCommand, type DescribeModelPackageCommandOutput, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
 import { sdkStreamMixin } from '@smithy/core/serde';
-import { parseDocument } from 'yaml';
 import { Readable } from 'node:stream';
 import { mockClient } from 'aws-sdk-client-mock';
 
@@ -11,7 +10,7 @@ import { prepareDeploy } from '../../../shared/deploy/plan';
 import { InvalidConfigError, ModelPackageNotApprovedError } from '../../../shared/errors';
 import { deployPlanSchema, type PrepareDeployInput } from '../../../shared/schemas/deploy';
 import { BUILD_EXECUTION_ARN, BUILD_EXECUTION_NAME, DEPLOY_EXECUTION_ARN, DEPLOY_SETTINGS, GROUP, MODEL_PACKAGE_ARN, VERSION } from '../../helpers/deploy';
-import { BUCKET, COMMIT, EXAMPLE_CONFIG_TEXT } from '../../helpers/fixtures';
+import { BUCKET, COMMIT, exampleConfig } from '../../helpers/fixtures';
 
 const sagemaker = mockClient(SageMakerClient);
 const s3 = mockClient(S3Client);
@@ -35,18 +34,25 @@ function input(mode: 'deploy' | 'rollback' = 'deploy', stages: ('staging' | 'pro
   return { executionArn: DEPLOY_EXECUTION_ARN, request: { modelPackageArn: MODEL_PACKAGE_ARN, mode, stages, reason: 'approved' } };
 }
 
+/** The build's pipeline.json: examples/abalone/mlops.yaml as the build read it. */
+const pipelineJson = (edit: (pipeline: ReturnType<typeof exampleConfig>) => void = () => undefined) => {
+  const pipeline = exampleConfig();
+  edit(pipeline);
+  return JSON.stringify(pipeline);
+};
+
 beforeEach(() => {
   sagemaker.reset();
   s3.reset();
   sagemaker.on(DescribeModelPackageCommand).resolves(modelPackage());
-  s3.on(GetObjectCommand).callsFake(() => ({ Body: body(EXAMPLE_CONFIG_TEXT) }));
+  s3.on(GetObjectCommand).callsFake(() => ({ Body: body(pipelineJson()) }));
 });
 
 describe('prepareDeploy', () => {
-  it('reads mlops.yaml from the build\'s source snapshot named in the package\'s lineage', async () => {
+  it('reads the pipeline of the build named in the package\'s lineage (mlops.yaml as that build read it)', async () => {
     await prepareDeploy(input(), DEPLOY_SETTINGS);
 
-    expect(s3).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: BUCKET, Key: `builds/${BUILD_EXECUTION_NAME}/source/mlops.yaml` });
+    expect(s3).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: BUCKET, Key: `builds/${BUILD_EXECUTION_NAME}/pipeline.json` });
   });
 
   it('plans staging x1 all at once and prod x2 CANARY with the bake and both alarms', async () => {
@@ -83,9 +89,7 @@ describe('prepareDeploy', () => {
   });
 
   it('adds the data capture percentage when mlops.yaml asks for it', async () => {
-    const document = parseDocument(EXAMPLE_CONFIG_TEXT);
-    document.setIn(['Deploy', 'DataCapture'], { SamplingPercentage: 20 });
-    s3.on(GetObjectCommand).callsFake(() => ({ Body: body(document.toString()) }));
+    s3.on(GetObjectCommand).callsFake(() => ({ Body: body(pipelineJson((pipeline) => (pipeline.Deploy!.DataCapture = { SamplingPercentage: 20 }))) }));
 
     const plan = await prepareDeploy(input(), DEPLOY_SETTINGS);
 
@@ -104,7 +108,7 @@ describe('prepareDeploy', () => {
     await expect(prepareDeploy(input(), DEPLOY_SETTINGS)).rejects.toThrow(/no sluice:execution metadata/);
   });
 
-  it('fails with InvalidConfig when the build\'s snapshot is gone', async () => {
+  it('fails with InvalidConfig when the build\'s pipeline is gone', async () => {
     s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} }));
 
     await expect(prepareDeploy(input(), DEPLOY_SETTINGS)).rejects.toThrow(InvalidConfigError);

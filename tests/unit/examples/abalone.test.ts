@@ -10,7 +10,9 @@ import { join } from 'node:path';
 
 import { parse } from 'yaml';
 
-import type { MlopsConfig, StagePolicy } from '../../../shared/schemas/mlops-config';
+import { stepOf } from '../../../shared/pipeline/stored-pipeline';
+import type { StagePolicy } from '../../../shared/schemas/mlops-config';
+import type { PipelineConfig } from '../../../shared/schemas/mlops-v2';
 import { parseMlopsConfig } from '../../../shared/schemas/parse-mlops-config';
 import { EXAMPLE_CONFIG_TEXT, exampleConfig, ROOT } from '../../helpers/fixtures';
 
@@ -59,7 +61,20 @@ function stagePolicy(stage: string): StagePolicy {
 }
 
 let work: string;
-let config: MlopsConfig;
+let config: PipelineConfig;
+/** The example's steps as Sluice reads them (its Version 1 file read as Version 2). */
+const steps = {
+  preprocess: () => stepOf(config, 'Preprocess', ['Processing']),
+  train: () => stepOf(config, 'Train', ['Training']),
+  evaluate: () => stepOf(config, 'Evaluate', ['Processing']),
+  register: () => stepOf(config, 'Register', ['RegisterModel']),
+  qualityGate: () => stepOf(config, 'QualityGate', ['Condition']),
+};
+
+/** A job's container arguments: the example writes them as plain text. */
+function argumentsOf(step: { AppSpecification: { ContainerArguments?: unknown[] } }): string[] {
+  return (step.AppSpecification.ContainerArguments ?? []).map(String);
+}
 const job = (name: string) => join(work, name);
 const timings: Record<string, number> = {};
 let runs: Record<'preprocess' | 'train' | 'evaluate', Run>;
@@ -78,7 +93,7 @@ beforeAll(async () => {
   // Preprocess job: the dataset at /opt/ml/processing/input/raw.
   mkdirSync(join(job('preprocess'), 'processing', 'input', 'raw'), { recursive: true });
   cpSync(join(EXAMPLE, 'data', 'abalone.csv'), join(job('preprocess'), 'processing', 'input', 'raw', 'abalone.csv'));
-  const preprocess = await timed('preprocess', () => runContainer(jobArgs(config.Preprocess.AppSpecification.ContainerArguments, job('preprocess'))));
+  const preprocess = await timed('preprocess', () => runContainer(jobArgs(argumentsOf(steps.preprocess()), job('preprocess'))));
   const splits = join(job('preprocess'), 'processing', 'output');
 
   // Training job: channels, hyperparameters.json as SageMaker writes it (all values strings), the SM_* environment.
@@ -86,7 +101,7 @@ beforeAll(async () => {
   cpSync(join(splits, 'train'), join(train, 'input', 'data', 'train'), { recursive: true });
   cpSync(join(splits, 'validation'), join(train, 'input', 'data', 'validation'), { recursive: true });
   mkdirSync(join(train, 'input', 'config'), { recursive: true });
-  writeFileSync(join(train, 'input', 'config', 'hyperparameters.json'), JSON.stringify(config.Train.HyperParameters));
+  writeFileSync(join(train, 'input', 'config', 'hyperparameters.json'), JSON.stringify(steps.train().HyperParameters));
   const training = await timed('train', () =>
     runContainer(['train'], {
       SM_INPUT_CONFIG_DIR: join(train, 'input', 'config'),
@@ -104,7 +119,7 @@ beforeAll(async () => {
     execFileSync('tar', ['-czf', join(evaluate, 'processing', 'input', 'model', 'model.tar.gz'), '-C', join(train, 'model'), '.']);
   }
   cpSync(join(splits, 'test'), join(evaluate, 'processing', 'input', 'test'), { recursive: true });
-  const evaluation = await timed('evaluate', () => runContainer(jobArgs(config.Evaluate.AppSpecification.ContainerArguments, evaluate)));
+  const evaluation = await timed('evaluate', () => runContainer(jobArgs(argumentsOf(steps.evaluate()), evaluate)));
 
   runs = { preprocess, train: training, evaluate: evaluation };
 }, 60_000);
@@ -119,9 +134,9 @@ describe('mlops.yaml', () => {
   });
 
   it('runs every step and the registered model in the one image that Local.Images maps to a command', () => {
-    const image = config.Preprocess.AppSpecification.ImageUri;
+    const image = String(steps.preprocess().AppSpecification.ImageUri);
 
-    expect([config.Train.AlgorithmSpecification.TrainingImage, config.Evaluate.AppSpecification.ImageUri, config.Register.InferenceSpecification.Image]).toEqual([image, image, image]);
+    expect([steps.train().AlgorithmSpecification.TrainingImage, steps.evaluate().AppSpecification.ImageUri, steps.register().InferenceSpecification.Image]).toEqual([image, image, image]);
     expect(config.Local?.Images[image]).toEqual({ Command: ['node', 'container.js'] });
   });
 });
@@ -177,7 +192,7 @@ describe('preprocess', () => {
 
 describe('train', () => {
   it('prints validation-rmse in the form the MetricDefinitions regex reads', () => {
-    const definition = config.Train.AlgorithmSpecification.MetricDefinitions?.find((metric) => metric.Name === 'validation:rmse');
+    const definition = steps.train().AlgorithmSpecification.MetricDefinitions?.find((metric) => metric.Name === 'validation:rmse');
 
     const match = new RegExp(definition!.Regex).exec(runs.train.stdout);
 
@@ -233,8 +248,9 @@ describe('evaluate', () => {
 
     expect(runs.evaluate.code).toBe(0);
     expect(report).toEqual({ regression_metrics: { mse: { value: expect.any(Number), standard_deviation: expect.any(Number) } } });
-    expect(config.QualityGate).toMatchObject({ Metric: 'regression_metrics.mse.value', Operator: '<=' });
-    expect(report.regression_metrics.mse.value).toBeLessThanOrEqual(config.QualityGate.Threshold);
+    const gate = steps.qualityGate().Condition;
+    expect(gate).toMatchObject({ Left: { 'Std:JsonGet': { Path: 'regression_metrics.mse.value' } }, Operator: '<=' });
+    expect(report.regression_metrics.mse.value).toBeLessThanOrEqual(('Right' in gate ? gate.Right : Number.NaN) as number);
     // A real model, not a constant: predicting the mean ring count everywhere scores about 10.
     expect(report.regression_metrics.mse.value).toBeGreaterThan(3);
     expect(report.regression_metrics.mse.standard_deviation).toBeCloseTo(Math.sqrt(report.regression_metrics.mse.value), 0);

@@ -1,20 +1,26 @@
 import 'aws-sdk-client-mock-jest';
 
+import { CodeCommitClient, GetBlobCommand, GetFileCommand, GetFolderCommand } from '@aws-sdk/client-codecommit';
 import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { S3Client } from '@aws-sdk/client-s3';
+import { CreateStateMachineCommand, DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 
 import type { handler as codePipelineActionHandler } from '../../../functions/codepipeline-action';
 import { DEPLOY_STATE_MACHINE_ARN } from '../../helpers/deploy';
-import { loadSample } from '../../helpers/fixtures';
+import { buildExecutionName } from '../../../shared/naming';
+import { EXAMPLE_CONFIG_TEXT, loadSample } from '../../helpers/fixtures';
 import { lambdaContext } from '../../helpers/lambda-context';
+import { commitId, fakeS3 } from '../../helpers/step-tasks';
 
 /** functions/codepipeline-action with the real `CodePipeline.job` event from the AWS docs. */
 
 const codePipeline = mockClient(CodePipelineClient);
 const sfn = mockClient(SFNClient);
 const events = mockClient(EventBridgeClient);
+const codecommit = mockClient(CodeCommitClient);
+const s3 = mockClient(S3Client);
 
 const JOB_ID = '11111111-abcd-1111-abcd-111111abcdef';
 const PACKAGE = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/sluice-test-abalone/3';
@@ -36,13 +42,24 @@ function jobEvent(userParameters: string | undefined, continuationToken?: string
 let handler: typeof codePipelineActionHandler;
 
 beforeAll(async () => {
-  process.env.MODEL_BUILD_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:sluice-test-model-build';
-  process.env.MODEL_DEPLOY_STATE_MACHINE_ARN = DEPLOY_STATE_MACHINE_ARN;
-  process.env.EVENT_BUS_NAME = 'sluice-test';
-  process.env.ARTIFACTS_BUCKET = 'sluice-test-artifacts';
-  process.env.ALLOWED_INSTANCE_TYPES = 'ml.m5.xlarge';
-  process.env.MAX_RUNTIME_SECONDS = '3600';
-  process.env.MAX_SOURCE_BYTES = '52428800';
+  Object.assign(process.env, {
+    MODEL_DEPLOY_STATE_MACHINE_ARN: DEPLOY_STATE_MACHINE_ARN,
+    EVENT_BUS_NAME: 'sluice-test',
+    ARTIFACTS_BUCKET: 'sluice-test-artifacts',
+    ALLOWED_INSTANCE_TYPES: 'ml.m5.xlarge',
+    MAX_RUNTIME_SECONDS: '3600',
+    MAX_SOURCE_BYTES: '52428800',
+    // The stage's push filters: a pipeline's build action ignores them.
+    TRIGGER_REPOSITORIES: 'abalone',
+    TRIGGER_BRANCHES: 'main',
+    BUILD_STATE_MACHINE_PREFIX: 'sluice-test-build-',
+    REJECTED_BUILD_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:sluice-test-build-rejected',
+    PIPELINE_ROLE_ARN: 'arn:aws:iam::123456789012:role/sluice-test-pipeline',
+    START_JOB_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-start-job',
+    EVALUATE_STEP_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-evaluate-step',
+    REGISTER_MODEL_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-register-model',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+  });
   ({ handler } = await import('../../../functions/codepipeline-action'));
 });
 
@@ -50,6 +67,8 @@ beforeEach(() => {
   codePipeline.reset();
   sfn.reset();
   events.reset();
+  codecommit.reset();
+  s3.reset();
   codePipeline.on(PutJobSuccessResultCommand).resolves({});
   codePipeline.on(PutJobFailureResultCommand).resolves({});
 });
@@ -64,6 +83,22 @@ describe('codepipeline-action', () => {
     expect(started.stateMachineArn).toBe(DEPLOY_STATE_MACHINE_ARN);
     expect(JSON.parse(started.input!)).toEqual({ modelPackageArn: PACKAGE, mode: 'deploy', stages: ['staging', 'prod'], reason: `CodePipeline job ${JOB_ID}` });
     expect(codePipeline).toHaveReceivedCommandWith(PutJobSuccessResultCommand, { jobId: JOB_ID, continuationToken: expect.stringContaining(':execution:sluice-test-model-deploy:') });
+  });
+
+  it('builds a commit of any repository and branch, answering with the build run as continuation token', async () => {
+    const commit = commitId('pipeline source revision');
+    codecommit.on(GetFileCommand).resolves({ fileContent: new TextEncoder().encode(EXAMPLE_CONFIG_TEXT) });
+    codecommit.on(GetFolderCommand).resolves({ folderPath: '/', files: [{ absolutePath: 'mlops.yaml', relativePath: 'mlops.yaml', blobId: 'blob-mlops', fileMode: 'NORMAL' }] });
+    codecommit.on(GetBlobCommand).resolves({ content: new TextEncoder().encode(EXAMPLE_CONFIG_TEXT) });
+    fakeS3(s3);
+    sfn.on(CreateStateMachineCommand).callsFake(async (input: { name?: string }) => ({ stateMachineArn: `arn:aws:states:us-east-1:123456789012:stateMachine:${input.name}`, creationDate: new Date() }));
+    sfn.on(StartExecutionCommand).callsFake(async (input: { stateMachineArn?: string; name?: string }) => ({ executionArn: `${input.stateMachineArn!.replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: new Date() }));
+
+    await handler(jobEvent(JSON.stringify({ action: 'build', repository: 'churn', branch: 'release', commit })), lambdaContext());
+
+    const started = sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input;
+    expect(started).toMatchObject({ stateMachineArn: expect.stringContaining(':stateMachine:sluice-test-build-churn-'), name: buildExecutionName('churn', commit) });
+    expect(codePipeline).toHaveReceivedCommandWith(PutJobSuccessResultCommand, { jobId: JOB_ID, continuationToken: `${started.stateMachineArn!.replace(':stateMachine:', ':execution:')}:${started.name}` });
   });
 
   it('answers success with the same token while the run is still going', async () => {

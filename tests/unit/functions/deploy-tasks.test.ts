@@ -16,7 +16,7 @@ import { Readable } from 'node:stream';
 import { mockClient } from 'aws-sdk-client-mock';
 
 import { BUILD_EXECUTION_ARN, DEPLOY_EXECUTION_ARN, GROUP, MODEL_PACKAGE_ARN, plan, ROLE_ARN, stageInput, TASK_TOKEN, VERSION } from '../../helpers/deploy';
-import { BUCKET, EXAMPLE_CONFIG_TEXT } from '../../helpers/fixtures';
+import { BUCKET, exampleConfig } from '../../helpers/fixtures';
 import { lambdaContext } from '../../helpers/lambda-context';
 
 const sagemaker = mockClient(SageMakerClient);
@@ -56,7 +56,7 @@ describe('prepare-deploy', () => {
   it('returns the plan, with BAKE_SECONDS defaulting to 300', async () => {
     const { handler } = await import('../../../functions/prepare-deploy');
     sagemaker.on(DescribeModelPackageCommand).resolves({ ModelPackageGroupName: GROUP, ModelPackageVersion: VERSION, ModelApprovalStatus: 'Approved', CustomerMetadataProperties: { 'sluice:execution': BUILD_EXECUTION_ARN } });
-    s3.on(GetObjectCommand).callsFake(() => ({ Body: sdkStreamMixin(Readable.from([Buffer.from(EXAMPLE_CONFIG_TEXT)])) }));
+    s3.on(GetObjectCommand).callsFake(() => ({ Body: sdkStreamMixin(Readable.from([Buffer.from(JSON.stringify(exampleConfig()))])) }));
 
     const result = await handler({ executionArn: DEPLOY_EXECUTION_ARN, request: { modelPackageArn: MODEL_PACKAGE_ARN, mode: 'deploy', stages: ['staging', 'prod'], reason: 'approved' } }, lambdaContext());
 

@@ -1,20 +1,23 @@
 import 'aws-sdk-client-mock-jest';
 
+import { S3Client } from '@aws-sdk/client-s3';
 import { DescribeProcessingJobCommand, DescribeTrainingJobCommand, SageMakerClient, SageMakerServiceException } from '@aws-sdk/client-sagemaker';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 
 import type { handler as onJobStateChangeHandler } from '../../../functions/on-job-state-change';
 import type { JobToken } from '../../../shared/aws/dynamodb';
 import { EXECUTION_ARN, loadFixture, loadSample } from '../../helpers/fixtures';
 import { lambdaContext } from '../../helpers/lambda-context';
+import { CACHE_TABLE, fakeS3, type FakeS3 } from '../../helpers/step-tasks';
 
 const sagemaker = mockClient(SageMakerClient);
 const sfn = mockClient(SFNClient);
 const sqs = mockClient(SQSClient);
 const dynamo = mockClient(DynamoDBDocumentClient);
+const s3 = mockClient(S3Client);
 
 const TABLE = 'sluice-test-job-tokens';
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/sluice-test-dead-letter';
@@ -33,20 +36,30 @@ let handler: typeof onJobStateChangeHandler;
 
 beforeAll(async () => {
   process.env.JOB_TOKEN_TABLE = TABLE;
+  process.env.STEP_CACHE_TABLE = CACHE_TABLE;
   process.env.DEAD_LETTER_QUEUE_URL = QUEUE_URL;
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   ({ handler } = await import('../../../functions/on-job-state-change'));
 });
 
 function token(jobName: string, kind: JobToken['kind']): JobToken {
-  return { jobName, kind, taskToken: TASK_TOKEN, executionArn: EXECUTION_ARN, step: kind === 'training' ? 'train' : 'preprocess', createdAt: 1_795_000_000, expiresAt: 1_795_100_000 };
+  return { jobName, kind, taskToken: TASK_TOKEN, executionArn: EXECUTION_ARN, step: kind === 'training' ? 'Train' : 'Preprocess', createdAt: 1_795_000_000, expiresAt: 1_795_100_000 };
 }
+
+const MODEL = `s3://sluice-test-artifacts/builds/x/Train/${TRAINING_JOB}/output/model.tar.gz`;
+const TRAIN_SPLIT = 's3://sluice-test-artifacts/builds/x/Preprocess/train/';
+
+let store: FakeS3;
 
 beforeEach(() => {
   sagemaker.reset();
   sfn.reset();
   sqs.reset();
   dynamo.reset();
+  s3.reset();
+  store = fakeS3(s3);
+  store.put(MODEL, 'model.tar.gz bytes');
+  store.put(`${TRAIN_SPLIT}train.csv`, '15,0,0,1,0.455,0.365\n');
   dynamo.on(GetCommand, { Key: { jobName: TRAINING_JOB } }).resolves({ Item: token(TRAINING_JOB, 'training') });
   dynamo.on(GetCommand, { Key: { jobName: PROCESSING_JOB } }).resolves({ Item: token(PROCESSING_JOB, 'processing') });
   dynamo.on(DeleteCommand).resolves({});
@@ -56,13 +69,13 @@ beforeEach(() => {
   sagemaker.on(DescribeTrainingJobCommand).resolves({
     TrainingJobName: TRAINING_JOB,
     TrainingJobStatus: 'Completed',
-    ModelArtifacts: { S3ModelArtifacts: `s3://sluice-test-artifacts/builds/x/train/${TRAINING_JOB}/output/model.tar.gz` },
+    ModelArtifacts: { S3ModelArtifacts: MODEL },
     FinalMetricDataList: [{ MetricName: 'validation:rmse', Value: 2.1 }],
   });
   sagemaker.on(DescribeProcessingJobCommand).resolves({
     ProcessingJobName: PROCESSING_JOB,
     ProcessingJobStatus: 'Completed',
-    ProcessingOutputConfig: { Outputs: [{ OutputName: 'train', S3Output: { S3Uri: 's3://sluice-test-artifacts/builds/x/preprocess/train/', LocalPath: '/opt/ml/processing/output/train', S3UploadMode: 'EndOfJob' } }] },
+    ProcessingOutputConfig: { Outputs: [{ OutputName: 'train', S3Output: { S3Uri: TRAIN_SPLIT, LocalPath: '/opt/ml/processing/output/train', S3UploadMode: 'EndOfJob' } }] },
   });
 });
 
@@ -73,6 +86,17 @@ describe('on-job-state-change handler', () => {
     await expect(handler(event, lambdaContext())).resolves.toEqual({ jobName: TRAINING_JOB, result: 'completed' });
 
     expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: TASK_TOKEN, output: expect.stringContaining('model.tar.gz') });
+    const output = JSON.parse(sfn.commandCalls(SendTaskSuccessCommand)[0]!.args[0].input.output!);
+    expect(output).toMatchObject({ Type: 'Training', TrainingJobName: TRAINING_JOB, ModelArtifacts: MODEL, ModelArtifactsHash: expect.stringMatching(/^[0-9a-f]{64}$/), FinalMetrics: { 'validation:rmse': 2.1 } });
+  });
+
+  it('stores a cached step\'s result in the table named by STEP_CACHE_TABLE', async () => {
+    const key = 'abalone#5e8d0c5a7b3f4e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d';
+    dynamo.on(GetCommand, { Key: { jobName: TRAINING_JOB } }).resolves({ Item: { ...token(TRAINING_JOB, 'training'), cache: { key, expiresAt: 1_797_600_000 } } });
+
+    await handler(loadSample('sagemaker-training-job-state-change.json'), lambdaContext());
+
+    expect(dynamo).toHaveReceivedCommandWith(PutCommand, { TableName: CACHE_TABLE, Item: expect.objectContaining({ cacheKey: key, step: 'Train', expiresAt: 1_797_600_000 }) });
   });
 
   it('completes the waiting task with the outputs for a Completed processing job event', async () => {
@@ -80,7 +104,7 @@ describe('on-job-state-change handler', () => {
 
     await expect(handler(event, lambdaContext())).resolves.toEqual({ jobName: PROCESSING_JOB, result: 'completed' });
 
-    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: TASK_TOKEN, output: expect.stringContaining('"train":"s3://sluice-test-artifacts/builds/x/preprocess/train/"') });
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: TASK_TOKEN, output: expect.stringContaining(`"Outputs":{"train":"${TRAIN_SPLIT}"}`) });
   });
 
   it('fails the waiting task with SageMakerJobFailed for a Failed training job', async () => {

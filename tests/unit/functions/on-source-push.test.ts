@@ -1,15 +1,17 @@
-import { CodeCommitClient, GetBlobCommand, GetFileCommand, GetFolderCommand } from '@aws-sdk/client-codecommit';
-import { HeadObjectCommand, NotFound, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { CodeCommitClient, GetBlobCommand, GetBranchCommand, GetFileCommand, GetFolderCommand } from '@aws-sdk/client-codecommit';
+import { S3Client } from '@aws-sdk/client-s3';
+import { CreateStateMachineCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 
 import type { handler as onSourcePushHandler } from '../../../functions/on-source-push';
 import { RetryableError } from '../../../shared/errors';
-import { buildExecutionName } from '../../../shared/naming';
-import { BUCKET, EXAMPLE_CONFIG_TEXT, loadSample, STATE_MACHINE_ARN } from '../../helpers/fixtures';
+import { buildExecutionName, requestedBuildExecutionName } from '../../../shared/naming';
+import { ACCOUNT, BUCKET, EXAMPLE_CONFIG_TEXT, loadSample, REGION } from '../../helpers/fixtures';
 import { lambdaContext } from '../../helpers/lambda-context';
+import { pipelineText } from '../../helpers/pipelines';
+import { commitId, fakeS3 } from '../../helpers/step-tasks';
 
 const codecommit = mockClient(CodeCommitClient);
 const s3 = mockClient(S3Client);
@@ -17,39 +19,70 @@ const sfn = mockClient(SFNClient);
 const sqs = mockClient(SQSClient);
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/sluice-test-dlq';
+const PIPELINE_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/sluice-test-pipeline`;
+const REJECTED_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:sluice-test-build-rejected`;
+const HEAD = commitId('head of main');
 
 let handler: typeof onSourcePushHandler;
 
 beforeAll(async () => {
-  process.env.MODEL_BUILD_STATE_MACHINE_ARN = STATE_MACHINE_ARN;
-  process.env.ARTIFACTS_BUCKET = BUCKET;
-  process.env.ALLOWED_INSTANCE_TYPES = 'ml.m5.xlarge,ml.m5.large';
-  process.env.MAX_RUNTIME_SECONDS = '7200';
-  process.env.MAX_SOURCE_BYTES = '1000000';
-  // The real samples push to myRepo / MyDemoRepo on branch myBranch.
-  process.env.TRIGGER_REPOSITORIES = 'myRepo,MyDemoRepo';
-  process.env.TRIGGER_BRANCHES = 'main,my*';
-  process.env.DEAD_LETTER_QUEUE_URL = QUEUE_URL;
-  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  Object.assign(process.env, {
+    ARTIFACTS_BUCKET: BUCKET,
+    ALLOWED_INSTANCE_TYPES: 'ml.m5.xlarge,ml.m5.large',
+    MAX_RUNTIME_SECONDS: '7200',
+    MAX_SOURCE_BYTES: '1000000',
+    // The real samples push to myRepo / MyDemoRepo on branch myBranch.
+    TRIGGER_REPOSITORIES: 'myRepo,MyDemoRepo,abalone',
+    TRIGGER_BRANCHES: 'main,my*',
+    BUILD_STATE_MACHINE_PREFIX: 'sluice-test-build-',
+    REJECTED_BUILD_STATE_MACHINE_ARN: REJECTED_ARN,
+    PIPELINE_ROLE_ARN,
+    START_JOB_FUNCTION_ARN: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:sluice-test-start-job`,
+    EVALUATE_STEP_FUNCTION_ARN: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:sluice-test-evaluate-step`,
+    REGISTER_MODEL_FUNCTION_ARN: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:sluice-test-register-model`,
+    EVENT_BUS_NAME: 'sluice-test',
+    DEAD_LETTER_QUEUE_URL: QUEUE_URL,
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+  });
   ({ handler } = await import('../../../functions/on-source-push'));
 });
+
+function serveRepository(mlopsYaml: string): void {
+  codecommit.on(GetFileCommand).resolves({ fileContent: new TextEncoder().encode(mlopsYaml) });
+  codecommit.on(GetFolderCommand).resolves({ folderPath: '/', files: [{ absolutePath: 'mlops.yaml', relativePath: 'mlops.yaml', blobId: 'blob-mlops', fileMode: 'NORMAL' }] });
+  codecommit.on(GetBlobCommand).resolves({ content: new TextEncoder().encode(mlopsYaml) });
+  codecommit.on(GetBranchCommand).resolves({ branch: { branchName: 'main', commitId: HEAD } });
+}
 
 beforeEach(() => {
   codecommit.reset();
   s3.reset();
   sfn.reset();
   sqs.reset();
-  codecommit.on(GetFileCommand).resolves({ fileContent: new TextEncoder().encode(EXAMPLE_CONFIG_TEXT) });
-  codecommit.on(GetFolderCommand).resolves({ folderPath: '/', files: [{ absolutePath: 'mlops.yaml', relativePath: 'mlops.yaml', blobId: 'blob-mlops', fileMode: 'NORMAL' }] });
-  codecommit.on(GetBlobCommand).resolves({ content: new TextEncoder().encode(EXAMPLE_CONFIG_TEXT) });
-  s3.on(HeadObjectCommand).rejects(new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } }));
-  s3.on(PutObjectCommand).resolves({});
-  sfn.on(StartExecutionCommand).callsFake(async (input: { name?: string }) => ({
-    executionArn: `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${input.name}`,
+  serveRepository(EXAMPLE_CONFIG_TEXT);
+  fakeS3(s3);
+  sfn.on(CreateStateMachineCommand).callsFake(async (input: { name?: string }) => ({ stateMachineArn: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${input.name}`, creationDate: new Date() }));
+  sfn.on(StartExecutionCommand).callsFake(async (input: { stateMachineArn?: string; name?: string }) => ({
+    executionArn: `${(input.stateMachineArn ?? '').replace(':stateMachine:', ':execution:')}:${input.name}`,
     startDate: new Date(),
   }));
   sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
 });
+
+/** A `Model Build Requested` event as `sluice run` publishes it. */
+function buildRequest(detail: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    version: '0',
+    id: '6f87d04b-9f74-4f04-a780-7acf4b0a9b38',
+    'detail-type': 'Model Build Requested',
+    source: 'sluice',
+    account: ACCOUNT,
+    time: '2026-11-23T10:00:00Z',
+    region: REGION,
+    resources: [],
+    detail: { repository: 'abalone', requestId: 'run-0001', ...detail },
+  };
+}
 
 /** The one message sent to the dead-letter queue, decoded. */
 function deadLetter(): { source: string; reason: string; input: unknown } {
@@ -59,13 +92,27 @@ function deadLetter(): { source: string; reason: string; input: unknown } {
   return JSON.parse(calls[0]?.args[0].input.MessageBody ?? 'null') as { source: string; reason: string; input: unknown };
 }
 
-describe('on-source-push handler', () => {
-  it('starts one model build for a push to a configured branch', async () => {
+function executionInput(): { build: { taskTimeoutSeconds: number; sourceUri: string; commit: string }; parameters: Record<string, unknown>; failure?: { Error: string; Cause: string } } {
+  return JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? 'null');
+}
+
+describe('on-source-push handler: a push', () => {
+  it('compiles the pipeline and starts one model build for a push to a configured branch', async () => {
     const outcome = await handler(loadSample('codecommit-reference-updated-push.json'), lambdaContext());
 
     expect(outcome).toMatchObject({ action: 'started', configValid: true });
+    expect(sfn).toHaveReceivedCommandWith(CreateStateMachineCommand, { name: expect.stringMatching(/^sluice-test-build-myRepo-[0-9a-f]{8}$/), roleArn: PIPELINE_ROLE_ARN });
     expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
-    expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, { stateMachineArn: STATE_MACHINE_ARN, name: buildExecutionName('myRepo', '26a8f2EXAMPLE') });
+    expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, { stateMachineArn: expect.stringContaining(':stateMachine:sluice-test-build-myRepo-'), name: buildExecutionName('myRepo', '26a8f2EXAMPLE') });
+  });
+
+  it('compiles a pipeline whose tasks call the functions named in the environment', async () => {
+    await handler(loadSample('codecommit-reference-updated-push.json'), lambdaContext());
+
+    const definition = sfn.commandCalls(CreateStateMachineCommand)[0]!.args[0].input.definition!;
+    expect(definition).toContain(`"FunctionName":"arn:aws:lambda:${REGION}:${ACCOUNT}:function:sluice-test-start-job"`);
+    expect(definition).toContain(`arn:aws:lambda:${REGION}:${ACCOUNT}:function:sluice-test-evaluate-step`);
+    expect(definition).toContain(`arn:aws:lambda:${REGION}:${ACCOUNT}:function:sluice-test-register-model`);
   });
 
   it('starts a build for a newly created branch', async () => {
@@ -77,9 +124,16 @@ describe('on-source-push handler', () => {
   it('applies the stage limits from the environment to the execution input', async () => {
     await handler(loadSample('codecommit-reference-updated-push.json'), lambdaContext());
 
-    const input = JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? 'null') as { build: { taskTimeoutSeconds: number; sourceUri: string } };
+    const input = executionInput();
     expect(input.build.taskTimeoutSeconds).toBe(7200 + 3600);
     expect(input.build.sourceUri).toMatch(new RegExp(`^s3://${BUCKET}/builds/`));
+  });
+
+  it('starts the rejected-build state machine for an invalid mlops.yaml', async () => {
+    serveRepository('Version: 2\nSteps: {}\n');
+
+    await expect(handler(loadSample('codecommit-reference-updated-push.json'), lambdaContext())).resolves.toMatchObject({ action: 'started', configValid: false, stateMachineArn: REJECTED_ARN });
+    expect(executionInput().failure).toEqual({ Error: 'InvalidConfig', Cause: expect.stringContaining('Steps') });
   });
 
   it.each([
@@ -125,7 +179,7 @@ describe('on-source-push handler', () => {
       await handler(malformed(), lambdaContext());
 
       expect(codecommit.calls()).toHaveLength(0);
-      expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+      expect(sfn.calls()).toHaveLength(0);
     });
   });
 
@@ -149,5 +203,42 @@ describe('on-source-push handler', () => {
 
     await expect(handler(loadSample('codecommit-reference-updated-push.json'), lambdaContext())).rejects.toThrow(RetryableError);
     expect(sqs).not.toHaveReceivedCommand(SendMessageCommand);
+  });
+});
+
+describe('on-source-push handler: Model Build Requested', () => {
+  beforeEach(() => {
+    serveRepository(pipelineText('fork-join'));
+  });
+
+  it('builds the branch head under the request\'s execution name, with its parameter overrides', async () => {
+    await expect(handler(buildRequest({ parameters: { Rounds: 80 } }), lambdaContext())).resolves.toMatchObject({ action: 'started', configValid: true });
+
+    expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, { name: requestedBuildExecutionName('abalone', HEAD, 'run-0001') });
+    expect(executionInput().parameters).toEqual({ InstanceType: 'ml.m5.large', MaxMse: 6, Rounds: 80 });
+  });
+
+  it('fails the run visibly, naming Parameters.<name>, for an override of the wrong type', async () => {
+    await handler(buildRequest({ parameters: { MaxMse: 'low' } }), lambdaContext());
+
+    expect(executionInput().failure).toEqual({ Error: 'InvalidConfig', Cause: 'Parameters.MaxMse: must be a Float, got "low"' });
+  });
+
+  it('ignores a repository the stage does not build', async () => {
+    await expect(handler(buildRequest({ repository: 'churn' }), lambdaContext())).resolves.toEqual({ action: 'ignored', reason: 'repository churn is not configured to build' });
+    expect(sfn).not.toHaveReceivedAnyCommand();
+  });
+
+  it('dead-letters a request with fromStep but no sourceExecutionArn, naming detail.fromStep', async () => {
+    await expect(handler(buildRequest({ fromStep: 'Gate' }), lambdaContext())).resolves.toMatchObject({ rejected: true });
+
+    expect(deadLetter().reason).toContain('detail.fromStep: fromStep and sourceExecutionArn go together');
+    expect(sfn).not.toHaveReceivedAnyCommand();
+  });
+
+  it('dead-letters a request id that cannot name a run, naming detail.requestId', async () => {
+    await handler(buildRequest({ requestId: 'run 1; drop' }), lambdaContext());
+
+    expect(deadLetter().reason).toContain('detail.requestId');
   });
 });

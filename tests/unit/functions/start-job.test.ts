@@ -1,5 +1,6 @@
 import 'aws-sdk-client-mock-jest';
 
+import { S3Client } from '@aws-sdk/client-s3';
 import {
   CreateProcessingJobCommand,
   CreateTrainingJobCommand,
@@ -8,75 +9,88 @@ import {
   SageMakerClient,
   SageMakerServiceException,
 } from '@aws-sdk/client-sagemaker';
-import { SFNClient } from '@aws-sdk/client-sfn';
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 
 import type { handler as startJobHandler } from '../../../functions/start-job';
 import { jobName } from '../../../shared/naming';
-import { BUCKET, buildContext, EXECUTION_ARN, exampleConfig, ROLE_ARN } from '../../helpers/fixtures';
+import { BUCKET, exampleConfig, ROLE_ARN } from '../../helpers/fixtures';
 import { lambdaContext } from '../../helpers/lambda-context';
+import {
+  CACHE_TABLE,
+  fakeS3,
+  type FakeS3,
+  fakeTable,
+  newRun,
+  preprocessResult,
+  startJobInput,
+  stepsBefore,
+  storeDataset,
+  storeManifest,
+  storePipeline,
+  TASK_TOKEN,
+  type TestRun,
+  TOKEN_TABLE,
+} from '../../helpers/step-tasks';
 
 const sagemaker = mockClient(SageMakerClient);
 const sfn = mockClient(SFNClient);
 const dynamo = mockClient(DynamoDBDocumentClient);
-
-const TABLE = 'sluice-test-job-tokens';
-const TASK_TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAeMc1xG0Vn7-test-token';
-const BUILD_PREFIX = `s3://${BUCKET}/builds/${buildContext().executionName}/`;
+const s3 = mockClient(S3Client);
 
 let handler: typeof startJobHandler;
 
 beforeAll(async () => {
   process.env.SAGEMAKER_ROLE_ARN = ROLE_ARN;
   process.env.ARTIFACTS_BUCKET = BUCKET;
-  process.env.MAX_RUNTIME_SECONDS = '600';
-  process.env.JOB_TOKEN_TABLE = TABLE;
+  process.env.MAX_RUNTIME_SECONDS = '1800';
+  process.env.ALLOWED_INSTANCE_TYPES = 'ml.m5.xlarge';
+  process.env.JOB_TOKEN_TABLE = TOKEN_TABLE;
+  process.env.STEP_CACHE_TABLE = CACHE_TABLE;
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   ({ handler } = await import('../../../functions/start-job'));
 });
 
-/** The task input the state machine's StartPreprocess state builds. */
-function taskInput(step: 'preprocess' | 'train' = 'preprocess'): Record<string, unknown> {
-  return {
-    taskToken: TASK_TOKEN,
-    step,
-    executionArn: EXECUTION_ARN,
-    build: buildContext(),
-    config: exampleConfig(),
-    jobs: {
-      preprocess: {
-        jobName: jobName('abalone', 'preprocess', EXECUTION_ARN),
-        status: 'Completed',
-        outputs: { train: `${BUILD_PREFIX}preprocess/train/`, validation: `${BUILD_PREFIX}preprocess/validation/`, test: `${BUILD_PREFIX}preprocess/test/` },
-      },
-    },
-  };
+let store: FakeS3;
+let run: TestRun;
+
+/** The task input the compiled pipeline's `<step>` state builds (`Payload`). */
+function taskInput(step: 'Preprocess' | 'Train' | 'Evaluate' = 'Evaluate'): Record<string, unknown> {
+  return { ...startJobInput(run, step, { steps: stepsBefore(step, run) }) };
 }
 
 beforeEach(() => {
   sagemaker.reset();
   sfn.reset();
   dynamo.reset();
-  dynamo.on(PutCommand).resolves({});
-  dynamo.on(GetCommand).resolves({});
+  s3.reset();
+  store = fakeS3(s3);
+  fakeTable(dynamo, TOKEN_TABLE, 'jobName');
+  fakeTable(dynamo, CACHE_TABLE, 'cacheKey');
+  run = newRun();
+  storePipeline(store, run, exampleConfig());
+  storeManifest(store, run);
+  storeDataset(store);
   sagemaker.on(CreateProcessingJobCommand).resolves({});
   sagemaker.on(CreateTrainingJobCommand).resolves({});
-  sagemaker.on(DescribeProcessingJobCommand).resolves({ ProcessingJobStatus: 'InProgress' });
-  sagemaker.on(DescribeTrainingJobCommand).resolves({ TrainingJobStatus: 'InProgress' });
+  const notFound = new SageMakerServiceException({ name: 'ValidationException', $fault: 'client', message: 'Requested resource not found.', $metadata: {} });
+  sagemaker.on(DescribeProcessingJobCommand).rejects(notFound);
+  sagemaker.on(DescribeTrainingJobCommand).rejects(notFound);
+  sfn.on(SendTaskSuccessCommand).resolves({});
 });
 
 describe('start-job handler', () => {
-  it('returns the name and kind of the job it started', async () => {
-    await expect(handler(taskInput('train'), lambdaContext())).resolves.toEqual({ jobName: jobName('abalone', 'train', EXECUTION_ARN), kind: 'training' });
+  it('returns the outcome, name and kind of the job it started', async () => {
+    await expect(handler(taskInput('Train'), lambdaContext())).resolves.toEqual({ outcome: 'started', jobName: jobName('abalone', 'Train', run.executionArn), kind: 'training' });
   });
 
   it('parks the task token in the table named by JOB_TOKEN_TABLE', async () => {
     await handler(taskInput(), lambdaContext());
 
     expect(dynamo).toHaveReceivedCommandWith(PutCommand, {
-      TableName: TABLE,
-      Item: expect.objectContaining({ jobName: jobName('abalone', 'preprocess', EXECUTION_ARN), taskToken: TASK_TOKEN, kind: 'processing' }),
+      TableName: TOKEN_TABLE,
+      Item: expect.objectContaining({ jobName: jobName('abalone', 'Evaluate', run.executionArn), taskToken: TASK_TOKEN, kind: 'processing' }),
     });
   });
 
@@ -85,9 +99,48 @@ describe('start-job handler', () => {
 
     expect(sagemaker).toHaveReceivedCommandWith(CreateProcessingJobCommand, {
       RoleArn: ROLE_ARN,
-      StoppingCondition: { MaxRuntimeInSeconds: 600 },
-      ProcessingOutputConfig: { Outputs: expect.arrayContaining([expect.objectContaining({ S3Output: expect.objectContaining({ S3Uri: `${BUILD_PREFIX}preprocess/train/` }) })]) },
+      StoppingCondition: { MaxRuntimeInSeconds: 1800 },
+      ProcessingOutputConfig: { Outputs: [expect.objectContaining({ S3Output: expect.objectContaining({ S3Uri: `s3://${BUCKET}/builds/${run.build.executionName}/Evaluate/evaluation/` }) })] },
     });
+  });
+
+  it('fails a parameter override to an instance type outside ALLOWED_INSTANCE_TYPES with InvalidConfig', async () => {
+    const pipeline = exampleConfig();
+    pipeline.Parameters.InstanceType = { Type: 'String', Default: 'ml.m5.xlarge' };
+    Object.assign(pipeline.Steps.Evaluate!, { ProcessingResources: { ClusterConfig: { InstanceType: { Get: 'Parameters.InstanceType' }, InstanceCount: 1, VolumeSizeInGB: 30 } } });
+    const overridden = newRun();
+    storePipeline(store, overridden, pipeline);
+    run = overridden;
+
+    await expect(handler({ ...taskInput(), parameters: { InstanceType: 'ml.m5.large' } }, lambdaContext())).rejects.toMatchObject({
+      name: 'InvalidConfig',
+      message: expect.stringContaining('Steps.Evaluate.ProcessingResources.ClusterConfig.InstanceType: instance type "ml.m5.large" is not allowed on this stage (allowed: ml.m5.xlarge)'),
+    });
+    expect(sagemaker).not.toHaveReceivedCommand(CreateProcessingJobCommand);
+  });
+
+  it('completes a carried-over step at once', async () => {
+    const source = newRun();
+
+    await expect(handler({ ...taskInput('Preprocess'), reuse: { Preprocess: { ...preprocessResult(source), ReusedFrom: source.executionArn } } }, lambdaContext())).resolves.toEqual({
+      outcome: 'reused',
+      from: source.executionArn,
+    });
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: TASK_TOKEN });
+    expect(sagemaker).not.toHaveReceivedAnyCommand();
+  });
+
+  it('looks a cached step up in the table named by STEP_CACHE_TABLE', async () => {
+    const pipeline = exampleConfig();
+    Object.assign(pipeline.Steps.Evaluate!, { Cache: { ExpireAfter: 'P30D' } });
+    const cached = newRun();
+    storePipeline(store, cached, pipeline);
+    storeManifest(store, cached);
+    run = cached;
+
+    await handler(taskInput(), lambdaContext());
+
+    expect(dynamo).toHaveReceivedCommandWith(GetCommand, { TableName: CACHE_TABLE, Key: { cacheKey: expect.stringMatching(/^abalone#[0-9a-f]{64}$/) } });
   });
 
   it('rejects an invalid task input with InvalidInput and creates nothing', async () => {
@@ -98,6 +151,12 @@ describe('start-job handler', () => {
 
     expect(dynamo).not.toHaveReceivedAnyCommand();
     expect(sagemaker).not.toHaveReceivedAnyCommand();
+  });
+
+  it('rejects a step result of an unknown type with InvalidInput naming the field', async () => {
+    const input = { ...taskInput(), steps: { Preprocess: { Type: 'Transform', TransformJobName: 'x' } } };
+
+    await expect(handler(input, lambdaContext())).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('steps.Preprocess') });
   });
 
   it('rejects with RetryableError when SageMaker throttles, so the state machine retries', async () => {

@@ -36,10 +36,35 @@ describe('describeEvent', () => {
 
   it('hides scheduled events and other AWS events, and shows Sluice domain events', () => {
     const scheduled = { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} } as unknown as EventBridgeEvent;
-    const domain = { source: 'sluice', 'detail-type': 'Model Build Failed', detail: { error: 'QualityGateFailed' } } as unknown as EventBridgeEvent;
+    const deployed = { source: 'sluice', 'detail-type': 'Model Deployed', detail: { stage: 'prod' } } as unknown as EventBridgeEvent;
 
     expect(describeEvent(scheduled)).toBeUndefined();
-    expect(describeEvent(domain)).toContain('"error":"QualityGateFailed"');
+    expect(describeEvent(deployed)).toContain('"stage":"prod"');
+  });
+
+  it('says where a build failed: the step, the error and the cause', () => {
+    const failed = {
+      source: 'sluice',
+      'detail-type': 'Model Build Failed',
+      detail: { repository: 'abalone', commit: '0123456789abcdef', step: 'QualityGateFailed', error: 'QualityGateFailed', cause: 'quality gate not met: regression_metrics.mse.value = 7.2, required <= 6' },
+    } as unknown as EventBridgeEvent;
+
+    expect(describeEvent(failed)).toBe('build     abalone 0123456 FAILED at QualityGateFailed: QualityGateFailed: quality gate not met: regression_metrics.mse.value = 7.2, required <= 6');
+  });
+
+  it('summarises a succeeded build: its steps, how many came from the cache, and the version it registered', () => {
+    const succeeded = {
+      source: 'sluice',
+      'detail-type': 'Model Build Succeeded',
+      detail: {
+        repository: 'abalone',
+        commit: 'fedcba9876543210',
+        modelPackageArn: 'arn:aws:sagemaker:us-east-1:123456789012:model-package/sluice-local-abalone/2',
+        steps: { Preprocess: { CachedFrom: 'arn:…:run-1' }, Train: { CachedFrom: 'arn:…:run-1' }, QualityGate: {}, Register: { CachedFrom: null } },
+      },
+    } as unknown as EventBridgeEvent;
+
+    expect(describeEvent(succeeded)).toBe('build     abalone fedcba9 succeeded: 4 steps, 2 from the cache → arn:aws:sagemaker:us-east-1:123456789012:model-package/sluice-local-abalone/2');
   });
 });
 

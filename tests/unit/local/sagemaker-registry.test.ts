@@ -25,9 +25,11 @@ import {
 } from '@aws-sdk/client-sagemaker';
 
 import { readBody, serveAwsJson } from '../../../local/http/aws-json';
-import { processingJobRequest, trainingJobRequest } from '../../../shared/pipeline/job-requests';
+import { lineageTags, resolveJob } from '../../../shared/pipeline/job-requests';
 import { processingOutcome, trainingOutcome } from '../../../shared/pipeline/jobs';
-import type { StartJobInput } from '../../../shared/schemas/task-inputs';
+import { stepOf } from '../../../shared/pipeline/stored-pipeline';
+import type { ValueContext } from '../../../shared/pipeline/values';
+import { jobName } from '../../../shared/naming';
 import { BUCKET, buildContext, EXECUTION_ARN, exampleConfig } from '../../helpers/fixtures';
 import { modelPackageStateChangeSchema } from '../../../shared/schemas/events';
 import { createHarness, envelope, type Harness, IMAGES, ROLE_ARN } from '../../fixtures/local-images/harness';
@@ -200,18 +202,24 @@ describe('tags and jobs through the SDK', () => {
     await expect(client.send(new CreateProcessingJobCommand(input))).rejects.toMatchObject({ name: 'ResourceInUse' });
   });
 
-  it('accepts the exact job requests Sluice builds, and shared/build reads their outcome from Describe', async () => {
-    const input: StartJobInput = {
-      taskToken: 'token',
-      step: 'train',
-      executionArn: EXECUTION_ARN,
-      build: buildContext(),
-      config: exampleConfig(),
-      jobs: { preprocess: { jobName: 'p', status: 'Completed', outputs: { train: `s3://${BUCKET}/t/`, validation: `s3://${BUCKET}/v/`, test: `s3://${BUCKET}/x/` } } },
+  it('accepts the exact job requests Sluice builds, and shared/pipeline reads their outcome from Describe', async () => {
+    const pipeline = exampleConfig();
+    const build = buildContext();
+    const ctx: ValueContext = {
+      config: pipeline,
+      parameters: {},
+      steps: {
+        Preprocess: { Type: 'Processing', ProcessingJobName: 'p', Outputs: { train: `s3://${BUCKET}/t/`, validation: `s3://${BUCKET}/v/`, test: `s3://${BUCKET}/x/` }, OutputHashes: {} },
+      },
+      readJson: async () => undefined,
     };
-    const stage = { roleArn: ROLE_ARN, artifactsBucket: BUCKET, maxRuntimeSeconds: 7200 };
-    const processing = processingJobRequest({ ...input, step: 'preprocess' }, stage);
-    const training = trainingJobRequest(input, stage);
+    const stage = { roleArn: ROLE_ARN, artifactsBucket: BUCKET, maxRuntimeSeconds: 7200, allowedInstanceTypes: ['ml.m5.xlarge'] };
+    const preprocess = await resolveJob('Preprocess', stepOf(pipeline, 'Preprocess', ['Processing']), build, ctx, stage);
+    const train = await resolveJob('Train', stepOf(pipeline, 'Train', ['Training']), build, ctx, stage);
+    if (preprocess.kind !== 'processing' || train.kind !== 'training') throw new Error('the example\'s Preprocess and Train steps changed kind');
+    // Named and tagged as start-job names and tags them.
+    const processing = { ...preprocess.request, ProcessingJobName: jobName('abalone', 'Preprocess', EXECUTION_ARN), Tags: lineageTags(build, EXECUTION_ARN, 'Preprocess') };
+    const training = { ...train.request, TrainingJobName: jobName('abalone', 'Train', EXECUTION_ARN), Tags: lineageTags(build, EXECUTION_ARN, 'Train') };
 
     await client.send(new CreateProcessingJobCommand(processing));
     await client.send(new CreateTrainingJobCommand(training));

@@ -1,71 +1,130 @@
 import 'aws-sdk-client-mock-jest';
 
+import { S3Client } from '@aws-sdk/client-s3';
 import {
   CreateModelPackageCommand,
   CreateModelPackageGroupCommand,
+  DescribeModelPackageCommand,
   DescribeModelPackageGroupCommand,
   ResourceNotFound,
   SageMakerClient,
   SageMakerServiceException,
 } from '@aws-sdk/client-sagemaker';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 
-import { registerModel } from '../../../shared/pipeline/register';
-import { RetryableError } from '../../../shared/errors';
-import type { RegisterModelInput } from '../../../shared/schemas/task-inputs';
-import { BUCKET, buildContext, COMMIT, EXECUTION_ARN, exampleConfig } from '../../helpers/fixtures';
+import { InvalidConfigError, InvalidInputError, RetryableError } from '../../../shared/errors';
+import { registerModel, type RegisterSettings } from '../../../shared/pipeline/register';
+import { stepOf } from '../../../shared/pipeline/stored-pipeline';
+import type { PipelineConfig } from '../../../shared/schemas/mlops-v2';
+import type { StepTaskInput } from '../../../shared/schemas/task-inputs';
+import { ACCOUNT, exampleConfig, REGION } from '../../helpers/fixtures';
+import {
+  CACHE_TABLE,
+  evaluateResult,
+  fakeS3,
+  type FakeS3,
+  fakeTable,
+  type FakeTable,
+  newRun,
+  preprocessResult,
+  stepInput,
+  storePipeline,
+  type TestRun,
+  trainResult,
+} from '../../helpers/step-tasks';
 
 const sagemaker = mockClient(SageMakerClient);
+const s3 = mockClient(S3Client);
+const dynamo = mockClient(DynamoDBDocumentClient);
 
-const PREFIX = 'sluice-test';
+const SETTINGS: RegisterSettings = { groupPrefix: 'sluice-test', cacheTable: CACHE_TABLE };
 const GROUP = 'sluice-test-abalone';
-const BUILD_PREFIX = `s3://${BUCKET}/builds/${buildContext().executionName}/`;
-const MODEL_ARTIFACTS = `${BUILD_PREFIX}train/abalone-train-0123456789ab/output/model.tar.gz`;
-const PACKAGE_ARN = `arn:aws:sagemaker:us-east-1:123456789012:model-package/${GROUP}/1`;
+const IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/sluice-abalone:latest';
+const NOW = new Date('2026-11-23T10:05:00Z');
+const NOW_SECONDS = NOW.getTime() / 1000;
 
-function registerInput(overrides: Partial<RegisterModelInput> = {}): RegisterModelInput {
-  return {
-    executionArn: EXECUTION_ARN,
-    build: buildContext(),
-    config: exampleConfig(),
-    jobs: {
-      train: {
-        jobName: 'abalone-train-0123456789ab',
-        status: 'Completed',
-        modelArtifacts: MODEL_ARTIFACTS,
-        finalMetrics: [{ MetricName: 'validation:rmse', Value: 2.1 }],
-      },
-      evaluate: { jobName: 'abalone-evaluate-0123456789ab', status: 'Completed', outputs: { evaluation: `${BUILD_PREFIX}evaluate/evaluation/` } },
-    },
-    gate: { value: 4.2 },
-    ...overrides,
-  };
+let store: FakeS3;
+let cache: FakeTable;
+let run: TestRun;
+let versions: number;
+
+/** The package ARN of `version` in `group`. */
+function packageArn(version: number, group = GROUP): string {
+  return `arn:aws:sagemaker:${REGION}:${ACCOUNT}:model-package/${group}/${version}`;
 }
 
-function createdPackage() {
-  const call = sagemaker.commandCalls(CreateModelPackageCommand)[0];
+/** A run of `pipeline` (stored as its pipeline.json) that has reached its RegisterModel step. */
+function runOf(pipeline: PipelineConfig = exampleConfig(), overrides: Parameters<typeof newRun>[0] = {}): TestRun {
+  const started = newRun(overrides);
+  storePipeline(store, started, pipeline);
+  return started;
+}
+
+/** The Register task's input after Preprocess, Train, Evaluate and the QualityGate ran in `of`. */
+function registerInput(of: TestRun = run, fields: Partial<StepTaskInput> = {}): StepTaskInput {
+  return stepInput(of, 'Register', {
+    steps: {
+      Preprocess: preprocessResult(of),
+      Train: trainResult(of),
+      Evaluate: evaluateResult(of),
+      QualityGate: { Type: 'Condition', Outcome: true, Values: [{ expression: 'Evaluate/Report:regression_metrics.mse.value', value: 4.2 }] },
+    },
+    ...fields,
+  });
+}
+
+/** The abalone example with one edit. */
+function exampleWith(edit: (pipeline: PipelineConfig) => void): PipelineConfig {
+  const pipeline = exampleConfig();
+  edit(pipeline);
+  return pipeline;
+}
+
+function createdPackage(index = 0) {
+  const call = sagemaker.commandCalls(CreateModelPackageCommand)[index];
   if (!call) throw new Error('CreateModelPackage was not called');
   return call.args[0].input;
 }
 
+const throttled = () => new SageMakerServiceException({ name: 'ThrottlingException', $fault: 'client', message: 'Rate exceeded', $metadata: {} });
+
 beforeEach(() => {
   sagemaker.reset();
+  s3.reset();
+  dynamo.reset();
+  store = fakeS3(s3);
+  cache = fakeTable(dynamo, CACHE_TABLE, 'cacheKey');
+  run = runOf();
+  versions = 0;
   sagemaker.on(DescribeModelPackageGroupCommand).resolves({ ModelPackageGroupName: GROUP });
   sagemaker.on(CreateModelPackageGroupCommand).resolves({});
-  sagemaker.on(CreateModelPackageCommand).resolves({ ModelPackageArn: PACKAGE_ARN });
+  // A new version per ClientToken, the same version for a repeated one, as SageMaker does.
+  const byToken = new Map<string, string>();
+  sagemaker.on(CreateModelPackageCommand).callsFake((input: { ModelPackageGroupName?: string; ClientToken?: string }) => {
+    const known = byToken.get(input.ClientToken ?? '');
+    if (known) return { ModelPackageArn: known };
+    versions += 1;
+    const arn = packageArn(versions, input.ModelPackageGroupName);
+    byToken.set(input.ClientToken ?? '', arn);
+    return { ModelPackageArn: arn };
+  });
+  sagemaker.on(DescribeModelPackageCommand).callsFake((input: { ModelPackageName?: string }) => ({ ModelPackageArn: input.ModelPackageName, ModelPackageStatus: 'Completed' }));
 });
 
 describe('registerModel', () => {
-  it('returns the new version\'s ARN, its group and approval status', async () => {
-    await expect(registerModel(registerInput(), PREFIX)).resolves.toEqual({
-      modelPackageArn: PACKAGE_ARN,
-      modelPackageGroupName: GROUP,
-      modelApprovalStatus: 'PendingManualApproval',
+  it('returns the new version\'s ARN, its group and approval status, registered by this run', async () => {
+    await expect(registerModel(registerInput(), SETTINGS, NOW)).resolves.toEqual({
+      Type: 'RegisterModel',
+      ModelPackageArn: packageArn(1),
+      ModelPackageGroupName: GROUP,
+      ModelApprovalStatus: 'PendingManualApproval',
+      CachedFrom: null,
     });
   });
 
   it('does not create the model package group when it already exists', async () => {
-    await registerModel(registerInput(), PREFIX);
+    await registerModel(registerInput(), SETTINGS, NOW);
 
     expect(sagemaker).toHaveReceivedCommandWith(DescribeModelPackageGroupCommand, { ModelPackageGroupName: GROUP });
     expect(sagemaker).not.toHaveReceivedCommand(CreateModelPackageGroupCommand);
@@ -75,18 +134,18 @@ describe('registerModel', () => {
     ['ResourceNotFound', () => new ResourceNotFound({ message: `ModelPackageGroup ${GROUP} does not exist.`, $metadata: {} })],
     // What SageMaker actually answers for a missing group.
     ['ValidationException', () => new SageMakerServiceException({ name: 'ValidationException', $fault: 'client', message: `ModelPackageGroup arn:aws:sagemaker:us-east-1:123456789012:model-package-group/${GROUP} does not exist.`, $metadata: {} })],
-  ])('creates the model package group when DescribeModelPackageGroup answers %s', async (_name, error) => {
+  ])('creates the model package group, tagged with its repository, when DescribeModelPackageGroup answers %s', async (_name, error) => {
     sagemaker.on(DescribeModelPackageGroupCommand).rejects(error());
 
-    await registerModel(registerInput(), PREFIX);
+    await registerModel(registerInput(), SETTINGS, NOW);
 
-    expect(sagemaker).toHaveReceivedCommandWith(CreateModelPackageGroupCommand, { ModelPackageGroupName: GROUP });
+    expect(sagemaker).toHaveReceivedCommandWith(CreateModelPackageGroupCommand, { ModelPackageGroupName: GROUP, Tags: [{ Key: 'sluice:repository', Value: 'abalone' }] });
   });
 
   it('does not create the group when DescribeModelPackageGroup is throttled, and rejects with RetryableError', async () => {
-    sagemaker.on(DescribeModelPackageGroupCommand).rejects(new SageMakerServiceException({ name: 'ThrottlingException', $fault: 'client', message: 'Rate exceeded', $metadata: {} }));
+    sagemaker.on(DescribeModelPackageGroupCommand).rejects(throttled());
 
-    await expect(registerModel(registerInput(), PREFIX)).rejects.toThrow(RetryableError);
+    await expect(registerModel(registerInput(), SETTINGS, NOW)).rejects.toThrow(RetryableError);
 
     expect(sagemaker).not.toHaveReceivedCommand(CreateModelPackageGroupCommand);
     expect(sagemaker).not.toHaveReceivedCommand(CreateModelPackageCommand);
@@ -96,85 +155,233 @@ describe('registerModel', () => {
     sagemaker.on(DescribeModelPackageGroupCommand).rejects(new ResourceNotFound({ message: 'does not exist', $metadata: {} }));
     sagemaker.on(CreateModelPackageGroupCommand).rejects(new SageMakerServiceException({ name: 'ValidationException', $fault: 'client', message: `Model Package Group already exists: ${GROUP}`, $metadata: {} }));
 
-    await expect(registerModel(registerInput(), PREFIX)).resolves.toMatchObject({ modelPackageArn: PACKAGE_ARN });
+    await expect(registerModel(registerInput(), SETTINGS, NOW)).resolves.toMatchObject({ ModelPackageArn: packageArn(1) });
   });
 
-  it('names the group after the repository when mlops.yaml does not name one', async () => {
-    const input = registerInput({ build: buildContext({ repository: 'fish_age' }) });
-    delete input.config.Register.ModelPackageGroupName;
+  it('names the group after the repository when the step does not name one', async () => {
+    const fish = runOf(exampleWith((pipeline) => delete stepOf(pipeline, 'Register', ['RegisterModel']).ModelPackageGroupName), { repository: 'fish_age' });
 
-    await expect(registerModel(input, PREFIX)).resolves.toMatchObject({ modelPackageGroupName: 'sluice-test-fish-age' });
+    await expect(registerModel(registerInput(fish), SETTINGS, NOW)).resolves.toMatchObject({ ModelPackageGroupName: 'sluice-test-fish-age' });
     expect(sagemaker).toHaveReceivedCommandWith(CreateModelPackageCommand, { ModelPackageGroupName: 'sluice-test-fish-age' });
   });
 
-  it('sends the same ClientToken when the task is retried for the same execution', async () => {
-    await registerModel(registerInput(), PREFIX);
-    await registerModel(registerInput(), PREFIX);
+  it('sends the same ClientToken when the task is retried for the same execution, getting the same version', async () => {
+    const first = await registerModel(registerInput(), SETTINGS, NOW);
+    const second = await registerModel(registerInput(), SETTINGS, NOW);
 
-    const [first, second] = sagemaker.commandCalls(CreateModelPackageCommand).map((call) => call.args[0].input.ClientToken);
-    expect(first).toMatch(/^[a-zA-Z0-9-]{1,36}$/);
-    expect(second).toBe(first);
+    const [a, b] = sagemaker.commandCalls(CreateModelPackageCommand).map((call) => call.args[0].input.ClientToken);
+    expect(a).toMatch(/^[a-zA-Z0-9-]{1,36}$/);
+    expect(b).toBe(a);
+    expect(second.ModelPackageArn).toBe(first.ModelPackageArn);
   });
 
   it('sends a different ClientToken for another execution', async () => {
-    await registerModel(registerInput(), PREFIX);
-    await registerModel(registerInput({ executionArn: `${EXECUTION_ARN}-2` }), PREFIX);
+    await registerModel(registerInput(), SETTINGS, NOW);
+    await registerModel(registerInput(runOf()), SETTINGS, NOW);
 
-    const [first, second] = sagemaker.commandCalls(CreateModelPackageCommand).map((call) => call.args[0].input.ClientToken);
-    expect(second).not.toBe(first);
+    const [a, b] = sagemaker.commandCalls(CreateModelPackageCommand).map((call) => call.args[0].input.ClientToken);
+    expect(b).not.toBe(a);
   });
 
-  it('points ModelMetrics at the evaluation report', async () => {
-    await registerModel(registerInput(), PREFIX);
+  it('sends a different ClientToken for another RegisterModel step of the same execution', async () => {
+    const twice = runOf(exampleWith((pipeline) => (pipeline.Steps.RegisterAgain = { ...stepOf(pipeline, 'Register', ['RegisterModel']) })));
+
+    await registerModel(registerInput(twice), SETTINGS, NOW);
+    await registerModel({ ...registerInput(twice), step: 'RegisterAgain' }, SETTINGS, NOW);
+
+    const [a, b] = sagemaker.commandCalls(CreateModelPackageCommand).map((call) => call.args[0].input.ClientToken);
+    expect(b).not.toBe(a);
+  });
+
+  it('points ModelMetrics at the step\'s property file: the report in the evaluation output', async () => {
+    await registerModel(registerInput(), SETTINGS, NOW);
 
     expect(createdPackage().ModelMetrics).toEqual({
-      ModelQuality: { Statistics: { ContentType: 'application/json', S3Uri: `${BUILD_PREFIX}evaluate/evaluation/evaluation.json` } },
+      ModelQuality: { Statistics: { ContentType: 'application/json', S3Uri: `${run.prefix}Evaluate/evaluation/evaluation.json` } },
     });
   });
 
-  it('registers the trained model data with the training image when no inference image is configured', async () => {
-    await registerModel(registerInput(), PREFIX);
+  it('sends no ModelMetrics when the step names no report', async () => {
+    const bare = runOf(exampleWith((pipeline) => delete stepOf(pipeline, 'Register', ['RegisterModel']).ModelMetrics));
 
-    expect(createdPackage().InferenceSpecification?.Containers).toEqual([
-      expect.objectContaining({ Image: exampleConfig().Train.AlgorithmSpecification.TrainingImage, ModelDataUrl: MODEL_ARTIFACTS }),
-    ]);
+    await registerModel(registerInput(bare), SETTINGS, NOW);
+
+    expect(createdPackage()).not.toHaveProperty('ModelMetrics');
+  });
+
+  it('registers the trained model data with the configured inference image and content types', async () => {
+    await registerModel(registerInput(), SETTINGS, NOW);
+
+    expect(createdPackage().InferenceSpecification).toEqual({
+      Containers: [{ Image: IMAGE, ModelDataUrl: trainResult(run).ModelArtifacts }],
+      SupportedContentTypes: ['text/csv'],
+      SupportedResponseMIMETypes: ['text/csv'],
+      SupportedRealtimeInferenceInstanceTypes: ['ml.t2.medium', 'ml.m5.large'],
+      SupportedTransformInstanceTypes: ['ml.m5.large'],
+    });
+  });
+
+  it('registers with the training step\'s image when no inference image is configured', async () => {
+    const trainingImage = '123456789012.dkr.ecr.us-east-1.amazonaws.com/sluice-abalone:train';
+    const noImage = runOf(
+      exampleWith((pipeline) => {
+        delete stepOf(pipeline, 'Register', ['RegisterModel']).InferenceSpecification.Image;
+        stepOf(pipeline, 'Train', ['Training']).AlgorithmSpecification.TrainingImage = trainingImage;
+      }),
+    );
+
+    await registerModel(registerInput(noImage), SETTINGS, NOW);
+
+    expect(createdPackage().InferenceSpecification?.Containers).toEqual([expect.objectContaining({ Image: trainingImage, ModelDataUrl: trainResult(noImage).ModelArtifacts })]);
   });
 
   it('uses the configured approval status', async () => {
-    const input = registerInput();
-    input.config.Register.ModelApprovalStatus = 'Approved';
+    const approved = runOf(exampleWith((pipeline) => (stepOf(pipeline, 'Register', ['RegisterModel']).ModelApprovalStatus = 'Approved')));
 
-    await expect(registerModel(input, PREFIX)).resolves.toMatchObject({ modelApprovalStatus: 'Approved' });
+    await expect(registerModel(registerInput(approved), SETTINGS, NOW)).resolves.toMatchObject({ ModelApprovalStatus: 'Approved' });
     expect(createdPackage().ModelApprovalStatus).toBe('Approved');
   });
 
   it('records lineage in CustomerMetadataProperties with values SageMaker accepts', async () => {
-    await registerModel(registerInput({ build: buildContext({ branch: 'feature/#7' }) }), PREFIX);
+    const feature = runOf(exampleConfig(), { branch: 'feature/#7' });
+
+    await registerModel(registerInput(feature), SETTINGS, NOW);
 
     expect(createdPackage().CustomerMetadataProperties).toEqual({
       'sluice:repository': 'abalone',
       'sluice:branch': 'feature/_7',
-      'sluice:commit': COMMIT,
-      'sluice:execution': EXECUTION_ARN,
-      'sluice:training-job': 'abalone-train-0123456789ab',
+      'sluice:commit': feature.build.commit,
+      'sluice:execution': feature.executionArn,
+      'sluice:step': 'Register',
+      'sluice:training-job': trainResult(feature).TrainingJobName,
     });
   });
 
-  it('records the commit and execution in MetadataProperties', async () => {
-    await registerModel(registerInput(), PREFIX);
+  it('records the commit and execution in MetadataProperties, and tags the version with its lineage', async () => {
+    await registerModel(registerInput(), SETTINGS, NOW);
 
-    expect(createdPackage().MetadataProperties).toEqual({ Repository: 'abalone', CommitId: COMMIT, GeneratedBy: EXECUTION_ARN });
+    expect(createdPackage().MetadataProperties).toEqual({ Repository: 'abalone', CommitId: run.build.commit, GeneratedBy: run.executionArn });
+    expect(createdPackage().Tags).toContainEqual({ Key: 'sluice:step', Value: 'Register' });
   });
 
-  it('describes the version with the commit, branch and gate metric by default', async () => {
-    await registerModel(registerInput(), PREFIX);
+  it('describes the version with the commit, branch and the training job\'s final metrics by default', async () => {
+    await registerModel(registerInput(), SETTINGS, NOW);
 
-    expect(createdPackage().ModelPackageDescription).toBe(`abalone@${COMMIT.slice(0, 12)} (main); regression_metrics.mse.value=4.2; validation:rmse=2.1`);
+    expect(createdPackage().ModelPackageDescription).toBe(`abalone@${run.build.commit.slice(0, 12)} (main); train:rmse=1.9, validation:rmse=2.1`);
+  });
+
+  it('uses the step\'s ModelPackageDescription, resolved for the run', async () => {
+    const described = runOf(
+      exampleWith((pipeline) => {
+        pipeline.Parameters.Note = { Type: 'String', Default: 'nightly' };
+        stepOf(pipeline, 'Register', ['RegisterModel']).ModelPackageDescription = { 'Std:Join': { On: ' ', Values: ['abalone', { Get: 'Parameters.Note' }, { Get: 'Steps.Train.TrainingJobName' }] } };
+      }),
+    );
+
+    await registerModel(registerInput(described, { parameters: { Note: 'hand-run' } }), SETTINGS, NOW);
+
+    expect(createdPackage().ModelPackageDescription).toBe(`abalone hand-run ${trainResult(described).TrainingJobName}`);
+  });
+
+  it('rejects model data from a training step that has not run with InvalidConfig naming the field', async () => {
+    await expect(registerModel(registerInput(run, { steps: { Preprocess: preprocessResult(run) } }), SETTINGS, NOW)).rejects.toThrow(
+      new InvalidConfigError('Steps.Register.ModelData.From: "Train/model" has no output in this run (step "Train" has not run)'),
+    );
+    expect(sagemaker).not.toHaveReceivedCommand(CreateModelPackageCommand);
+  });
+
+  it('rejects a step that is not a RegisterModel step with InvalidInput', async () => {
+    await expect(registerModel({ ...registerInput(), step: 'Train' }, SETTINGS, NOW)).rejects.toThrow(InvalidInputError);
   });
 
   it('rejects with RetryableError when CreateModelPackage is throttled', async () => {
-    sagemaker.on(CreateModelPackageCommand).rejects(new SageMakerServiceException({ name: 'ThrottlingException', $fault: 'client', message: 'Rate exceeded', $metadata: {} }));
+    sagemaker.on(CreateModelPackageCommand).rejects(throttled());
 
-    await expect(registerModel(registerInput(), PREFIX)).rejects.toThrow(RetryableError);
+    await expect(registerModel(registerInput(), SETTINGS, NOW)).rejects.toThrow(RetryableError);
+  });
+
+  it('reads and writes no cache entry for a step without Cache', async () => {
+    await registerModel(registerInput(), SETTINGS, NOW);
+
+    expect(dynamo).not.toHaveReceivedAnyCommand();
+  });
+});
+
+describe('registerModel with Cache', () => {
+  const cachedPipeline = () => exampleWith((pipeline) => (stepOf(pipeline, 'Register', ['RegisterModel']).Cache = { ExpireAfter: 'P7D' }));
+
+  it('records the registration under its content key until ExpireAfter', async () => {
+    await registerModel(registerInput(runOf(cachedPipeline())), SETTINGS, NOW);
+
+    expect(cache.items.size).toBe(1);
+    const [entry] = [...cache.items.values()];
+    expect(entry).toEqual({
+      cacheKey: expect.stringMatching(/^abalone#[0-9a-f]{64}$/),
+      result: JSON.stringify({ Type: 'RegisterModel', ModelPackageArn: packageArn(1), ModelPackageGroupName: GROUP, ModelApprovalStatus: 'PendingManualApproval', CachedFrom: null }),
+      executionArn: expect.stringContaining(':execution:'),
+      step: 'Register',
+      createdAt: NOW_SECONDS,
+      expiresAt: NOW_SECONDS + 7 * 86_400,
+    });
+  });
+
+  it('returns the earlier version for a later run of the same content (model, report, settings), marked CachedFrom that run', async () => {
+    const first = runOf(cachedPipeline());
+    await registerModel(registerInput(first), SETTINGS, NOW);
+    const second = runOf(cachedPipeline());
+
+    const result = await registerModel(registerInput(second), SETTINGS, new Date(NOW.getTime() + 3600_000));
+
+    expect(result).toEqual({ Type: 'RegisterModel', ModelPackageArn: packageArn(1), ModelPackageGroupName: GROUP, ModelApprovalStatus: 'PendingManualApproval', CachedFrom: first.executionArn });
+    expect(sagemaker).toHaveReceivedCommandTimes(CreateModelPackageCommand, 1);
+    expect(sagemaker).toHaveReceivedCommandWith(DescribeModelPackageCommand, { ModelPackageName: packageArn(1) });
+  });
+
+  it('registers a new version when the model\'s content differs', async () => {
+    await registerModel(registerInput(runOf(cachedPipeline())), SETTINGS, NOW);
+    const second = runOf(cachedPipeline());
+
+    const result = await registerModel(registerInput(second, { steps: { ...registerInput(second).steps, Train: trainResult(second, 'model v2') } }), SETTINGS, NOW);
+
+    expect(result).toMatchObject({ ModelPackageArn: packageArn(2), CachedFrom: null });
+  });
+
+  it('registers a new version when the report\'s content differs', async () => {
+    await registerModel(registerInput(runOf(cachedPipeline())), SETTINGS, NOW);
+    const second = runOf(cachedPipeline());
+
+    const result = await registerModel(registerInput(second, { steps: { ...registerInput(second).steps, Evaluate: evaluateResult(second, 'evaluation v2') } }), SETTINGS, NOW);
+
+    expect(result).toMatchObject({ ModelPackageArn: packageArn(2), CachedFrom: null });
+  });
+
+  it('registers a new version when the approval status differs', async () => {
+    await registerModel(registerInput(runOf(cachedPipeline())), SETTINGS, NOW);
+    const approved = cachedPipeline();
+    stepOf(approved, 'Register', ['RegisterModel']).ModelApprovalStatus = 'Approved';
+
+    await expect(registerModel(registerInput(runOf(approved)), SETTINGS, NOW)).resolves.toMatchObject({ ModelPackageArn: packageArn(2), CachedFrom: null });
+  });
+
+  it('registers a new version when the earlier registration is older than ExpireAfter', async () => {
+    await registerModel(registerInput(runOf(cachedPipeline())), SETTINGS, NOW);
+
+    const later = new Date(NOW.getTime() + (7 * 86_400 + 1) * 1000);
+
+    await expect(registerModel(registerInput(runOf(cachedPipeline())), SETTINGS, later)).resolves.toMatchObject({ ModelPackageArn: packageArn(2), CachedFrom: null });
+  });
+
+  it('registers a new version when the earlier version no longer exists', async () => {
+    await registerModel(registerInput(runOf(cachedPipeline())), SETTINGS, NOW);
+    sagemaker.on(DescribeModelPackageCommand).rejects(new SageMakerServiceException({ name: 'ValidationException', $fault: 'client', message: `ModelPackage ${packageArn(1)} does not exist.`, $metadata: {} }));
+
+    await expect(registerModel(registerInput(runOf(cachedPipeline())), SETTINGS, NOW)).resolves.toMatchObject({ ModelPackageArn: packageArn(2), CachedFrom: null });
+  });
+
+  it('looks the registration up in the table named by the settings', async () => {
+    await registerModel(registerInput(runOf(cachedPipeline())), SETTINGS, NOW);
+
+    expect(dynamo).toHaveReceivedCommandWith(GetCommand, { TableName: CACHE_TABLE });
+    expect(dynamo).toHaveReceivedCommandWith(PutCommand, { TableName: CACHE_TABLE });
   });
 });

@@ -17,6 +17,7 @@ const REPOSITORY = 'abalone';
 const PREFIX = 'builds/abalone-0123456789abcdef0123456789abcdef01234567-a1b2c3/';
 const LOCATION = { bucket: BUCKET, prefix: PREFIX };
 const ARCHIVE_KEY = `${PREFIX}source.tar.gz`;
+const MANIFEST_KEY = `${PREFIX}source-manifest.json`;
 const LIMIT = 1_000_000;
 
 /** The commit's tree: path → content and CodeCommit file mode. */
@@ -85,6 +86,11 @@ function writtenBody(key: string): Uint8Array {
   return call.args[0].input.Body as Uint8Array;
 }
 
+function writtenText(key: string): string {
+  const body: unknown = writtenBody(key);
+  return typeof body === 'string' ? body : new TextDecoder().decode(body as Uint8Array);
+}
+
 beforeEach(() => {
   codecommit.reset();
   s3.reset();
@@ -94,16 +100,38 @@ beforeEach(() => {
 });
 
 describe('snapshotSource', () => {
-  it('returns the archive URI and the unpacked prefix', async () => {
+  it('returns the archive URI, the unpacked prefix and the manifest URI', async () => {
     const snapshot = await snapshotSource(REPOSITORY, COMMIT, LOCATION, LIMIT);
 
     expect(snapshot).toEqual({
       sourceUri: `s3://${BUCKET}/${ARCHIVE_KEY}`,
       sourcePrefix: `s3://${BUCKET}/${PREFIX}source/`,
+      manifestUri: `s3://${BUCKET}/${MANIFEST_KEY}`,
       files: 4,
       bytes: TREE_BYTES,
       reused: false,
     });
+  });
+
+  it('writes source-manifest.json listing every file\'s path, mode and blob id, sorted by path', async () => {
+    await snapshotSource(REPOSITORY, COMMIT, LOCATION, LIMIT);
+
+    expect(JSON.parse(writtenText(MANIFEST_KEY))).toEqual({
+      files: [
+        { path: 'mlops.yaml', mode: 'NORMAL', blobId: 'blob:mlops.yaml' },
+        { path: 'run.sh', mode: 'EXECUTABLE', blobId: 'blob:run.sh' },
+        { path: 'src/lib/features.py', mode: 'NORMAL', blobId: 'blob:src/lib/features.py' },
+        { path: 'src/preprocess.py', mode: 'NORMAL', blobId: 'blob:src/preprocess.py' },
+      ],
+    });
+    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, { Key: MANIFEST_KEY, ContentType: 'application/json' });
+  });
+
+  it('writes the manifest before the archive, so a complete snapshot always has one', async () => {
+    await snapshotSource(REPOSITORY, COMMIT, LOCATION, LIMIT);
+
+    expect(writtenKeys().indexOf(MANIFEST_KEY)).toBeLessThan(writtenKeys().indexOf(ARCHIVE_KEY));
+    expect(writtenKeys().at(-1)).toBe(ARCHIVE_KEY);
   });
 
   it('snapshots files from every subfolder, recursively', async () => {
@@ -171,7 +199,7 @@ describe('snapshotSource', () => {
 
     const snapshot = await snapshotSource(REPOSITORY, COMMIT, LOCATION, LIMIT);
 
-    expect(snapshot).toMatchObject({ reused: true, sourceUri: `s3://${BUCKET}/${ARCHIVE_KEY}`, sourcePrefix: `s3://${BUCKET}/${PREFIX}source/` });
+    expect(snapshot).toMatchObject({ reused: true, sourceUri: `s3://${BUCKET}/${ARCHIVE_KEY}`, sourcePrefix: `s3://${BUCKET}/${PREFIX}source/`, manifestUri: `s3://${BUCKET}/${MANIFEST_KEY}` });
     expect(codecommit.calls()).toHaveLength(0);
     expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
   });

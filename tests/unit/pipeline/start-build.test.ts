@@ -1,16 +1,39 @@
-import { CodeCommitClient, FileDoesNotExistException, FileTooLargeException, GetBlobCommand, GetFileCommand, GetFolderCommand } from '@aws-sdk/client-codecommit';
-import { HeadObjectCommand, NotFound, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+
+import {
+  BranchDoesNotExistException,
+  CodeCommitClient,
+  FileDoesNotExistException,
+  FileTooLargeException,
+  GetBlobCommand,
+  GetBranchCommand,
+  GetFileCommand,
+  GetFolderCommand,
+} from '@aws-sdk/client-codecommit';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateStateMachineCommand,
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  GetExecutionHistoryCommand,
+  HistoryEventType,
+  SFNClient,
+  StartExecutionCommand,
+  StateMachineAlreadyExists,
+} from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
 import { parseDocument } from 'yaml';
 
-import { type BuildExecutionInput, type BuildSettings, startModelBuild } from '../../../shared/pipeline/start-build';
 import { RetryableError } from '../../../shared/errors';
-import { buildExecutionName } from '../../../shared/naming';
-import { parseEvent, type RepositoryStateChange, repositoryStateChangeSchema } from '../../../shared/schemas/events';
-import { buildContextSchema } from '../../../shared/schemas/task-inputs';
-import { BUCKET, EXAMPLE_CONFIG_TEXT, exampleConfig, loadSample, STATE_MACHINE_ARN, TEST_POLICY } from '../../helpers/fixtures';
+import { analysePipeline } from '../../../shared/pipeline/graph';
+import { type BuildSettings, type RejectedBuildInput, startModelBuild, startRequestedBuild, stepsFrom } from '../../../shared/pipeline/start-build';
+import { buildExecutionName, pipelineStateMachineName, requestedBuildExecutionName } from '../../../shared/naming';
+import { DETAIL_TYPES, type ModelBuildRequested, modelBuildRequestedSchema, parseEvent, type RepositoryStateChange, repositoryStateChangeSchema } from '../../../shared/schemas/events';
+import { type PipelineRunInput, pipelineRunInputSchema, type StepResult } from '../../../shared/schemas/task-inputs';
+import { ACCOUNT, BUCKET, EXAMPLE_CONFIG_TEXT, exampleConfig, loadSample, REGION, TEST_POLICY } from '../../helpers/fixtures';
+import { compile, loadPipeline, pipelineText, TEST_TARGETS } from '../../helpers/pipelines';
+import { commitId, fakeS3, type FakeS3, HistoryBuilder, newRun, preprocessResult, serveHistory, type TestRun, trainResult } from '../../helpers/step-tasks';
 
 const codecommit = mockClient(CodeCommitClient);
 const s3 = mockClient(S3Client);
@@ -22,84 +45,122 @@ const REPOSITORY = 'myRepo';
 const BRANCH = 'myBranch';
 const COMMIT = '26a8f2EXAMPLE';
 const EXECUTION_NAME = buildExecutionName(REPOSITORY, COMMIT);
-const EXECUTION_ARN = `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${EXECUTION_NAME}`;
 const PREFIX = `builds/${EXECUTION_NAME}/`;
+const PIPELINE_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/sluice-test-pipeline`;
+const REJECTED_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:sluice-test-build-rejected`;
 
 const SETTINGS: BuildSettings = {
-  stateMachineArn: STATE_MACHINE_ARN,
   artifactsBucket: BUCKET,
   maxSourceBytes: 1_000_000,
-  repositories: ['myRepo', 'MyDemoRepo'],
+  repositories: ['myRepo', 'MyDemoRepo', 'abalone'],
   branches: ['myBranch'],
   allowedInstanceTypes: [...TEST_POLICY.allowedInstanceTypes],
   maxRuntimeSeconds: TEST_POLICY.maxRuntimeSeconds,
+  stateMachinePrefix: 'sluice-test-build-',
+  pipelineRoleArn: PIPELINE_ROLE_ARN,
+  rejectedStateMachineArn: REJECTED_ARN,
+  targets: TEST_TARGETS,
 };
 
-const TRAIN_PY = 'import xgboost\n';
+const TRAIN_JS = 'module.exports = require(\'./model\');\n';
 
 /** A real sample event, parsed as on-source-push parses it (cloned by loadSample). */
 function sample(name = PUSH_SAMPLE): RepositoryStateChange {
   return parseEvent(repositoryStateChangeSchema, loadSample(name));
 }
 
-/** examples/abalone/mlops.yaml with one edit (undefined deletes the path). */
-function exampleWith(path: string[], value: unknown): string {
-  const document = parseDocument(EXAMPLE_CONFIG_TEXT);
+/** A `Model Build Requested` detail as the CLI publishes it, parsed as on-source-push parses it. */
+function request(detail: Record<string, unknown>): ModelBuildRequested['detail'] {
+  const event = {
+    version: '0',
+    id: '6f87d04b-9f74-4f04-a780-7acf4b0a9b38',
+    'detail-type': DETAIL_TYPES.modelBuildRequested,
+    source: 'sluice',
+    account: ACCOUNT,
+    time: '2026-11-23T10:00:00Z',
+    region: REGION,
+    resources: [],
+    detail: { repository: 'abalone', requestId: 'run-0001', ...detail },
+  };
+  return parseEvent(modelBuildRequestedSchema, event).detail;
+}
+
+/** `text` (mlops.yaml) with one edit (undefined deletes the path). */
+function yamlWith(text: string, path: string[], value: unknown): string {
+  const document = parseDocument(text);
   if (value === undefined) document.deleteIn(path);
   else document.setIn(path, value);
   return document.toString();
 }
 
-/** Serves `mlopsYaml` and a two-file tree (mlops.yaml, train.py) at any commit. */
+/** Serves `mlopsYaml` and a three-file tree (mlops.yaml, train.js, data/README.md) at any commit. */
 function mockRepository(mlopsYaml = EXAMPLE_CONFIG_TEXT): void {
   codecommit.on(GetFileCommand, { filePath: 'mlops.yaml' }).resolves({ fileContent: new TextEncoder().encode(mlopsYaml), filePath: 'mlops.yaml' });
   codecommit.on(GetFolderCommand, { folderPath: '/' }).resolves({
     folderPath: '/',
     files: [
       { absolutePath: 'mlops.yaml', relativePath: 'mlops.yaml', blobId: 'blob-mlops', fileMode: 'NORMAL' },
-      { absolutePath: 'train.py', relativePath: 'train.py', blobId: 'blob-train', fileMode: 'NORMAL' },
+      { absolutePath: 'train.js', relativePath: 'train.js', blobId: 'blob-train', fileMode: 'NORMAL' },
     ],
+    subFolders: [{ absolutePath: 'data', relativePath: 'data' }],
+  });
+  codecommit.on(GetFolderCommand, { folderPath: 'data' }).resolves({
+    folderPath: 'data',
+    files: [{ absolutePath: 'data/README.md', relativePath: 'README.md', blobId: 'blob-data-readme', fileMode: 'NORMAL' }],
   });
   codecommit.on(GetBlobCommand, { blobId: 'blob-mlops' }).resolves({ content: new TextEncoder().encode(mlopsYaml) });
-  codecommit.on(GetBlobCommand, { blobId: 'blob-train' }).resolves({ content: new TextEncoder().encode(TRAIN_PY) });
+  codecommit.on(GetBlobCommand, { blobId: 'blob-train' }).resolves({ content: new TextEncoder().encode(TRAIN_JS) });
+  codecommit.on(GetBlobCommand, { blobId: 'blob-data-readme' }).resolves({ content: new TextEncoder().encode('Upload abalone.csv to datasets/abalone/.\n') });
+  codecommit.on(GetBranchCommand).resolves({ branch: { branchName: 'main', commitId: commitId('head of main') } });
 }
 
-/** S3 and Step Functions that remember what was written and started, as the real services would; `log` records the order. */
-function mockServices(): { written: Set<string>; started: Set<string>; log: string[] } {
-  const written = new Set<string>();
-  const started = new Set<string>();
-  const log: string[] = [];
-  s3.on(HeadObjectCommand).callsFake(async (input: { Key?: string }) => {
-    if (!written.has(input.Key ?? '')) throw new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } });
-    return {};
-  });
-  s3.on(PutObjectCommand).callsFake(async (input: { Key?: string }) => {
-    written.add(input.Key ?? '');
-    log.push(`put ${input.Key}`);
-    return {};
+interface Services {
+  store: FakeS3;
+  /** State machines created, by name: their definition. */
+  machines: Map<string, string>;
+  /** Executions started, `<state machine ARN>:<name>`, with what S3 held when each started. */
+  started: Map<string, string[]>;
+}
+
+/** S3 and Step Functions that remember what was written, created and started, as the real services would. */
+function mockServices(): Services {
+  const store = fakeS3(s3);
+  const machines = new Map<string, string>();
+  const started = new Map<string, string[]>();
+  sfn.on(CreateStateMachineCommand).callsFake(async (input: { name?: string; definition?: string }) => {
+    const known = machines.get(input.name ?? '');
+    // Step Functions: the same name with another definition is a conflict; the same definition is idempotent.
+    if (known !== undefined && known !== input.definition) throw new StateMachineAlreadyExists({ message: `State Machine Already Exists: '${input.name}'`, $metadata: {} });
+    machines.set(input.name ?? '', input.definition ?? '');
+    return { stateMachineArn: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${input.name}`, creationDate: new Date() };
   });
   sfn.on(StartExecutionCommand).callsFake(async (input: { stateMachineArn?: string; name?: string }) => {
     const arn = `${(input.stateMachineArn ?? '').replace(':stateMachine:', ':execution:')}:${input.name}`;
-    if (started.has(input.name ?? '')) throw new ExecutionAlreadyExists({ message: `Execution Already Exists: '${arn}'`, $metadata: {} });
-    started.add(input.name ?? '');
-    log.push(`start ${input.name}`);
+    if (started.has(arn)) throw new ExecutionAlreadyExists({ message: `Execution Already Exists: '${arn}'`, $metadata: {} });
+    started.set(arn, store.uris());
     return { executionArn: arn, startDate: new Date() };
   });
-  return { written, started, log };
+  return { store, machines, started };
 }
 
-/** The input of the one StartExecution sent. */
-function executionInput(): BuildExecutionInput {
+/** The one StartExecution sent: its state machine and input. */
+function startedExecution<T = PipelineRunInput>(): { stateMachineArn: string; name: string; input: T } {
   const calls = sfn.commandCalls(StartExecutionCommand);
   expect(calls).toHaveLength(1);
-  return JSON.parse(calls[0]?.args[0].input.input ?? 'null') as BuildExecutionInput;
+  const sent = calls[0]!.args[0].input;
+  return { stateMachineArn: sent.stateMachineArn!, name: sent.name!, input: JSON.parse(sent.input ?? 'null') as T };
+}
+
+/** The names of the state machines CreateStateMachine was asked for. */
+function createdNames(): string[] {
+  return sfn.commandCalls(CreateStateMachineCommand).map((call) => call.args[0].input.name!);
 }
 
 function throttling(): Error {
   return Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client' });
 }
 
-let services: ReturnType<typeof mockServices>;
+let services: Services;
 
 beforeEach(() => {
   codecommit.reset();
@@ -111,31 +172,19 @@ beforeEach(() => {
 
 describe('startModelBuild: events that do not build', () => {
   it('ignores a deleted branch', async () => {
-    await expect(startModelBuild(sample('codecommit-reference-deleted.json'), SETTINGS)).resolves.toEqual({
-      action: 'ignored',
-      reason: 'event referenceDeleted does not build',
-    });
+    await expect(startModelBuild(sample('codecommit-reference-deleted.json'), SETTINGS)).resolves.toEqual({ action: 'ignored', reason: 'event referenceDeleted does not build' });
   });
 
   it('ignores a tag', async () => {
-    await expect(startModelBuild(sample('codecommit-tag-created.json'), SETTINGS)).resolves.toEqual({
-      action: 'ignored',
-      reason: 'reference type tag does not build',
-    });
+    await expect(startModelBuild(sample('codecommit-tag-created.json'), SETTINGS)).resolves.toEqual({ action: 'ignored', reason: 'reference type tag does not build' });
   });
 
   it('ignores a repository the stage is not configured to build', async () => {
-    await expect(startModelBuild(sample(), { ...SETTINGS, repositories: ['abalone', 'churn-*'] })).resolves.toEqual({
-      action: 'ignored',
-      reason: 'repository myRepo is not configured to build',
-    });
+    await expect(startModelBuild(sample(), { ...SETTINGS, repositories: ['abalone', 'churn-*'] })).resolves.toEqual({ action: 'ignored', reason: 'repository myRepo is not configured to build' });
   });
 
   it('ignores a branch the stage is not configured to build', async () => {
-    await expect(startModelBuild(sample(), { ...SETTINGS, branches: ['main', 'release/*'] })).resolves.toEqual({
-      action: 'ignored',
-      reason: 'branch myBranch is not configured to build',
-    });
+    await expect(startModelBuild(sample(), { ...SETTINGS, branches: ['main', 'release/*'] })).resolves.toEqual({ action: 'ignored', reason: 'branch myBranch is not configured to build' });
   });
 
   it('ignores a commit without mlops.yaml at its root: not a model repository', async () => {
@@ -151,16 +200,16 @@ describe('startModelBuild: events that do not build', () => {
     await startModelBuild(sample(name), SETTINGS);
 
     expect(codecommit.calls()).toHaveLength(0);
-    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+    expect(sfn.calls()).toHaveLength(0);
   });
 
-  it('snapshots nothing and starts nothing for a commit without mlops.yaml', async () => {
+  it('snapshots nothing, creates no state machine and starts nothing for a commit without mlops.yaml', async () => {
     codecommit.on(GetFileCommand).rejects(new FileDoesNotExistException({ message: 'The specified file does not exist.', $metadata: {} }));
 
     await startModelBuild(sample(), SETTINGS);
 
     expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
-    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+    expect(sfn.calls()).toHaveLength(0);
   });
 
   it('builds a repository matched by a wildcard pattern', async () => {
@@ -175,56 +224,87 @@ describe('startModelBuild: a push to a configured branch', () => {
     expect(codecommit).toHaveReceivedCommandWith(GetFileCommand, { repositoryName: REPOSITORY, commitSpecifier: COMMIT, filePath: 'mlops.yaml' });
   });
 
-  it('starts one execution under the deterministic name for repository + commit', async () => {
+  it('creates the pipeline\'s state machine from the compiled definition, with the pipeline role and the repository tag', async () => {
     await startModelBuild(sample(), SETTINGS);
 
-    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
-    expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, { stateMachineArn: STATE_MACHINE_ARN, name: buildExecutionName('myRepo', '26a8f2EXAMPLE') });
+    expect(sfn).toHaveReceivedCommandTimes(CreateStateMachineCommand, 1);
+    const created = sfn.commandCalls(CreateStateMachineCommand)[0]!.args[0].input;
+    expect(created).toMatchObject({ name: expect.stringMatching(/^sluice-test-build-myRepo-[0-9a-f]{8}$/), roleArn: PIPELINE_ROLE_ARN, type: 'STANDARD', tags: [{ key: 'sluice:repository', value: REPOSITORY }] });
+    expect(JSON.parse(created.definition!)).toEqual(compile(exampleConfig()).definition);
   });
 
-  it('reports the execution as started, with a valid config', async () => {
-    await expect(startModelBuild(sample(), SETTINGS)).resolves.toEqual({ action: 'started', executionArn: EXECUTION_ARN, configValid: true });
-  });
-
-  it('passes the build context in the execution input', async () => {
+  it('starts one execution of that state machine under the deterministic name for repository + commit', async () => {
     await startModelBuild(sample(), SETTINGS);
 
-    expect(executionInput().build).toEqual({
-      repository: REPOSITORY,
-      branch: BRANCH,
-      commit: COMMIT,
-      executionName: EXECUTION_NAME,
-      sourceUri: `s3://${BUCKET}/${PREFIX}source.tar.gz`,
-      sourcePrefix: `s3://${BUCKET}/${PREFIX}source/`,
-      taskTimeoutSeconds: TEST_POLICY.maxRuntimeSeconds + 3600,
+    const execution = startedExecution();
+    expect(execution.stateMachineArn).toBe(`arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${createdNames()[0]}`);
+    expect(execution.name).toBe(EXECUTION_NAME);
+  });
+
+  it('reports the execution as started, with a valid config and its state machine', async () => {
+    const outcome = await startModelBuild(sample(), SETTINGS);
+
+    const stateMachineArn = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${createdNames()[0]}`;
+    expect(outcome).toEqual({ action: 'started', executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${EXECUTION_NAME}`, configValid: true, stateMachineArn });
+  });
+
+  it('passes the build context, the parameters, no results and nothing carried over as the execution input', async () => {
+    await startModelBuild(sample(), SETTINGS);
+
+    const at = (key: string) => `s3://${BUCKET}/${PREFIX}${key}`;
+    expect(startedExecution().input).toEqual({
+      build: {
+        repository: REPOSITORY,
+        branch: BRANCH,
+        commit: COMMIT,
+        executionName: EXECUTION_NAME,
+        sourceUri: at('source.tar.gz'),
+        sourcePrefix: at('source/'),
+        sourceManifestUri: at('source-manifest.json'),
+        pipelineUri: at('pipeline.json'),
+        taskTimeoutSeconds: TEST_POLICY.maxRuntimeSeconds + 3600,
+      },
+      parameters: {},
+      steps: {},
+      reuse: {},
     });
   });
 
-  it('passes a build context the state machine tasks accept', async () => {
+  it('passes an input the compiled pipeline\'s tasks accept', async () => {
     await startModelBuild(sample(), SETTINGS);
 
-    expect(buildContextSchema.safeParse(executionInput().build).success).toBe(true);
+    expect(pipelineRunInputSchema.safeParse(startedExecution().input).success).toBe(true);
   });
 
-  it('passes the parsed mlops.yaml, with defaults applied, and no failure', async () => {
+  it('keeps the pipeline out of the execution input, in pipeline.json under the build prefix', async () => {
     await startModelBuild(sample(), SETTINGS);
 
-    const input = executionInput();
-    expect(input.config).toEqual(exampleConfig());
-    expect(input.failure).toBeNull();
+    expect(JSON.parse(services.store.text(`s3://${BUCKET}/${PREFIX}pipeline.json`)!)).toEqual(exampleConfig());
+    expect(JSON.stringify(startedExecution().input)).not.toContain('AlgorithmSpecification');
   });
 
-  it('writes the source snapshot, unpacked files and archive, under the execution prefix', async () => {
+  it('writes the source snapshot (archive, unpacked files) and the manifest of path, mode and blob id', async () => {
     await startModelBuild(sample(), SETTINGS);
 
-    expect([...services.written].sort()).toEqual([`${PREFIX}source.tar.gz`, `${PREFIX}source/mlops.yaml`, `${PREFIX}source/train.py`]);
+    expect(services.store.uris()).toEqual(
+      [`${PREFIX}pipeline.json`, `${PREFIX}source-manifest.json`, `${PREFIX}source.tar.gz`, `${PREFIX}source/data/README.md`, `${PREFIX}source/mlops.yaml`, `${PREFIX}source/train.js`]
+        .map((key) => `s3://${BUCKET}/${key}`)
+        .sort(),
+    );
+    expect(JSON.parse(services.store.text(`s3://${BUCKET}/${PREFIX}source-manifest.json`)!)).toEqual({
+      files: [
+        { path: 'data/README.md', mode: 'NORMAL', blobId: 'blob-data-readme' },
+        { path: 'mlops.yaml', mode: 'NORMAL', blobId: 'blob-mlops' },
+        { path: 'train.js', mode: 'NORMAL', blobId: 'blob-train' },
+      ],
+    });
   });
 
-  it('starts the execution only after the snapshot is complete', async () => {
+  it('starts the execution only once the snapshot, its manifest and pipeline.json are written', async () => {
     await startModelBuild(sample(), SETTINGS);
 
-    expect(services.log.at(-1)).toBe(`start ${EXECUTION_NAME}`);
-    expect(services.log).toContain(`put ${PREFIX}source.tar.gz`);
+    const [written] = [...services.started.values()];
+    expect(written).toEqual(expect.arrayContaining([`${PREFIX}source.tar.gz`, `${PREFIX}source-manifest.json`, `${PREFIX}pipeline.json`].map((key) => `s3://${BUCKET}/${key}`)));
   });
 
   it('builds a newly created branch (the referenceCreated sample)', async () => {
@@ -233,63 +313,159 @@ describe('startModelBuild: a push to a configured branch', () => {
     expect(outcome).toMatchObject({ action: 'started' });
     expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, { name: buildExecutionName('MyDemoRepo', '3e5983DESTINATION') });
   });
+
+  it('passes the pipeline\'s parameter defaults', async () => {
+    mockRepository(pipelineText('fork-join'));
+
+    await startModelBuild(sample(), SETTINGS);
+
+    expect(startedExecution().input.parameters).toEqual({ InstanceType: 'ml.m5.large', MaxMse: 6, Rounds: 50 });
+  });
+});
+
+describe('startModelBuild: the pipeline\'s state machine', () => {
+  const abaloneV2 = pipelineText('abalone-v2');
+
+  async function machineFor(mlopsYaml: string, settings: BuildSettings = SETTINGS): Promise<string> {
+    sfn.resetHistory();
+    mockRepository(mlopsYaml);
+    const event = sample();
+    event.detail.commitId = commitId(mlopsYaml + settings.pipelineRoleArn);
+    await startModelBuild(event, settings);
+    return createdNames()[0]!;
+  }
+
+  it('has the same name for every commit of the same pipeline, and CreateStateMachine finds it', async () => {
+    const first = await startModelBuild(sample(), SETTINGS);
+    const later = sample();
+    later.detail.commitId = 'b7d90fEXAMPLE';
+
+    const second = await startModelBuild(later, SETTINGS);
+
+    expect(new Set(createdNames()).size).toBe(1);
+    expect(second).toMatchObject({ action: 'started', stateMachineArn: (first as { stateMachineArn: string }).stateMachineArn });
+    expect(services.machines.size).toBe(1);
+  });
+
+  it('is named after the repository and the definition\'s hash', async () => {
+    const name = await machineFor(abaloneV2);
+
+    expect(name).toMatch(/^sluice-test-build-myRepo-[0-9a-f]{8}$/);
+    expect(name).toBe(pipelineStateMachineName('sluice-test-build-', REPOSITORY, name.slice(-8)));
+  });
+
+  it('keeps its name when only a step\'s settings change: they live in pipeline.json', async () => {
+    const before = await machineFor(abaloneV2);
+    const after = await machineFor(yamlWith(abaloneV2, ['Steps', 'Train', 'HyperParameters', 'eta'], '0.3'));
+
+    expect(after).toBe(before);
+  });
+
+  it('changes its name when the pipeline\'s shape changes (a step added)', async () => {
+    const before = await machineFor(abaloneV2);
+    const withReport = yamlWith(abaloneV2, ['Steps', 'Report'], {
+      Type: 'Processing',
+      AppSpecification: { ImageUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/sluice-abalone:latest' },
+      ProcessingResources: { ClusterConfig: { InstanceType: 'ml.m5.large' } },
+      Inputs: { model: { From: 'Train/model' } },
+    });
+
+    expect(await machineFor(withReport)).not.toBe(before);
+  });
+
+  it('changes its name when a step\'s retry policy changes', async () => {
+    const before = await machineFor(abaloneV2);
+    const retried = yamlWith(abaloneV2, ['Steps', 'Train', 'RetryPolicies'], [{ ExceptionType: ['SageMaker.CAPACITY_ERROR'], MaxAttempts: 2 }]);
+
+    expect(await machineFor(retried)).not.toBe(before);
+  });
+
+  it('changes its name with the pipeline role', async () => {
+    const before = await machineFor(abaloneV2);
+
+    expect(await machineFor(abaloneV2, { ...SETTINGS, pipelineRoleArn: `arn:aws:iam::${ACCOUNT}:role/sluice-test-pipeline-v2` })).not.toBe(before);
+  });
+
+  it('rejects with RetryableError when CreateStateMachine is throttled, starting nothing', async () => {
+    sfn.on(CreateStateMachineCommand).rejects(throttling());
+
+    await expect(startModelBuild(sample(), SETTINGS)).rejects.toThrow(RetryableError);
+    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
 });
 
 describe('startModelBuild: a repeated event', () => {
   it('reports already-started with the same execution ARN', async () => {
-    await startModelBuild(sample(), SETTINGS);
+    const first = await startModelBuild(sample(), SETTINGS);
 
-    await expect(startModelBuild(sample(), SETTINGS)).resolves.toEqual({ action: 'already-started', executionArn: EXECUTION_ARN, configValid: true });
+    await expect(startModelBuild(sample(), SETTINGS)).resolves.toEqual({ ...first, action: 'already-started' });
   });
 
   it('starts nothing new and rewrites no snapshot', async () => {
     await startModelBuild(sample(), SETTINGS);
-    const logAfterFirst = [...services.log];
+    const putsAfterFirst = s3.commandCalls(PutObjectCommand).length;
+    const foldersAfterFirst = codecommit.commandCalls(GetFolderCommand).length;
 
     await startModelBuild(sample(), SETTINGS);
 
-    expect(services.log).toEqual(logAfterFirst);
     expect(services.started.size).toBe(1);
-    expect(codecommit).toHaveReceivedCommandTimes(GetFolderCommand, 1);
+    expect(codecommit.commandCalls(GetFolderCommand)).toHaveLength(foldersAfterFirst);
+    expect(s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input.Key).slice(putsAfterFirst)).toEqual([`${PREFIX}pipeline.json`]);
   });
 
   it('names the build after the commit, so a push of the same commit to another branch is the same build', async () => {
     const other = sample();
     other.detail.referenceName = 'myOtherBranch';
     other.detail.referenceFullName = 'refs/heads/myOtherBranch';
-    await startModelBuild(sample(), SETTINGS);
+    const first = await startModelBuild(sample(), SETTINGS);
 
-    await expect(startModelBuild(other, { ...SETTINGS, branches: ['my*'] })).resolves.toMatchObject({ action: 'already-started', executionArn: EXECUTION_ARN });
+    await expect(startModelBuild(other, { ...SETTINGS, branches: ['my*'] })).resolves.toMatchObject({ action: 'already-started', executionArn: (first as { executionArn: string }).executionArn });
   });
 });
 
 describe('startModelBuild: an invalid mlops.yaml', () => {
-  it('still starts the execution, carrying failure InvalidConfig and no config', async () => {
-    mockRepository(exampleWith(['Train', 'ResourceConfig'], undefined));
+  const withoutResourceConfig = () => yamlWith(EXAMPLE_CONFIG_TEXT, ['Train', 'ResourceConfig'], undefined);
 
-    await expect(startModelBuild(sample(), SETTINGS)).resolves.toEqual({ action: 'started', executionArn: EXECUTION_ARN, configValid: false });
-    const input = executionInput();
-    expect(input.failure?.Error).toBe('InvalidConfig');
-    expect(input.config).toBeNull();
+  it('starts the rejected-build state machine instead, with failure InvalidConfig and the build context', async () => {
+    mockRepository(withoutResourceConfig());
+
+    await expect(startModelBuild(sample(), SETTINGS)).resolves.toEqual({
+      action: 'started',
+      executionArn: `${REJECTED_ARN.replace(':stateMachine:', ':execution:')}:${EXECUTION_NAME}`,
+      configValid: false,
+      stateMachineArn: REJECTED_ARN,
+    });
+    const execution = startedExecution<RejectedBuildInput>();
+    expect(execution).toMatchObject({ stateMachineArn: REJECTED_ARN, name: EXECUTION_NAME });
+    expect(execution.input.failure.Error).toBe('InvalidConfig');
+    expect(execution.input.build).toMatchObject({ repository: REPOSITORY, branch: BRANCH, commit: COMMIT, executionName: EXECUTION_NAME });
   });
 
   it('names the file and the missing field in the Cause', async () => {
-    mockRepository(exampleWith(['Train', 'ResourceConfig'], undefined));
+    mockRepository(withoutResourceConfig());
 
     await startModelBuild(sample(), SETTINGS);
 
-    expect(executionInput().failure?.Cause).toBe('mlops.yaml: Train.ResourceConfig: is required');
+    expect(startedExecution<RejectedBuildInput>().input.failure.Cause).toBe('mlops.yaml: Train.ResourceConfig: is required');
   });
 
   it('names the field of an instance type the stage does not allow', async () => {
-    mockRepository(exampleWith(['Train', 'ResourceConfig', 'InstanceType'], 'ml.p4d.24xlarge'));
+    mockRepository(yamlWith(EXAMPLE_CONFIG_TEXT, ['Train', 'ResourceConfig', 'InstanceType'], 'ml.p4d.24xlarge'));
 
     await startModelBuild(sample(), SETTINGS);
 
-    expect(executionInput().failure).toEqual({
+    expect(startedExecution<RejectedBuildInput>().input.failure).toEqual({
       Error: 'InvalidConfig',
       Cause: expect.stringMatching(/^mlops\.yaml: .*Train\.ResourceConfig\.InstanceType: instance type "ml\.p4d\.24xlarge" is not allowed/),
     });
+  });
+
+  it('names the field of a Version 2 reference to an output no step produces', async () => {
+    mockRepository(yamlWith(pipelineText('abalone-v2'), ['Steps', 'Train', 'Channels', 'train', 'From'], 'Preprocess/holdout'));
+
+    await startModelBuild(sample(), SETTINGS);
+
+    expect(startedExecution<RejectedBuildInput>().input.failure).toEqual({ Error: 'InvalidConfig', Cause: expect.stringContaining('Steps.Train.Channels.train.From') });
   });
 
   it('reports a file that is not YAML at all as InvalidConfig', async () => {
@@ -297,35 +473,33 @@ describe('startModelBuild: an invalid mlops.yaml', () => {
 
     await startModelBuild(sample(), SETTINGS);
 
-    expect(executionInput().failure).toEqual({ Error: 'InvalidConfig', Cause: expect.stringContaining('mlops.yaml: not valid YAML') });
+    expect(startedExecution<RejectedBuildInput>().input.failure).toEqual({ Error: 'InvalidConfig', Cause: expect.stringContaining('mlops.yaml: not valid YAML') });
   });
 
-  it('passes the build context all the same, so the failure event can say which build failed', async () => {
-    mockRepository(exampleWith(['Train', 'ResourceConfig'], undefined));
-
-    await startModelBuild(sample(), SETTINGS);
-
-    expect(executionInput().build).toMatchObject({ repository: REPOSITORY, branch: BRANCH, commit: COMMIT, executionName: EXECUTION_NAME });
-  });
-
-  it('does not snapshot the source of a build that cannot run', async () => {
-    mockRepository(exampleWith(['Train', 'ResourceConfig'], undefined));
+  it('snapshots nothing and creates no state machine for a build that cannot run', async () => {
+    mockRepository(withoutResourceConfig());
 
     await startModelBuild(sample(), SETTINGS);
 
     expect(codecommit).not.toHaveReceivedCommand(GetFolderCommand);
     expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
+    expect(sfn).not.toHaveReceivedCommand(CreateStateMachineCommand);
+  });
+
+  it('reports already-started for a repeated event', async () => {
+    mockRepository(withoutResourceConfig());
+    await startModelBuild(sample(), SETTINGS);
+
+    await expect(startModelBuild(sample(), SETTINGS)).resolves.toMatchObject({ action: 'already-started', configValid: false });
   });
 });
 
 describe('startModelBuild: an oversized source tree', () => {
   const tooSmall = { ...SETTINGS, maxSourceBytes: 10 };
 
-  it('still starts the execution, carrying failure SourceTooLarge and no config', async () => {
-    await expect(startModelBuild(sample(), tooSmall)).resolves.toEqual({ action: 'started', executionArn: EXECUTION_ARN, configValid: false });
-    const input = executionInput();
-    expect(input.failure).toEqual({ Error: 'SourceTooLarge', Cause: expect.stringContaining('exceeds the stage limit of 10 bytes') });
-    expect(input.config).toBeNull();
+  it('starts the rejected-build state machine with failure SourceTooLarge', async () => {
+    await expect(startModelBuild(sample(), tooSmall)).resolves.toMatchObject({ action: 'started', configValid: false, stateMachineArn: REJECTED_ARN });
+    expect(startedExecution<RejectedBuildInput>().input.failure).toEqual({ Error: 'SourceTooLarge', Cause: expect.stringContaining('exceeds the stage limit of 10 bytes') });
   });
 
   it('writes no partial snapshot', async () => {
@@ -335,12 +509,10 @@ describe('startModelBuild: an oversized source tree', () => {
   });
 
   it('fails the build with SourceTooLarge when one file is larger than CodeCommit serves (a committed data set)', async () => {
-    codecommit.on(GetBlobCommand, { blobId: 'blob-train' }).rejects(
-      new FileTooLargeException({ message: 'The specified file exceeds the file size limit for CodeCommit.', $metadata: {} }),
-    );
+    codecommit.on(GetBlobCommand, { blobId: 'blob-train' }).rejects(new FileTooLargeException({ message: 'The specified file exceeds the file size limit for CodeCommit.', $metadata: {} }));
 
     await expect(startModelBuild(sample(), SETTINGS)).resolves.toMatchObject({ action: 'started', configValid: false });
-    expect(executionInput().failure).toEqual({ Error: 'SourceTooLarge', Cause: expect.stringContaining('train.py') });
+    expect(startedExecution<RejectedBuildInput>().input.failure).toEqual({ Error: 'SourceTooLarge', Cause: expect.stringContaining('train.js') });
   });
 });
 
@@ -363,5 +535,216 @@ describe('startModelBuild: throttling', () => {
     sfn.on(StartExecutionCommand).rejects(throttling());
 
     await expect(startModelBuild(sample(), SETTINGS)).rejects.toThrow(RetryableError);
+  });
+});
+
+describe('startRequestedBuild', () => {
+  const HEAD = commitId('head of main');
+
+  beforeEach(() => {
+    mockRepository(pipelineText('fork-join'));
+  });
+
+  it('ignores a repository the stage does not build', async () => {
+    await expect(startRequestedBuild(request({ repository: 'churn' }), SETTINGS)).resolves.toEqual({ action: 'ignored', reason: 'repository churn is not configured to build' });
+    expect(codecommit.calls()).toHaveLength(0);
+  });
+
+  it('builds the head of the branch when the request names no commit', async () => {
+    await startRequestedBuild(request({}), SETTINGS);
+
+    expect(codecommit).toHaveReceivedCommandWith(GetBranchCommand, { repositoryName: 'abalone', branchName: 'main' });
+    expect(startedExecution().input.build).toMatchObject({ repository: 'abalone', branch: 'main', commit: HEAD });
+  });
+
+  it('builds the commit the request names', async () => {
+    const commit = commitId('an older commit');
+
+    await startRequestedBuild(request({ commit }), SETTINGS);
+
+    expect(codecommit).not.toHaveReceivedCommand(GetBranchCommand);
+    expect(codecommit).toHaveReceivedCommandWith(GetFileCommand, { commitSpecifier: commit });
+  });
+
+  it('ignores a branch that does not exist', async () => {
+    codecommit.on(GetBranchCommand).rejects(new BranchDoesNotExistException({ message: 'Branch does not exist', $metadata: {} }));
+
+    await expect(startRequestedBuild(request({ branch: 'gone' }), SETTINGS)).resolves.toEqual({ action: 'ignored', reason: 'abalone has no branch gone' });
+  });
+
+  it('builds a branch the stage\'s push filter does not list: a run by hand chooses its branch', async () => {
+    await expect(startRequestedBuild(request({ branch: 'experiment' }), SETTINGS)).resolves.toMatchObject({ action: 'started' });
+  });
+
+  it('names the run after the request, so a repeated request starts nothing new', async () => {
+    const first = await startRequestedBuild(request({}), SETTINGS);
+
+    const again = await startRequestedBuild(request({}), SETTINGS);
+
+    expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, { name: requestedBuildExecutionName('abalone', HEAD, 'run-0001') });
+    expect(again).toEqual({ ...first, action: 'already-started' });
+    expect(services.started.size).toBe(1);
+  });
+
+  it('starts another run for another request of the same commit', async () => {
+    await startRequestedBuild(request({}), SETTINGS);
+    await startRequestedBuild(request({ requestId: 'run-0002' }), SETTINGS);
+
+    expect(services.started.size).toBe(2);
+  });
+
+  it('applies the request\'s parameter overrides over the defaults', async () => {
+    await startRequestedBuild(request({ parameters: { InstanceType: 'ml.m5.xlarge', Rounds: 80 } }), SETTINGS);
+
+    expect(startedExecution().input.parameters).toEqual({ InstanceType: 'ml.m5.xlarge', MaxMse: 6, Rounds: 80 });
+  });
+
+  it.each([
+    ['an unknown parameter', { Epochs: 3 }, 'Parameters.Epochs: no such parameter in mlops.yaml (parameters: InstanceType, MaxMse, Rounds)'],
+    ['a value of the wrong type', { Rounds: '80' }, 'Parameters.Rounds: must be an Integer, got "80"'],
+    ['a value outside EnumValues', { InstanceType: 'ml.p4d.24xlarge' }, 'Parameters.InstanceType: must be one of "ml.m5.large", "ml.m5.xlarge", got "ml.p4d.24xlarge"'],
+  ])('rejects %s with InvalidConfig naming Parameters.<name>, through the rejected-build state machine', async (_what, parameters, cause) => {
+    await expect(startRequestedBuild(request({ parameters }), SETTINGS)).resolves.toMatchObject({ action: 'started', configValid: false, stateMachineArn: REJECTED_ARN });
+
+    expect(startedExecution<RejectedBuildInput>().input.failure).toEqual({ Error: 'InvalidConfig', Cause: cause });
+    expect(sfn).not.toHaveReceivedCommand(CreateStateMachineCommand);
+  });
+});
+
+describe('startRequestedBuild: from a step on (selective execution)', () => {
+  let source: TestRun;
+  let sourceResults: Record<string, StepResult>;
+
+  /** A history in which each job step's TaskStateExited output holds the results so far, as the compiled machine records them. */
+  function sourceHistory(order: string[], results: Record<string, StepResult>): HistoryBuilder {
+    const history = new HistoryBuilder();
+    const steps: Record<string, StepResult> = {};
+    let previous = history.add(HistoryEventType.ExecutionStarted, {}, 0);
+    for (const name of order) {
+      const entered = history.entered('Task', name, { build: source.build, steps: { ...steps } }, previous);
+      steps[name] = results[name]!;
+      previous = history.exited('Task', name, { build: source.build, parameters: {}, steps: { ...steps }, reuse: {} }, entered);
+    }
+    return history;
+  }
+
+  function serveSource(order: string[], results: Record<string, StepResult> = sourceResults, repository = 'abalone'): void {
+    sfn.on(DescribeExecutionCommand, { executionArn: source.executionArn }).resolves({
+      executionArn: source.executionArn,
+      stateMachineArn: source.executionArn.replace(':execution:', ':stateMachine:').replace(/:[^:]+$/, ''),
+      name: source.build.executionName,
+      status: 'FAILED',
+      startDate: new Date('2026-11-22T10:00:00Z'),
+      input: JSON.stringify({ build: { ...source.build, repository }, parameters: {}, steps: {}, reuse: {} }),
+    });
+    serveHistory(sfn, source.executionArn, sourceHistory(order, results).events);
+  }
+
+  beforeEach(() => {
+    source = newRun();
+    sourceResults = { Preprocess: preprocessResult(source), Train: trainResult(source) };
+  });
+
+  it('carries over the results of the steps before fromStep from the source run, marked ReusedFrom it', async () => {
+    serveSource(['Preprocess', 'Train']);
+
+    await startRequestedBuild(request({ fromStep: 'Evaluate', sourceExecutionArn: source.executionArn }), SETTINGS);
+
+    expect(startedExecution().input.reuse).toEqual({
+      Preprocess: { ...preprocessResult(source), ReusedFrom: source.executionArn, CachedFrom: null },
+      Train: { ...trainResult(source), ReusedFrom: source.executionArn, CachedFrom: null },
+    });
+    expect(startedExecution().input.steps).toEqual({});
+  });
+
+  it('carries over nothing from fromStep on', async () => {
+    serveSource(['Preprocess', 'Train']);
+
+    await startRequestedBuild(request({ fromStep: 'Train', sourceExecutionArn: source.executionArn }), SETTINGS);
+
+    expect(Object.keys(startedExecution().input.reuse)).toEqual(['Preprocess']);
+  });
+
+  it('reads the source run\'s history oldest first', async () => {
+    serveSource(['Preprocess', 'Train']);
+
+    await startRequestedBuild(request({ fromStep: 'Evaluate', sourceExecutionArn: source.executionArn }), SETTINGS);
+
+    expect(sfn).toHaveReceivedCommandWith(GetExecutionHistoryCommand, { executionArn: source.executionArn, reverseOrder: false });
+  });
+
+  it('keeps the run a carried-over result first came from', async () => {
+    const original = newRun();
+    serveSource(['Preprocess', 'Train'], { ...sourceResults, Preprocess: { ...preprocessResult(original), ReusedFrom: original.executionArn } });
+
+    await startRequestedBuild(request({ fromStep: 'Evaluate', sourceExecutionArn: source.executionArn }), SETTINGS);
+
+    expect(startedExecution().input.reuse.Preprocess).toMatchObject({ ReusedFrom: original.executionArn });
+  });
+
+  it('carries over a result the source run took from the cache, as reused from the source run', async () => {
+    const cachedRun = newRun();
+    serveSource(['Preprocess', 'Train'], { ...sourceResults, Train: { ...trainResult(cachedRun), CachedFrom: cachedRun.executionArn } });
+
+    await startRequestedBuild(request({ fromStep: 'Evaluate', sourceExecutionArn: source.executionArn }), SETTINGS);
+
+    expect(startedExecution().input.reuse.Train).toMatchObject({ TrainingJobName: trainResult(cachedRun).TrainingJobName, CachedFrom: null, ReusedFrom: source.executionArn });
+  });
+
+  it('carries over results recorded inside a Parallel\'s branches (fork-join, from EvaluateXgb)', async () => {
+    mockRepository(pipelineText('fork-join'));
+    const job = (step: string): StepResult => ({ ...preprocessResult(source), ProcessingJobName: `${step.toLowerCase()}-job`, Outputs: { evaluation: `${source.prefix}${step}/evaluation/` } });
+    const model = (step: string): StepResult => ({ ...trainResult(source), TrainingJobName: `${step.toLowerCase()}-job` });
+    serveSource(['Prepare', 'TrainXgb', 'TrainLinear', 'EvaluateLinear'], { Prepare: job('Prepare'), TrainXgb: model('TrainXgb'), TrainLinear: model('TrainLinear'), EvaluateLinear: job('EvaluateLinear') });
+
+    await startRequestedBuild(request({ fromStep: 'EvaluateXgb', sourceExecutionArn: source.executionArn }), SETTINGS);
+
+    expect(Object.keys(startedExecution().input.reuse).sort()).toEqual(['EvaluateLinear', 'Prepare', 'TrainLinear', 'TrainXgb']);
+  });
+
+  it('refuses a source run of another repository with InvalidConfig naming sourceExecutionArn', async () => {
+    serveSource(['Preprocess', 'Train'], sourceResults, 'churn');
+
+    await startRequestedBuild(request({ fromStep: 'Evaluate', sourceExecutionArn: source.executionArn }), SETTINGS);
+
+    expect(startedExecution<RejectedBuildInput>()).toMatchObject({
+      stateMachineArn: REJECTED_ARN,
+      input: { failure: { Error: 'InvalidConfig', Cause: `sourceExecutionArn: ${source.executionArn} is not a build of abalone` } },
+    });
+    expect(sfn).not.toHaveReceivedCommand(GetExecutionHistoryCommand);
+  });
+
+  it('refuses a source run that does not exist', async () => {
+    sfn.on(DescribeExecutionCommand).rejects(new ExecutionDoesNotExist({ message: `Execution Does Not Exist: '${source.executionArn}'`, $metadata: {} }));
+
+    await startRequestedBuild(request({ fromStep: 'Evaluate', sourceExecutionArn: source.executionArn }), SETTINGS);
+
+    expect(startedExecution<RejectedBuildInput>().input.failure).toEqual({ Error: 'InvalidConfig', Cause: `sourceExecutionArn: ${source.executionArn} is not a build of abalone` });
+  });
+
+  it('refuses a fromStep the pipeline does not have, naming fromStep', async () => {
+    await startRequestedBuild(request({ fromStep: 'Deploy', sourceExecutionArn: source.executionArn }), SETTINGS);
+
+    expect(startedExecution<RejectedBuildInput>().input.failure).toEqual({ Error: 'InvalidConfig', Cause: expect.stringMatching(/^fromStep: the pipeline has no step "Deploy"/) });
+  });
+
+  it('refuses a source run that has no result for a step before fromStep', async () => {
+    serveSource(['Preprocess']);
+
+    await startRequestedBuild(request({ fromStep: 'Evaluate', sourceExecutionArn: source.executionArn }), SETTINGS);
+
+    expect(startedExecution<RejectedBuildInput>().input.failure).toEqual({ Error: 'InvalidConfig', Cause: `fromStep: ${source.executionArn} has no result for Train; start from an earlier step` });
+  });
+});
+
+describe('stepsFrom', () => {
+  const { graph } = analysePipeline(loadPipeline('fork-join'));
+
+  it('holds the step and everything waiting for it, including the Condition\'s branches', () => {
+    expect([...stepsFrom(graph, 'TrainXgb')].sort()).toEqual(['EvaluateXgb', 'Gate', 'NotBetter', 'Register', 'TrainXgb']);
+  });
+
+  it('holds every step from the first one', () => {
+    expect(stepsFrom(graph, 'Prepare').size).toBe(graph.order.length);
   });
 });

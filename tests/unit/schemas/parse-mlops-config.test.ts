@@ -4,6 +4,12 @@ import { InvalidConfigError } from '../../../shared/errors';
 import { parseMlopsConfig } from '../../../shared/schemas/parse-mlops-config';
 import { EXAMPLE_CONFIG_TEXT, TEST_POLICY } from '../../helpers/fixtures';
 
+/**
+ * parseMlopsConfig with a Version 1 file (examples/abalone/mlops.yaml): it returns the pipeline as
+ * Version 2 (tests/unit/pipeline/from-v1.test.ts shows how), while its errors keep Version 1's field
+ * names. Version 2 files: tests/unit/schemas/mlops-v2.test.ts.
+ */
+
 const policy = { allowedInstanceTypes: [...TEST_POLICY.allowedInstanceTypes], maxRuntimeSeconds: TEST_POLICY.maxRuntimeSeconds };
 
 /** The example file with one edit applied at a YAML path (undefined deletes). */
@@ -15,28 +21,50 @@ function exampleWith(path: (string | number)[], value: unknown): string {
 }
 
 describe('parseMlopsConfig', () => {
-  it('accepts examples/abalone/mlops.yaml and applies the documented defaults', () => {
+  it('reads examples/abalone/mlops.yaml as a Version 2 pipeline', () => {
     const config = parseMlopsConfig(EXAMPLE_CONFIG_TEXT, policy);
 
-    expect(config.QualityGate).toEqual({ Metric: 'regression_metrics.mse.value', Operator: '<=', Threshold: 6 });
-    expect(config.Train.HyperParameters).toMatchObject({ num_round: '50', max_depth: '5', eta: '0.2', gamma: '4', min_child_weight: '6', subsample: '0.7' });
-    expect(config.Evaluate.ProcessingResources.ClusterConfig.VolumeSizeInGB).toBe(30);
-    expect(config.Register.ModelApprovalStatus).toBe('PendingManualApproval');
+    expect({ Version: config.Version, steps: Object.keys(config.Steps) }).toEqual({ Version: 2, steps: ['Preprocess', 'Train', 'Evaluate', 'QualityGate', 'Register', 'QualityGateFailed'] });
+  });
+
+  it('turns the quality gate into a Condition step on the report', () => {
+    const config = parseMlopsConfig(EXAMPLE_CONFIG_TEXT, policy);
+
+    expect(config.Steps.QualityGate).toMatchObject({
+      Type: 'Condition',
+      Condition: { Left: { 'Std:JsonGet': { PropertyFile: { Get: 'Steps.Evaluate.PropertyFiles.Report' }, Path: 'regression_metrics.mse.value' } }, Operator: '<=', Right: 6 },
+    });
+  });
+
+  it('keeps hyperparameters as text, as SageMaker passes them', () => {
+    const config = parseMlopsConfig(EXAMPLE_CONFIG_TEXT, policy);
+
+    expect(config.Steps.Train).toMatchObject({ HyperParameters: { num_round: '50', max_depth: '5', eta: '0.2', gamma: '4', min_child_weight: '6', subsample: '0.7' } });
+  });
+
+  it('applies the documented defaults', () => {
+    const { Evaluate, Register } = parseMlopsConfig(EXAMPLE_CONFIG_TEXT, policy).Steps;
+
+    expect([Evaluate, Register]).toEqual([
+      expect.objectContaining({ ProcessingResources: { ClusterConfig: { InstanceType: 'ml.m5.xlarge', InstanceCount: 1, VolumeSizeInGB: 30 } } }),
+      expect.objectContaining({ ModelApprovalStatus: 'PendingManualApproval' }),
+    ]);
   });
 
   it('defaults Register to PendingManualApproval with text/csv when the section is absent', () => {
     const config = parseMlopsConfig(exampleWith(['Register'], undefined), policy);
 
-    expect(config.Register).toEqual({
+    expect(config.Steps.Register).toEqual({
+      Type: 'RegisterModel',
+      ModelData: { From: 'Train/model' },
       ModelApprovalStatus: 'PendingManualApproval',
+      ModelMetrics: { ModelQuality: { Statistics: { Get: 'Steps.Evaluate.PropertyFiles.Report' } } },
       InferenceSpecification: { SupportedContentTypes: ['text/csv'], SupportedResponseMIMETypes: ['text/csv'] },
     });
   });
 
   it('names the file and the missing field', () => {
-    expect(() => parseMlopsConfig(exampleWith(['Train', 'ResourceConfig'], undefined), policy)).toThrow(
-      'mlops.yaml: Train.ResourceConfig: is required',
-    );
+    expect(() => parseMlopsConfig(exampleWith(['Train', 'ResourceConfig'], undefined), policy)).toThrow('mlops.yaml: Train.ResourceConfig: is required');
   });
 
   it('rejects an instance type the stage does not allow, naming the field and the allowed ones', () => {
@@ -51,6 +79,12 @@ describe('parseMlopsConfig', () => {
     const text = exampleWith(['Preprocess', 'StoppingCondition', 'MaxRuntimeInSeconds'], 86_400);
 
     expect(() => parseMlopsConfig(text, policy)).toThrow(/Preprocess\.StoppingCondition\.MaxRuntimeInSeconds: 86400 s exceeds this stage's maximum of 7200 s/);
+  });
+
+  it('reports a Version 1 problem once, with the Version 1 field name', () => {
+    const text = exampleWith(['Train', 'ResourceConfig', 'InstanceType'], 'ml.p4d.24xlarge');
+
+    expect(() => parseMlopsConfig(text, policy)).toThrow(/^mlops\.yaml: Train\.ResourceConfig\.InstanceType: [^;]*$/);
   });
 
   it.each([
@@ -102,8 +136,11 @@ describe('parseMlopsConfig', () => {
     expect(() => parseMlopsConfig(text, policy)).toThrow('Preprocess.Inputs.code: the name "code" is reserved');
   });
 
-  it('reports YAML syntax errors as InvalidConfig naming the file', () => {
+  it('reports YAML syntax errors as InvalidConfig', () => {
     expect(() => parseMlopsConfig('Version: 1\nTrain: [unclosed\n', policy)).toThrow(InvalidConfigError);
+  });
+
+  it('names the file in a YAML syntax error', () => {
     expect(() => parseMlopsConfig('Version: 1\nTrain: [unclosed\n', policy)).toThrow(/^mlops\.yaml: not valid YAML/);
   });
 
@@ -111,7 +148,19 @@ describe('parseMlopsConfig', () => {
     expect(() => parseMlopsConfig(`${EXAMPLE_CONFIG_TEXT}\nVersion: 1\n`, policy)).toThrow(/not valid YAML/);
   });
 
-  it('rejects an unknown Version', () => {
-    expect(() => parseMlopsConfig(exampleWith(['Version'], 2), policy)).toThrow(/Version/);
+  it('accepts Version 2 as a version: a Version 1 file marked 2 is read by Version 2\'s rules', () => {
+    expect(() => parseMlopsConfig(exampleWith(['Version'], 2), policy)).toThrow(/^mlops\.yaml: Steps: is required; Preprocess: unknown field; /);
+  });
+
+  it('rejects an unknown Version, naming it', () => {
+    expect(() => parseMlopsConfig(exampleWith(['Version'], 3), policy)).toThrow('mlops.yaml: Version: must be 1 or 2, got 3');
+  });
+
+  it('rejects a file without a Version', () => {
+    expect(() => parseMlopsConfig(exampleWith(['Version'], undefined), policy)).toThrow('mlops.yaml: Version: is required (1 or 2)');
+  });
+
+  it('rejects a document that is not a mapping, asking for a Version', () => {
+    expect(() => parseMlopsConfig('- just\n- a list\n', policy)).toThrow('mlops.yaml: Version: is required (1 or 2)');
   });
 });

@@ -1,7 +1,8 @@
 import { parseDocument } from 'yaml';
 
 import { InvalidConfigError } from '../../../shared/errors';
-import { parseDeployConfig, parseMlopsConfig } from '../../../shared/schemas/parse-mlops-config';
+import { readDeployConfig } from '../../../shared/schemas/deploy';
+import { parseMlopsConfig } from '../../../shared/schemas/parse-mlops-config';
 import { EXAMPLE_CONFIG_TEXT, TEST_POLICY } from '../../helpers/fixtures';
 
 const ENDPOINT_TYPES = ['ml.t2.medium', 'ml.m5.large'];
@@ -13,16 +14,25 @@ function exampleWith(path: (string | number)[], value: unknown): string {
   return document.toString();
 }
 
-describe('parseDeployConfig', () => {
+/** A build's pipeline.json as a deploy reads it: the example's document with one edit (Deploy left as written, unchecked). */
+function pipelineWith(path: (string | number)[], value: unknown): unknown {
+  const document = parseDocument(path.length === 0 ? EXAMPLE_CONFIG_TEXT : exampleWith(path, value)).toJS() as Record<string, unknown>;
+  const built = parseMlopsConfig(exampleWith(['Deploy'], undefined), { allowedInstanceTypes: [...TEST_POLICY.allowedInstanceTypes], maxRuntimeSeconds: TEST_POLICY.maxRuntimeSeconds });
+  return JSON.parse(JSON.stringify({ ...built, ...(document.Deploy === undefined ? {} : { Deploy: document.Deploy }) })) as unknown;
+}
+
+const example = () => pipelineWith([], undefined);
+
+describe('readDeployConfig (the Deploy section of a build\'s pipeline.json)', () => {
   it('reads the example\'s Deploy section with staging x1 and prod x2 CANARY', () => {
-    const deploy = parseDeployConfig(EXAMPLE_CONFIG_TEXT, ENDPOINT_TYPES);
+    const deploy = readDeployConfig(example(), ENDPOINT_TYPES);
 
     expect(deploy.Staging).toEqual({ InstanceType: 'ml.m5.large', InitialInstanceCount: 1 });
     expect(deploy.Prod).toEqual({ InstanceType: 'ml.m5.large', InitialInstanceCount: 2, Strategy: 'CANARY' });
   });
 
   it('sends three raw abalone records, features only, as the smoke test', () => {
-    const { SmokeTest } = parseDeployConfig(EXAMPLE_CONFIG_TEXT, ENDPOINT_TYPES);
+    const { SmokeTest } = readDeployConfig(example(), ENDPOINT_TYPES);
     const rows = SmokeTest.Body.trim().split('\n');
 
     expect(rows).toHaveLength(3);
@@ -32,23 +42,23 @@ describe('parseDeployConfig', () => {
   });
 
   it('fails with InvalidConfig when the Deploy section is missing', () => {
-    expect(() => parseDeployConfig(exampleWith(['Deploy'], undefined), ENDPOINT_TYPES)).toThrow(new InvalidConfigError('mlops.yaml: Deploy: is required to deploy this model'));
+    expect(() => readDeployConfig(pipelineWith(['Deploy'], undefined), ENDPOINT_TYPES)).toThrow(new InvalidConfigError('mlops.yaml: Deploy: is required to deploy this model'));
   });
 
   it('names an endpoint instance type the stage does not allow', () => {
-    const text = exampleWith(['Deploy', 'Prod', 'InstanceType'], 'ml.p4d.24xlarge');
+    const pipeline = pipelineWith(['Deploy', 'Prod', 'InstanceType'], 'ml.p4d.24xlarge');
 
-    expect(() => parseDeployConfig(text, ENDPOINT_TYPES)).toThrow(/Deploy\.Prod\.InstanceType: instance type "ml\.p4d\.24xlarge" is not allowed for endpoints on this stage \(allowed: ml\.t2\.medium, ml\.m5\.large\)/);
+    expect(() => readDeployConfig(pipeline, ENDPOINT_TYPES)).toThrow(/Deploy\.Prod\.InstanceType: instance type "ml\.p4d\.24xlarge" is not allowed for endpoints on this stage \(allowed: ml\.t2\.medium, ml\.m5\.large\)/);
   });
 
   it('names an unknown strategy with its path', () => {
-    expect(() => parseDeployConfig(exampleWith(['Deploy', 'Prod', 'Strategy'], 'SHADOW'), ENDPOINT_TYPES)).toThrow(/mlops\.yaml: Deploy\.Prod\.Strategy: /);
+    expect(() => readDeployConfig(pipelineWith(['Deploy', 'Prod', 'Strategy'], 'SHADOW'), ENDPOINT_TYPES)).toThrow(/mlops\.yaml: Deploy\.Prod\.Strategy: /);
   });
 
   it('refuses a data capture destination: the stage decides buckets', () => {
-    const text = exampleWith(['Deploy', 'DataCapture'], { SamplingPercentage: 10, Bucket: 'elsewhere' });
+    const pipeline = pipelineWith(['Deploy', 'DataCapture'], { SamplingPercentage: 10, Bucket: 'elsewhere' });
 
-    expect(() => parseDeployConfig(text, ENDPOINT_TYPES)).toThrow(/Deploy\.DataCapture\.Bucket: not allowed here/);
+    expect(() => readDeployConfig(pipeline, ENDPOINT_TYPES)).toThrow(/Deploy\.DataCapture\.Bucket: not allowed here/);
   });
 });
 

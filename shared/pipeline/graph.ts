@@ -1,0 +1,430 @@
+import type { InputSource, ParameterType, PipelineConfig, StepSpec } from '../schemas/mlops-v2';
+import { FROM_REF, isGet, isJoin, isJsonGet } from '../schemas/patterns';
+import type { Condition, Value } from '../schemas/pipeline-values';
+
+/**
+ * The pipeline as a graph: which step waits for which, and which steps run only in a Condition's
+ * branch. Every reference in mlops.yaml Version 2 is checked here — unknown steps, parameters,
+ * outputs, properties and property files, type errors, cycles, branch rules — and each problem is
+ * reported with the field that holds it (`Steps.train.Channels.train.From: …`). Pure.
+ */
+
+/** Where a step sits: at the top level (undefined) or in one branch of a Condition step. */
+export interface Branch {
+  condition: string;
+  side: 'If' | 'Else';
+}
+
+export interface PipelineGraph {
+  /** Step names in the order the file declares them. */
+  order: string[];
+  /**
+   * What each step waits for within its own branch (or the top level): references, DependsOn, and
+   * implicit waits — a Condition waits for everything its branches read from outside them.
+   */
+  dependencies: Map<string, Set<string>>;
+  /** The branch each step belongs to; steps at the top level are absent. */
+  branchOf: Map<string, Branch>;
+}
+
+/** A value's type as far as the file tells; `Unknown` for report values, checked at run time. */
+export type ValueType = ParameterType | 'Unknown';
+
+const NUMERIC: ReadonlySet<ValueType> = new Set(['Integer', 'Float', 'Unknown']);
+
+/** How a field uses a value: as text (any scalar, written as text), an integer, or anything (hyperparameters). */
+type FieldKind = 'text' | 'integer' | 'any';
+
+interface ValueUse {
+  field: string;
+  value: Value;
+  kind: FieldKind;
+}
+
+interface StepRef {
+  field: string;
+  step: string;
+}
+
+/** What the file says about one step: the values it uses and the steps it names. */
+interface StepUses {
+  values: ValueUse[];
+  froms: { field: string; step: string; output: string }[];
+  propertyFiles: { field: string; step: string; file: string }[];
+  dependsOn: StepRef[];
+  conditions: { field: string; condition: Condition }[];
+}
+
+function sourceUses(prefix: string, sources: Record<string, InputSource>, uses: StepUses): void {
+  for (const [name, source] of Object.entries(sources)) {
+    if ('Dataset' in source) uses.values.push({ field: `${prefix}.${name}.Dataset`, value: source.Dataset, kind: 'text' });
+    else {
+      const [, step = '', output = ''] = FROM_REF.exec(source.From) ?? [];
+      uses.froms.push({ field: `${prefix}.${name}.From`, step, output });
+    }
+  }
+}
+
+function stepUses(name: string, spec: StepSpec): StepUses {
+  const at = `Steps.${name}`;
+  const uses: StepUses = { values: [], froms: [], propertyFiles: [], dependsOn: [], conditions: [] };
+  const text = (field: string, value: Value | undefined) => value !== undefined && uses.values.push({ field, value, kind: 'text' });
+  const integer = (field: string, value: Value | undefined) => value !== undefined && uses.values.push({ field, value, kind: 'integer' });
+  const environment = (field: string, env: Record<string, Value> | undefined) => Object.entries(env ?? {}).forEach(([key, value]) => text(`${field}.${key}`, value));
+  (spec.DependsOn ?? []).forEach((step, index) => uses.dependsOn.push({ field: `${at}.DependsOn[${index}]`, step }));
+  switch (spec.Type) {
+    case 'Processing': {
+      const app = spec.AppSpecification;
+      text(`${at}.AppSpecification.ImageUri`, app.ImageUri);
+      (app.ContainerEntrypoint ?? []).forEach((value, index) => text(`${at}.AppSpecification.ContainerEntrypoint[${index}]`, value));
+      (app.ContainerArguments ?? []).forEach((value, index) => text(`${at}.AppSpecification.ContainerArguments[${index}]`, value));
+      const cluster = spec.ProcessingResources.ClusterConfig;
+      text(`${at}.ProcessingResources.ClusterConfig.InstanceType`, cluster.InstanceType);
+      integer(`${at}.ProcessingResources.ClusterConfig.InstanceCount`, cluster.InstanceCount);
+      integer(`${at}.ProcessingResources.ClusterConfig.VolumeSizeInGB`, cluster.VolumeSizeInGB);
+      integer(`${at}.StoppingCondition.MaxRuntimeInSeconds`, spec.StoppingCondition?.MaxRuntimeInSeconds);
+      environment(`${at}.Environment`, spec.Environment);
+      sourceUses(`${at}.Inputs`, spec.Inputs, uses);
+      break;
+    }
+    case 'Training': {
+      text(`${at}.AlgorithmSpecification.TrainingImage`, spec.AlgorithmSpecification.TrainingImage);
+      Object.entries(spec.HyperParameters).forEach(([key, value]) => uses.values.push({ field: `${at}.HyperParameters.${key}`, value, kind: 'any' }));
+      text(`${at}.ResourceConfig.InstanceType`, spec.ResourceConfig.InstanceType);
+      integer(`${at}.ResourceConfig.InstanceCount`, spec.ResourceConfig.InstanceCount);
+      integer(`${at}.ResourceConfig.VolumeSizeInGB`, spec.ResourceConfig.VolumeSizeInGB);
+      integer(`${at}.StoppingCondition.MaxRuntimeInSeconds`, spec.StoppingCondition?.MaxRuntimeInSeconds);
+      environment(`${at}.Environment`, spec.Environment);
+      sourceUses(`${at}.Channels`, spec.Channels, uses);
+      break;
+    }
+    case 'Condition':
+      uses.conditions.push({ field: `${at}.Condition`, condition: spec.Condition });
+      break;
+    case 'Fail':
+      text(`${at}.ErrorMessage`, spec.ErrorMessage);
+      break;
+    case 'RegisterModel': {
+      const [, step = '', output = ''] = FROM_REF.exec(spec.ModelData.From) ?? [];
+      uses.froms.push({ field: `${at}.ModelData.From`, step, output });
+      text(`${at}.ModelPackageDescription`, spec.ModelPackageDescription);
+      const statistics = spec.ModelMetrics?.ModelQuality.Statistics;
+      if (statistics) {
+        const [, step2 = '', file = ''] = /^Steps\.([^.]+)\.PropertyFiles\.(.+)$/.exec(statistics.Get) ?? [];
+        uses.propertyFiles.push({ field: `${at}.ModelMetrics.ModelQuality.Statistics.Get`, step: step2, file });
+      }
+      break;
+    }
+  }
+  return uses;
+}
+
+/** The values and conditions a condition tree holds, with their field paths. */
+function conditionValues(field: string, condition: Condition, out: { field: string; value: Value }[]): void {
+  if ('Left' in condition) {
+    out.push({ field: `${field}.Left`, value: condition.Left }, { field: `${field}.Right`, value: condition.Right });
+  } else if ('In' in condition) {
+    out.push({ field: `${field}.In.Value`, value: condition.In.Value });
+    condition.In.Values.forEach((value, index) => out.push({ field: `${field}.In.Values[${index}]`, value }));
+  } else if ('Not' in condition) {
+    conditionValues(`${field}.Not`, condition.Not, out);
+  } else if ('And' in condition) {
+    condition.And.forEach((inner, index) => conditionValues(`${field}.And[${index}]`, inner, out));
+  } else {
+    condition.Or.forEach((inner, index) => conditionValues(`${field}.Or[${index}]`, inner, out));
+  }
+}
+
+/** A step property SageMaker Pipelines lets later steps read, and its type. Undefined when `path` is none. */
+export function propertyType(spec: StepSpec, path: string): ValueType | undefined {
+  switch (spec.Type) {
+    case 'Processing': {
+      if (path === 'ProcessingJobName' || path === 'ProcessingJobArn') return 'String';
+      const output = /^ProcessingOutputConfig\.Outputs\['([^']+)'\]\.S3Output\.S3Uri$/.exec(path)?.[1];
+      return output !== undefined && spec.Outputs.includes(output) ? 'String' : undefined;
+    }
+    case 'Training': {
+      if (path === 'TrainingJobName' || path === 'TrainingJobArn' || path === 'ModelArtifacts.S3ModelArtifacts') return 'String';
+      const metric = /^FinalMetricDataList\['([^']+)'\]\.Value$/.exec(path)?.[1];
+      return metric !== undefined && (spec.AlgorithmSpecification.MetricDefinitions ?? []).some((definition) => definition.Name === metric) ? 'Float' : undefined;
+    }
+    case 'RegisterModel':
+      return path === 'ModelPackageArn' ? 'String' : undefined;
+    case 'Condition':
+      return path === 'Outcome' ? 'Boolean' : undefined;
+    case 'Fail':
+      return undefined;
+  }
+}
+
+/** The properties of a step type, for error messages. */
+function propertyHelp(spec: StepSpec): string {
+  switch (spec.Type) {
+    case 'Processing':
+      return `ProcessingJobName, ProcessingJobArn, ProcessingOutputConfig.Outputs['<output>'].S3Output.S3Uri (outputs: ${spec.Outputs.join(', ') || 'none'})`;
+    case 'Training':
+      return `TrainingJobName, TrainingJobArn, ModelArtifacts.S3ModelArtifacts, FinalMetricDataList['<metric>'].Value (metrics: ${(spec.AlgorithmSpecification.MetricDefinitions ?? []).map((m) => m.Name).join(', ') || 'none defined'})`;
+    case 'RegisterModel':
+      return 'ModelPackageArn';
+    case 'Condition':
+      return 'Outcome';
+    case 'Fail':
+      return 'none (a Fail step ends the run)';
+  }
+}
+
+/**
+ * Analyses a parsed Version 2 pipeline. Returns the graph and every problem found (empty when the
+ * pipeline is valid); each problem starts with the field path that holds it. Pure.
+ */
+export function analysePipeline(config: PipelineConfig): { graph: PipelineGraph; issues: string[] } {
+  const steps = config.Steps;
+  const order = Object.keys(steps);
+  const issues: string[] = [];
+  const known = (name: string) => Object.hasOwn(steps, name);
+  const stepList = () => order.join(', ');
+
+  // Branches: each step listed in at most one Condition branch.
+  const branchOf = new Map<string, Branch>();
+  for (const name of order) {
+    const spec = steps[name]!;
+    if (spec.Type !== 'Condition') continue;
+    for (const side of ['If', 'Else'] as const) {
+      spec[side].forEach((listed, index) => {
+        const field = `Steps.${name}.${side}[${index}]`;
+        if (!known(listed)) issues.push(`${field}: no step "${listed}" (steps: ${stepList()})`);
+        else if (listed === name) issues.push(`${field}: a Condition cannot list itself`);
+        else if (branchOf.has(listed)) {
+          const first = branchOf.get(listed)!;
+          issues.push(`${field}: "${listed}" is already in the ${first.side} branch of "${first.condition}"; a step belongs to one branch`);
+        } else branchOf.set(listed, { condition: name, side });
+      });
+    }
+  }
+
+  /** The chain of branches around a step, innermost first. */
+  const chain = (name: string): Branch[] => {
+    const out: Branch[] = [];
+    const seen = new Set<string>();
+    for (let branch = branchOf.get(name); branch && !seen.has(branch.condition); branch = branchOf.get(branch.condition)) {
+      seen.add(branch.condition);
+      out.push(branch);
+    }
+    return out;
+  };
+  const sameBranch = (a: Branch | undefined, b: Branch | undefined) => a?.condition === b?.condition && a?.side === b?.side;
+
+  const typeOf = (use: { field: string; value: Value }, found: Set<string>): ValueType => {
+    const { field, value } = use;
+    if (typeof value === 'string') return 'String';
+    if (typeof value === 'number') return Number.isInteger(value) ? 'Integer' : 'Float';
+    if (typeof value === 'boolean') return 'Boolean';
+    if (isJoin(value)) {
+      value['Std:Join'].Values.forEach((inner, index) => typeOf({ field: `${field}.Std:Join.Values[${index}]`, value: inner }, found));
+      return 'String';
+    }
+    if (isJsonGet(value)) {
+      const get = value['Std:JsonGet'].PropertyFile.Get;
+      const [, step = '', file = ''] = /^Steps\.([^.]+)\.PropertyFiles\.(.+)$/.exec(get) ?? [];
+      checkPropertyFile(`${field}.Std:JsonGet.PropertyFile.Get`, step, file, found);
+      return 'Unknown';
+    }
+    if (isGet(value)) {
+      const ref = value.Get;
+      if (ref.startsWith('Parameters.')) {
+        const parameter = ref.slice('Parameters.'.length);
+        const spec = config.Parameters[parameter];
+        if (!spec || !Object.hasOwn(config.Parameters, parameter)) {
+          issues.push(`${field}.Get: no parameter "${parameter}" (parameters: ${Object.keys(config.Parameters).join(', ') || 'none'})`);
+          return 'Unknown';
+        }
+        return spec.Type;
+      }
+      const [, step = '', path = ''] = /^Steps\.([^.]+)\.(.+)$/.exec(ref) ?? [];
+      if (!known(step)) {
+        issues.push(`${field}.Get: no step "${step}" (steps: ${stepList()})`);
+        return 'Unknown';
+      }
+      found.add(step);
+      if (path.startsWith('PropertyFiles.')) {
+        issues.push(`${field}.Get: a property file is read with Std:JsonGet, e.g. {Std:JsonGet: {PropertyFile: {Get: ${ref}}, Path: <path>}}`);
+        return 'Unknown';
+      }
+      const type = propertyType(steps[step]!, path);
+      if (!type) issues.push(`${field}.Get: "${path}" is not a property of ${steps[step]!.Type} step "${step}" (properties: ${propertyHelp(steps[step]!)})`);
+      return type ?? 'Unknown';
+    }
+    return 'Unknown';
+  };
+
+  function checkPropertyFile(field: string, step: string, file: string, found: Set<string>): void {
+    if (!known(step)) {
+      issues.push(`${field}: no step "${step}" (steps: ${stepList()})`);
+      return;
+    }
+    found.add(step);
+    const spec = steps[step]!;
+    const files = spec.Type === 'Processing' ? spec.PropertyFiles.map((p) => p.PropertyFileName) : [];
+    if (!files.includes(file)) issues.push(`${field}: step "${step}" has no property file "${file}" (property files: ${files.join(', ') || 'none'})`);
+  }
+
+  const dependencies = new Map<string, Set<string>>(order.map((name) => [name, new Set<string>()]));
+  /** Edges for cycle detection: every dependency, plus branch steps after their Condition. */
+  const ordering = new Map<string, Set<string>>(order.map((name) => [name, new Set<string>()]));
+  const referenced = new Map<string, StepRef[]>(order.map((name) => [name, []]));
+
+  for (const name of order) {
+    const spec = steps[name]!;
+    const uses = stepUses(name, spec);
+    const found = new Set<string>();
+    const refs: StepRef[] = [];
+
+    for (const use of uses.values) {
+      const before = new Set(found);
+      const type = typeOf(use, found);
+      for (const step of found) if (!before.has(step)) refs.push({ field: use.field, step });
+      if (use.kind === 'integer' && type !== 'Integer' && type !== 'Unknown') issues.push(`${use.field}: needs an integer, but the value is ${type === 'Float' ? 'a Float' : `a ${type}`}`);
+    }
+    for (const { field, condition } of uses.conditions) {
+      const values: { field: string; value: Value }[] = [];
+      conditionValues(field, condition, values);
+      const types = new Map<string, ValueType>();
+      for (const value of values) {
+        const before = new Set(found);
+        types.set(value.field, typeOf(value, found));
+        for (const step of found) if (!before.has(step)) refs.push({ field: value.field, step });
+      }
+      checkConditionTypes(field, condition, types, issues);
+    }
+    for (const from of uses.froms) {
+      if (!known(from.step)) {
+        issues.push(`${from.field}: no step "${from.step}" (steps: ${stepList()})`);
+        continue;
+      }
+      const target = steps[from.step]!;
+      if (target.Type === 'Processing' && !target.Outputs.includes(from.output)) {
+        issues.push(`${from.field}: step "${from.step}" has no output "${from.output}" (outputs: ${target.Outputs.join(', ') || 'none'})`);
+      } else if (target.Type === 'Training' && from.output !== 'model') {
+        issues.push(`${from.field}: a Training step's output is "${from.step}/model" (its model artifacts), not "${from.output}"`);
+      } else if (target.Type !== 'Processing' && target.Type !== 'Training') {
+        issues.push(`${from.field}: step "${from.step}" is a ${target.Type} step and has no outputs`);
+      }
+      if (spec.Type === 'RegisterModel' && target.Type !== 'Training') issues.push(`${from.field}: ModelData comes from a Training step ("<training step>/model")`);
+      refs.push({ field: from.field, step: from.step });
+    }
+    for (const file of uses.propertyFiles) {
+      const before = new Set(found);
+      checkPropertyFile(file.field, file.step, file.file, found);
+      for (const step of found) if (!before.has(step)) refs.push({ field: file.field, step });
+    }
+    for (const dependency of uses.dependsOn) {
+      if (!known(dependency.step)) issues.push(`${dependency.field}: no step "${dependency.step}" (steps: ${stepList()})`);
+      else refs.push(dependency);
+    }
+    if (spec.Type === 'Processing') {
+      if (Object.hasOwn(spec.Inputs, 'code')) issues.push(`Steps.${name}.Inputs.code: the name "code" is reserved for the source tree`);
+      spec.PropertyFiles.forEach((file, index) => {
+        if (!spec.Outputs.includes(file.OutputName)) issues.push(`Steps.${name}.PropertyFiles[${index}].OutputName: "${file.OutputName}" is not listed in Steps.${name}.Outputs`);
+      });
+      const duplicates = spec.PropertyFiles.map((file) => file.PropertyFileName).filter((file, index, all) => all.indexOf(file) !== index);
+      if (duplicates.length > 0) issues.push(`Steps.${name}.PropertyFiles: "${duplicates[0]}" is named twice`);
+    }
+
+    for (const ref of refs) {
+      if (ref.step === name) {
+        issues.push(`${ref.field}: step "${name}" refers to itself`);
+        continue;
+      }
+      if (!known(ref.step)) continue;
+      if (steps[ref.step]!.Type === 'Fail') issues.push(`${ref.field}: "${ref.step}" is a Fail step: it ends the run, nothing can wait for it`);
+      referenced.get(name)!.push(ref);
+      ordering.get(name)!.add(ref.step);
+    }
+  }
+
+  // Branch rules, then the implicit waits that put each dependency in the branch's frame.
+  for (const [step, branch] of branchOf) ordering.get(step)!.add(branch.condition);
+  for (const name of order) {
+    const own = chain(name);
+    for (const ref of referenced.get(name)!) {
+      const targetChain = chain(ref.step);
+      const target = targetChain[0];
+      // The dependency's branch must enclose this step's (or be the same), or it might not have run.
+      const enclosingIndex = target === undefined ? own.length : own.findIndex((branch) => sameBranch(branch, target));
+      if (enclosingIndex < 0) {
+        issues.push(`${ref.field}: "${ref.step}" runs only in the ${target!.side} branch of Condition "${target!.condition}"; "${name}" is outside that branch, so it cannot wait for it`);
+        continue;
+      }
+      if (enclosingIndex === 0) dependencies.get(name)!.add(ref.step);
+      else {
+        // In the dependency's frame, the Condition whose branch holds this step waits for it.
+        const condition = own[enclosingIndex - 1]!.condition;
+        if (condition !== ref.step) {
+          dependencies.get(condition)!.add(ref.step);
+          ordering.get(condition)!.add(ref.step);
+        }
+      }
+    }
+  }
+
+  const cycle = findCycle(order, ordering);
+  if (cycle) issues.push(`Steps: the steps form a cycle: ${cycle.join(' → ')}`);
+
+  return { graph: { order, dependencies, branchOf }, issues };
+}
+
+/** Comparisons need comparable operands; `In` needs values like its operand. Pure; appends issues. */
+function checkConditionTypes(field: string, condition: Condition, types: Map<string, ValueType>, issues: string[]): void {
+  const kind = (type: ValueType | undefined) => (type === undefined || type === 'Unknown' ? 'unknown' : NUMERIC.has(type) ? 'number' : type === 'Boolean' ? 'boolean' : 'string');
+  if ('Left' in condition) {
+    const left = types.get(`${field}.Left`);
+    const right = types.get(`${field}.Right`);
+    const ordered = ['<', '<=', '>', '>='].includes(condition.Operator);
+    if (ordered) {
+      for (const [side, type] of [['Left', left], ['Right', right]] as const) {
+        if (type !== undefined && !NUMERIC.has(type)) issues.push(`${field}.${side}: "${condition.Operator}" compares numbers, but this value is a ${type}`);
+      }
+    } else if (kind(left) !== 'unknown' && kind(right) !== 'unknown' && kind(left) !== kind(right)) {
+      const article = (type: ValueType | undefined) => (type === 'Integer' ? 'an' : 'a');
+      issues.push(`${field}: "${condition.Operator}" compares ${article(left)} ${left} with ${article(right)} ${right}`);
+    }
+  } else if ('In' in condition) {
+    const value = kind(types.get(`${field}.In.Value`));
+    condition.In.Values.forEach((_item, index) => {
+      const item = kind(types.get(`${field}.In.Values[${index}]`));
+      if (value !== 'unknown' && item !== 'unknown' && item !== value) issues.push(`${field}.In.Values[${index}]: a ${item} cannot equal the ${value} In.Value`);
+    });
+  } else if ('Not' in condition) {
+    checkConditionTypes(`${field}.Not`, condition.Not, types, issues);
+  } else if ('And' in condition) {
+    condition.And.forEach((inner, index) => checkConditionTypes(`${field}.And[${index}]`, inner, types, issues));
+  } else {
+    condition.Or.forEach((inner, index) => checkConditionTypes(`${field}.Or[${index}]`, inner, types, issues));
+  }
+}
+
+/** A cycle in `edges` (step → what it waits for) as a closed path, or undefined. Pure. */
+function findCycle(order: readonly string[], edges: Map<string, Set<string>>): string[] | undefined {
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (node: string): string[] | undefined => {
+    state.set(node, 'visiting');
+    stack.push(node);
+    for (const next of [...(edges.get(node) ?? [])].sort((a, b) => order.indexOf(a) - order.indexOf(b))) {
+      if (state.get(next) === 'visiting') return [...stack.slice(stack.indexOf(next)), next].reverse();
+      if (!state.has(next)) {
+        const found = visit(next);
+        if (found) return found;
+      }
+    }
+    stack.pop();
+    state.set(node, 'done');
+    return undefined;
+  };
+  for (const node of order) {
+    if (state.has(node)) continue;
+    const found = visit(node);
+    if (found) return found;
+  }
+  return undefined;
+}

@@ -1,0 +1,62 @@
+import type { PipelineConfig } from '../schemas/mlops-v2';
+import type { StagePolicy } from '../schemas/mlops-config';
+import { isGet } from '../schemas/patterns';
+import type { Value } from '../schemas/pipeline-values';
+
+/**
+ * The stage's rules for every job a pipeline starts: instance types from its list, runtimes within
+ * its maximum. Checked twice: at push for what the file fixes (literals, and every value a
+ * parameter can take: its default and its EnumValues), and at run time by start-job for the resolved
+ * request (a run's parameter overrides and step properties). Pure.
+ */
+
+/** Why `type` may not run on this stage, or undefined. */
+export function instanceTypeIssue(field: string, type: string, policy: Pick<StagePolicy, 'allowedInstanceTypes'>): string | undefined {
+  if (policy.allowedInstanceTypes.includes(type)) return undefined;
+  return `${field}: instance type "${type}" is not allowed on this stage (allowed: ${policy.allowedInstanceTypes.join(', ')})`;
+}
+
+/** Why `seconds` is too long for this stage, or undefined. */
+export function runtimeIssue(field: string, seconds: number | undefined, policy: Pick<StagePolicy, 'maxRuntimeSeconds'>): string | undefined {
+  if (seconds === undefined || seconds <= policy.maxRuntimeSeconds) return undefined;
+  return `${field}: ${seconds} s exceeds this stage's maximum of ${policy.maxRuntimeSeconds} s`;
+}
+
+/** Every value a field can take that the file decides: the literal, or each value its parameter can take. */
+function possibleValues(config: PipelineConfig, value: Value | undefined): { value: string | number | boolean; via?: string }[] {
+  if (value === undefined) return [];
+  if (typeof value !== 'object') return [{ value }];
+  if (!isGet(value) || !value.Get.startsWith('Parameters.')) return [];
+  const name = value.Get.slice('Parameters.'.length);
+  const spec = Object.hasOwn(config.Parameters, name) ? config.Parameters[name] : undefined;
+  if (!spec) return [];
+  const values = spec.Type === 'String' && spec.EnumValues ? [spec.Default, ...spec.EnumValues] : [spec.Default];
+  return [...new Set(values)].map((candidate) => ({ value: candidate, via: `Parameters.${name}` }));
+}
+
+/** The stage policy's problems with what a pipeline file fixes, each naming its field. Pure. */
+export function pipelinePolicyIssues(config: PipelineConfig, policy: StagePolicy): string[] {
+  const issues: string[] = [];
+  const checkType = (field: string, value: Value) => {
+    for (const candidate of possibleValues(config, value)) {
+      const issue = instanceTypeIssue(field, String(candidate.value), policy);
+      if (issue) issues.push(candidate.via ? `${issue} (a value of ${candidate.via})` : issue);
+    }
+  };
+  const checkRuntime = (field: string, value: Value | undefined) => {
+    for (const candidate of possibleValues(config, value)) {
+      const issue = typeof candidate.value === 'number' ? runtimeIssue(field, candidate.value, policy) : undefined;
+      if (issue) issues.push(candidate.via ? `${issue} (the default of ${candidate.via})` : issue);
+    }
+  };
+  for (const [name, spec] of Object.entries(config.Steps)) {
+    if (spec.Type === 'Processing') {
+      checkType(`Steps.${name}.ProcessingResources.ClusterConfig.InstanceType`, spec.ProcessingResources.ClusterConfig.InstanceType);
+      checkRuntime(`Steps.${name}.StoppingCondition.MaxRuntimeInSeconds`, spec.StoppingCondition?.MaxRuntimeInSeconds);
+    } else if (spec.Type === 'Training') {
+      checkType(`Steps.${name}.ResourceConfig.InstanceType`, spec.ResourceConfig.InstanceType);
+      checkRuntime(`Steps.${name}.StoppingCondition.MaxRuntimeInSeconds`, spec.StoppingCondition?.MaxRuntimeInSeconds);
+    }
+  }
+  return issues;
+}

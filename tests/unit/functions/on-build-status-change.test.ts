@@ -1,0 +1,100 @@
+import 'aws-sdk-client-mock-jest';
+
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { GetExecutionHistoryCommand, HistoryEventType, SFNClient } from '@aws-sdk/client-sfn';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+
+import type { handler as onBuildStatusChangeHandler } from '../../../functions/on-build-status-change';
+import { loadFixture } from '../../helpers/fixtures';
+import { lambdaContext } from '../../helpers/lambda-context';
+import { HistoryBuilder, newRun, serveHistory, type TestRun } from '../../helpers/step-tasks';
+
+const sfn = mockClient(SFNClient);
+const events = mockClient(EventBridgeClient);
+const sqs = mockClient(SQSClient);
+
+const BUS = 'sluice-test';
+const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/sluice-test-dead-letter';
+const CAUSE = 'training job abalone-train-0a1b2c3d4e5f failed: AlgorithmError: out of memory';
+
+let handler: typeof onBuildStatusChangeHandler;
+
+beforeAll(async () => {
+  process.env.EVENT_BUS_NAME = BUS;
+  process.env.DEAD_LETTER_QUEUE_URL = QUEUE_URL;
+  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  ({ handler } = await import('../../../functions/on-build-status-change'));
+});
+
+let run: TestRun;
+
+/** tests/fixtures/execution-status-change.json for `run`, with `detail` fields replaced. */
+function statusChange(detail: Record<string, unknown> = {}): { detail: Record<string, unknown> } {
+  const event = loadFixture<{ detail: Record<string, unknown>; resources: string[] }>('execution-status-change.json');
+  Object.assign(event.detail, {
+    executionArn: run.executionArn,
+    name: run.build.executionName,
+    input: JSON.stringify({ build: run.build, parameters: {}, steps: {}, reuse: {} }),
+    error: 'SageMakerJobFailed',
+    cause: CAUSE,
+    ...detail,
+  });
+  event.resources = [run.executionArn];
+  return event;
+}
+
+beforeEach(() => {
+  sfn.reset();
+  events.reset();
+  sqs.reset();
+  run = newRun();
+  events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
+  sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
+  const history = new HistoryBuilder();
+  history.add(HistoryEventType.ExecutionStarted, {}, 0);
+  const entered = history.entered('Task', 'Train', {});
+  const failed = history.add(HistoryEventType.TaskFailed, { taskFailedEventDetails: { resource: 'invoke.waitForTaskToken', resourceType: 'lambda', error: 'SageMakerJobFailed', cause: CAUSE } }, entered);
+  history.add(HistoryEventType.ExecutionFailed, { executionFailedEventDetails: { error: 'SageMakerJobFailed', cause: CAUSE } }, failed);
+  serveHistory(sfn, run.executionArn, history.events);
+});
+
+describe('on-build-status-change handler', () => {
+  it('publishes Model Build Failed on the bus named by EVENT_BUS_NAME, with the failing step', async () => {
+    await expect(handler(statusChange(), lambdaContext())).resolves.toEqual({ action: 'published', step: 'Train' });
+
+    const entry = events.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries![0]!;
+    expect(entry).toMatchObject({ EventBusName: BUS, Source: 'sluice', DetailType: 'Model Build Failed' });
+    expect(JSON.parse(entry.Detail!)).toMatchObject({ repository: 'abalone', commit: run.build.commit, executionArn: run.executionArn, step: 'Train', error: 'SageMakerJobFailed', cause: CAUSE });
+  });
+
+  it('ignores a run that succeeded', async () => {
+    await expect(handler(statusChange({ status: 'SUCCEEDED', error: null, cause: null }), lambdaContext())).resolves.toMatchObject({ action: 'ignored' });
+
+    expect(events).not.toHaveReceivedAnyCommand();
+    expect(sfn).not.toHaveReceivedCommand(GetExecutionHistoryCommand);
+  });
+
+  it('parks an event without an executionArn in the dead-letter queue, naming the field, and resolves', async () => {
+    const event = statusChange();
+    delete event.detail.executionArn;
+
+    await expect(handler(event, lambdaContext())).resolves.toMatchObject({ rejected: true });
+
+    expect(sqs).toHaveReceivedCommandWith(SendMessageCommand, { QueueUrl: QUEUE_URL, MessageBody: expect.stringContaining('detail.executionArn') });
+    expect(events).not.toHaveReceivedAnyCommand();
+  });
+
+  it('parks an event of another detail-type in the dead-letter queue', async () => {
+    await expect(handler(loadFixture('processing-job-state-change.json'), lambdaContext())).resolves.toMatchObject({ rejected: true });
+
+    expect(sqs).toHaveReceivedCommandWith(SendMessageCommand, { MessageBody: expect.stringContaining('detail-type') });
+  });
+
+  it('rejects with RetryableError when the history read is throttled, leaving the retry to Lambda', async () => {
+    sfn.on(GetExecutionHistoryCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client' }));
+
+    await expect(handler(statusChange(), lambdaContext())).rejects.toMatchObject({ name: 'RetryableError' });
+    expect(sqs).not.toHaveReceivedAnyCommand();
+  });
+});

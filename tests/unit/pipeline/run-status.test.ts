@@ -1,0 +1,324 @@
+import 'aws-sdk-client-mock-jest';
+
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { GetExecutionHistoryCommand, HistoryEventType, SFNClient } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+
+import { RetryableError } from '../../../shared/errors';
+import { announceBuildEnd, failedStep, readableCause } from '../../../shared/pipeline/run-status';
+import { type ExecutionStatusChange, executionStatusChangeSchema, parseEvent } from '../../../shared/schemas/events';
+import { loadFixture } from '../../helpers/fixtures';
+import { HistoryBuilder, newRun, PIPELINE_STATE_MACHINE_ARN, serveHistory, type TestRun } from '../../helpers/step-tasks';
+
+const sfn = mockClient(SFNClient);
+const events = mockClient(EventBridgeClient);
+
+const BUS = 'sluice-test';
+
+let run: TestRun;
+
+beforeEach(() => {
+  sfn.reset();
+  events.reset();
+  run = newRun();
+  events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '11710aed-b79e-4468-a20b-bb3c0c3b4860' }] });
+});
+
+/** The execution's input as a compiled pipeline receives it. */
+function runInput(of: TestRun = run): Record<string, unknown> {
+  return { build: of.build, parameters: {}, steps: {}, reuse: {} };
+}
+
+/** The status-change event of `run` (tests/fixtures/execution-status-change.json) with `detail` fields replaced, parsed as on-build-status-change parses it. */
+function statusChange(detail: Record<string, unknown>): ExecutionStatusChange['detail'] {
+  const event = loadFixture<{ detail: Record<string, unknown>; resources: string[] }>('execution-status-change.json');
+  const name = run.build.executionName;
+  Object.assign(event.detail, { executionArn: run.executionArn, stateMachineArn: PIPELINE_STATE_MACHINE_ARN, name, input: JSON.stringify(runInput()), ...detail });
+  event.resources = [run.executionArn];
+  return parseEvent(executionStatusChangeSchema, event).detail;
+}
+
+/** The detail of the one event published. */
+function published(): Record<string, unknown> {
+  const calls = events.commandCalls(PutEventsCommand);
+  expect(calls).toHaveLength(1);
+  const entry = calls[0]!.args[0].input.Entries![0]!;
+  expect(entry).toMatchObject({ EventBusName: BUS, Source: 'sluice', DetailType: 'Model Build Failed', Resources: [run.executionArn] });
+  return JSON.parse(entry.Detail!) as Record<string, unknown>;
+}
+
+/** A job step's waitForTaskToken task that succeeds: entered, scheduled, started, submitted, succeeded, exited. Returns the exit's id. */
+function jobSucceeds(history: HistoryBuilder, name: string, previous?: number): number {
+  const entered = history.entered('Task', name, {}, previous);
+  const scheduled = history.add(HistoryEventType.TaskScheduled, { taskScheduledEventDetails: { resource: 'invoke.waitForTaskToken', resourceType: 'lambda', region: 'us-east-1', parameters: '{}' } }, entered);
+  const started = history.add(HistoryEventType.TaskStarted, { taskStartedEventDetails: { resource: 'invoke.waitForTaskToken', resourceType: 'lambda' } }, scheduled);
+  const submitted = history.add(HistoryEventType.TaskSubmitted, { taskSubmittedEventDetails: { resource: 'invoke.waitForTaskToken', resourceType: 'lambda', output: '{}' } }, started);
+  const succeeded = history.add(HistoryEventType.TaskSucceeded, { taskSucceededEventDetails: { resource: 'invoke.waitForTaskToken', resourceType: 'lambda', output: '{}' } }, submitted);
+  return history.exited('Task', name, {}, succeeded);
+}
+
+/** The start of every build run: ExecutionStarted and the Build started event task. */
+function buildStarted(history: HistoryBuilder): number {
+  history.add(HistoryEventType.ExecutionStarted, { executionStartedEventDetails: { input: JSON.stringify(runInput()), roleArn: 'arn:aws:iam::123456789012:role/sluice-test-pipeline' } }, 0);
+  const entered = history.entered('Task', 'Build started', runInput());
+  const scheduled = history.add(HistoryEventType.TaskScheduled, { taskScheduledEventDetails: { resource: 'putEvents', resourceType: 'events', region: 'us-east-1', parameters: '{}' } }, entered);
+  const succeeded = history.add(HistoryEventType.TaskSucceeded, { taskSucceededEventDetails: { resource: 'putEvents', resourceType: 'events', output: '{}' } }, scheduled);
+  return history.exited('Task', 'Build started', runInput(), succeeded);
+}
+
+const TRAIN_XGB_CAUSE = 'training job abalone-trainxgb-3f2a1b0c9d8e failed: AlgorithmError: XGBoostError: value 0 for Parameter num_round should be greater equal to 1';
+
+/**
+ * tests/fixtures/pipelines/fork-join.yaml failing in TrainXgb inside its Parallel, while the other
+ * branch went on: TrainLinear finished and EvaluateLinear was entered after TrainXgb was.
+ */
+function forkJoinFailingInTrainXgb(): HistoryBuilder {
+  const history = new HistoryBuilder();
+  const prepared = jobSucceeds(history, 'Prepare', buildStarted(history));
+  const parallel = history.entered('Parallel', 'parallel #1: TrainXgb, EvaluateXgb, TrainLinear, EvaluateLinear', {}, prepared);
+  const branches = history.add(HistoryEventType.ParallelStateStarted, {}, parallel);
+  const xgbEntered = history.entered('Task', 'TrainXgb', {}, branches);
+  const linearEntered = history.entered('Task', 'TrainLinear', {}, branches);
+  const xgbScheduled = history.add(HistoryEventType.TaskScheduled, { taskScheduledEventDetails: { resource: 'invoke.waitForTaskToken', resourceType: 'lambda', region: 'us-east-1', parameters: '{}' } }, xgbEntered);
+  const linearScheduled = history.add(HistoryEventType.TaskScheduled, { taskScheduledEventDetails: { resource: 'invoke.waitForTaskToken', resourceType: 'lambda', region: 'us-east-1', parameters: '{}' } }, linearEntered);
+  const xgbStarted = history.add(HistoryEventType.TaskStarted, { taskStartedEventDetails: { resource: 'invoke.waitForTaskToken', resourceType: 'lambda' } }, xgbScheduled);
+  const linearStarted = history.add(HistoryEventType.TaskStarted, { taskStartedEventDetails: { resource: 'invoke.waitForTaskToken', resourceType: 'lambda' } }, linearScheduled);
+  const xgbSubmitted = history.add(HistoryEventType.TaskSubmitted, { taskSubmittedEventDetails: { resource: 'invoke.waitForTaskToken', resourceType: 'lambda', output: '{}' } }, xgbStarted);
+  const linearSubmitted = history.add(HistoryEventType.TaskSubmitted, { taskSubmittedEventDetails: { resource: 'invoke.waitForTaskToken', resourceType: 'lambda', output: '{}' } }, linearStarted);
+  const linearSucceeded = history.add(HistoryEventType.TaskSucceeded, { taskSucceededEventDetails: { resource: 'invoke.waitForTaskToken', resourceType: 'lambda', output: '{}' } }, linearSubmitted);
+  const linearExited = history.exited('Task', 'TrainLinear', {}, linearSucceeded);
+  const evaluateEntered = history.entered('Task', 'EvaluateLinear', {}, linearExited);
+  history.add(HistoryEventType.TaskScheduled, { taskScheduledEventDetails: { resource: 'invoke.waitForTaskToken', resourceType: 'lambda', region: 'us-east-1', parameters: '{}' } }, evaluateEntered);
+  const failed = history.add(HistoryEventType.TaskFailed, { taskFailedEventDetails: { resource: 'invoke.waitForTaskToken', resourceType: 'lambda', error: 'SageMakerJobFailed', cause: TRAIN_XGB_CAUSE } }, xgbSubmitted);
+  const parallelFailed = history.add(HistoryEventType.ParallelStateFailed, {}, failed);
+  history.add(HistoryEventType.ExecutionFailed, { executionFailedEventDetails: { error: 'SageMakerJobFailed', cause: TRAIN_XGB_CAUSE } }, parallelFailed);
+  return history;
+}
+
+/** The abalone run up to QualityGate (a Lambda task), returning the last event's id. */
+function abaloneUpToQualityGate(history: HistoryBuilder): number {
+  let previous = buildStarted(history);
+  for (const step of ['Preprocess', 'Train', 'Evaluate']) previous = jobSucceeds(history, step, previous);
+  const entered = history.entered('Task', 'QualityGate', {}, previous);
+  const scheduled = history.add(HistoryEventType.LambdaFunctionScheduled, { lambdaFunctionScheduledEventDetails: { resource: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-evaluate-step', input: '{}' } }, entered);
+  return history.add(HistoryEventType.LambdaFunctionStarted, {}, scheduled);
+}
+
+const QUALITY_GATE_CAUSE = 'quality gate not met: regression_metrics.mse.value = 7.5, required <= 6';
+
+/** The abalone run ending in its Fail step: QualityGate is false, QualityGateFailed builds the message, `QualityGateFailed failed` fails the run. */
+function abaloneFailingTheGate(): HistoryBuilder {
+  const history = new HistoryBuilder();
+  const started = abaloneUpToQualityGate(history);
+  const succeeded = history.add(HistoryEventType.LambdaFunctionSucceeded, { lambdaFunctionSucceededEventDetails: { output: '{"Type":"Condition","Outcome":false,"Values":[]}' } }, started);
+  const gateExited = history.exited('Task', 'QualityGate', {}, succeeded);
+  const choice = history.entered('Choice', 'QualityGate ?', {}, gateExited);
+  const choiceExited = history.exited('Choice', 'QualityGate ?', {}, choice);
+  const failEntered = history.entered('Task', 'QualityGateFailed', {}, choiceExited);
+  const scheduled = history.add(HistoryEventType.LambdaFunctionScheduled, { lambdaFunctionScheduledEventDetails: { resource: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-evaluate-step', input: '{}' } }, failEntered);
+  const lambdaStarted = history.add(HistoryEventType.LambdaFunctionStarted, {}, scheduled);
+  const built = history.add(HistoryEventType.LambdaFunctionSucceeded, { lambdaFunctionSucceededEventDetails: { output: JSON.stringify({ Type: 'Fail', Error: 'QualityGateFailed', Cause: QUALITY_GATE_CAUSE }) } }, lambdaStarted);
+  const exited = history.exited('Task', 'QualityGateFailed', {}, built);
+  const fail = history.add(HistoryEventType.FailStateEntered, { stateEnteredEventDetails: { name: 'QualityGateFailed failed', input: '{}' } }, exited);
+  history.add(HistoryEventType.ExecutionFailed, { executionFailedEventDetails: { error: 'QualityGateFailed', cause: QUALITY_GATE_CAUSE } }, fail);
+  return history;
+}
+
+/** What Lambda puts in `cause` when a function throws: its JSON error payload. */
+const METRIC_NOT_FOUND_CAUSE = JSON.stringify({
+  errorType: 'MetricNotFound',
+  errorMessage: 'Steps.QualityGate.Condition.Left: regression_metrics.mse.value is not in s3://sluice-test-artifacts/builds/x/Evaluate/evaluation/evaluation.json',
+  trace: ['MetricNotFound: Steps.QualityGate.Condition.Left: regression_metrics.mse.value is not in …', '    at jsonGet (/var/task/evaluate-step.js:1:2345)'],
+});
+
+/** The abalone run failing in QualityGate's Lambda function (a report without the value). */
+function abaloneFailingInTheCondition(): HistoryBuilder {
+  const history = new HistoryBuilder();
+  const started = abaloneUpToQualityGate(history);
+  const failed = history.add(HistoryEventType.LambdaFunctionFailed, { lambdaFunctionFailedEventDetails: { error: 'MetricNotFound', cause: METRIC_NOT_FOUND_CAUSE } }, started);
+  history.add(HistoryEventType.ExecutionFailed, { executionFailedEventDetails: { error: 'MetricNotFound', cause: METRIC_NOT_FOUND_CAUSE } }, failed);
+  return history;
+}
+
+describe('failedStep', () => {
+  it('finds a task that failed inside a Parallel by its previousEventId chain, not the latest state entered', async () => {
+    serveHistory(sfn, run.executionArn, forkJoinFailingInTrainXgb().events);
+
+    await expect(failedStep(run.executionArn)).resolves.toBe('TrainXgb');
+  });
+
+  it('finds it across pages of the history', async () => {
+    serveHistory(sfn, run.executionArn, forkJoinFailingInTrainXgb().events, 4);
+
+    await expect(failedStep(run.executionArn)).resolves.toBe('TrainXgb');
+    expect(sfn.commandCalls(GetExecutionHistoryCommand).length).toBeGreaterThan(1);
+  });
+
+  it('walks the history newest first', async () => {
+    serveHistory(sfn, run.executionArn, forkJoinFailingInTrainXgb().events);
+
+    await failedStep(run.executionArn);
+
+    expect(sfn).toHaveReceivedCommandWith(GetExecutionHistoryCommand, { executionArn: run.executionArn, reverseOrder: true });
+  });
+
+  it('names the Fail step for a run ended by its Fail state (`<name> failed`)', async () => {
+    serveHistory(sfn, run.executionArn, abaloneFailingTheGate().events);
+
+    await expect(failedStep(run.executionArn)).resolves.toBe('QualityGateFailed');
+  });
+
+  it('names a step whose Lambda function failed', async () => {
+    serveHistory(sfn, run.executionArn, abaloneFailingInTheCondition().events);
+
+    await expect(failedStep(run.executionArn)).resolves.toBe('QualityGate');
+  });
+
+  it('names a job step whose task failed after its retries', async () => {
+    const history = new HistoryBuilder();
+    const entered = history.entered('Task', 'Train', {}, jobSucceeds(history, 'Preprocess', buildStarted(history)));
+    let previous = entered;
+    for (let attempt = 1; attempt <= 3; attempt += 1) {
+      const scheduled = history.add(HistoryEventType.TaskScheduled, { taskScheduledEventDetails: { resource: 'invoke.waitForTaskToken', resourceType: 'lambda', region: 'us-east-1', parameters: '{}' } }, previous);
+      const submitted = history.add(HistoryEventType.TaskSubmitted, { taskSubmittedEventDetails: { resource: 'invoke.waitForTaskToken', resourceType: 'lambda', output: '{}' } }, scheduled);
+      previous = history.add(HistoryEventType.TaskFailed, { taskFailedEventDetails: { resource: 'invoke.waitForTaskToken', resourceType: 'lambda', error: 'SageMakerCapacityError', cause: 'CapacityError: Unable to provision requested ML compute capacity.' } }, submitted);
+    }
+    history.add(HistoryEventType.ExecutionFailed, { executionFailedEventDetails: { error: 'SageMakerCapacityError', cause: 'CapacityError' } }, previous);
+    serveHistory(sfn, run.executionArn, history.events);
+
+    await expect(failedStep(run.executionArn)).resolves.toBe('Train');
+  });
+
+  it('names a job step whose task timed out', async () => {
+    const history = new HistoryBuilder();
+    const entered = history.entered('Task', 'Train', {}, jobSucceeds(history, 'Preprocess', buildStarted(history)));
+    const scheduled = history.add(HistoryEventType.TaskScheduled, { taskScheduledEventDetails: { resource: 'invoke.waitForTaskToken', resourceType: 'lambda', region: 'us-east-1', parameters: '{}' } }, entered);
+    const timedOut = history.add(HistoryEventType.TaskTimedOut, { taskTimedOutEventDetails: { resource: 'invoke.waitForTaskToken', resourceType: 'lambda', error: 'States.Timeout' } }, scheduled);
+    history.add(HistoryEventType.ExecutionFailed, { executionFailedEventDetails: { error: 'States.Timeout' } }, timedOut);
+    serveHistory(sfn, run.executionArn, history.events);
+
+    await expect(failedStep(run.executionArn)).resolves.toBe('Train');
+  });
+
+  it('names the latest state entered when no state failed (an aborted run)', async () => {
+    const history = new HistoryBuilder();
+    const entered = history.entered('Task', 'Train', {}, jobSucceeds(history, 'Preprocess', buildStarted(history)));
+    history.add(HistoryEventType.TaskScheduled, {}, entered);
+    history.add(HistoryEventType.ExecutionAborted, {});
+    serveHistory(sfn, run.executionArn, history.events);
+
+    await expect(failedStep(run.executionArn)).resolves.toBe('Train');
+  });
+
+  it('rejects with RetryableError when GetExecutionHistory is throttled', async () => {
+    sfn.on(GetExecutionHistoryCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client' }));
+
+    await expect(failedStep(run.executionArn)).rejects.toThrow(RetryableError);
+  });
+});
+
+describe('readableCause', () => {
+  it('unwraps a Lambda function error payload to its errorMessage', () => {
+    expect(readableCause(METRIC_NOT_FOUND_CAUSE)).toBe('Steps.QualityGate.Condition.Left: regression_metrics.mse.value is not in s3://sluice-test-artifacts/builds/x/Evaluate/evaluation/evaluation.json');
+  });
+
+  it.each([
+    ['a plain message', QUALITY_GATE_CAUSE],
+    ['JSON without errorMessage', '{"status":500}'],
+  ])('keeps %s as it is', (_what, cause) => {
+    expect(readableCause(cause)).toBe(cause);
+  });
+
+  it.each([null, undefined, ''])('gives undefined for %p', (cause) => {
+    expect(readableCause(cause)).toBeUndefined();
+  });
+});
+
+describe('announceBuildEnd', () => {
+  it.each(['SUCCEEDED', 'RUNNING'])('ignores a %s run, reading no history and publishing nothing', async (status) => {
+    await expect(announceBuildEnd(statusChange({ status, error: null, cause: null }), BUS)).resolves.toEqual({ action: 'ignored', reason: `status ${status} is announced by the run itself` });
+
+    expect(sfn).not.toHaveReceivedAnyCommand();
+    expect(events).not.toHaveReceivedAnyCommand();
+  });
+
+  it('publishes Model Build Failed with the build, the failing step inside a Parallel, the error and the cause', async () => {
+    serveHistory(sfn, run.executionArn, forkJoinFailingInTrainXgb().events);
+
+    await expect(announceBuildEnd(statusChange({ status: 'FAILED', error: 'SageMakerJobFailed', cause: TRAIN_XGB_CAUSE }), BUS)).resolves.toEqual({ action: 'published', step: 'TrainXgb' });
+
+    expect(published()).toEqual({
+      repository: 'abalone',
+      branch: 'main',
+      commit: run.build.commit,
+      executionArn: run.executionArn,
+      step: 'TrainXgb',
+      status: 'FAILED',
+      error: 'SageMakerJobFailed',
+      cause: TRAIN_XGB_CAUSE,
+      redriveCount: 0,
+    });
+  });
+
+  it('names the Fail step and passes its error name and message', async () => {
+    serveHistory(sfn, run.executionArn, abaloneFailingTheGate().events);
+
+    await announceBuildEnd(statusChange({ status: 'FAILED', error: 'QualityGateFailed', cause: QUALITY_GATE_CAUSE }), BUS);
+
+    expect(published()).toMatchObject({ step: 'QualityGateFailed', error: 'QualityGateFailed', cause: QUALITY_GATE_CAUSE });
+  });
+
+  it('unwraps a failed Lambda function\'s JSON cause to its errorMessage', async () => {
+    serveHistory(sfn, run.executionArn, abaloneFailingInTheCondition().events);
+
+    await announceBuildEnd(statusChange({ status: 'FAILED', error: 'MetricNotFound', cause: METRIC_NOT_FOUND_CAUSE }), BUS);
+
+    expect(published()).toMatchObject({ step: 'QualityGate', error: 'MetricNotFound', cause: JSON.parse(METRIC_NOT_FOUND_CAUSE).errorMessage });
+  });
+
+  it('names the step Config for a build rejected before it started, reading no history', async () => {
+    const rejected = { build: run.build, failure: { Error: 'InvalidConfig', Cause: 'mlops.yaml: Steps.Train.ResourceConfig: is required' } };
+
+    await announceBuildEnd(statusChange({ status: 'FAILED', input: JSON.stringify(rejected), error: 'InvalidConfig', cause: 'mlops.yaml: Steps.Train.ResourceConfig: is required' }), BUS);
+
+    expect(published()).toMatchObject({ repository: 'abalone', commit: run.build.commit, step: 'Config', error: 'InvalidConfig', cause: 'mlops.yaml: Steps.Train.ResourceConfig: is required' });
+    expect(sfn).not.toHaveReceivedAnyCommand();
+  });
+
+  it('says Aborted for an aborted run without an error', async () => {
+    const history = new HistoryBuilder();
+    const entered = history.entered('Task', 'Train', {}, jobSucceeds(history, 'Preprocess', buildStarted(history)));
+    history.add(HistoryEventType.ExecutionAborted, {}, entered);
+    serveHistory(sfn, run.executionArn, history.events);
+
+    await announceBuildEnd(statusChange({ status: 'ABORTED', error: null, cause: null }), BUS);
+
+    expect(published()).toMatchObject({ step: 'Train', status: 'ABORTED', error: 'Aborted', cause: null });
+  });
+
+  it('says States.Timeout for a run that timed out without an error', async () => {
+    const history = new HistoryBuilder();
+    const entered = history.entered('Task', 'Train', {}, jobSucceeds(history, 'Preprocess', buildStarted(history)));
+    history.add(HistoryEventType.ExecutionTimedOut, {}, entered);
+    serveHistory(sfn, run.executionArn, history.events);
+
+    await announceBuildEnd(statusChange({ status: 'TIMED_OUT', error: null, cause: null }), BUS);
+
+    expect(published()).toMatchObject({ step: 'Train', status: 'TIMED_OUT', error: 'States.Timeout' });
+  });
+
+  it('passes the redrive count of a redriven run that failed again', async () => {
+    serveHistory(sfn, run.executionArn, forkJoinFailingInTrainXgb().events);
+
+    await announceBuildEnd(statusChange({ status: 'FAILED', error: 'SageMakerJobFailed', cause: TRAIN_XGB_CAUSE, redriveCount: 2 }), BUS);
+
+    expect(published()).toMatchObject({ redriveCount: 2 });
+  });
+
+  it('rejects with RetryableError when EventBridge rejects the entry', async () => {
+    serveHistory(sfn, run.executionArn, forkJoinFailingInTrainXgb().events);
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'try again' }] });
+
+    await expect(announceBuildEnd(statusChange({ status: 'FAILED', error: 'SageMakerJobFailed', cause: TRAIN_XGB_CAUSE }), BUS)).rejects.toThrow(RetryableError);
+  });
+});
