@@ -1,9 +1,15 @@
 /**
  * `npm run bench`: one JSON object with the function benchmarks of bench/run.mjs (bundle sizes,
- * cold init; run first, on an otherwise idle machine) under `functions`, and the local-runtime
- * benchmarks under `localRuntime`:
- *  - orchestration overhead: a build of bench/noop-model (jobs that do nothing) — execution time
- *    minus the jobs' own time, per state entered;
+ * cold init against each function's client floor; run first, on an otherwise idle machine) under
+ * `functions` (BENCH_ONLY=local skips them), and the local-runtime benchmarks under `localRuntime`:
+ *  - the fixed build (bench/noop-model, Version 1: 3 no-op jobs, 10 states): execution time minus the
+ *    jobs' own time, per state entered — `cold` is the runtime's first build (Lambda workers start),
+ *    `warm` the next commit's;
+ *  - a 20-step pipeline of width 5 (bench/noop-wide, Version 2: 4 layers of 5 no-op processing steps):
+ *    its wall time against its critical path (the longest job of each layer, summed), and the
+ *    orchestration overhead per step of that path;
+ *  - a fully cached run: a new commit of bench/noop-wide with the same tree, from `git push` to
+ *    `Model Build Succeeded`, every step served from the cache and no SageMaker job started;
  *  - job completion → next state: from a job's end time to the state machine entering its next
  *    state (SageMaker event → EventBridge → on-job-state-change → SendTaskSuccess), median;
  *  - 50 concurrent builds (50 repositories pushed at once): all must succeed, each exactly once,
@@ -19,9 +25,10 @@ import {
   DescribeProcessingJobCommand,
   DescribeTrainingJobCommand,
   ListModelPackagesCommand,
+  ListProcessingJobsCommand,
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
-import { DescribeExecutionCommand, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, type ExecutionListItem, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 
 import { LOCAL_REGION } from '../local/context';
 import { LOCAL_CREDENTIALS, LocalRuntime, ROOT } from '../local/runtime';
@@ -30,12 +37,16 @@ import { executionHistory } from '../local/status';
 import { jobName } from '../shared/naming';
 
 const NOOP_MODEL = join(ROOT, 'bench', 'noop-model');
+const NOOP_WIDE = join(ROOT, 'bench', 'noop-wide');
 const CONCURRENT_BUILDS = Number(process.env.BENCH_CONCURRENT_BUILDS ?? 50);
-const JOB_STEPS = [
-  { state: 'Preprocess', step: 'preprocess', kind: 'processing' },
-  { state: 'Train', step: 'train', kind: 'training' },
-  { state: 'Evaluate', step: 'evaluate', kind: 'processing' },
+/** The fixed build's job steps (a Version 1 file reads as steps of its section names). */
+const FIXED_JOB_STEPS = [
+  { step: 'Preprocess', kind: 'processing' },
+  { step: 'Train', kind: 'training' },
+  { step: 'Evaluate', kind: 'processing' },
 ] as const;
+const WIDE_LAYERS = 4;
+const WIDE_WIDTH = 5;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -43,28 +54,36 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+const round1 = (ms: number) => Math.round(ms * 10) / 10;
+
 async function sleep(ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function main(): Promise<void> {
-  const functionsRun = spawnSync(process.execPath, [join(ROOT, 'bench', 'run.mjs')], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  const functions = JSON.parse(functionsRun.stdout) as { ok: boolean };
+  // BENCH_ONLY=local skips the function benchmarks (minutes) while working on the runtime.
+  const functions =
+    process.env.BENCH_ONLY === 'local'
+      ? { ok: true, skipped: 'BENCH_ONLY=local' }
+      : (JSON.parse(spawnSync(process.execPath, [join(ROOT, 'bench', 'run.mjs')], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).stdout) as { ok: boolean });
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
   const runtime = await LocalRuntime.start({ port: 0, dataDir, log: () => undefined });
   const clientOptions = { endpoint: runtime.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
   const sfn = new SFNClient({ ...clientOptions, maxAttempts: 10 });
   const sageMaker = new SageMakerClient({ ...clientOptions, maxAttempts: 10 });
   try {
-    const machine = ((await sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? []).find((m) => m.name?.includes('model-build'))!;
-    const listAll = async () => {
-      const all = [];
-      let nextToken: string | undefined;
-      do {
-        const page = await sfn.send(new ListExecutionsCommand({ stateMachineArn: machine.stateMachineArn, nextToken, maxResults: 1000 }));
-        all.push(...(page.executions ?? []));
-        nextToken = page.nextToken;
-      } while (nextToken);
+    /** Every build run: each repository's pipeline is its own state machine (`sluice-local-build-…`). */
+    const listAll = async (): Promise<ExecutionListItem[]> => {
+      const all: ExecutionListItem[] = [];
+      const machines = ((await sfn.send(new ListStateMachinesCommand({ maxResults: 1000 }))).stateMachines ?? []).filter((machine) => machine.name?.startsWith('sluice-local-build-'));
+      for (const machine of machines) {
+        let nextToken: string | undefined;
+        do {
+          const page = await sfn.send(new ListExecutionsCommand({ stateMachineArn: machine.stateMachineArn, nextToken, maxResults: 1000 }));
+          all.push(...(page.executions ?? []));
+          nextToken = page.nextToken;
+        } while (nextToken);
+      }
       return all;
     };
     const waitForEnded = async (count: number, timeoutMs: number) => {
@@ -73,33 +92,95 @@ async function main(): Promise<void> {
         const all = await listAll();
         if (all.length >= count && all.every((execution) => execution.status !== 'RUNNING')) return all;
         if (Date.now() > deadline) return all;
-        await sleep(250);
+        await sleep(100);
       }
     };
+    /** Pushes `dir` to `repository` and waits for the run of that commit to end. */
+    const build = async (repository: string, dir: string, message: string, changes?: Record<string, string>) => {
+      const pushedAt = Date.now();
+      const commit = await pushDirectory(runtime.endpoint, repository, dir, { message, changes });
+      const deadline = Date.now() + 300_000;
+      for (;;) {
+        const runs = await Promise.all((await listAll()).map((execution) => sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }))));
+        const run = runs.find((candidate) => candidate.input?.includes(commit) && candidate.status !== 'RUNNING');
+        // The run publishes Model Build Succeeded as its last state: its stop time is when the build was done.
+        if (run) return { commit, run, pushedAt };
+        if (Date.now() > deadline) throw new Error(`no run of ${repository}@${commit} ended within 300 s`);
+        await sleep(50);
+      }
+    };
+    const jobTimes = async (kind: 'processing' | 'training', name: string) =>
+      kind === 'training'
+        ? sageMaker.send(new DescribeTrainingJobCommand({ TrainingJobName: name })).then((j) => ({ created: j.CreationTime!, ended: j.TrainingEndTime! }))
+        : sageMaker.send(new DescribeProcessingJobCommand({ ProcessingJobName: name })).then((j) => ({ created: j.CreationTime!, ended: j.ProcessingEndTime! }));
+    const executionMs = (run: DescribeExecutionCommandOutput) => run.stopDate!.getTime() - run.startDate!.getTime();
 
-    // 1. One build of the no-op model: overhead per state and completion → next-state latency.
+    // 1. The fixed build: overhead per state, cold (first build) and warm (the next commit).
     await createRepository(runtime.endpoint, 'noop');
-    const commit = await pushDirectory(runtime.endpoint, 'noop', NOOP_MODEL, { message: 'noop model' });
-    const [single] = await waitForEnded(1, 120_000);
-    const described = await sfn.send(new DescribeExecutionCommand({ executionArn: single!.executionArn }));
-    const events = await executionHistory(sfn, single!.executionArn!);
-    const statesEntered = events.filter((event) => event.type?.endsWith('StateEntered')).length;
-    let jobMs = 0;
     const latencies: number[] = [];
-    for (const { state, step, kind } of JOB_STEPS) {
-      const name = jobName('noop', step, single!.executionArn!);
-      const job =
-        kind === 'training'
-          ? await sageMaker.send(new DescribeTrainingJobCommand({ TrainingJobName: name })).then((j) => ({ created: j.CreationTime!, ended: j.TrainingEndTime! }))
-          : await sageMaker.send(new DescribeProcessingJobCommand({ ProcessingJobName: name })).then((j) => ({ created: j.CreationTime!, ended: j.ProcessingEndTime! }));
-      jobMs += job.ended.getTime() - job.created.getTime();
-      const exitIndex = events.findIndex((event) => event.type === 'TaskStateExited' && event.stateExitedEventDetails?.name === state);
-      const next = events.slice(exitIndex + 1).find((event) => event.type?.endsWith('StateEntered'));
-      if (next?.timestamp) latencies.push(next.timestamp.getTime() - job.ended.getTime());
-    }
-    const executionMs = described.stopDate!.getTime() - described.startDate!.getTime();
+    const fixed = async (label: string, changes?: Record<string, string>) => {
+      const { run } = await build('noop', NOOP_MODEL, label, changes);
+      const events = await executionHistory(sfn, run.executionArn!);
+      const statesEntered = events.filter((event) => event.type?.endsWith('StateEntered')).length;
+      let jobMs = 0;
+      for (const { step, kind } of FIXED_JOB_STEPS) {
+        const job = await jobTimes(kind, jobName('noop', step, run.executionArn!));
+        jobMs += job.ended.getTime() - job.created.getTime();
+        const exitIndex = events.findIndex((event) => event.type === 'TaskStateExited' && event.stateExitedEventDetails?.name === step);
+        const next = events.slice(exitIndex + 1).find((event) => event.type?.endsWith('StateEntered'));
+        if (next?.timestamp && label === 'warm') latencies.push(next.timestamp.getTime() - job.ended.getTime());
+      }
+      return { status: run.status, statesEntered, executionMs: executionMs(run), jobMs, overheadMsPerState: round1((executionMs(run) - jobMs) / statesEntered) };
+    };
+    const fixedCold = await fixed('cold');
+    const fixedWarm = await fixed('warm', { 'README.md': 'the next commit\n' });
 
-    // 2. Concurrent builds: one repository each, all pushed at once.
+    // 2. The wide pipeline: wall time against its critical path; `cold` meets Lambda workers that have
+    // never run five invocations at once, `warm` is the next commit (a changed file: nothing cached).
+    await createRepository(runtime.endpoint, 'wide');
+    const widely = async (label: string, changes?: Record<string, string>) => {
+      const { run } = await build('wide', NOOP_WIDE, label, changes);
+      const layers: number[] = [];
+      let allJobsMs = 0;
+      for (let layer = 1; layer <= WIDE_LAYERS; layer += 1) {
+        const durations = await Promise.all(
+          Array.from({ length: WIDE_WIDTH }, async (_, index) => {
+            const job = await jobTimes('processing', jobName('wide', `l${layer}-s${index + 1}`, run.executionArn!));
+            return job.ended.getTime() - job.created.getTime();
+          }),
+        );
+        allJobsMs += durations.reduce((sum, value) => sum + value, 0);
+        layers.push(Math.max(...durations));
+      }
+      const criticalPathJobMs = layers.reduce((sum, value) => sum + value, 0);
+      return {
+        status: run.status,
+        executionMs: executionMs(run),
+        criticalPathJobMs,
+        allJobsMs,
+        wallVsCriticalPath: round1(executionMs(run) / criticalPathJobMs),
+        overheadMsPerCriticalPathStep: round1((executionMs(run) - criticalPathJobMs) / WIDE_LAYERS),
+      };
+    };
+    const wideCold = await widely('wide pipeline');
+    const wideWarm = await widely('wide pipeline, next commit', { 'README.md': 'the next commit\n' });
+    const widePipeline = { steps: WIDE_LAYERS * WIDE_WIDTH, width: WIDE_WIDTH, criticalPathSteps: WIDE_LAYERS, cold: wideCold, warm: wideWarm };
+
+    // 3. A fully cached run: a new commit with the same tree.
+    const jobsBefore = ((await sageMaker.send(new ListProcessingJobsCommand({ MaxResults: 100 }))).ProcessingJobSummaries ?? []).length;
+    const cached = await build('wide', NOOP_WIDE, 'same tree, new commit', { 'README.md': 'the next commit\n' });
+    const jobsAfter = ((await sageMaker.send(new ListProcessingJobsCommand({ MaxResults: 100 }))).ProcessingJobSummaries ?? []).length;
+    const cachedSteps = Object.values(JSON.parse(cached.run.output ?? '{}') as Record<string, { CachedFrom?: string | null }>).filter((result) => result.CachedFrom).length;
+    const cachedRun = {
+      status: cached.run.status,
+      stepsFromCache: cachedSteps,
+      newJobs: jobsAfter - jobsBefore,
+      executionMs: executionMs(cached.run),
+      pushToSucceededMs: cached.run.stopDate!.getTime() - cached.pushedAt,
+    };
+
+    // 4. Concurrent builds: one repository each, all pushed at once.
+    const before = (await listAll()).length;
     const started = performance.now();
     const commits = await Promise.all(
       Array.from({ length: CONCURRENT_BUILDS }, async (_, index) => {
@@ -108,8 +189,10 @@ async function main(): Promise<void> {
         return pushDirectory(runtime.endpoint, repository, NOOP_MODEL, { message: `noop ${index}` });
       }),
     );
-    const all = await waitForEnded(CONCURRENT_BUILDS + 1, 15 * 60_000);
+    const all = await waitForEnded(before + CONCURRENT_BUILDS, 15 * 60_000);
     const wallSeconds = (performance.now() - started) / 1000;
+    const concurrentRuns = await Promise.all(all.map((execution) => sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }))));
+    const ofConcurrent = concurrentRuns.filter((run) => commits.some((commit) => run.input?.includes(commit)));
     const packages = [];
     let nextToken: string | undefined;
     do {
@@ -122,18 +205,26 @@ async function main(): Promise<void> {
       const pkg = await sageMaker.send(new DescribeModelPackageCommand({ ModelPackageName: summary.ModelPackageArn }));
       packageCommits.push(pkg.CustomerMetadataProperties?.['sluice:commit'] ?? '');
     }
-    const expected = new Set([commit, ...commits]);
-    const registeredOnce = [...expected].filter((c) => packageCommits.filter((p) => p === c).length === 1).length;
     const concurrent = {
       builds: CONCURRENT_BUILDS,
       wallSeconds: Math.round(wallSeconds * 10) / 10,
-      executions: all.length - 1,
-      succeeded: all.filter((execution) => execution.status === 'SUCCEEDED').length - 1,
-      notSucceeded: all.filter((execution) => execution.status !== 'SUCCEEDED').map((execution) => `${execution.name}:${execution.status}`),
-      lost: [...expected].filter((c) => !packageCommits.includes(c)).length,
+      executions: ofConcurrent.length,
+      succeeded: ofConcurrent.filter((run) => run.status === 'SUCCEEDED').length,
+      notSucceeded: ofConcurrent.filter((run) => run.status !== 'SUCCEEDED').map((run) => `${run.name}:${run.status}`),
+      lost: commits.filter((commit) => !packageCommits.includes(commit)).length,
       duplicated: packageCommits.length - new Set(packageCommits).size,
     };
-    const ok = described.status === 'SUCCEEDED' && concurrent.succeeded === CONCURRENT_BUILDS && concurrent.lost === 0 && concurrent.duplicated === 0 && registeredOnce === expected.size;
+    const ok =
+      fixedCold.status === 'SUCCEEDED' &&
+      fixedWarm.status === 'SUCCEEDED' &&
+      wideCold.status === 'SUCCEEDED' &&
+      wideWarm.status === 'SUCCEEDED' &&
+      cachedRun.status === 'SUCCEEDED' &&
+      cachedRun.stepsFromCache === widePipeline.steps &&
+      cachedRun.newJobs === 0 &&
+      concurrent.succeeded === CONCURRENT_BUILDS &&
+      concurrent.lost === 0 &&
+      concurrent.duplicated === 0;
     console.log(
       JSON.stringify(
         {
@@ -141,13 +232,9 @@ async function main(): Promise<void> {
           functions,
           localRuntime: {
             ok,
-            noopBuild: {
-              status: described.status,
-              statesEntered,
-              executionMs,
-              jobMs,
-              overheadMsPerState: Math.round(((executionMs - jobMs) / statesEntered) * 10) / 10,
-            },
+            fixedBuild: { cold: fixedCold, warm: fixedWarm },
+            widePipeline,
+            cachedRun,
             jobCompletionToNextStateMs: { median: median(latencies), samples: latencies },
             concurrentBuilds: concurrent,
           },
