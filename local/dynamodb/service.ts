@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse, Server } from 'node:http';
 import { join } from 'node:path';
 
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceInUseException, TableStatus } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 
 import type { TableSpec } from '../cloudformation/template';
@@ -17,7 +17,7 @@ import type { ServiceContext } from '../context';
 export interface DynamoDbService {
   /** Serves one DynamoDB JSON-protocol request (the body is still unread). */
   handle(request: IncomingMessage, response: ServerResponse): void;
-  /** Creates the template's tables (existing ones are kept). Needs the runtime's endpoint to be listening. */
+  /** Creates the template's tables (existing ones are kept) and waits until they are ACTIVE. Needs the runtime's endpoint to be listening. */
   start(): Promise<void>;
   /** Closes the store. */
   stop(): Promise<void>;
@@ -50,6 +50,11 @@ export function createDynamoDbService(ctx: ServiceContext, options: { tables: Ta
             ctx.log('table created', { table: table.name });
           } catch (error) {
             if (!(error instanceof ResourceInUseException)) throw error;
+          }
+          // dynalite answers CREATING and turns ACTIVE on a timer: the stack is ready when its tables are, as CloudFormation waits for them.
+          for (let status: string | undefined; status !== TableStatus.ACTIVE; ) {
+            status = (await client.send(new DescribeTableCommand({ TableName: table.name }))).Table?.TableStatus;
+            if (status !== TableStatus.ACTIVE) await new Promise((resolve) => setTimeout(resolve, 5));
           }
         }
       } finally {
