@@ -22,202 +22,222 @@ import { conditionSchema, integerField, PARAMETER_NAME, propertyFileRefSchema, S
  * by parse-mlops-config.ts. A Version 1 file reads as one of these (shared/pipeline/from-v1.ts).
  */
 
-const MAX_STEPS = 100;
-
-const stepName = z.string().check(z.regex(STEP_NAME, 'must start with a letter and hold at most 48 letters, digits, _ or -'));
-
-
-const parameter = z.discriminatedUnion('Type', [
-  z.strictObject({
-    Type: z.literal('String'),
-    Default: z.string().check(z.maxLength(1024)),
-    /** The only values a run may set (SageMaker's ParameterString enum_values). */
-    EnumValues: z.optional(z.array(z.string().check(z.maxLength(1024))).check(z.minLength(1), z.maxLength(100))),
-    Description: z.optional(z.string().check(z.maxLength(1024))),
-  }),
-  z.strictObject({ Type: z.literal('Integer'), Default: z.int(), Description: z.optional(z.string().check(z.maxLength(1024))) }),
-  z.strictObject({ Type: z.literal('Float'), Default: z.number(), Description: z.optional(z.string().check(z.maxLength(1024))) }),
-  z.strictObject({ Type: z.literal('Boolean'), Default: z.boolean(), Description: z.optional(z.string().check(z.maxLength(1024))) }),
-]);
-
-export type ParameterSpec = z.infer<typeof parameter>;
-export type ParameterType = ParameterSpec['Type'];
-
 /** SageMaker Pipelines' retryable exception types, and what each retries. */
 export const RETRYABLE_EXCEPTIONS = ['SageMaker.CAPACITY_ERROR', 'SageMaker.JOB_INTERNAL_ERROR', 'SageMaker.RESOURCE_LIMIT', 'Step.THROTTLING', 'Step.SERVICE_FAULT'] as const;
 
-const retryPolicy = z.strictObject({
-  ExceptionType: z.array(z.enum(RETRYABLE_EXCEPTIONS)).check(z.minLength(1)),
-  IntervalSeconds: z._default(z.int().check(z.gte(1), z.lte(3600)), 10),
-  BackoffRate: z._default(z.number().check(z.gte(1), z.lte(10)), 2),
-  /** Retries after the first attempt (Step Functions' MaxAttempts). */
-  MaxAttempts: z._default(z.int().check(z.gte(1), z.lte(20)), 3),
-  /** The cap on one wait between attempts. */
-  MaxDelaySeconds: z.optional(z.int().check(z.gte(1), z.lte(86_400))),
-});
+/**
+ * Every schema of Version 2, built on first use (a function that never parses mlops.yaml, or parses
+ * it late, does not pay at cold start for a few hundred schema objects: README "Performance").
+ */
+function build() {
+  const MAX_STEPS = 100;
 
-export type RetryPolicy = z.infer<typeof retryPolicy>;
+  const stepName = z.string().check(z.regex(STEP_NAME, 'must start with a letter and hold at most 48 letters, digits, _ or -'));
 
 
-const cache = z.strictObject({
-  /** How long a result may be reused, as an ISO-8601 duration (P30D); years and months are refused (use days). */
-  ExpireAfter: z.string().check(z.regex(ISO_DURATION, 'must be an ISO-8601 duration in weeks, days, hours, minutes or seconds, e.g. P30D or PT12H')),
-  /** Source paths (files or folders) the step reads; by default the whole commit's tree is part of the key. */
-  Paths: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(1024))).check(z.minLength(1), z.maxLength(100))),
-});
+  const parameter = z.discriminatedUnion('Type', [
+    z.strictObject({
+      Type: z.literal('String'),
+      Default: z.string().check(z.maxLength(1024)),
+      /** The only values a run may set (SageMaker's ParameterString enum_values). */
+      EnumValues: z.optional(z.array(z.string().check(z.maxLength(1024))).check(z.minLength(1), z.maxLength(100))),
+      Description: z.optional(z.string().check(z.maxLength(1024))),
+    }),
+    z.strictObject({ Type: z.literal('Integer'), Default: z.int(), Description: z.optional(z.string().check(z.maxLength(1024))) }),
+    z.strictObject({ Type: z.literal('Float'), Default: z.number(), Description: z.optional(z.string().check(z.maxLength(1024))) }),
+    z.strictObject({ Type: z.literal('Boolean'), Default: z.boolean(), Description: z.optional(z.string().check(z.maxLength(1024))) }),
+  ]);
 
-export type CacheSettings = z.infer<typeof cache>;
 
-const dependsOn = z.optional(z.array(stepName).check(z.maxLength(MAX_STEPS)));
-const description = z.optional(z.string().check(z.maxLength(1024)));
-const environment = z.optional(z.record(envVarName, textField(z.string().check(z.maxLength(10240)))));
 
-/** Where an input or channel comes from: a dataset under the stage bucket, or another step's output. */
-const inputSource = z.union([
-  z.strictObject({ Dataset: textField(datasetKey), ContentType: z.optional(z.string().check(z.maxLength(256))) }),
-  z.strictObject({
-    From: z.string().check(z.regex(FROM_REF, 'must be "<step>/<output>" or "<training step>/model"')),
-    ContentType: z.optional(z.string().check(z.maxLength(256))),
-  }),
-]);
+  const retryPolicy = z.strictObject({
+    ExceptionType: z.array(z.enum(RETRYABLE_EXCEPTIONS)).check(z.minLength(1)),
+    IntervalSeconds: z._default(z.int().check(z.gte(1), z.lte(3600)), 10),
+    BackoffRate: z._default(z.number().check(z.gte(1), z.lte(10)), 2),
+    /** Retries after the first attempt (Step Functions' MaxAttempts). */
+    MaxAttempts: z._default(z.int().check(z.gte(1), z.lte(20)), 3),
+    /** The cap on one wait between attempts. */
+    MaxDelaySeconds: z.optional(z.int().check(z.gte(1), z.lte(86_400))),
+  });
 
-export type InputSource = z.infer<typeof inputSource>;
 
-const stoppingCondition = z.optional(z.strictObject({ MaxRuntimeInSeconds: integerField(1, 2_419_200) }));
 
-const processingStep = z.strictObject({
-  Type: z.literal('Processing'),
-  Description: description,
-  AppSpecification: z.strictObject({
-    ImageUri: textField(z.string().check(z.minLength(1), z.maxLength(255))),
-    ContainerEntrypoint: z.optional(z.array(textField(z.string().check(z.minLength(1), z.maxLength(256)))).check(z.minLength(1), z.maxLength(100))),
-    ContainerArguments: z.optional(z.array(textField(z.string().check(z.minLength(1), z.maxLength(256)))).check(z.maxLength(100))),
-  }),
-  ProcessingResources: z.strictObject({
-    ClusterConfig: z.strictObject({
+  const cache = z.strictObject({
+    /** How long a result may be reused, as an ISO-8601 duration (P30D); years and months are refused (use days). */
+    ExpireAfter: z.string().check(z.regex(ISO_DURATION, 'must be an ISO-8601 duration in weeks, days, hours, minutes or seconds, e.g. P30D or PT12H')),
+    /** Source paths (files or folders) the step reads; by default the whole commit's tree is part of the key. */
+    Paths: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(1024))).check(z.minLength(1), z.maxLength(100))),
+  });
+
+
+  const dependsOn = z.optional(z.array(stepName).check(z.maxLength(MAX_STEPS)));
+  const description = z.optional(z.string().check(z.maxLength(1024)));
+  const environment = z.optional(z.record(envVarName, textField(z.string().check(z.maxLength(10240)))));
+
+  /** Where an input or channel comes from: a dataset under the stage bucket, or another step's output. */
+  const inputSource = z.union([
+    z.strictObject({ Dataset: textField(datasetKey), ContentType: z.optional(z.string().check(z.maxLength(256))) }),
+    z.strictObject({
+      From: z.string().check(z.regex(FROM_REF, 'must be "<step>/<output>" or "<training step>/model"')),
+      ContentType: z.optional(z.string().check(z.maxLength(256))),
+    }),
+  ]);
+
+
+  const stoppingCondition = z.optional(z.strictObject({ MaxRuntimeInSeconds: integerField(1, 2_419_200) }));
+
+  const processingStep = z.strictObject({
+    Type: z.literal('Processing'),
+    Description: description,
+    AppSpecification: z.strictObject({
+      ImageUri: textField(z.string().check(z.minLength(1), z.maxLength(255))),
+      ContainerEntrypoint: z.optional(z.array(textField(z.string().check(z.minLength(1), z.maxLength(256)))).check(z.minLength(1), z.maxLength(100))),
+      ContainerArguments: z.optional(z.array(textField(z.string().check(z.minLength(1), z.maxLength(256)))).check(z.maxLength(100))),
+    }),
+    ProcessingResources: z.strictObject({
+      ClusterConfig: z.strictObject({
+        InstanceType: textField(),
+        InstanceCount: z._default(integerField(1, 100), 1),
+        VolumeSizeInGB: z._default(integerField(1, 16_384), 30),
+      }),
+    }),
+    StoppingCondition: stoppingCondition,
+    Environment: environment,
+    /** Input name → source; mounted at /opt/ml/processing/input/<name>. The source tree is always at /opt/ml/processing/input/code. */
+    Inputs: z._default(z.record(outputName, inputSource), {}),
+    /** Output names; each is uploaded from /opt/ml/processing/output/<name>. */
+    Outputs: z._default(z.array(outputName).check(z.maxLength(20)), []),
+    /** JSON reports among the outputs that conditions, Fail messages and RegisterModel read (SageMaker's PropertyFile). */
+    PropertyFiles: z._default(
+      z.array(
+        z.strictObject({
+          PropertyFileName: z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'must start with a letter: letters, digits, _ or -')),
+          OutputName: outputName,
+          FilePath: z.string().check(z.regex(/^[^/].*\.json$/, 'must be a relative path to a .json file inside the output')),
+        }),
+      ).check(z.maxLength(20)),
+      [],
+    ),
+    DependsOn: dependsOn,
+    RetryPolicies: z.optional(z.array(retryPolicy).check(z.maxLength(5))),
+    Cache: z.optional(cache),
+  });
+
+  const trainingStep = z.strictObject({
+    Type: z.literal('Training'),
+    Description: description,
+    AlgorithmSpecification: z.strictObject({
+      TrainingImage: textField(z.string().check(z.minLength(1), z.maxLength(255))),
+      TrainingInputMode: z._default(z.enum(['File', 'Pipe', 'FastFile']), 'File'),
+      MetricDefinitions: z.optional(
+        z.array(z.strictObject({ Name: z.string().check(z.minLength(1), z.maxLength(255)), Regex: z.string().check(z.minLength(1), z.maxLength(500)) })).check(z.maxLength(40)),
+      ),
+    }),
+    HyperParameters: z._default(z.record(z.string().check(z.minLength(1), z.maxLength(256)), valueSchema), {}),
+    ResourceConfig: z.strictObject({
       InstanceType: textField(),
       InstanceCount: z._default(integerField(1, 100), 1),
       VolumeSizeInGB: z._default(integerField(1, 16_384), 30),
     }),
-  }),
-  StoppingCondition: stoppingCondition,
-  Environment: environment,
-  /** Input name → source; mounted at /opt/ml/processing/input/<name>. The source tree is always at /opt/ml/processing/input/code. */
-  Inputs: z._default(z.record(outputName, inputSource), {}),
-  /** Output names; each is uploaded from /opt/ml/processing/output/<name>. */
-  Outputs: z._default(z.array(outputName).check(z.maxLength(20)), []),
-  /** JSON reports among the outputs that conditions, Fail messages and RegisterModel read (SageMaker's PropertyFile). */
-  PropertyFiles: z._default(
-    z.array(
-      z.strictObject({
-        PropertyFileName: z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'must start with a letter: letters, digits, _ or -')),
-        OutputName: outputName,
-        FilePath: z.string().check(z.regex(/^[^/].*\.json$/, 'must be a relative path to a .json file inside the output')),
-      }),
-    ).check(z.maxLength(20)),
-    [],
-  ),
-  DependsOn: dependsOn,
-  RetryPolicies: z.optional(z.array(retryPolicy).check(z.maxLength(5))),
-  Cache: z.optional(cache),
-});
+    StoppingCondition: stoppingCondition,
+    Environment: environment,
+    /** Script mode: the program inside the source tree that a SageMaker framework container runs (sagemaker_program). */
+    EntryPoint: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
+    /** Channel name → source, as SageMaker's InputDataConfig channels (/opt/ml/input/data/<channel>). */
+    Channels: z.record(outputName, inputSource).check(z.refine((channels) => Object.keys(channels).length > 0, 'needs at least one channel')),
+    DependsOn: dependsOn,
+    RetryPolicies: z.optional(z.array(retryPolicy).check(z.maxLength(5))),
+    Cache: z.optional(cache),
+  });
 
-const trainingStep = z.strictObject({
-  Type: z.literal('Training'),
-  Description: description,
-  AlgorithmSpecification: z.strictObject({
-    TrainingImage: textField(z.string().check(z.minLength(1), z.maxLength(255))),
-    TrainingInputMode: z._default(z.enum(['File', 'Pipe', 'FastFile']), 'File'),
-    MetricDefinitions: z.optional(
-      z.array(z.strictObject({ Name: z.string().check(z.minLength(1), z.maxLength(255)), Regex: z.string().check(z.minLength(1), z.maxLength(500)) })).check(z.maxLength(40)),
+  const conditionStep = z.strictObject({
+    Type: z.literal('Condition'),
+    Description: description,
+    Condition: conditionSchema,
+    /** Steps that run only when the condition holds. A step belongs to one branch: a nested Condition's branch steps are listed there, not here. */
+    If: z._default(z.array(stepName).check(z.maxLength(MAX_STEPS)), []),
+    /** Steps that run only when it does not. */
+    Else: z._default(z.array(stepName).check(z.maxLength(MAX_STEPS)), []),
+    DependsOn: dependsOn,
+  });
+
+  const failStep = z.strictObject({
+    Type: z.literal('Fail'),
+    Description: description,
+    /** The run's error name (default PipelineFailed). */
+    Error: z._default(
+      z.string().check(
+        z.regex(/^[A-Za-z][A-Za-z0-9_.]{0,63}$/, 'must be a name such as QualityGateFailed'),
+        z.refine((name) => !name.startsWith('States.'), 'must not start with "States." (reserved by Step Functions)'),
+      ),
+      'PipelineFailed',
     ),
-  }),
-  HyperParameters: z._default(z.record(z.string().check(z.minLength(1), z.maxLength(256)), valueSchema), {}),
-  ResourceConfig: z.strictObject({
-    InstanceType: textField(),
-    InstanceCount: z._default(integerField(1, 100), 1),
-    VolumeSizeInGB: z._default(integerField(1, 16_384), 30),
-  }),
-  StoppingCondition: stoppingCondition,
-  Environment: environment,
-  /** Script mode: the program inside the source tree that a SageMaker framework container runs (sagemaker_program). */
-  EntryPoint: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
-  /** Channel name → source, as SageMaker's InputDataConfig channels (/opt/ml/input/data/<channel>). */
-  Channels: z.record(outputName, inputSource).check(z.refine((channels) => Object.keys(channels).length > 0, 'needs at least one channel')),
-  DependsOn: dependsOn,
-  RetryPolicies: z.optional(z.array(retryPolicy).check(z.maxLength(5))),
-  Cache: z.optional(cache),
-});
+    /** The run's cause: text built from parameters, report values and step properties. */
+    ErrorMessage: textField(z.string().check(z.minLength(1), z.maxLength(4096))),
+    DependsOn: dependsOn,
+  });
 
-const conditionStep = z.strictObject({
-  Type: z.literal('Condition'),
-  Description: description,
-  Condition: conditionSchema,
-  /** Steps that run only when the condition holds. A step belongs to one branch: a nested Condition's branch steps are listed there, not here. */
-  If: z._default(z.array(stepName).check(z.maxLength(MAX_STEPS)), []),
-  /** Steps that run only when it does not. */
-  Else: z._default(z.array(stepName).check(z.maxLength(MAX_STEPS)), []),
-  DependsOn: dependsOn,
-});
+  const registerModelStep = z.strictObject({
+    Type: z.literal('RegisterModel'),
+    Description: description,
+    /** The training step whose model artifacts this version holds: `{From: <training step>/model}`. */
+    ModelData: z.strictObject({ From: z.string().check(z.regex(FROM_REF, 'must be "<training step>/model"')) }),
+    ModelPackageGroupName: z.optional(modelPackageGroupField),
+    ModelPackageDescription: z.optional(textField(z.string().check(z.maxLength(1024)))),
+    ModelApprovalStatus: z._default(z.enum(APPROVAL_STATUSES), 'PendingManualApproval'),
+    /** The report shown as the version's model quality (ModelMetrics.ModelQuality.Statistics). */
+    ModelMetrics: z.optional(z.strictObject({ ModelQuality: z.strictObject({ Statistics: propertyFileRefSchema }) })),
+    InferenceSpecification: inferenceSpecification,
+    DependsOn: dependsOn,
+    Cache: z.optional(cache),
+  });
 
-const failStep = z.strictObject({
-  Type: z.literal('Fail'),
-  Description: description,
-  /** The run's error name (default PipelineFailed). */
-  Error: z._default(
-    z.string().check(
-      z.regex(/^[A-Za-z][A-Za-z0-9_.]{0,63}$/, 'must be a name such as QualityGateFailed'),
-      z.refine((name) => !name.startsWith('States.'), 'must not start with "States." (reserved by Step Functions)'),
-    ),
-    'PipelineFailed',
-  ),
-  /** The run's cause: text built from parameters, report values and step properties. */
-  ErrorMessage: textField(z.string().check(z.minLength(1), z.maxLength(4096))),
-  DependsOn: dependsOn,
-});
+  const stepSchema = z.discriminatedUnion('Type', [processingStep, trainingStep, conditionStep, failStep, registerModelStep]);
 
-const registerModelStep = z.strictObject({
-  Type: z.literal('RegisterModel'),
-  Description: description,
-  /** The training step whose model artifacts this version holds: `{From: <training step>/model}`. */
-  ModelData: z.strictObject({ From: z.string().check(z.regex(FROM_REF, 'must be "<training step>/model"')) }),
-  ModelPackageGroupName: z.optional(modelPackageGroupField),
-  ModelPackageDescription: z.optional(textField(z.string().check(z.maxLength(1024)))),
-  ModelApprovalStatus: z._default(z.enum(APPROVAL_STATUSES), 'PendingManualApproval'),
-  /** The report shown as the version's model quality (ModelMetrics.ModelQuality.Statistics). */
-  ModelMetrics: z.optional(z.strictObject({ ModelQuality: z.strictObject({ Statistics: propertyFileRefSchema }) })),
-  InferenceSpecification: inferenceSpecification,
-  DependsOn: dependsOn,
-  Cache: z.optional(cache),
-});
 
-export const stepSchema = z.discriminatedUnion('Type', [processingStep, trainingStep, conditionStep, failStep, registerModelStep]);
+  const mlopsV2Schema = z.strictObject({
+    Version: z.literal(2),
+    /** Typed run parameters with defaults; a run started by hand may override them. */
+    Parameters: z._default(z.record(z.string().check(z.regex(PARAMETER_NAME, 'must start with a letter: letters, digits or _')), parameter), {}),
+    /** The steps, by name. Order does not matter: references and DependsOn decide it. */
+    Steps: z
+      .record(stepName, stepSchema)
+      .check(
+        z.refine((steps) => Object.keys(steps).length > 0, 'needs at least one step'),
+        z.refine((steps) => Object.keys(steps).length <= MAX_STEPS, `holds at most ${MAX_STEPS} steps`),
+      ),
+    /** How approved versions are hosted (model-deploy); required only when a version is deployed. */
+    Deploy: z.optional(deployConfigSchema),
+    Local: localSectionSchema,
+  });
 
-export type StepSpec = z.infer<typeof stepSchema>;
+  return { parameter, retryPolicy, cache, inputSource, processingStep, trainingStep, conditionStep, failStep, registerModelStep, stepSchema, mlopsV2Schema };
+}
+
+type Built = ReturnType<typeof build>;
+let built: Built | undefined;
+const schemas = (): Built => (built ??= build());
+
+export type ParameterSpec = z.infer<Built['parameter']>;
+export type ParameterType = ParameterSpec['Type'];
+export type RetryPolicy = z.infer<Built['retryPolicy']>;
+export type CacheSettings = z.infer<Built['cache']>;
+export type InputSource = z.infer<Built['inputSource']>;
+export type StepSpec = z.infer<Built['stepSchema']>;
 export type StepType = StepSpec['Type'];
-export type ProcessingStep = z.infer<typeof processingStep>;
-export type TrainingStep = z.infer<typeof trainingStep>;
-export type ConditionStep = z.infer<typeof conditionStep>;
-export type FailStep = z.infer<typeof failStep>;
-export type RegisterModelStep = z.infer<typeof registerModelStep>;
+export type ProcessingStep = z.infer<Built['processingStep']>;
+export type TrainingStep = z.infer<Built['trainingStep']>;
+export type ConditionStep = z.infer<Built['conditionStep']>;
+export type FailStep = z.infer<Built['failStep']>;
+export type RegisterModelStep = z.infer<Built['registerModelStep']>;
 export type JobStep = ProcessingStep | TrainingStep;
 
-export const mlopsV2Schema = z.strictObject({
-  Version: z.literal(2),
-  /** Typed run parameters with defaults; a run started by hand may override them. */
-  Parameters: z._default(z.record(z.string().check(z.regex(PARAMETER_NAME, 'must start with a letter: letters, digits or _')), parameter), {}),
-  /** The steps, by name. Order does not matter: references and DependsOn decide it. */
-  Steps: z
-    .record(stepName, stepSchema)
-    .check(
-      z.refine((steps) => Object.keys(steps).length > 0, 'needs at least one step'),
-      z.refine((steps) => Object.keys(steps).length <= MAX_STEPS, `holds at most ${MAX_STEPS} steps`),
-    ),
-  /** How approved versions are hosted (model-deploy); required only when a version is deployed. */
-  Deploy: z.optional(deployConfigSchema),
-  Local: localSectionSchema,
-});
+/** One step of `Steps` (any type). */
+export const stepSchema = z.lazy(() => schemas().stepSchema);
+
+/** The whole Version 2 file. */
+export const mlopsV2Schema = z.lazy(() => schemas().mlopsV2Schema);
 
 /** A pipeline as every part of Sluice after parsing sees it (a Version 1 file is converted to this). */
-export type PipelineConfig = z.infer<typeof mlopsV2Schema>;
+export type PipelineConfig = z.infer<Built['mlopsV2Schema']>;
 export type ParameterValue = string | number | boolean;

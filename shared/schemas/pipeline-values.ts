@@ -20,22 +20,28 @@ const PROPERTY_FILE_REF = /^Steps\.[A-Za-z][A-Za-z0-9_-]{0,47}\.PropertyFiles\.[
 const JSON_PATH = /^[A-Za-z0-9_-]+(\[\d+\]|\['[^']+'\])*(\.[A-Za-z0-9_-]+(\[\d+\]|\['[^']+'\])*)*$/;
 
 /** `{Get: Parameters.<name>}` or `{Get: Steps.<step>.<property>}`. */
-export const getSchema = z.strictObject({
-  Get: z.string().check(z.refine((text) => PARAMETER_REF.test(text) || STEP_REF.test(text), 'must be "Parameters.<name>" or "Steps.<step>.<property>"')),
-});
+export const getSchema = z.lazy(() =>
+  z.strictObject({
+    Get: z.string().check(z.refine((text) => PARAMETER_REF.test(text) || STEP_REF.test(text), 'must be "Parameters.<name>" or "Steps.<step>.<property>"')),
+  }),
+);
 
 /** `{Get: Steps.<step>.PropertyFiles.<name>}`: a JSON report a processing step writes. */
-export const propertyFileRefSchema = z.strictObject({
-  Get: z.string().check(z.regex(PROPERTY_FILE_REF, 'must be "Steps.<step>.PropertyFiles.<name>"')),
-});
+export const propertyFileRefSchema = z.lazy(() =>
+  z.strictObject({
+    Get: z.string().check(z.regex(PROPERTY_FILE_REF, 'must be "Steps.<step>.PropertyFiles.<name>"')),
+  }),
+);
 
 /** `{Std:JsonGet: {PropertyFile, Path}}`: a value read from a step's JSON report (SageMaker's JsonGet). */
-export const jsonGetSchema = z.strictObject({
-  'Std:JsonGet': z.strictObject({
-    PropertyFile: propertyFileRefSchema,
-    Path: z.string().check(z.regex(JSON_PATH, 'must be a path such as regression_metrics.mse.value')),
+export const jsonGetSchema = z.lazy(() =>
+  z.strictObject({
+    'Std:JsonGet': z.strictObject({
+      PropertyFile: propertyFileRefSchema,
+      Path: z.string().check(z.regex(JSON_PATH, 'must be a path such as regression_metrics.mse.value')),
+    }),
   }),
-});
+);
 
 export type GetExpression = z.infer<typeof getSchema>;
 export type JsonGetExpression = z.infer<typeof jsonGetSchema>;
@@ -46,19 +52,22 @@ export interface JoinExpression {
 export type Value = string | number | boolean | GetExpression | JsonGetExpression | JoinExpression;
 
 /** `{Std:Join: {On, Values}}`: the values as text, separated by `On`. */
-export const joinSchema: z.ZodMiniType<JoinExpression> = z.strictObject({
-  'Std:Join': z.strictObject({
-    On: z._default(z.string().check(z.maxLength(64)), ''),
-    get Values(): z.ZodMiniArray<z.ZodMiniType<Value>> {
-      return z.array(valueSchema).check(z.minLength(1), z.maxLength(64));
-    },
-  }),
-}) as z.ZodMiniType<JoinExpression>;
+export const joinSchema: z.ZodMiniType<JoinExpression> = z.lazy(
+  () =>
+    z.strictObject({
+      'Std:Join': z.strictObject({
+        On: z._default(z.string().check(z.maxLength(64)), ''),
+        get Values(): z.ZodMiniArray<z.ZodMiniType<Value>> {
+          return z.array(valueSchema).check(z.minLength(1), z.maxLength(64));
+        },
+      }),
+    }) as z.ZodMiniType<JoinExpression>,
+);
 
 const expressions = [getSchema, jsonGetSchema, joinSchema] as const;
 
 /** Any value: a literal string, number or boolean, or an expression. */
-export const valueSchema: z.ZodMiniType<Value> = z.union([z.string().check(z.maxLength(4096)), z.number(), z.boolean(), ...expressions]);
+export const valueSchema: z.ZodMiniType<Value> = z.lazy(() => z.union([z.string().check(z.maxLength(4096)), z.number(), z.boolean(), ...expressions]));
 
 /** A text field: a literal (with the field's own checks) or an expression. */
 export function textField(literal: z.ZodMiniType<string> = z.string()): z.ZodMiniType<string | GetExpression | JsonGetExpression | JoinExpression> {
@@ -81,7 +90,7 @@ export type Condition =
   | { Or: Condition[] };
 
 /** A Condition step's test: comparisons, In, Not, And, Or over parameters, report values and step properties. */
-export const conditionSchema: z.ZodMiniType<Condition> = z.union([
+export const conditionSchema: z.ZodMiniType<Condition> = z.lazy(() => z.union([
   z.strictObject({ Left: valueSchema, Operator: z.enum(COMPARISON_OPERATORS), Right: valueSchema }),
   z.strictObject({ In: z.strictObject({ Value: valueSchema, Values: z.array(valueSchema).check(z.minLength(1), z.maxLength(100)) }) }),
   z.strictObject({
@@ -99,4 +108,4 @@ export const conditionSchema: z.ZodMiniType<Condition> = z.union([
       return z.array(conditionSchema).check(z.minLength(1), z.maxLength(20));
     },
   }),
-]) as z.ZodMiniType<Condition>;
+]) as z.ZodMiniType<Condition>);
