@@ -28,6 +28,7 @@ const variables = {
   BUILD_STATE_MACHINE_PREFIX: () => z.string().check(z.regex(/^[A-Za-z0-9_-]{1,40}$/, 'must be a short state machine name prefix')),
   REJECTED_BUILD_STATE_MACHINE_ARN: () => z.string().check(z.startsWith('arn:')),
   PIPELINE_ROLE_ARN: () => z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN')),
+  SNAPSHOT_SOURCE_FUNCTION_ARN: () => z.string().check(z.startsWith('arn:')),
   START_JOB_FUNCTION_ARN: () => z.string().check(z.startsWith('arn:')),
   EVALUATE_STEP_FUNCTION_ARN: () => z.string().check(z.startsWith('arn:')),
   REGISTER_MODEL_FUNCTION_ARN: () => z.string().check(z.startsWith('arn:')),
@@ -87,21 +88,21 @@ export function matchesAny(value: string, patterns: readonly string[]): boolean 
  */
 export function loadBuildSettings(everything = false): BuildSettings {
   const env = loadConfig(
-    'ARTIFACTS_BUCKET', 'ALLOWED_INSTANCE_TYPES', 'MAX_RUNTIME_SECONDS', 'MAX_SOURCE_BYTES', 'TRIGGER_REPOSITORIES', 'TRIGGER_BRANCHES',
-    'BUILD_STATE_MACHINE_PREFIX', 'REJECTED_BUILD_STATE_MACHINE_ARN', 'PIPELINE_ROLE_ARN', 'START_JOB_FUNCTION_ARN', 'EVALUATE_STEP_FUNCTION_ARN',
-    'REGISTER_MODEL_FUNCTION_ARN', 'EVENT_BUS_NAME',
+    'ARTIFACTS_BUCKET', 'ALLOWED_INSTANCE_TYPES', 'MAX_RUNTIME_SECONDS', 'TRIGGER_REPOSITORIES', 'TRIGGER_BRANCHES',
+    'BUILD_STATE_MACHINE_PREFIX', 'REJECTED_BUILD_STATE_MACHINE_ARN', 'PIPELINE_ROLE_ARN', 'SNAPSHOT_SOURCE_FUNCTION_ARN', 'START_JOB_FUNCTION_ARN',
+    'EVALUATE_STEP_FUNCTION_ARN', 'REGISTER_MODEL_FUNCTION_ARN', 'EVENT_BUS_NAME',
   );
   return Object.freeze({
     artifactsBucket: env.ARTIFACTS_BUCKET,
     allowedInstanceTypes: env.ALLOWED_INSTANCE_TYPES,
     maxRuntimeSeconds: env.MAX_RUNTIME_SECONDS,
-    maxSourceBytes: env.MAX_SOURCE_BYTES,
     repositories: everything ? ['*'] : env.TRIGGER_REPOSITORIES,
     branches: everything ? ['*'] : env.TRIGGER_BRANCHES,
     stateMachinePrefix: env.BUILD_STATE_MACHINE_PREFIX,
     rejectedStateMachineArn: env.REJECTED_BUILD_STATE_MACHINE_ARN,
     pipelineRoleArn: env.PIPELINE_ROLE_ARN,
     targets: {
+      snapshotSourceFunctionArn: env.SNAPSHOT_SOURCE_FUNCTION_ARN,
       startJobFunctionArn: env.START_JOB_FUNCTION_ARN,
       evaluateStepFunctionArn: env.EVALUATE_STEP_FUNCTION_ARN,
       registerModelFunctionArn: env.REGISTER_MODEL_FUNCTION_ARN,

@@ -144,7 +144,7 @@ export const ERROR_NAMES = {
   SageMakerResourceLimit: 'task',
   MetricNotFound: 'task',
   InvalidConfig: 'input',
-  SourceTooLarge: 'input',
+  SourceTooLarge: 'task',
   QualityGateFailed: 'fail-step',
   PipelineFailed: 'fail-step',
   // model-deploy

@@ -27,8 +27,12 @@ export interface JobToken {
   phase?: 'waiting' | 'deploying';
   /** Endpoint deploys: what CreateEndpoint / UpdateEndpoint send, for whichever path acts (task, event or reconciler). */
   deployment?: { tags: Tag[]; deploymentConfig?: DeploymentConfig };
-  /** Jobs of cached steps: where their successful result is kept for later runs, and until when. */
-  cache?: { key: string; expiresAt: number };
+  /**
+   * Jobs of cached steps: where their successful result is kept for later runs, and for how long
+   * (ExpireAfter). Tokens written before maxAgeSeconds existed (jobs running across that deploy)
+   * carry the entry's expiry instead.
+   */
+  cache?: { key: string; maxAgeSeconds: number } | { key: string; expiresAt: number };
 }
 
 /**

@@ -52,7 +52,8 @@ export async function contentHash(uri: string): Promise<string> {
 export function codeHash(manifest: SourceManifest, paths: readonly string[] | undefined, field: string): string {
   let files = manifest.files;
   if (paths) {
-    const normalised = paths.map((path) => path.replace(/^\.?\//, '').replace(/\/+$/, ''));
+    // `.`, `./` and `/` mean the whole tree; `./src/` is `src`.
+    const normalised = paths.map((path) => path.replace(/^\.?\//, '').replace(/\/+$/, '').replace(/^\.$/, ''));
     normalised.forEach((path, index) => {
       if (!manifest.files.some((file) => file.path === path || file.path.startsWith(`${path}/`) || path === '')) throw new InvalidConfigError(`${field}[${index}]: "${paths[index]}" matches no file of the commit`);
     });

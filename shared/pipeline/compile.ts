@@ -5,6 +5,7 @@ import type { Branch, PipelineGraph } from './graph';
 /**
  * Compiles a pipeline into its own Step Functions state machine (Amazon States Language, JSONPath).
  *
+ * The run announces itself, snapshots the commit's source (`Source snapshot`), then runs the steps.
  * Every step is a state named after it: job steps (Processing, Training) are
  * `lambda:invoke.waitForTaskToken` tasks that start-job starts and SageMaker's state-change event
  * completes; a Condition is a task that evaluates it and a Choice (`<name> ?`) into its branches;
@@ -22,6 +23,7 @@ import type { Branch, PipelineGraph } from './graph';
 
 /** The stack's resources a compiled pipeline may call. */
 export interface CompileTargets {
+  snapshotSourceFunctionArn: string;
   startJobFunctionArn: string;
   evaluateStepFunctionArn: string;
   registerModelFunctionArn: string;
@@ -40,6 +42,7 @@ type State = Record<string, unknown>;
 const MAX_PARALLEL_BRANCHES = 10;
 
 export const STARTED_STATE = 'Build started';
+export const SNAPSHOT_STATE = 'Source snapshot';
 export const SUCCEEDED_STATE = 'Build succeeded';
 
 /** Error names each SageMaker Pipelines exception type retries (shared/errors.ts names them). */
@@ -69,6 +72,22 @@ const EVENTS_RETRY = [
     JitterStrategy: 'FULL',
   },
 ];
+
+/** Suffixes of the states a step compiles to besides its own (`check ?`, `gate failed`, `register registered`, `check (if)`). */
+const STEP_STATE_SUFFIXES = [' ?', ' failed', ' registered', ' (if)', ' (else)'];
+
+/**
+ * The step a state of a compiled pipeline belongs to: the state of the same name, or one the step
+ * compiles to besides it (`gate failed` → `gate`); undefined for the states around the steps
+ * (`Build started`, `Source snapshot`, `parallel #1: …`, `Build succeeded`). Step names hold no
+ * space; every other state name does. Pure.
+ */
+export function stepOfState(state: string): string | undefined {
+  if (!state.includes(' ')) return state;
+  const suffix = STEP_STATE_SUFFIXES.find((candidate) => state.endsWith(candidate));
+  const step = suffix === undefined ? undefined : state.slice(0, -suffix.length);
+  return step !== undefined && !step.includes(' ') ? step : undefined;
+}
 
 /** `$.steps['<name>']`: bracket notation, as Step Functions requires for names with `-`. */
 export function resultPath(step: string): string {
@@ -354,7 +373,7 @@ export function certainRegistrations(config: PipelineConfig, graph: PipelineGrap
  * steps' results by name. Pure and deterministic.
  */
 export function compilePipeline(config: PipelineConfig, graph: PipelineGraph, targets: CompileTargets): CompiledPipeline {
-  const shared: Shared = { names: new Set([STARTED_STATE, SUCCEEDED_STATE]), parallels: 0, numbers: new Map(), extraWaits: [] };
+  const shared: Shared = { names: new Set([STARTED_STATE, SNAPSHOT_STATE, SUCCEEDED_STATE]), parallels: 0, numbers: new Map(), extraWaits: [] };
   const emitter = new Emitter(config, graph, targets, shared);
   const succeeded = emitter.frame(undefined, SUCCEEDED_STATE);
   const registered = certainRegistrations(config, graph);
@@ -370,9 +389,18 @@ export function compilePipeline(config: PipelineConfig, graph: PipelineGraph, ta
     OutputPath: '$.steps',
     End: true,
   };
+  emitter.states[SNAPSHOT_STATE] = {
+    Type: 'Task',
+    Comment: "Copies the commit's tree to the build's prefix (source/, source.tar.gz, source-manifest.json): the code every job reads and the cache keys hash. A tree above the stage's limit fails here with SourceTooLarge.",
+    Resource: targets.snapshotSourceFunctionArn,
+    Parameters: { 'build.$': '$.build' },
+    ResultPath: null,
+    Retry: retriers(undefined),
+    Next: succeeded,
+  };
   emitter.states[STARTED_STATE] = {
     ...putEvent(targets.eventBusName, 'Model Build Started', { 'parameters.$': '$.parameters' }, 'Model Build Started on the service bus.'),
-    Next: succeeded,
+    Next: SNAPSHOT_STATE,
   };
   const states = inRunOrder(STARTED_STATE, emitter.states);
   return {

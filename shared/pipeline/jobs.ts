@@ -87,7 +87,7 @@ export async function startJob(input: StartJobInput, stage: StageSettings, table
       await completeTask(input.taskToken, cached);
       return { outcome: 'cached', from: cached.CachedFrom, cacheKey: key };
     }
-    cache = { key, expiresAt: Math.floor(now.getTime() / 1000) + maxAge };
+    cache = { key, maxAgeSeconds: maxAge };
   }
 
   const kind: JobKind = job.kind;
@@ -113,7 +113,7 @@ export async function startJob(input: StartJobInput, stage: StageSettings, table
     throw error;
   }
   // A job that already existed may have ended already; its events are long gone.
-  await settleJob(tables, name, kind);
+  await settleJob(tables, name, kind, now);
   return { outcome: 'started', jobName: name, kind };
 }
 
@@ -209,7 +209,7 @@ export type SettleResult = 'untracked' | 'running' | 'missing' | 'completed' | '
  * duplicated or out-of-order events are harmless. Returns what it found; "untracked" for jobs
  * Sluice does not wait on. Throws RetryableError on throttling. Idempotent.
  */
-export async function settleJob(tables: Pick<JobTables, 'tokens'> & Partial<Pick<JobTables, 'cache'>>, jobName: string, kind: JobKind): Promise<SettleResult> {
+export async function settleJob(tables: Pick<JobTables, 'tokens'> & Partial<Pick<JobTables, 'cache'>>, jobName: string, kind: JobKind, now = new Date()): Promise<SettleResult> {
   const token = await getJobToken(tables.tokens, jobName);
   if (!token) return 'untracked';
   if (token.kind === 'endpoint') return 'untracked';
@@ -219,7 +219,10 @@ export async function settleJob(tables: Pick<JobTables, 'tokens'> & Partial<Pick
   if (outcome.state === 'completed') {
     const result = await outputHashes(outcome.output);
     if (token.cache && tables.cache) {
-      await storeCachedResult(tables.cache, { cacheKey: token.cache.key, result, executionArn: token.executionArn, step: token.step, createdAt: Math.floor(Date.now() / 1000), expiresAt: token.cache.expiresAt });
+      // The result is as fresh as the job's end: its entry lives ExpireAfter from now.
+      const createdAt = Math.floor(now.getTime() / 1000);
+      const expiresAt = 'maxAgeSeconds' in token.cache ? createdAt + token.cache.maxAgeSeconds : token.cache.expiresAt;
+      await storeCachedResult(tables.cache, { cacheKey: token.cache.key, result, executionArn: token.executionArn, step: token.step, createdAt, expiresAt });
     }
     delivered = await completeTask(token.taskToken, result);
   } else delivered = await failTask(token.taskToken, outcome.error, outcome.cause);
@@ -250,7 +253,7 @@ export async function reconcileJobs(tables: Pick<JobTables, 'tokens'> & Partial<
     const age = nowSeconds - token.createdAt;
     if (age < minAgeSeconds) continue;
     report.checked += 1;
-    const result = await settleJob(tables, token.jobName, token.kind);
+    const result = await settleJob(tables, token.jobName, token.kind, now);
     if (result === 'completed' || result === 'failed' || result === 'already-settled') report.settled += 1;
     else if (result === 'running') report.running += 1;
     else if (result === 'missing' && age >= abandonAfterSeconds) {

@@ -1,4 +1,4 @@
-import type { ProductionVariantInstanceType, TransformInstanceType } from '@aws-sdk/client-sagemaker';
+import { ModelApprovalStatus, type ProductionVariantInstanceType, type TransformInstanceType } from '@aws-sdk/client-sagemaker';
 
 import { getCacheEntry, putCacheEntry } from '../aws/dynamodb';
 import { createModelPackage, describeModelPackage, ensureModelPackageGroup } from '../aws/sagemaker';
@@ -27,6 +27,8 @@ export interface RegisterSettings {
  */
 export async function registerModel(input: StepTaskInput, settings: RegisterSettings, now = new Date()): Promise<RegisterResult> {
   const { build, executionArn, step } = input;
+  const carried = Object.hasOwn(input.reuse, step) ? input.reuse[step] : undefined;
+  if (carried?.Type === 'RegisterModel') return carried;
   const pipeline = await loadPipeline(build.pipelineUri);
   const spec = stepOf(pipeline, step, ['RegisterModel'] as const);
   const ctx = valueContext(pipeline, input);
@@ -62,7 +64,9 @@ export async function registerModel(input: StepTaskInput, settings: RegisterSett
     const entry = await getCacheEntry(settings.cacheTable, key);
     const fresh = entry && Math.floor(now.getTime() / 1000) - entry.createdAt <= durationSeconds(spec.Cache.ExpireAfter);
     const earlier = fresh ? (JSON.parse(entry.result) as RegisterResult) : undefined;
-    if (earlier && (await describeModelPackage(earlier.ModelPackageArn))) return { ...earlier, CachedFrom: entry!.executionArn };
+    // A version since deleted or rejected is not reused: this run registers a new one.
+    const described = earlier ? await describeModelPackage(earlier.ModelPackageArn) : undefined;
+    if (earlier && described && described.ModelApprovalStatus !== ModelApprovalStatus.REJECTED) return { ...earlier, CachedFrom: entry!.executionArn };
   }
 
   await ensureModelPackageGroup(group, `Models built by Sluice from ${build.repository}`, lineageTags(build, executionArn).slice(0, 1));

@@ -4,6 +4,7 @@ import { publishEvent } from '../aws/eventbridge';
 import { walkExecutionHistory } from '../aws/sfn';
 import type { ExecutionStatusChange } from '../schemas/events';
 import { DETAIL_TYPES } from '../schemas/events';
+import { stepOfState } from './compile';
 
 /**
  * `Model Build Failed`, from Step Functions' own status-change event. A compiled pipeline has no
@@ -25,8 +26,6 @@ const FAILURES = new Set<string>([
   HistoryEventType.FailStateEntered,
 ]);
 
-/** The Fail state a Fail step compiles to is `<step> failed` (shared/pipeline/compile.ts). */
-const FAIL_STATE_SUFFIX = ' failed';
 
 /**
  * The step a failed run failed in, from its history (newest first): the state of its latest
@@ -56,8 +55,9 @@ export async function failedStep(executionArn: string): Promise<string | undefin
     }
     return false;
   });
-  const step = found ?? lastEntered;
-  return step?.endsWith(FAIL_STATE_SUFFIX) ? step.slice(0, -FAIL_STATE_SUFFIX.length) : step;
+  // A step's own states (`gate failed`, `register registered`) name the step; the states around the steps (`Source snapshot`) themselves.
+  const state = found ?? lastEntered;
+  return state === undefined ? undefined : (stepOfState(state) ?? state);
 }
 
 /** A Lambda function error's cause is its JSON error payload; the message is what a reader wants. Pure. */

@@ -3,24 +3,22 @@ import { HistoryEventType } from '@aws-sdk/client-sfn';
 import { getBranchHead, getFileAtCommit } from '../aws/codecommit';
 import { describeExecution, ensureStateMachine, startNamedExecution, walkExecutionHistory } from '../aws/sfn';
 import { matchesAny } from '../config';
-import { InvalidConfigError, SourceTooLargeError } from '../errors';
+import { InvalidConfigError, InvalidInputError, isAwsError } from '../errors';
 import { buildExecutionName, canonicalJson, pipelineStateMachineName, requestedBuildExecutionName, shortHash } from '../naming';
 import type { ModelBuildRequested, RepositoryStateChange } from '../schemas/events';
 import type { StagePolicy } from '../schemas/mlops-config';
 import { CONFIG_FILE } from '../schemas/patterns';
-import type { PipelineConfig } from '../schemas/mlops-v2';
+import type { ParameterValue, PipelineConfig } from '../schemas/mlops-v2';
 import { parseMlopsConfig } from '../schemas/parse-mlops-config';
 import { type BuildContext, type PipelineRunInput, stepResultSchema, type StepResult } from '../schemas/task-inputs';
 import { compilePipeline, type CompileTargets } from './compile';
 import { analysePipeline, type PipelineGraph } from './graph';
 import { resolveParameters } from './parameters';
-import { snapshotSource } from './source-snapshot';
-import { storePipeline } from './stored-pipeline';
+import { loadPipeline, storePipeline } from './stored-pipeline';
 
 /** What the stage says about builds. */
 export interface BuildSettings extends StagePolicy {
   artifactsBucket: string;
-  maxSourceBytes: number;
   repositories: readonly string[];
   branches: readonly string[];
   /** Name prefix of compiled pipeline state machines (`sluice-<stage>-build-`). */
@@ -35,7 +33,7 @@ export interface BuildSettings extends StagePolicy {
 
 /** A build that is doomed before it starts: it runs the rejected-build state machine, which fails at once. */
 export interface BuildRejection {
-  Error: 'InvalidConfig' | 'SourceTooLarge';
+  Error: 'InvalidConfig';
   Cause: string;
 }
 
@@ -93,46 +91,74 @@ export function stepsFrom(graph: PipelineGraph, step: string): Set<string> {
   return after;
 }
 
+/** What a run carries over from its source run: the step results and the pipeline and parameters they were made with. */
+async function sourceRun(executionArn: string, repository: string): Promise<{ pipeline: PipelineConfig; parameters: Record<string, unknown> }> {
+  const source = await describeExecution(executionArn);
+  const input = source?.input ? (JSON.parse(source.input) as Partial<PipelineRunInput>) : undefined;
+  // A run of another repository is not a source: its results belong to that repository.
+  if (!source || input?.build?.repository !== repository || !input.build.pipelineUri) throw new InvalidConfigError(`sourceExecutionArn: ${executionArn} is not a build of ${repository}`);
+  const pipeline = await loadPipeline(input.build.pipelineUri).catch((error: unknown) => {
+    // A rejected build never wrote its pipeline: it ran no step, so it has nothing to carry over.
+    if (error instanceof InvalidInputError) throw new InvalidConfigError(`sourceExecutionArn: ${executionArn} ran no pipeline (${error.message})`, { cause: error });
+    throw error;
+  });
+  return { pipeline, parameters: input.parameters ?? {} };
+}
+
 /**
- * The results a run started from `fromStep` carries over from `sourceExecutionArn`: every job step
- * that does not run after `fromStep`, as the source run recorded it (its state's output). Throws
- * InvalidConfigError naming what is missing: the step, the source run, or a result in it.
+ * The results a run started from `fromStep` carries over from `sourceExecutionArn`: those of the
+ * job and RegisterModel steps that do not run after `fromStep`, as the source run recorded them (each
+ * state's output). A step the source run did not reach simply runs. A step whose settings, or a
+ * parameter it reads, differ from the source run's is refused: its result would not be this
+ * pipeline's. Throws InvalidConfigError naming the step, the parameter or the source run.
  */
-async function carriedOver(pipeline: PipelineConfig, graph: PipelineGraph, request: BuildRequest): Promise<Record<string, StepResult>> {
+async function carriedOver(pipeline: PipelineConfig, graph: PipelineGraph, parameters: Record<string, ParameterValue>, request: BuildRequest): Promise<Record<string, StepResult>> {
   const { fromStep, sourceExecutionArn, repository } = request;
   if (!fromStep || !sourceExecutionArn) return {};
   if (!Object.hasOwn(pipeline.Steps, fromStep)) throw new InvalidConfigError(`fromStep: the pipeline has no step "${fromStep}" (steps: ${graph.order.join(', ')})`);
-  const source = await describeExecution(sourceExecutionArn);
-  const sourceInput = source?.input ? (JSON.parse(source.input) as { build?: { repository?: string } }) : undefined;
-  // A run of another repository is not a source: its results belong to that repository.
-  if (!source || sourceInput?.build?.repository !== repository) throw new InvalidConfigError(`sourceExecutionArn: ${sourceExecutionArn} is not a build of ${repository}`);
+  const source = await sourceRun(sourceExecutionArn, repository);
   const rerun = stepsFrom(graph, fromStep);
-  const wanted = new Set(graph.order.filter((name) => !rerun.has(name) && ['Processing', 'Training'].includes(pipeline.Steps[name]!.Type)));
+  const wanted = new Set(graph.order.filter((name) => !rerun.has(name) && ['Processing', 'Training', 'RegisterModel'].includes(pipeline.Steps[name]!.Type)));
   const found: Record<string, StepResult> = {};
   await walkExecutionHistory(sourceExecutionArn, false, (event) => {
     const exited = event.type === HistoryEventType.TaskStateExited ? event.stateExitedEventDetails : undefined;
     if (exited?.name && wanted.has(exited.name) && exited.output) {
       const parsed = stepResultSchema.safeParse((JSON.parse(exited.output) as { steps?: Record<string, unknown> }).steps?.[exited.name]);
-      if (parsed.success) found[exited.name] = { ...parsed.data, ...('ReusedFrom' in parsed.data ? { ReusedFrom: parsed.data.ReusedFrom ?? sourceExecutionArn, CachedFrom: null } : {}) };
+      if (parsed.success) {
+        const result = parsed.data;
+        found[exited.name] = result.Type === 'RegisterModel' ? result : 'ReusedFrom' in result ? { ...result, ReusedFrom: result.ReusedFrom ?? sourceExecutionArn, CachedFrom: null } : result;
+      }
     }
     return false;
   });
-  const missing = [...wanted].filter((name) => !found[name]);
-  if (missing.length > 0) throw new InvalidConfigError(`fromStep: ${sourceExecutionArn} has no result for ${missing.join(', ')}; start from an earlier step`);
+  // Only a result actually carried over must be this pipeline's; a step the source run did not reach runs anyway.
+  for (const name of graph.order.filter((step) => Object.hasOwn(found, step))) {
+    const settings = canonicalJson(pipeline.Steps[name]);
+    if (settings !== canonicalJson(source.pipeline.Steps[name])) throw new InvalidConfigError(`fromStep: Steps.${name} differs from ${sourceExecutionArn}'s; start from ${name} or an earlier step`);
+    for (const [parameter, value] of Object.entries(parameters)) {
+      if (settings.includes(`"Parameters.${parameter}"`) && source.parameters[parameter] !== value) {
+        throw new InvalidConfigError(`fromStep: Steps.${name} reads Parameters.${parameter}, which is ${JSON.stringify(value)} here and was ${JSON.stringify(source.parameters[parameter])} in ${sourceExecutionArn}; start from ${name} or an earlier step`);
+      }
+    }
+  }
   return found;
 }
 
 /**
- * Starts the build of one commit: reads mlops.yaml, checks it, snapshots the source, compiles the
- * pipeline into its state machine (created if this exact pipeline has none yet) and starts it
- * under the request's execution name. A file that cannot build, or a tree too large to snapshot,
- * starts the rejected-build state machine instead, so the run fails at once, visibly.
- * A repository without mlops.yaml is not a model repository: ignored.
- * Throws RetryableError on throttling. Idempotent: the same request starts nothing new.
+ * Starts the build of one commit: reads mlops.yaml, checks it, compiles the pipeline into its state
+ * machine (created if this exact pipeline has none yet), writes the pipeline next to the build and
+ * starts the run under the request's execution name; the run's first state snapshots the source. A
+ * file that cannot build starts the rejected-build state machine instead, so the run fails at
+ * once, visibly. A repository without mlops.yaml is not a model repository: ignored.
+ * Throws RetryableError on throttling, InvalidInputError for a commit the repository does not have.
+ * Idempotent: the same request starts nothing new.
  */
 async function startBuild(request: BuildRequest, settings: BuildSettings): Promise<PushOutcome> {
   const { repository, branch, commit, executionName } = request;
-  const file = await getFileAtCommit(repository, commit, CONFIG_FILE);
+  const file = await getFileAtCommit(repository, commit, CONFIG_FILE).catch((error: unknown) => {
+    if (isAwsError(error, 'CommitDoesNotExistException')) throw new InvalidInputError(`commit: ${commit} does not exist in ${repository}`, { cause: error });
+    throw error;
+  });
   if (!file) return { action: 'ignored', reason: `${repository}@${commit} has no ${CONFIG_FILE} at its root` };
 
   const prefix = `builds/${executionName}/`;
@@ -155,12 +181,12 @@ async function startBuild(request: BuildRequest, settings: BuildSettings): Promi
     const { graph } = analysePipeline(pipeline);
     const parameters = resolveParameters(pipeline, request.parameters);
     if ('issues' in parameters) throw new InvalidConfigError(parameters.issues.join('; '));
-    const reuse = await carriedOver(pipeline, graph, request);
-    await snapshotSource(repository, commit, { bucket: settings.artifactsBucket, prefix }, settings.maxSourceBytes);
-    run = { pipeline, graph, input: { build, parameters: parameters.values, steps: {}, reuse } };
+    const input: PipelineRunInput = { build, parameters: parameters.values, steps: {}, reuse: await carriedOver(pipeline, graph, parameters.values, request) };
+    const bytes = Buffer.byteLength(JSON.stringify(input));
+    if (bytes > MAX_INPUT_BYTES) throw new InvalidConfigError(`the run's input is ${bytes} bytes, above Step Functions' ${MAX_INPUT_BYTES}: start from an earlier step`);
+    run = { pipeline, graph, input };
   } catch (error) {
     if (error instanceof InvalidConfigError) failure = { Error: 'InvalidConfig', Cause: error.message };
-    else if (error instanceof SourceTooLargeError) failure = { Error: 'SourceTooLarge', Cause: error.message };
     else throw error;
   }
 
@@ -174,8 +200,6 @@ async function startBuild(request: BuildRequest, settings: BuildSettings): Promi
   const name = pipelineStateMachineName(settings.stateMachinePrefix, repository, shortHash([canonicalJson(definition), settings.pipelineRoleArn], 8));
   const stateMachineArn = await ensureStateMachine(name, definition, settings.pipelineRoleArn, [{ key: 'sluice:repository', value: repository.slice(0, 256) }]);
   await storePipeline(settings.artifactsBucket, prefix, run.pipeline);
-  const text = JSON.stringify(run.input);
-  if (Buffer.byteLength(text) > MAX_INPUT_BYTES) throw new InvalidConfigError(`the run's input is ${Buffer.byteLength(text)} bytes, above Step Functions' ${MAX_INPUT_BYTES}`);
   const { started, executionArn } = await startNamedExecution(stateMachineArn, executionName, run.input);
   return { action: started ? 'started' : 'already-started', executionArn, configValid: true, stateMachineArn, ...(extraWaits.length > 0 ? { extraWaits } : {}) };
 }

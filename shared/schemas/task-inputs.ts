@@ -26,6 +26,9 @@ export const buildContextSchema = z.strictObject({
 
 export type BuildContext = z.infer<typeof buildContextSchema>;
 
+/** Input of snapshot-source, the first task of every build run. */
+export const snapshotInputSchema = z.strictObject({ build: buildContextSchema });
+
 const cachedFrom = z.optional(z.nullable(z.string()));
 
 /** What a Processing step leaves in `$.steps`: its job and its outputs' URIs and content hashes. */

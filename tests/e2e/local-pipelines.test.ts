@@ -49,6 +49,17 @@ async function ended(match: (run: DescribeExecutionCommandOutput) => boolean, ti
   }
 }
 
+/** Waits for an event the runtime delivered (Model Build Failed follows the run's end by one Lambda call). */
+async function delivered(match: (event: ReturnType<typeof runtimeEvents>[number]) => boolean, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = runtimeEvents(dataDir).find(match);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no matching event after ${timeoutMs} ms:\n${runtime.output().slice(-4000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 const ofCommit = (commit: string) => (run: DescribeExecutionCommandOutput) => run.input?.includes(commit) === true;
 
 async function jobCounts(): Promise<number> {
@@ -86,8 +97,8 @@ describe('a Version 2 pipeline on the local runtime', () => {
 
     expect(firstRun.status).toBe('FAILED');
     expect(firstRun.error).toBe('SageMakerJobFailed');
-    const failed = runtimeEvents(dataDir).find((event) => event['detail-type'] === 'Model Build Failed' && event.detail.commit === firstCommit);
-    expect(failed?.detail.step).toBe('split');
+    const failed = await delivered((event) => event['detail-type'] === 'Model Build Failed' && event.detail.commit === firstCommit);
+    expect(failed.detail.step).toBe('split');
   }, 300_000);
 
   it('succeeds when the same execution is redriven after the upload, running its two trainings at the same time', async () => {
@@ -102,8 +113,8 @@ describe('a Version 2 pipeline on the local runtime', () => {
     // Two intervals overlap when each starts before the other ends.
     expect(a!.TrainingStartTime!.getTime()).toBeLessThan(b!.TrainingEndTime!.getTime());
     expect(b!.TrainingStartTime!.getTime()).toBeLessThan(a!.TrainingEndTime!.getTime());
-    const registered = runtimeEvents(dataDir).find((event) => event['detail-type'] === 'Model Package Registered' && event.detail.commit === firstCommit);
-    expect(registered?.detail.modelPackageGroupName).toBe('sluice-local-abalone-age');
+    const registered = await delivered((event) => event['detail-type'] === 'Model Package Registered' && event.detail.commit === firstCommit);
+    expect(registered.detail.modelPackageGroupName).toBe('sluice-local-abalone-age');
   }, 300_000);
 
   it('serves every step of a new commit with an unchanged tree from the cache, starting no SageMaker job', async () => {

@@ -52,6 +52,7 @@ export function independentSteps(count: number, prefix = 'step'): Record<string,
 
 /** The stack's resources as a compiled pipeline sees them in tests. */
 export const TEST_TARGETS: CompileTargets = {
+  snapshotSourceFunctionArn: fakeFunctionArn('SnapshotSourceLambdaFunction'),
   startJobFunctionArn: fakeFunctionArn('StartJobLambdaFunction'),
   evaluateStepFunctionArn: fakeFunctionArn('EvaluateStepLambdaFunction'),
   registerModelFunctionArn: fakeFunctionArn('RegisterModelLambdaFunction'),

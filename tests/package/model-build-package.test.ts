@@ -35,7 +35,7 @@ afterAll(() => packaged?.cleanup());
 
 describe('serverless package --stage dev (offline, documented defaults)', () => {
   it('produces one artifact per function', () => {
-    for (const name of ['onSourcePush', 'startJob', 'onJobStateChange', 'reconcileJobs', 'evaluateStep', 'registerModel', 'onBuildStatusChange']) {
+    for (const name of ['onSourcePush', 'snapshotSource', 'startJob', 'onJobStateChange', 'reconcileJobs', 'evaluateStep', 'registerModel', 'onBuildStatusChange']) {
       const zip = join(packaged.dir, `${name}.zip`);
       expect(existsSync(zip)).toBe(true);
       expect(statSync(zip).size).toBeGreaterThan(1000);
@@ -46,8 +46,8 @@ describe('serverless package --stage dev (offline, documented defaults)', () => 
     const functions = resourcesOfType(template, 'AWS::Lambda::Function');
     const roles = functions.map(([, fn]) => JSON.stringify(fn.Properties.Role));
 
-    // 7 for the build, 12 for the deploy, the CodePipeline action.
-    expect(functions).toHaveLength(20);
+    // 8 for the build, 12 for the deploy, the CodePipeline action.
+    expect(functions).toHaveLength(21);
     expect(functions.every(([, fn]) => fn.Properties.Runtime === 'nodejs22.x')).toBe(true);
     expect(new Set(roles).size).toBe(functions.length);
   });
@@ -66,11 +66,26 @@ describe('serverless package --stage dev (offline, documented defaults)', () => 
     expect(environment.Variables).toMatchObject({
       BUILD_STATE_MACHINE_PREFIX: 'sluice-dev-build-',
       PIPELINE_ROLE_ARN: { 'Fn::GetAtt': ['PipelineStateMachineRole', 'Arn'] },
+      SNAPSHOT_SOURCE_FUNCTION_ARN: { 'Fn::GetAtt': ['SnapshotSourceLambdaFunction', 'Arn'] },
       START_JOB_FUNCTION_ARN: { 'Fn::GetAtt': ['StartJobLambdaFunction', 'Arn'] },
       EVALUATE_STEP_FUNCTION_ARN: { 'Fn::GetAtt': ['EvaluateStepLambdaFunction', 'Arn'] },
       REGISTER_MODEL_FUNCTION_ARN: { 'Fn::GetAtt': ['RegisterModelLambdaFunction', 'Arn'] },
       EVENT_BUS_NAME: { Ref: 'EventBus' },
     });
+  });
+
+  it.each(['OnSourcePushLambdaFunction', 'CodepipelineActionLambdaFunction'])('leaves the source size limit out of %s: the snapshot is the run\'s', (functionId) => {
+    const environment = template.Resources[functionId]!.Properties.Environment as { Variables: Record<string, unknown> };
+
+    expect(environment.Variables).toMatchObject({ SNAPSHOT_SOURCE_FUNCTION_ARN: { 'Fn::GetAtt': ['SnapshotSourceLambdaFunction', 'Arn'] } });
+    expect(environment.Variables).not.toHaveProperty('MAX_SOURCE_BYTES');
+  });
+
+  it('gives snapshot-source the artifacts bucket and the stage\'s source size limit, and nothing of the build settings', () => {
+    const environment = template.Resources.SnapshotSourceLambdaFunction!.Properties.Environment as { Variables: Record<string, unknown> };
+
+    expect(environment.Variables).toMatchObject({ ARTIFACTS_BUCKET: { Ref: 'ArtifactsBucket' }, MAX_SOURCE_BYTES: '52428800' });
+    expect(Object.keys(environment.Variables).filter((name) => name.endsWith('_FUNCTION_ARN') || name.startsWith('TRIGGER_') || name === 'PIPELINE_ROLE_ARN')).toEqual([]);
   });
 
   it('starts requested builds from Model Build Requested on the service bus', () => {
@@ -228,21 +243,70 @@ describe('IAM in the packaged template', () => {
     const statements = statementsOf(template.Resources.OnSourcePushRole!);
 
     expect(statements.flatMap(actions).filter((a) => a.startsWith('sagemaker:'))).toEqual([]);
-    expect(statements.find((s) => s.Sid === 'ReadRepository')!.Action).toEqual(['codecommit:GetFile', 'codecommit:GetFolder', 'codecommit:GetBlob', 'codecommit:GetBranch']);
+    expect(statements.find((s) => s.Sid === 'ReadRepository')!.Action).toEqual(['codecommit:GetFile', 'codecommit:GetBranch']);
   });
 
-  it.each(['OnSourcePushRole', 'EvaluateStepRole', 'RegisterModelRole'])('lets %s list builds/ so a missing object is a 404, not a 403', (roleId) => {
+  it.each(['OnSourcePushRole', 'CodepipelineActionRole'])('lets %s read only mlops.yaml and branch heads from CodeCommit, not the tree', (roleId) => {
+    const codecommit = statementsOf(template.Resources[roleId]!).flatMap(actions).filter((a) => a.startsWith('codecommit:'));
+
+    expect(codecommit.sort()).toEqual(['codecommit:GetBranch', 'codecommit:GetFile']);
+  });
+
+  it('lets only snapshot-source read the tree (GetFolder, GetBlob)', () => {
+    const readers = roles().filter(([, role]) => statementsOf(role).flatMap(actions).some((a) => a === 'codecommit:GetFolder' || a === 'codecommit:GetBlob'));
+
+    expect(readers.map(([id]) => id)).toEqual(['SnapshotSourceRole']);
+  });
+
+  describe('the snapshot-source role', () => {
+    const statements = () => statementsOf(template.Resources.SnapshotSourceRole!);
+
+    it('runs snapshot-source', () => {
+      expect(template.Resources.SnapshotSourceLambdaFunction!.Properties.Role).toEqual({ 'Fn::GetAtt': ['SnapshotSourceRole', 'Arn'] });
+    });
+
+    it('allows only logs, reading the tree, and reading and writing builds/', () => {
+      expect(statements().flatMap(actions).sort()).toEqual(['codecommit:GetBlob', 'codecommit:GetFolder', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
+      expect(statements().every((s) => s.Effect === 'Allow')).toBe(true);
+    });
+
+    it('reads the tree only of the configured repositories, as on-source-push reads their mlops.yaml', () => {
+      const read = statements().find((s) => actions(s).includes('codecommit:GetFolder'))!;
+      const onSourcePush = statementsOf(template.Resources.OnSourcePushRole!).find((s) => s.Sid === 'ReadRepository')!;
+
+      expect(actions(read).sort()).toEqual(['codecommit:GetBlob', 'codecommit:GetFolder']);
+      expect(resources(read)).toEqual(resources(onSourcePush));
+      for (const resource of resources(read)) expect(JSON.stringify(resource)).toMatch(/^\{"Fn::Sub":"arn:\$\{AWS::Partition\}:codecommit:\$\{AWS::Region\}:\$\{AWS::AccountId\}:[^:"]+"\}$/);
+    });
+
+    it('reads and writes objects only under builds/ of the artifacts bucket', () => {
+      const objects = statements().filter((s) => actions(s).some((a) => a === 's3:GetObject' || a === 's3:PutObject'));
+
+      expect(objects).toHaveLength(1);
+      expect(objects[0]!.Resource).toEqual({ 'Fn::Sub': ['arn:${AWS::Partition}:s3:::${Bucket}/builds/*', { Bucket: { Ref: 'ArtifactsBucket' } }] });
+    });
+
+    it('writes logs only to its own log group', () => {
+      const logs = statements().find((s) => actions(s).includes('logs:PutLogEvents'))!;
+
+      expect(logs.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/sluice-dev-snapshotSource:*' });
+    });
+  });
+
+  it.each(['OnSourcePushRole', 'SnapshotSourceRole', 'EvaluateStepRole', 'RegisterModelRole'])('lets %s list builds/ so a missing object is a 404, not a 403', (roleId) => {
     const list = statementsOf(template.Resources[roleId]!).find((s) => actions(s).includes('s3:ListBucket'))!;
 
     expect(list.Condition).toEqual({ StringLike: { 's3:prefix': 'builds/*' } });
   });
 
-  it('lets the pipelines invoke only the three task functions and publish domain events', () => {
+  it('lets the pipelines invoke only the four task functions and publish domain events', () => {
     const statements = statementsOf(template.Resources.PipelineStateMachineRole!);
     const invoke = statements.find((s) => actions(s).includes('lambda:InvokeFunction'))!;
     const publish = statements.find((s) => actions(s).includes('events:PutEvents'))!;
 
-    expect(resources(invoke)).toHaveLength(3);
+    expect(resources(invoke)).toEqual(
+      ['SnapshotSourceLambdaFunction', 'StartJobLambdaFunction', 'EvaluateStepLambdaFunction', 'RegisterModelLambdaFunction'].map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })),
+    );
     expect(publish.Resource).toEqual({ 'Fn::GetAtt': ['EventBus', 'Arn'] });
   });
 });

@@ -151,10 +151,10 @@ describe('loadConfig', () => {
 describe('loadBuildSettings', () => {
   const BUILD_ENV = {
     ...VALID_ENV,
-    MAX_SOURCE_BYTES: '52428800',
     TRIGGER_BRANCHES: 'main,release/*',
     BUILD_STATE_MACHINE_PREFIX: 'sluice-test-build-',
     PIPELINE_ROLE_ARN: 'arn:aws:iam::123456789012:role/sluice-test-pipeline',
+    SNAPSHOT_SOURCE_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-snapshot-source',
     START_JOB_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-start-job',
     EVALUATE_STEP_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-evaluate-step',
     REGISTER_MODEL_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-register-model',
@@ -163,6 +163,8 @@ describe('loadBuildSettings', () => {
 
   beforeEach(() => {
     process.env = { ...ORIGINAL_ENV, ...BUILD_ENV };
+    // The snapshot's limit is snapshot-source's own variable, not a build setting.
+    delete process.env.MAX_SOURCE_BYTES;
   });
 
   afterEach(() => {
@@ -174,13 +176,13 @@ describe('loadBuildSettings', () => {
       artifactsBucket: 'sluice-test-artifacts',
       allowedInstanceTypes: ['ml.m5.xlarge', 'ml.m5.large'],
       maxRuntimeSeconds: 7200,
-      maxSourceBytes: 52_428_800,
       repositories: ['abalone', 'churn-*'],
       branches: ['main', 'release/*'],
       stateMachinePrefix: 'sluice-test-build-',
       rejectedStateMachineArn: BUILD_ENV.REJECTED_BUILD_STATE_MACHINE_ARN,
       pipelineRoleArn: BUILD_ENV.PIPELINE_ROLE_ARN,
       targets: {
+        snapshotSourceFunctionArn: BUILD_ENV.SNAPSHOT_SOURCE_FUNCTION_ARN,
         startJobFunctionArn: BUILD_ENV.START_JOB_FUNCTION_ARN,
         evaluateStepFunctionArn: BUILD_ENV.EVALUATE_STEP_FUNCTION_ARN,
         registerModelFunctionArn: BUILD_ENV.REGISTER_MODEL_FUNCTION_ARN,
@@ -195,6 +197,18 @@ describe('loadBuildSettings', () => {
 
   it('returns a frozen object', () => {
     expect(Object.isFrozen(loadBuildSettings())).toBe(true);
+  });
+
+  it('names SNAPSHOT_SOURCE_FUNCTION_ARN when it is missing: every run starts with the snapshot', () => {
+    delete process.env.SNAPSHOT_SOURCE_FUNCTION_ARN;
+
+    expect(() => loadBuildSettings()).toThrow(/SNAPSHOT_SOURCE_FUNCTION_ARN: .*\(not set\)/);
+  });
+
+  it('rejects a SNAPSHOT_SOURCE_FUNCTION_ARN that is not an ARN', () => {
+    process.env.SNAPSHOT_SOURCE_FUNCTION_ARN = 'sluice-test-snapshotSource';
+
+    expect(() => loadBuildSettings()).toThrow(/SNAPSHOT_SOURCE_FUNCTION_ARN/);
   });
 
   it('names every missing variable', () => {

@@ -26,6 +26,7 @@ interface State {
 
 const POLICY = { allowedInstanceTypes: ['ml.m5.xlarge', 'ml.m5.large'], maxRuntimeSeconds: 7200 };
 const TARGETS = {
+  snapshotSourceFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-snapshotSource',
   startJobFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-startJob',
   evaluateStepFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-evaluateStep',
   registerModelFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-registerModel',
@@ -102,8 +103,19 @@ Steps:
     expect(names).toEqual(expect.arrayContaining(['SageMakerCapacityError', 'SageMakerInternalError', 'SageMakerResourceLimit', 'RetryableError', 'Lambda.ServiceException']));
   });
 
-  it('the names a rejected build fails with are the ones on-source-push puts in its input', () => {
-    expect(named('input').sort()).toEqual(['InvalidConfig', 'SourceTooLarge']);
+  it('the names a rejected build fails with are the ones on-source-push puts in its input: only InvalidConfig', () => {
+    expect(named('input')).toEqual(['InvalidConfig']);
+  });
+
+  it.each(definitions.filter(({ file }) => file.endsWith('(compiled)')))('$file fails the run with SourceTooLarge at its source snapshot: no Retry or Catch names it', ({ states }) => {
+    const snapshot = states['Source snapshot'];
+    const handled = [...(snapshot?.Retry ?? []), ...(snapshot?.Catch ?? [])].flatMap((rule) => rule.ErrorEquals);
+
+    expect({ type: snapshot?.Type, resource: snapshot?.Resource, handled: handled.filter((name) => ['SourceTooLarge', 'States.ALL', 'States.TaskFailed'].includes(name)) }).toEqual({
+      type: 'Task',
+      resource: TARGETS.snapshotSourceFunctionArn,
+      handled: [],
+    });
   });
 
   it("every Fail-step name Sluice writes is a Fail step's error: the default, and Version 1's quality gate", () => {

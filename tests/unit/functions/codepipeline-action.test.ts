@@ -1,9 +1,9 @@
 import 'aws-sdk-client-mock-jest';
 
-import { CodeCommitClient, GetBlobCommand, GetFileCommand, GetFolderCommand } from '@aws-sdk/client-codecommit';
+import { CodeCommitClient, CommitDoesNotExistException, GetBlobCommand, GetFileCommand, GetFolderCommand } from '@aws-sdk/client-codecommit';
 import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateStateMachineCommand, DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 
@@ -42,19 +42,21 @@ function jobEvent(userParameters: string | undefined, continuationToken?: string
 let handler: typeof codePipelineActionHandler;
 
 beforeAll(async () => {
+  // The snapshot's limit is snapshot-source's to read: the build action starts without it.
+  delete process.env.MAX_SOURCE_BYTES;
   Object.assign(process.env, {
     MODEL_DEPLOY_STATE_MACHINE_ARN: DEPLOY_STATE_MACHINE_ARN,
     EVENT_BUS_NAME: 'sluice-test',
     ARTIFACTS_BUCKET: 'sluice-test-artifacts',
     ALLOWED_INSTANCE_TYPES: 'ml.m5.xlarge',
     MAX_RUNTIME_SECONDS: '3600',
-    MAX_SOURCE_BYTES: '52428800',
     // The stage's push filters: a pipeline's build action ignores them.
     TRIGGER_REPOSITORIES: 'abalone',
     TRIGGER_BRANCHES: 'main',
     BUILD_STATE_MACHINE_PREFIX: 'sluice-test-build-',
     REJECTED_BUILD_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:sluice-test-build-rejected',
     PIPELINE_ROLE_ARN: 'arn:aws:iam::123456789012:role/sluice-test-pipeline',
+    SNAPSHOT_SOURCE_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-snapshot-source',
     START_JOB_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-start-job',
     EVALUATE_STEP_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-evaluate-step',
     REGISTER_MODEL_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-register-model',
@@ -88,8 +90,6 @@ describe('codepipeline-action', () => {
   it('builds a commit of any repository and branch, answering with the build run as continuation token', async () => {
     const commit = commitId('pipeline source revision');
     codecommit.on(GetFileCommand).resolves({ fileContent: new TextEncoder().encode(EXAMPLE_CONFIG_TEXT) });
-    codecommit.on(GetFolderCommand).resolves({ folderPath: '/', files: [{ absolutePath: 'mlops.yaml', relativePath: 'mlops.yaml', blobId: 'blob-mlops', fileMode: 'NORMAL' }] });
-    codecommit.on(GetBlobCommand).resolves({ content: new TextEncoder().encode(EXAMPLE_CONFIG_TEXT) });
     fakeS3(s3);
     sfn.on(CreateStateMachineCommand).callsFake(async (input: { name?: string }) => ({ stateMachineArn: `arn:aws:states:us-east-1:123456789012:stateMachine:${input.name}`, creationDate: new Date() }));
     sfn.on(StartExecutionCommand).callsFake(async (input: { stateMachineArn?: string; name?: string }) => ({ executionArn: `${input.stateMachineArn!.replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: new Date() }));
@@ -99,6 +99,31 @@ describe('codepipeline-action', () => {
     const started = sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input;
     expect(started).toMatchObject({ stateMachineArn: expect.stringContaining(':stateMachine:sluice-test-build-churn-'), name: buildExecutionName('churn', commit) });
     expect(codePipeline).toHaveReceivedCommandWith(PutJobSuccessResultCommand, { jobId: JOB_ID, continuationToken: `${started.stateMachineArn!.replace(':stateMachine:', ':execution:')}:${started.name}` });
+  });
+
+  it('builds without reading the tree, writing only pipeline.json: the run snapshots its own source', async () => {
+    const commit = commitId('pipeline source revision');
+    codecommit.on(GetFileCommand).resolves({ fileContent: new TextEncoder().encode(EXAMPLE_CONFIG_TEXT) });
+    fakeS3(s3);
+    sfn.on(CreateStateMachineCommand).callsFake(async (input: { name?: string }) => ({ stateMachineArn: `arn:aws:states:us-east-1:123456789012:stateMachine:${input.name}`, creationDate: new Date() }));
+    sfn.on(StartExecutionCommand).callsFake(async (input: { stateMachineArn?: string; name?: string }) => ({ executionArn: `${input.stateMachineArn!.replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: new Date() }));
+
+    await handler(jobEvent(JSON.stringify({ action: 'build', repository: 'churn', branch: 'release', commit })), lambdaContext());
+
+    expect(codecommit).not.toHaveReceivedCommand(GetFolderCommand);
+    expect(codecommit).not.toHaveReceivedCommand(GetBlobCommand);
+    expect(s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input.Key)).toEqual([`builds/${buildExecutionName('churn', commit)}/pipeline.json`]);
+    expect(sfn.commandCalls(CreateStateMachineCommand)[0]!.args[0].input.definition).toContain('"Resource":"arn:aws:lambda:us-east-1:123456789012:function:sluice-test-snapshot-source"');
+  });
+
+  it('answers JobFailed naming the commit when the repository does not have it, starting nothing', async () => {
+    const commit = commitId('a revision of another repository');
+    codecommit.on(GetFileCommand).rejects(new CommitDoesNotExistException({ message: `Could not find commit ${commit}`, $metadata: {} }));
+
+    await handler(jobEvent(JSON.stringify({ action: 'build', repository: 'churn', branch: 'release', commit })), lambdaContext());
+
+    expect(codePipeline).toHaveReceivedCommandWith(PutJobFailureResultCommand, { jobId: JOB_ID, failureDetails: expect.objectContaining({ type: 'JobFailed', message: `InvalidInput: commit: ${commit} does not exist in churn` }) });
+    expect(sfn).not.toHaveReceivedAnyCommand();
   });
 
   it('answers success with the same token while the run is still going', async () => {

@@ -90,13 +90,19 @@ describe('on-job-state-change handler', () => {
     expect(output).toMatchObject({ Type: 'Training', TrainingJobName: TRAINING_JOB, ModelArtifacts: MODEL, ModelArtifactsHash: expect.stringMatching(/^[0-9a-f]{64}$/), FinalMetrics: { 'validation:rmse': 2.1 } });
   });
 
-  it('stores a cached step\'s result in the table named by STEP_CACHE_TABLE', async () => {
+  it('stores a cached step\'s result in the table named by STEP_CACHE_TABLE, for ExpireAfter from the job\'s end', async () => {
     const key = 'abalone#5e8d0c5a7b3f4e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a0f9e8d';
-    dynamo.on(GetCommand, { Key: { jobName: TRAINING_JOB } }).resolves({ Item: { ...token(TRAINING_JOB, 'training'), cache: { key, expiresAt: 1_797_600_000 } } });
+    const thirtyDays = 30 * 86_400;
+    dynamo.on(GetCommand, { Key: { jobName: TRAINING_JOB } }).resolves({ Item: { ...token(TRAINING_JOB, 'training'), cache: { key, maxAgeSeconds: thirtyDays } } });
+    const before = Math.floor(Date.now() / 1000);
 
     await handler(loadSample('sagemaker-training-job-state-change.json'), lambdaContext());
 
-    expect(dynamo).toHaveReceivedCommandWith(PutCommand, { TableName: CACHE_TABLE, Item: expect.objectContaining({ cacheKey: key, step: 'Train', expiresAt: 1_797_600_000 }) });
+    const item = dynamo.commandCalls(PutCommand, { TableName: CACHE_TABLE })[0]?.args[0].input.Item;
+    expect(item).toMatchObject({ cacheKey: key, step: 'Train' });
+    expect(item?.createdAt).toBeGreaterThanOrEqual(before);
+    expect(item?.createdAt).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
+    expect(item?.expiresAt).toBe(item?.createdAt + thirtyDays);
   });
 
   it('completes the waiting task with the outputs for a Completed processing job event', async () => {

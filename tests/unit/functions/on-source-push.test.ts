@@ -1,5 +1,5 @@
-import { CodeCommitClient, GetBlobCommand, GetBranchCommand, GetFileCommand, GetFolderCommand } from '@aws-sdk/client-codecommit';
-import { S3Client } from '@aws-sdk/client-s3';
+import { CodeCommitClient, CommitDoesNotExistException, GetBlobCommand, GetBranchCommand, GetFileCommand, GetFolderCommand } from '@aws-sdk/client-codecommit';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateStateMachineCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -22,21 +22,24 @@ const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/sluice-test-
 const PIPELINE_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/sluice-test-pipeline`;
 const REJECTED_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:sluice-test-build-rejected`;
 const HEAD = commitId('head of main');
+const SNAPSHOT_SOURCE_FUNCTION_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:sluice-test-snapshot-source`;
 
 let handler: typeof onSourcePushHandler;
 
 beforeAll(async () => {
+  // The snapshot's limit is snapshot-source's to read: on-source-push starts without it.
+  delete process.env.MAX_SOURCE_BYTES;
   Object.assign(process.env, {
     ARTIFACTS_BUCKET: BUCKET,
     ALLOWED_INSTANCE_TYPES: 'ml.m5.xlarge,ml.m5.large',
     MAX_RUNTIME_SECONDS: '7200',
-    MAX_SOURCE_BYTES: '1000000',
     // The real samples push to myRepo / MyDemoRepo on branch myBranch.
     TRIGGER_REPOSITORIES: 'myRepo,MyDemoRepo,abalone',
     TRIGGER_BRANCHES: 'main,my*',
     BUILD_STATE_MACHINE_PREFIX: 'sluice-test-build-',
     REJECTED_BUILD_STATE_MACHINE_ARN: REJECTED_ARN,
     PIPELINE_ROLE_ARN,
+    SNAPSHOT_SOURCE_FUNCTION_ARN,
     START_JOB_FUNCTION_ARN: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:sluice-test-start-job`,
     EVALUATE_STEP_FUNCTION_ARN: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:sluice-test-evaluate-step`,
     REGISTER_MODEL_FUNCTION_ARN: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:sluice-test-register-model`,
@@ -47,10 +50,9 @@ beforeAll(async () => {
   ({ handler } = await import('../../../functions/on-source-push'));
 });
 
+/** Serves `mlopsYaml` at any commit and the head of main: all on-source-push reads of a repository. */
 function serveRepository(mlopsYaml: string): void {
   codecommit.on(GetFileCommand).resolves({ fileContent: new TextEncoder().encode(mlopsYaml) });
-  codecommit.on(GetFolderCommand).resolves({ folderPath: '/', files: [{ absolutePath: 'mlops.yaml', relativePath: 'mlops.yaml', blobId: 'blob-mlops', fileMode: 'NORMAL' }] });
-  codecommit.on(GetBlobCommand).resolves({ content: new TextEncoder().encode(mlopsYaml) });
   codecommit.on(GetBranchCommand).resolves({ branch: { branchName: 'main', commitId: HEAD } });
 }
 
@@ -110,9 +112,18 @@ describe('on-source-push handler: a push', () => {
     await handler(loadSample('codecommit-reference-updated-push.json'), lambdaContext());
 
     const definition = sfn.commandCalls(CreateStateMachineCommand)[0]!.args[0].input.definition!;
+    expect(definition).toContain(`"Resource":"${SNAPSHOT_SOURCE_FUNCTION_ARN}"`);
     expect(definition).toContain(`"FunctionName":"arn:aws:lambda:${REGION}:${ACCOUNT}:function:sluice-test-start-job"`);
     expect(definition).toContain(`arn:aws:lambda:${REGION}:${ACCOUNT}:function:sluice-test-evaluate-step`);
     expect(definition).toContain(`arn:aws:lambda:${REGION}:${ACCOUNT}:function:sluice-test-register-model`);
+  });
+
+  it('reads no tree and writes only pipeline.json: the run snapshots its own source', async () => {
+    await handler(loadSample('codecommit-reference-updated-push.json'), lambdaContext());
+
+    expect(codecommit).not.toHaveReceivedCommand(GetFolderCommand);
+    expect(codecommit).not.toHaveReceivedCommand(GetBlobCommand);
+    expect(s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input.Key)).toEqual([`builds/${buildExecutionName('myRepo', '26a8f2EXAMPLE')}/pipeline.json`]);
   });
 
   it('starts a build for a newly created branch', async () => {
@@ -233,6 +244,16 @@ describe('on-source-push handler: Model Build Requested', () => {
     await expect(handler(buildRequest({ fromStep: 'Gate' }), lambdaContext())).resolves.toMatchObject({ rejected: true });
 
     expect(deadLetter().reason).toContain('detail.fromStep: fromStep and sourceExecutionArn go together');
+    expect(sfn).not.toHaveReceivedAnyCommand();
+  });
+
+  it('dead-letters a request for a commit the repository does not have, naming the commit, and starts nothing', async () => {
+    const commit = commitId('a commit of another repository');
+    codecommit.on(GetFileCommand).rejects(new CommitDoesNotExistException({ message: `Could not find commit ${commit}`, $metadata: {} }));
+
+    await expect(handler(buildRequest({ commit }), lambdaContext())).resolves.toMatchObject({ rejected: true });
+
+    expect(deadLetter().reason).toBe(`commit: ${commit} does not exist in abalone`);
     expect(sfn).not.toHaveReceivedAnyCommand();
   });
 

@@ -356,6 +356,26 @@ describe('codeHash', () => {
     expect(codeHash(manifest, ['train.js'], FIELD)).not.toBe(codeHash(manifest, undefined, FIELD));
   });
 
+  it.each([['.'], ['./'], ['/'], ['train.js', '.']])('reads %p as the whole tree, like no Paths at all', (...paths) => {
+    const manifest = sourceManifest();
+
+    expect(codeHash(manifest, paths, FIELD)).toBe(codeHash(manifest, undefined, FIELD));
+  });
+
+  it('changes the whole tree\'s hash when any file changes, with Paths `.`', () => {
+    const manifest = sourceManifest();
+
+    expect(codeHash(withChangedFile(manifest, 'data/README.md'), ['.'], FIELD)).not.toBe(codeHash(manifest, ['.'], FIELD));
+  });
+
+  it('reads a dot-directory (`.github/`) as that directory, not as the whole tree', () => {
+    const manifest = withChangedFile(sourceManifest(), '.github/workflows/ci.yml');
+
+    expect(codeHash(manifest, ['.github/'], FIELD)).toBe(codeHash(manifest, ['.github'], FIELD));
+    expect(codeHash(manifest, ['.github/'], FIELD)).not.toBe(codeHash(manifest, ['.'], FIELD));
+    expect(codeHash(withChangedFile(manifest, 'train.js'), ['.github/'], FIELD)).toBe(codeHash(manifest, ['.github/'], FIELD));
+  });
+
   it('rejects a path that matches no file of the commit with InvalidConfig naming the entry', () => {
     expect(() => codeHash(sourceManifest(), ['preprocess.js', 'src/'], FIELD)).toThrow(InvalidConfigError);
     expect(() => codeHash(sourceManifest(), ['preprocess.js', 'src/'], FIELD)).toThrow('Steps.Preprocess.Cache.Paths[1]: "src/" matches no file of the commit');

@@ -1,6 +1,6 @@
 import { StateMachine } from 'aws-local-stepfunctions';
 
-import { type CompiledPipeline, resultPath, STARTED_STATE, SUCCEEDED_STATE } from '../../../shared/pipeline/compile';
+import { type CompiledPipeline, resultPath, SNAPSHOT_STATE, STARTED_STATE, stepOfState, SUCCEEDED_STATE } from '../../../shared/pipeline/compile';
 import type { PipelineConfig, StepSpec } from '../../../shared/schemas/mlops-v2';
 import type { PipelineRunInput } from '../../../shared/schemas/task-inputs';
 import { type Json, type LocalHandler, namedError, type PathRun, runPath, TEST_EVENT_BUS, withFixedTaskTimeoutsDeep } from '../../helpers/asl';
@@ -130,14 +130,17 @@ function resultOf(name: string, spec: StepSpec): Json {
   }
 }
 
-/** A handler for every Task of the named pipeline: each step succeeds (Conditions hold), each event is accepted. */
+/** What snapshot-source returns (shared/pipeline/source-snapshot.ts); the run discards it. */
+const SNAPSHOT_RESULT = { sourceUri: `${PREFIX}/source.tar.gz`, sourcePrefix: `${PREFIX}/source/`, manifestUri: `${PREFIX}/source-manifest.json`, files: 12, bytes: 48_213, reused: false };
+
+/** A handler for every Task of the named pipeline: the snapshot is taken, each step succeeds (Conditions hold), each event is accepted. */
 function happyHandlers(name: keyof typeof PIPELINES): Record<string, LocalHandler> {
   const config = PIPELINES[name]!();
   const tasks = allStates(compiled(name).definition as { States: unknown }).filter(([, state]) => state.Type === 'Task');
   return Object.fromEntries(
     tasks.map(([state]): [string, LocalHandler] => {
       const spec = Object.hasOwn(config.Steps, state) ? config.Steps[state] : undefined;
-      return [state, spec ? () => resultOf(state, spec) : () => PUT_EVENTS_RESULT];
+      return [state, spec ? () => resultOf(state, spec) : state === SNAPSHOT_STATE ? () => SNAPSHOT_RESULT : () => PUT_EVENTS_RESULT];
     }),
   );
 }
@@ -196,6 +199,21 @@ describe('compilePipeline', () => {
         Resource: 'arn:aws:states:::events:putEvents',
         Parameters: { Entries: [{ EventBusName: TEST_EVENT_BUS, Source: 'sluice', DetailType: 'Model Build Started', Detail: { 'parameters.$': '$.parameters', 'executionArn.$': '$$.Execution.Id' } }] },
       });
+    });
+
+    it('snapshots the source right after the announcement, with a task of snapshot-source given the build', () => {
+      const states = statesOf('fork-join.yaml');
+
+      expect(states[STARTED_STATE]).toMatchObject({ Next: SNAPSHOT_STATE });
+      expect(states[SNAPSHOT_STATE]).toEqual(
+        expect.objectContaining({ Type: 'Task', Resource: TEST_TARGETS.snapshotSourceFunctionArn, Parameters: { 'build.$': '$.build' }, ResultPath: null, Next: 'Prepare' }),
+      );
+    });
+
+    it('retries the snapshot\'s transient Lambda errors and throttling, and nothing else (SourceTooLarge fails the run)', () => {
+      expect(statesOf('fork-join.yaml')[SNAPSHOT_STATE]?.Retry).toEqual([
+        { ErrorEquals: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException', 'RetryableError'], IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2, JitterStrategy: 'FULL' },
+      ]);
     });
 
     it('ends by publishing Model Build Succeeded and returning the steps\' results', () => {
@@ -300,6 +318,7 @@ describe('compilePipeline', () => {
 
       expect(Object.keys(definition.States as object)).toEqual([
         STARTED_STATE,
+        SNAPSHOT_STATE,
         'Prepare',
         'parallel #1: TrainXgb, EvaluateXgb, TrainLinear, EvaluateLinear',
         'Gate',
@@ -333,11 +352,11 @@ describe('compilePipeline', () => {
       expect(compiled('fork-join.yaml').extraWaits).toEqual([]);
     });
 
-    it('compiles 50 steps into one state per step plus its Parallels and the two events', () => {
+    it('compiles 50 steps into one state per step plus its Parallels, the two events and the snapshot', () => {
       const states = statesOf('50 steps');
       const byType = Object.values(states).reduce<Record<string, number>>((counts, state) => ({ ...counts, [state.Type]: (counts[state.Type] ?? 0) + 1 }), {});
 
-      expect(byType).toEqual({ Task: 52, Parallel: 4 });
+      expect(byType).toEqual({ Task: 53, Parallel: 4 });
     });
 
     it('gives the same definition, byte for byte, for the same pipeline', () => {
@@ -351,6 +370,7 @@ describe('compilePipeline', () => {
   describe('what reaches the definition from mlops.yaml', () => {
     it('holds no ARN but the stack\'s own functions and Step Functions\' service integrations', () => {
       const allowed = new Set([
+        TEST_TARGETS.snapshotSourceFunctionArn,
         TEST_TARGETS.startJobFunctionArn,
         TEST_TARGETS.evaluateStepFunctionArn,
         TEST_TARGETS.registerModelFunctionArn,
@@ -411,6 +431,30 @@ describe('compilePipeline', () => {
       const prepared = withFixedTaskTimeoutsDeep(asDefinition(compiled('fork-join.yaml')));
 
       expect(allStates(prepared).filter(([, state]) => 'TimeoutSecondsPath' in state)).toEqual([]);
+    });
+
+    it('gives snapshot-source the run\'s build, and the first step the run\'s input unchanged by the snapshot', async () => {
+      const path = await run('fork-join.yaml');
+
+      expect(callsTo(path, SNAPSHOT_STATE).map((call) => call.input)).toEqual([{ build: buildContext() }]);
+      expect(callsTo(path, 'Prepare')[0]?.input).toMatchObject({ Payload: { build: buildContext(), parameters: {}, steps: {}, reuse: {} } });
+    });
+
+    it('fails the run with SourceTooLarge at the snapshot, running no step, when the tree is too large', async () => {
+      const tooLarge = namedError('SourceTooLarge', 'source of abalone@0123456 exceeds the stage limit of 52428800 bytes (reached at data/abalone.csv)');
+
+      const path = await run('fork-join.yaml', { [SNAPSHOT_STATE]: () => Promise.reject(tooLarge) });
+
+      expect(path.outcome).toEqual({ status: 'FAILED', error: 'SourceTooLarge', cause: tooLarge.message });
+      expect(path.calls.map((call) => call.state)).toEqual([STARTED_STATE, SNAPSHOT_STATE]);
+    });
+
+    it('retries the snapshot when CodeCommit or S3 throttles it, then runs the steps', async () => {
+      const throttled = () => namedError('RetryableError', 'CodeCommit throttled GetBlob');
+
+      const path = await run('fork-join.yaml', { [SNAPSHOT_STATE]: failingFirst([throttled(), throttled()], () => SNAPSHOT_RESULT) });
+
+      expect({ status: path.outcome.status, calls: callsTo(path, SNAPSHOT_STATE).length }).toEqual({ status: 'SUCCEEDED', calls: 3 });
     });
 
     it('runs both parallel branches and gives the step after them both results in $.steps', async () => {
@@ -477,7 +521,7 @@ describe('compilePipeline', () => {
     it('goes straight on through an empty branch', async () => {
       const path = await run('nested Conditions with an empty branch', { outer: () => ({ Type: 'Condition', Outcome: false, Values: [] }) });
 
-      expect(path.calls.map((call) => call.state)).toEqual([STARTED_STATE, 'check', 'outer', 'after', SUCCEEDED_STATE]);
+      expect(path.calls.map((call) => call.state)).toEqual([STARTED_STATE, SNAPSHOT_STATE, 'check', 'outer', 'after', SUCCEEDED_STATE]);
     });
 
     it('fails the whole run with a job step\'s error, and runs nothing after it', async () => {
@@ -536,7 +580,7 @@ describe('compilePipeline', () => {
     it('runs the Version 1 example to the end: preprocess, train, evaluate, gate, register', async () => {
       const path = await run('examples/abalone (Version 1)');
 
-      expect(path.calls.map((call) => call.state)).toEqual([STARTED_STATE, 'Preprocess', 'Train', 'Evaluate', 'QualityGate', 'Register', 'Register registered', SUCCEEDED_STATE]);
+      expect(path.calls.map((call) => call.state)).toEqual([STARTED_STATE, SNAPSHOT_STATE, 'Preprocess', 'Train', 'Evaluate', 'QualityGate', 'Register', 'Register registered', SUCCEEDED_STATE]);
     });
 
     it('runs 50 steps to the end, each task once', async () => {
@@ -558,6 +602,51 @@ describe('compilePipeline', () => {
 
       expect(6 * states + 2).toBeLessThan(25_000 / 10);
     });
+  });
+});
+
+describe('stepOfState', () => {
+  it.each([
+    ['Train', 'Train'],
+    ['train-model', 'train-model'],
+    ['NotBetter failed', 'NotBetter'],
+    ['Register registered', 'Register'],
+    ['Gate ?', 'Gate'],
+    ['outer (if)', 'outer'],
+    ['outer (else)', 'outer'],
+  ])('maps state %p to step %p', (state, step) => {
+    expect(stepOfState(state)).toBe(step);
+  });
+
+  it.each([STARTED_STATE, SNAPSHOT_STATE, SUCCEEDED_STATE, 'parallel #1: TrainXgb, EvaluateXgb, TrainLinear, EvaluateLinear', 'parallel #2: a failed'])(
+    'maps %p, a state around the steps, to no step',
+    (state) => {
+      expect(stepOfState(state)).toBeUndefined();
+    },
+  );
+
+  it('maps every state of a compiled pipeline named after a step, or after one with a suffix, to that step and the rest to none', () => {
+    const steps = new Set(Object.keys(loadPipeline('fork-join').Steps));
+    const names = allStates(compiled('fork-join.yaml').definition as { States: unknown }).map(([name]) => name);
+
+    expect(Object.fromEntries(names.map((name) => [name, stepOfState(name)]))).toEqual({
+      [STARTED_STATE]: undefined,
+      [SNAPSHOT_STATE]: undefined,
+      Prepare: 'Prepare',
+      'parallel #1: TrainXgb, EvaluateXgb, TrainLinear, EvaluateLinear': undefined,
+      TrainXgb: 'TrainXgb',
+      EvaluateXgb: 'EvaluateXgb',
+      TrainLinear: 'TrainLinear',
+      EvaluateLinear: 'EvaluateLinear',
+      Gate: 'Gate',
+      'Gate ?': 'Gate',
+      Register: 'Register',
+      'Register registered': 'Register',
+      [SUCCEEDED_STATE]: undefined,
+      NotBetter: 'NotBetter',
+      'NotBetter failed': 'NotBetter',
+    });
+    expect(names.map(stepOfState).filter((step) => step !== undefined && !steps.has(step))).toEqual([]);
   });
 });
 

@@ -396,10 +396,8 @@ describe('startJob: results from earlier runs', () => {
       const job = trainingJob(nameOf('Train', 1, first));
       store.put(job.ModelArtifacts!.S3ModelArtifacts!, 'model.tar.gz bytes');
       sagemaker.on(DescribeTrainingJobCommand, { TrainingJobName: nameOf('Train', 1, first) }).resolves(job);
-      // SageMaker's completion event arrives as the job ends, at NOW (settleJob reads the clock itself).
-      const clock = jest.spyOn(Date, 'now').mockReturnValue(NOW.getTime());
-      await settleJob(TABLES, nameOf('Train', 1, first), 'training');
-      clock.mockRestore();
+      // SageMaker's completion event arrives as the job ends, at NOW.
+      await settleJob(TABLES, nameOf('Train', 1, first), 'training', NOW);
       sagemaker.resetHistory();
       sfn.resetHistory();
       dynamo.resetHistory();
@@ -450,12 +448,12 @@ describe('startJob: results from earlier runs', () => {
     });
   });
 
-  it('records the cache key, and the entry\'s expiry ExpireAfter from now, with the token of a cached step\'s job', async () => {
+  it('records the cache key and ExpireAfter with the token of a cached step\'s job', async () => {
     const cached = runOf(cachedPipeline());
 
     await startJob(input('Preprocess', {}, cached), STAGE, TABLES, NOW);
 
-    expect(tokens.items.get(nameOf('Preprocess', 1, cached))).toMatchObject({ cache: { key: expect.stringMatching(/^abalone#[0-9a-f]{64}$/), expiresAt: NOW_SECONDS + THIRTY_DAYS } });
+    expect(tokens.items.get(nameOf('Preprocess', 1, cached))).toMatchObject({ cache: { key: expect.stringMatching(/^abalone#[0-9a-f]{64}$/), maxAgeSeconds: THIRTY_DAYS } });
     expect(dynamo).toHaveReceivedCommandWith(GetCommand, { TableName: CACHE_TABLE, Key: { cacheKey: expect.stringMatching(/^abalone#/) } });
   });
 
@@ -524,17 +522,26 @@ describe('settleJob', () => {
     });
   });
 
-  it('stores the result with its output hashes under the token\'s cache key when the step is cached', async () => {
+  it('stores the result with its output hashes under the token\'s cache key when the step is cached, for ExpireAfter from the job\'s end', async () => {
     const key = 'abalone#0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0';
-    tokens.items.set(nameOf('Preprocess'), { ...token({ jobName: nameOf('Preprocess'), kind: 'processing', step: 'Preprocess', cache: { key, expiresAt: NOW_SECONDS + THIRTY_DAYS } }) });
+    tokens.items.set(nameOf('Preprocess'), { ...token({ jobName: nameOf('Preprocess'), kind: 'processing', step: 'Preprocess', cache: { key, maxAgeSeconds: THIRTY_DAYS } }) });
 
-    await settleJob(TABLES, nameOf('Preprocess'), 'processing');
+    await settleJob(TABLES, nameOf('Preprocess'), 'processing', NOW);
 
     expect(dynamo).toHaveReceivedCommandWith(PutCommand, {
       TableName: CACHE_TABLE,
-      Item: { cacheKey: key, result: JSON.stringify(sentOutput()), executionArn: run.executionArn, step: 'Preprocess', createdAt: expect.any(Number), expiresAt: NOW_SECONDS + THIRTY_DAYS },
+      Item: { cacheKey: key, result: JSON.stringify(sentOutput()), executionArn: run.executionArn, step: 'Preprocess', createdAt: NOW_SECONDS, expiresAt: NOW_SECONDS + THIRTY_DAYS },
     });
     expect(JSON.parse(cache.items.get(key)!.result as string)).toMatchObject({ OutputHashes: { train: await contentHash(`${run.prefix}Preprocess/train/`) } });
+  });
+
+  it('keeps the expiry a token recorded before maxAgeSeconds existed carries (a job running across the deploy)', async () => {
+    const key = 'abalone#0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0';
+    tokens.items.set(nameOf('Preprocess'), { ...token({ jobName: nameOf('Preprocess'), kind: 'processing', step: 'Preprocess', cache: { key, expiresAt: NOW_SECONDS + 3600 } }) });
+
+    await expect(settleJob(TABLES, nameOf('Preprocess'), 'processing', NOW)).resolves.toBe('completed');
+
+    expect(cache.items.get(key)).toMatchObject({ createdAt: NOW_SECONDS, expiresAt: NOW_SECONDS + 3600 });
   });
 
   it('stores nothing in the cache for a token without a cache key', async () => {
@@ -544,7 +551,7 @@ describe('settleJob', () => {
   });
 
   it('stores nothing in the cache for a cached step whose job failed', async () => {
-    tokens.items.set(nameOf('Train'), { ...token({ cache: { key: 'abalone#ab', expiresAt: NOW_SECONDS + THIRTY_DAYS } }) });
+    tokens.items.set(nameOf('Train'), { ...token({ cache: { key: 'abalone#ab', maxAgeSeconds: THIRTY_DAYS } }) });
     sagemaker.on(DescribeTrainingJobCommand, { TrainingJobName: nameOf('Train') }).resolves(trainingJob(nameOf('Train'), { TrainingJobStatus: TrainingJobStatus.FAILED, FailureReason: 'AlgorithmError: out of memory' }));
 
     await settleJob(TABLES, nameOf('Train'), 'training');
@@ -709,7 +716,7 @@ describe('reconcileJobs', () => {
   });
 
   it('stores a cached step\'s result when it settles the token', async () => {
-    outstanding(token({ createdAt: NOW_SECONDS - 600, cache: { key: 'abalone#cd', expiresAt: NOW_SECONDS + THIRTY_DAYS } }));
+    outstanding(token({ createdAt: NOW_SECONDS - 600, cache: { key: 'abalone#cd', maxAgeSeconds: THIRTY_DAYS } }));
     sagemaker.on(DescribeTrainingJobCommand).resolves(trainingJob(nameOf('Train')));
 
     await reconcileJobs(TABLES, 120, NOW);

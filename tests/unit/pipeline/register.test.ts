@@ -6,6 +6,8 @@ import {
   CreateModelPackageGroupCommand,
   DescribeModelPackageCommand,
   DescribeModelPackageGroupCommand,
+  ModelApprovalStatus,
+  ModelPackageStatus,
   ResourceNotFound,
   SageMakerClient,
   SageMakerServiceException,
@@ -17,7 +19,7 @@ import { InvalidConfigError, InvalidInputError, RetryableError } from '../../../
 import { registerModel, type RegisterSettings } from '../../../shared/pipeline/register';
 import { stepOf } from '../../../shared/pipeline/stored-pipeline';
 import type { PipelineConfig } from '../../../shared/schemas/mlops-v2';
-import type { StepTaskInput } from '../../../shared/schemas/task-inputs';
+import type { RegisterResult, StepTaskInput } from '../../../shared/schemas/task-inputs';
 import { ACCOUNT, exampleConfig, REGION } from '../../helpers/fixtures';
 import {
   CACHE_TABLE,
@@ -48,6 +50,8 @@ let store: FakeS3;
 let cache: FakeTable;
 let run: TestRun;
 let versions: number;
+/** Each version's approval status as DescribeModelPackage reports it, by ARN. */
+let approvals: Map<string, string>;
 
 /** The package ARN of `version` in `group`. */
 function packageArn(version: number, group = GROUP): string {
@@ -97,19 +101,25 @@ beforeEach(() => {
   cache = fakeTable(dynamo, CACHE_TABLE, 'cacheKey');
   run = runOf();
   versions = 0;
+  approvals = new Map();
   sagemaker.on(DescribeModelPackageGroupCommand).resolves({ ModelPackageGroupName: GROUP });
   sagemaker.on(CreateModelPackageGroupCommand).resolves({});
   // A new version per ClientToken, the same version for a repeated one, as SageMaker does.
   const byToken = new Map<string, string>();
-  sagemaker.on(CreateModelPackageCommand).callsFake((input: { ModelPackageGroupName?: string; ClientToken?: string }) => {
+  sagemaker.on(CreateModelPackageCommand).callsFake((input: { ModelPackageGroupName?: string; ClientToken?: string; ModelApprovalStatus?: string }) => {
     const known = byToken.get(input.ClientToken ?? '');
     if (known) return { ModelPackageArn: known };
     versions += 1;
     const arn = packageArn(versions, input.ModelPackageGroupName);
     byToken.set(input.ClientToken ?? '', arn);
+    approvals.set(arn, input.ModelApprovalStatus ?? ModelApprovalStatus.PENDING_MANUAL_APPROVAL);
     return { ModelPackageArn: arn };
   });
-  sagemaker.on(DescribeModelPackageCommand).callsFake((input: { ModelPackageName?: string }) => ({ ModelPackageArn: input.ModelPackageName, ModelPackageStatus: 'Completed' }));
+  sagemaker.on(DescribeModelPackageCommand).callsFake((input: { ModelPackageName?: string }) => ({
+    ModelPackageArn: input.ModelPackageName,
+    ModelPackageStatus: ModelPackageStatus.COMPLETED,
+    ModelApprovalStatus: approvals.get(input.ModelPackageName ?? ''),
+  }));
 });
 
 describe('registerModel', () => {
@@ -300,6 +310,22 @@ describe('registerModel', () => {
     await expect(registerModel(registerInput(), SETTINGS, NOW)).rejects.toThrow(RetryableError);
   });
 
+  it('returns the RegisterModel result carried over from a source run as it is, registering nothing and reading nothing', async () => {
+    const carried: RegisterResult = { Type: 'RegisterModel', ModelPackageArn: packageArn(7), ModelPackageGroupName: GROUP, ModelApprovalStatus: ModelApprovalStatus.PENDING_MANUAL_APPROVAL, CachedFrom: null };
+
+    await expect(registerModel(registerInput(run, { reuse: { Train: trainResult(run), Register: carried } }), SETTINGS, NOW)).resolves.toEqual(carried);
+
+    expect(sagemaker).not.toHaveReceivedAnyCommand();
+    expect(s3).not.toHaveReceivedAnyCommand();
+    expect(dynamo).not.toHaveReceivedAnyCommand();
+  });
+
+  it('registers a new version when only other steps\' results are carried over', async () => {
+    await expect(registerModel(registerInput(run, { reuse: { Train: trainResult(run) } }), SETTINGS, NOW)).resolves.toMatchObject({ ModelPackageArn: packageArn(1), CachedFrom: null });
+
+    expect(sagemaker).toHaveReceivedCommandTimes(CreateModelPackageCommand, 1);
+  });
+
   it('reads and writes no cache entry for a step without Cache', async () => {
     await registerModel(registerInput(), SETTINGS, NOW);
 
@@ -376,6 +402,63 @@ describe('registerModel with Cache', () => {
     sagemaker.on(DescribeModelPackageCommand).rejects(new SageMakerServiceException({ name: 'ValidationException', $fault: 'client', message: `ModelPackage ${packageArn(1)} does not exist.`, $metadata: {} }));
 
     await expect(registerModel(registerInput(runOf(cachedPipeline())), SETTINGS, NOW)).resolves.toMatchObject({ ModelPackageArn: packageArn(2), CachedFrom: null });
+  });
+
+  it('registers a new version when the earlier version has since been rejected, and records it for later runs', async () => {
+    await registerModel(registerInput(runOf(cachedPipeline())), SETTINGS, NOW);
+    approvals.set(packageArn(1), ModelApprovalStatus.REJECTED);
+    const second = runOf(cachedPipeline());
+
+    await expect(registerModel(registerInput(second), SETTINGS, NOW)).resolves.toMatchObject({ ModelPackageArn: packageArn(2), CachedFrom: null });
+
+    expect([...cache.items.values()].map((entry) => ({ result: JSON.parse(entry.result as string) as RegisterResult, executionArn: entry.executionArn }))).toEqual([
+      { result: expect.objectContaining({ ModelPackageArn: packageArn(2) }), executionArn: second.executionArn },
+    ]);
+  });
+
+  it('returns the earlier version when it has since been approved', async () => {
+    const first = runOf(cachedPipeline());
+    await registerModel(registerInput(first), SETTINGS, NOW);
+    approvals.set(packageArn(1), ModelApprovalStatus.APPROVED);
+
+    await expect(registerModel(registerInput(runOf(cachedPipeline())), SETTINGS, NOW)).resolves.toMatchObject({ ModelPackageArn: packageArn(1), CachedFrom: first.executionArn });
+  });
+
+  describe('a ModelPackageDescription the file writes', () => {
+    const describedPipeline = () =>
+      exampleWith((pipeline) => {
+        pipeline.Parameters.Note = { Type: 'String', Default: 'nightly' };
+        const register = stepOf(pipeline, 'Register', ['RegisterModel']);
+        register.Cache = { ExpireAfter: 'P7D' };
+        register.ModelPackageDescription = { 'Std:Join': { On: ' ', Values: ['abalone', { Get: 'Parameters.Note' }] } };
+      });
+
+    it('registers a new version when the description resolves differently', async () => {
+      await registerModel(registerInput(runOf(describedPipeline()), { parameters: { Note: 'nightly' } }), SETTINGS, NOW);
+
+      const result = await registerModel(registerInput(runOf(describedPipeline()), { parameters: { Note: 'hand-run' } }), SETTINGS, NOW);
+
+      expect(result).toMatchObject({ ModelPackageArn: packageArn(2), CachedFrom: null });
+      expect(createdPackage(1).ModelPackageDescription).toBe('abalone hand-run');
+    });
+
+    it('returns the earlier version when the description resolves the same', async () => {
+      const first = runOf(describedPipeline());
+      await registerModel(registerInput(first, { parameters: { Note: 'nightly' } }), SETTINGS, NOW);
+
+      await expect(registerModel(registerInput(runOf(describedPipeline()), { parameters: { Note: 'nightly' } }), SETTINGS, NOW)).resolves.toMatchObject({
+        ModelPackageArn: packageArn(1),
+        CachedFrom: first.executionArn,
+      });
+    });
+  });
+
+  it('returns the earlier version for another commit: the default description (commit, branch, metrics) is lineage, not content', async () => {
+    const first = runOf(cachedPipeline());
+    await registerModel(registerInput(first), SETTINGS, NOW);
+    const other = runOf(cachedPipeline(), { commit: 'fedcba9876543210fedcba9876543210fedcba98' });
+
+    await expect(registerModel(registerInput(other), SETTINGS, NOW)).resolves.toMatchObject({ ModelPackageArn: packageArn(1), CachedFrom: first.executionArn });
   });
 
   it('looks the registration up in the table named by the settings', async () => {

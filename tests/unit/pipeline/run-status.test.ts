@@ -57,13 +57,63 @@ function jobSucceeds(history: HistoryBuilder, name: string, previous?: number): 
   return history.exited('Task', name, {}, succeeded);
 }
 
-/** The start of every build run: ExecutionStarted and the Build started event task. */
-function buildStarted(history: HistoryBuilder): number {
+const SNAPSHOT_FUNCTION = 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-snapshotSource';
+
+/** ExecutionStarted and the Build started event task, the first two things of every build run. Returns the last event's id. */
+function announced(history: HistoryBuilder): number {
   history.add(HistoryEventType.ExecutionStarted, { executionStartedEventDetails: { input: JSON.stringify(runInput()), roleArn: 'arn:aws:iam::123456789012:role/sluice-test-pipeline' } }, 0);
   const entered = history.entered('Task', 'Build started', runInput());
   const scheduled = history.add(HistoryEventType.TaskScheduled, { taskScheduledEventDetails: { resource: 'putEvents', resourceType: 'events', region: 'us-east-1', parameters: '{}' } }, entered);
   const succeeded = history.add(HistoryEventType.TaskSucceeded, { taskSucceededEventDetails: { resource: 'putEvents', resourceType: 'events', output: '{}' } }, scheduled);
   return history.exited('Task', 'Build started', runInput(), succeeded);
+}
+
+/** The Source snapshot task (a Lambda function) entered after `previous` and started; returns the LambdaFunctionStarted id. */
+function snapshotStarted(history: HistoryBuilder, previous: number): number {
+  const entered = history.entered('Task', 'Source snapshot', runInput(), previous);
+  const scheduled = history.add(HistoryEventType.LambdaFunctionScheduled, { lambdaFunctionScheduledEventDetails: { resource: SNAPSHOT_FUNCTION, input: JSON.stringify({ build: run.build }) } }, entered);
+  return history.add(HistoryEventType.LambdaFunctionStarted, {}, scheduled);
+}
+
+/** The start of every build run: ExecutionStarted, the Build started event task and the Source snapshot task. Returns the last event's id. */
+function buildStarted(history: HistoryBuilder): number {
+  const started = snapshotStarted(history, announced(history));
+  const succeeded = history.add(HistoryEventType.LambdaFunctionSucceeded, { lambdaFunctionSucceededEventDetails: { output: '{"files":12,"bytes":48213,"reused":false}' } }, started);
+  return history.exited('Task', 'Source snapshot', runInput(), succeeded);
+}
+
+/** What Lambda puts in `cause` when snapshot-source throws SourceTooLargeError. */
+const SOURCE_TOO_LARGE_CAUSE = JSON.stringify({
+  errorType: 'SourceTooLarge',
+  errorMessage: 'source of abalone@0123456789ab exceeds the stage limit of 52428800 bytes (reached at data/abalone.csv); keep data sets out of the repository and read them as Dataset inputs',
+  trace: ['SourceTooLarge: source of abalone@0123456789ab exceeds the stage limit …', '    at snapshotSource (/var/task/snapshot-source.js:1:2345)'],
+});
+
+/** A run whose source tree is too large: snapshot-source fails with SourceTooLarge, before any step. */
+function failingAtTheSnapshot(): HistoryBuilder {
+  const history = new HistoryBuilder();
+  const started = snapshotStarted(history, announced(history));
+  const failed = history.add(HistoryEventType.LambdaFunctionFailed, { lambdaFunctionFailedEventDetails: { error: 'SourceTooLarge', cause: SOURCE_TOO_LARGE_CAUSE } }, started);
+  history.add(HistoryEventType.ExecutionFailed, { executionFailedEventDetails: { error: 'SourceTooLarge', cause: SOURCE_TOO_LARGE_CAUSE } }, failed);
+  return history;
+}
+
+/** The abalone run failing in `Register registered`: the version is registered, but publishing Model Package Registered fails. */
+function abaloneFailingToAnnounceTheVersion(): HistoryBuilder {
+  const history = new HistoryBuilder();
+  let previous = buildStarted(history);
+  for (const step of ['Preprocess', 'Train', 'Evaluate']) previous = jobSucceeds(history, step, previous);
+  const registerEntered = history.entered('Task', 'Register', {}, previous);
+  const scheduled = history.add(HistoryEventType.LambdaFunctionScheduled, { lambdaFunctionScheduledEventDetails: { resource: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-registerModel', input: '{}' } }, registerEntered);
+  const lambdaStarted = history.add(HistoryEventType.LambdaFunctionStarted, {}, scheduled);
+  const registered = history.add(HistoryEventType.LambdaFunctionSucceeded, { lambdaFunctionSucceededEventDetails: { output: '{"Type":"RegisterModel"}' } }, lambdaStarted);
+  const registerExited = history.exited('Task', 'Register', {}, registered);
+  const announce = history.entered('Task', 'Register registered', {}, registerExited);
+  const putScheduled = history.add(HistoryEventType.TaskScheduled, { taskScheduledEventDetails: { resource: 'putEvents', resourceType: 'events', region: 'us-east-1', parameters: '{}' } }, announce);
+  const putStarted = history.add(HistoryEventType.TaskStarted, { taskStartedEventDetails: { resource: 'putEvents', resourceType: 'events' } }, putScheduled);
+  const failed = history.add(HistoryEventType.TaskFailed, { taskFailedEventDetails: { resource: 'putEvents', resourceType: 'events', error: 'EventBridge.AccessDeniedException', cause: 'not authorized to perform events:PutEvents' } }, putStarted);
+  history.add(HistoryEventType.ExecutionFailed, { executionFailedEventDetails: { error: 'EventBridge.AccessDeniedException', cause: 'not authorized to perform events:PutEvents' } }, failed);
+  return history;
 }
 
 const TRAIN_XGB_CAUSE = 'training job abalone-trainxgb-3f2a1b0c9d8e failed: AlgorithmError: XGBoostError: value 0 for Parameter num_round should be greater equal to 1';
@@ -166,6 +216,27 @@ describe('failedStep', () => {
     serveHistory(sfn, run.executionArn, abaloneFailingTheGate().events);
 
     await expect(failedStep(run.executionArn)).resolves.toBe('QualityGateFailed');
+  });
+
+  it('names the step of `<name> registered` when publishing its version fails, not the internal state', async () => {
+    serveHistory(sfn, run.executionArn, abaloneFailingToAnnounceTheVersion().events);
+
+    await expect(failedStep(run.executionArn)).resolves.toBe('Register');
+  });
+
+  it('names Source snapshot, a state around the steps, for a run whose snapshot failed', async () => {
+    serveHistory(sfn, run.executionArn, failingAtTheSnapshot().events);
+
+    await expect(failedStep(run.executionArn)).resolves.toBe('Source snapshot');
+  });
+
+  it('names the step of `<name> ?` for a run aborted at a Condition\'s Choice', async () => {
+    const history = new HistoryBuilder();
+    const gateExited = history.exited('Task', 'Gate', {}, history.entered('Task', 'Gate', {}, jobSucceeds(history, 'Prepare', buildStarted(history))));
+    history.add(HistoryEventType.ExecutionAborted, {}, history.entered('Choice', 'Gate ?', {}, gateExited));
+    serveHistory(sfn, run.executionArn, history.events);
+
+    await expect(failedStep(run.executionArn)).resolves.toBe('Gate');
   });
 
   it('names a step whose Lambda function failed', async () => {
@@ -274,6 +345,14 @@ describe('announceBuildEnd', () => {
     await announceBuildEnd(statusChange({ status: 'FAILED', error: 'MetricNotFound', cause: METRIC_NOT_FOUND_CAUSE }), BUS);
 
     expect(published()).toMatchObject({ step: 'QualityGate', error: 'MetricNotFound', cause: JSON.parse(METRIC_NOT_FOUND_CAUSE).errorMessage });
+  });
+
+  it('names the step Source snapshot and passes SourceTooLarge with its message for a tree too large to snapshot', async () => {
+    serveHistory(sfn, run.executionArn, failingAtTheSnapshot().events);
+
+    await expect(announceBuildEnd(statusChange({ status: 'FAILED', error: 'SourceTooLarge', cause: SOURCE_TOO_LARGE_CAUSE }), BUS)).resolves.toEqual({ action: 'published', step: 'Source snapshot' });
+
+    expect(published()).toMatchObject({ step: 'Source snapshot', error: 'SourceTooLarge', cause: JSON.parse(SOURCE_TOO_LARGE_CAUSE).errorMessage });
   });
 
   it('names the step Config for a build rejected before it started, reading no history', async () => {

@@ -3,14 +3,14 @@ import 'aws-sdk-client-mock-jest';
 import {
   BranchDoesNotExistException,
   CodeCommitClient,
+  CommitDoesNotExistException,
   FileDoesNotExistException,
-  FileTooLargeException,
   GetBlobCommand,
   GetBranchCommand,
   GetFileCommand,
   GetFolderCommand,
 } from '@aws-sdk/client-codecommit';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateStateMachineCommand,
   DescribeExecutionCommand,
@@ -25,11 +25,13 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseDocument } from 'yaml';
 
-import { RetryableError } from '../../../shared/errors';
+import { InvalidInputError, RetryableError } from '../../../shared/errors';
 import { analysePipeline } from '../../../shared/pipeline/graph';
+import { stepOf } from '../../../shared/pipeline/stored-pipeline';
 import { type BuildSettings, type RejectedBuildInput, startModelBuild, startRequestedBuild, stepsFrom } from '../../../shared/pipeline/start-build';
 import { buildExecutionName, pipelineStateMachineName, requestedBuildExecutionName } from '../../../shared/naming';
 import { DETAIL_TYPES, type ModelBuildRequested, modelBuildRequestedSchema, parseEvent, type RepositoryStateChange, repositoryStateChangeSchema } from '../../../shared/schemas/events';
+import type { PipelineConfig } from '../../../shared/schemas/mlops-v2';
 import { type PipelineRunInput, pipelineRunInputSchema, type StepResult } from '../../../shared/schemas/task-inputs';
 import { ACCOUNT, BUCKET, EXAMPLE_CONFIG_TEXT, exampleConfig, loadSample, REGION, TEST_POLICY } from '../../helpers/fixtures';
 import { compile, loadPipeline, pipelineText, TEST_TARGETS } from '../../helpers/pipelines';
@@ -51,7 +53,6 @@ const REJECTED_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:sluice-te
 
 const SETTINGS: BuildSettings = {
   artifactsBucket: BUCKET,
-  maxSourceBytes: 1_000_000,
   repositories: ['myRepo', 'MyDemoRepo', 'abalone'],
   branches: ['myBranch'],
   allowedInstanceTypes: [...TEST_POLICY.allowedInstanceTypes],
@@ -61,8 +62,6 @@ const SETTINGS: BuildSettings = {
   rejectedStateMachineArn: REJECTED_ARN,
   targets: TEST_TARGETS,
 };
-
-const TRAIN_JS = 'module.exports = require(\'./model\');\n';
 
 /** A real sample event, parsed as on-source-push parses it (cloned by loadSample). */
 function sample(name = PUSH_SAMPLE): RepositoryStateChange {
@@ -93,24 +92,9 @@ function yamlWith(text: string, path: string[], value: unknown): string {
   return document.toString();
 }
 
-/** Serves `mlopsYaml` and a three-file tree (mlops.yaml, train.js, data/README.md) at any commit. */
+/** Serves `mlopsYaml` at any commit, and the head of main. (The tree is the run's to read: its Source snapshot state.) */
 function mockRepository(mlopsYaml = EXAMPLE_CONFIG_TEXT): void {
   codecommit.on(GetFileCommand, { filePath: 'mlops.yaml' }).resolves({ fileContent: new TextEncoder().encode(mlopsYaml), filePath: 'mlops.yaml' });
-  codecommit.on(GetFolderCommand, { folderPath: '/' }).resolves({
-    folderPath: '/',
-    files: [
-      { absolutePath: 'mlops.yaml', relativePath: 'mlops.yaml', blobId: 'blob-mlops', fileMode: 'NORMAL' },
-      { absolutePath: 'train.js', relativePath: 'train.js', blobId: 'blob-train', fileMode: 'NORMAL' },
-    ],
-    subFolders: [{ absolutePath: 'data', relativePath: 'data' }],
-  });
-  codecommit.on(GetFolderCommand, { folderPath: 'data' }).resolves({
-    folderPath: 'data',
-    files: [{ absolutePath: 'data/README.md', relativePath: 'README.md', blobId: 'blob-data-readme', fileMode: 'NORMAL' }],
-  });
-  codecommit.on(GetBlobCommand, { blobId: 'blob-mlops' }).resolves({ content: new TextEncoder().encode(mlopsYaml) });
-  codecommit.on(GetBlobCommand, { blobId: 'blob-train' }).resolves({ content: new TextEncoder().encode(TRAIN_JS) });
-  codecommit.on(GetBlobCommand, { blobId: 'blob-data-readme' }).resolves({ content: new TextEncoder().encode('Upload abalone.csv to datasets/abalone/.\n') });
   codecommit.on(GetBranchCommand).resolves({ branch: { branchName: 'main', commitId: commitId('head of main') } });
 }
 
@@ -203,7 +187,7 @@ describe('startModelBuild: events that do not build', () => {
     expect(sfn.calls()).toHaveLength(0);
   });
 
-  it('snapshots nothing, creates no state machine and starts nothing for a commit without mlops.yaml', async () => {
+  it('writes nothing, creates no state machine and starts nothing for a commit without mlops.yaml', async () => {
     codecommit.on(GetFileCommand).rejects(new FileDoesNotExistException({ message: 'The specified file does not exist.', $metadata: {} }));
 
     await startModelBuild(sample(), SETTINGS);
@@ -283,28 +267,27 @@ describe('startModelBuild: a push to a configured branch', () => {
     expect(JSON.stringify(startedExecution().input)).not.toContain('AlgorithmSpecification');
   });
 
-  it('writes the source snapshot (archive, unpacked files) and the manifest of path, mode and blob id', async () => {
+  it('reads only mlops.yaml from the repository and writes only pipeline.json: the run snapshots the source in its first state', async () => {
     await startModelBuild(sample(), SETTINGS);
 
-    expect(services.store.uris()).toEqual(
-      [`${PREFIX}pipeline.json`, `${PREFIX}source-manifest.json`, `${PREFIX}source.tar.gz`, `${PREFIX}source/data/README.md`, `${PREFIX}source/mlops.yaml`, `${PREFIX}source/train.js`]
-        .map((key) => `s3://${BUCKET}/${key}`)
-        .sort(),
-    );
-    expect(JSON.parse(services.store.text(`s3://${BUCKET}/${PREFIX}source-manifest.json`)!)).toEqual({
-      files: [
-        { path: 'data/README.md', mode: 'NORMAL', blobId: 'blob-data-readme' },
-        { path: 'mlops.yaml', mode: 'NORMAL', blobId: 'blob-mlops' },
-        { path: 'train.js', mode: 'NORMAL', blobId: 'blob-train' },
-      ],
-    });
+    expect(codecommit).not.toHaveReceivedCommand(GetFolderCommand);
+    expect(codecommit).not.toHaveReceivedCommand(GetBlobCommand);
+    expect(services.store.uris()).toEqual([`s3://${BUCKET}/${PREFIX}pipeline.json`]);
   });
 
-  it('starts the execution only once the snapshot, its manifest and pipeline.json are written', async () => {
+  it('starts the execution only once pipeline.json is written', async () => {
     await startModelBuild(sample(), SETTINGS);
 
     const [written] = [...services.started.values()];
-    expect(written).toEqual(expect.arrayContaining([`${PREFIX}source.tar.gz`, `${PREFIX}source-manifest.json`, `${PREFIX}pipeline.json`].map((key) => `s3://${BUCKET}/${key}`)));
+    expect(written).toEqual([`s3://${BUCKET}/${PREFIX}pipeline.json`]);
+  });
+
+  it('starts a run whose first state after the announcement is the source snapshot, given the build', async () => {
+    await startModelBuild(sample(), SETTINGS);
+
+    const definition = JSON.parse([...services.machines.values()][0]!) as { States: Record<string, { Next?: string; Resource?: string }> };
+    expect(definition.States['Build started']?.Next).toBe('Source snapshot');
+    expect(definition.States['Source snapshot']).toMatchObject({ Resource: TEST_TARGETS.snapshotSourceFunctionArn, Parameters: { 'build.$': '$.build' } });
   });
 
   it('builds a newly created branch (the referenceCreated sample)', async () => {
@@ -401,16 +384,16 @@ describe('startModelBuild: a repeated event', () => {
     await expect(startModelBuild(sample(), SETTINGS)).resolves.toEqual({ ...first, action: 'already-started' });
   });
 
-  it('starts nothing new and rewrites no snapshot', async () => {
+  it('starts nothing new and rewrites only pipeline.json, with the same content', async () => {
     await startModelBuild(sample(), SETTINGS);
     const putsAfterFirst = s3.commandCalls(PutObjectCommand).length;
-    const foldersAfterFirst = codecommit.commandCalls(GetFolderCommand).length;
+    const pipelineAfterFirst = services.store.text(`s3://${BUCKET}/${PREFIX}pipeline.json`);
 
     await startModelBuild(sample(), SETTINGS);
 
     expect(services.started.size).toBe(1);
-    expect(codecommit.commandCalls(GetFolderCommand)).toHaveLength(foldersAfterFirst);
     expect(s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input.Key).slice(putsAfterFirst)).toEqual([`${PREFIX}pipeline.json`]);
+    expect(services.store.text(`s3://${BUCKET}/${PREFIX}pipeline.json`)).toBe(pipelineAfterFirst);
   });
 
   it('names the build after the commit, so a push of the same commit to another branch is the same build', async () => {
@@ -476,12 +459,11 @@ describe('startModelBuild: an invalid mlops.yaml', () => {
     expect(startedExecution<RejectedBuildInput>().input.failure).toEqual({ Error: 'InvalidConfig', Cause: expect.stringContaining('mlops.yaml: not valid YAML') });
   });
 
-  it('snapshots nothing and creates no state machine for a build that cannot run', async () => {
+  it('writes nothing and creates no state machine for a build that cannot run', async () => {
     mockRepository(withoutResourceConfig());
 
     await startModelBuild(sample(), SETTINGS);
 
-    expect(codecommit).not.toHaveReceivedCommand(GetFolderCommand);
     expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
     expect(sfn).not.toHaveReceivedCommand(CreateStateMachineCommand);
   });
@@ -494,28 +476,6 @@ describe('startModelBuild: an invalid mlops.yaml', () => {
   });
 });
 
-describe('startModelBuild: an oversized source tree', () => {
-  const tooSmall = { ...SETTINGS, maxSourceBytes: 10 };
-
-  it('starts the rejected-build state machine with failure SourceTooLarge', async () => {
-    await expect(startModelBuild(sample(), tooSmall)).resolves.toMatchObject({ action: 'started', configValid: false, stateMachineArn: REJECTED_ARN });
-    expect(startedExecution<RejectedBuildInput>().input.failure).toEqual({ Error: 'SourceTooLarge', Cause: expect.stringContaining('exceeds the stage limit of 10 bytes') });
-  });
-
-  it('writes no partial snapshot', async () => {
-    await startModelBuild(sample(), tooSmall);
-
-    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
-  });
-
-  it('fails the build with SourceTooLarge when one file is larger than CodeCommit serves (a committed data set)', async () => {
-    codecommit.on(GetBlobCommand, { blobId: 'blob-train' }).rejects(new FileTooLargeException({ message: 'The specified file exceeds the file size limit for CodeCommit.', $metadata: {} }));
-
-    await expect(startModelBuild(sample(), SETTINGS)).resolves.toMatchObject({ action: 'started', configValid: false });
-    expect(startedExecution<RejectedBuildInput>().input.failure).toEqual({ Error: 'SourceTooLarge', Cause: expect.stringContaining('train.js') });
-  });
-});
-
 describe('startModelBuild: throttling', () => {
   it('throws RetryableError when reading mlops.yaml is throttled, starting nothing', async () => {
     codecommit.on(GetFileCommand).rejects(throttling());
@@ -524,8 +484,8 @@ describe('startModelBuild: throttling', () => {
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
   });
 
-  it('throws RetryableError, rather than failing the build, when the snapshot is throttled', async () => {
-    codecommit.on(GetBlobCommand).rejects(throttling());
+  it('throws RetryableError when writing pipeline.json is throttled, starting nothing', async () => {
+    s3.on(PutObjectCommand).rejects(Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $fault: 'server' }));
 
     await expect(startModelBuild(sample(), SETTINGS)).rejects.toThrow(RetryableError);
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
@@ -564,6 +524,18 @@ describe('startRequestedBuild', () => {
 
     expect(codecommit).not.toHaveReceivedCommand(GetBranchCommand);
     expect(codecommit).toHaveReceivedCommandWith(GetFileCommand, { commitSpecifier: commit });
+  });
+
+  it('rejects with InvalidInput naming the commit when the repository does not have it, starting nothing', async () => {
+    const commit = commitId('a commit of another repository');
+    codecommit.on(GetFileCommand).rejects(new CommitDoesNotExistException({ message: `Could not find commit ${commit}`, $metadata: {} }));
+
+    const started = startRequestedBuild(request({ commit }), SETTINGS);
+
+    await expect(started).rejects.toThrow(InvalidInputError);
+    await expect(started).rejects.toThrow(`commit: ${commit} does not exist in abalone`);
+    expect(sfn).not.toHaveReceivedAnyCommand();
+    expect(s3).not.toHaveReceivedAnyCommand();
   });
 
   it('ignores a branch that does not exist', async () => {
@@ -612,10 +584,11 @@ describe('startRequestedBuild', () => {
 });
 
 describe('startRequestedBuild: from a step on (selective execution)', () => {
+  const FORK_JOIN_DEFAULTS = { InstanceType: 'ml.m5.large', MaxMse: 6, Rounds: 50 };
   let source: TestRun;
   let sourceResults: Record<string, StepResult>;
 
-  /** A history in which each job step's TaskStateExited output holds the results so far, as the compiled machine records them. */
+  /** A history in which each task's TaskStateExited output holds the results so far, as the compiled machine records them. */
   function sourceHistory(order: string[], results: Record<string, StepResult>): HistoryBuilder {
     const history = new HistoryBuilder();
     const steps: Record<string, StepResult> = {};
@@ -628,17 +601,45 @@ describe('startRequestedBuild: from a step on (selective execution)', () => {
     return history;
   }
 
-  function serveSource(order: string[], results: Record<string, StepResult> = sourceResults, repository = 'abalone'): void {
+  interface SourceRun {
+    /** The source run's repository (its input's build.repository). */
+    repository?: string;
+    /** The pipeline.json the source run ran (default: the abalone example, as this commit has it). */
+    pipeline?: PipelineConfig;
+    /** The source run's parameters. */
+    parameters?: Record<string, string | number | boolean>;
+  }
+
+  /** Serves the source run: its execution (input), its pipeline.json and a history that reached the steps of `order`. */
+  function serveSource(order: string[], results: Record<string, StepResult> = sourceResults, { repository = 'abalone', pipeline = exampleConfig(), parameters = {} }: SourceRun = {}): void {
+    services.store.put(source.build.pipelineUri, JSON.stringify(pipeline));
     sfn.on(DescribeExecutionCommand, { executionArn: source.executionArn }).resolves({
       executionArn: source.executionArn,
       stateMachineArn: source.executionArn.replace(':execution:', ':stateMachine:').replace(/:[^:]+$/, ''),
       name: source.build.executionName,
       status: 'FAILED',
       startDate: new Date('2026-11-22T10:00:00Z'),
-      input: JSON.stringify({ build: { ...source.build, repository }, parameters: {}, steps: {}, reuse: {} }),
+      input: JSON.stringify({ build: { ...source.build, repository }, parameters, steps: {}, reuse: {} }),
     });
     serveHistory(sfn, source.executionArn, sourceHistory(order, results).events);
   }
+
+  /** The abalone example with one edit. */
+  function exampleWith(edit: (pipeline: PipelineConfig) => void): PipelineConfig {
+    const pipeline = exampleConfig();
+    edit(pipeline);
+    return pipeline;
+  }
+
+  /** fork-join's results up to both evaluations (jobs named after their steps). */
+  function forkJoinResults(): Record<string, StepResult> {
+    const job = (step: string): StepResult => ({ ...preprocessResult(source), ProcessingJobName: `${step.toLowerCase()}-job`, Outputs: { evaluation: `${source.prefix}${step}/evaluation/` } });
+    const model = (step: string): StepResult => ({ ...trainResult(source), TrainingJobName: `${step.toLowerCase()}-job` });
+    return { Prepare: job('Prepare'), TrainXgb: model('TrainXgb'), EvaluateXgb: job('EvaluateXgb'), TrainLinear: model('TrainLinear'), EvaluateLinear: job('EvaluateLinear') };
+  }
+
+  /** The failure the one run started was rejected with. */
+  const rejection = () => startedExecution<RejectedBuildInput>().input.failure;
 
   beforeEach(() => {
     source = newRun();
@@ -673,6 +674,14 @@ describe('startRequestedBuild: from a step on (selective execution)', () => {
     expect(sfn).toHaveReceivedCommandWith(GetExecutionHistoryCommand, { executionArn: source.executionArn, reverseOrder: false });
   });
 
+  it('reads the source run\'s pipeline.json where its execution input\'s build.pipelineUri points', async () => {
+    serveSource(['Preprocess', 'Train']);
+
+    await startRequestedBuild(request({ fromStep: 'Evaluate', sourceExecutionArn: source.executionArn }), SETTINGS);
+
+    expect(s3).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: BUCKET, Key: `builds/${source.build.executionName}/pipeline.json` });
+  });
+
   it('keeps the run a carried-over result first came from', async () => {
     const original = newRun();
     serveSource(['Preprocess', 'Train'], { ...sourceResults, Preprocess: { ...preprocessResult(original), ReusedFrom: original.executionArn } });
@@ -693,17 +702,91 @@ describe('startRequestedBuild: from a step on (selective execution)', () => {
 
   it('carries over results recorded inside a Parallel\'s branches (fork-join, from EvaluateXgb)', async () => {
     mockRepository(pipelineText('fork-join'));
-    const job = (step: string): StepResult => ({ ...preprocessResult(source), ProcessingJobName: `${step.toLowerCase()}-job`, Outputs: { evaluation: `${source.prefix}${step}/evaluation/` } });
-    const model = (step: string): StepResult => ({ ...trainResult(source), TrainingJobName: `${step.toLowerCase()}-job` });
-    serveSource(['Prepare', 'TrainXgb', 'TrainLinear', 'EvaluateLinear'], { Prepare: job('Prepare'), TrainXgb: model('TrainXgb'), TrainLinear: model('TrainLinear'), EvaluateLinear: job('EvaluateLinear') });
+    serveSource(['Prepare', 'TrainXgb', 'TrainLinear', 'EvaluateLinear'], forkJoinResults(), { pipeline: loadPipeline('fork-join'), parameters: FORK_JOIN_DEFAULTS });
 
     await startRequestedBuild(request({ fromStep: 'EvaluateXgb', sourceExecutionArn: source.executionArn }), SETTINGS);
 
     expect(Object.keys(startedExecution().input.reuse).sort()).toEqual(['EvaluateLinear', 'Prepare', 'TrainLinear', 'TrainXgb']);
   });
 
+  it('carries over a RegisterModel result as the source run recorded it, so the version is not registered again', async () => {
+    const registered: StepResult = {
+      Type: 'RegisterModel',
+      ModelPackageArn: `arn:aws:sagemaker:${REGION}:${ACCOUNT}:model-package/sluice-test-abalone/4`,
+      ModelPackageGroupName: 'sluice-test-abalone',
+      ModelApprovalStatus: 'PendingManualApproval',
+      CachedFrom: null,
+    };
+    const evaluated = { ...preprocessResult(source), ProcessingJobName: 'evaluate-job', Outputs: { evaluation: `${source.prefix}Evaluate/evaluation/` } };
+    serveSource(['Preprocess', 'Train', 'Evaluate', 'Register'], { ...sourceResults, Evaluate: evaluated, Register: registered });
+
+    // From the Fail step on: QualityGate decides again, and Register, if taken, returns the carried-over version.
+    await startRequestedBuild(request({ fromStep: 'QualityGateFailed', sourceExecutionArn: source.executionArn }), SETTINGS);
+
+    expect(startedExecution().input.reuse).toMatchObject({ Register: registered, Evaluate: { ReusedFrom: source.executionArn } });
+  });
+
+  it('carries over nothing for a step the source run did not reach, and starts the run: that step runs again', async () => {
+    serveSource(['Preprocess']);
+
+    await expect(startRequestedBuild(request({ fromStep: 'Evaluate', sourceExecutionArn: source.executionArn }), SETTINGS)).resolves.toMatchObject({ action: 'started', configValid: true });
+
+    expect(Object.keys(startedExecution().input.reuse)).toEqual(['Preprocess']);
+  });
+
+  it('starts the run when a step the source run did not reach has changed: there is no result of it to carry over', async () => {
+    serveSource(['Preprocess'], sourceResults, { pipeline: exampleWith((pipeline) => (stepOf(pipeline, 'Train', ['Training']).HyperParameters = { num_round: '10' })) });
+
+    await expect(startRequestedBuild(request({ fromStep: 'Evaluate', sourceExecutionArn: source.executionArn }), SETTINGS)).resolves.toMatchObject({ action: 'started', configValid: true });
+
+    expect(Object.keys(startedExecution().input.reuse)).toEqual(['Preprocess']);
+  });
+
+  it('refuses a carried-over step whose settings differ from the source run\'s with InvalidConfig naming Steps.<name>', async () => {
+    serveSource(['Preprocess', 'Train'], sourceResults, { pipeline: exampleWith((pipeline) => (stepOf(pipeline, 'Train', ['Training']).HyperParameters = { num_round: '10' })) });
+
+    await startRequestedBuild(request({ fromStep: 'Evaluate', sourceExecutionArn: source.executionArn }), SETTINGS);
+
+    expect(rejection()).toEqual({ Error: 'InvalidConfig', Cause: `fromStep: Steps.Train differs from ${source.executionArn}'s; start from Train or an earlier step` });
+    expect(sfn).not.toHaveReceivedCommand(CreateStateMachineCommand);
+  });
+
+  it('compares settings as canonical JSON: the same settings written in another key order are the same', async () => {
+    const reordered = JSON.parse(JSON.stringify(exampleConfig(), (_key, value: unknown) => (value && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).reverse()) : value))) as PipelineConfig;
+    expect(JSON.stringify(reordered)).not.toBe(JSON.stringify(exampleConfig()));
+    serveSource(['Preprocess', 'Train'], sourceResults, { pipeline: reordered });
+
+    await startRequestedBuild(request({ fromStep: 'Evaluate', sourceExecutionArn: source.executionArn }), SETTINGS);
+
+    expect(Object.keys(startedExecution().input.reuse)).toEqual(['Preprocess', 'Train']);
+  });
+
+  it('refuses a carried-over step that reads a parameter whose value differs from the source run\'s, naming the step and the parameter', async () => {
+    mockRepository(pipelineText('fork-join'));
+    serveSource(['Prepare', 'TrainXgb', 'TrainLinear', 'EvaluateLinear'], forkJoinResults(), { pipeline: loadPipeline('fork-join'), parameters: FORK_JOIN_DEFAULTS });
+
+    await startRequestedBuild(request({ fromStep: 'EvaluateXgb', sourceExecutionArn: source.executionArn, parameters: { Rounds: 80 } }), SETTINGS);
+
+    expect(rejection()).toEqual({
+      Error: 'InvalidConfig',
+      Cause: `fromStep: Steps.TrainXgb reads Parameters.Rounds, which is 80 here and was 50 in ${source.executionArn}; start from TrainXgb or an earlier step`,
+    });
+  });
+
+  it('carries over the steps that do not read a changed parameter', async () => {
+    mockRepository(pipelineText('fork-join'));
+    serveSource(['Prepare', 'TrainXgb', 'TrainLinear', 'EvaluateLinear'], forkJoinResults(), { pipeline: loadPipeline('fork-join'), parameters: FORK_JOIN_DEFAULTS });
+
+    await startRequestedBuild(request({ fromStep: 'TrainXgb', sourceExecutionArn: source.executionArn, parameters: { Rounds: 80 } }), SETTINGS);
+
+    expect({ parameters: startedExecution().input.parameters, reused: Object.keys(startedExecution().input.reuse).sort() }).toEqual({
+      parameters: { ...FORK_JOIN_DEFAULTS, Rounds: 80 },
+      reused: ['EvaluateLinear', 'Prepare', 'TrainLinear'],
+    });
+  });
+
   it('refuses a source run of another repository with InvalidConfig naming sourceExecutionArn', async () => {
-    serveSource(['Preprocess', 'Train'], sourceResults, 'churn');
+    serveSource(['Preprocess', 'Train'], sourceResults, { repository: 'churn' });
 
     await startRequestedBuild(request({ fromStep: 'Evaluate', sourceExecutionArn: source.executionArn }), SETTINGS);
 
@@ -719,21 +802,49 @@ describe('startRequestedBuild: from a step on (selective execution)', () => {
 
     await startRequestedBuild(request({ fromStep: 'Evaluate', sourceExecutionArn: source.executionArn }), SETTINGS);
 
-    expect(startedExecution<RejectedBuildInput>().input.failure).toEqual({ Error: 'InvalidConfig', Cause: `sourceExecutionArn: ${source.executionArn} is not a build of abalone` });
+    expect(rejection()).toEqual({ Error: 'InvalidConfig', Cause: `sourceExecutionArn: ${source.executionArn} is not a build of abalone` });
+  });
+
+  it('refuses a rejected build as the source with InvalidConfig naming sourceExecutionArn: it ran no pipeline', async () => {
+    sfn.on(DescribeExecutionCommand, { executionArn: source.executionArn }).resolves({
+      executionArn: source.executionArn,
+      stateMachineArn: REJECTED_ARN,
+      status: 'FAILED',
+      startDate: new Date('2026-11-22T10:00:00Z'),
+      input: JSON.stringify({ build: source.build, failure: { Error: 'InvalidConfig', Cause: 'mlops.yaml: Train.ResourceConfig: is required' } }),
+    });
+
+    await startRequestedBuild(request({ fromStep: 'Evaluate', sourceExecutionArn: source.executionArn }), SETTINGS);
+
+    expect(rejection()).toEqual({ Error: 'InvalidConfig', Cause: expect.stringMatching(new RegExp(`^sourceExecutionArn: ${source.executionArn} ran no pipeline`)) });
   });
 
   it('refuses a fromStep the pipeline does not have, naming fromStep', async () => {
     await startRequestedBuild(request({ fromStep: 'Deploy', sourceExecutionArn: source.executionArn }), SETTINGS);
 
-    expect(startedExecution<RejectedBuildInput>().input.failure).toEqual({ Error: 'InvalidConfig', Cause: expect.stringMatching(/^fromStep: the pipeline has no step "Deploy"/) });
+    expect(rejection()).toEqual({ Error: 'InvalidConfig', Cause: expect.stringMatching(/^fromStep: the pipeline has no step "Deploy"/) });
   });
 
-  it('refuses a source run that has no result for a step before fromStep', async () => {
-    serveSource(['Preprocess']);
+  describe('an input above Step Functions\' 256 KiB', () => {
+    /** A training result with enough metrics to push the run's input past 256 KiB. */
+    const heavyTrain = () => ({ ...trainResult(source), FinalMetrics: Object.fromEntries(Array.from({ length: 6000 }, (_value, index) => [`validation:metric-${String(index).padStart(5, '0')}-of-a-long-name`, index / 7])) });
 
-    await startRequestedBuild(request({ fromStep: 'Evaluate', sourceExecutionArn: source.executionArn }), SETTINGS);
+    it('fails the run through the rejected-build state machine with InvalidConfig naming the size', async () => {
+      serveSource(['Preprocess', 'Train'], { ...sourceResults, Train: heavyTrain() });
 
-    expect(startedExecution<RejectedBuildInput>().input.failure).toEqual({ Error: 'InvalidConfig', Cause: `fromStep: ${source.executionArn} has no result for Train; start from an earlier step` });
+      await expect(startRequestedBuild(request({ fromStep: 'Evaluate', sourceExecutionArn: source.executionArn }), SETTINGS)).resolves.toMatchObject({ action: 'started', configValid: false, stateMachineArn: REJECTED_ARN });
+
+      expect(rejection()).toEqual({ Error: 'InvalidConfig', Cause: expect.stringMatching(/^the run's input is \d{6} bytes, above Step Functions' 262144: start from an earlier step$/) });
+    });
+
+    it('creates no state machine and writes no pipeline.json for it', async () => {
+      serveSource(['Preprocess', 'Train'], { ...sourceResults, Train: heavyTrain() });
+
+      await startRequestedBuild(request({ fromStep: 'Evaluate', sourceExecutionArn: source.executionArn }), SETTINGS);
+
+      expect(sfn).not.toHaveReceivedCommand(CreateStateMachineCommand);
+      expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
+    });
   });
 });
 

@@ -1,0 +1,134 @@
+import 'aws-sdk-client-mock-jest';
+
+import { CodeCommitClient, FileTooLargeException, GetBlobCommand, GetFolderCommand } from '@aws-sdk/client-codecommit';
+import { HeadObjectCommand, NotFound, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+
+import type { handler as snapshotSourceHandler } from '../../../functions/snapshot-source';
+import { InvalidInputError, RetryableError, SourceTooLargeError } from '../../../shared/errors';
+import { BUCKET, buildContext, COMMIT } from '../../helpers/fixtures';
+import { lambdaContext } from '../../helpers/lambda-context';
+
+/** functions/snapshot-source: the first task of every build run, given `{ build }` by the compiled pipeline's `Source snapshot` state. */
+
+const codecommit = mockClient(CodeCommitClient);
+const s3 = mockClient(S3Client);
+
+/** The stage's limit, as serverless.yml passes it (small here, so a test can exceed it). */
+const MAX_SOURCE_BYTES = 200;
+const BUILD = buildContext();
+const PREFIX = `builds/${BUILD.executionName}/`;
+
+/** The commit's tree: path → content (well under the limit together). */
+const TREE: Record<string, string> = {
+  'mlops.yaml': 'Version: 1\n',
+  'train.js': "module.exports = require('./model');\n",
+};
+
+let handler: typeof snapshotSourceHandler;
+
+beforeAll(async () => {
+  // Only what the function reads: the bucket and the limit (not the build settings on-source-push reads).
+  Object.assign(process.env, { ARTIFACTS_BUCKET: BUCKET, MAX_SOURCE_BYTES: String(MAX_SOURCE_BYTES), POWERTOOLS_LOG_LEVEL: 'SILENT' });
+  ({ handler } = await import('../../../functions/snapshot-source'));
+});
+
+/** Serves TREE at the root of the commit, each file's blob holding `content` (default: TREE's). */
+function serveTree(content: Record<string, string> = TREE): void {
+  codecommit.on(GetFolderCommand, { folderPath: '/' }).resolves({
+    commitId: COMMIT,
+    folderPath: '/',
+    files: Object.keys(content).map((path) => ({ absolutePath: path, relativePath: path, blobId: `blob:${path}`, fileMode: 'NORMAL' })),
+  });
+  for (const [path, text] of Object.entries(content)) codecommit.on(GetBlobCommand, { blobId: `blob:${path}` }).resolves({ content: new TextEncoder().encode(text) });
+}
+
+/** Keys of every PutObject, sorted. */
+function writtenKeys(): string[] {
+  return s3
+    .commandCalls(PutObjectCommand)
+    .map((call) => call.args[0].input.Key ?? '')
+    .sort();
+}
+
+beforeEach(() => {
+  codecommit.reset();
+  s3.reset();
+  s3.on(HeadObjectCommand).rejects(new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } }));
+  s3.on(PutObjectCommand).resolves({});
+  serveTree();
+});
+
+describe('snapshot-source handler', () => {
+  it('snapshots the build\'s commit to builds/<executionName>/ in ARTIFACTS_BUCKET: unpacked files, manifest and archive', async () => {
+    await handler({ build: BUILD }, lambdaContext());
+
+    expect(codecommit).toHaveReceivedCommandWith(GetFolderCommand, { repositoryName: BUILD.repository, commitSpecifier: BUILD.commit, folderPath: '/' });
+    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, { Bucket: BUCKET });
+    expect(writtenKeys()).toEqual([`${PREFIX}source-manifest.json`, `${PREFIX}source.tar.gz`, `${PREFIX}source/mlops.yaml`, `${PREFIX}source/train.js`]);
+  });
+
+  it('writes where the build context says the source is, and returns what it wrote', async () => {
+    const bytes = Object.values(TREE).reduce((sum, text) => sum + Buffer.byteLength(text), 0);
+
+    await expect(handler({ build: BUILD }, lambdaContext())).resolves.toEqual({
+      sourceUri: BUILD.sourceUri,
+      sourcePrefix: BUILD.sourcePrefix,
+      manifestUri: BUILD.sourceManifestUri,
+      files: 2,
+      bytes,
+      reused: false,
+    });
+  });
+
+  it('reuses a finished snapshot when the task runs again (a retry or a redrive), reading no tree', async () => {
+    s3.on(HeadObjectCommand, { Bucket: BUCKET, Key: `${PREFIX}source.tar.gz` }).resolves({ ContentLength: 321 });
+
+    await expect(handler({ build: BUILD }, lambdaContext())).resolves.toMatchObject({ reused: true });
+
+    expect(codecommit).not.toHaveReceivedAnyCommand();
+    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
+  });
+
+  it('fails the task with SourceTooLarge, naming the limit from MAX_SOURCE_BYTES, for a tree above it', async () => {
+    serveTree({ ...TREE, 'data/abalone.csv': 'M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15,15\n'.repeat(5) });
+
+    const snapshot = handler({ build: BUILD }, lambdaContext());
+
+    await expect(snapshot).rejects.toThrow(SourceTooLargeError);
+    await expect(snapshot).rejects.toMatchObject({ name: 'SourceTooLarge', message: expect.stringContaining(`exceeds the stage limit of ${MAX_SOURCE_BYTES} bytes`) });
+  });
+
+  it('writes no partial snapshot for a tree above the limit', async () => {
+    serveTree({ ...TREE, 'data/abalone.csv': 'x'.repeat(MAX_SOURCE_BYTES) });
+
+    await expect(handler({ build: BUILD }, lambdaContext())).rejects.toThrow(SourceTooLargeError);
+
+    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
+  });
+
+  it('fails the task with SourceTooLarge naming the file CodeCommit will not serve (a committed data set)', async () => {
+    codecommit.on(GetBlobCommand, { blobId: 'blob:train.js' }).rejects(new FileTooLargeException({ message: 'The specified file exceeds the file size limit for CodeCommit.', $metadata: {} }));
+
+    await expect(handler({ build: BUILD }, lambdaContext())).rejects.toMatchObject({ name: 'SourceTooLarge', message: expect.stringContaining('train.js') });
+  });
+
+  it('rejects with RetryableError, which the state retries, when CodeCommit throttles', async () => {
+    codecommit.on(GetBlobCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client' }));
+
+    await expect(handler({ build: BUILD }, lambdaContext())).rejects.toThrow(RetryableError);
+  });
+
+  it.each([
+    ['no build', {}, 'build'],
+    ['a build without its commit', { build: { ...BUILD, commit: undefined } }, 'build.commit'],
+    ['fields beyond the build', { build: BUILD, steps: {} }, 'steps'],
+  ])('rejects %s with InvalidInput naming the field, reading and writing nothing', async (_what, input, field) => {
+    const snapshot = handler(input, lambdaContext());
+
+    await expect(snapshot).rejects.toThrow(InvalidInputError);
+    await expect(snapshot).rejects.toThrow(field);
+    expect(codecommit).not.toHaveReceivedAnyCommand();
+    expect(s3).not.toHaveReceivedAnyCommand();
+  });
+});
