@@ -84,6 +84,13 @@ function build() {
   ]);
 
 
+  /** A job's instances: ProcessingResources.ClusterConfig and ResourceConfig share the fields. */
+  const resources = z.strictObject({
+    InstanceType: textField(),
+    InstanceCount: z._default(integerField(1, 100), 1),
+    VolumeSizeInGB: z._default(integerField(1, 16_384), 30),
+  });
+
   const stoppingCondition = z.optional(z.strictObject({ MaxRuntimeInSeconds: integerField(1, 2_419_200) }));
 
   const processingStep = z.strictObject({
@@ -94,13 +101,7 @@ function build() {
       ContainerEntrypoint: z.optional(z.array(textField(z.string().check(z.minLength(1), z.maxLength(256)))).check(z.minLength(1), z.maxLength(100))),
       ContainerArguments: z.optional(z.array(textField(z.string().check(z.minLength(1), z.maxLength(256)))).check(z.maxLength(100))),
     }),
-    ProcessingResources: z.strictObject({
-      ClusterConfig: z.strictObject({
-        InstanceType: textField(),
-        InstanceCount: z._default(integerField(1, 100), 1),
-        VolumeSizeInGB: z._default(integerField(1, 16_384), 30),
-      }),
-    }),
+    ProcessingResources: z.strictObject({ ClusterConfig: resources }),
     StoppingCondition: stoppingCondition,
     Environment: environment,
     /** Input name → source; mounted at /opt/ml/processing/input/<name>. The source tree is always at /opt/ml/processing/input/code. */
@@ -134,11 +135,7 @@ function build() {
       ),
     }),
     HyperParameters: z._default(z.record(z.string().check(z.minLength(1), z.maxLength(256)), valueSchema), {}),
-    ResourceConfig: z.strictObject({
-      InstanceType: textField(),
-      InstanceCount: z._default(integerField(1, 100), 1),
-      VolumeSizeInGB: z._default(integerField(1, 16_384), 30),
-    }),
+    ResourceConfig: resources,
     StoppingCondition: stoppingCondition,
     Environment: environment,
     /** Script mode: the program inside the source tree that a SageMaker framework container runs (sagemaker_program). */
