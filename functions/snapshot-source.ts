@@ -3,7 +3,7 @@ import middy from '@middy/core';
 
 import { loadConfig } from '../shared/config';
 import { logger } from '../shared/logger';
-import { snapshotSource } from '../shared/pipeline/source-snapshot';
+import { snapshotBuildSource } from '../shared/pipeline/source-snapshot';
 import { parseEvent } from '../shared/schemas/events';
 import { snapshotInputSchema } from '../shared/schemas/task-inputs';
 
@@ -12,7 +12,7 @@ const env = loadConfig('ARTIFACTS_BUCKET', 'MAX_SOURCE_BYTES');
 
 export const handler = middy(async (event: unknown) => {
   const { build } = parseEvent(snapshotInputSchema, event);
-  const snapshot = await snapshotSource(build.repository, build.commit, { bucket: env.ARTIFACTS_BUCKET, prefix: `builds/${build.executionName}/` }, env.MAX_SOURCE_BYTES);
+  const snapshot = await snapshotBuildSource(build, env.ARTIFACTS_BUCKET, env.MAX_SOURCE_BYTES);
   logger.info('source snapshot taken', { repository: build.repository, commit: build.commit, ...snapshot });
   return snapshot;
 }).use(injectLambdaContext(logger));

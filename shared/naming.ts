@@ -51,6 +51,15 @@ export function buildExecutionName(repository: string, commit: string): string {
 }
 
 /**
+ * Where a repository's source tree is snapshotted, by its git tree id: `builds/sources/<repository>/<tree>/`.
+ * A new commit with the same files finds the snapshot already there. The repository part is made
+ * key-safe and suffixed with a hash of its name, so two repositories never share a prefix.
+ */
+export function sourceSnapshotPrefix(repository: string, treeId: string): string {
+  return `builds/sources/${toSageMakerSlug(repository, 40)}-${shortHash([repository], 6)}/${treeId}/`;
+}
+
+/**
  * Step Functions execution name for a build started by hand (`Model Build Requested`): the
  * request id makes it, so a repeated request starts nothing new. At most 80 characters.
  */

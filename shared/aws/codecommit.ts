@@ -1,4 +1,4 @@
-import { CodeCommitClient, GetBlobCommand, GetBranchCommand, GetFileCommand, GetFolderCommand } from '@aws-sdk/client-codecommit';
+import { CodeCommitClient, GetBlobCommand, GetBranchCommand, GetCommitCommand, GetFileCommand, GetFolderCommand } from '@aws-sdk/client-codecommit';
 
 import { classifyAwsError, isAwsError } from '../errors';
 
@@ -66,5 +66,20 @@ export async function getBranchHead(repositoryName: string, branchName: string):
   } catch (error) {
     if (isAwsError(error, 'BranchDoesNotExistException')) return undefined;
     throw classifyAwsError(error, `CodeCommit GetBranch ${repositoryName}:${branchName}`);
+  }
+}
+
+/**
+ * The id of a commit's tree (git's hash of its content): two commits with the same files share it.
+ * Undefined when the commit does not exist, or `commitId` is not a full commit id (GetCommit takes
+ * no branch name or abbreviated id, which GetFile does). Throws RetryableError on throttling. Read-only.
+ */
+export async function getCommitTree(repositoryName: string, commitId: string): Promise<string | undefined> {
+  try {
+    const output = await client.send(new GetCommitCommand({ repositoryName, commitId }));
+    return output.commit?.treeId;
+  } catch (error) {
+    if (isAwsError(error, 'CommitIdDoesNotExistException', 'CommitDoesNotExistException', 'InvalidCommitIdException')) return undefined;
+    throw classifyAwsError(error, `CodeCommit GetCommit ${repositoryName}@${commitId}`);
   }
 }

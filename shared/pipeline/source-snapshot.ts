@@ -3,7 +3,8 @@ import { pack } from 'tar-stream';
 
 import { getBlob, listFilesAtCommit } from '../aws/codecommit';
 import { objectExists, putObject } from '../aws/s3';
-import { isAwsError, SourceTooLargeError } from '../errors';
+import { InvalidInputError, isAwsError, SourceTooLargeError } from '../errors';
+import type { BuildContext } from '../schemas/task-inputs';
 import type { SourceManifest } from './cache';
 
 /**
@@ -16,7 +17,7 @@ import type { SourceManifest } from './cache';
 
 export interface SnapshotLocation {
   bucket: string;
-  /** Key prefix ending in `/`, e.g. `builds/<execution>/`. */
+  /** Key prefix ending in `/`, e.g. `builds/sources/<repository>-<hash>/<tree>/` (naming.ts sourceSnapshotPrefix). */
   prefix: string;
 }
 
@@ -87,4 +88,20 @@ export async function snapshotSource(repository: string, commit: string, locatio
   await putObject(location.bucket, manifestKey, JSON.stringify(manifest), 'application/json');
   await putObject(location.bucket, archiveKey, await createTarGz(files), 'application/gzip');
   return { ...result, files: files.length, bytes, reused: false };
+}
+
+/** The key of a snapshot's archive: `builds/<at least one folder>/source.tar.gz`; group 1 is its prefix. */
+const SNAPSHOT_ARCHIVE = /^(builds\/.+\/)source\.tar\.gz$/;
+
+/**
+ * A run's Source snapshot: `build.sourceUri` (chosen by on-source-push, by the commit's tree id)
+ * names where; it must be a `source.tar.gz` under the stage bucket's `builds/`. Throws
+ * InvalidInputError when it is not, and as {@link snapshotSource}. Idempotent.
+ */
+export async function snapshotBuildSource(build: BuildContext, bucket: string, maxBytes: number): Promise<Snapshot> {
+  // Matched rather than parsed with parseS3Uri, whose plain Error for `s3://bucket` would not name the field.
+  const root = `s3://${bucket}/`;
+  const prefix = build.sourceUri.startsWith(root) ? SNAPSHOT_ARCHIVE.exec(build.sourceUri.slice(root.length))?.[1] : undefined;
+  if (!prefix) throw new InvalidInputError(`build.sourceUri: ${build.sourceUri} is not a source snapshot in s3://${bucket}/builds/`);
+  return snapshotSource(build.repository, build.commit, { bucket, prefix }, maxBytes);
 }

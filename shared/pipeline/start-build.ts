@@ -1,10 +1,10 @@
 import { HistoryEventType } from '@aws-sdk/client-sfn';
 
-import { getBranchHead, getFileAtCommit } from '../aws/codecommit';
+import { getBranchHead, getCommitTree, getFileAtCommit } from '../aws/codecommit';
 import { describeExecution, ensureStateMachine, startNamedExecution, walkExecutionHistory } from '../aws/sfn';
 import { matchesAny } from '../config';
 import { InvalidConfigError, InvalidInputError, isAwsError } from '../errors';
-import { buildExecutionName, canonicalJson, pipelineStateMachineName, requestedBuildExecutionName, shortHash } from '../naming';
+import { buildExecutionName, canonicalJson, pipelineStateMachineName, requestedBuildExecutionName, shortHash, sourceSnapshotPrefix } from '../naming';
 import type { ModelBuildRequested, RepositoryStateChange } from '../schemas/events';
 import type { StagePolicy } from '../schemas/mlops-config';
 import { CONFIG_FILE } from '../schemas/patterns';
@@ -160,17 +160,21 @@ async function startBuild(request: BuildRequest, settings: BuildSettings): Promi
     throw error;
   });
   if (!file) return { action: 'ignored', reason: `${repository}@${commit} has no ${CONFIG_FILE} at its root` };
+  const tree = await getCommitTree(repository, commit);
+  if (!tree) throw new InvalidInputError(`commit: ${commit} does not exist in ${repository}`);
 
   const prefix = `builds/${executionName}/`;
   const at = (key: string) => `s3://${settings.artifactsBucket}/${prefix}${key}`;
+  // The snapshot lives by tree: a new commit with the same files (a revert, a merge, a retag) reuses it.
+  const source = (key: string) => `s3://${settings.artifactsBucket}/${sourceSnapshotPrefix(repository, tree)}${key}`;
   const build: BuildContext = {
     repository,
     branch,
     commit,
     executionName,
-    sourceUri: at('source.tar.gz'),
-    sourcePrefix: at('source/'),
-    sourceManifestUri: at('source-manifest.json'),
+    sourceUri: source('source.tar.gz'),
+    sourcePrefix: source('source/'),
+    sourceManifestUri: source('source-manifest.json'),
     pipelineUri: at('pipeline.json'),
     taskTimeoutSeconds: settings.maxRuntimeSeconds + QUEUE_MARGIN_SECONDS,
   };

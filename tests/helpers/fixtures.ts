@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import type { GetCommitOutput } from '@aws-sdk/client-codecommit';
+
+import { sourceSnapshotPrefix } from '../../shared/naming';
 import type { PipelineConfig } from '../../shared/schemas/mlops-v2';
 import { parseMlopsConfig } from '../../shared/schemas/parse-mlops-config';
 import type { BuildContext } from '../../shared/schemas/task-inputs';
@@ -35,17 +38,26 @@ export const STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachi
 export const EXECUTION_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:execution:sluice-test-model-build:abalone-0123456789abcdef0123456789abcdef01234567-a1b2c3`;
 export const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/sluice-test-sagemaker`;
 export const COMMIT = '0123456789abcdef0123456789abcdef01234567';
+/** The tree of COMMIT (git's hash of its files), as GetCommit returns it. */
+export const COMMIT_TREE = '7c2e9a41d05b3f86e1a4c0d92b7f5e38a6c1d0e9';
 
-/** The execution input's `build` for a push of COMMIT to abalone/main. */
+/** GetCommit's output for `commitId` with tree `treeId`, shaped as CodeCommit returns it. */
+export function commitOutput(commitId: string, treeId: string, message = 'Tune the learning rate\n'): GetCommitOutput {
+  const person = { name: 'Mary Major', email: 'mary_major@example.com', date: '1484167798 -0800' };
+  return { commit: { commitId, treeId, parents: ['7aa87a031c8b1f2d0c5e9a6b4d3f2e1a0b9c8d7e'], message, author: person, committer: person, additionalData: '' } };
+}
+
+/** The execution input's `build` for a push of COMMIT to abalone/main (its source snapshot under COMMIT_TREE). */
 export function buildContext(overrides: Partial<BuildContext> = {}): BuildContext {
+  const source = `s3://${BUCKET}/${sourceSnapshotPrefix('abalone', COMMIT_TREE)}`;
   return {
     repository: 'abalone',
     branch: 'main',
     commit: COMMIT,
     executionName: 'abalone-0123456789abcdef0123456789abcdef01234567-a1b2c3',
-    sourceUri: `s3://${BUCKET}/builds/abalone-0123456789abcdef0123456789abcdef01234567-a1b2c3/source.tar.gz`,
-    sourcePrefix: `s3://${BUCKET}/builds/abalone-0123456789abcdef0123456789abcdef01234567-a1b2c3/source/`,
-    sourceManifestUri: `s3://${BUCKET}/builds/abalone-0123456789abcdef0123456789abcdef01234567-a1b2c3/source-manifest.json`,
+    sourceUri: `${source}source.tar.gz`,
+    sourcePrefix: `${source}source/`,
+    sourceManifestUri: `${source}source-manifest.json`,
     pipelineUri: `s3://${BUCKET}/builds/abalone-0123456789abcdef0123456789abcdef01234567-a1b2c3/pipeline.json`,
     taskTimeoutSeconds: 10800,
     ...overrides,

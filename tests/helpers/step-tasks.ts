@@ -11,7 +11,7 @@ import type { AwsClientStub } from 'aws-sdk-client-mock';
 
 import type { SourceManifest } from '../../shared/pipeline/cache';
 import type { StageSettings } from '../../shared/pipeline/job-requests';
-import { buildExecutionName, jobName, pipelineStateMachineName } from '../../shared/naming';
+import { buildExecutionName, jobName, pipelineStateMachineName, sourceSnapshotPrefix } from '../../shared/naming';
 import type { PipelineConfig } from '../../shared/schemas/mlops-v2';
 import type { BuildContext, ProcessingResult, StartJobInput, StepResult, StepTaskInput, TrainingResult } from '../../shared/schemas/task-inputs';
 import { ACCOUNT, BUCKET, REGION, ROLE_ARN, TEST_POLICY } from './fixtures';
@@ -40,7 +40,7 @@ export const PIPELINE_STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:s
 
 export const TASK_TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAeMc1xG0Vn7-test-token';
 
-/** One build run: its context, execution ARN and S3 prefix (`s3://<bucket>/builds/<execution>/`). */
+/** One build run: its context, execution ARN and S3 prefix (`s3://<bucket>/builds/<execution>/`; its source snapshot lives by tree, elsewhere). */
 export interface TestRun {
   build: BuildContext;
   executionArn: string;
@@ -55,7 +55,7 @@ export function commitId(seed: string): string {
 }
 
 /**
- * A new push of the abalone repository: its own commit, execution and S3 prefix. Every test takes
+ * A new push of the abalone repository: its own commit (and tree), execution and S3 prefix. Every test takes
  * a new run, so the functions' per-URI caches of pipeline.json and the source manifest (module
  * scope, as in a warm Lambda) never carry one test's pipeline into another.
  */
@@ -65,15 +65,16 @@ export function newRun(overrides: Partial<BuildContext> = {}): TestRun {
   const commit = overrides.commit ?? commitId(`test run ${runs}`);
   const executionName = overrides.executionName ?? buildExecutionName(repository, commit);
   const prefix = `s3://${BUCKET}/builds/${executionName}/`;
+  const source = `s3://${BUCKET}/${sourceSnapshotPrefix(repository, commitId(`tree of ${commit}`))}`;
   return {
     build: {
       repository,
       branch: 'main',
       commit,
       executionName,
-      sourceUri: `${prefix}source.tar.gz`,
-      sourcePrefix: `${prefix}source/`,
-      sourceManifestUri: `${prefix}source-manifest.json`,
+      sourceUri: `${source}source.tar.gz`,
+      sourcePrefix: `${source}source/`,
+      sourceManifestUri: `${source}source-manifest.json`,
       pipelineUri: `${prefix}pipeline.json`,
       taskTimeoutSeconds: TEST_POLICY.maxRuntimeSeconds + 3600,
       ...overrides,

@@ -243,13 +243,21 @@ describe('IAM in the packaged template', () => {
     const statements = statementsOf(template.Resources.OnSourcePushRole!);
 
     expect(statements.flatMap(actions).filter((a) => a.startsWith('sagemaker:'))).toEqual([]);
-    expect(statements.find((s) => s.Sid === 'ReadRepository')!.Action).toEqual(['codecommit:GetFile', 'codecommit:GetBranch']);
+    expect(statements.find((s) => s.Sid === 'ReadRepository')!.Action).toEqual(['codecommit:GetFile', 'codecommit:GetBranch', 'codecommit:GetCommit']);
   });
 
-  it.each(['OnSourcePushRole', 'CodepipelineActionRole'])('lets %s read only mlops.yaml and branch heads from CodeCommit, not the tree', (roleId) => {
+  it.each(['OnSourcePushRole', 'CodepipelineActionRole'])('lets %s read only mlops.yaml, branch heads and commits (their tree ids) from CodeCommit, not the tree', (roleId) => {
     const codecommit = statementsOf(template.Resources[roleId]!).flatMap(actions).filter((a) => a.startsWith('codecommit:'));
 
-    expect(codecommit.sort()).toEqual(['codecommit:GetBranch', 'codecommit:GetFile']);
+    expect(codecommit.sort()).toEqual(['codecommit:GetBranch', 'codecommit:GetCommit', 'codecommit:GetFile']);
+  });
+
+  it.each(['OnSourcePushRole', 'CodepipelineActionRole'])('lets %s GetCommit in its ReadRepository statement, on the repositories it reads mlops.yaml from', (roleId) => {
+    const getCommit = statementsOf(template.Resources[roleId]!).filter((s) => actions(s).includes('codecommit:GetCommit'));
+
+    expect(getCommit.map((s) => s.Sid)).toEqual(['ReadRepository']);
+    expect(actions(getCommit[0]!)).toContain('codecommit:GetFile');
+    expect(getCommit[0]!.Effect).toBe('Allow');
   });
 
   it('lets only snapshot-source read the tree (GetFolder, GetBlob)', () => {

@@ -8,9 +8,10 @@ import {
   requestedBuildExecutionName,
   SAGEMAKER_NAME,
   shortHash,
+  sourceSnapshotPrefix,
   toSageMakerSlug,
 } from '../../shared/naming';
-import { COMMIT, EXECUTION_ARN } from '../helpers/fixtures';
+import { COMMIT, COMMIT_TREE, EXECUTION_ARN } from '../helpers/fixtures';
 
 /** Step Functions' execution name alphabet, as the state machine input schema checks it. */
 const SFN_EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
@@ -86,6 +87,33 @@ describe('buildExecutionName', () => {
 
   it('starts with the repository slug and carries the commit id, so a reader can tell which build it is', () => {
     expect(buildExecutionName('abalone', COMMIT)).toMatch(new RegExp(`^abalone-${COMMIT}-[0-9a-f]{6}$`));
+  });
+});
+
+describe('sourceSnapshotPrefix', () => {
+  const OTHER_TREE = 'e3b1c6f20a9d48c7b5e2f1a0d9c8b7a6f5e4d3c2';
+
+  it('reads as builds/sources/<repository>-<6 hex>/<tree>/', () => {
+    expect(sourceSnapshotPrefix('abalone', COMMIT_TREE)).toBe(`builds/sources/abalone-${shortHash(['abalone'], 6)}/${COMMIT_TREE}/`);
+  });
+
+  it('is the same for the same repository and tree, whatever the commit: a new commit with the same files finds the snapshot', () => {
+    expect(sourceSnapshotPrefix('abalone', COMMIT_TREE)).toBe(sourceSnapshotPrefix('abalone', COMMIT_TREE));
+  });
+
+  it('differs between trees of one repository', () => {
+    expect(sourceSnapshotPrefix('abalone', COMMIT_TREE)).not.toBe(sourceSnapshotPrefix('abalone', OTHER_TREE));
+  });
+
+  it.each([
+    ['names that reduce to the same slug', 'my.repo', 'my_repo'],
+    ['names that share their first 40 characters', `${'a'.repeat(40)}-churn`, `${'a'.repeat(40)}-fraud`],
+  ])('differs between repositories with %s, so two repositories never share a snapshot of the same tree', (_what, one, other) => {
+    expect(sourceSnapshotPrefix(one, COMMIT_TREE)).not.toBe(sourceSnapshotPrefix(other, COMMIT_TREE));
+  });
+
+  it.each(HOSTILE_NAMES)('keeps repository %j to one key-safe folder under builds/sources/', (repository) => {
+    expect(sourceSnapshotPrefix(repository, COMMIT_TREE)).toMatch(new RegExp(`^builds/sources/[A-Za-z0-9-]{1,40}-[0-9a-f]{6}/${COMMIT_TREE}/$`));
   });
 });
 

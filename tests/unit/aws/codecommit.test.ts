@@ -1,16 +1,21 @@
 import {
   CodeCommitClient,
   CommitDoesNotExistException,
+  CommitIdDoesNotExistException,
   FileDoesNotExistException,
   GetBlobCommand,
+  GetCommitCommand,
   GetFileCommand,
   GetFolderCommand,
+  InvalidCommitIdException,
+  RepositoryDoesNotExistException,
 } from '@aws-sdk/client-codecommit';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 
-import { getBlob, getFileAtCommit, listFilesAtCommit } from '../../../shared/aws/codecommit';
+import { getBlob, getCommitTree, getFileAtCommit, listFilesAtCommit } from '../../../shared/aws/codecommit';
 import { RetryableError } from '../../../shared/errors';
+import { commitOutput } from '../../helpers/fixtures';
 
 const codecommit = mockClient(CodeCommitClient);
 
@@ -157,5 +162,48 @@ describe('getBlob', () => {
     codecommit.on(GetBlobCommand).rejects(throttling());
 
     await expect(getBlob(REPOSITORY, 'b-train')).rejects.toThrow(RetryableError);
+  });
+});
+
+describe('getCommitTree', () => {
+  const TREE = '7c2e9a41d05b3f86e1a4c0d92b7f5e38a6c1d0e9';
+
+  it('returns the commit\'s tree id', async () => {
+    codecommit.on(GetCommitCommand, { repositoryName: REPOSITORY, commitId: COMMIT }).resolves(commitOutput(COMMIT, TREE));
+
+    await expect(getCommitTree(REPOSITORY, COMMIT)).resolves.toBe(TREE);
+  });
+
+  it('asks for the commit of the repository', async () => {
+    codecommit.on(GetCommitCommand).resolves(commitOutput(COMMIT, TREE));
+
+    await getCommitTree(REPOSITORY, COMMIT);
+
+    expect(codecommit).toHaveReceivedCommandWith(GetCommitCommand, { repositoryName: REPOSITORY, commitId: COMMIT });
+  });
+
+  it('returns undefined when the commit does not exist', async () => {
+    codecommit.on(GetCommitCommand).rejects(new CommitIdDoesNotExistException({ message: `Commit ${COMMIT} does not exist.`, $metadata: {} }));
+
+    await expect(getCommitTree(REPOSITORY, COMMIT)).resolves.toBeUndefined();
+  });
+
+  it('returns undefined for an id GetCommit does not take (a branch name or an abbreviated id, which GetFile resolves)', async () => {
+    codecommit.on(GetCommitCommand).rejects(new InvalidCommitIdException({ message: 'The specified commit ID is not valid.', $metadata: {} }));
+
+    await expect(getCommitTree(REPOSITORY, COMMIT.slice(0, 7))).resolves.toBeUndefined();
+  });
+
+  it('throws RetryableError when CodeCommit throttles', async () => {
+    codecommit.on(GetCommitCommand).rejects(throttling());
+
+    await expect(getCommitTree(REPOSITORY, COMMIT)).rejects.toThrow(RetryableError);
+  });
+
+  it('passes other errors through unchanged, as terminal', async () => {
+    const missingRepository = new RepositoryDoesNotExistException({ message: `${REPOSITORY} does not exist`, $metadata: {} });
+    codecommit.on(GetCommitCommand).rejects(missingRepository);
+
+    await expect(getCommitTree(REPOSITORY, COMMIT)).rejects.toBe(missingRepository);
   });
 });

@@ -1,6 +1,6 @@
 import 'aws-sdk-client-mock-jest';
 
-import { CodeCommitClient, CommitDoesNotExistException, GetBlobCommand, GetFileCommand, GetFolderCommand } from '@aws-sdk/client-codecommit';
+import { CodeCommitClient, CommitDoesNotExistException, CommitIdDoesNotExistException, GetBlobCommand, GetCommitCommand, GetFileCommand, GetFolderCommand } from '@aws-sdk/client-codecommit';
 import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -9,8 +9,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 
 import type { handler as codePipelineActionHandler } from '../../../functions/codepipeline-action';
 import { DEPLOY_STATE_MACHINE_ARN } from '../../helpers/deploy';
-import { buildExecutionName } from '../../../shared/naming';
-import { EXAMPLE_CONFIG_TEXT, loadSample } from '../../helpers/fixtures';
+import { buildExecutionName, sourceSnapshotPrefix } from '../../../shared/naming';
+import { commitOutput, EXAMPLE_CONFIG_TEXT, loadSample } from '../../helpers/fixtures';
 import { lambdaContext } from '../../helpers/lambda-context';
 import { commitId, fakeS3 } from '../../helpers/step-tasks';
 
@@ -75,6 +75,19 @@ beforeEach(() => {
   codePipeline.on(PutJobFailureResultCommand).resolves({});
 });
 
+/** The pipeline's source revision a build action names, and its tree. */
+const REVISION = commitId('pipeline source revision');
+const REVISION_TREE = commitId('tree of the pipeline source revision');
+
+/** What a build action reads and writes: the revision's mlops.yaml and tree id, S3, and the pipeline's state machine. */
+function serveBuild(): void {
+  codecommit.on(GetFileCommand).resolves({ fileContent: new TextEncoder().encode(EXAMPLE_CONFIG_TEXT) });
+  codecommit.on(GetCommitCommand, { commitId: REVISION }).resolves(commitOutput(REVISION, REVISION_TREE));
+  fakeS3(s3);
+  sfn.on(CreateStateMachineCommand).callsFake(async (input: { name?: string }) => ({ stateMachineArn: `arn:aws:states:us-east-1:123456789012:stateMachine:${input.name}`, creationDate: new Date() }));
+  sfn.on(StartExecutionCommand).callsFake(async (input: { stateMachineArn?: string; name?: string }) => ({ executionArn: `${input.stateMachineArn!.replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: new Date() }));
+}
+
 describe('codepipeline-action', () => {
   it('starts a deploy on the first call and answers success with the execution as continuation token', async () => {
     sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION, startDate: new Date() });
@@ -88,32 +101,45 @@ describe('codepipeline-action', () => {
   });
 
   it('builds a commit of any repository and branch, answering with the build run as continuation token', async () => {
-    const commit = commitId('pipeline source revision');
-    codecommit.on(GetFileCommand).resolves({ fileContent: new TextEncoder().encode(EXAMPLE_CONFIG_TEXT) });
-    fakeS3(s3);
-    sfn.on(CreateStateMachineCommand).callsFake(async (input: { name?: string }) => ({ stateMachineArn: `arn:aws:states:us-east-1:123456789012:stateMachine:${input.name}`, creationDate: new Date() }));
-    sfn.on(StartExecutionCommand).callsFake(async (input: { stateMachineArn?: string; name?: string }) => ({ executionArn: `${input.stateMachineArn!.replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: new Date() }));
+    serveBuild();
 
-    await handler(jobEvent(JSON.stringify({ action: 'build', repository: 'churn', branch: 'release', commit })), lambdaContext());
+    await handler(jobEvent(JSON.stringify({ action: 'build', repository: 'churn', branch: 'release', commit: REVISION })), lambdaContext());
 
     const started = sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input;
-    expect(started).toMatchObject({ stateMachineArn: expect.stringContaining(':stateMachine:sluice-test-build-churn-'), name: buildExecutionName('churn', commit) });
+    expect(started).toMatchObject({ stateMachineArn: expect.stringContaining(':stateMachine:sluice-test-build-churn-'), name: buildExecutionName('churn', REVISION) });
     expect(codePipeline).toHaveReceivedCommandWith(PutJobSuccessResultCommand, { jobId: JOB_ID, continuationToken: `${started.stateMachineArn!.replace(':stateMachine:', ':execution:')}:${started.name}` });
   });
 
   it('builds without reading the tree, writing only pipeline.json: the run snapshots its own source', async () => {
-    const commit = commitId('pipeline source revision');
-    codecommit.on(GetFileCommand).resolves({ fileContent: new TextEncoder().encode(EXAMPLE_CONFIG_TEXT) });
-    fakeS3(s3);
-    sfn.on(CreateStateMachineCommand).callsFake(async (input: { name?: string }) => ({ stateMachineArn: `arn:aws:states:us-east-1:123456789012:stateMachine:${input.name}`, creationDate: new Date() }));
-    sfn.on(StartExecutionCommand).callsFake(async (input: { stateMachineArn?: string; name?: string }) => ({ executionArn: `${input.stateMachineArn!.replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: new Date() }));
+    serveBuild();
 
-    await handler(jobEvent(JSON.stringify({ action: 'build', repository: 'churn', branch: 'release', commit })), lambdaContext());
+    await handler(jobEvent(JSON.stringify({ action: 'build', repository: 'churn', branch: 'release', commit: REVISION })), lambdaContext());
 
     expect(codecommit).not.toHaveReceivedCommand(GetFolderCommand);
     expect(codecommit).not.toHaveReceivedCommand(GetBlobCommand);
-    expect(s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input.Key)).toEqual([`builds/${buildExecutionName('churn', commit)}/pipeline.json`]);
+    expect(s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input.Key)).toEqual([`builds/${buildExecutionName('churn', REVISION)}/pipeline.json`]);
     expect(sfn.commandCalls(CreateStateMachineCommand)[0]!.args[0].input.definition).toContain('"Resource":"arn:aws:lambda:us-east-1:123456789012:function:sluice-test-snapshot-source"');
+  });
+
+  it('gives the build run the snapshot of the revision\'s tree, read with GetCommit', async () => {
+    serveBuild();
+
+    await handler(jobEvent(JSON.stringify({ action: 'build', repository: 'churn', branch: 'release', commit: REVISION })), lambdaContext());
+
+    expect(codecommit).toHaveReceivedCommandWith(GetCommitCommand, { repositoryName: 'churn', commitId: REVISION });
+    const input = JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input.input!) as { build: { sourceUri: string } };
+    expect(input.build.sourceUri).toBe(`s3://sluice-test-artifacts/${sourceSnapshotPrefix('churn', REVISION_TREE)}source.tar.gz`);
+  });
+
+  it('answers JobFailed naming the commit when GetCommit does not know it, writing and starting nothing', async () => {
+    serveBuild();
+    codecommit.on(GetCommitCommand, { commitId: REVISION }).rejects(new CommitIdDoesNotExistException({ message: `Commit ${REVISION} does not exist.`, $metadata: {} }));
+
+    await handler(jobEvent(JSON.stringify({ action: 'build', repository: 'churn', branch: 'release', commit: REVISION })), lambdaContext());
+
+    expect(codePipeline).toHaveReceivedCommandWith(PutJobFailureResultCommand, { jobId: JOB_ID, failureDetails: expect.objectContaining({ type: 'JobFailed', message: `InvalidInput: commit: ${REVISION} does not exist in churn` }) });
+    expect(sfn).not.toHaveReceivedAnyCommand();
+    expect(s3).not.toHaveReceivedAnyCommand();
   });
 
   it('answers JobFailed naming the commit when the repository does not have it, starting nothing', async () => {

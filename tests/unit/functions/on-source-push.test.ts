@@ -1,4 +1,4 @@
-import { CodeCommitClient, CommitDoesNotExistException, GetBlobCommand, GetBranchCommand, GetFileCommand, GetFolderCommand } from '@aws-sdk/client-codecommit';
+import { CodeCommitClient, CommitDoesNotExistException, CommitIdDoesNotExistException, GetBlobCommand, GetBranchCommand, GetCommitCommand, GetFileCommand, GetFolderCommand } from '@aws-sdk/client-codecommit';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateStateMachineCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -7,8 +7,8 @@ import 'aws-sdk-client-mock-jest';
 
 import type { handler as onSourcePushHandler } from '../../../functions/on-source-push';
 import { RetryableError } from '../../../shared/errors';
-import { buildExecutionName, requestedBuildExecutionName } from '../../../shared/naming';
-import { ACCOUNT, BUCKET, EXAMPLE_CONFIG_TEXT, loadSample, REGION } from '../../helpers/fixtures';
+import { buildExecutionName, requestedBuildExecutionName, sourceSnapshotPrefix } from '../../../shared/naming';
+import { ACCOUNT, BUCKET, commitOutput, EXAMPLE_CONFIG_TEXT, loadSample, REGION } from '../../helpers/fixtures';
 import { lambdaContext } from '../../helpers/lambda-context';
 import { pipelineText } from '../../helpers/pipelines';
 import { commitId, fakeS3 } from '../../helpers/step-tasks';
@@ -22,6 +22,8 @@ const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/sluice-test-
 const PIPELINE_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/sluice-test-pipeline`;
 const REJECTED_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:sluice-test-build-rejected`;
 const HEAD = commitId('head of main');
+/** The tree every commit holds here (GetCommit's treeId). */
+const TREE = commitId('the tree of every commit');
 const SNAPSHOT_SOURCE_FUNCTION_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:sluice-test-snapshot-source`;
 
 let handler: typeof onSourcePushHandler;
@@ -50,9 +52,10 @@ beforeAll(async () => {
   ({ handler } = await import('../../../functions/on-source-push'));
 });
 
-/** Serves `mlopsYaml` at any commit and the head of main: all on-source-push reads of a repository. */
+/** Serves `mlopsYaml` at any commit, each commit's tree (TREE) and the head of main: all on-source-push reads of a repository. */
 function serveRepository(mlopsYaml: string): void {
   codecommit.on(GetFileCommand).resolves({ fileContent: new TextEncoder().encode(mlopsYaml) });
+  codecommit.on(GetCommitCommand).callsFake(async (input: { commitId?: string }) => commitOutput(input.commitId ?? '', TREE));
   codecommit.on(GetBranchCommand).resolves({ branch: { branchName: 'main', commitId: HEAD } });
 }
 
@@ -118,9 +121,10 @@ describe('on-source-push handler: a push', () => {
     expect(definition).toContain(`arn:aws:lambda:${REGION}:${ACCOUNT}:function:sluice-test-register-model`);
   });
 
-  it('reads no tree and writes only pipeline.json: the run snapshots its own source', async () => {
+  it('reads the pushed commit\'s tree id, no tree, and writes only pipeline.json: the run snapshots its own source', async () => {
     await handler(loadSample('codecommit-reference-updated-push.json'), lambdaContext());
 
+    expect(codecommit).toHaveReceivedCommandWith(GetCommitCommand, { repositoryName: 'myRepo', commitId: '26a8f2EXAMPLE' });
     expect(codecommit).not.toHaveReceivedCommand(GetFolderCommand);
     expect(codecommit).not.toHaveReceivedCommand(GetBlobCommand);
     expect(s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input.Key)).toEqual([`builds/${buildExecutionName('myRepo', '26a8f2EXAMPLE')}/pipeline.json`]);
@@ -138,6 +142,25 @@ describe('on-source-push handler: a push', () => {
     const input = executionInput();
     expect(input.build.taskTimeoutSeconds).toBe(7200 + 3600);
     expect(input.build.sourceUri).toMatch(new RegExp(`^s3://${BUCKET}/builds/`));
+  });
+
+  it('places the run\'s source snapshot in ARTIFACTS_BUCKET under the commit\'s tree, its pipeline under the execution', async () => {
+    await handler(loadSample('codecommit-reference-updated-push.json'), lambdaContext());
+
+    expect(executionInput().build).toMatchObject({
+      sourceUri: `s3://${BUCKET}/${sourceSnapshotPrefix('myRepo', TREE)}source.tar.gz`,
+      pipelineUri: `s3://${BUCKET}/builds/${buildExecutionName('myRepo', '26a8f2EXAMPLE')}/pipeline.json`,
+    });
+  });
+
+  it('dead-letters a pushed commit GetCommit does not know, naming the commit, and starts nothing', async () => {
+    codecommit.on(GetCommitCommand).rejects(new CommitIdDoesNotExistException({ message: 'Commit 26a8f2EXAMPLE does not exist.', $metadata: {} }));
+
+    await expect(handler(loadSample('codecommit-reference-updated-push.json'), lambdaContext())).resolves.toMatchObject({ rejected: true });
+
+    expect(deadLetter().reason).toBe('commit: 26a8f2EXAMPLE does not exist in myRepo');
+    expect(sfn).not.toHaveReceivedAnyCommand();
+    expect(s3).not.toHaveReceivedAnyCommand();
   });
 
   it('starts the rejected-build state machine for an invalid mlops.yaml', async () => {
@@ -227,6 +250,7 @@ describe('on-source-push handler: Model Build Requested', () => {
 
     expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, { name: requestedBuildExecutionName('abalone', HEAD, 'run-0001') });
     expect(executionInput().parameters).toEqual({ InstanceType: 'ml.m5.large', MaxMse: 6, Rounds: 80 });
+    expect(codecommit).toHaveReceivedCommandWith(GetCommitCommand, { repositoryName: 'abalone', commitId: HEAD });
   });
 
   it('fails the run visibly, naming Parameters.<name>, for an override of the wrong type', async () => {

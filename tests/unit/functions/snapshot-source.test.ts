@@ -6,7 +6,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 
 import type { handler as snapshotSourceHandler } from '../../../functions/snapshot-source';
 import { InvalidInputError, RetryableError, SourceTooLargeError } from '../../../shared/errors';
-import { BUCKET, buildContext, COMMIT } from '../../helpers/fixtures';
+import { sourceSnapshotPrefix } from '../../../shared/naming';
+import { BUCKET, buildContext, COMMIT, COMMIT_TREE } from '../../helpers/fixtures';
 import { lambdaContext } from '../../helpers/lambda-context';
 
 /** functions/snapshot-source: the first task of every build run, given `{ build }` by the compiled pipeline's `Source snapshot` state. */
@@ -16,8 +17,9 @@ const s3 = mockClient(S3Client);
 
 /** The stage's limit, as serverless.yml passes it (small here, so a test can exceed it). */
 const MAX_SOURCE_BYTES = 200;
+/** A run's build as on-source-push starts it: its snapshot lives by the commit's tree, apart from the run's builds/<executionName>/. */
 const BUILD = buildContext();
-const PREFIX = `builds/${BUILD.executionName}/`;
+const PREFIX = sourceSnapshotPrefix(BUILD.repository, COMMIT_TREE);
 
 /** The commit's tree: path → content (well under the limit together). */
 const TREE: Record<string, string> = {
@@ -60,12 +62,18 @@ beforeEach(() => {
 });
 
 describe('snapshot-source handler', () => {
-  it('snapshots the build\'s commit to builds/<executionName>/ in ARTIFACTS_BUCKET: unpacked files, manifest and archive', async () => {
+  it('snapshots the build\'s commit where build.sourceUri says in ARTIFACTS_BUCKET (by tree): unpacked files, manifest and archive', async () => {
     await handler({ build: BUILD }, lambdaContext());
 
     expect(codecommit).toHaveReceivedCommandWith(GetFolderCommand, { repositoryName: BUILD.repository, commitSpecifier: BUILD.commit, folderPath: '/' });
     expect(s3).toHaveReceivedCommandWith(PutObjectCommand, { Bucket: BUCKET });
     expect(writtenKeys()).toEqual([`${PREFIX}source-manifest.json`, `${PREFIX}source.tar.gz`, `${PREFIX}source/mlops.yaml`, `${PREFIX}source/train.js`]);
+  });
+
+  it('writes nothing under the run\'s own builds/<executionName>/: that holds its pipeline and outputs', async () => {
+    await handler({ build: BUILD }, lambdaContext());
+
+    expect(writtenKeys().filter((key) => key.startsWith(`builds/${BUILD.executionName}/`))).toEqual([]);
   });
 
   it('writes where the build context says the source is, and returns what it wrote', async () => {
@@ -81,7 +89,7 @@ describe('snapshot-source handler', () => {
     });
   });
 
-  it('reuses a finished snapshot when the task runs again (a retry or a redrive), reading no tree', async () => {
+  it('reuses a finished snapshot (a retry, a redrive, or another commit with the same tree), reading no tree', async () => {
     s3.on(HeadObjectCommand, { Bucket: BUCKET, Key: `${PREFIX}source.tar.gz` }).resolves({ ContentLength: 321 });
 
     await expect(handler({ build: BUILD }, lambdaContext())).resolves.toMatchObject({ reused: true });
@@ -117,6 +125,18 @@ describe('snapshot-source handler', () => {
     codecommit.on(GetBlobCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client' }));
 
     await expect(handler({ build: BUILD }, lambdaContext())).rejects.toThrow(RetryableError);
+  });
+
+  it.each([
+    ['in another bucket', `s3://sluice-prod-artifacts/${PREFIX}source.tar.gz`],
+    ['outside builds/', `s3://${BUCKET}/datasets/abalone/source.tar.gz`],
+  ])('rejects a build.sourceUri %s with InvalidInput naming build.sourceUri, reading and writing nothing', async (_where, sourceUri) => {
+    const snapshot = handler({ build: { ...BUILD, sourceUri } }, lambdaContext());
+
+    await expect(snapshot).rejects.toThrow(InvalidInputError);
+    await expect(snapshot).rejects.toThrow(`build.sourceUri: ${sourceUri}`);
+    expect(codecommit).not.toHaveReceivedAnyCommand();
+    expect(s3).not.toHaveReceivedAnyCommand();
   });
 
   it.each([

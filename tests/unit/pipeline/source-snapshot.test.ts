@@ -6,9 +6,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { extract } from 'tar-stream';
 
-import { createTarGz, snapshotSource } from '../../../shared/pipeline/source-snapshot';
-import { RetryableError, SourceTooLargeError } from '../../../shared/errors';
-import { BUCKET, COMMIT } from '../../helpers/fixtures';
+import { sourceSnapshotPrefix } from '../../../shared/naming';
+import { createTarGz, snapshotBuildSource, snapshotSource } from '../../../shared/pipeline/source-snapshot';
+import { InvalidInputError, RetryableError, SourceTooLargeError } from '../../../shared/errors';
+import { BUCKET, buildContext, COMMIT, COMMIT_TREE } from '../../helpers/fixtures';
 
 const codecommit = mockClient(CodeCommitClient);
 const s3 = mockClient(S3Client);
@@ -234,6 +235,62 @@ describe('snapshotSource', () => {
     codecommit.on(GetBlobCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client' }));
 
     await expect(snapshotSource(REPOSITORY, COMMIT, LOCATION, LIMIT)).rejects.toThrow(RetryableError);
+  });
+});
+
+describe('snapshotBuildSource', () => {
+  /** A run's build context as on-source-push writes it: the snapshot under the commit's tree. */
+  const BUILD = buildContext();
+  const TREE_PREFIX = sourceSnapshotPrefix(REPOSITORY, COMMIT_TREE);
+
+  it('snapshots the build\'s commit where build.sourceUri says: under the tree\'s prefix, not the execution\'s', async () => {
+    await snapshotBuildSource(BUILD, BUCKET, LIMIT);
+
+    expect(codecommit).toHaveReceivedCommandWith(GetFolderCommand, { repositoryName: BUILD.repository, commitSpecifier: BUILD.commit, folderPath: '/' });
+    expect(writtenKeys().sort()).toEqual([`${TREE_PREFIX}source-manifest.json`, `${TREE_PREFIX}source.tar.gz`, ...Object.keys(TREE).map((path) => `${TREE_PREFIX}source/${path}`)].sort());
+    expect(new Set(s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input.Bucket))).toEqual(new Set([BUCKET]));
+  });
+
+  it('returns the build\'s own sourceUri, sourcePrefix and sourceManifestUri', async () => {
+    await expect(snapshotBuildSource(BUILD, BUCKET, LIMIT)).resolves.toEqual({
+      sourceUri: BUILD.sourceUri,
+      sourcePrefix: BUILD.sourcePrefix,
+      manifestUri: BUILD.sourceManifestUri,
+      files: 4,
+      bytes: TREE_BYTES,
+      reused: false,
+    });
+  });
+
+  it('reuses the snapshot another commit with the same tree took, reading no tree and writing nothing', async () => {
+    s3.on(HeadObjectCommand, { Bucket: BUCKET, Key: `${TREE_PREFIX}source.tar.gz` }).resolves({ ContentLength: 1234 });
+    const sameFiles = buildContext({ commit: 'fedcba9876543210fedcba9876543210fedcba98', executionName: 'abalone-fedcba9876543210fedcba9876543210fedcba98-0f1e2d' });
+
+    await expect(snapshotBuildSource(sameFiles, BUCKET, LIMIT)).resolves.toMatchObject({ reused: true, sourceUri: BUILD.sourceUri });
+
+    expect(codecommit).not.toHaveReceivedAnyCommand();
+    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
+  });
+
+  it('applies the size limit it is given', async () => {
+    await expect(snapshotBuildSource(BUILD, BUCKET, TREE_BYTES - 1)).rejects.toThrow(SourceTooLargeError);
+  });
+
+  it.each([
+    ['another bucket', `s3://another-bucket/${TREE_PREFIX}source.tar.gz`],
+    ['a bucket whose name begins with the stage bucket\'s', `s3://${BUCKET}-copy/${TREE_PREFIX}source.tar.gz`],
+    ['a key outside builds/', `s3://${BUCKET}/datasets/abalone/source.tar.gz`],
+    ['a key that only mentions builds/', `s3://${BUCKET}/models/builds/x/source.tar.gz`],
+    ['an object other than source.tar.gz', `s3://${BUCKET}/${TREE_PREFIX}pipeline.json`],
+    ['builds/source.tar.gz itself, in no folder', `s3://${BUCKET}/builds/source.tar.gz`],
+    ['the bucket without a key', `s3://${BUCKET}`],
+  ])('refuses a sourceUri in %s with InvalidInput naming build.sourceUri, reading and writing nothing', async (_where, sourceUri) => {
+    const snapshot = snapshotBuildSource({ ...BUILD, sourceUri }, BUCKET, LIMIT);
+
+    await expect(snapshot).rejects.toThrow(InvalidInputError);
+    await expect(snapshot).rejects.toThrow(`build.sourceUri: ${sourceUri} is not a source snapshot in s3://${BUCKET}/builds/`);
+    expect(codecommit).not.toHaveReceivedAnyCommand();
+    expect(s3).not.toHaveReceivedAnyCommand();
   });
 });
 

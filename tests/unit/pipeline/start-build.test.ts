@@ -4,11 +4,14 @@ import {
   BranchDoesNotExistException,
   CodeCommitClient,
   CommitDoesNotExistException,
+  CommitIdDoesNotExistException,
   FileDoesNotExistException,
   GetBlobCommand,
   GetBranchCommand,
+  GetCommitCommand,
   GetFileCommand,
   GetFolderCommand,
+  InvalidCommitIdException,
 } from '@aws-sdk/client-codecommit';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
@@ -29,11 +32,11 @@ import { InvalidInputError, RetryableError } from '../../../shared/errors';
 import { analysePipeline } from '../../../shared/pipeline/graph';
 import { stepOf } from '../../../shared/pipeline/stored-pipeline';
 import { type BuildSettings, type RejectedBuildInput, startModelBuild, startRequestedBuild, stepsFrom } from '../../../shared/pipeline/start-build';
-import { buildExecutionName, pipelineStateMachineName, requestedBuildExecutionName } from '../../../shared/naming';
+import { buildExecutionName, pipelineStateMachineName, requestedBuildExecutionName, sourceSnapshotPrefix } from '../../../shared/naming';
 import { DETAIL_TYPES, type ModelBuildRequested, modelBuildRequestedSchema, parseEvent, type RepositoryStateChange, repositoryStateChangeSchema } from '../../../shared/schemas/events';
 import type { PipelineConfig } from '../../../shared/schemas/mlops-v2';
 import { type PipelineRunInput, pipelineRunInputSchema, type StepResult } from '../../../shared/schemas/task-inputs';
-import { ACCOUNT, BUCKET, EXAMPLE_CONFIG_TEXT, exampleConfig, loadSample, REGION, TEST_POLICY } from '../../helpers/fixtures';
+import { ACCOUNT, BUCKET, commitOutput, EXAMPLE_CONFIG_TEXT, exampleConfig, loadSample, REGION, TEST_POLICY } from '../../helpers/fixtures';
 import { compile, loadPipeline, pipelineText, TEST_TARGETS } from '../../helpers/pipelines';
 import { commitId, fakeS3, type FakeS3, HistoryBuilder, newRun, preprocessResult, serveHistory, type TestRun, trainResult } from '../../helpers/step-tasks';
 
@@ -92,9 +95,23 @@ function yamlWith(text: string, path: string[], value: unknown): string {
   return document.toString();
 }
 
-/** Serves `mlopsYaml` at any commit, and the head of main. (The tree is the run's to read: its Source snapshot state.) */
+/** The tree id GetCommit gives `commit` unless a test says otherwise: every commit its own files. */
+function treeOf(commit: string): string {
+  return commitId(`tree of ${commit}`);
+}
+
+/** Where the run of a commit of `repository` with tree `tree` finds its source snapshot. */
+function snapshotAt(repository: string, tree: string, key: string): string {
+  return `s3://${BUCKET}/${sourceSnapshotPrefix(repository, tree)}${key}`;
+}
+
+/**
+ * Serves `mlopsYaml` at any commit, each commit with its own tree (treeOf), and the head of main.
+ * (The tree's files are the run's to read: its Source snapshot state.)
+ */
 function mockRepository(mlopsYaml = EXAMPLE_CONFIG_TEXT): void {
   codecommit.on(GetFileCommand, { filePath: 'mlops.yaml' }).resolves({ fileContent: new TextEncoder().encode(mlopsYaml), filePath: 'mlops.yaml' });
+  codecommit.on(GetCommitCommand).callsFake(async (input: { commitId?: string }) => commitOutput(input.commitId ?? '', treeOf(input.commitId ?? '')));
   codecommit.on(GetBranchCommand).resolves({ branch: { branchName: 'main', commitId: commitId('head of main') } });
 }
 
@@ -235,17 +252,17 @@ describe('startModelBuild: a push to a configured branch', () => {
   it('passes the build context, the parameters, no results and nothing carried over as the execution input', async () => {
     await startModelBuild(sample(), SETTINGS);
 
-    const at = (key: string) => `s3://${BUCKET}/${PREFIX}${key}`;
+    const source = (key: string) => snapshotAt(REPOSITORY, treeOf(COMMIT), key);
     expect(startedExecution().input).toEqual({
       build: {
         repository: REPOSITORY,
         branch: BRANCH,
         commit: COMMIT,
         executionName: EXECUTION_NAME,
-        sourceUri: at('source.tar.gz'),
-        sourcePrefix: at('source/'),
-        sourceManifestUri: at('source-manifest.json'),
-        pipelineUri: at('pipeline.json'),
+        sourceUri: source('source.tar.gz'),
+        sourcePrefix: source('source/'),
+        sourceManifestUri: source('source-manifest.json'),
+        pipelineUri: `s3://${BUCKET}/${PREFIX}pipeline.json`,
         taskTimeoutSeconds: TEST_POLICY.maxRuntimeSeconds + 3600,
       },
       parameters: {},
@@ -267,7 +284,13 @@ describe('startModelBuild: a push to a configured branch', () => {
     expect(JSON.stringify(startedExecution().input)).not.toContain('AlgorithmSpecification');
   });
 
-  it('reads only mlops.yaml from the repository and writes only pipeline.json: the run snapshots the source in its first state', async () => {
+  it('reads the commit\'s tree id from the repository', async () => {
+    await startModelBuild(sample(), SETTINGS);
+
+    expect(codecommit).toHaveReceivedCommandWith(GetCommitCommand, { repositoryName: REPOSITORY, commitId: COMMIT });
+  });
+
+  it('reads only mlops.yaml and the commit from the repository and writes only pipeline.json: the run snapshots the source in its first state', async () => {
     await startModelBuild(sample(), SETTINGS);
 
     expect(codecommit).not.toHaveReceivedCommand(GetFolderCommand);
@@ -303,6 +326,83 @@ describe('startModelBuild: a push to a configured branch', () => {
     await startModelBuild(sample(), SETTINGS);
 
     expect(startedExecution().input.parameters).toEqual({ InstanceType: 'ml.m5.large', MaxMse: 6, Rounds: 50 });
+  });
+});
+
+describe('startModelBuild: where the source snapshot lives', () => {
+  /** The build context of the one run a push of `commit` (to myRepo, or `repository`) started. */
+  async function buildOf(commit: string, repository = REPOSITORY): Promise<PipelineRunInput['build']> {
+    sfn.resetHistory();
+    const event = sample();
+    event.detail.commitId = commit;
+    event.detail.repositoryName = repository;
+    await startModelBuild(event, SETTINGS);
+    return startedExecution().input.build;
+  }
+
+  /** Serves `tree` as the tree of each of `commits`. */
+  function sameTree(tree: string, ...commits: string[]): void {
+    for (const commit of commits) codecommit.on(GetCommitCommand, { commitId: commit }).resolves(commitOutput(commit, tree));
+  }
+
+  it('puts the snapshot under the commit\'s tree, and the pipeline under the run\'s execution', async () => {
+    const build = await buildOf(COMMIT);
+
+    expect(build).toMatchObject({
+      sourceUri: snapshotAt(REPOSITORY, treeOf(COMMIT), 'source.tar.gz'),
+      sourcePrefix: snapshotAt(REPOSITORY, treeOf(COMMIT), 'source/'),
+      sourceManifestUri: snapshotAt(REPOSITORY, treeOf(COMMIT), 'source-manifest.json'),
+      pipelineUri: `s3://${BUCKET}/builds/${EXECUTION_NAME}/pipeline.json`,
+    });
+  });
+
+  it('gives two commits with the same tree the same snapshot, and each its own pipeline.json', async () => {
+    const revert = commitId('revert of the revert');
+    const tree = commitId('the tree both commits hold');
+    sameTree(tree, COMMIT, revert);
+
+    const first = await buildOf(COMMIT);
+    const second = await buildOf(revert);
+
+    expect({ sourceUri: second.sourceUri, sourcePrefix: second.sourcePrefix, sourceManifestUri: second.sourceManifestUri }).toEqual({
+      sourceUri: first.sourceUri,
+      sourcePrefix: first.sourcePrefix,
+      sourceManifestUri: first.sourceManifestUri,
+    });
+    expect(first.sourceUri).toBe(snapshotAt(REPOSITORY, tree, 'source.tar.gz'));
+    expect(second.pipelineUri).not.toBe(first.pipelineUri);
+    expect(second.pipelineUri).toBe(`s3://${BUCKET}/builds/${buildExecutionName(REPOSITORY, revert)}/pipeline.json`);
+  });
+
+  it('gives commits with different trees different snapshots', async () => {
+    const next = commitId('a change to train.py');
+
+    const first = await buildOf(COMMIT);
+    const second = await buildOf(next);
+
+    expect(second.sourceUri).not.toBe(first.sourceUri);
+  });
+
+  it('never shares a snapshot between repositories holding the same tree', async () => {
+    const fork = commitId('the same files in a fork');
+    const tree = commitId('a tree two repositories hold');
+    sameTree(tree, COMMIT, fork);
+
+    const mine = await buildOf(COMMIT, 'myRepo');
+    const theirs = await buildOf(fork, 'MyDemoRepo');
+
+    expect(theirs.sourceUri).not.toBe(mine.sourceUri);
+  });
+
+  it('rejects with InvalidInput naming the commit when GetCommit does not know it, writing, creating and starting nothing', async () => {
+    codecommit.on(GetCommitCommand).rejects(new CommitIdDoesNotExistException({ message: `Commit ${COMMIT} does not exist.`, $metadata: {} }));
+
+    const started = startModelBuild(sample(), SETTINGS);
+
+    await expect(started).rejects.toThrow(InvalidInputError);
+    await expect(started).rejects.toThrow(`commit: ${COMMIT} does not exist in ${REPOSITORY}`);
+    expect(s3).not.toHaveReceivedAnyCommand();
+    expect(sfn).not.toHaveReceivedAnyCommand();
   });
 });
 
@@ -484,6 +584,14 @@ describe('startModelBuild: throttling', () => {
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
   });
 
+  it('throws RetryableError when reading the commit is throttled, writing and starting nothing', async () => {
+    codecommit.on(GetCommitCommand).rejects(throttling());
+
+    await expect(startModelBuild(sample(), SETTINGS)).rejects.toThrow(RetryableError);
+    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
+    expect(sfn).not.toHaveReceivedAnyCommand();
+  });
+
   it('throws RetryableError when writing pipeline.json is throttled, starting nothing', async () => {
     s3.on(PutObjectCommand).rejects(Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $fault: 'server' }));
 
@@ -529,6 +637,18 @@ describe('startRequestedBuild', () => {
   it('rejects with InvalidInput naming the commit when the repository does not have it, starting nothing', async () => {
     const commit = commitId('a commit of another repository');
     codecommit.on(GetFileCommand).rejects(new CommitDoesNotExistException({ message: `Could not find commit ${commit}`, $metadata: {} }));
+
+    const started = startRequestedBuild(request({ commit }), SETTINGS);
+
+    await expect(started).rejects.toThrow(InvalidInputError);
+    await expect(started).rejects.toThrow(`commit: ${commit} does not exist in abalone`);
+    expect(sfn).not.toHaveReceivedAnyCommand();
+    expect(s3).not.toHaveReceivedAnyCommand();
+  });
+
+  it('rejects with InvalidInput an abbreviated commit id, which GetFile resolves but GetCommit does not take, starting nothing', async () => {
+    const commit = commitId('an older commit').slice(0, 7);
+    codecommit.on(GetCommitCommand).rejects(new InvalidCommitIdException({ message: 'The specified commit ID is not valid.', $metadata: {} }));
 
     const started = startRequestedBuild(request({ commit }), SETTINGS);
 
