@@ -1,7 +1,7 @@
 import { ExecutionStatus } from '@aws-sdk/client-sfn';
 
 import { SluiceError } from '../errors';
-import { deployRequestSchema } from '../schemas/deploy';
+import { modelPackageArnSchema } from '../schemas/deploy';
 import * as z from '../schemas/zod';
 import type { CodePipelineJob, RepositoryStateChange } from '../schemas/events';
 
@@ -13,7 +13,7 @@ import type { CodePipelineJob, RepositoryStateChange } from '../schemas/events';
  */
 
 const commitId = z.string().check(z.regex(/^[0-9A-Za-z]{1,64}$/, 'must be a commit id'));
-const modelPackageArn = deployRequestSchema.shape.modelPackageArn;
+const modelPackageArn = modelPackageArnSchema;
 
 /** UserParameters of the action (JSON). */
 export const pipelineParametersSchema = z.discriminatedUnion('action', [

@@ -11,57 +11,85 @@ import { issueDetails } from './issues';
  * `Parameters`; the functions validate them before acting.
  */
 
+/**
+ * Each schema is built on first use and kept (`once`): a deploy function builds the one or two it
+ * parses, not all of them, at cold start (README "Performance"). The exported schemas are z.lazy
+ * handles on them.
+ */
+const built = new Map<string, unknown>();
+function once<T>(key: string, make: () => T): T {
+  if (!built.has(key)) built.set(key, make());
+  return built.get(key) as T;
+}
+
 export const DEPLOY_STAGES = ['staging', 'prod'] as const;
 export type DeployStage = (typeof DEPLOY_STAGES)[number];
 
 /** SageMaker blue/green traffic shifting for prod (staging always replaces all at once). */
 export const DEPLOY_STRATEGIES = ['CANARY', 'LINEAR', 'ALL_AT_ONCE'] as const;
 
-const variantSettings = z.strictObject({
-  /** Checked against the stage's allowed endpoint instance types. */
-  InstanceType: z.string().check(z.minLength(1)),
-  InitialInstanceCount: z._default(z.int().check(z.gte(1), z.lte(100)), 1),
-});
+const variantSettings = () =>
+  once('variantSettings', () =>
+    z.strictObject({
+      /** Checked against the stage's allowed endpoint instance types. */
+      InstanceType: z.string().check(z.minLength(1)),
+      InitialInstanceCount: z._default(z.int().check(z.gte(1), z.lte(100)), 1),
+    }),
+  );
+
+/** Invoked on every stage after it is InService; a failure stops the deploy before prod. */
+const smokeTest = () =>
+  once('smokeTest', () =>
+    z.strictObject({
+      ContentType: z._default(z.string().check(z.minLength(1)), 'text/csv'),
+      Accept: z._default(z.string().check(z.minLength(1)), 'text/csv'),
+      /** Request body, e.g. raw CSV records one per line. */
+      Body: z.string().check(z.minLength(1), z.maxLength(5 * 1024 * 1024)),
+      /** Response must have this many non-empty lines (default: as many as the body has). */
+      ExpectedLines: z.optional(z.int().check(z.positive())),
+      /** Every response line must parse as a number. */
+      NumericResponse: z._default(z.boolean(), true),
+      MaxLatencyMs: z._default(z.int().check(z.positive(), z.lte(60_000)), 2000),
+    }),
+  );
 
 /** mlops.yaml `Deploy`: what the model repository may decide about its endpoints (never roles, VPCs, KMS keys or buckets). */
-export const deployConfigSchema = z.strictObject({
-  Staging: variantSettings,
-  Prod: z.extend(variantSettings, {
-    /** CANARY: 10 % then the rest after the bake; LINEAR: 33 % steps; ALL_AT_ONCE: one shift, then the bake. */
-    Strategy: z._default(z.enum(DEPLOY_STRATEGIES), 'CANARY'),
-  }),
-  /** Data capture to the stage's bucket (s3://<bucket>/data-capture/<endpoint>/); the destination is not configurable. */
-  DataCapture: z.optional(z.strictObject({ SamplingPercentage: z.int().check(z.gte(1), z.lte(100)) })),
-  /** Invoked on every stage after it is InService; a failure stops the deploy before prod. */
-  SmokeTest: z.strictObject({
-    ContentType: z._default(z.string().check(z.minLength(1)), 'text/csv'),
-    Accept: z._default(z.string().check(z.minLength(1)), 'text/csv'),
-    /** Request body, e.g. raw CSV records one per line. */
-    Body: z.string().check(z.minLength(1), z.maxLength(5 * 1024 * 1024)),
-    /** Response must have this many non-empty lines (default: as many as the body has). */
-    ExpectedLines: z.optional(z.int().check(z.positive())),
-    /** Every response line must parse as a number. */
-    NumericResponse: z._default(z.boolean(), true),
-    MaxLatencyMs: z._default(z.int().check(z.positive(), z.lte(60_000)), 2000),
-  }),
-});
+export const deployConfigSchema = z.lazy(() =>
+  once('deployConfig', () =>
+    z.strictObject({
+      Staging: variantSettings(),
+      Prod: z.extend(variantSettings(), {
+        /** CANARY: 10 % then the rest after the bake; LINEAR: 33 % steps; ALL_AT_ONCE: one shift, then the bake. */
+        Strategy: z._default(z.enum(DEPLOY_STRATEGIES), 'CANARY'),
+      }),
+      /** Data capture to the stage's bucket (s3://<bucket>/data-capture/<endpoint>/); the destination is not configurable. */
+      DataCapture: z.optional(z.strictObject({ SamplingPercentage: z.int().check(z.gte(1), z.lte(100)) })),
+      SmokeTest: smokeTest(),
+    }),
+  ),
+);
 
 export type DeployConfig = z.infer<typeof deployConfigSchema>;
 
 /** Execution input of model-deploy (set by on-model-package-change or the CodePipeline action). */
-export const deployRequestSchema = z.strictObject({
-  modelPackageArn: z.string().check(z.regex(MODEL_PACKAGE_ARN, 'must be a versioned model package ARN')),
+/** A versioned model package ARN. */
+export const modelPackageArnSchema = z.lazy(() => once('modelPackageArn', () => z.string().check(z.regex(MODEL_PACKAGE_ARN, 'must be a versioned model package ARN'))));
+
+const deployRequest = () => once('deployRequest', () => z.strictObject({
+  modelPackageArn: modelPackageArnSchema,
   /** deploy: an approval (staging → gate → prod); rollback: redeploy to `stages` without the gate. */
   mode: z.enum(['deploy', 'rollback']),
   stages: z.array(z.enum(DEPLOY_STAGES)).check(z.minLength(1)),
   /** Why, for people reading the execution (e.g. "approved", "rollback: v3 rejected"). */
   reason: z.string().check(z.maxLength(1024)),
-});
+}));
+
+export const deployRequestSchema = z.lazy(deployRequest);
 
 export type DeployRequest = z.infer<typeof deployRequestSchema>;
 
 /** One stage of a plan: every name is deterministic, so each step is idempotent. */
-export const stagePlanSchema = z.strictObject({
+const stagePlan = () => once('stagePlan', () => z.strictObject({
   stage: z.enum(DEPLOY_STAGES),
   endpointName: z.string().check(z.minLength(1), z.maxLength(63)),
   modelName: z.string().check(z.minLength(1), z.maxLength(63)),
@@ -75,12 +103,14 @@ export const stagePlanSchema = z.strictObject({
   /** CloudWatch alarms that roll an update back (prod only; empty for staging). */
   alarmNames: z.array(z.string()),
   dataCaptureSamplingPercentage: z.optional(z.int().check(z.gte(1), z.lte(100))),
-});
+}));
+
+export const stagePlanSchema = z.lazy(stagePlan);
 
 export type StagePlan = z.infer<typeof stagePlanSchema>;
 
 /** What prepare-deploy returns as `$.plan`: the version, its lineage, and each stage to deploy. */
-export const deployPlanSchema = z.strictObject({
+const deployPlan = () => once('deployPlan', () => z.strictObject({
   mode: z.enum(['deploy', 'rollback']),
   modelPackageArn: z.string().check(z.startsWith('arn:')),
   modelPackageGroupName: z.string().check(z.minLength(1)),
@@ -89,44 +119,57 @@ export const deployPlanSchema = z.strictObject({
   repository: z.string().check(z.minLength(1)),
   commit: z.string().check(z.minLength(1)),
   /** Present when this run deploys to the stage. */
-  staging: z.optional(stagePlanSchema),
-  prod: z.optional(stagePlanSchema),
+  staging: z.optional(stagePlan()),
+  prod: z.optional(stagePlan()),
   /** manual: the run waits for a promotion (sluice promote / Model Promotion Approved / CodePipeline); auto: it goes on. */
   gate: z.strictObject({ mode: z.enum(['manual', 'auto']), timeoutSeconds: z.int().check(z.positive()) }),
-  smokeTest: deployConfigSchema.shape.SmokeTest,
-});
+  smokeTest: smokeTest(),
+}));
+
+export const deployPlanSchema = z.lazy(deployPlan);
 
 export type DeployPlan = z.infer<typeof deployPlanSchema>;
 
 /** Input of every per-stage task (create-model, create-endpoint-config, ensure-alarms, smoke-test, finish-stage). */
-export const stageTaskInputSchema = z.strictObject({
-  executionArn: z.string().check(z.startsWith('arn:')),
-  plan: deployPlanSchema,
-  stage: stagePlanSchema,
-});
+const stageTaskInput = () =>
+  once('stageTaskInput', () =>
+    z.strictObject({
+      executionArn: z.string().check(z.startsWith('arn:')),
+      plan: deployPlan(),
+      stage: stagePlan(),
+    }),
+  );
+
+export const stageTaskInputSchema = z.lazy(stageTaskInput);
 
 export type StageTaskInput = z.infer<typeof stageTaskInputSchema>;
 
 /** Input of the waitForTaskToken tasks: deploy-endpoint, endpoint-lock acquire, wait-for-promotion. */
-export const stageTokenTaskInputSchema = z.extend(stageTaskInputSchema, { taskToken: z.string().check(z.minLength(1)) });
+export const stageTokenTaskInputSchema = z.lazy(() => once('stageTokenTaskInput', () => z.extend(stageTaskInput(), { taskToken: z.string().check(z.minLength(1)) })));
 
 export type StageTokenTaskInput = z.infer<typeof stageTokenTaskInputSchema>;
 
 /** Input of endpoint-lock. acquire waits (task token) for the endpoint; release hands it to the next queued run. */
-export const endpointLockInputSchema = z.discriminatedUnion('action', [
-  z.strictObject({ action: z.literal('acquire'), taskToken: z.string().check(z.minLength(1)), executionArn: z.string().check(z.startsWith('arn:')), endpointName: z.string().check(z.minLength(1)), version: z.int().check(z.positive()) }),
-  z.strictObject({ action: z.literal('release'), executionArn: z.string().check(z.startsWith('arn:')), endpointName: z.string().check(z.minLength(1)) }),
-]);
+export const endpointLockInputSchema = z.lazy(() =>
+  once('endpointLockInput', () =>
+    z.discriminatedUnion('action', [
+      z.strictObject({ action: z.literal('acquire'), taskToken: z.string().check(z.minLength(1)), executionArn: z.string().check(z.startsWith('arn:')), endpointName: z.string().check(z.minLength(1)), version: z.int().check(z.positive()) }),
+      z.strictObject({ action: z.literal('release'), executionArn: z.string().check(z.startsWith('arn:')), endpointName: z.string().check(z.minLength(1)) }),
+    ]),
+  ),
+);
 
 export type EndpointLockInput = z.infer<typeof endpointLockInputSchema>;
 
 /** Input of prepare-deploy. */
-export const prepareDeployInputSchema = z.strictObject({ executionArn: z.string().check(z.startsWith('arn:')), request: deployRequestSchema });
+export const prepareDeployInputSchema = z.lazy(() => once('prepareDeployInput', () => z.strictObject({ executionArn: z.string().check(z.startsWith('arn:')), request: deployRequest() })));
 
 export type PrepareDeployInput = z.infer<typeof prepareDeployInputSchema>;
 
 /** Input of wait-for-promotion (waitForTaskToken). */
-export const promotionWaitInputSchema = z.strictObject({ executionArn: z.string().check(z.startsWith('arn:')), taskToken: z.string().check(z.minLength(1)), plan: deployPlanSchema });
+export const promotionWaitInputSchema = z.lazy(() =>
+  once('promotionWaitInput', () => z.strictObject({ executionArn: z.string().check(z.startsWith('arn:')), taskToken: z.string().check(z.minLength(1)), plan: deployPlan() })),
+);
 
 export type PromotionWaitInput = z.infer<typeof promotionWaitInputSchema>;
 
