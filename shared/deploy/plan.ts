@@ -23,7 +23,7 @@ export interface PackageLineage {
   approvalStatus: string | undefined;
   repository: string | undefined;
   commit: string | undefined;
-  /** The model-build execution's name: where its source snapshot lives. */
+  /** The build execution's name: where its pipeline.json lives. */
   buildExecutionName: string | undefined;
 }
 
