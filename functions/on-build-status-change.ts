@@ -4,15 +4,25 @@ import middy from '@middy/core';
 import { loadConfig } from '../shared/config';
 import { logger } from '../shared/logger';
 import { rejectInvalidInput } from '../shared/middleware/reject-invalid-input';
-import { announceBuildEnd } from '../shared/pipeline/run-status';
-import { executionStatusChangeSchema, parseEvent } from '../shared/schemas/events';
+import { announceBuildEnd, reconcileBuildEnds } from '../shared/pipeline/run-status';
+import { DETAIL_TYPES, executionStatusChangeSchema, parseEvent, scheduledEventSchema } from '../shared/schemas/events';
 
-/** EventBridge `Step Functions Execution Status Change` of a build run → `Model Build Failed` with the failing step. */
-const env = loadConfig('EVENT_BUS_NAME', 'DEAD_LETTER_QUEUE_URL');
+/**
+ * EventBridge `Step Functions Execution Status Change` of a build run → `Model Build Failed` with the
+ * failing step; on its schedule, the same for failed runs whose status event never arrived.
+ */
+const env = loadConfig('EVENT_BUS_NAME', 'BUILD_ANNOUNCEMENT_TABLE', 'BUILD_STATE_MACHINE_PREFIX', 'RECONCILE_MIN_AGE_SECONDS', 'DEAD_LETTER_QUEUE_URL');
+const to = { eventBusName: env.EVENT_BUS_NAME, announcementTable: env.BUILD_ANNOUNCEMENT_TABLE };
 
 export const handler = middy(async (event: unknown) => {
+  if ((event as { 'detail-type'?: unknown } | null)?.['detail-type'] === DETAIL_TYPES.scheduledEvent) {
+    parseEvent(scheduledEventSchema, event);
+    const report = await reconcileBuildEnds(to, env.BUILD_STATE_MACHINE_PREFIX, env.RECONCILE_MIN_AGE_SECONDS);
+    logger.info('reconciled build ends', { ...report });
+    return report;
+  }
   const change = parseEvent(executionStatusChangeSchema, event);
-  const outcome = await announceBuildEnd(change.detail, env.EVENT_BUS_NAME);
+  const outcome = await announceBuildEnd(change.detail, to);
   logger.info('build status change handled', { executionArn: change.detail.executionArn, status: change.detail.status, outcome });
   return outcome;
 })

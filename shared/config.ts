@@ -34,6 +34,7 @@ const variables = {
   REGISTER_MODEL_FUNCTION_ARN: () => z.string().check(z.startsWith('arn:')),
   STEP_CACHE_TABLE: () => z.string().check(z.minLength(3)),
   JOB_TOKEN_TABLE: () => z.string().check(z.minLength(3)),
+  BUILD_ANNOUNCEMENT_TABLE: () => z.string().check(z.minLength(3)),
   SAGEMAKER_ROLE_ARN: () => z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN')),
   ALLOWED_INSTANCE_TYPES: commaList,
   MAX_RUNTIME_SECONDS: positiveInt,

@@ -315,3 +315,49 @@ export async function putCacheEntry(tableName: string, entry: CacheEntry): Promi
     throw classifyAwsError(error, `DynamoDB PutItem ${tableName}`);
   }
 }
+
+/**
+ * One `Model Build Failed` published (the build announcement table, key `announcement` =
+ * `<executionArn>#<redriveCount>`: a run, and each redrive of it, fails at most once).
+ */
+export interface BuildAnnouncement {
+  announcement: string;
+  executionArn: string;
+  redriveCount: number;
+  status: string;
+  step: string | null;
+  /** ISO 8601: when it was published. */
+  announcedAt: string;
+  /** Epoch seconds; DynamoDB's TTL removes the record after this. */
+  expiresAt: number;
+}
+
+/** The table key of a run's (or one of its redrives') announcement. Pure. */
+export function buildAnnouncementKey(executionArn: string, redriveCount: number): string {
+  return `${executionArn}#${redriveCount}`;
+}
+
+/**
+ * Records an announcement unless one is already recorded under its key. Returns false when one was
+ * (the existing record is kept). Idempotent. Throws RetryableError on throttling.
+ */
+export async function putBuildAnnouncement(tableName: string, record: BuildAnnouncement): Promise<boolean> {
+  try {
+    await client.send(new PutCommand({ TableName: tableName, Item: record, ConditionExpression: 'attribute_not_exists(announcement)' }));
+    return true;
+  } catch (error) {
+    if (isAwsError(error, 'ConditionalCheckFailedException')) return false;
+    throw classifyAwsError(error, `DynamoDB PutItem ${tableName}`);
+  }
+}
+
+/** The recorded announcement of a run (and redrive); undefined when none. Throws RetryableError on throttling. Read-only. */
+export async function getBuildAnnouncement(tableName: string, executionArn: string, redriveCount: number): Promise<BuildAnnouncement | undefined> {
+  const announcement = buildAnnouncementKey(executionArn, redriveCount);
+  try {
+    const output = await client.send(new GetCommand({ TableName: tableName, Key: { announcement }, ConsistentRead: true }));
+    return output.Item as BuildAnnouncement | undefined;
+  } catch (error) {
+    throw classifyAwsError(error, `DynamoDB GetItem ${tableName}`);
+  }
+}

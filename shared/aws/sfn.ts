@@ -2,12 +2,19 @@ import {
   CreateStateMachineCommand,
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
+  ExecutionRedriveFilter,
+  type ExecutionListItem,
+  type ExecutionStatus,
   GetExecutionHistoryCommand,
   type HistoryEvent,
+  ListExecutionsCommand,
+  type ListExecutionsCommandInput,
+  ListStateMachinesCommand,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   SFNClient,
   StartExecutionCommand,
+  type StateMachineListItem,
   type Tag,
 } from '@aws-sdk/client-sfn';
 
@@ -102,4 +109,70 @@ export async function walkExecutionHistory(executionArn: string, reverse: boolea
   } catch (error) {
     throw classifyAwsError(error, `GetExecutionHistory ${executionArn}`);
   }
+}
+
+/**
+ * The state machines whose name starts with `prefix`, from every page of ListStateMachines (which
+ * has no name filter). Throws RetryableError on throttling. Read-only.
+ */
+export async function listStateMachinesByPrefix(prefix: string): Promise<StateMachineListItem[]> {
+  const found: StateMachineListItem[] = [];
+  let nextToken: string | undefined;
+  try {
+    do {
+      const output = await client.send(new ListStateMachinesCommand({ maxResults: 1000, nextToken }));
+      found.push(...(output.stateMachines ?? []).filter((machine) => machine.name?.startsWith(prefix)));
+      nextToken = output.nextToken;
+    } while (nextToken);
+  } catch (error) {
+    throw classifyAwsError(error, 'ListStateMachines');
+  }
+  return found;
+}
+
+/** Every page of ListExecutions for `input`, handing each page to `visit` until it returns true. */
+async function walkExecutions(input: ListExecutionsCommandInput, visit: (page: ExecutionListItem[]) => boolean): Promise<void> {
+  let nextToken: string | undefined;
+  try {
+    do {
+      const output = await client.send(new ListExecutionsCommand({ ...input, maxResults: 1000, nextToken }));
+      if (visit(output.executions ?? [])) return;
+      nextToken = output.nextToken;
+    } while (nextToken);
+  } catch (error) {
+    throw classifyAwsError(error, `ListExecutions ${input.stateMachineArn}`);
+  }
+}
+
+/**
+ * The executions of a state machine in `status` (an ended one) that stopped at or after
+ * `stoppedSince`. ListExecutions lists the newest start first and a run stops after it starts, so
+ * the walk ends at the first execution that stopped before `stoppedSince`: every later one started
+ * earlier still, and could only have stopped since by running across the bound for longer, or by
+ * being redriven (see {@link listRedrivenExecutions}). Throws RetryableError on throttling. Read-only.
+ */
+export async function listExecutionsStoppedSince(stateMachineArn: string, status: ExecutionStatus, stoppedSince: Date): Promise<ExecutionListItem[]> {
+  const found: ExecutionListItem[] = [];
+  await walkExecutions({ stateMachineArn, statusFilter: status }, (page) => {
+    for (const execution of page) {
+      if (execution.stopDate && execution.stopDate < stoppedSince) return true;
+      found.push(execution);
+    }
+    return false;
+  });
+  return found;
+}
+
+/**
+ * Every execution of a state machine that was ever redriven, whatever its status. A redriven run
+ * keeps its first start date, so no date bounds this walk; redrives are rare (one per user action).
+ * Throws RetryableError on throttling. Read-only.
+ */
+export async function listRedrivenExecutions(stateMachineArn: string): Promise<ExecutionListItem[]> {
+  const found: ExecutionListItem[] = [];
+  await walkExecutions({ stateMachineArn, redriveFilter: ExecutionRedriveFilter.REDRIVEN }, (page) => {
+    found.push(...page);
+    return false;
+  });
+  return found;
 }

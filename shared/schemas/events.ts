@@ -12,6 +12,7 @@ export const EVENT_SOURCES = {
   codecommit: 'aws.codecommit',
   sagemaker: 'aws.sagemaker',
   states: 'aws.states',
+  events: 'aws.events',
   sluice: 'sluice',
 } as const;
 
@@ -30,6 +31,7 @@ export const DETAIL_TYPES = {
   modelPromotionApproved: 'Model Promotion Approved',
   modelBuildRequested: 'Model Build Requested',
   executionStatusChange: 'Step Functions Execution Status Change',
+  scheduledEvent: 'Scheduled Event',
 } as const;
 
 /**
@@ -195,6 +197,9 @@ export const executionStatusChangeSchema = z.lazy(() =>
 );
 
 export type ExecutionStatusChange = z.infer<typeof executionStatusChangeSchema>;
+
+/** What an EventBridge schedule rule delivers (`detail` is empty). */
+export const scheduledEventSchema = z.lazy(() => eventBridgeEnvelope(EVENT_SOURCES.events, DETAIL_TYPES.scheduledEvent, z.looseObject({})));
 
 /** The input of a CodePipeline Lambda invoke action (not an EventBridge envelope). */
 export const codePipelineJobSchema = z.looseObject({

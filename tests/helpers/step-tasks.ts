@@ -3,7 +3,19 @@ import { Readable } from 'node:stream';
 
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, NoSuchKey, NotFound, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { GetExecutionHistoryCommand, type HistoryEvent, type HistoryEventType, type SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  ExecutionRedriveFilter,
+  type ExecutionStatus,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  type HistoryEventType,
+  ListExecutionsCommand,
+  type ListExecutionsCommandInput,
+  ListStateMachinesCommand,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 // @smithy/core ships with every SDK v3 client; its serde entry holds what @smithy/util-stream used to export.
 import { sdkStreamMixin } from '@smithy/core/serde';
@@ -32,6 +44,7 @@ export const STAGE: StageSettings = {
 
 export const TOKEN_TABLE = 'sluice-test-job-tokens';
 export const CACHE_TABLE = 'sluice-test-step-cache';
+export const ANNOUNCEMENT_TABLE = 'sluice-test-build-announcements';
 export const TABLES = { tokens: TOKEN_TABLE, cache: CACHE_TABLE } as const;
 
 /** The compiled abalone pipeline's state machine on the test stage. */
@@ -290,9 +303,10 @@ export interface FakeTable {
 
 /**
  * Serves GetCommand, PutCommand, DeleteCommand and ScanCommand of `tableName` from memory on a
- * mocked DynamoDB document client (call after each `dynamo.reset()`), as the job token and step
- * cache tables behave. A delete conditional on `taskToken = :token` fails with
- * ConditionalCheckFailedException when the item holds another token.
+ * mocked DynamoDB document client (call after each `dynamo.reset()`), as the job token, step
+ * cache and build announcement tables behave. A put conditional on `attribute_not_exists(<key>)`
+ * fails with ConditionalCheckFailedException when the item exists; a delete conditional on
+ * `taskToken = :token`, when the item holds another token.
  */
 export function fakeTable(dynamo: AwsClientStub<DynamoDBDocumentClient>, tableName: string, keyName: string): FakeTable {
   const items = new Map<string, Record<string, unknown>>();
@@ -300,8 +314,10 @@ export function fakeTable(dynamo: AwsClientStub<DynamoDBDocumentClient>, tableNa
     const item = items.get(String(input.Key?.[keyName]));
     return item ? { Item: structuredClone(item) } : {};
   });
-  dynamo.on(PutCommand, { TableName: tableName }).callsFake((input: { Item?: Record<string, unknown> }) => {
-    items.set(String(input.Item?.[keyName]), structuredClone(input.Item ?? {}));
+  dynamo.on(PutCommand, { TableName: tableName }).callsFake((input: { Item?: Record<string, unknown>; ConditionExpression?: string }) => {
+    const key = String(input.Item?.[keyName]);
+    if (input.ConditionExpression === `attribute_not_exists(${keyName})` && items.has(key)) throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+    items.set(key, structuredClone(input.Item ?? {}));
     return {};
   });
   dynamo.on(DeleteCommand, { TableName: tableName }).callsFake((input: { Key?: Record<string, unknown>; ExpressionAttributeValues?: Record<string, unknown> }) => {
@@ -352,5 +368,44 @@ export function serveHistory(sfn: AwsClientStub<SFNClient>, executionArn: string
     const from = input.nextToken ? Number(input.nextToken.replace('page-', '')) : 0;
     const page = ordered.slice(from, from + pageSize);
     return { events: page, ...(from + pageSize < ordered.length ? { nextToken: `page-${from + pageSize}` } : {}) };
+  });
+}
+
+/** One build run as Step Functions describes it, for {@link serveRuns}. */
+export type ListedRun = Pick<DescribeExecutionCommandOutput, 'stopDate' | 'input' | 'error' | 'cause' | 'redriveCount' | 'redriveDate'> & {
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  status: ExecutionStatus;
+  startDate: Date;
+};
+
+/**
+ * Serves ListStateMachines, ListExecutions (statusFilter, redriveFilter, newest start first) and
+ * DescribeExecution from `runs` on a mocked Step Functions client, `pageSize` items a page, as
+ * Step Functions does. `machines`: the account's state machine ARNs, in listing order.
+ */
+export function serveRuns(sfn: AwsClientStub<SFNClient>, machines: readonly string[], runs: readonly ListedRun[], pageSize = 1000): void {
+  const page = <T>(items: T[], nextToken: string | undefined) => {
+    const from = nextToken ? Number(nextToken.replace('page-', '')) : 0;
+    return { page: items.slice(from, from + pageSize), ...(from + pageSize < items.length ? { nextToken: `page-${from + pageSize}` } : {}) };
+  };
+  sfn.on(ListStateMachinesCommand).callsFake((input: { nextToken?: string }) => {
+    const listed = page(machines.map((arn) => ({ stateMachineArn: arn, name: arn.split(':').pop(), type: 'STANDARD', creationDate: new Date('2026-11-01T00:00:00Z') })), input.nextToken);
+    return { stateMachines: listed.page, nextToken: listed.nextToken };
+  });
+  sfn.on(ListExecutionsCommand).callsFake((input: ListExecutionsCommandInput) => {
+    const matching = runs
+      .filter((run) => run.stateMachineArn === input.stateMachineArn && (input.statusFilter === undefined || run.status === input.statusFilter))
+      .filter((run) => input.redriveFilter === undefined || ((run.redriveCount ?? 0) > 0) === (input.redriveFilter === ExecutionRedriveFilter.REDRIVEN))
+      .sort((a, b) => b.startDate.getTime() - a.startDate.getTime())
+      .map(({ executionArn, stateMachineArn, name, status, startDate, stopDate, redriveCount, redriveDate }) => ({ executionArn, stateMachineArn, name, status, startDate, stopDate, redriveCount, redriveDate }));
+    const listed = page(matching, input.nextToken);
+    return { executions: listed.page, nextToken: listed.nextToken };
+  });
+  sfn.on(DescribeExecutionCommand).callsFake((input: { executionArn?: string }) => {
+    const run = runs.find((candidate) => candidate.executionArn === input.executionArn);
+    if (!run) throw Object.assign(new Error(`Execution Does Not Exist: '${input.executionArn}'`), { name: 'ExecutionDoesNotExist', $fault: 'client' });
+    return structuredClone({ ...run, redriveCount: run.redriveCount ?? 0 });
   });
 }

@@ -19,9 +19,18 @@ function statementsOf(role: CfnResource): Statement[] {
 const actions = (statement: Statement) => [statement.Action].flat();
 const resources = (statement: Statement) => [statement.Resource].flat();
 
-/** Actions AWS only authorizes on "*" (no resource-level permissions), each with why it is needed. */
 /** Actions the IAM service authorization reference lists with no resource type: only "*" can grant them. */
-const STAR_ONLY_ACTIONS = new Set(['ecr:GetAuthorizationToken', 'cloudwatch:PutMetricData', 'sagemaker:ListModelPackages', 'sagemaker:ListEndpointConfigs', 'sagemaker:ListModels', 'codepipeline:PutJobSuccessResult', 'codepipeline:PutJobFailureResult']);
+const STAR_ONLY_ACTIONS = new Set([
+  'ecr:GetAuthorizationToken',
+  'cloudwatch:PutMetricData',
+  'sagemaker:ListModelPackages',
+  'sagemaker:ListEndpointConfigs',
+  'sagemaker:ListModels',
+  'codepipeline:PutJobSuccessResult',
+  'codepipeline:PutJobFailureResult',
+  // on-build-status-change's reconcile pass finds the stage's build state machines by name; ListStateMachines has no resource type.
+  'states:ListStateMachines',
+]);
 
 let packaged: PackagedService;
 let template: PackagedService['template'];
@@ -175,6 +184,30 @@ describe('serverless package --stage dev (offline, documented defaults)', () => 
     });
   });
 
+  it('keeps build announcements in an encrypted table with TTL and point-in-time recovery', () => {
+    const table = template.Resources.BuildAnnouncementTable!.Properties;
+
+    expect(table.KeySchema).toEqual([{ AttributeName: 'announcement', KeyType: 'HASH' }]);
+    expect(table.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(table.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(table.SSESpecification).toEqual({ SSEEnabled: true });
+    expect(table.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+  });
+
+  it('runs on-build-status-change on the reconcile schedule too, with the table, the build prefix and the minimum age', () => {
+    const rule = template.Resources.OnBuildStatusChangeEventsRuleSchedule1!;
+    const environment = template.Resources.OnBuildStatusChangeLambdaFunction!.Properties.Environment as { Variables: Record<string, unknown> };
+
+    expect(rule.Properties.ScheduleExpression).toBe('rate(5 minutes)');
+    expect(rule.Properties.Name).toBe('sluice-dev-reconcile-build-ends');
+    expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': ['OnBuildStatusChangeLambdaFunction', 'Arn'] } })]);
+    expect(environment.Variables).toMatchObject({
+      BUILD_ANNOUNCEMENT_TABLE: { Ref: 'BuildAnnouncementTable' },
+      BUILD_STATE_MACHINE_PREFIX: 'sluice-dev-build-',
+      RECONCILE_MIN_AGE_SECONDS: '120',
+    });
+  });
+
   it('keeps task tokens in an encrypted table with TTL', () => {
     const table = template.Resources.JobTokenTable!.Properties;
 
@@ -305,6 +338,28 @@ describe('IAM in the packaged template', () => {
     const list = statementsOf(template.Resources[roleId]!).find((s) => actions(s).includes('s3:ListBucket'))!;
 
     expect(list.Condition).toEqual({ StringLike: { 's3:prefix': 'builds/*' } });
+  });
+
+  it('lets on-build-status-change read build runs, list the stage\'s, record announcements and publish them, and nothing more', () => {
+    const grants = statementsOf(template.Resources.OnBuildStatusChangeRole!).map((s) => ({ actions: actions(s).sort(), resource: s.Resource }));
+    const executions = { 'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:sluice-dev-build-*:*' };
+
+    expect(grants).toEqual([
+      { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/sluice-dev-onBuildStatusChange:*' } },
+      { actions: ['states:GetExecutionHistory'], resource: executions },
+      { actions: ['states:ListStateMachines'], resource: '*' },
+      { actions: ['states:ListExecutions'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:sluice-dev-build-*' } },
+      { actions: ['states:DescribeExecution'], resource: executions },
+      { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resource: { 'Fn::GetAtt': ['BuildAnnouncementTable', 'Arn'] } },
+      { actions: ['events:PutEvents'], resource: { 'Fn::GetAtt': ['EventBus', 'Arn'] } },
+      { actions: ['sqs:SendMessage'], resource: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } },
+    ]);
+  });
+
+  it('gives no other function the build announcement table', () => {
+    const users = roles().filter(([, role]) => JSON.stringify(statementsOf(role)).includes('BuildAnnouncementTable'));
+
+    expect(users.map(([id]) => id)).toEqual(['OnBuildStatusChangeRole']);
   });
 
   it('lets the pipelines invoke only the four task functions and publish domain events', () => {

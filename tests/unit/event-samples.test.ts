@@ -10,6 +10,7 @@ import {
   parseJobStateChange,
   processingJobStateChangeSchema,
   repositoryStateChangeSchema,
+  scheduledEventSchema,
   trainingJobStateChangeSchema,
 } from '../../shared/schemas/events';
 import type * as z from '../../shared/schemas/zod';
@@ -21,6 +22,7 @@ const SCHEMAS: Record<string, z.ZodMiniType> = {
   [DETAIL_TYPES.processingJobStateChange]: processingJobStateChangeSchema,
   [DETAIL_TYPES.modelPackageStateChange]: modelPackageStateChangeSchema,
   [DETAIL_TYPES.endpointStateChange]: endpointStateChangeSchema,
+  [DETAIL_TYPES.scheduledEvent]: scheduledEventSchema,
 };
 
 const samples = readdirSync(join(ROOT, 'events', 'samples')).filter((file) => file.endsWith('.json'));
@@ -37,6 +39,7 @@ describe('events/samples (real events copied from AWS documentation)', () => {
         'sagemaker-model-package-state-change.json',
         'sagemaker-endpoint-state-change.json',
         'codepipeline-job-event.json',
+        'scheduled-event.json',
       ]),
     );
   });

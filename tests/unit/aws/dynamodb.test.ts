@@ -3,7 +3,7 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanComm
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 
-import { deleteJobToken, getJobToken, type JobToken, listJobTokens, putJobToken } from '../../../shared/aws/dynamodb';
+import { type BuildAnnouncement, deleteJobToken, getBuildAnnouncement, getJobToken, type JobToken, listJobTokens, putBuildAnnouncement, putJobToken } from '../../../shared/aws/dynamodb';
 import { RetryableError } from '../../../shared/errors';
 import { EXECUTION_ARN } from '../../helpers/fixtures';
 
@@ -142,5 +142,54 @@ describe('listJobTokens', () => {
       .rejectsOnce(throughputExceeded());
 
     await expect(listJobTokens(TABLE)).rejects.toThrow(RetryableError);
+  });
+});
+
+describe('build announcements', () => {
+  const ANNOUNCEMENTS = 'sluice-test-build-announcements';
+  const record: BuildAnnouncement = {
+    announcement: `${EXECUTION_ARN}#1`,
+    executionArn: EXECUTION_ARN,
+    redriveCount: 1,
+    status: 'FAILED',
+    step: 'train',
+    announcedAt: '2026-11-24T12:00:00.000Z',
+    expiresAt: 1_795_000_000,
+  };
+
+  it('records an announcement only where none is recorded', async () => {
+    dynamodb.on(PutCommand).resolves({});
+
+    await expect(putBuildAnnouncement(ANNOUNCEMENTS, record)).resolves.toBe(true);
+
+    expect(dynamodb).toHaveReceivedCommandWith(PutCommand, { TableName: ANNOUNCEMENTS, Item: record, ConditionExpression: 'attribute_not_exists(announcement)' });
+  });
+
+  it('returns false when the announcement is already recorded', async () => {
+    dynamodb.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+
+    await expect(putBuildAnnouncement(ANNOUNCEMENTS, record)).resolves.toBe(false);
+  });
+
+  it('reads an announcement by <executionArn>#<redriveCount>, consistently', async () => {
+    dynamodb.on(GetCommand).resolves({ Item: record });
+
+    await expect(getBuildAnnouncement(ANNOUNCEMENTS, EXECUTION_ARN, 1)).resolves.toEqual(record);
+
+    expect(dynamodb).toHaveReceivedCommandWith(GetCommand, { TableName: ANNOUNCEMENTS, Key: { announcement: `${EXECUTION_ARN}#1` }, ConsistentRead: true });
+  });
+
+  it('gives undefined for a run not announced', async () => {
+    dynamodb.on(GetCommand).resolves({});
+
+    await expect(getBuildAnnouncement(ANNOUNCEMENTS, EXECUTION_ARN, 0)).resolves.toBeUndefined();
+  });
+
+  it('throws RetryableError when DynamoDB throttles', async () => {
+    dynamodb.on(PutCommand).rejects(throughputExceeded());
+    dynamodb.on(GetCommand).rejects(throughputExceeded());
+
+    await expect(putBuildAnnouncement(ANNOUNCEMENTS, record)).rejects.toThrow(RetryableError);
+    await expect(getBuildAnnouncement(ANNOUNCEMENTS, EXECUTION_ARN, 1)).rejects.toThrow(RetryableError);
   });
 });

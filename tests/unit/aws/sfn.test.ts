@@ -1,6 +1,9 @@
 import {
   ExecutionAlreadyExists,
+  ExecutionStatus,
   InvalidToken,
+  ListExecutionsCommand,
+  ListStateMachinesCommand,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   SFNClient,
@@ -12,7 +15,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 
-import { completeTask, failTask, startNamedExecution } from '../../../shared/aws/sfn';
+import { completeTask, failTask, listExecutionsStoppedSince, listRedrivenExecutions, listStateMachinesByPrefix, startNamedExecution } from '../../../shared/aws/sfn';
 import { RetryableError } from '../../../shared/errors';
 import { STATE_MACHINE_ARN } from '../../helpers/fixtures';
 
@@ -122,5 +125,65 @@ describe('failTask', () => {
     sfn.on(SendTaskFailureCommand).rejects(throttling());
 
     await expect(failTask(TOKEN, 'SageMakerJobFailed', 'cause')).rejects.toThrow(RetryableError);
+  });
+});
+
+describe('listStateMachinesByPrefix', () => {
+  const machine = (name: string) => ({ stateMachineArn: `arn:aws:states:us-east-1:123456789012:stateMachine:${name}`, name, type: 'STANDARD' as const, creationDate: new Date('2026-11-01T00:00:00Z') });
+
+  it('reads every page and keeps the machines named with the prefix', async () => {
+    sfn
+      .on(ListStateMachinesCommand)
+      .resolvesOnce({ stateMachines: [machine('sluice-test-build-abalone-1a2b3c4d'), machine('other-team-etl')], nextToken: 'page-2' })
+      .resolvesOnce({ stateMachines: [machine('sluice-test-build-rejected'), machine('sluice-prod-build-abalone-1a2b3c4d')] });
+
+    const found = await listStateMachinesByPrefix('sluice-test-build-');
+
+    expect(found.map((m) => m.name)).toEqual(['sluice-test-build-abalone-1a2b3c4d', 'sluice-test-build-rejected']);
+    expect(sfn.commandCalls(ListStateMachinesCommand).map((call) => call.args[0].input.nextToken)).toEqual([undefined, 'page-2']);
+  });
+
+  it('throws RetryableError when Step Functions throttles', async () => {
+    sfn.on(ListStateMachinesCommand).rejects(throttling());
+
+    await expect(listStateMachinesByPrefix('sluice-test-build-')).rejects.toThrow(RetryableError);
+  });
+});
+
+describe('listExecutionsStoppedSince', () => {
+  const since = new Date('2026-11-23T12:00:00Z');
+  const execution = (name: string, stopDate: string) => ({ executionArn: `${EXECUTION_ARN}-${name}`, stateMachineArn: STATE_MACHINE_ARN, name, status: ExecutionStatus.FAILED, startDate: new Date(Date.parse(stopDate) - 3_600_000), stopDate: new Date(stopDate) });
+
+  it('lists the status asked for, page by page, up to the first execution that stopped before the bound', async () => {
+    sfn
+      .on(ListExecutionsCommand)
+      .resolvesOnce({ executions: [execution('a', '2026-11-24T10:00:00Z')], nextToken: 'page-2' })
+      .resolvesOnce({ executions: [execution('b', '2026-11-23T13:00:00Z'), execution('c', '2026-11-23T11:00:00Z'), execution('d', '2026-11-23T14:00:00Z')], nextToken: 'page-3' });
+
+    const found = await listExecutionsStoppedSince(STATE_MACHINE_ARN, ExecutionStatus.FAILED, since);
+
+    expect(found.map((e) => e.name)).toEqual(['a', 'b']);
+    expect(sfn.commandCalls(ListExecutionsCommand).map((call) => call.args[0].input)).toEqual([
+      { stateMachineArn: STATE_MACHINE_ARN, statusFilter: 'FAILED', maxResults: 1000, nextToken: undefined },
+      { stateMachineArn: STATE_MACHINE_ARN, statusFilter: 'FAILED', maxResults: 1000, nextToken: 'page-2' },
+    ]);
+  });
+
+  it('throws RetryableError when Step Functions throttles', async () => {
+    sfn.on(ListExecutionsCommand).rejects(throttling());
+
+    await expect(listExecutionsStoppedSince(STATE_MACHINE_ARN, ExecutionStatus.FAILED, since)).rejects.toThrow(RetryableError);
+  });
+});
+
+describe('listRedrivenExecutions', () => {
+  it('lists every page of the redriven executions, whatever their dates', async () => {
+    const redriven = (name: string) => ({ executionArn: `${EXECUTION_ARN}-${name}`, stateMachineArn: STATE_MACHINE_ARN, name, status: ExecutionStatus.FAILED, startDate: new Date('2026-01-01T00:00:00Z'), redriveCount: 1 });
+    sfn.on(ListExecutionsCommand).resolvesOnce({ executions: [redriven('a')], nextToken: 'page-2' }).resolvesOnce({ executions: [redriven('b')] });
+
+    const found = await listRedrivenExecutions(STATE_MACHINE_ARN);
+
+    expect(found.map((e) => e.name)).toEqual(['a', 'b']);
+    expect(sfn).toHaveReceivedCommandWith(ListExecutionsCommand, { stateMachineArn: STATE_MACHINE_ARN, redriveFilter: 'REDRIVEN' });
   });
 });

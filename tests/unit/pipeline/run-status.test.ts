@@ -1,28 +1,40 @@
 import 'aws-sdk-client-mock-jest';
 
+import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { GetExecutionHistoryCommand, HistoryEventType, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ExecutionStatus, GetExecutionHistoryCommand, HistoryEventType, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 
 import { RetryableError } from '../../../shared/errors';
-import { announceBuildEnd, failedStep, readableCause } from '../../../shared/pipeline/run-status';
+import { announceBuildEnd, failedStep, readableCause, reconcileBuildEnds } from '../../../shared/pipeline/run-status';
 import { type ExecutionStatusChange, executionStatusChangeSchema, parseEvent } from '../../../shared/schemas/events';
-import { loadFixture } from '../../helpers/fixtures';
-import { HistoryBuilder, newRun, PIPELINE_STATE_MACHINE_ARN, serveHistory, type TestRun } from '../../helpers/step-tasks';
+import { ACCOUNT, loadFixture, REGION } from '../../helpers/fixtures';
+import { ANNOUNCEMENT_TABLE, type FakeTable, fakeTable, HistoryBuilder, type ListedRun, newRun, PIPELINE_STATE_MACHINE_ARN, serveHistory, serveRuns, type TestRun } from '../../helpers/step-tasks';
 
 const sfn = mockClient(SFNClient);
 const events = mockClient(EventBridgeClient);
+const dynamo = mockClient(DynamoDBDocumentClient);
 
 const BUS = 'sluice-test';
+const TO = { eventBusName: BUS, announcementTable: ANNOUNCEMENT_TABLE };
+const NOW = new Date('2026-11-24T12:00:00Z');
 
 let run: TestRun;
+let announcements: FakeTable;
 
 beforeEach(() => {
   sfn.reset();
   events.reset();
+  dynamo.reset();
   run = newRun();
+  announcements = fakeTable(dynamo, ANNOUNCEMENT_TABLE, 'announcement');
   events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '11710aed-b79e-4468-a20b-bb3c0c3b4860' }] });
 });
+
+function throttling(): Error {
+  return Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client' });
+}
 
 /** The execution's input as a compiled pipeline receives it. */
 function runInput(of: TestRun = run): Record<string, unknown> {
@@ -282,7 +294,7 @@ describe('failedStep', () => {
   });
 
   it('rejects with RetryableError when GetExecutionHistory is throttled', async () => {
-    sfn.on(GetExecutionHistoryCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client' }));
+    sfn.on(GetExecutionHistoryCommand).rejects(throttling());
 
     await expect(failedStep(run.executionArn)).rejects.toThrow(RetryableError);
   });
@@ -307,16 +319,17 @@ describe('readableCause', () => {
 
 describe('announceBuildEnd', () => {
   it.each(['SUCCEEDED', 'RUNNING'])('ignores a %s run, reading no history and publishing nothing', async (status) => {
-    await expect(announceBuildEnd(statusChange({ status, error: null, cause: null }), BUS)).resolves.toEqual({ action: 'ignored', reason: `status ${status} is announced by the run itself` });
+    await expect(announceBuildEnd(statusChange({ status, error: null, cause: null }), TO)).resolves.toEqual({ action: 'ignored', reason: `status ${status} is announced by the run itself` });
 
     expect(sfn).not.toHaveReceivedAnyCommand();
     expect(events).not.toHaveReceivedAnyCommand();
+    expect(dynamo).not.toHaveReceivedAnyCommand();
   });
 
   it('publishes Model Build Failed with the build, the failing step inside a Parallel, the error and the cause', async () => {
     serveHistory(sfn, run.executionArn, forkJoinFailingInTrainXgb().events);
 
-    await expect(announceBuildEnd(statusChange({ status: 'FAILED', error: 'SageMakerJobFailed', cause: TRAIN_XGB_CAUSE }), BUS)).resolves.toEqual({ action: 'published', step: 'TrainXgb' });
+    await expect(announceBuildEnd(statusChange({ status: 'FAILED', error: 'SageMakerJobFailed', cause: TRAIN_XGB_CAUSE }), TO)).resolves.toEqual({ action: 'published', step: 'TrainXgb' });
 
     expect(published()).toEqual({
       repository: 'abalone',
@@ -334,7 +347,7 @@ describe('announceBuildEnd', () => {
   it('names the Fail step and passes its error name and message', async () => {
     serveHistory(sfn, run.executionArn, abaloneFailingTheGate().events);
 
-    await announceBuildEnd(statusChange({ status: 'FAILED', error: 'QualityGateFailed', cause: QUALITY_GATE_CAUSE }), BUS);
+    await announceBuildEnd(statusChange({ status: 'FAILED', error: 'QualityGateFailed', cause: QUALITY_GATE_CAUSE }), TO);
 
     expect(published()).toMatchObject({ step: 'QualityGateFailed', error: 'QualityGateFailed', cause: QUALITY_GATE_CAUSE });
   });
@@ -342,7 +355,7 @@ describe('announceBuildEnd', () => {
   it('unwraps a failed Lambda function\'s JSON cause to its errorMessage', async () => {
     serveHistory(sfn, run.executionArn, abaloneFailingInTheCondition().events);
 
-    await announceBuildEnd(statusChange({ status: 'FAILED', error: 'MetricNotFound', cause: METRIC_NOT_FOUND_CAUSE }), BUS);
+    await announceBuildEnd(statusChange({ status: 'FAILED', error: 'MetricNotFound', cause: METRIC_NOT_FOUND_CAUSE }), TO);
 
     expect(published()).toMatchObject({ step: 'QualityGate', error: 'MetricNotFound', cause: JSON.parse(METRIC_NOT_FOUND_CAUSE).errorMessage });
   });
@@ -350,7 +363,7 @@ describe('announceBuildEnd', () => {
   it('names the step Source snapshot and passes SourceTooLarge with its message for a tree too large to snapshot', async () => {
     serveHistory(sfn, run.executionArn, failingAtTheSnapshot().events);
 
-    await expect(announceBuildEnd(statusChange({ status: 'FAILED', error: 'SourceTooLarge', cause: SOURCE_TOO_LARGE_CAUSE }), BUS)).resolves.toEqual({ action: 'published', step: 'Source snapshot' });
+    await expect(announceBuildEnd(statusChange({ status: 'FAILED', error: 'SourceTooLarge', cause: SOURCE_TOO_LARGE_CAUSE }), TO)).resolves.toEqual({ action: 'published', step: 'Source snapshot' });
 
     expect(published()).toMatchObject({ step: 'Source snapshot', error: 'SourceTooLarge', cause: JSON.parse(SOURCE_TOO_LARGE_CAUSE).errorMessage });
   });
@@ -358,7 +371,7 @@ describe('announceBuildEnd', () => {
   it('names the step Config for a build rejected before it started, reading no history', async () => {
     const rejected = { build: run.build, failure: { Error: 'InvalidConfig', Cause: 'mlops.yaml: Steps.Train.ResourceConfig: is required' } };
 
-    await announceBuildEnd(statusChange({ status: 'FAILED', input: JSON.stringify(rejected), error: 'InvalidConfig', cause: 'mlops.yaml: Steps.Train.ResourceConfig: is required' }), BUS);
+    await announceBuildEnd(statusChange({ status: 'FAILED', input: JSON.stringify(rejected), error: 'InvalidConfig', cause: 'mlops.yaml: Steps.Train.ResourceConfig: is required' }), TO);
 
     expect(published()).toMatchObject({ repository: 'abalone', commit: run.build.commit, step: 'Config', error: 'InvalidConfig', cause: 'mlops.yaml: Steps.Train.ResourceConfig: is required' });
     expect(sfn).not.toHaveReceivedAnyCommand();
@@ -370,7 +383,7 @@ describe('announceBuildEnd', () => {
     history.add(HistoryEventType.ExecutionAborted, {}, entered);
     serveHistory(sfn, run.executionArn, history.events);
 
-    await announceBuildEnd(statusChange({ status: 'ABORTED', error: null, cause: null }), BUS);
+    await announceBuildEnd(statusChange({ status: 'ABORTED', error: null, cause: null }), TO);
 
     expect(published()).toMatchObject({ step: 'Train', status: 'ABORTED', error: 'Aborted', cause: null });
   });
@@ -381,7 +394,7 @@ describe('announceBuildEnd', () => {
     history.add(HistoryEventType.ExecutionTimedOut, {}, entered);
     serveHistory(sfn, run.executionArn, history.events);
 
-    await announceBuildEnd(statusChange({ status: 'TIMED_OUT', error: null, cause: null }), BUS);
+    await announceBuildEnd(statusChange({ status: 'TIMED_OUT', error: null, cause: null }), TO);
 
     expect(published()).toMatchObject({ step: 'Train', status: 'TIMED_OUT', error: 'States.Timeout' });
   });
@@ -389,7 +402,7 @@ describe('announceBuildEnd', () => {
   it('passes the redrive count of a redriven run that failed again', async () => {
     serveHistory(sfn, run.executionArn, forkJoinFailingInTrainXgb().events);
 
-    await announceBuildEnd(statusChange({ status: 'FAILED', error: 'SageMakerJobFailed', cause: TRAIN_XGB_CAUSE, redriveCount: 2 }), BUS);
+    await announceBuildEnd(statusChange({ status: 'FAILED', error: 'SageMakerJobFailed', cause: TRAIN_XGB_CAUSE, redriveCount: 2 }), TO);
 
     expect(published()).toMatchObject({ redriveCount: 2 });
   });
@@ -398,6 +411,263 @@ describe('announceBuildEnd', () => {
     serveHistory(sfn, run.executionArn, forkJoinFailingInTrainXgb().events);
     events.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'try again' }] });
 
-    await expect(announceBuildEnd(statusChange({ status: 'FAILED', error: 'SageMakerJobFailed', cause: TRAIN_XGB_CAUSE }), BUS)).rejects.toThrow(RetryableError);
+    await expect(announceBuildEnd(statusChange({ status: 'FAILED', error: 'SageMakerJobFailed', cause: TRAIN_XGB_CAUSE }), TO)).rejects.toThrow(RetryableError);
+  });
+});
+
+describe('announceBuildEnd, once per run and redrive', () => {
+  const failed = () => statusChange({ status: 'FAILED', error: 'SageMakerJobFailed', cause: TRAIN_XGB_CAUSE });
+
+  beforeEach(() => serveHistory(sfn, run.executionArn, forkJoinFailingInTrainXgb().events));
+
+  it('records the announcement under <executionArn>#<redriveCount> once published, kept for a week', async () => {
+    await announceBuildEnd(failed(), TO, NOW);
+
+    expect([...announcements.items.values()]).toEqual([
+      {
+        announcement: `${run.executionArn}#0`,
+        executionArn: run.executionArn,
+        redriveCount: 0,
+        status: 'FAILED',
+        step: 'TrainXgb',
+        announcedAt: '2026-11-24T12:00:00.000Z',
+        expiresAt: NOW.getTime() / 1000 + 7 * 86_400,
+      },
+    ]);
+  });
+
+  it('publishes a duplicated status event once, reading no history the second time', async () => {
+    await announceBuildEnd(failed(), TO, NOW);
+    const reads = sfn.commandCalls(GetExecutionHistoryCommand).length;
+
+    await expect(announceBuildEnd(failed(), TO, NOW)).resolves.toEqual({ action: 'already-announced', announcedAt: '2026-11-24T12:00:00.000Z' });
+
+    expect(events).toHaveReceivedCommandTimes(PutEventsCommand, 1);
+    expect(sfn.commandCalls(GetExecutionHistoryCommand)).toHaveLength(reads);
+  });
+
+  it('announces a redrive that failed again, though the run was announced before', async () => {
+    await announceBuildEnd(failed(), TO, NOW);
+
+    await expect(announceBuildEnd(statusChange({ status: 'FAILED', error: 'SageMakerJobFailed', cause: TRAIN_XGB_CAUSE, redriveCount: 1 }), TO, NOW)).resolves.toMatchObject({ action: 'published' });
+
+    expect(events).toHaveReceivedCommandTimes(PutEventsCommand, 2);
+    expect([...announcements.items.keys()]).toEqual([`${run.executionArn}#0`, `${run.executionArn}#1`]);
+  });
+
+  it('records nothing when the publish is throttled, so the retry still publishes', async () => {
+    events.on(PutEventsCommand).rejectsOnce(throttling()).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
+
+    await expect(announceBuildEnd(failed(), TO, NOW)).rejects.toThrow(RetryableError);
+    expect(announcements.items.size).toBe(0);
+
+    await expect(announceBuildEnd(failed(), TO, NOW)).resolves.toEqual({ action: 'published', step: 'TrainXgb' });
+    expect(events).toHaveReceivedCommandTimes(PutEventsCommand, 2);
+    expect(announcements.items.size).toBe(1);
+  });
+
+  it('reports a duplicate when another announcer recorded the run while this one published, keeping its record', async () => {
+    const theirs = { announcement: `${run.executionArn}#0`, executionArn: run.executionArn, redriveCount: 0, status: 'FAILED', step: 'TrainXgb', announcedAt: '2026-11-24T11:59:59.000Z', expiresAt: 1 };
+    events.on(PutEventsCommand).callsFake(() => {
+      announcements.items.set(theirs.announcement, theirs);
+      return { FailedEntryCount: 0, Entries: [{ EventId: '1' }] };
+    });
+
+    await expect(announceBuildEnd(failed(), TO, NOW)).resolves.toEqual({ action: 'published', step: 'TrainXgb', duplicate: true });
+
+    expect(announcements.items.get(theirs.announcement)).toEqual(theirs);
+  });
+
+  it('rejects with RetryableError when the record cannot be read, publishing nothing', async () => {
+    dynamo.on(GetCommand).rejects(new ProvisionedThroughputExceededException({ message: 'The level of configured provisioned throughput for the table was exceeded.', $metadata: {} }));
+
+    await expect(announceBuildEnd(failed(), TO, NOW)).rejects.toThrow(RetryableError);
+
+    expect(events).not.toHaveReceivedAnyCommand();
+  });
+});
+
+describe('reconcileBuildEnds', () => {
+  const PREFIX = 'sluice-test-build-';
+  const MIN_AGE_SECONDS = 120;
+  const ago = (seconds: number) => new Date(NOW.getTime() - seconds * 1000);
+  const OTHER_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:other-team-etl`;
+
+  /** `of` as Step Functions lists it: it started `startedAgo` and (unless running) stopped `stoppedAgo` seconds before NOW. */
+  function listed(of: TestRun, status: ExecutionStatus, stoppedAgo: number | undefined, fields: Partial<ListedRun> = {}): ListedRun {
+    return {
+      executionArn: of.executionArn,
+      stateMachineArn: PIPELINE_STATE_MACHINE_ARN,
+      name: of.build.executionName,
+      status,
+      startDate: ago((stoppedAgo ?? 0) + 1800),
+      stopDate: stoppedAgo === undefined ? undefined : ago(stoppedAgo),
+      input: JSON.stringify(runInput(of)),
+      ...(status === ExecutionStatus.FAILED ? { error: 'SageMakerJobFailed', cause: TRAIN_XGB_CAUSE } : {}),
+      ...fields,
+    };
+  }
+
+  /** Failing histories for `runs`, each failing in TrainXgb. */
+  function failingHistories(...runs: TestRun[]): void {
+    for (const of of runs) serveHistory(sfn, of.executionArn, forkJoinFailingInTrainXgb().events);
+  }
+
+  const reconcile = (now = NOW) => reconcileBuildEnds(TO, PREFIX, MIN_AGE_SECONDS, now);
+
+  /** Every Model Build Failed published, by execution and redrive. */
+  function publishedRuns(): string[] {
+    return events.commandCalls(PutEventsCommand).map((call) => {
+      const detail = JSON.parse(call.args[0].input.Entries![0]!.Detail!) as { executionArn: string; redriveCount: number };
+      return `${detail.executionArn}#${detail.redriveCount}`;
+    });
+  }
+
+  it('announces a failed run that has no announcement, as the status event would have', async () => {
+    serveRuns(sfn, [PIPELINE_STATE_MACHINE_ARN], [listed(run, ExecutionStatus.FAILED, 600)]);
+    failingHistories(run);
+
+    await expect(reconcile()).resolves.toEqual({ checked: 1, announced: 1 });
+
+    expect(published()).toEqual({
+      repository: 'abalone',
+      branch: 'main',
+      commit: run.build.commit,
+      executionArn: run.executionArn,
+      step: 'TrainXgb',
+      status: 'FAILED',
+      error: 'SageMakerJobFailed',
+      cause: TRAIN_XGB_CAUSE,
+      redriveCount: 0,
+    });
+    expect(announcements.items.has(`${run.executionArn}#0`)).toBe(true);
+  });
+
+  it('announces timed-out and aborted runs too', async () => {
+    const timedOut = newRun();
+    const aborted = newRun();
+    serveRuns(sfn, [PIPELINE_STATE_MACHINE_ARN], [listed(timedOut, ExecutionStatus.TIMED_OUT, 600), listed(aborted, ExecutionStatus.ABORTED, 900)]);
+    failingHistories(timedOut, aborted);
+
+    await expect(reconcile()).resolves.toEqual({ checked: 2, announced: 2 });
+
+    expect(publishedRuns().sort()).toEqual([`${timedOut.executionArn}#0`, `${aborted.executionArn}#0`].sort());
+  });
+
+  it('skips a run already announced, without describing it', async () => {
+    serveRuns(sfn, [PIPELINE_STATE_MACHINE_ARN], [listed(run, ExecutionStatus.FAILED, 600)]);
+    failingHistories(run);
+    await announceBuildEnd(statusChange({ status: 'FAILED', error: 'SageMakerJobFailed', cause: TRAIN_XGB_CAUSE }), TO, ago(590));
+    events.resetHistory();
+
+    await expect(reconcile()).resolves.toEqual({ checked: 1, announced: 0 });
+
+    expect(events).not.toHaveReceivedAnyCommand();
+    expect(sfn).not.toHaveReceivedCommand(DescribeExecutionCommand);
+  });
+
+  it('leaves a run that stopped less than the minimum age ago to the event path', async () => {
+    serveRuns(sfn, [PIPELINE_STATE_MACHINE_ARN], [listed(run, ExecutionStatus.FAILED, MIN_AGE_SECONDS - 1)]);
+    failingHistories(run);
+
+    await expect(reconcile()).resolves.toEqual({ checked: 0, announced: 0 });
+
+    expect(events).not.toHaveReceivedAnyCommand();
+  });
+
+  it('leaves a run that stopped before the window (a day) alone', async () => {
+    serveRuns(sfn, [PIPELINE_STATE_MACHINE_ARN], [listed(run, ExecutionStatus.FAILED, 86_400 + 60)]);
+    failingHistories(run);
+
+    await expect(reconcile()).resolves.toEqual({ checked: 0, announced: 0 });
+
+    expect(events).not.toHaveReceivedAnyCommand();
+  });
+
+  it('lists only FAILED, TIMED_OUT and ABORTED runs, and of the redriven ones announces only those that ended so', async () => {
+    const succeeded = newRun();
+    const running = newRun();
+    const redrivenRunning = newRun();
+    serveRuns(sfn, [PIPELINE_STATE_MACHINE_ARN], [
+      listed(succeeded, ExecutionStatus.SUCCEEDED, 600),
+      listed(running, ExecutionStatus.RUNNING, undefined),
+      listed(redrivenRunning, ExecutionStatus.RUNNING, undefined, { redriveCount: 1, redriveDate: ago(300) }),
+    ]);
+
+    await expect(reconcile()).resolves.toEqual({ checked: 0, announced: 0 });
+
+    const filters = sfn.commandCalls(ListExecutionsCommand).map((call) => call.args[0].input.statusFilter ?? call.args[0].input.redriveFilter);
+    expect(filters).toEqual(['FAILED', 'TIMED_OUT', 'ABORTED', 'REDRIVEN']);
+    expect(sfn).not.toHaveReceivedCommand(DescribeExecutionCommand);
+    expect(events).not.toHaveReceivedAnyCommand();
+  });
+
+  it('looks only at the state machines of the stage\'s build prefix', async () => {
+    const foreign = newRun();
+    serveRuns(sfn, [OTHER_MACHINE_ARN, PIPELINE_STATE_MACHINE_ARN], [listed(run, ExecutionStatus.FAILED, 600), listed(foreign, ExecutionStatus.FAILED, 600, { stateMachineArn: OTHER_MACHINE_ARN })]);
+    failingHistories(run, foreign);
+
+    await expect(reconcile()).resolves.toEqual({ checked: 1, announced: 1 });
+
+    expect(sfn.commandCalls(ListExecutionsCommand).every((call) => call.args[0].input.stateMachineArn === PIPELINE_STATE_MACHINE_ARN)).toBe(true);
+  });
+
+  it('reads every page of ListStateMachines and ListExecutions', async () => {
+    const secondMachine = `${PIPELINE_STATE_MACHINE_ARN.slice(0, -8)}5e6f7a8b`;
+    const runs = [newRun(), newRun(), newRun(), newRun()];
+    serveRuns(
+      sfn,
+      [OTHER_MACHINE_ARN, PIPELINE_STATE_MACHINE_ARN, secondMachine],
+      runs.map((of, index) => listed(of, ExecutionStatus.FAILED, 600 + index * 60, { stateMachineArn: index < 3 ? PIPELINE_STATE_MACHINE_ARN : secondMachine })),
+      1,
+    );
+    failingHistories(...runs);
+
+    await expect(reconcile()).resolves.toEqual({ checked: 4, announced: 4 });
+
+    expect(sfn).toHaveReceivedCommandTimes(ListStateMachinesCommand, 3);
+    expect(publishedRuns().sort()).toEqual(runs.map((of) => `${of.executionArn}#0`).sort());
+  });
+
+  it('stops listing a state machine\'s failed runs at the first that stopped before the window', async () => {
+    const recent = newRun();
+    const old = [newRun(), newRun(), newRun()];
+    serveRuns(sfn, [PIPELINE_STATE_MACHINE_ARN], [listed(recent, ExecutionStatus.FAILED, 600), ...old.map((of, index) => listed(of, ExecutionStatus.FAILED, 2 * 86_400 + index * 3600))], 1);
+    failingHistories(recent);
+
+    await expect(reconcile()).resolves.toEqual({ checked: 1, announced: 1 });
+
+    expect(sfn.commandCalls(ListExecutionsCommand).filter((call) => call.args[0].input.statusFilter === 'FAILED')).toHaveLength(2);
+  });
+
+  it('announces a redrive that failed again, though its run started days before the window, behind runs that stopped before it', async () => {
+    // Listed newest start first: the run that stopped two days ago ends the FAILED walk before the redriven one.
+    const older = newRun();
+    serveRuns(
+      sfn,
+      [PIPELINE_STATE_MACHINE_ARN],
+      [listed(older, ExecutionStatus.FAILED, 2 * 86_400), listed(run, ExecutionStatus.FAILED, 600, { startDate: ago(5 * 86_400), redriveCount: 1, redriveDate: ago(3600) })],
+      1,
+    );
+    failingHistories(run);
+
+    await expect(reconcile()).resolves.toEqual({ checked: 1, announced: 1 });
+
+    expect(published()).toMatchObject({ executionArn: run.executionArn, redriveCount: 1 });
+  });
+
+  it('checks a redriven run listed by both walks once', async () => {
+    serveRuns(sfn, [PIPELINE_STATE_MACHINE_ARN], [listed(run, ExecutionStatus.FAILED, 600, { redriveCount: 2, redriveDate: ago(1200) })]);
+    failingHistories(run);
+
+    await expect(reconcile()).resolves.toEqual({ checked: 1, announced: 1 });
+
+    expect(publishedRuns()).toEqual([`${run.executionArn}#2`]);
+  });
+
+  it('rejects with RetryableError when Step Functions throttles the listing', async () => {
+    sfn.on(ListStateMachinesCommand).rejects(throttling());
+
+    await expect(reconcile()).rejects.toThrow(RetryableError);
   });
 });
