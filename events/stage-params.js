@@ -23,6 +23,11 @@ module.exports = {
   branchList: async ({ resolveVariable }) => (await list(resolveVariable, 'branches')).join(','),
   instanceTypeList: async ({ resolveVariable }) => (await list(resolveVariable, 'allowedInstanceTypes')).join(','),
   instanceTypes: async ({ resolveVariable }) => list(resolveVariable, 'allowedInstanceTypes'),
+  /** May be empty (''): no repository approves its own versions. */
+  selfApprovalList: async ({ resolveVariable }) => {
+    const value = await resolveVariable('param:selfApprovalRepositories');
+    return (Array.isArray(value) ? value : String(value ?? '').split(',')).map((v) => String(v).trim()).filter((v) => v !== '').join(',');
+  },
   endpointInstanceTypeList: async ({ resolveVariable }) => (await list(resolveVariable, 'allowedEndpointInstanceTypes')).join(','),
   endpointInstanceTypes: async ({ resolveVariable }) => list(resolveVariable, 'allowedEndpointInstanceTypes'),
   repositoryArns: async ({ resolveVariable }) =>

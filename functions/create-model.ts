@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 
-import { loadConfig } from '../shared/config';
+import { loadConfig, loadIsolation } from '../shared/config';
 import { createStageModel } from '../shared/deploy/resources';
 import { logger } from '../shared/logger';
 import { stageTaskInputSchema } from '../shared/schemas/deploy';
@@ -9,10 +9,11 @@ import { parseEvent } from '../shared/schemas/events';
 
 /** Step Functions task: the stage's SageMaker model from the model package version. */
 const env = loadConfig('SAGEMAKER_ROLE_ARN');
+const isolation = loadIsolation();
 
 export const handler = middy(async (event: unknown) => {
   const input = parseEvent(stageTaskInputSchema, event);
-  const model = await createStageModel(input, env.SAGEMAKER_ROLE_ARN);
+  const model = await createStageModel(input, env.SAGEMAKER_ROLE_ARN, isolation);
   logger.info('model ready', { ...model, stage: input.stage.stage, execution: input.executionArn });
   return model;
 }).use(injectLambdaContext(logger));

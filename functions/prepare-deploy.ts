@@ -8,13 +8,14 @@ import { prepareDeployInputSchema } from '../shared/schemas/deploy';
 import { parseEvent } from '../shared/schemas/events';
 
 /** Step Functions task (model-deploy's first state): the DeployPlan every later state reads as `$.plan`. */
-const env = loadConfig('ARTIFACTS_BUCKET', 'ALLOWED_ENDPOINT_INSTANCE_TYPES', 'PROD_GATE', 'PROD_GATE_TIMEOUT_SECONDS', 'BAKE_SECONDS');
+const env = loadConfig('ARTIFACTS_BUCKET', 'ALLOWED_ENDPOINT_INSTANCE_TYPES', 'MAX_ENDPOINT_INSTANCE_COUNT', 'PROD_GATE', 'PROD_GATE_TIMEOUT_SECONDS', 'BAKE_SECONDS');
 
 export const handler = middy(async (event: unknown) => {
   const input = parseEvent(prepareDeployInputSchema, event);
   const plan = await prepareDeploy(input, {
     artifactsBucket: env.ARTIFACTS_BUCKET,
     allowedEndpointInstanceTypes: env.ALLOWED_ENDPOINT_INSTANCE_TYPES,
+    maxEndpointInstanceCount: env.MAX_ENDPOINT_INSTANCE_COUNT,
     prodGate: env.PROD_GATE,
     prodGateTimeoutSeconds: env.PROD_GATE_TIMEOUT_SECONDS,
     bakeSeconds: env.BAKE_SECONDS,

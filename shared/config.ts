@@ -1,3 +1,4 @@
+import type { StageIsolation } from './isolation';
 import type { BuildSettings } from './pipeline/start-build';
 import * as z from './schemas/zod';
 
@@ -19,6 +20,12 @@ const commaList = () => z.pipe(
 
 const positiveInt = () => z.coerce.number().check(z.int(), z.positive());
 
+/** A comma-separated list that may be empty (unset or ''). */
+const optionalList = () => z._default(z.pipe(
+  z.string(),
+  z.transform((value: string) => value.split(',').map((item) => item.trim()).filter((item) => item !== '')),
+), []);
+
 const variables = {
   STAGE: () => z.string().check(z.minLength(1)),
   /** Set by Lambda itself. */
@@ -38,6 +45,17 @@ const variables = {
   SAGEMAKER_ROLE_ARN: () => z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN')),
   ALLOWED_INSTANCE_TYPES: commaList,
   MAX_RUNTIME_SECONDS: positiveInt,
+  MAX_INSTANCE_COUNT: positiveInt,
+  MAX_VOLUME_SIZE_GB: positiveInt,
+  MAX_ENDPOINT_INSTANCE_COUNT: positiveInt,
+  /** The stage's network and encryption settings for jobs and endpoints (shared/isolation.ts); unset: none. */
+  NETWORK_ISOLATION: () => z.pipe(z._default(z.enum(['true', 'false']), 'false'), z.transform((value: 'true' | 'false') => value === 'true')),
+  VPC_SUBNETS: optionalList,
+  VPC_SECURITY_GROUP_IDS: optionalList,
+  VOLUME_KMS_KEY_ID: () => z._default(z.string().check(z.maxLength(2048)), ''),
+  OUTPUT_KMS_KEY_ID: () => z._default(z.string().check(z.maxLength(2048)), ''),
+  /** Repositories (globs) that may register their versions as Approved; empty: none. */
+  SELF_APPROVAL_REPOSITORIES: optionalList,
   MAX_SOURCE_BYTES: positiveInt,
   TRIGGER_REPOSITORIES: commaList,
   TRIGGER_BRANCHES: commaList,
@@ -89,7 +107,8 @@ export function matchesAny(value: string, patterns: readonly string[]): boolean 
  */
 export function loadBuildSettings(everything = false): BuildSettings {
   const env = loadConfig(
-    'ARTIFACTS_BUCKET', 'ALLOWED_INSTANCE_TYPES', 'MAX_RUNTIME_SECONDS', 'TRIGGER_REPOSITORIES', 'TRIGGER_BRANCHES',
+    'ARTIFACTS_BUCKET', 'ALLOWED_INSTANCE_TYPES', 'MAX_RUNTIME_SECONDS', 'MAX_INSTANCE_COUNT', 'MAX_VOLUME_SIZE_GB', 'SELF_APPROVAL_REPOSITORIES',
+    'ALLOWED_ENDPOINT_INSTANCE_TYPES', 'MAX_ENDPOINT_INSTANCE_COUNT', 'TRIGGER_REPOSITORIES', 'TRIGGER_BRANCHES',
     'BUILD_STATE_MACHINE_PREFIX', 'REJECTED_BUILD_STATE_MACHINE_ARN', 'PIPELINE_ROLE_ARN', 'SNAPSHOT_SOURCE_FUNCTION_ARN', 'START_JOB_FUNCTION_ARN',
     'EVALUATE_STEP_FUNCTION_ARN', 'REGISTER_MODEL_FUNCTION_ARN', 'EVENT_BUS_NAME',
   );
@@ -97,6 +116,11 @@ export function loadBuildSettings(everything = false): BuildSettings {
     artifactsBucket: env.ARTIFACTS_BUCKET,
     allowedInstanceTypes: env.ALLOWED_INSTANCE_TYPES,
     maxRuntimeSeconds: env.MAX_RUNTIME_SECONDS,
+    maxInstanceCount: env.MAX_INSTANCE_COUNT,
+    maxVolumeSizeInGB: env.MAX_VOLUME_SIZE_GB,
+    selfApprovalRepositories: env.SELF_APPROVAL_REPOSITORIES,
+    allowedEndpointInstanceTypes: env.ALLOWED_ENDPOINT_INSTANCE_TYPES,
+    maxEndpointInstanceCount: env.MAX_ENDPOINT_INSTANCE_COUNT,
     repositories: everything ? ['*'] : env.TRIGGER_REPOSITORIES,
     branches: everything ? ['*'] : env.TRIGGER_BRANCHES,
     stateMachinePrefix: env.BUILD_STATE_MACHINE_PREFIX,
@@ -109,5 +133,23 @@ export function loadBuildSettings(everything = false): BuildSettings {
       registerModelFunctionArn: env.REGISTER_MODEL_FUNCTION_ARN,
       eventBusName: env.EVENT_BUS_NAME,
     },
+  });
+}
+
+/**
+ * The stage's network and encryption settings (shared/isolation.ts), read from the environment.
+ * Throws {@link ConfigurationError} naming the variable when one is malformed, or when only one of
+ * VPC_SUBNETS and VPC_SECURITY_GROUP_IDS is set (SageMaker needs both).
+ */
+export function loadIsolation(): StageIsolation {
+  const env = loadConfig('NETWORK_ISOLATION', 'VPC_SUBNETS', 'VPC_SECURITY_GROUP_IDS', 'VOLUME_KMS_KEY_ID', 'OUTPUT_KMS_KEY_ID');
+  if ((env.VPC_SUBNETS.length === 0) !== (env.VPC_SECURITY_GROUP_IDS.length === 0)) {
+    throw new ConfigurationError('invalid environment: VPC_SUBNETS and VPC_SECURITY_GROUP_IDS: set both (a VPC) or neither');
+  }
+  return Object.freeze({
+    networkIsolation: env.NETWORK_ISOLATION,
+    ...(env.VPC_SUBNETS.length > 0 ? { vpc: { Subnets: [...env.VPC_SUBNETS], SecurityGroupIds: [...env.VPC_SECURITY_GROUP_IDS] } } : {}),
+    ...(env.VOLUME_KMS_KEY_ID ? { volumeKmsKeyId: env.VOLUME_KMS_KEY_ID } : {}),
+    ...(env.OUTPUT_KMS_KEY_ID ? { outputKmsKeyId: env.OUTPUT_KMS_KEY_ID } : {}),
   });
 }

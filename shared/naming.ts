@@ -96,7 +96,9 @@ export function jobName(repository: string, step: string, executionArn: string, 
  * The stage's prefix namespaces groups so that two stages never share one.
  */
 export function modelPackageGroupName(stagePrefix: string, configured: string): string {
-  return toSageMakerSlug(`${stagePrefix}-${configured}`, 63);
+  // A valid configured name keeps its `--` (a repository's namespace separator, shared/pipeline/tenancy.ts).
+  const part = SAGEMAKER_NAME.test(configured) ? configured : toSageMakerSlug(configured, 63);
+  return `${stagePrefix}-${part}`.slice(0, 63).replace(/-+$/, '');
 }
 
 /** SageMaker's limit for model, endpoint config and endpoint names. */

@@ -27,6 +27,7 @@ import {
   ListEndpointConfigsCommand,
   ListModelPackagesCommand,
   ListModelsCommand,
+  ListTagsCommand,
   ModelApprovalStatus,
   SageMakerClient,
   type Tag,
@@ -92,22 +93,44 @@ export async function describeTrainingJob(name: string): Promise<DescribeTrainin
 }
 
 /**
- * Makes sure the model package group exists (describe, then create). Idempotent, including the
- * race where two builds create it at once. Throws RetryableError on throttling.
+ * Creates a model package group with its tags unless it exists. Returns the group's ARN and whether
+ * this call created it. Idempotent: an existing group (or one created concurrently) is success.
+ * Throws RetryableError on throttling.
  */
-export async function ensureModelPackageGroup(name: string, description: string, tags: Tag[]): Promise<void> {
+export async function ensureModelPackageGroup(name: string, description: string, tags: Tag[]): Promise<{ arn: string; created: boolean }> {
+  const describe = async () => (await client.send(new DescribeModelPackageGroupCommand({ ModelPackageGroupName: name }))).ModelPackageGroupArn ?? '';
   try {
-    await client.send(new DescribeModelPackageGroupCommand({ ModelPackageGroupName: name }));
-    return;
+    return { arn: await describe(), created: false };
   } catch (error) {
     if (!isAwsError(error, 'ResourceNotFound', 'ValidationException')) throw classifyAwsError(error, `DescribeModelPackageGroup ${name}`);
   }
   try {
-    await client.send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: name, ModelPackageGroupDescription: description, Tags: tags }));
+    const output = await client.send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: name, ModelPackageGroupDescription: description, Tags: tags }));
+    return { arn: output.ModelPackageGroupArn ?? '', created: true };
   } catch (error) {
-    if (alreadyExists(error)) return;
-    throw classifyAwsError(error, `CreateModelPackageGroup ${name}`);
+    if (!alreadyExists(error)) throw classifyAwsError(error, `CreateModelPackageGroup ${name}`);
   }
+  try {
+    return { arn: await describe(), created: false };
+  } catch (error) {
+    throw classifyAwsError(error, `DescribeModelPackageGroup ${name}`);
+  }
+}
+
+/** Every tag of a SageMaker resource (ListTags, all pages). Throws RetryableError on throttling. Read-only. */
+export async function listTags(arn: string): Promise<Tag[]> {
+  const tags: Tag[] = [];
+  let nextToken: string | undefined;
+  try {
+    do {
+      const page = await client.send(new ListTagsCommand({ ResourceArn: arn, NextToken: nextToken }));
+      tags.push(...(page.Tags ?? []));
+      nextToken = page.NextToken;
+    } while (nextToken);
+  } catch (error) {
+    throw classifyAwsError(error, `ListTags ${arn}`);
+  }
+  return tags;
 }
 
 /**

@@ -4,13 +4,12 @@ import { getObjectText } from '../aws/s3';
 import { describeModelPackage } from '../aws/sagemaker';
 import { InvalidConfigError, InvalidInputError, ModelPackageNotApprovedError } from '../errors';
 import { deployModelName, endpointAlarmNames, endpointConfigName, endpointName, parseModelPackageArn } from '../naming';
-import { type DeployConfig, type DeployPlan, type DeployStage, type PrepareDeployInput, readDeployConfig, type StagePlan } from '../schemas/deploy';
+import { type DeployConfig, type DeployPlan, type DeployStage, type EndpointPolicy, type PrepareDeployInput, readDeployConfig, type StagePlan } from '../schemas/deploy';
 import { CONFIG_FILE } from '../schemas/patterns';
 
 /** What the stage decides about deploys (from its environment). */
-export interface DeploySettings {
+export interface DeploySettings extends EndpointPolicy {
   artifactsBucket: string;
-  allowedEndpointInstanceTypes: readonly string[];
   prodGate: 'manual' | 'auto';
   prodGateTimeoutSeconds: number;
   bakeSeconds: number;
@@ -111,5 +110,5 @@ export async function prepareDeploy(input: PrepareDeployInput, settings: DeployS
   const key = `builds/${lineage.buildExecutionName}/pipeline.json`;
   const text = await getObjectText(settings.artifactsBucket, key);
   if (text === undefined) throw new InvalidConfigError(`s3://${settings.artifactsBucket}/${key} does not exist: the build's pipeline is gone`);
-  return buildPlan(input, lineage, readDeployConfig(JSON.parse(text) as unknown, settings.allowedEndpointInstanceTypes), settings);
+  return buildPlan(input, lineage, readDeployConfig(JSON.parse(text) as unknown, settings), settings);
 }

@@ -3,6 +3,7 @@ import type { ProductionVariantInstanceType, Tag } from '@aws-sdk/client-sagemak
 import { putMetricAlarm } from '../aws/cloudwatch';
 import { createEndpointConfig, createModel } from '../aws/sagemaker';
 import { tagValue } from '../pipeline/job-requests';
+import { isolateEndpointConfig, isolateModel, type StageIsolation } from '../isolation';
 import { endpointAlarmNames } from '../naming';
 import type { DeployPlan, StagePlan, StageTaskInput } from '../schemas/deploy';
 
@@ -26,17 +27,14 @@ export function deployTags(plan: DeployPlan, executionArn: string): Tag[] {
 
 /**
  * CreateModel from the model package (SageMaker reads image and model data from it) under the
- * stage's execution role. Returns created: false when the model already exists (the other stage,
+ * stage's execution role and network settings. Returns created: false when the model already exists (the other stage,
  * or a retried task, made it). Throws RetryableError on throttling.
  */
-export async function createStageModel(input: StageTaskInput, roleArn: string): Promise<{ modelName: string; created: boolean }> {
+export async function createStageModel(input: StageTaskInput, roleArn: string, isolation: StageIsolation): Promise<{ modelName: string; created: boolean }> {
   const { plan, stage, executionArn } = input;
-  const created = await createModel({
-    ModelName: stage.modelName,
-    Containers: [{ ModelPackageName: plan.modelPackageArn }],
-    ExecutionRoleArn: roleArn,
-    Tags: deployTags(plan, executionArn),
-  });
+  const created = await createModel(
+    isolateModel({ ModelName: stage.modelName, Containers: [{ ModelPackageName: plan.modelPackageArn }], ExecutionRoleArn: roleArn, Tags: deployTags(plan, executionArn) }, isolation),
+  );
   return { modelName: stage.modelName, created };
 }
 
@@ -47,12 +45,12 @@ export function dataCaptureUri(bucket: string, endpointName: string): string {
 
 /**
  * CreateEndpointConfig: one AllTraffic variant of the stage's instance type and count, with data
- * capture when the plan asks for it. Returns created: false when it already exists. Throws
+ * capture when the plan asks for it, under the stage's KMS keys. Returns created: false when it already exists. Throws
  * RetryableError on throttling.
  */
-export async function createStageEndpointConfig(input: StageTaskInput, bucket: string): Promise<{ endpointConfigName: string; created: boolean }> {
+export async function createStageEndpointConfig(input: StageTaskInput, bucket: string, isolation: StageIsolation): Promise<{ endpointConfigName: string; created: boolean }> {
   const { plan, stage, executionArn } = input;
-  const created = await createEndpointConfig({
+  const created = await createEndpointConfig(isolateEndpointConfig({
     EndpointConfigName: stage.endpointConfigName,
     ProductionVariants: [
       {
@@ -74,7 +72,7 @@ export async function createStageEndpointConfig(input: StageTaskInput, bucket: s
         }
       : {}),
     Tags: deployTags(plan, executionArn),
-  });
+  }, isolation));
   return { endpointConfigName: stage.endpointConfigName, created };
 }
 

@@ -6,12 +6,13 @@ import type {
   TrainingInstanceType,
 } from '@aws-sdk/client-sagemaker';
 
+import type { StageIsolation } from '../isolation';
 import { InvalidConfigError } from '../errors';
 import type { InputSource, JobStep, ProcessingStep, TrainingStep } from '../schemas/mlops-v2';
 import { datasetKeyProblem, FROM_REF } from '../schemas/patterns';
 import type { Value } from '../schemas/pipeline-values';
 import type { BuildContext, StepResult } from '../schemas/task-inputs';
-import { instanceTypeIssue, runtimeIssue } from './stage-policy';
+import { instanceCountIssue, instanceTypeIssue, runtimeIssue, volumeSizeIssue } from './stage-policy';
 import { resolveInteger, resolveText, resolveValue, type ValueContext } from './values';
 
 /**
@@ -28,6 +29,10 @@ export interface StageSettings {
   artifactsBucket: string;
   maxRuntimeSeconds: number;
   allowedInstanceTypes: readonly string[];
+  maxInstanceCount: number;
+  maxVolumeSizeInGB: number;
+  /** Network isolation, VPC and KMS keys, applied to every job at creation (not part of its cache key). */
+  isolation: StageIsolation;
 }
 
 /** Where the code is mounted in processing containers (SageMaker's usual /opt/ml/processing layout). */
@@ -100,8 +105,8 @@ async function resources(
   const issues = [
     instanceTypeIssue(`${at}.InstanceType`, InstanceType, stage),
     runtimeIssue(runtimeField, MaxRuntimeInSeconds, stage),
-    InstanceCount < 1 ? `${at}.InstanceCount: must be at least 1, got ${InstanceCount}` : undefined,
-    VolumeSizeInGB < 1 ? `${at}.VolumeSizeInGB: must be at least 1, got ${VolumeSizeInGB}` : undefined,
+    InstanceCount < 1 ? `${at}.InstanceCount: must be at least 1, got ${InstanceCount}` : instanceCountIssue(`${at}.InstanceCount`, InstanceCount, stage),
+    VolumeSizeInGB < 1 ? `${at}.VolumeSizeInGB: must be at least 1, got ${VolumeSizeInGB}` : volumeSizeIssue(`${at}.VolumeSizeInGB`, VolumeSizeInGB, stage),
     MaxRuntimeInSeconds < 1 ? `${runtimeField}: must be at least 1, got ${MaxRuntimeInSeconds}` : undefined,
   ].filter((issue): issue is string => issue !== undefined);
   if (issues.length > 0) throw new InvalidConfigError(issues.join('; '));

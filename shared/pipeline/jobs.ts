@@ -1,6 +1,7 @@
 import type { DescribeProcessingJobCommandOutput, DescribeTrainingJobCommandOutput } from '@aws-sdk/client-sagemaker';
 import { ProcessingJobStatus, TrainingJobStatus } from '@aws-sdk/client-sagemaker';
 
+import { isolateProcessingJob, isolateTrainingJob } from '../isolation';
 import { deleteJobToken, getJobToken, type JobToken, listJobTokens, putJobToken } from '../aws/dynamodb';
 import { createProcessingJob, createTrainingJob, describeProcessingJob, describeTrainingJob } from '../aws/sagemaker';
 import { completeTask, failTask } from '../aws/sfn';
@@ -105,8 +106,8 @@ export async function startJob(input: StartJobInput, stage: StageSettings, table
   });
   const tags = lineageTags(input.build, input.executionArn, input.step);
   try {
-    if (job.kind === 'training') await createTrainingJob({ ...job.request, TrainingJobName: name, Tags: tags });
-    else await createProcessingJob({ ...job.request, ProcessingJobName: name, Tags: tags });
+    if (job.kind === 'training') await createTrainingJob(isolateTrainingJob({ ...job.request, TrainingJobName: name, Tags: tags }, stage.isolation));
+    else await createProcessingJob(isolateProcessingJob({ ...job.request, ProcessingJobName: name, Tags: tags }, stage.isolation));
   } catch (error) {
     // No job will ever settle this token: the task fails with the error instead.
     await deleteJobToken(tables.tokens, name, input.taskToken);

@@ -1,16 +1,19 @@
-import { ModelApprovalStatus, type ProductionVariantInstanceType, type TransformInstanceType } from '@aws-sdk/client-sagemaker';
+import { ModelApprovalStatus, type ProductionVariantInstanceType, type Tag, type TransformInstanceType } from '@aws-sdk/client-sagemaker';
 
 import { getCacheEntry, putCacheEntry } from '../aws/dynamodb';
-import { createModelPackage, describeModelPackage, ensureModelPackageGroup } from '../aws/sagemaker';
+import { createModelPackage, describeModelPackage, ensureModelPackageGroup, listTags } from '../aws/sagemaker';
+import { InvalidConfigError } from '../errors';
 import { modelPackageGroupName, shortHash } from '../naming';
+import { CONFIG_FILE } from '../schemas/patterns';
 import type { RegisterResult, StepTaskInput } from '../schemas/task-inputs';
 import { cacheKey, durationSeconds } from './cache';
 import { fromOutput, lineageTags, tagValue } from './job-requests';
 import { loadPipeline, stepOf, valueContext } from './stored-pipeline';
+import { GROUP_OWNER_TAG, maySelfApprove, type TenancyPolicy, tenancyIssues } from './tenancy';
 import { propertyFileUri, resolveText } from './values';
 
 /** Where register-model records and finds reusable registrations. */
-export interface RegisterSettings {
+export interface RegisterSettings extends TenancyPolicy {
   groupPrefix: string;
   cacheTable: string;
 }
@@ -23,7 +26,8 @@ export interface RegisterSettings {
  * report, settings) made earlier returns that version instead of a duplicate.
  * Idempotent: the ClientToken is derived from the execution and the step, so a retried task
  * returns the version it created the first time. Throws InvalidConfigError when a value cannot be
- * resolved, RetryableError on throttling.
+ * resolved, when the group is not the repository's (its name, or its sluice:repository tag) or the
+ * stage does not let the repository approve its own versions; RetryableError on throttling.
  */
 export async function registerModel(input: StepTaskInput, settings: RegisterSettings, now = new Date()): Promise<RegisterResult> {
   const { build, executionArn, step } = input;
@@ -33,6 +37,9 @@ export async function registerModel(input: StepTaskInput, settings: RegisterSett
   const spec = stepOf(pipeline, step, ['RegisterModel'] as const);
   const ctx = valueContext(pipeline, input);
   const at = `Steps.${step}`;
+  // Checked at push too; again here, under the stage's settings of today.
+  const claims = tenancyIssues([{ field: at, group: spec.ModelPackageGroupName, approval: spec.ModelApprovalStatus }], build.repository, maySelfApprove(build.repository, settings));
+  if (claims.length > 0) throw new InvalidConfigError(`${CONFIG_FILE}: ${claims.join('; ')}`);
   const group = modelPackageGroupName(settings.groupPrefix, spec.ModelPackageGroupName ?? build.repository);
   const model = fromOutput(spec.ModelData.From, input.steps, `${at}.ModelData.From`);
   const training = input.steps[model.step];
@@ -69,7 +76,15 @@ export async function registerModel(input: StepTaskInput, settings: RegisterSett
     if (earlier && described && described.ModelApprovalStatus !== ModelApprovalStatus.REJECTED) return { ...earlier, CachedFrom: entry!.executionArn };
   }
 
-  await ensureModelPackageGroup(group, `Models built by Sluice from ${build.repository}`, lineageTags(build, executionArn).slice(0, 1));
+  const owner: Tag = { Key: GROUP_OWNER_TAG, Value: tagValue(build.repository) };
+  const ensured = await ensureModelPackageGroup(group, `Models built by Sluice from ${build.repository}`, [owner]);
+  if (!ensured.created) {
+    // Two repository names can make one group name (`a_b`, `a-b`): the owner tag decides.
+    const found = (await listTags(ensured.arn)).find((tag) => tag.Key === GROUP_OWNER_TAG)?.Value;
+    if (found !== owner.Value) {
+      throw new InvalidConfigError(`${CONFIG_FILE}: ${at}.ModelPackageGroupName: model package group ${group} belongs to ${found === undefined ? 'no Sluice repository (no sluice:repository tag)' : `repository ${found}`}, not to ${build.repository}`);
+    }
+  }
   const metrics = training?.Type === 'Training' ? Object.entries(training.FinalMetrics).map(([name, value]) => `${name}=${value}`).join(', ') : '';
   const modelPackageArn = await createModelPackage({
     ModelPackageGroupName: group,

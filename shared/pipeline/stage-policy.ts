@@ -4,8 +4,8 @@ import { isGet } from '../schemas/patterns';
 import type { Value } from '../schemas/pipeline-values';
 
 /**
- * The stage's rules for every job a pipeline starts: instance types from its list, runtimes within
- * its maximum. Checked twice: at push for what the file fixes (literals, and every value a
+ * The stage's rules for every job a pipeline starts: instance types from its list, instance counts,
+ * volume sizes and runtimes within its maximums. Checked twice: at push for what the file fixes (literals, and every value a
  * parameter can take: its default and its EnumValues), and at run time by start-job for the resolved
  * request (a run's parameter overrides and step properties). Pure.
  */
@@ -20,6 +20,18 @@ export function instanceTypeIssue(field: string, type: string, policy: Pick<Stag
 export function runtimeIssue(field: string, seconds: number | undefined, policy: Pick<StagePolicy, 'maxRuntimeSeconds'>): string | undefined {
   if (seconds === undefined || seconds <= policy.maxRuntimeSeconds) return undefined;
   return `${field}: ${seconds} s exceeds this stage's maximum of ${policy.maxRuntimeSeconds} s`;
+}
+
+/** Why `count` instances are more than this stage runs one job on, or undefined. */
+export function instanceCountIssue(field: string, count: number, policy: Pick<StagePolicy, 'maxInstanceCount'>): string | undefined {
+  if (count <= policy.maxInstanceCount) return undefined;
+  return `${field}: ${count} instances exceed this stage's maximum of ${policy.maxInstanceCount} per job`;
+}
+
+/** Why a `gigabytes` volume is larger than this stage allows, or undefined. */
+export function volumeSizeIssue(field: string, gigabytes: number, policy: Pick<StagePolicy, 'maxVolumeSizeInGB'>): string | undefined {
+  if (gigabytes <= policy.maxVolumeSizeInGB) return undefined;
+  return `${field}: ${gigabytes} GB exceeds this stage's maximum volume of ${policy.maxVolumeSizeInGB} GB`;
 }
 
 /** Every value a field can take that the file decides: the literal, or each value its parameter can take. */
@@ -49,12 +61,23 @@ export function pipelinePolicyIssues(config: PipelineConfig, policy: StagePolicy
       if (issue) issues.push(candidate.via ? `${issue} (the default of ${candidate.via})` : issue);
     }
   };
+  const checkNumber = (field: string, value: Value, issueOf: (field: string, value: number, policy: StagePolicy) => string | undefined) => {
+    for (const candidate of possibleValues(config, value)) {
+      const issue = typeof candidate.value === 'number' ? issueOf(field, candidate.value, policy) : undefined;
+      if (issue) issues.push(candidate.via ? `${issue} (a value of ${candidate.via})` : issue);
+    }
+  };
+  const checkResources = (at: string, resources: { InstanceType: Value; InstanceCount: Value; VolumeSizeInGB: Value }) => {
+    checkType(`${at}.InstanceType`, resources.InstanceType);
+    checkNumber(`${at}.InstanceCount`, resources.InstanceCount, instanceCountIssue);
+    checkNumber(`${at}.VolumeSizeInGB`, resources.VolumeSizeInGB, volumeSizeIssue);
+  };
   for (const [name, spec] of Object.entries(config.Steps)) {
     if (spec.Type === 'Processing') {
-      checkType(`Steps.${name}.ProcessingResources.ClusterConfig.InstanceType`, spec.ProcessingResources.ClusterConfig.InstanceType);
+      checkResources(`Steps.${name}.ProcessingResources.ClusterConfig`, spec.ProcessingResources.ClusterConfig);
       checkRuntime(`Steps.${name}.StoppingCondition.MaxRuntimeInSeconds`, spec.StoppingCondition?.MaxRuntimeInSeconds);
     } else if (spec.Type === 'Training') {
-      checkType(`Steps.${name}.ResourceConfig.InstanceType`, spec.ResourceConfig.InstanceType);
+      checkResources(`Steps.${name}.ResourceConfig`, spec.ResourceConfig);
       checkRuntime(`Steps.${name}.StoppingCondition.MaxRuntimeInSeconds`, spec.StoppingCondition?.MaxRuntimeInSeconds);
     }
   }

@@ -181,7 +181,7 @@ async function startBuild(request: BuildRequest, settings: BuildSettings): Promi
   let run: { pipeline: PipelineConfig; graph: PipelineGraph; input: PipelineRunInput } | undefined;
   let failure: BuildRejection | undefined;
   try {
-    const pipeline = parseMlopsConfig(new TextDecoder().decode(file), settings);
+    const pipeline = parseMlopsConfig(new TextDecoder().decode(file), settings, repository);
     const { graph } = analysePipeline(pipeline);
     const parameters = resolveParameters(pipeline, request.parameters);
     if ('issues' in parameters) throw new InvalidConfigError(parameters.issues.join('; '));

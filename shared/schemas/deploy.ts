@@ -173,25 +173,38 @@ export const promotionWaitInputSchema = z.lazy(() =>
 
 export type PromotionWaitInput = z.infer<typeof promotionWaitInputSchema>;
 
-/** The Deploy section's instance types against the stage's endpoint allowlist. Pure. */
-export function deployPolicyIssues(deploy: DeployConfig, allowed: readonly string[]): string[] {
-  return [['Deploy.Staging.InstanceType', deploy.Staging.InstanceType], ['Deploy.Prod.InstanceType', deploy.Prod.InstanceType]]
-    .filter(([, type]) => !allowed.includes(type!))
-    .map(([path, type]) => `${path}: instance type "${type}" is not allowed for endpoints on this stage (allowed: ${allowed.join(', ')})`);
+/** What the stage allows its endpoints. */
+export interface EndpointPolicy {
+  allowedEndpointInstanceTypes: readonly string[];
+  maxEndpointInstanceCount: number;
+}
+
+/** The Deploy section's instance types and counts against the stage's endpoint policy. Pure. */
+export function deployPolicyIssues(deploy: DeployConfig, policy: EndpointPolicy): string[] {
+  const allowed = policy.allowedEndpointInstanceTypes;
+  return (['Staging', 'Prod'] as const).flatMap((stage) => {
+    const variant = deploy[stage];
+    return [
+      allowed.includes(variant.InstanceType) ? undefined : `Deploy.${stage}.InstanceType: instance type "${variant.InstanceType}" is not allowed for endpoints on this stage (allowed: ${allowed.join(', ')})`,
+      variant.InitialInstanceCount <= policy.maxEndpointInstanceCount
+        ? undefined
+        : `Deploy.${stage}.InitialInstanceCount: ${variant.InitialInstanceCount} instances exceed this stage's maximum of ${policy.maxEndpointInstanceCount} per endpoint`,
+    ].filter((issue): issue is string => issue !== undefined);
+  });
 }
 
 /**
  * The `Deploy` section of a build's pipeline (its pipeline.json: mlops.yaml as the build read it),
- * checked again — the stage's endpoint instance types may have changed since the build. Pure;
+ * checked again — the stage's endpoint policy may have changed since the build. Pure;
  * throws {@link InvalidConfigError} naming mlops.yaml, each field and the problem, including a
  * missing Deploy.
  */
-export function readDeployConfig(pipeline: unknown, allowedEndpointInstanceTypes: readonly string[]): DeployConfig {
+export function readDeployConfig(pipeline: unknown, policy: EndpointPolicy): DeployConfig {
   const section = pipeline !== null && typeof pipeline === 'object' ? (pipeline as Record<string, unknown>).Deploy : undefined;
   if (section === undefined || section === null) throw new InvalidConfigError('mlops.yaml: Deploy: is required to deploy this model');
   const parsed = deployConfigSchema.safeParse(section, { reportInput: true });
   if (!parsed.success) throw new InvalidConfigError(`mlops.yaml: ${issueDetails(parsed.error.issues, ['Deploy']).join('; ')}`);
-  const issues = deployPolicyIssues(parsed.data, allowedEndpointInstanceTypes);
+  const issues = deployPolicyIssues(parsed.data, policy);
   if (issues.length > 0) throw new InvalidConfigError(`mlops.yaml: ${issues.join('; ')}`);
   return parsed.data;
 }

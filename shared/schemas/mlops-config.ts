@@ -2,6 +2,7 @@ import * as z from './zod';
 
 import { SAGEMAKER_NAME } from '../naming';
 import { deployConfigSchema } from './deploy';
+import type { TenancyPolicy } from '../pipeline/tenancy';
 import { DATASET_KEY } from './patterns';
 
 /**
@@ -171,10 +172,16 @@ export type MlopsV1Config = z.infer<typeof mlopsV1Schema>;
 export type LocalImages = NonNullable<z.infer<typeof localSectionSchema>>['Images'];
 
 /** What the stage allows; the repository's file can only choose within it. */
-export interface StagePolicy {
+export interface StagePolicy extends TenancyPolicy {
   allowedInstanceTypes: readonly string[];
   maxRuntimeSeconds: number;
+  /** Instances per job (InstanceCount). */
+  maxInstanceCount: number;
+  /** Storage volume per instance (VolumeSizeInGB). */
+  maxVolumeSizeInGB: number;
   /** Endpoint instance types the stage hosts; when given, `Deploy` is checked against it at build time too. */
   allowedEndpointInstanceTypes?: readonly string[];
+  /** Instances per endpoint variant (InitialInstanceCount); checked with `allowedEndpointInstanceTypes`. */
+  maxEndpointInstanceCount?: number;
 }
 

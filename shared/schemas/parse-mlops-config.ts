@@ -4,8 +4,9 @@ import { InvalidConfigError } from '../errors';
 import { pipelineFromV1 } from '../pipeline/from-v1';
 import { analysePipeline } from '../pipeline/graph';
 import { parameterDefaultIssues } from '../pipeline/parameters';
-import { pipelinePolicyIssues } from '../pipeline/stage-policy';
-import { deployPolicyIssues } from './deploy';
+import { instanceCountIssue, instanceTypeIssue, pipelinePolicyIssues, runtimeIssue, volumeSizeIssue } from '../pipeline/stage-policy';
+import { maySelfApprove, type Registration, tenancyIssues } from '../pipeline/tenancy';
+import { type DeployConfig, deployPolicyIssues } from './deploy';
 import { issueDetails } from './issues';
 import { type MlopsV1Config, mlopsV1Schema, type StagePolicy } from './mlops-config';
 import { CONFIG_FILE } from './patterns';
@@ -19,23 +20,17 @@ import { mlopsV2Schema, type PipelineConfig } from './mlops-v2';
 
 /** Version 1's own checks, with Version 1's field names (Train.ResourceConfig.InstanceType, …). */
 function v1PolicyIssues(config: MlopsV1Config, policy: StagePolicy): string[] {
-  const issues: string[] = [];
-  const checkInstance = (path: string, type: string) => {
-    if (!policy.allowedInstanceTypes.includes(type)) {
-      issues.push(`${path}: instance type "${type}" is not allowed on this stage (allowed: ${policy.allowedInstanceTypes.join(', ')})`);
-    }
-  };
-  const checkRuntime = (path: string, seconds: number | undefined) => {
-    if (seconds !== undefined && seconds > policy.maxRuntimeSeconds) {
-      issues.push(`${path}: ${seconds} s exceeds this stage's maximum of ${policy.maxRuntimeSeconds} s`);
-    }
-  };
-  checkInstance('Preprocess.ProcessingResources.ClusterConfig.InstanceType', config.Preprocess.ProcessingResources.ClusterConfig.InstanceType);
-  checkInstance('Train.ResourceConfig.InstanceType', config.Train.ResourceConfig.InstanceType);
-  checkInstance('Evaluate.ProcessingResources.ClusterConfig.InstanceType', config.Evaluate.ProcessingResources.ClusterConfig.InstanceType);
-  checkRuntime('Preprocess.StoppingCondition.MaxRuntimeInSeconds', config.Preprocess.StoppingCondition?.MaxRuntimeInSeconds);
-  checkRuntime('Train.StoppingCondition.MaxRuntimeInSeconds', config.Train.StoppingCondition?.MaxRuntimeInSeconds);
-  checkRuntime('Evaluate.StoppingCondition.MaxRuntimeInSeconds', config.Evaluate.StoppingCondition?.MaxRuntimeInSeconds);
+  const jobs = [
+    ['Preprocess.ProcessingResources.ClusterConfig', config.Preprocess.ProcessingResources.ClusterConfig, 'Preprocess', config.Preprocess.StoppingCondition],
+    ['Train.ResourceConfig', config.Train.ResourceConfig, 'Train', config.Train.StoppingCondition],
+    ['Evaluate.ProcessingResources.ClusterConfig', config.Evaluate.ProcessingResources.ClusterConfig, 'Evaluate', config.Evaluate.StoppingCondition],
+  ] as const;
+  const issues = jobs.flatMap(([at, resources, step, stopping]) => [
+    instanceTypeIssue(`${at}.InstanceType`, resources.InstanceType, policy),
+    instanceCountIssue(`${at}.InstanceCount`, resources.InstanceCount, policy),
+    volumeSizeIssue(`${at}.VolumeSizeInGB`, resources.VolumeSizeInGB, policy),
+    runtimeIssue(`${step}.StoppingCondition.MaxRuntimeInSeconds`, stopping?.MaxRuntimeInSeconds, policy),
+  ]).filter((issue): issue is string => issue !== undefined);
 
   const outputs = new Set([
     ...config.Preprocess.Outputs.map((o) => `preprocess/${o}`),
@@ -58,8 +53,14 @@ function v1PolicyIssues(config: MlopsV1Config, policy: StagePolicy): string[] {
   for (const [step, inputs] of [['Preprocess', config.Preprocess.Inputs], ['Evaluate', config.Evaluate.Inputs]] as const) {
     if ('code' in inputs) issues.push(`${step}.Inputs.code: the name "code" is reserved for the source tree`);
   }
-  if (config.Deploy && policy.allowedEndpointInstanceTypes) issues.push(...deployPolicyIssues(config.Deploy, policy.allowedEndpointInstanceTypes));
   return issues;
+}
+
+/** The Deploy section against the stage's endpoint policy, when the caller knows it. */
+function deployIssues(deploy: DeployConfig | undefined, policy: StagePolicy): string[] {
+  const { allowedEndpointInstanceTypes, maxEndpointInstanceCount } = policy;
+  if (!deploy || !allowedEndpointInstanceTypes || maxEndpointInstanceCount === undefined) return [];
+  return deployPolicyIssues(deploy, { allowedEndpointInstanceTypes, maxEndpointInstanceCount });
 }
 
 /**
@@ -79,9 +80,15 @@ function parseYaml(text: string): unknown {
 /** Version 2's checks: references, types, branches and cycles (graph.ts), parameter defaults, the stage policy. */
 function v2Issues(config: PipelineConfig, policy: StagePolicy): string[] {
   const { issues } = analysePipeline(config);
-  issues.push(...parameterDefaultIssues(config), ...pipelinePolicyIssues(config, policy));
-  if (config.Deploy && policy.allowedEndpointInstanceTypes) issues.push(...deployPolicyIssues(config.Deploy, policy.allowedEndpointInstanceTypes));
+  issues.push(...parameterDefaultIssues(config), ...pipelinePolicyIssues(config, policy), ...deployIssues(config.Deploy, policy));
   return issues;
+}
+
+/** Version 2's registrations: its RegisterModel steps. */
+function registrations(config: PipelineConfig): Registration[] {
+  return Object.entries(config.Steps).flatMap(([name, spec]) =>
+    spec.Type === 'RegisterModel' ? [{ field: `Steps.${name}`, group: spec.ModelPackageGroupName, approval: spec.ModelApprovalStatus }] : [],
+  );
 }
 
 function reject(issues: readonly string[]): never {
@@ -89,30 +96,34 @@ function reject(issues: readonly string[]): never {
 }
 
 /**
- * Parses and validates the text of `mlops.yaml` (Version 1 or 2) against the schema, the pipeline's
- * graph rules and the stage policy, and returns the pipeline as Version 2 (a Version 1 file is
- * converted: shared/pipeline/from-v1.ts). Pure; throws {@link InvalidConfigError} whose message names
- * the file, each offending field path and the problem, e.g.
- * `mlops.yaml: Steps.train.ResourceConfig.InstanceType: instance type … is not allowed`.
+ * Parses and validates the text of `mlops.yaml` (Version 1 or 2) of `repository` against the
+ * schema, the pipeline's graph rules, the stage policy and what the repository may claim
+ * (tenancy.ts: its own model package groups; self-approval only where the stage allows it), and
+ * returns the pipeline as Version 2 (a Version 1 file is converted: shared/pipeline/from-v1.ts).
+ * Pure; throws {@link InvalidConfigError} whose message names the file, each offending field path
+ * and the problem, e.g. `mlops.yaml: Steps.train.ResourceConfig.InstanceType: instance type … is not allowed`.
  */
-export function parseMlopsConfig(text: string, policy: StagePolicy): PipelineConfig {
+export function parseMlopsConfig(text: string, policy: StagePolicy, repository: string): PipelineConfig {
   const document = parseYaml(text);
   const version = document !== null && typeof document === 'object' ? (document as Record<string, unknown>).Version : undefined;
+  const selfApproval = maySelfApprove(repository, policy);
   if (version === 1) {
     const parsed = mlopsV1Schema.safeParse(document, { reportInput: true });
     if (!parsed.success) reject(issueDetails(parsed.error.issues));
-    const issues = v1PolicyIssues(parsed.data, policy);
+    const { Register } = parsed.data;
+    const issues = [
+      ...v1PolicyIssues(parsed.data, policy),
+      ...deployIssues(parsed.data.Deploy, policy),
+      ...tenancyIssues([{ field: 'Register', group: Register.ModelPackageGroupName, approval: Register.ModelApprovalStatus }], repository, selfApproval),
+    ];
     if (issues.length > 0) reject(issues);
-    const pipeline = pipelineFromV1(parsed.data);
-    // A valid Version 1 file always makes a valid pipeline; anything else is a bug in the conversion.
-    const converted = v2Issues(pipeline, policy);
-    if (converted.length > 0) reject(converted);
-    return pipeline;
+    // A valid Version 1 file always makes a valid pipeline (tests/unit/pipeline/from-v1.test.ts).
+    return pipelineFromV1(parsed.data);
   }
   if (version !== 2) reject([version === undefined ? 'Version: is required (1 or 2)' : `Version: must be 1 or 2, got ${JSON.stringify(version)}`]);
   const parsed = mlopsV2Schema.safeParse(document, { reportInput: true });
   if (!parsed.success) reject(issueDetails(parsed.error.issues));
-  const issues = v2Issues(parsed.data, policy);
+  const issues = [...v2Issues(parsed.data, policy), ...tenancyIssues(registrations(parsed.data), repository, selfApproval)];
   if (issues.length > 0) reject(issues);
   return parsed.data;
 }

@@ -16,6 +16,7 @@ export const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/sluice-test-sagemaker`;
 export const DEPLOY_SETTINGS: DeploySettings = {
   artifactsBucket: BUCKET,
   allowedEndpointInstanceTypes: ['ml.t2.medium', 'ml.m5.large'],
+  maxEndpointInstanceCount: 4,
   prodGate: 'manual',
   prodGateTimeoutSeconds: 86_400,
   bakeSeconds: 300,

@@ -22,13 +22,25 @@ export function loadFixture<T = Record<string, unknown>>(name: string): T {
 }
 
 /** The stage policy the tests use: the example's instance type is allowed. */
-export const TEST_POLICY = { allowedInstanceTypes: ['ml.m5.xlarge', 'ml.m5.large'], maxRuntimeSeconds: 7200 } as const;
+export const TEST_POLICY = {
+  allowedInstanceTypes: ['ml.m5.xlarge', 'ml.m5.large'],
+  maxRuntimeSeconds: 7200,
+  maxInstanceCount: 4,
+  maxVolumeSizeInGB: 512,
+  selfApprovalRepositories: [],
+} as const;
+
+/** The repository the tests' mlops.yaml files belong to (the default model package group's namespace). */
+export const TEST_REPOSITORY = 'abalone';
 
 export const EXAMPLE_CONFIG_TEXT = readFileSync(join(ROOT, 'examples', 'abalone', 'mlops.yaml'), 'utf8');
 
+/** The example as any repository may hold it: without `ModelPackageGroupName: abalone`, it registers into the repository's own group. */
+export const EXAMPLE_CONFIG_TEXT_OWN_GROUP = EXAMPLE_CONFIG_TEXT.replace(/^ {2}ModelPackageGroupName: abalone\n/m, '');
+
 /** examples/abalone/mlops.yaml, parsed and validated (read as Version 2; a fresh object each call). */
 export function exampleConfig(): PipelineConfig {
-  return parseMlopsConfig(EXAMPLE_CONFIG_TEXT, { ...TEST_POLICY, allowedInstanceTypes: [...TEST_POLICY.allowedInstanceTypes] });
+  return parseMlopsConfig(EXAMPLE_CONFIG_TEXT, { ...TEST_POLICY, allowedInstanceTypes: [...TEST_POLICY.allowedInstanceTypes] }, TEST_REPOSITORY);
 }
 
 export const ACCOUNT = '123456789012';

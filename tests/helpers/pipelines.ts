@@ -7,15 +7,16 @@ import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { type CompiledPipeline, type CompileTargets, compilePipeline } from '../../shared/pipeline/compile';
 import { analysePipeline } from '../../shared/pipeline/graph';
 import { mlopsV2Schema, type PipelineConfig } from '../../shared/schemas/mlops-v2';
+import type { StagePolicy } from '../../shared/schemas/mlops-config';
 import { parseMlopsConfig } from '../../shared/schemas/parse-mlops-config';
 import { fakeFunctionArn, TEST_EVENT_BUS } from './asl';
-import { ROOT, TEST_POLICY } from './fixtures';
+import { ROOT, TEST_POLICY, TEST_REPOSITORY } from './fixtures';
 
 /** Helpers for tests of mlops.yaml Version 2 pipelines: fixtures, small step builders, compiling, validating. */
 
 /** The stage policy as parseMlopsConfig takes it (a fresh, mutable copy). */
-export function testPolicy(): { allowedInstanceTypes: string[]; maxRuntimeSeconds: number } {
-  return { allowedInstanceTypes: [...TEST_POLICY.allowedInstanceTypes], maxRuntimeSeconds: TEST_POLICY.maxRuntimeSeconds };
+export function testPolicy(): StagePolicy & { allowedInstanceTypes: string[] } {
+  return { ...TEST_POLICY, allowedInstanceTypes: [...TEST_POLICY.allowedInstanceTypes], selfApprovalRepositories: [] };
 }
 
 /** The text of tests/fixtures/pipelines/<name>.yaml. */
@@ -25,7 +26,7 @@ export function pipelineText(name: string): string {
 
 /** tests/fixtures/pipelines/<name>.yaml parsed by parseMlopsConfig under the test policy (a fresh object each call). */
 export function loadPipeline(name: string): PipelineConfig {
-  return parseMlopsConfig(pipelineText(name), testPolicy());
+  return parseMlopsConfig(pipelineText(name), testPolicy(), TEST_REPOSITORY);
 }
 
 export const IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/sluice-abalone:latest';

@@ -21,6 +21,7 @@ import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, Sca
 import { sdkStreamMixin } from '@smithy/core/serde';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 
+import { NO_ISOLATION } from '../../shared/isolation';
 import type { SourceManifest } from '../../shared/pipeline/cache';
 import type { StageSettings } from '../../shared/pipeline/job-requests';
 import { buildExecutionName, jobName, pipelineStateMachineName, sourceSnapshotPrefix } from '../../shared/naming';
@@ -40,6 +41,9 @@ export const STAGE: StageSettings = {
   artifactsBucket: BUCKET,
   maxRuntimeSeconds: TEST_POLICY.maxRuntimeSeconds,
   allowedInstanceTypes: [...TEST_POLICY.allowedInstanceTypes],
+  maxInstanceCount: TEST_POLICY.maxInstanceCount,
+  maxVolumeSizeInGB: TEST_POLICY.maxVolumeSizeInGB,
+  isolation: NO_ISOLATION,
 };
 
 export const TOKEN_TABLE = 'sluice-test-job-tokens';

@@ -1,4 +1,4 @@
-import { ConfigurationError, loadBuildSettings, loadConfig, matchesAny } from '../../shared/config';
+import { ConfigurationError, loadBuildSettings, loadConfig, loadIsolation, matchesAny } from '../../shared/config';
 
 const ORIGINAL_ENV = process.env;
 
@@ -159,6 +159,11 @@ describe('loadBuildSettings', () => {
     EVALUATE_STEP_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-evaluate-step',
     REGISTER_MODEL_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-register-model',
     EVENT_BUS_NAME: 'sluice-test',
+    MAX_INSTANCE_COUNT: '4',
+    MAX_VOLUME_SIZE_GB: '512',
+    SELF_APPROVAL_REPOSITORIES: 'sandbox-*',
+    ALLOWED_ENDPOINT_INSTANCE_TYPES: 'ml.m5.large',
+    MAX_ENDPOINT_INSTANCE_COUNT: '2',
   };
 
   beforeEach(() => {
@@ -176,6 +181,11 @@ describe('loadBuildSettings', () => {
       artifactsBucket: 'sluice-test-artifacts',
       allowedInstanceTypes: ['ml.m5.xlarge', 'ml.m5.large'],
       maxRuntimeSeconds: 7200,
+      maxInstanceCount: 4,
+      maxVolumeSizeInGB: 512,
+      selfApprovalRepositories: ['sandbox-*'],
+      allowedEndpointInstanceTypes: ['ml.m5.large'],
+      maxEndpointInstanceCount: 2,
       repositories: ['abalone', 'churn-*'],
       branches: ['main', 'release/*'],
       stateMachinePrefix: 'sluice-test-build-',
@@ -197,6 +207,13 @@ describe('loadBuildSettings', () => {
 
   it('returns a frozen object', () => {
     expect(Object.isFrozen(loadBuildSettings())).toBe(true);
+  });
+
+  it('reads an unset or empty SELF_APPROVAL_REPOSITORIES as no repository approving its own versions', () => {
+    delete process.env.SELF_APPROVAL_REPOSITORIES;
+    expect(loadBuildSettings().selfApprovalRepositories).toEqual([]);
+    process.env.SELF_APPROVAL_REPOSITORIES = '';
+    expect(loadBuildSettings().selfApprovalRepositories).toEqual([]);
   });
 
   it('names SNAPSHOT_SOURCE_FUNCTION_ARN when it is missing: every run starts with the snapshot', () => {
@@ -262,5 +279,40 @@ describe('matchesAny', () => {
 
   it('matches nothing with an empty list', () => {
     expect(matchesAny('main', [])).toBe(false);
+  });
+});
+
+describe('loadIsolation', () => {
+  const VARIABLES = ['NETWORK_ISOLATION', 'VPC_SUBNETS', 'VPC_SECURITY_GROUP_IDS', 'VOLUME_KMS_KEY_ID', 'OUTPUT_KMS_KEY_ID'];
+
+  beforeEach(() => {
+    process.env = { ...ORIGINAL_ENV };
+    for (const name of VARIABLES) delete process.env[name];
+  });
+
+  afterEach(() => {
+    process.env = ORIGINAL_ENV;
+  });
+
+  it('reads no settings as none: no isolation, no VPC, no keys', () => {
+    expect(loadIsolation()).toEqual({ networkIsolation: false });
+  });
+
+  it('reads every setting', () => {
+    Object.assign(process.env, { NETWORK_ISOLATION: 'true', VPC_SUBNETS: 'subnet-1, subnet-2', VPC_SECURITY_GROUP_IDS: 'sg-1', VOLUME_KMS_KEY_ID: 'alias/v', OUTPUT_KMS_KEY_ID: 'alias/o' });
+
+    expect(loadIsolation()).toEqual({ networkIsolation: true, vpc: { Subnets: ['subnet-1', 'subnet-2'], SecurityGroupIds: ['sg-1'] }, volumeKmsKeyId: 'alias/v', outputKmsKeyId: 'alias/o' });
+  });
+
+  it('refuses subnets without security groups, naming both variables', () => {
+    process.env.VPC_SUBNETS = 'subnet-1';
+
+    expect(() => loadIsolation()).toThrow(new ConfigurationError('invalid environment: VPC_SUBNETS and VPC_SECURITY_GROUP_IDS: set both (a VPC) or neither'));
+  });
+
+  it('refuses a NETWORK_ISOLATION that is not true or false, naming it', () => {
+    process.env.NETWORK_ISOLATION = 'yes';
+
+    expect(() => loadIsolation()).toThrow(/NETWORK_ISOLATION/);
   });
 });

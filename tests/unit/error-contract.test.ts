@@ -24,7 +24,7 @@ interface State {
   Branches?: { States: Record<string, State> }[];
 }
 
-const POLICY = { allowedInstanceTypes: ['ml.m5.xlarge', 'ml.m5.large'], maxRuntimeSeconds: 7200 };
+const POLICY = { allowedInstanceTypes: ['ml.m5.xlarge', 'ml.m5.large'], maxRuntimeSeconds: 7200, maxInstanceCount: 4, maxVolumeSizeInGB: 512, selfApprovalRepositories: [] };
 const TARGETS = {
   snapshotSourceFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-snapshotSource',
   startJobFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-startJob',
@@ -34,7 +34,8 @@ const TARGETS = {
 };
 
 function compiled(file: string): Record<string, State> {
-  const pipeline = parseMlopsConfig(readFileSync(join(ROOT, file), 'utf8'), POLICY);
+  // An example's repository is named after its folder (examples/<repository>/mlops.yaml).
+  const pipeline = parseMlopsConfig(readFileSync(join(ROOT, file), 'utf8'), POLICY, file.split('/').at(-2) ?? '');
   return (compilePipeline(pipeline, analysePipeline(pipeline).graph, TARGETS).definition as { States: Record<string, State> }).States;
 }
 
@@ -95,7 +96,7 @@ Steps:
     ProcessingResources: { ClusterConfig: { InstanceType: ml.m5.large } }
     RetryPolicies: [{ ExceptionType: [${RETRYABLE_EXCEPTIONS.join(', ')}] }]
 `;
-    const pipeline = parseMlopsConfig(text, POLICY);
+    const pipeline = parseMlopsConfig(text, POLICY, 'abalone');
     const states = (compilePipeline(pipeline, analysePipeline(pipeline).graph, TARGETS).definition as { States: Record<string, State> }).States;
     const names = [...namesIn(states)];
 
@@ -119,8 +120,8 @@ Steps:
   });
 
   it("every Fail-step name Sluice writes is a Fail step's error: the default, and Version 1's quality gate", () => {
-    const v1 = parseMlopsConfig(readFileSync(join(ROOT, 'examples', 'abalone', 'mlops.yaml'), 'utf8'), POLICY);
-    const v2 = parseMlopsConfig('Version: 2\nSteps:\n  stop:\n    Type: Fail\n    ErrorMessage: stop\n', POLICY);
+    const v1 = parseMlopsConfig(readFileSync(join(ROOT, 'examples', 'abalone', 'mlops.yaml'), 'utf8'), POLICY, 'abalone');
+    const v2 = parseMlopsConfig('Version: 2\nSteps:\n  stop:\n    Type: Fail\n    ErrorMessage: stop\n', POLICY, 'abalone');
     const errorsOf = (pipeline: typeof v1) => Object.values(pipeline.Steps).flatMap((step) => (step.Type === 'Fail' ? [step.Error] : []));
 
     expect([...errorsOf(v1), ...errorsOf(v2)].sort()).toEqual(named('fail-step').sort());

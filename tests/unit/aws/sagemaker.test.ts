@@ -216,11 +216,26 @@ describe('ensureModelPackageGroup', () => {
     });
   });
 
-  it('succeeds when another build created the group in between', async () => {
+  it('returns the existing group, not created by this call', async () => {
+    sagemaker.on(DescribeModelPackageGroupCommand).resolves({ ModelPackageGroupName: GROUP, ModelPackageGroupArn: GROUP_ARN });
+
+    await expect(ensureModelPackageGroup(GROUP, 'description', [])).resolves.toEqual({ arn: GROUP_ARN, created: false });
+  });
+
+  it('returns the group it created, created by this call', async () => {
     sagemaker.on(DescribeModelPackageGroupCommand).rejects(validation(`ModelPackageGroup ${GROUP_ARN} does not exist.`));
+    sagemaker.on(CreateModelPackageGroupCommand).resolves({ ModelPackageGroupArn: GROUP_ARN });
+
+    await expect(ensureModelPackageGroup(GROUP, 'description', [])).resolves.toEqual({ arn: GROUP_ARN, created: true });
+  });
+
+  it('succeeds, as not created by this call, when another build created the group in between', async () => {
+    sagemaker.on(DescribeModelPackageGroupCommand)
+      .rejectsOnce(validation(`ModelPackageGroup ${GROUP_ARN} does not exist.`))
+      .resolves({ ModelPackageGroupName: GROUP, ModelPackageGroupArn: GROUP_ARN });
     sagemaker.on(CreateModelPackageGroupCommand).rejects(validation(`Model Package Group already exists: ${GROUP_ARN}`));
 
-    await expect(ensureModelPackageGroup(GROUP, 'description', [])).resolves.toBeUndefined();
+    await expect(ensureModelPackageGroup(GROUP, 'description', [])).resolves.toEqual({ arn: GROUP_ARN, created: false });
   });
 
   it('throws RetryableError when describing the group is throttled, without creating it', async () => {

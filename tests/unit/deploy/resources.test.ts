@@ -6,6 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 
 import { createStageEndpointConfig, createStageModel, ensureStageAlarms } from '../../../shared/deploy/resources';
 import { RetryableError } from '../../../shared/errors';
+import { NO_ISOLATION } from '../../../shared/isolation';
 import { DEPLOY_EXECUTION_ARN, GROUP, MODEL_PACKAGE_ARN, ROLE_ARN, stageInput } from '../../helpers/deploy';
 import { BUCKET } from '../../helpers/fixtures';
 
@@ -26,7 +27,7 @@ beforeEach(() => {
 
 describe('createStageModel', () => {
   it('creates the model from the model package under the stage\'s role, tagged with its lineage', async () => {
-    await expect(createStageModel(stageInput('staging'), ROLE_ARN)).resolves.toEqual({ modelName: `${GROUP}-v3`, created: true });
+    await expect(createStageModel(stageInput('staging'), ROLE_ARN, NO_ISOLATION)).resolves.toEqual({ modelName: `${GROUP}-v3`, created: true });
 
     expect(sagemaker).toHaveReceivedCommandWith(CreateModelCommand, {
       ModelName: `${GROUP}-v3`,
@@ -39,19 +40,35 @@ describe('createStageModel', () => {
   it('reuses a model that already exists (created by the other stage or a retry)', async () => {
     sagemaker.on(CreateModelCommand).rejects(validation(`Cannot create already existing model "arn:aws:sagemaker:us-east-1:123456789012:model/${GROUP}-v3".`));
 
-    await expect(createStageModel(stageInput('prod'), ROLE_ARN)).resolves.toEqual({ modelName: `${GROUP}-v3`, created: false });
+    await expect(createStageModel(stageInput('prod'), ROLE_ARN, NO_ISOLATION)).resolves.toEqual({ modelName: `${GROUP}-v3`, created: false });
   });
 
   it('rejects with RetryableError on throttling', async () => {
     sagemaker.on(CreateModelCommand).rejects(new SageMakerServiceException({ name: 'ThrottlingException', $fault: 'client', message: 'Rate exceeded', $metadata: {} }));
 
-    await expect(createStageModel(stageInput('prod'), ROLE_ARN)).rejects.toThrow(RetryableError);
+    await expect(createStageModel(stageInput('prod'), ROLE_ARN, NO_ISOLATION)).rejects.toThrow(RetryableError);
+  });
+});
+
+describe('the stage\'s isolation settings on endpoints', () => {
+  const isolation = { networkIsolation: true, vpc: { Subnets: ['subnet-0a1b2c3d'], SecurityGroupIds: ['sg-0a1b2c3d'] }, volumeKmsKeyId: 'alias/sluice-volumes', outputKmsKeyId: 'alias/sluice-outputs' };
+
+  it('creates the model network-isolated in the stage\'s VPC', async () => {
+    await createStageModel(stageInput('prod'), ROLE_ARN, isolation);
+
+    expect(sagemaker).toHaveReceivedCommandWith(CreateModelCommand, { EnableNetworkIsolation: true, VpcConfig: { Subnets: ['subnet-0a1b2c3d'], SecurityGroupIds: ['sg-0a1b2c3d'] } });
+  });
+
+  it('encrypts the endpoint config\'s volumes with the stage\'s volume key', async () => {
+    await createStageEndpointConfig(stageInput('prod'), BUCKET, isolation);
+
+    expect(sagemaker).toHaveReceivedCommandWith(CreateEndpointConfigCommand, { KmsKeyId: 'alias/sluice-volumes' });
   });
 });
 
 describe('createStageEndpointConfig', () => {
   it('creates one AllTraffic variant of the stage\'s instance type and count, without data capture by default', async () => {
-    await expect(createStageEndpointConfig(stageInput('prod'), BUCKET)).resolves.toEqual({ endpointConfigName: `${GROUP}-prod-v3`, created: true });
+    await expect(createStageEndpointConfig(stageInput('prod'), BUCKET, NO_ISOLATION)).resolves.toEqual({ endpointConfigName: `${GROUP}-prod-v3`, created: true });
 
     const input = sagemaker.commandCalls(CreateEndpointConfigCommand)[0]?.args[0].input;
     expect(input?.ProductionVariants).toEqual([{ VariantName: 'AllTraffic', ModelName: `${GROUP}-v3`, InstanceType: 'ml.m5.large', InitialInstanceCount: 2 }]);
@@ -59,7 +76,7 @@ describe('createStageEndpointConfig', () => {
   });
 
   it('captures requests and responses to s3://<bucket>/data-capture/<endpoint>/ when asked', async () => {
-    await createStageEndpointConfig(stageInput('staging', { dataCaptureSamplingPercentage: 25 }), BUCKET);
+    await createStageEndpointConfig(stageInput('staging', { dataCaptureSamplingPercentage: 25 }), BUCKET, NO_ISOLATION);
 
     expect(sagemaker).toHaveReceivedCommandWith(CreateEndpointConfigCommand, {
       DataCaptureConfig: {
@@ -74,7 +91,7 @@ describe('createStageEndpointConfig', () => {
   it('reuses an endpoint config that already exists', async () => {
     sagemaker.on(CreateEndpointConfigCommand).rejects(validation('Cannot create already existing endpoint configuration "x".'));
 
-    await expect(createStageEndpointConfig(stageInput('prod'), BUCKET)).resolves.toMatchObject({ created: false });
+    await expect(createStageEndpointConfig(stageInput('prod'), BUCKET, NO_ISOLATION)).resolves.toMatchObject({ created: false });
   });
 });
 

@@ -73,10 +73,16 @@ const { respond } = example<{ respond(model: LoadedModel, request: { method: str
 function stagePolicy(stage: string): StagePolicy {
   const params = (parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')) as { params: Record<string, Partial<StagePolicy>> }).params;
   const merged = { ...params.default, ...params[stage] };
-  return { allowedInstanceTypes: [...(merged.allowedInstanceTypes ?? [])], maxRuntimeSeconds: Number(merged.maxRuntimeSeconds) };
+  return {
+    allowedInstanceTypes: [...(merged.allowedInstanceTypes ?? [])],
+    maxRuntimeSeconds: Number(merged.maxRuntimeSeconds),
+    maxInstanceCount: Number(merged.maxInstanceCount),
+    maxVolumeSizeInGB: Number(merged.maxVolumeSizeInGB),
+    selfApprovalRepositories: [...(merged.selfApprovalRepositories ?? [])],
+  };
 }
 
-const config: PipelineConfig = parseMlopsConfig(CONFIG_TEXT, stagePolicy('local'));
+const config: PipelineConfig = parseMlopsConfig(CONFIG_TEXT, stagePolicy('local'), 'abalone-age');
 
 function processingStep(name: string): ProcessingStep {
   const spec = config.Steps[name];
@@ -200,7 +206,7 @@ afterAll(() => {
 
 describe('mlops.yaml', () => {
   it.each(['dev', 'local'])('parses under the %s stage\'s policy from serverless.yml', (stage) => {
-    expect(() => parseMlopsConfig(CONFIG_TEXT, stagePolicy(stage))).not.toThrow();
+    expect(() => parseMlopsConfig(CONFIG_TEXT, stagePolicy(stage), 'abalone-age')).not.toThrow();
   });
 
   it('runs every step and both registrations in the one image that Local.Images maps to node container.js', () => {

@@ -57,7 +57,13 @@ function csvRows(file: string): string[][] {
 function stagePolicy(stage: string): StagePolicy {
   const params = (parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')) as { params: Record<string, Partial<StagePolicy>> }).params;
   const merged = { ...params.default, ...params[stage] };
-  return { allowedInstanceTypes: [...(merged.allowedInstanceTypes ?? [])], maxRuntimeSeconds: Number(merged.maxRuntimeSeconds) };
+  return {
+    allowedInstanceTypes: [...(merged.allowedInstanceTypes ?? [])],
+    maxRuntimeSeconds: Number(merged.maxRuntimeSeconds),
+    maxInstanceCount: Number(merged.maxInstanceCount),
+    maxVolumeSizeInGB: Number(merged.maxVolumeSizeInGB),
+    selfApprovalRepositories: [...(merged.selfApprovalRepositories ?? [])],
+  };
 }
 
 let work: string;
@@ -130,7 +136,7 @@ afterAll(() => {
 
 describe('mlops.yaml', () => {
   it.each(['dev', 'local'])('parses under the %s stage\'s policy from serverless.yml', (stage) => {
-    expect(() => parseMlopsConfig(EXAMPLE_CONFIG_TEXT, stagePolicy(stage))).not.toThrow();
+    expect(() => parseMlopsConfig(EXAMPLE_CONFIG_TEXT, stagePolicy(stage), 'abalone')).not.toThrow();
   });
 
   it('runs every step and the registered model in the one image that Local.Images maps to a command', () => {

@@ -10,7 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { handler as codePipelineActionHandler } from '../../../functions/codepipeline-action';
 import { DEPLOY_STATE_MACHINE_ARN } from '../../helpers/deploy';
 import { buildExecutionName, sourceSnapshotPrefix } from '../../../shared/naming';
-import { commitOutput, EXAMPLE_CONFIG_TEXT, loadSample } from '../../helpers/fixtures';
+import { commitOutput, EXAMPLE_CONFIG_TEXT_OWN_GROUP, loadSample } from '../../helpers/fixtures';
 import { lambdaContext } from '../../helpers/lambda-context';
 import { commitId, fakeS3 } from '../../helpers/step-tasks';
 
@@ -50,6 +50,10 @@ beforeAll(async () => {
     ARTIFACTS_BUCKET: 'sluice-test-artifacts',
     ALLOWED_INSTANCE_TYPES: 'ml.m5.xlarge',
     MAX_RUNTIME_SECONDS: '3600',
+    MAX_INSTANCE_COUNT: '4',
+    MAX_VOLUME_SIZE_GB: '512',
+    ALLOWED_ENDPOINT_INSTANCE_TYPES: 'ml.t2.medium,ml.m5.large',
+    MAX_ENDPOINT_INSTANCE_COUNT: '4',
     // The stage's push filters: a pipeline's build action ignores them.
     TRIGGER_REPOSITORIES: 'abalone',
     TRIGGER_BRANCHES: 'main',
@@ -81,7 +85,7 @@ const REVISION_TREE = commitId('tree of the pipeline source revision');
 
 /** What a build action reads and writes: the revision's mlops.yaml and tree id, S3, and the pipeline's state machine. */
 function serveBuild(): void {
-  codecommit.on(GetFileCommand).resolves({ fileContent: new TextEncoder().encode(EXAMPLE_CONFIG_TEXT) });
+  codecommit.on(GetFileCommand).resolves({ fileContent: new TextEncoder().encode(EXAMPLE_CONFIG_TEXT_OWN_GROUP) });
   codecommit.on(GetCommitCommand, { commitId: REVISION }).resolves(commitOutput(REVISION, REVISION_TREE));
   fakeS3(s3);
   sfn.on(CreateStateMachineCommand).callsFake(async (input: { name?: string }) => ({ stateMachineArn: `arn:aws:states:us-east-1:123456789012:stateMachine:${input.name}`, creationDate: new Date() }));

@@ -31,6 +31,7 @@ beforeAll(() => {
   Object.assign(process.env, {
     ARTIFACTS_BUCKET: BUCKET,
     ALLOWED_ENDPOINT_INSTANCE_TYPES: 'ml.t2.medium,ml.m5.large',
+    MAX_ENDPOINT_INSTANCE_COUNT: '4',
     PROD_GATE: 'manual',
     PROD_GATE_TIMEOUT_SECONDS: '86400',
     SAGEMAKER_ROLE_ARN: ROLE_ARN,

@@ -8,7 +8,7 @@ import 'aws-sdk-client-mock-jest';
 import type { handler as onSourcePushHandler } from '../../../functions/on-source-push';
 import { RetryableError } from '../../../shared/errors';
 import { buildExecutionName, requestedBuildExecutionName, sourceSnapshotPrefix } from '../../../shared/naming';
-import { ACCOUNT, BUCKET, commitOutput, EXAMPLE_CONFIG_TEXT, loadSample, REGION } from '../../helpers/fixtures';
+import { ACCOUNT, BUCKET, commitOutput, EXAMPLE_CONFIG_TEXT_OWN_GROUP, loadSample, REGION } from '../../helpers/fixtures';
 import { lambdaContext } from '../../helpers/lambda-context';
 import { pipelineText } from '../../helpers/pipelines';
 import { commitId, fakeS3 } from '../../helpers/step-tasks';
@@ -35,6 +35,10 @@ beforeAll(async () => {
     ARTIFACTS_BUCKET: BUCKET,
     ALLOWED_INSTANCE_TYPES: 'ml.m5.xlarge,ml.m5.large',
     MAX_RUNTIME_SECONDS: '7200',
+    MAX_INSTANCE_COUNT: '4',
+    MAX_VOLUME_SIZE_GB: '512',
+    ALLOWED_ENDPOINT_INSTANCE_TYPES: 'ml.t2.medium,ml.m5.large',
+    MAX_ENDPOINT_INSTANCE_COUNT: '4',
     // The real samples push to myRepo / MyDemoRepo on branch myBranch.
     TRIGGER_REPOSITORIES: 'myRepo,MyDemoRepo,abalone',
     TRIGGER_BRANCHES: 'main,my*',
@@ -64,7 +68,7 @@ beforeEach(() => {
   s3.reset();
   sfn.reset();
   sqs.reset();
-  serveRepository(EXAMPLE_CONFIG_TEXT);
+  serveRepository(EXAMPLE_CONFIG_TEXT_OWN_GROUP);
   fakeS3(s3);
   sfn.on(CreateStateMachineCommand).callsFake(async (input: { name?: string }) => ({ stateMachineArn: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${input.name}`, creationDate: new Date() }));
   sfn.on(StartExecutionCommand).callsFake(async (input: { stateMachineArn?: string; name?: string }) => ({

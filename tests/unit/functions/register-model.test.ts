@@ -1,7 +1,7 @@
 import 'aws-sdk-client-mock-jest';
 
 import { S3Client } from '@aws-sdk/client-s3';
-import { CreateModelPackageCommand, DescribeModelPackageGroupCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { CreateModelPackageCommand, DescribeModelPackageGroupCommand, ListTagsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 
@@ -15,6 +15,7 @@ const s3 = mockClient(S3Client);
 const dynamo = mockClient(DynamoDBDocumentClient);
 
 const PACKAGE_ARN = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/sluice-test-abalone/1';
+const GROUP_ARN = 'arn:aws:sagemaker:us-east-1:123456789012:model-package-group/sluice-test-abalone';
 
 let handler: typeof registerModelHandler;
 
@@ -41,7 +42,8 @@ beforeEach(() => {
   fakeTable(dynamo, CACHE_TABLE, 'cacheKey');
   run = newRun();
   storePipeline(store, run, exampleConfig());
-  sagemaker.on(DescribeModelPackageGroupCommand).resolves({ ModelPackageGroupName: 'sluice-test-abalone' });
+  sagemaker.on(DescribeModelPackageGroupCommand).resolves({ ModelPackageGroupName: 'sluice-test-abalone', ModelPackageGroupArn: GROUP_ARN });
+  sagemaker.on(ListTagsCommand, { ResourceArn: GROUP_ARN }).resolves({ Tags: [{ Key: 'sluice:repository', Value: 'abalone' }] });
   sagemaker.on(CreateModelPackageCommand).resolves({ ModelPackageArn: PACKAGE_ARN });
 });
 

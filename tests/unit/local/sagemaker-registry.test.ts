@@ -213,7 +213,7 @@ describe('tags and jobs through the SDK', () => {
       },
       readJson: async () => undefined,
     };
-    const stage = { roleArn: ROLE_ARN, artifactsBucket: BUCKET, maxRuntimeSeconds: 7200, allowedInstanceTypes: ['ml.m5.xlarge'] };
+    const stage = { roleArn: ROLE_ARN, artifactsBucket: BUCKET, maxRuntimeSeconds: 7200, allowedInstanceTypes: ['ml.m5.xlarge'], maxInstanceCount: 4, maxVolumeSizeInGB: 512, isolation: { networkIsolation: false } };
     const preprocess = await resolveJob('Preprocess', stepOf(pipeline, 'Preprocess', ['Processing']), build, ctx, stage);
     const train = await resolveJob('Train', stepOf(pipeline, 'Train', ['Training']), build, ctx, stage);
     if (preprocess.kind !== 'processing' || train.kind !== 'training') throw new Error('the example\'s Preprocess and Train steps changed kind');

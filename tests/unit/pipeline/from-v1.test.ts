@@ -18,15 +18,15 @@ const mse = { 'Std:JsonGet': { PropertyFile: report, Path: 'regression_metrics.m
 
 describe('how a Version 1 file reads as Version 2', () => {
   it('reads examples/abalone/mlops.yaml as the pipeline tests/fixtures/pipelines/abalone-v2.yaml writes out', () => {
-    const fromV1 = parseMlopsConfig(EXAMPLE_CONFIG_TEXT, testPolicy());
-    const written = parseMlopsConfig(pipelineText('abalone-v2'), testPolicy());
+    const fromV1 = parseMlopsConfig(EXAMPLE_CONFIG_TEXT, testPolicy(), 'abalone');
+    const written = parseMlopsConfig(pipelineText('abalone-v2'), testPolicy(), 'abalone');
 
     expect(fromV1).toEqual(written);
   });
 
   it('compiles examples/abalone/mlops.yaml and abalone-v2.yaml to the same state machine, byte for byte', () => {
     const definitionOf = (text: string) => {
-      const config = parseMlopsConfig(text, testPolicy());
+      const config = parseMlopsConfig(text, testPolicy(), 'abalone');
       return JSON.stringify(compilePipeline(config, analysePipeline(config).graph, TEST_TARGETS));
     };
 

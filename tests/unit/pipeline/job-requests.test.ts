@@ -357,6 +357,15 @@ describe('resolveJob: the stage policy at run time', () => {
     await expect(trainingRequest('Train', { pipeline, parameters: { Instances: 0 } })).rejects.toThrow('Steps.Train.ResourceConfig.InstanceCount: must be at least 1, got 0');
   });
 
+  it('rejects a parameter override above the stage\'s maximum instance count at run time, naming the field', async () => {
+    const pipeline = exampleWith((config) => {
+      config.Parameters.Instances = { Type: 'Integer', Default: 1 };
+      stepOf(config, 'Train', ['Training']).ResourceConfig.InstanceCount = { Get: 'Parameters.Instances' };
+    });
+
+    await expect(trainingRequest('Train', { pipeline, parameters: { Instances: 100 } })).rejects.toThrow("Steps.Train.ResourceConfig.InstanceCount: 100 instances exceed this stage's maximum of 4 per job");
+  });
+
   it('rejects an integer field whose parameter is not an integer, naming the field', async () => {
     const pipeline = exampleWith((config) => {
       config.Parameters.Volume = { Type: 'Float', Default: 30 };

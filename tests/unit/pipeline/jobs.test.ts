@@ -214,6 +214,21 @@ describe('startJob: a new job', () => {
     expect(nameOf('Train')).toMatch(SAGEMAKER_NAME);
   });
 
+  it('creates the job under the stage\'s network isolation, VPC and KMS keys', async () => {
+    const isolation = { networkIsolation: true, vpc: { Subnets: ['subnet-1'], SecurityGroupIds: ['sg-1'] }, volumeKmsKeyId: 'alias/volumes', outputKmsKeyId: 'alias/outputs' };
+
+    await startJob(input('Train'), { ...STAGE, isolation }, TABLES, NOW);
+    await startJob(input('Preprocess'), { ...STAGE, isolation }, TABLES, NOW);
+
+    expect(sagemaker).toHaveReceivedCommandWith(CreateTrainingJobCommand, {
+      EnableNetworkIsolation: true,
+      VpcConfig: isolation.vpc,
+      ResourceConfig: expect.objectContaining({ VolumeKmsKeyId: 'alias/volumes' }),
+      OutputDataConfig: { S3OutputPath: `${run.prefix}Train/`, KmsKeyId: 'alias/outputs' },
+    });
+    expect(sagemaker).toHaveReceivedCommandWith(CreateProcessingJobCommand, { NetworkConfig: { EnableNetworkIsolation: true, VpcConfig: isolation.vpc } });
+  });
+
   it('reports the job it started', async () => {
     await expect(startJob(input('Preprocess'), STAGE, TABLES, NOW)).resolves.toEqual({ outcome: 'started', jobName: nameOf('Preprocess'), kind: 'processing' });
   });

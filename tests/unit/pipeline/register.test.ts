@@ -6,6 +6,7 @@ import {
   CreateModelPackageGroupCommand,
   DescribeModelPackageCommand,
   DescribeModelPackageGroupCommand,
+  ListTagsCommand,
   ModelApprovalStatus,
   ModelPackageStatus,
   ResourceNotFound,
@@ -40,7 +41,7 @@ const sagemaker = mockClient(SageMakerClient);
 const s3 = mockClient(S3Client);
 const dynamo = mockClient(DynamoDBDocumentClient);
 
-const SETTINGS: RegisterSettings = { groupPrefix: 'sluice-test', cacheTable: CACHE_TABLE };
+const SETTINGS: RegisterSettings = { groupPrefix: 'sluice-test', cacheTable: CACHE_TABLE, selfApprovalRepositories: [] };
 const GROUP = 'sluice-test-abalone';
 const IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/sluice-abalone:latest';
 const NOW = new Date('2026-11-23T10:05:00Z');
@@ -52,6 +53,14 @@ let run: TestRun;
 let versions: number;
 /** Each version's approval status as DescribeModelPackage reports it, by ARN. */
 let approvals: Map<string, string>;
+
+/** The ARN of a model package group. */
+function groupArn(group: string): string {
+  return `arn:aws:sagemaker:${REGION}:${ACCOUNT}:model-package-group/${group}`;
+}
+
+/** Each existing group's sluice:repository tag, by group ARN (absent: no tag). */
+let owners: Map<string, string>;
 
 /** The package ARN of `version` in `group`. */
 function packageArn(version: number, group = GROUP): string {
@@ -102,8 +111,13 @@ beforeEach(() => {
   run = runOf();
   versions = 0;
   approvals = new Map();
-  sagemaker.on(DescribeModelPackageGroupCommand).resolves({ ModelPackageGroupName: GROUP });
-  sagemaker.on(CreateModelPackageGroupCommand).resolves({});
+  owners = new Map([[groupArn(GROUP), 'abalone'], [groupArn('sluice-test-fish-age'), 'fish_age']]);
+  sagemaker.on(DescribeModelPackageGroupCommand).callsFake((input: { ModelPackageGroupName: string }) => ({ ModelPackageGroupName: input.ModelPackageGroupName, ModelPackageGroupArn: groupArn(input.ModelPackageGroupName) }));
+  sagemaker.on(CreateModelPackageGroupCommand).callsFake((input: { ModelPackageGroupName: string }) => ({ ModelPackageGroupArn: groupArn(input.ModelPackageGroupName) }));
+  sagemaker.on(ListTagsCommand).callsFake((input: { ResourceArn: string }) => {
+    const owner = owners.get(input.ResourceArn);
+    return { Tags: owner === undefined ? [] : [{ Key: 'sluice:repository', Value: owner }] };
+  });
   // A new version per ClientToken, the same version for a repeated one, as SageMaker does.
   const byToken = new Map<string, string>();
   sagemaker.on(CreateModelPackageCommand).callsFake((input: { ModelPackageGroupName?: string; ClientToken?: string; ModelApprovalStatus?: string }) => {
@@ -161,8 +175,8 @@ describe('registerModel', () => {
     expect(sagemaker).not.toHaveReceivedCommand(CreateModelPackageCommand);
   });
 
-  it('registers the version when another build created the group in the meantime', async () => {
-    sagemaker.on(DescribeModelPackageGroupCommand).rejects(new ResourceNotFound({ message: 'does not exist', $metadata: {} }));
+  it('registers the version when another build of the repository created the group in the meantime', async () => {
+    sagemaker.on(DescribeModelPackageGroupCommand).rejectsOnce(new ResourceNotFound({ message: 'does not exist', $metadata: {} })).resolves({ ModelPackageGroupName: GROUP, ModelPackageGroupArn: groupArn(GROUP) });
     sagemaker.on(CreateModelPackageGroupCommand).rejects(new SageMakerServiceException({ name: 'ValidationException', $fault: 'client', message: `Model Package Group already exists: ${GROUP}`, $metadata: {} }));
 
     await expect(registerModel(registerInput(), SETTINGS, NOW)).resolves.toMatchObject({ ModelPackageArn: packageArn(1) });
@@ -245,11 +259,53 @@ describe('registerModel', () => {
     expect(createdPackage().InferenceSpecification?.Containers).toEqual([expect.objectContaining({ Image: trainingImage, ModelDataUrl: trainResult(noImage).ModelArtifacts })]);
   });
 
-  it('uses the configured approval status', async () => {
+  it('registers as Approved when the stage lets the repository approve its own versions', async () => {
     const approved = runOf(exampleWith((pipeline) => (stepOf(pipeline, 'Register', ['RegisterModel']).ModelApprovalStatus = 'Approved')));
 
-    await expect(registerModel(registerInput(approved), SETTINGS, NOW)).resolves.toMatchObject({ ModelApprovalStatus: 'Approved' });
+    await expect(registerModel(registerInput(approved), { ...SETTINGS, selfApprovalRepositories: ['aba*'] }, NOW)).resolves.toMatchObject({ ModelApprovalStatus: 'Approved' });
     expect(createdPackage().ModelApprovalStatus).toBe('Approved');
+  });
+
+  it('refuses to register as Approved when the stage does not let the repository approve its own versions', async () => {
+    const approved = runOf(exampleWith((pipeline) => (stepOf(pipeline, 'Register', ['RegisterModel']).ModelApprovalStatus = 'Approved')));
+
+    await expect(registerModel(registerInput(approved), { ...SETTINGS, selfApprovalRepositories: ['other'] }, NOW)).rejects.toThrow(
+      new InvalidConfigError(
+        'mlops.yaml: Steps.Register.ModelApprovalStatus: "Approved" would deploy abalone\'s versions without review, and this stage does not let abalone approve its own versions (stage setting selfApprovalRepositories): register as PendingManualApproval',
+      ),
+    );
+    expect(sagemaker).not.toHaveReceivedCommand(CreateModelPackageCommand);
+  });
+
+  it('refuses a group outside the repository\'s namespace before touching SageMaker', async () => {
+    const intruder = runOf(exampleWith((pipeline) => (stepOf(pipeline, 'Register', ['RegisterModel']).ModelPackageGroupName = 'victim')));
+
+    await expect(registerModel(registerInput(intruder), SETTINGS, NOW)).rejects.toThrow(/mlops\.yaml: Steps\.Register\.ModelPackageGroupName: "victim" is not a group of repository abalone/);
+    expect(sagemaker).not.toHaveReceivedCommand(CreateModelPackageCommand);
+    expect(sagemaker).not.toHaveReceivedCommand(DescribeModelPackageGroupCommand);
+  });
+
+  it('refuses an existing group that another repository owns (two names, one slug), naming the owner', async () => {
+    owners.set(groupArn(GROUP), 'aba.lone');
+
+    await expect(registerModel(registerInput(), SETTINGS, NOW)).rejects.toThrow(
+      new InvalidConfigError('mlops.yaml: Steps.Register.ModelPackageGroupName: model package group sluice-test-abalone belongs to repository aba.lone, not to abalone'),
+    );
+    expect(sagemaker).not.toHaveReceivedCommand(CreateModelPackageCommand);
+  });
+
+  it('refuses an existing group without an owner tag (not created by Sluice)', async () => {
+    owners.delete(groupArn(GROUP));
+
+    await expect(registerModel(registerInput(), SETTINGS, NOW)).rejects.toThrow(/belongs to no Sluice repository \(no sluice:repository tag\), not to abalone/);
+  });
+
+  it('registers into a further group of the repository\'s own namespace (abalone--fast)', async () => {
+    const fast = runOf(exampleWith((pipeline) => (stepOf(pipeline, 'Register', ['RegisterModel']).ModelPackageGroupName = 'abalone--fast')));
+    sagemaker.on(DescribeModelPackageGroupCommand).rejects(new ResourceNotFound({ message: 'does not exist', $metadata: {} }));
+
+    await expect(registerModel(registerInput(fast), SETTINGS, NOW)).resolves.toMatchObject({ ModelPackageGroupName: 'sluice-test-abalone--fast' });
+    expect(sagemaker).toHaveReceivedCommandWith(CreateModelPackageGroupCommand, { ModelPackageGroupName: 'sluice-test-abalone--fast', Tags: [{ Key: 'sluice:repository', Value: 'abalone' }] });
   });
 
   it('records lineage in CustomerMetadataProperties with values SageMaker accepts', async () => {
@@ -386,7 +442,7 @@ describe('registerModel with Cache', () => {
     const approved = cachedPipeline();
     stepOf(approved, 'Register', ['RegisterModel']).ModelApprovalStatus = 'Approved';
 
-    await expect(registerModel(registerInput(runOf(approved)), SETTINGS, NOW)).resolves.toMatchObject({ ModelPackageArn: packageArn(2), CachedFrom: null });
+    await expect(registerModel(registerInput(runOf(approved)), { ...SETTINGS, selfApprovalRepositories: ['abalone'] }, NOW)).resolves.toMatchObject({ ModelPackageArn: packageArn(2), CachedFrom: null });
   });
 
   it('registers a new version when the earlier registration is older than ExpireAfter', async () => {

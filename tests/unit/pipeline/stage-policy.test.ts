@@ -1,4 +1,4 @@
-import { instanceTypeIssue, pipelinePolicyIssues, runtimeIssue } from '../../../shared/pipeline/stage-policy';
+import { instanceCountIssue, instanceTypeIssue, pipelinePolicyIssues, runtimeIssue, volumeSizeIssue } from '../../../shared/pipeline/stage-policy';
 import { pipelineOf, processing, testPolicy, training } from '../../helpers/pipelines';
 
 const ALLOWED = 'allowed: ml.m5.xlarge, ml.m5.large';
@@ -30,7 +30,32 @@ describe('runtimeIssue', () => {
   });
 });
 
+describe('instanceCountIssue and volumeSizeIssue', () => {
+  it('allow up to the stage\'s maximums (4 instances, 512 GB)', () => {
+    expect([instanceCountIssue('f', 4, testPolicy()), volumeSizeIssue('f', 512, testPolicy())]).toEqual([undefined, undefined]);
+  });
+
+  it('name the field, the value and the maximum above them', () => {
+    expect([instanceCountIssue('Steps.train.ResourceConfig.InstanceCount', 100, testPolicy()), volumeSizeIssue('Steps.train.ResourceConfig.VolumeSizeInGB', 16384, testPolicy())]).toEqual([
+      "Steps.train.ResourceConfig.InstanceCount: 100 instances exceed this stage's maximum of 4 per job",
+      "Steps.train.ResourceConfig.VolumeSizeInGB: 16384 GB exceeds this stage's maximum volume of 512 GB",
+    ]);
+  });
+});
+
 describe('pipelinePolicyIssues', () => {
+  it('rejects literal instance counts and volume sizes above the stage\'s maximums', () => {
+    const config = pipelineOf({
+      prepare: processing({ ProcessingResources: { ClusterConfig: { InstanceType: 'ml.m5.large', InstanceCount: 100 } } }),
+      train: training({ d: { Dataset: 'x/' } }, { ResourceConfig: { InstanceType: 'ml.m5.xlarge', VolumeSizeInGB: 16384 } }),
+    });
+
+    expect(pipelinePolicyIssues(config, testPolicy())).toEqual([
+      "Steps.prepare.ProcessingResources.ClusterConfig.InstanceCount: 100 instances exceed this stage's maximum of 4 per job",
+      "Steps.train.ResourceConfig.VolumeSizeInGB: 16384 GB exceeds this stage's maximum volume of 512 GB",
+    ]);
+  });
+
   it('finds nothing wrong with allowed literals', () => {
     const config = pipelineOf({ prepare: processingOn('ml.m5.large', 3600), train: training({ d: { Dataset: 'x/' } }, { ResourceConfig: { InstanceType: 'ml.m5.xlarge' } }) });
 

@@ -26,7 +26,7 @@ import {
   StateMachineAlreadyExists,
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { parseDocument } from 'yaml';
+import { isMap, parseDocument } from 'yaml';
 
 import { InvalidInputError, RetryableError } from '../../../shared/errors';
 import { analysePipeline } from '../../../shared/pipeline/graph';
@@ -35,6 +35,7 @@ import { type BuildSettings, type RejectedBuildInput, startModelBuild, startRequ
 import { buildExecutionName, pipelineStateMachineName, requestedBuildExecutionName, sourceSnapshotPrefix } from '../../../shared/naming';
 import { DETAIL_TYPES, type ModelBuildRequested, modelBuildRequestedSchema, parseEvent, type RepositoryStateChange, repositoryStateChangeSchema } from '../../../shared/schemas/events';
 import type { PipelineConfig } from '../../../shared/schemas/mlops-v2';
+import { parseMlopsConfig } from '../../../shared/schemas/parse-mlops-config';
 import { type PipelineRunInput, pipelineRunInputSchema, type StepResult } from '../../../shared/schemas/task-inputs';
 import { ACCOUNT, BUCKET, commitOutput, EXAMPLE_CONFIG_TEXT, exampleConfig, loadSample, REGION, TEST_POLICY } from '../../helpers/fixtures';
 import { compile, loadPipeline, pipelineText, TEST_TARGETS } from '../../helpers/pipelines';
@@ -60,6 +61,9 @@ const SETTINGS: BuildSettings = {
   branches: ['myBranch'],
   allowedInstanceTypes: [...TEST_POLICY.allowedInstanceTypes],
   maxRuntimeSeconds: TEST_POLICY.maxRuntimeSeconds,
+  maxInstanceCount: TEST_POLICY.maxInstanceCount,
+  maxVolumeSizeInGB: TEST_POLICY.maxVolumeSizeInGB,
+  selfApprovalRepositories: [],
   stateMachinePrefix: 'sluice-test-build-',
   pipelineRoleArn: PIPELINE_ROLE_ARN,
   rejectedStateMachineArn: REJECTED_ARN,
@@ -95,6 +99,28 @@ function yamlWith(text: string, path: string[], value: unknown): string {
   return document.toString();
 }
 
+/**
+ * `text` without the model package group names its registrations give (`abalone`): each test
+ * repository then registers into its own default group, whatever its name.
+ */
+function withOwnGroups(text: string): string {
+  const document = parseDocument(text);
+  if (document.errors.length > 0 || !isMap(document.contents)) return text;
+  const register = document.get('Register');
+  if (isMap(register)) register.delete('ModelPackageGroupName');
+  const steps = document.get('Steps');
+  if (isMap(steps)) for (const item of steps.items) if (isMap(item.value)) item.value.delete('ModelPackageGroupName');
+  return document.toString();
+}
+
+/** examples/abalone/mlops.yaml as repository myRepo holds it: registering into its own group. */
+const PUSHED_CONFIG_TEXT = withOwnGroups(EXAMPLE_CONFIG_TEXT);
+
+/** PUSHED_CONFIG_TEXT as on-source-push reads it. */
+function pushedConfig(): PipelineConfig {
+  return parseMlopsConfig(PUSHED_CONFIG_TEXT, SETTINGS, REPOSITORY);
+}
+
 /** The tree id GetCommit gives `commit` unless a test says otherwise: every commit its own files. */
 function treeOf(commit: string): string {
   return commitId(`tree of ${commit}`);
@@ -109,8 +135,8 @@ function snapshotAt(repository: string, tree: string, key: string): string {
  * Serves `mlopsYaml` at any commit, each commit with its own tree (treeOf), and the head of main.
  * (The tree's files are the run's to read: its Source snapshot state.)
  */
-function mockRepository(mlopsYaml = EXAMPLE_CONFIG_TEXT): void {
-  codecommit.on(GetFileCommand, { filePath: 'mlops.yaml' }).resolves({ fileContent: new TextEncoder().encode(mlopsYaml), filePath: 'mlops.yaml' });
+function mockRepository(mlopsYaml = PUSHED_CONFIG_TEXT): void {
+  codecommit.on(GetFileCommand, { filePath: 'mlops.yaml' }).resolves({ fileContent: new TextEncoder().encode(withOwnGroups(mlopsYaml)), filePath: 'mlops.yaml' });
   codecommit.on(GetCommitCommand).callsFake(async (input: { commitId?: string }) => commitOutput(input.commitId ?? '', treeOf(input.commitId ?? '')));
   codecommit.on(GetBranchCommand).resolves({ branch: { branchName: 'main', commitId: commitId('head of main') } });
 }
@@ -231,7 +257,7 @@ describe('startModelBuild: a push to a configured branch', () => {
     expect(sfn).toHaveReceivedCommandTimes(CreateStateMachineCommand, 1);
     const created = sfn.commandCalls(CreateStateMachineCommand)[0]!.args[0].input;
     expect(created).toMatchObject({ name: expect.stringMatching(/^sluice-test-build-myRepo-[0-9a-f]{8}$/), roleArn: PIPELINE_ROLE_ARN, type: 'STANDARD', tags: [{ key: 'sluice:repository', value: REPOSITORY }] });
-    expect(JSON.parse(created.definition!)).toEqual(compile(exampleConfig()).definition);
+    expect(JSON.parse(created.definition!)).toEqual(compile(pushedConfig()).definition);
   });
 
   it('starts one execution of that state machine under the deterministic name for repository + commit', async () => {
@@ -280,7 +306,7 @@ describe('startModelBuild: a push to a configured branch', () => {
   it('keeps the pipeline out of the execution input, in pipeline.json under the build prefix', async () => {
     await startModelBuild(sample(), SETTINGS);
 
-    expect(JSON.parse(services.store.text(`s3://${BUCKET}/${PREFIX}pipeline.json`)!)).toEqual(exampleConfig());
+    expect(JSON.parse(services.store.text(`s3://${BUCKET}/${PREFIX}pipeline.json`)!)).toEqual(pushedConfig());
     expect(JSON.stringify(startedExecution().input)).not.toContain('AlgorithmSpecification');
   });
 
@@ -507,7 +533,7 @@ describe('startModelBuild: a repeated event', () => {
 });
 
 describe('startModelBuild: an invalid mlops.yaml', () => {
-  const withoutResourceConfig = () => yamlWith(EXAMPLE_CONFIG_TEXT, ['Train', 'ResourceConfig'], undefined);
+  const withoutResourceConfig = () => yamlWith(PUSHED_CONFIG_TEXT, ['Train', 'ResourceConfig'], undefined);
 
   it('starts the rejected-build state machine instead, with failure InvalidConfig and the build context', async () => {
     mockRepository(withoutResourceConfig());
@@ -533,7 +559,7 @@ describe('startModelBuild: an invalid mlops.yaml', () => {
   });
 
   it('names the field of an instance type the stage does not allow', async () => {
-    mockRepository(yamlWith(EXAMPLE_CONFIG_TEXT, ['Train', 'ResourceConfig', 'InstanceType'], 'ml.p4d.24xlarge'));
+    mockRepository(yamlWith(PUSHED_CONFIG_TEXT, ['Train', 'ResourceConfig', 'InstanceType'], 'ml.p4d.24xlarge'));
 
     await startModelBuild(sample(), SETTINGS);
 
@@ -724,14 +750,14 @@ describe('startRequestedBuild: from a step on (selective execution)', () => {
   interface SourceRun {
     /** The source run's repository (its input's build.repository). */
     repository?: string;
-    /** The pipeline.json the source run ran (default: the abalone example, as this commit has it). */
+    /** The pipeline.json the source run ran (default: the abalone example, as this commit has it: PUSHED_CONFIG_TEXT). */
     pipeline?: PipelineConfig;
     /** The source run's parameters. */
     parameters?: Record<string, string | number | boolean>;
   }
 
   /** Serves the source run: its execution (input), its pipeline.json and a history that reached the steps of `order`. */
-  function serveSource(order: string[], results: Record<string, StepResult> = sourceResults, { repository = 'abalone', pipeline = exampleConfig(), parameters = {} }: SourceRun = {}): void {
+  function serveSource(order: string[], results: Record<string, StepResult> = sourceResults, { repository = 'abalone', pipeline = pushedConfig(), parameters = {} }: SourceRun = {}): void {
     services.store.put(source.build.pipelineUri, JSON.stringify(pipeline));
     sfn.on(DescribeExecutionCommand, { executionArn: source.executionArn }).resolves({
       executionArn: source.executionArn,

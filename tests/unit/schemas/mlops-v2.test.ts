@@ -14,7 +14,7 @@ function forkJoinWith(...edits: [(string | number)[], unknown][]): string {
   return document.toString();
 }
 
-const parse = (text: string) => parseMlopsConfig(text, testPolicy());
+const parse = (text: string) => parseMlopsConfig(text, testPolicy(), 'abalone');
 const STEPS = 'Prepare, TrainXgb, TrainLinear, EvaluateXgb, EvaluateLinear, Gate, Register, NotBetter';
 
 describe('parseMlopsConfig with a Version 2 file', () => {
@@ -202,9 +202,33 @@ describe('parseMlopsConfig with a Version 2 file', () => {
       const deploy = { Staging: { InstanceType: 'ml.g5.48xlarge' }, Prod: { InstanceType: 'ml.m5.large' }, SmokeTest: { Body: 'M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15' } };
       const text = forkJoinWith([['Deploy'], deploy]);
 
-      expect(() => parseMlopsConfig(text, { ...testPolicy(), allowedEndpointInstanceTypes: ['ml.m5.large'] })).toThrow(
+      expect(() => parseMlopsConfig(text, { ...testPolicy(), allowedEndpointInstanceTypes: ['ml.m5.large'], maxEndpointInstanceCount: 4 }, 'abalone')).toThrow(
         'mlops.yaml: Deploy.Staging.InstanceType: instance type "ml.g5.48xlarge" is not allowed for endpoints on this stage (allowed: ml.m5.large)',
       );
     });
+  });
+});
+
+describe('parseMlopsConfig with a Version 2 file: what a repository may claim', () => {
+  it('refuses a RegisterModel step naming another repository\'s group, and an Approved status the stage does not allow, naming both fields', () => {
+    const text = forkJoinWith([['Steps', 'Register', 'ModelPackageGroupName'], 'victim'], [['Steps', 'Register', 'ModelApprovalStatus'], 'Approved']);
+
+    expect(() => parseMlopsConfig(text, testPolicy(), 'intruder')).toThrow(
+      /^mlops\.yaml: Steps\.Register\.ModelPackageGroupName: "victim" is not a group of repository intruder: .*; Steps\.Register\.ModelApprovalStatus: "Approved" would deploy intruder's versions without review/,
+    );
+  });
+
+  it('accepts a further group in the repository\'s own namespace', () => {
+    const text = forkJoinWith([['Steps', 'Register', 'ModelPackageGroupName'], 'abalone--candidates']);
+
+    expect(parse(text).Steps.Register).toMatchObject({ ModelPackageGroupName: 'abalone--candidates' });
+  });
+
+  it('refuses an instance count parameter whose default is above the stage\'s maximum', () => {
+    const text = forkJoinWith([['Parameters', 'Nodes'], { Type: 'Integer', Default: 100 }], [['Steps', 'TrainXgb', 'ResourceConfig', 'InstanceCount'], { Get: 'Parameters.Nodes' }]);
+
+    expect(() => parse(text)).toThrow(
+      new InvalidConfigError("mlops.yaml: Steps.TrainXgb.ResourceConfig.InstanceCount: 100 instances exceed this stage's maximum of 4 per job (a value of Parameters.Nodes)"),
+    );
   });
 });
