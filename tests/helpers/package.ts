@@ -34,3 +34,24 @@ export function packageService(stage: string, params: Record<string, string> = {
 export function resourcesOfType(template: PackagedService['template'], type: string): [string, CfnResource][] {
   return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
 }
+
+/** One IAM policy statement as it appears in the packaged template (values may be intrinsics). */
+export interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+/** Every statement of a role's inline policies, in order. */
+export function statementsOf(role: CfnResource): Statement[] {
+  const policies = (role.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[];
+  return policies.flatMap((policy) => policy.PolicyDocument.Statement);
+}
+
+/** A statement's actions as a list. */
+export const actions = (statement: Statement): string[] => [statement.Action].flat();
+
+/** A statement's resources as a list. */
+export const resources = (statement: Statement): unknown[] => [statement.Resource].flat();

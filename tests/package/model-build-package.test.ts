@@ -1,23 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { type CfnResource, packageService, type PackagedService, resourcesOfType } from '../helpers/package';
-
-interface Statement {
-  Sid?: string;
-  Effect: string;
-  Action: string | string[];
-  Resource: unknown;
-  Condition?: Record<string, Record<string, unknown>>;
-}
-
-function statementsOf(role: CfnResource): Statement[] {
-  const policies = (role.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[];
-  return policies.flatMap((policy) => policy.PolicyDocument.Statement);
-}
-
-const actions = (statement: Statement) => [statement.Action].flat();
-const resources = (statement: Statement) => [statement.Resource].flat();
+import { actions, packageService, type PackagedService, resources, resourcesOfType, statementsOf } from '../helpers/package';
 
 /** Actions the IAM service authorization reference lists with no resource type: only "*" can grant them. */
 const STAR_ONLY_ACTIONS = new Set([
