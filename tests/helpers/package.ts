@@ -44,10 +44,18 @@ export interface Statement {
   Condition?: Record<string, Record<string, unknown>>;
 }
 
-/** Every statement of a role's inline policies, in order. */
+type MaybeStatement = Statement | { 'Fn::If': [string, Statement | { Ref: string }, Statement | { Ref: string }] };
+
+/**
+ * Every statement of a role's inline policies, in order. A statement under `Fn::If` counts as
+ * present (either branch that is a statement, never `AWS::NoValue`): what the role may be granted.
+ */
 export function statementsOf(role: CfnResource): Statement[] {
-  const policies = (role.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[];
-  return policies.flatMap((policy) => policy.PolicyDocument.Statement);
+  const policies = (role.Properties.Policies ?? []) as { PolicyDocument: { Statement: MaybeStatement[] } }[];
+  return policies
+    .flatMap((policy) => policy.PolicyDocument.Statement)
+    .flatMap((item) => ('Fn::If' in item ? item['Fn::If'].slice(1) : [item]))
+    .filter((item): item is Statement => !('Ref' in item));
 }
 
 /** A statement's actions as a list. */

@@ -69,3 +69,121 @@ describe('StartExecution grants', () => {
     expect(starters.map(([id]) => id).sort()).toEqual(['CodepipelineActionRole', 'OnModelPackageChangeRole', 'OnSourcePushRole']);
   });
 });
+
+describe('the SageMaker execution role the stack creates', () => {
+  const statements = () => statementsOf(template.Resources.SageMakerExecutionRole!);
+
+  // https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html: the execution role must be able to DescribeAlarms on the rollback alarms.
+  it('may DescribeAlarms on the stage endpoints\' rollback alarms, <endpoint>-5xx and <endpoint>-model-latency (deployment-guardrails-configuration.html)', () => {
+    const describe = statements().filter((s) => actions(s).includes('cloudwatch:DescribeAlarms'));
+
+    expect(describe).toHaveLength(1);
+    expect(resources(describe[0]!)).toEqual([
+      sub('arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:sluice-dev-*-5xx'),
+      sub('arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:sluice-dev-*-model-latency'),
+    ]);
+  });
+
+  // https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-algo-docker-registry-paths.html: prebuilt images are pulled with service-owned credentials.
+  it('pulls images only from this account\'s ECR repositories by default, not any account\'s (sagemaker-algo-docker-registry-paths.html)', () => {
+    const pull = statements().find((s) => actions(s).includes('ecr:BatchGetImage'))!;
+
+    expect(resources(pull)).toEqual([sub('arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*')]);
+  });
+});
+
+describe('registering model versions', () => {
+  const createStatements = () => statementsOf(template.Resources.RegisterModelRole!).filter((s) => actions(s).includes('sagemaker:CreateModelPackage'));
+
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html: CreateModelPackage takes model-package (model-package/<name>) and model-package-group.
+  it('allows CreateModelPackage on model-package/<group> as well as <group>/<version> (list_amazonsagemaker.html)', () => {
+    const [create] = createStatements();
+
+    expect(resources(create!)).toEqual([
+      sub('arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package-group/sluice-dev-*'),
+      sub('arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package/sluice-dev-*'),
+    ]);
+  });
+
+  // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html: ...IfExists passes a request without the key.
+  it('never allows registering a version already Approved when the stage names no self-approval repositories; omitting the status passes (IfExists)', () => {
+    const conditions = createStatements().map((s) => s.Condition);
+
+    expect(conditions).toEqual([{ StringNotEqualsIfExists: { 'sagemaker:ModelApprovalStatus': 'Approved' } }]);
+    expect(template.Conditions!.AllowSelfApproval).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
+  });
+});
+
+describe('creating jobs', () => {
+  const create = () => statementsOf(template.Resources.StartJobRole!).find((s) => actions(s).includes('sagemaker:CreateTrainingJob'))!;
+
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html: CreateTrainingJob and CreateProcessingJob take sagemaker:MaxRuntimeInSeconds.
+  it('bounds MaxRuntimeInSeconds by the stage maxRuntimeSeconds and instance types by allowedInstanceTypes, and nothing else by default (list_amazonsagemaker.html)', () => {
+    expect(actions(create()).sort()).toEqual(['sagemaker:CreateProcessingJob', 'sagemaker:CreateTrainingJob']);
+    expect(create().Condition).toEqual({
+      'ForAllValues:StringEquals': { 'sagemaker:InstanceTypes': ['ml.t3.medium', 'ml.m5.large', 'ml.m5.xlarge', 'ml.c5.xlarge'] },
+      NumericLessThanEquals: { 'sagemaker:MaxRuntimeInSeconds': 7200 },
+    });
+  });
+});
+
+describe('with tenancy and isolation stage parameters', () => {
+  let custom: PackagedService;
+
+  beforeAll(() => {
+    custom = packageService('team', {
+      selfApprovalRepositories: 'abalone,Team/Churn',
+      networkIsolation: 'true',
+      vpcSubnets: 'subnet-0a,subnet-0b',
+      vpcSecurityGroups: 'sg-01',
+      volumeKmsKeyId: 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555',
+      outputKmsKeyId: 'alias/sluice-output',
+      imageAccountIds: '111122223333',
+    });
+  }, 240_000);
+
+  afterAll(() => custom?.cleanup());
+
+  it('lets only the self-approval repositories\' groups (<prefix>-<slug>, <prefix>-<slug>--<suffix>) register Approved versions', () => {
+    const selfApprove = statementsOf(custom.template.Resources.RegisterModelRole!).find((s) => s.Sid === 'SelfApproveConfiguredRepositories')!;
+    const arn = (resource: string) => sub(`arn:\${AWS::Partition}:sagemaker:\${AWS::Region}:\${AWS::AccountId}:${resource}`);
+    const forGroup = (group: string) => [`model-package-group/${group}`, `model-package-group/${group}--*`, `model-package/${group}`, `model-package/${group}/*`, `model-package/${group}--*`].map(arn);
+
+    expect(selfApprove.Condition).toBeUndefined();
+    expect(resources(selfApprove)).toEqual([...forGroup('sluice-team-abalone'), ...forGroup('sluice-team-Team-Churn')]);
+    expect(custom.template.Conditions!.AllowSelfApproval).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['abalone,Team/Churn', ''] }] });
+  });
+
+  it('keeps the IfExists guard on every other group', () => {
+    const review = statementsOf(custom.template.Resources.RegisterModelRole!).find((s) => s.Sid === 'RegisterVersionsForReview')!;
+
+    expect(review.Condition).toEqual({ StringNotEqualsIfExists: { 'sagemaker:ModelApprovalStatus': 'Approved' } });
+  });
+
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html: NetworkIsolation, VpcSubnets, VpcSecurityGroupIds, VolumeKmsKey, OutputKmsKey on both actions.
+  it('requires network isolation, the stage subnets and security groups and its KMS keys on every job (list_amazonsagemaker.html)', () => {
+    const create = statementsOf(custom.template.Resources.StartJobRole!).find((s) => actions(s).includes('sagemaker:CreateProcessingJob'))!;
+
+    expect(create.Condition).toEqual({
+      'ForAllValues:StringEquals': {
+        'sagemaker:InstanceTypes': ['ml.t3.medium', 'ml.m5.large', 'ml.m5.xlarge', 'ml.c5.xlarge'],
+        'sagemaker:VpcSubnets': ['subnet-0a', 'subnet-0b'],
+        'sagemaker:VpcSecurityGroupIds': ['sg-01'],
+      },
+      NumericLessThanEquals: { 'sagemaker:MaxRuntimeInSeconds': 7200 },
+      Bool: { 'sagemaker:NetworkIsolation': 'true' },
+      ArnEquals: { 'sagemaker:VolumeKmsKey': 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555' },
+      StringEquals: { 'sagemaker:OutputKmsKey': 'alias/sluice-output' },
+      Null: { 'sagemaker:VpcSubnets': 'false', 'sagemaker:VpcSecurityGroupIds': 'false', 'sagemaker:VolumeKmsKey': 'false', 'sagemaker:OutputKmsKey': 'false' },
+    });
+  });
+
+  it('lets the execution role pull from the listed image accounts besides its own', () => {
+    const pull = statementsOf(custom.template.Resources.SageMakerExecutionRole!).find((s) => actions(s).includes('ecr:BatchGetImage'))!;
+
+    expect(resources(pull)).toEqual([
+      sub('arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*'),
+      sub('arn:${AWS::Partition}:ecr:${AWS::Region}:111122223333:repository/*'),
+    ]);
+  });
+});
