@@ -54,7 +54,7 @@ export function statementsOf(role: CfnResource): Statement[] {
   const policies = (role.Properties.Policies ?? []) as { PolicyDocument: { Statement: MaybeStatement[] } }[];
   return policies
     .flatMap((policy) => policy.PolicyDocument.Statement)
-    .flatMap((item) => ('Fn::If' in item ? item['Fn::If'].slice(1) : [item]))
+    .flatMap((item): (Statement | { Ref: string })[] => ('Fn::If' in item ? [item['Fn::If'][1], item['Fn::If'][2]] : [item]))
     .filter((item): item is Statement => !('Ref' in item));
 }
 
