@@ -187,3 +187,90 @@ describe('with tenancy and isolation stage parameters', () => {
     ]);
   });
 });
+
+describe('the artifacts bucket the stack creates', () => {
+  // https://repost.aws/knowledge-center/s3-bucket-policy-for-config-rule: deny every request whose aws:SecureTransport is false.
+  it('denies every request not made over TLS, on the bucket and its objects (s3-bucket-policy-for-config-rule)', () => {
+    const policy = template.Resources.ArtifactsBucketPolicy!;
+
+    expect(policy.Condition).toBe('CreateArtifactsBucket');
+    expect(policy.Properties.Bucket).toEqual({ Ref: 'ArtifactsBucket' });
+    expect(policy.Properties.PolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'DenyInsecureTransport',
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 's3:*',
+          Resource: [{ 'Fn::GetAtt': ['ArtifactsBucket', 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['ArtifactsBucket', 'Arn'] }, '/*']] }],
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        },
+      ],
+    });
+  });
+
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-rule.html
+  it('expires old versions under builds/ after the stage buildsNoncurrentVersionDays, and no current object (registered models live in builds/)', () => {
+    const rules = (template.Resources.ArtifactsBucket!.Properties.LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules;
+
+    expect(rules).toContainEqual(
+      expect.objectContaining({ Status: 'Enabled', Prefix: 'builds/', NoncurrentVersionExpiration: { NoncurrentDays: 30 }, ExpiredObjectDeleteMarker: true }),
+    );
+    expect(rules).toContainEqual(expect.objectContaining({ Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } }));
+    expect(rules.filter((rule) => 'ExpirationInDays' in rule || 'ExpirationDate' in rule)).toEqual([]);
+  });
+});
+
+describe('the partition', () => {
+  // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html: ARNs start arn:<partition>; aws-cn and aws-us-gov are not aws.
+  it('is never written as arn:aws: in the packaged template (AWS::Partition everywhere, state machine Resources included)', () => {
+    const hardCoded = JSON.stringify(template).match(/"?[^"]{0,40}arn:aws:[^"]{0,60}/g) ?? [];
+
+    expect(hardCoded).toEqual([]);
+  });
+
+  it('resolves the deploy state machine tasks\' integration ARNs from AWS::Partition', () => {
+    const definition = template.Resources.ModelDeployStateMachine!.Properties.DefinitionString as { 'Fn::Sub': [string, Record<string, unknown>] };
+    const variables = Object.values(definition['Fn::Sub'][1]);
+
+    expect(variables).toContainEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:::lambda:invoke']] });
+    expect(variables).toContainEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:::lambda:invoke.waitForTaskToken']] });
+    expect(variables).toContainEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:::events:putEvents']] });
+  });
+});
+
+describe('Step Functions logging', () => {
+  const logGroupArn = (name: string) => ({
+    'Fn::Join': [':', ['arn', { Ref: 'AWS::Partition' }, 'logs', { Ref: 'AWS::Region' }, { Ref: 'AWS::AccountId' }, 'log-group', name, '*']],
+  });
+
+  // https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html
+  it.each([
+    ['ModelDeployStateMachine', 'ModelDeployLogGroup', '/aws/vendedlogs/states/sluice-dev-model-deploy'],
+    ['RejectedBuildStateMachine', 'BuildRunsLogGroup', '/aws/vendedlogs/states/sluice-dev-builds'],
+  ])('logs %s\'s errors without execution data to its own log group %s (cw-logs.html)', (machineId, logGroupId, name) => {
+    const machine = template.Resources[machineId] as unknown as { Properties: Record<string, unknown>; DependsOn: string[] };
+
+    expect(machine.Properties.LoggingConfiguration).toEqual({ Level: 'ERROR', IncludeExecutionData: false, Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: logGroupArn(name) } }] });
+    expect(machine.DependsOn).toContain(logGroupId);
+    expect(template.Resources[logGroupId]!.Properties).toEqual({ LogGroupName: name, RetentionInDays: 30 });
+  });
+
+  it.each(['ModelDeployStateMachineRole', 'PipelineStateMachineRole'])('lets %s deliver run logs (cw-logs.html)', (roleId) => {
+    const granted = statementsOf(template.Resources[roleId]!).flatMap(actions);
+
+    expect(granted).toEqual(
+      expect.arrayContaining([
+        'logs:CreateLogDelivery',
+        'logs:GetLogDelivery',
+        'logs:UpdateLogDelivery',
+        'logs:DeleteLogDelivery',
+        'logs:ListLogDeliveries',
+        'logs:PutResourcePolicy',
+        'logs:DescribeResourcePolicies',
+        'logs:DescribeLogGroups',
+      ]),
+    );
+  });
+});

@@ -14,6 +14,14 @@ const STAR_ONLY_ACTIONS = new Set([
   'codepipeline:PutJobFailureResult',
   // on-build-status-change's reconcile pass finds the stage's build state machines by name; ListStateMachines has no resource type.
   'states:ListStateMachines',
+  // The state machines' run logs (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html).
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
 ]);
 
 let packaged: PackagedService;
