@@ -16,6 +16,25 @@ const list = async (resolveVariable, name) => {
   return cleaned;
 };
 
+/** An optional list parameter: a YAML list, a comma-separated string, or empty ([] / ''). */
+const optionalList = async (resolveVariable, name) => {
+  const value = await resolveVariable(`param:${name}`);
+  const values = Array.isArray(value) ? value : String(value ?? '').split(',');
+  return values.map((v) => String(v).trim()).filter((v) => v !== '');
+};
+
+const isTrue = (value) => value === true || String(value).trim().toLowerCase() === 'true';
+
+/** shared/naming.ts toSageMakerSlug, keeping `*` (an IAM wildcard in a repository pattern). */
+const slug = (text) => text.replace(/[^a-zA-Z0-9*]+/g, '-').replace(/^-+|-+$/g, '');
+
+/** ArnEquals for a key ARN, StringEquals for anything else (a key id or alias is compared as given). */
+const kmsKeyCondition = (condition, key, value) => {
+  const operator = value.startsWith('arn:') ? 'ArnEquals' : 'StringEquals';
+  condition[operator] = { ...condition[operator], [key]: value };
+  condition.Null = { ...condition.Null, [key]: 'false' };
+};
+
 module.exports = {
   repositoryMatchers: async ({ resolveVariable }) => toMatchers(await list(resolveVariable, 'repositories')),
   branchMatchers: async ({ resolveVariable }) => toMatchers(await list(resolveVariable, 'branches')),
@@ -38,4 +57,54 @@ module.exports = {
   artifactsBucket: async ({ resolveVariable }) => (await resolveVariable('param:artifactsBucket')) || { Ref: 'ArtifactsBucket' },
   /** The SageMaker execution role: the stage's, or the one this stack creates when the parameter is empty. */
   sagemakerRoleArn: async ({ resolveVariable }) => (await resolveVariable('param:sagemakerRoleArn')) || { 'Fn::GetAtt': ['SageMakerExecutionRole', 'Arn'] },
+  /**
+   * IAM Condition for CreateTrainingJob / CreateProcessingJob: the stage's instance types and runtime
+   * cap always; network isolation, VPC subnets / security groups and KMS keys only when the stage sets
+   * them (then the request must carry them: Null false, as ForAllValues alone passes an absent key).
+   */
+  jobConditions: async ({ resolveVariable }) => {
+    const anyOf = { 'sagemaker:InstanceTypes': await list(resolveVariable, 'allowedInstanceTypes') };
+    const condition = {
+      'ForAllValues:StringEquals': anyOf,
+      NumericLessThanEquals: { 'sagemaker:MaxRuntimeInSeconds': Number(await resolveVariable('param:maxRuntimeSeconds')) },
+    };
+    if (isTrue(await resolveVariable('param:networkIsolation'))) condition.Bool = { 'sagemaker:NetworkIsolation': 'true' };
+    const vpc = [
+      ['sagemaker:VpcSubnets', await optionalList(resolveVariable, 'vpcSubnets')],
+      ['sagemaker:VpcSecurityGroupIds', await optionalList(resolveVariable, 'vpcSecurityGroups')],
+    ];
+    for (const [key, values] of vpc) {
+      if (values.length === 0) continue;
+      anyOf[key] = values;
+      condition.Null = { ...condition.Null, [key]: 'false' };
+    }
+    const volumeKey = String((await resolveVariable('param:volumeKmsKeyId')) ?? '').trim();
+    const outputKey = String((await resolveVariable('param:outputKmsKeyId')) ?? '').trim();
+    if (volumeKey) kmsKeyCondition(condition, 'sagemaker:VolumeKmsKey', volumeKey);
+    if (outputKey) kmsKeyCondition(condition, 'sagemaker:OutputKmsKey', outputKey);
+    return condition;
+  },
+  /** `selfApprovalRepositories` joined with commas; '' when none (the AllowSelfApproval condition). */
+  selfApprovalRepositoryList: async ({ resolveVariable }) => (await optionalList(resolveVariable, 'selfApprovalRepositories')).join(','),
+  /**
+   * The model package groups (and their versions) of the self-approval repositories: `<prefix>-<slug>`
+   * and `<prefix>-<slug>--<suffix>`, never `<prefix>-<slug>` followed by more of another name.
+   */
+  selfApprovalPackageArns: async ({ resolveVariable }) => {
+    const prefix = await resolveVariable('self:custom.modelPackageGroupPrefix');
+    const arn = (resource) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:sagemaker:\${AWS::Region}:\${AWS::AccountId}:${resource}` });
+    return (await optionalList(resolveVariable, 'selfApprovalRepositories')).flatMap((repository) => {
+      const group = `${prefix}-${slug(repository)}`;
+      return [`model-package-group/${group}`, `model-package-group/${group}--*`, `model-package/${group}`, `model-package/${group}/*`, `model-package/${group}--*`].map(arn);
+    });
+  },
+  /** ECR repositories the SageMaker execution role may pull from: this account's, and `imageAccountIds`'. */
+  imageRepositoryArns: async ({ resolveVariable }) => {
+    const accounts = await optionalList(resolveVariable, 'imageAccountIds');
+    for (const account of accounts) if (!/^\d{12}$/.test(account)) throw new Error(`stage parameter imageAccountIds: "${account}" is not a 12-digit account id`);
+    return [
+      { 'Fn::Sub': 'arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*' },
+      ...accounts.map((account) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:ecr:\${AWS::Region}:${account}:repository/*` })),
+    ];
+  },
 };

@@ -8,8 +8,8 @@ import { ACCOUNT, REGION, ROOT } from './fixtures';
 
 /**
  * Loads statemachines/<name>.asl.yaml the way serverless-step-functions would deliver it to
- * Step Functions, minus CloudFormation: `{Ref: X}` and `{'Fn::GetAtt': [X, Attr]}` are replaced
- * by fake but well-formed values. Any other intrinsic (Fn::Sub, Fn::Join, ...) throws, so a
+ * Step Functions, minus CloudFormation: `{Ref: X}`, `{'Fn::GetAtt': [X, Attr]}` and `Fn::Join` are replaced
+ * by fake but well-formed values. Any other intrinsic (Fn::Sub, ...) throws, so a
  * definition never reaches a test with an unresolved CloudFormation object inside it.
  */
 
@@ -44,7 +44,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Returns a copy of `node` with every Ref / Fn::GetAtt replaced. Pure. */
+/** Pseudo parameters as CloudFormation resolves them in the test account and region. */
+const PSEUDO_PARAMETERS: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': REGION, 'AWS::AccountId': ACCOUNT, 'AWS::URLSuffix': 'amazonaws.com' };
+
+/** Returns a copy of `node` with every Ref / Fn::GetAtt / Fn::Join replaced (a Ref to a pseudo parameter by its test value). Pure. */
 export function resolveIntrinsics(node: unknown, resolver: IntrinsicResolver = TEST_RESOLVER): unknown {
   if (Array.isArray(node)) return node.map((item) => resolveIntrinsics(item, resolver));
   if (!isRecord(node)) return node;
@@ -52,7 +55,12 @@ export function resolveIntrinsics(node: unknown, resolver: IntrinsicResolver = T
   if (keys.length === 1 && keys[0] === 'Ref') {
     const logicalId = node.Ref;
     if (typeof logicalId !== 'string') throw new Error(`malformed Ref: ${JSON.stringify(node)}`);
-    return resolver.ref(logicalId);
+    return Object.hasOwn(PSEUDO_PARAMETERS, logicalId) ? PSEUDO_PARAMETERS[logicalId] : resolver.ref(logicalId);
+  }
+  if (keys.length === 1 && keys[0] === 'Fn::Join') {
+    const [separator, items] = Array.isArray(node['Fn::Join']) ? (node['Fn::Join'] as unknown[]) : [];
+    if (typeof separator !== 'string' || !Array.isArray(items)) throw new Error(`malformed Fn::Join: ${JSON.stringify(node)}`);
+    return items.map((item) => String(resolveIntrinsics(item, resolver))).join(separator);
   }
   if (keys.length === 1 && keys[0] === 'Fn::GetAtt') {
     const target = node['Fn::GetAtt'];

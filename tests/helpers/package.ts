@@ -34,3 +34,32 @@ export function packageService(stage: string, params: Record<string, string> = {
 export function resourcesOfType(template: PackagedService['template'], type: string): [string, CfnResource][] {
   return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
 }
+
+/** One IAM policy statement as it appears in the packaged template (values may be intrinsics). */
+export interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+type MaybeStatement = Statement | { 'Fn::If': [string, Statement | { Ref: string }, Statement | { Ref: string }] };
+
+/**
+ * Every statement of a role's inline policies, in order. A statement under `Fn::If` counts as
+ * present (either branch that is a statement, never `AWS::NoValue`): what the role may be granted.
+ */
+export function statementsOf(role: CfnResource): Statement[] {
+  const policies = (role.Properties.Policies ?? []) as { PolicyDocument: { Statement: MaybeStatement[] } }[];
+  return policies
+    .flatMap((policy) => policy.PolicyDocument.Statement)
+    .flatMap((item): (Statement | { Ref: string })[] => ('Fn::If' in item ? [item['Fn::If'][1], item['Fn::If'][2]] : [item]))
+    .filter((item): item is Statement => !('Ref' in item));
+}
+
+/** A statement's actions as a list. */
+export const actions = (statement: Statement): string[] => [statement.Action].flat();
+
+/** A statement's resources as a list. */
+export const resources = (statement: Statement): unknown[] => [statement.Resource].flat();

