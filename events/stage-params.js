@@ -42,11 +42,6 @@ module.exports = {
   branchList: async ({ resolveVariable }) => (await list(resolveVariable, 'branches')).join(','),
   instanceTypeList: async ({ resolveVariable }) => (await list(resolveVariable, 'allowedInstanceTypes')).join(','),
   instanceTypes: async ({ resolveVariable }) => list(resolveVariable, 'allowedInstanceTypes'),
-  /** May be empty (''): no repository approves its own versions. */
-  selfApprovalList: async ({ resolveVariable }) => {
-    const value = await resolveVariable('param:selfApprovalRepositories');
-    return (Array.isArray(value) ? value : String(value ?? '').split(',')).map((v) => String(v).trim()).filter((v) => v !== '').join(',');
-  },
   endpointInstanceTypeList: async ({ resolveVariable }) => (await list(resolveVariable, 'allowedEndpointInstanceTypes')).join(','),
   endpointInstanceTypes: async ({ resolveVariable }) => list(resolveVariable, 'allowedEndpointInstanceTypes'),
   repositoryArns: async ({ resolveVariable }) =>
@@ -84,6 +79,9 @@ module.exports = {
     if (outputKey) kmsKeyCondition(condition, 'sagemaker:OutputKmsKey', outputKey);
     return condition;
   },
+  /** The stage's VPC subnets / security groups joined with commas; '' when none. */
+  vpcSubnetList: async ({ resolveVariable }) => (await optionalList(resolveVariable, 'vpcSubnets')).join(','),
+  vpcSecurityGroupList: async ({ resolveVariable }) => (await optionalList(resolveVariable, 'vpcSecurityGroups')).join(','),
   /** `selfApprovalRepositories` joined with commas; '' when none (the AllowSelfApproval condition). */
   selfApprovalRepositoryList: async ({ resolveVariable }) => (await optionalList(resolveVariable, 'selfApprovalRepositories')).join(','),
   /**
