@@ -26,10 +26,11 @@ import {
   tagMap,
   validationError,
 } from './common';
-import { hostEnvironment, rewriteEnvironment, rewriteValue } from './contract';
+import { hostEnvironment } from './contract';
 import { type DeploymentPlan, planDeployment, readDeploymentConfig } from './deployment';
 import { type ContainerProcess, killLeftoverGroup, startContainerProcess } from './process';
 import type { ModelRegistry } from './registry';
+import { CONTAINER_ML_DIR } from './sandbox';
 import type { TagStore } from './tags';
 import type { SageMakerServiceOptions, Wire } from './types';
 
@@ -616,19 +617,23 @@ export class HostingController {
       throw new DeploymentFailure(`Image ${container.Image} has no local command: ${(error as Error).message}`);
     }
     const port = await freePort();
-    const command = [...image.command, 'serve'].map((part) => rewriteValue(part, directory));
-    const child = startContainerProcess({
-      command,
-      cwd: image.cwd,
+    const host = options.sandbox.launch({
+      command: [...image.command, 'serve'],
       env: {
         ...hostEnvironment(ctx),
-        ...rewriteEnvironment(image.env ?? {}, directory),
-        ...rewriteEnvironment(container.Environment ?? {}, directory),
+        ...image.env,
+        ...container.Environment,
         SAGEMAKER_BIND_TO_PORT: String(port),
-        SM_MODEL_DIR: modelDir,
+        SM_MODEL_DIR: `${CONTAINER_ML_DIR}/model`,
       },
-      logFile: join(ctx.dataDir, 'logs', 'Endpoints', endpointName, `${variant.VariantName}.log`),
+      cwd: image.cwd,
+      mlDirectory: directory,
+      // The invoke proxy reaches the variant on loopback, so it shares the host's network even when
+      // the model asks for EnableNetworkIsolation (on AWS that blocks only outbound calls): not enforced locally.
+      networkIsolation: false,
     });
+    const command = host.command;
+    const child = startContainerProcess({ ...host, logFile: join(ctx.dataDir, 'logs', 'Endpoints', endpointName, `${variant.VariantName}.log`) });
     const live: LiveVariant = { name: variant.VariantName!, port, weight: variant.InitialVariantWeight ?? 1, directory, child, retired: false, endpointKey: nameKey(endpointName), command, instanceCount: variant.InitialInstanceCount ?? 1 };
     void child.done.then((exit) => {
       live.exitReason = `${exit.code !== null ? `exit code ${exit.code}` : `signal ${exit.signal}`}${exit.stderrTail.trim() ? `: ${exit.stderrTail.trim().slice(-512)}` : ''}`;

@@ -35,16 +35,18 @@ import {
   tagMap,
   validationError,
 } from './common';
-import { CURRENT_HOST, hostEnvironment, rewriteEnvironment, rewritePath, rewriteValue, trainingEnvironment, type TrainingPaths, trainingPaths } from './contract';
+import { CURRENT_HOST, hostEnvironment, rewritePath, trainingEnvironment, type TrainingPaths, trainingPaths } from './contract';
 import { type ContainerProcess, killLeftoverGroup, type ProcessExit, startContainerProcess } from './process';
+import { CONTAINER_ML_DIR, type ContainerLaunch } from './sandbox';
 import type { SageMakerServiceOptions, Wire } from './types';
 import type { TagStore } from './tags';
 
 /**
  * Processing and training jobs, run as local processes under SageMaker's container contracts.
- * Each job gets `<dataDir>/jobs/<name>/`, shaped like the container's /opt/ml; every `/opt/ml`
- * path in the command line and the environment is rewritten to it. Jobs run after Create
- * returns; their records are durable, their processes are not (see `recover`).
+ * Each job gets `<dataDir>/jobs/<name>/`, shaped like the container's /opt/ml; the service's
+ * sandbox makes it the container's literal /opt/ml (or, in the fallback, rewrites `/opt/ml` in
+ * the command line and the environment). Jobs run after Create returns; their records are
+ * durable, their processes are not (see `recover`).
  */
 
 type ProcessingDescribe = Wire<DescribeProcessingJobResponse>;
@@ -265,13 +267,13 @@ export class JobController {
       }
       for (const output of job.ProcessingOutputConfig?.Outputs ?? []) await mkdir(rewritePath(output.S3Output!.LocalPath!, dir), { recursive: true });
       const image = await this.resolve(job.AppSpecification!.ImageUri!, 'processing', job.ProcessingJobArn!);
-      const command = [...(job.AppSpecification?.ContainerEntrypoint ?? image.command), ...(job.AppSpecification?.ContainerArguments ?? [])].map((part) => rewriteValue(part, dir));
-      const env = {
-        ...hostEnvironment(ctx),
-        ...rewriteEnvironment(image.env ?? {}, dir),
-        ...rewriteEnvironment(job.Environment ?? {}, dir),
-      };
-      const exit = await this.execute('processing', name, state, { command, cwd: image.cwd, env });
+      const exit = await this.execute('processing', name, state, {
+        command: [...(job.AppSpecification?.ContainerEntrypoint ?? image.command), ...(job.AppSpecification?.ContainerArguments ?? [])],
+        env: { ...hostEnvironment(ctx), ...image.env, ...job.Environment },
+        cwd: image.cwd,
+        mlDirectory: dir,
+        networkIsolation: job.NetworkConfig?.EnableNetworkIsolation === true,
+      });
       if (!exit) return;
       if (state.stopReason) {
         this.finishProcessing(name, ProcessingJobStatus.STOPPED, state.stopReason === 'timeout' ? maxRuntimeReason(job.StoppingCondition?.MaxRuntimeInSeconds) : undefined);
@@ -434,18 +436,18 @@ export class JobController {
       await writeFile(join(paths.config, 'resourceconfig.json'), JSON.stringify(resourceConfig));
       const image = await this.resolve(job.AlgorithmSpecification!.TrainingImage!, 'training', job.TrainingJobArn!);
       const entrypoint = job.AlgorithmSpecification?.ContainerEntrypoint;
-      const command = (entrypoint ? [...entrypoint, ...(job.AlgorithmSpecification?.ContainerArguments ?? [])] : [...image.command, 'train']).map((part) => rewriteValue(part, dir));
-      const env = {
-        ...hostEnvironment(ctx),
-        ...rewriteEnvironment(image.env ?? {}, dir),
-        ...rewriteEnvironment(job.Environment ?? {}, dir),
-        ...trainingEnvironment(job, paths, hyperParameters, inputDataConfig, resourceConfig),
-      };
       this.update(this.training, name, (d) => transition(d, SecondaryStatus.TRAINING, 'Training image download completed. Training in progress.'));
       const exit = await this.execute('training', name, state, {
-        command,
+        command: entrypoint ? [...entrypoint, ...(job.AlgorithmSpecification?.ContainerArguments ?? [])] : [...image.command, 'train'],
+        env: {
+          ...hostEnvironment(ctx),
+          ...image.env,
+          ...job.Environment,
+          ...trainingEnvironment(job, trainingPaths(CONTAINER_ML_DIR), hyperParameters, inputDataConfig, resourceConfig),
+        },
         cwd: image.cwd,
-        env,
+        mlDirectory: dir,
+        networkIsolation: job.EnableNetworkIsolation === true,
         onLine: (line) => {
           for (const definition of definitions) {
             const match = definition.regex.exec(line);
@@ -565,21 +567,23 @@ export class JobController {
   }
 
   /**
-   * Runs the container process to its end. Returns undefined when there is nothing to record: the
-   * runtime is shutting down (the record stays InProgress for recover()). A stop requested before
-   * the process started returns a synthetic exit and never starts it.
+   * Runs the container (in the service's sandbox) to its end. Returns undefined when there is
+   * nothing to record: the runtime is shutting down (the record stays InProgress for recover()).
+   * A stop requested before the process started returns a synthetic exit and never starts it.
    */
-  private async execute(kind: JobKind, name: string, state: RunningJob, spec: { command: string[]; cwd: string; env: Record<string, string>; onLine?: (line: string) => void }): Promise<ProcessExit | undefined> {
+  private async execute(kind: JobKind, name: string, state: RunningJob, container: ContainerLaunch & { onLine?: (line: string) => void }): Promise<ProcessExit | undefined> {
     if (this.shuttingDown) return undefined;
     if (state.stopReason) return { code: null, signal: 'SIGTERM', stderrTail: '' };
     const logFile = join(this.deps.ctx.dataDir, 'logs', kind === 'processing' ? 'ProcessingJobs' : 'TrainingJobs', `${name}.log`);
-    const child = startContainerProcess({ ...spec, logFile });
+    const host = this.deps.options.sandbox.launch(container);
+    const child = startContainerProcess({ ...host, logFile, onLine: container.onLine });
     state.child = child;
-    if (child.pid !== undefined) this.recordProcess(kind, name, { pid: child.pid, command: spec.command });
+    // The recorded command is the host's (bwrap …): what /proc shows for the pid after a crash.
+    if (child.pid !== undefined) this.recordProcess(kind, name, { pid: child.pid, command: host.command });
     const exit = await child.done;
     if (this.shuttingDown) return undefined;
     this.recordProcess(kind, name, {});
-    if (exit.spawnError) throw new JobFailure(`ClientError: could not start ${spec.command[0] ?? '(empty command)'}: ${exit.spawnError.message}`);
+    if (exit.spawnError) throw new JobFailure(`ClientError: could not start ${host.command[0] ?? '(empty command)'}: ${exit.spawnError.message}`);
     return exit;
   }
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { JsonOperations } from '../http/aws-json';
+import type { ContainerSandbox } from './sandbox';
 
 /**
  * The contracts between the local SageMaker and the runtime that composes it. The runtime decides
@@ -42,6 +43,12 @@ export interface HostingMetricDatum {
 export interface SageMakerServiceOptions {
   resolveImage: ResolveImage;
   objects: ObjectStore;
+  /**
+   * How every job and endpoint variant runs: in a bubblewrap sandbox where its directory is the
+   * literal /opt/ml, or (the fallback) as a host process with /opt/ml rewritten. The runtime
+   * picks it once with `detectSandbox`; tests pass either.
+   */
+  sandbox: ContainerSandbox;
   /**
    * How long a job's processes get between SIGTERM and SIGKILL when the job is stopped or runs out
    * of time. SageMaker gives 120 s; tests pass less.
