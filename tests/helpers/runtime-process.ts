@@ -30,10 +30,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startRuntime(options: { dataDir: string; packageDir?: string; timeoutMs?: number }): Promise<RuntimeProcess> {
+/** `images`: a YAML file of image URI → `{Command, Environment}` (the runtime's --images). */
+export async function startRuntime(options: { dataDir: string; packageDir?: string; images?: string; timeoutMs?: number }): Promise<RuntimeProcess> {
   const port = await freePort();
-  const args = ['up', '--port', String(port), '--data-dir', options.dataDir, ...(options.packageDir ? ['--package-dir', options.packageDir] : [])];
-  const child: ChildProcess = spawn(join(ROOT, 'node_modules', '.bin', 'sluice'), args, {
+  const args = ['up', '--port', String(port), '--data-dir', options.dataDir, ...(options.packageDir ? ['--package-dir', options.packageDir] : []), ...(options.images ? ['--images', options.images] : [])];
+  // This checkout's own bin, not node_modules/.bin/sluice: node_modules may be shared with another checkout.
+  const child: ChildProcess = spawn(join(ROOT, 'bin', 'sluice'), args, {
     cwd: ROOT,
     env: { ...process.env, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}` },
     stdio: ['ignore', 'pipe', 'pipe'],
