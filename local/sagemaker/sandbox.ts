@@ -76,7 +76,8 @@ export interface BubblewrapOptions {
  * whole host read-only; a private /tmp; the kept-visible trees; a tmpfs over each hidden
  * directory; the container's cwd read-only again (an image's sources may live in the runtime's
  * data directory); /opt as a tmpfs with the host's entries back (so /opt/ml need not exist on the
- * host, and never does because of a job); the job's directory as /opt/ml, writable.
+ * host, and never does because of a job); the job's directory as /opt/ml, writable; last, the
+ * tmpfs layers over hidden directories and /opt read-only, so only /opt/ml and /tmp take writes.
  */
 export function bubblewrapSandbox(options: BubblewrapOptions): ContainerSandbox {
   const bwrap = options.bwrap ?? 'bwrap';
@@ -91,7 +92,10 @@ export function bubblewrapSandbox(options: BubblewrapOptions): ContainerSandbox 
       args.push('--ro-bind', cwd, cwd);
       args.push('--tmpfs', '/opt');
       for (const entry of optEntries) args.push('--ro-bind', join('/opt', entry), join('/opt', entry));
-      args.push('--bind', mlDirectory, CONTAINER_ML_DIR, '--chdir', cwd, '--');
+      args.push('--bind', mlDirectory, CONTAINER_ML_DIR);
+      // The tmpfs layers held mount points while building; read-only now, like the rest of the host.
+      for (const path of [...options.hide, '/opt']) args.push('--remount-ro', path);
+      args.push('--chdir', cwd, '--');
       // The host's TMPDIR may be hidden or read-only in here; the private /tmp is the container's.
       const inside = 'TMPDIR' in env ? { ...env, TMPDIR: '/tmp' } : env;
       return { command: [bwrap, ...args, ...command], env: inside, cwd, supervised: true };

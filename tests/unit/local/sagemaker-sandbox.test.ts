@@ -67,6 +67,14 @@ describe('the bubblewrap sandbox', () => {
     expect(found).not.toContain('--ro-bind /opt/ml /opt/ml');
   });
 
+  it('makes the hiding tmpfs layers and /opt read-only once every mount is in place', () => {
+    const command = sandbox().launch(container()).command;
+    const remounts = command.flatMap((arg, index) => (arg === '--remount-ro' ? [command[index + 1]] : []));
+
+    expect(remounts).toEqual(['/data', '/opt']);
+    expect(command.indexOf('--remount-ro')).toBeGreaterThan(command.indexOf('/opt/ml'));
+  });
+
   it('unshares the network only for a network-isolated container', () => {
     expect(sandbox().launch(container({ networkIsolation: true })).command).toContain('--unshare-net');
     expect(sandbox().launch(container()).command).not.toContain('--unshare-net');
