@@ -85,7 +85,8 @@ export function bubblewrapSandbox(options: BubblewrapOptions): ContainerSandbox 
   return {
     kind: 'bubblewrap',
     launch: ({ command, env, cwd, mlDirectory, networkIsolation }) => {
-      const args = ['--die-with-parent', '--unshare-pid', '--unshare-ipc', ...(networkIsolation ? ['--unshare-net'] : [])];
+      // No capabilities: a root container could otherwise remount the read-only host writable.
+      const args = ['--die-with-parent', '--unshare-pid', '--unshare-ipc', '--cap-drop', 'ALL', ...(networkIsolation ? ['--unshare-net'] : [])];
       args.push('--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp');
       for (const path of options.keepVisible ?? []) args.push('--ro-bind', path, path);
       for (const path of options.hide) args.push('--tmpfs', path);

@@ -246,11 +246,12 @@ describeSandboxed('jobs and endpoints in the bubblewrap sandbox', () => {
     }
   }, 60_000);
 
-  it('fails a job that writes into /etc, and the file does not appear on the host', async () => {
+  it('fails a job that writes into /etc, even after trying to remount / writable, and the file does not appear on the host', async () => {
     const target = `/etc/sluice-sandbox-${process.pid}`;
 
-    const job = await train('byo-write-etc', { write_to: target });
+    const job = await train('byo-write-etc', { remount_rw: '1', write_to: target });
 
+    expect(probes('TrainingJobs', 'byo-write-etc')).toContainEqual({ remount_rw: false });
     expect(job.TrainingJobStatus).toBe('Failed');
     expect(job.FailureReason).toMatch(/could not write .*Read-only file system/);
     expect(existsSync(target)).toBe(false);

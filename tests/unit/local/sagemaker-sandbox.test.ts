@@ -86,6 +86,12 @@ describe('the bubblewrap sandbox', () => {
     expect(command).toEqual(expect.arrayContaining(['--die-with-parent', '--unshare-pid', '--unshare-ipc']));
   });
 
+  it('drops every capability, so a root container cannot remount the host writable', () => {
+    const command = sandbox().launch(container()).command;
+
+    expect(command[command.indexOf('--cap-drop') + 1]).toBe('ALL');
+  });
+
   it('points TMPDIR at the private /tmp', () => {
     expect(sandbox().launch(container()).env.TMPDIR).toBe('/tmp');
   });
