@@ -28,9 +28,9 @@ import {
 } from './common';
 import { hostEnvironment } from './contract';
 import { type DeploymentPlan, planDeployment, readDeploymentConfig } from './deployment';
-import { type ContainerProcess, killLeftoverGroup, startContainerProcess } from './process';
 import type { ModelRegistry } from './registry';
 import { CONTAINER_ML_DIR } from './sandbox';
+import { type ContainerSupervisor, type RunningContainer, SHUTDOWN_GRACE_SECONDS } from './supervisor';
 import type { TagStore } from './tags';
 import type { SageMakerServiceOptions, Wire } from './types';
 
@@ -75,10 +75,8 @@ interface LiveVariant {
   port: number;
   weight: number;
   directory: string;
-  child: ContainerProcess;
+  child: RunningContainer;
   retired: boolean;
-  endpointKey: string;
-  command: string[];
   instanceCount: number;
   /** Why the process exited, once it has. */
   exitReason?: string;
@@ -101,6 +99,7 @@ export interface HostingDependencies {
   options: SageMakerServiceOptions;
   tags: TagStore;
   registry: ModelRegistry;
+  containers: ContainerSupervisor;
 }
 
 class DeploymentFailure extends Error {
@@ -112,8 +111,6 @@ export class HostingController {
   private readonly models: JsonStore<ModelDescribe>;
   private readonly configs: JsonStore<EndpointConfigDescribe>;
   private readonly endpoints: JsonStore<EndpointDescribe>;
-  /** Serving processes by endpoint, so a runtime that crashed can have its leftovers killed at the next start. */
-  private readonly processes: JsonStore<{ pid: number; command: string[] }[]>;
   private readonly live = new Map<string, LiveEndpoint>();
   private readonly tasks = new Set<Promise<void>>();
   private shuttingDown = false;
@@ -122,7 +119,6 @@ export class HostingController {
     this.models = new JsonStore(join(deps.ctx.dataDir, 'models'));
     this.configs = new JsonStore(join(deps.ctx.dataDir, 'endpoint-configs'));
     this.endpoints = new JsonStore(join(deps.ctx.dataDir, 'endpoints'));
-    this.processes = new JsonStore(join(deps.ctx.dataDir, 'endpoint-processes'));
   }
 
   /** The operations this module serves. */
@@ -152,12 +148,11 @@ export class HostingController {
     return store.get(nameKey(match[2]!)) !== undefined;
   }
 
-  /** Boot: endpoints that were serving (or on their way) are deployed again from their config. */
+  /**
+   * Boot: endpoints that were serving (or on their way) are deployed again from their config (the
+   * supervisor has killed the serving processes a crash left behind).
+   */
   async recover(): Promise<void> {
-    for (const { key, value } of this.processes.list()) {
-      for (const entry of value) killLeftoverGroup(entry.pid, entry.command);
-      this.processes.delete(key);
-    }
     for (const { value } of this.endpoints.list()) {
       const status = value.EndpointStatus;
       if (status === EndpointStatus.UPDATING || status === EndpointStatus.ROLLING_BACK) {
@@ -174,7 +169,7 @@ export class HostingController {
   /** Kills every serving process group and waits for the deployments in flight. */
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
-    const grace = (this.deps.options.shutdownGraceSeconds ?? 5) * 1000;
+    const grace = (this.deps.options.shutdownGraceSeconds ?? SHUTDOWN_GRACE_SECONDS) * 1000;
     const exits: Promise<unknown>[] = [];
     for (const endpoint of this.live.values()) for (const variant of [...endpoint.variants, ...(endpoint.green ?? [])]) exits.push(this.retire(variant, grace));
     this.live.clear();
@@ -617,7 +612,7 @@ export class HostingController {
       throw new DeploymentFailure(`Image ${container.Image} has no local command: ${(error as Error).message}`);
     }
     const port = await freePort();
-    const host = options.sandbox.launch({
+    const child = this.deps.containers.launch(`endpoint.${nameKey(endpointName)}`, {
       command: [...image.command, 'serve'],
       env: {
         ...hostEnvironment(ctx),
@@ -631,14 +626,12 @@ export class HostingController {
       // The invoke proxy reaches the variant on loopback, so it shares the host's network even when
       // the model asks for EnableNetworkIsolation (on AWS that blocks only outbound calls): not enforced locally.
       networkIsolation: false,
+      logFile: join(ctx.dataDir, 'logs', 'Endpoints', endpointName, `${variant.VariantName}.log`),
     });
-    const command = host.command;
-    const child = startContainerProcess({ ...host, logFile: join(ctx.dataDir, 'logs', 'Endpoints', endpointName, `${variant.VariantName}.log`) });
-    const live: LiveVariant = { name: variant.VariantName!, port, weight: variant.InitialVariantWeight ?? 1, directory, child, retired: false, endpointKey: nameKey(endpointName), command, instanceCount: variant.InitialInstanceCount ?? 1 };
+    const live: LiveVariant = { name: variant.VariantName!, port, weight: variant.InitialVariantWeight ?? 1, directory, child, retired: false, instanceCount: variant.InitialInstanceCount ?? 1 };
     void child.done.then((exit) => {
       live.exitReason = `${exit.code !== null ? `exit code ${exit.code}` : `signal ${exit.signal}`}${exit.stderrTail.trim() ? `: ${exit.stderrTail.trim().slice(-512)}` : ''}`;
     });
-    if (child.pid !== undefined) this.processes.put(live.endpointKey, [...(this.processes.get(live.endpointKey) ?? []), { pid: child.pid, command: live.command }]);
     const timeout = (variant.ContainerStartupHealthCheckTimeoutInSeconds ?? DEFAULT_HEALTH_CHECK_SECONDS) * 1000;
     const healthy = await waitForPing(port, child, timeout);
     if (healthy !== true) {
@@ -661,16 +654,10 @@ export class HostingController {
     });
   }
 
-  /** Stops a variant's process group (SIGTERM, then SIGKILL) and removes its directory. */
-  private async retire(variant: LiveVariant, graceMs = (this.deps.options.stopGraceSeconds ?? 30) * 1000): Promise<void> {
+  /** Stops a variant's container (SIGTERM, then SIGKILL after the grace, default the stop grace) and removes its directory. */
+  private async retire(variant: LiveVariant, graceMs?: number): Promise<void> {
     variant.retired = true;
-    variant.child.signal('SIGTERM');
-    const timer = setTimeout(() => variant.child.signal('SIGKILL'), graceMs);
-    await variant.child.done;
-    clearTimeout(timer);
-    const remaining = (this.processes.get(variant.endpointKey) ?? []).filter((entry) => entry.pid !== variant.child.pid);
-    if (remaining.length > 0) this.processes.put(variant.endpointKey, remaining);
-    else this.processes.delete(variant.endpointKey);
+    await variant.child.stop(graceMs);
     await rm(variant.directory, { recursive: true, force: true });
   }
 
@@ -817,7 +804,7 @@ function ping(port: number): Promise<number> {
 }
 
 /** true once GET /ping answers 200; otherwise why not (process exited, or the timeout). */
-async function waitForPing(port: number, child: ContainerProcess, timeoutMs: number): Promise<true | string> {
+async function waitForPing(port: number, child: RunningContainer, timeoutMs: number): Promise<true | string> {
   let exited: string | undefined;
   void child.done.then((exit) => {
     exited = `the serve process exited with ${exit.code !== null ? `exit code ${exit.code}` : `signal ${exit.signal}`}${exit.stderrTail.trim() ? `: ${exit.stderrTail.trim().slice(-512)}` : ''}`;

@@ -36,8 +36,9 @@ import {
   validationError,
 } from './common';
 import { CURRENT_HOST, hostEnvironment, rewritePath, trainingEnvironment, type TrainingPaths, trainingPaths } from './contract';
-import { type ContainerProcess, killLeftoverGroup, type ProcessExit, startContainerProcess } from './process';
+import type { ProcessExit } from './process';
 import { CONTAINER_ML_DIR, type ContainerLaunch } from './sandbox';
+import { type ContainerSupervisor, type RunningContainer, SHUTDOWN_GRACE_SECONDS } from './supervisor';
 import type { SageMakerServiceOptions, Wire } from './types';
 import type { TagStore } from './tags';
 
@@ -55,14 +56,11 @@ type JobKind = 'processing' | 'training';
 
 interface JobRecord<D> {
   describe: D;
-  /** The container's main process, for killing it after a crash of the runtime. */
-  pid?: number;
-  command?: string[];
 }
 
 /** What a running job's controller knows; only in memory. */
 interface RunningJob {
-  child?: ContainerProcess;
+  child?: RunningContainer;
   stopReason?: 'stop' | 'timeout';
   timers: NodeJS.Timeout[];
 }
@@ -83,6 +81,7 @@ export interface JobsDependencies {
   ctx: ServiceContext;
   options: SageMakerServiceOptions;
   tags: TagStore;
+  containers: ContainerSupervisor;
 }
 
 /**
@@ -123,14 +122,13 @@ export class JobController {
   }
 
   /**
-   * Boot: a job the previous runtime left InProgress or Stopping has lost its process; it ends
-   * Failed with RESTART_FAILURE_REASON and its event, and any process group it left is killed.
+   * Boot: a job the previous runtime left InProgress or Stopping has lost its process (the
+   * supervisor has killed what was left of it); it ends Failed with RESTART_FAILURE_REASON and its event.
    */
   async recover(): Promise<void> {
     const now = epochSeconds();
     for (const { value } of this.processing.list()) {
       if (!ACTIVE_STATUSES.includes(value.describe.ProcessingJobStatus ?? '')) continue;
-      if (value.pid !== undefined && value.command) killLeftoverGroup(value.pid, value.command);
       const name = value.describe.ProcessingJobName!;
       this.update(this.processing, name, (d) => {
         Object.assign(d, { ProcessingJobStatus: ProcessingJobStatus.FAILED, FailureReason: RESTART_FAILURE_REASON, ProcessingEndTime: now, LastModifiedTime: now });
@@ -139,7 +137,6 @@ export class JobController {
     }
     for (const { value } of this.training.list()) {
       if (!ACTIVE_STATUSES.includes(value.describe.TrainingJobStatus ?? '')) continue;
-      if (value.pid !== undefined && value.command) killLeftoverGroup(value.pid, value.command);
       const name = value.describe.TrainingJobName!;
       this.update(this.training, name, (d) => {
         transition(d, SecondaryStatus.FAILED, RESTART_FAILURE_REASON, now);
@@ -150,18 +147,13 @@ export class JobController {
   }
 
   /**
-   * Shutdown: every job process group gets SIGTERM, then SIGKILL after the shutdown grace; the
+   * Shutdown: every job's container is stopped with the shutdown grace; the
    * records stay InProgress, so the next start() fails them with the restart reason.
    */
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
-    const grace = (this.deps.options.shutdownGraceSeconds ?? 5) * 1000;
-    for (const job of this.running.values()) {
-      if (!job.child) continue;
-      const child = job.child;
-      child.signal('SIGTERM');
-      job.timers.push(setTimeout(() => child.signal('SIGKILL'), grace));
-    }
+    const graceMs = (this.deps.options.shutdownGraceSeconds ?? SHUTDOWN_GRACE_SECONDS) * 1000;
+    for (const job of this.running.values()) void job.child?.stop(graceMs);
     await Promise.allSettled([...this.tasks]);
   }
 
@@ -555,15 +547,12 @@ export class JobController {
     return state;
   }
 
-  /** SIGTERM to the job's process group now, SIGKILL after the grace period (SageMaker's stop). */
+  /** SIGTERM to the job's container now, SIGKILL after the stop grace (SageMaker's stop). */
   private requestStop(key: string, reason: 'stop' | 'timeout'): void {
     const state = this.running.get(key);
     if (!state || state.stopReason) return;
     state.stopReason = reason;
-    const child = state.child;
-    if (!child) return;
-    child.signal('SIGTERM');
-    state.timers.push(setTimeout(() => child.signal('SIGKILL'), (this.deps.options.stopGraceSeconds ?? 120) * 1000));
+    void state.child?.stop();
   }
 
   /**
@@ -575,28 +564,12 @@ export class JobController {
     if (this.shuttingDown) return undefined;
     if (state.stopReason) return { code: null, signal: 'SIGTERM', stderrTail: '' };
     const logFile = join(this.deps.ctx.dataDir, 'logs', kind === 'processing' ? 'ProcessingJobs' : 'TrainingJobs', `${name}.log`);
-    const host = this.deps.options.sandbox.launch(container);
-    const child = startContainerProcess({ ...host, logFile, onLine: container.onLine });
+    const child = this.deps.containers.launch(`${kind}-job.${nameKey(name)}`, { ...container, logFile });
     state.child = child;
-    // The recorded command is the host's (bwrap …): what /proc shows for the pid after a crash.
-    if (child.pid !== undefined) this.recordProcess(kind, name, { pid: child.pid, command: host.command });
     const exit = await child.done;
     if (this.shuttingDown) return undefined;
-    this.recordProcess(kind, name, {});
-    if (exit.spawnError) throw new JobFailure(`ClientError: could not start ${host.command[0] ?? '(empty command)'}: ${exit.spawnError.message}`);
+    if (exit.spawnError) throw new JobFailure(`ClientError: could not start ${container.command[0] ?? '(empty command)'}: ${exit.spawnError.message}`);
     return exit;
-  }
-
-  /** Remembers (or forgets) the job's running process, so a restarted runtime can kill what a crash left behind. */
-  private recordProcess(kind: JobKind, name: string, process: { pid?: number; command?: string[] }): void {
-    const key = nameKey(name);
-    if (kind === 'processing') {
-      const record = this.processing.get(key);
-      if (record) this.processing.put(key, { describe: record.describe, ...process });
-    } else {
-      const record = this.training.get(key);
-      if (record) this.training.put(key, { describe: record.describe, ...process });
-    }
   }
 
   private async resolve(imageUri: string, purpose: 'processing' | 'training', arn: string) {

@@ -50,11 +50,12 @@ export interface SageMakerServiceOptions {
    */
   sandbox: ContainerSandbox;
   /**
-   * How long a job's processes get between SIGTERM and SIGKILL when the job is stopped or runs out
-   * of time. SageMaker gives 120 s; tests pass less.
+   * How long a container gets between SIGTERM and SIGKILL when its job is stopped or runs out of
+   * time, or its endpoint variant is retired (default STOP_GRACE_SECONDS, SageMaker's 120 s);
+   * tests pass less.
    */
   stopGraceSeconds?: number;
-  /** The same, when the whole runtime shuts down (stop()): short, so Ctrl-C is prompt. */
+  /** The same, when the whole runtime shuts down (default SHUTDOWN_GRACE_SECONDS, 5 s, so Ctrl-C is prompt). */
   shutdownGraceSeconds?: number;
   /**
    * CloudWatch alarm states, for deployment guardrails: an UpdateEndpoint with a DeploymentConfig
