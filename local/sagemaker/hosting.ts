@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 import type { ContainerDefinition, DescribeEndpointConfigOutput, DescribeEndpointOutput, DescribeModelOutput, ProductionVariant } from '@aws-sdk/client-sagemaker';
 import { EndpointStatus, VariantStatus } from '@aws-sdk/client-sagemaker';
 
 import type { ServiceContext } from '../context';
+import { freePort } from '../http/free-port';
 import { epochSeconds, type JsonOperations, readBody } from '../http/aws-json';
 import { JsonStore } from '../store/json-store';
 import { extractTarGz } from './archive';
@@ -30,6 +30,7 @@ import { hostEnvironment } from './contract';
 import { type DeploymentPlan, planDeployment, readDeploymentConfig } from './deployment';
 import type { ModelRegistry } from './registry';
 import { CONTAINER_ML_DIR } from './sandbox';
+import { ping, post, waitForPing } from './serving-http';
 import { type ContainerSupervisor, type RunningContainer, SHUTDOWN_GRACE_SECONDS } from './supervisor';
 import type { TagStore } from './tags';
 import type { SageMakerServiceOptions, Wire } from './types';
@@ -67,7 +68,6 @@ const EVENT_STATUS: Record<string, string> = {
 };
 
 const DEFAULT_HEALTH_CHECK_SECONDS = 600;
-const INVOCATION_TIMEOUT_MS = 60_000;
 const DEFAULT_BAKE_POLL_MS = 250;
 
 interface LiveVariant {
@@ -762,59 +762,4 @@ function sendRuntimeError(response: ServerResponse, status: number, code: string
   const text = JSON.stringify(body);
   response.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': code, 'content-length': Buffer.byteLength(text) });
   response.end(text);
-}
-
-/** A port nobody listens on right now (the OS picks it). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function post(port: number, path: string, headers: Record<string, string>, body: Buffer): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest({ host: '127.0.0.1', port, path, method: 'POST', headers, timeout: INVOCATION_TIMEOUT_MS }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 500, headers: response.headers, body: Buffer.concat(chunks) }));
-      response.on('error', reject);
-    });
-    request.on('timeout', () => request.destroy(new Error(`the model did not answer within ${INVOCATION_TIMEOUT_MS / 1000} s`)));
-    request.on('error', reject);
-    request.end(body);
-  });
-}
-
-function ping(port: number): Promise<number> {
-  return new Promise((resolve) => {
-    const request = httpRequest({ host: '127.0.0.1', port, path: '/ping', method: 'GET', timeout: 2000 }, (response) => {
-      response.resume();
-      resolve(response.statusCode ?? 0);
-    });
-    request.on('timeout', () => request.destroy());
-    request.on('error', () => resolve(0));
-    request.end();
-  });
-}
-
-/** true once GET /ping answers 200; otherwise why not (process exited, or the timeout). */
-async function waitForPing(port: number, child: RunningContainer, timeoutMs: number): Promise<true | string> {
-  let exited: string | undefined;
-  void child.done.then((exit) => {
-    exited = `the serve process exited with ${exit.code !== null ? `exit code ${exit.code}` : `signal ${exit.signal}`}${exit.stderrTail.trim() ? `: ${exit.stderrTail.trim().slice(-512)}` : ''}`;
-  });
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (exited) return exited;
-    if ((await ping(port)) === 200) return true;
-    if (exited) return exited;
-    if (Date.now() > deadline) return `no 200 from GET /ping within ${timeoutMs / 1000} s`;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 import type { EventBridgeEvent } from '../../local/eventbridge/service';
+import { freePort } from '../../local/http/free-port';
 import { ROOT } from './fixtures';
 
 /**
@@ -16,18 +16,6 @@ export interface RuntimeProcess {
   output(): string;
   /** SIGTERM, then waits; resolves with the exit code. */
   stop(): Promise<number | null>;
-}
-
-/** A free loopback port (bound and released). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** `images`: a YAML file of image URI → `{Command, Environment}` (the runtime's --images). */
