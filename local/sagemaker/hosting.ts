@@ -7,8 +7,8 @@ import type { ContainerDefinition, DescribeEndpointConfigOutput, DescribeEndpoin
 import { EndpointStatus, VariantStatus } from '@aws-sdk/client-sagemaker';
 
 import type { ServiceContext } from '../context';
+import { epochSeconds, type JsonOperations } from '../http/aws-json';
 import { freePort } from '../http/free-port';
-import { epochSeconds, type JsonOperations, readBody } from '../http/aws-json';
 import { JsonStore } from '../store/json-store';
 import { extractTarGz } from './archive';
 import {
@@ -28,10 +28,12 @@ import {
 } from './common';
 import { hostEnvironment } from './contract';
 import { type DeploymentPlan, planDeployment, readDeploymentConfig } from './deployment';
+import type { LiveEndpoint, LiveVariant } from './fleet';
+import { InvokeProxy } from './invoke-proxy';
 import type { ModelRegistry } from './registry';
 import { CONTAINER_ML_DIR } from './sandbox';
-import { ping, post, waitForPing } from './serving-http';
-import { type ContainerSupervisor, type RunningContainer, SHUTDOWN_GRACE_SECONDS } from './supervisor';
+import { ping, waitForPing } from './serving-http';
+import { type ContainerSupervisor, SHUTDOWN_GRACE_SECONDS } from './supervisor';
 import type { TagStore } from './tags';
 import type { SageMakerServiceOptions, Wire } from './types';
 
@@ -48,6 +50,11 @@ import type { SageMakerServiceOptions, Wire } from './types';
  * the green fleet rolls all traffic back to blue (Updating → RollingBack → InService, with the
  * FailureReason). Each InvokeEndpoint emits the AWS/SageMaker invocation metrics for the variant
  * that served it.
+ *
+ * Here: the CRUD of models, endpoint configs and endpoints, and deployments (create, update,
+ * blue/green, rollback). Elsewhere: the invoke proxy (invoke-proxy.ts), the fleets it routes to
+ * (fleet.ts), the containers' processes (supervisor.ts, in sandbox.ts's sandbox) and the HTTP side
+ * of the serving contract (serving-http.ts).
  */
 
 type ModelDescribe = Wire<DescribeModelOutput>;
@@ -70,29 +77,6 @@ const EVENT_STATUS: Record<string, string> = {
 const DEFAULT_HEALTH_CHECK_SECONDS = 600;
 const DEFAULT_BAKE_POLL_MS = 250;
 
-interface LiveVariant {
-  name: string;
-  port: number;
-  weight: number;
-  directory: string;
-  child: RunningContainer;
-  retired: boolean;
-  instanceCount: number;
-  /** Why the process exited, once it has. */
-  exitReason?: string;
-}
-
-interface LiveEndpoint {
-  /** The fleet serving the endpoint's current EndpointConfigName (blue during a deployment). */
-  variants: LiveVariant[];
-  /** The new fleet during a blue/green deployment. */
-  green?: LiveVariant[];
-  /** Share of requests routed to green (0..1). */
-  greenShare: number;
-  /** Requests routed since the share last changed (the split is counted, not random). */
-  routed: number;
-}
-
 /** What the hosting controller works with. */
 export interface HostingDependencies {
   ctx: ServiceContext;
@@ -114,8 +98,10 @@ export class HostingController {
   private readonly live = new Map<string, LiveEndpoint>();
   private readonly tasks = new Set<Promise<void>>();
   private shuttingDown = false;
+  private readonly proxy: InvokeProxy;
 
   constructor(private readonly deps: HostingDependencies) {
+    this.proxy = new InvokeProxy({ ctx: deps.ctx, metrics: deps.options.metrics, lookup: (name) => ({ record: this.endpoints.get(nameKey(name)), live: this.live.get(nameKey(name)) }) });
     this.models = new JsonStore(join(deps.ctx.dataDir, 'models'));
     this.configs = new JsonStore(join(deps.ctx.dataDir, 'endpoint-configs'));
     this.endpoints = new JsonStore(join(deps.ctx.dataDir, 'endpoints'));
@@ -178,90 +164,7 @@ export class HostingController {
 
   /** Serves `POST /endpoints/<name>/invocations` (SageMaker Runtime InvokeEndpoint, restJson1). */
   async handleRuntime(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const received = process.hrtime.bigint();
-    const body = await readBody(request);
-    const match = /^\/endpoints\/([^/?]+)\/invocations(?:\?.*)?$/.exec(request.url ?? '');
-    const name = match ? decodeURIComponent(match[1]!) : '';
-    const record = this.endpoints.get(nameKey(name));
-    const live = this.live.get(nameKey(name));
-    if (request.method !== 'POST' || !match || !record) {
-      sendRuntimeError(response, 400, 'ValidationError', { Message: `Endpoint ${name} of account ${this.deps.ctx.accountId} not found.` });
-      return;
-    }
-    const serving = [EndpointStatus.IN_SERVICE, EndpointStatus.UPDATING, EndpointStatus.ROLLING_BACK] as string[];
-    if (!live || live.variants.length === 0 || !serving.includes(record.EndpointStatus ?? '')) {
-      sendRuntimeError(response, 400, 'ValidationError', { Message: `Endpoint ${name} is not in service (status ${record.EndpointStatus}).` });
-      return;
-    }
-    const target = request.headers['x-amzn-sagemaker-target-variant'];
-    const fleet = routeFleet(live);
-    const variant = typeof target === 'string' ? [...fleet, ...live.variants, ...(live.green ?? [])].find((v) => v.name === target && !v.retired) : pickByWeight(fleet);
-    if (!variant) {
-      sendRuntimeError(response, 400, 'ValidationError', { Message: `Target variant ${String(target)} does not exist on endpoint ${name}.` });
-      return;
-    }
-    const headers: Record<string, string> = { 'content-length': String(body.length) };
-    for (const header of ['content-type', 'accept', 'x-amzn-sagemaker-custom-attributes']) {
-      const value = request.headers[header];
-      if (typeof value === 'string') headers[header] = value;
-    }
-    let answer: { status: number; headers: IncomingMessage['headers']; body: Buffer };
-    const sent = process.hrtime.bigint();
-    try {
-      answer = await post(variant.port, '/invocations', headers, body);
-    } catch (error) {
-      sendRuntimeError(response, 424, 'ModelError', { Message: `Received server error from primary with message "${(error as Error).message}".`, OriginalStatusCode: 500, OriginalMessage: (error as Error).message, LogStreamArn: this.logGroupArn(name) });
-      this.emitInvocationMetrics(name, variant, { status: 500, totalMicros: micros(received, process.hrtime.bigint()) });
-      return;
-    }
-    const answered = process.hrtime.bigint();
-    this.emitInvocationMetrics(name, variant, { status: answer.status, modelMicros: micros(sent, answered), totalMicros: micros(received, answered) });
-    if (answer.status < 200 || answer.status > 299) {
-      const text = answer.body.toString('utf8');
-      const kind = answer.status < 500 ? 'client' : 'server';
-      sendRuntimeError(response, 424, 'ModelError', {
-        Message: `Received ${kind} error (${answer.status}) from primary with message "${text}". See ${this.logGroupArn(name)} in account ${this.deps.ctx.accountId} for more information.`,
-        OriginalStatusCode: answer.status,
-        OriginalMessage: text,
-        LogStreamArn: this.logGroupArn(name),
-      });
-      return;
-    }
-    const out: Record<string, string | number> = { 'content-length': answer.body.length, 'x-amzn-invoked-production-variant': variant.name };
-    const contentType = answer.headers['content-type'];
-    out['content-type'] = typeof contentType === 'string' ? contentType : 'application/octet-stream';
-    const custom = answer.headers['x-amzn-sagemaker-custom-attributes'];
-    if (typeof custom === 'string') out['x-amzn-sagemaker-custom-attributes'] = custom;
-    response.writeHead(200, out);
-    response.end(answer.body);
-  }
-
-  /**
-   * The AWS/SageMaker invocation metrics, per request, with dimensions EndpointName and the
-   * VariantName that served it. Blue and green usually share the variant name (AllTraffic), so an
-   * alarm on EndpointName + VariantName=AllTraffic sees both fleets, as AWS's "invocation errors
-   * on both old and new fleets" guardrail alarm does. Errors are emitted as 0 or 1 per request so
-   * that Average is the error rate and Sum the error count.
-   */
-  private emitInvocationMetrics(endpointName: string, variant: LiveVariant, outcome: { status: number; modelMicros?: number; totalMicros: number }): void {
-    const sink = this.deps.options.metrics;
-    if (!sink) return;
-    const Dimensions = [
-      { Name: 'EndpointName', Value: endpointName },
-      { Name: 'VariantName', Value: variant.name },
-    ];
-    const Timestamp = Date.now();
-    const put = (MetricName: string, Value: number, Unit: string) => sink.put({ Namespace: 'AWS/SageMaker', MetricName, Dimensions, Value, Unit, Timestamp });
-    try {
-      put('Invocations', 1, 'Count');
-      put('InvocationsPerInstance', 1 / Math.max(variant.instanceCount, 1), 'Count');
-      put('Invocation4XXErrors', outcome.status >= 400 && outcome.status < 500 ? 1 : 0, 'Count');
-      put('Invocation5XXErrors', outcome.status >= 500 ? 1 : 0, 'Count');
-      if (outcome.modelMicros !== undefined) put('ModelLatency', outcome.modelMicros, 'Microseconds');
-      put('OverheadLatency', Math.max(outcome.totalMicros - (outcome.modelMicros ?? 0), 0), 'Microseconds');
-    } catch (error) {
-      this.deps.ctx.log('sagemaker: invocation metrics failed', { endpoint: endpointName, error: (error as Error).message });
-    }
+    await this.proxy.handle(request, response);
   }
 
   // ---- models and endpoint configs ----
@@ -683,10 +586,6 @@ export class HostingController {
     detail.EndpointStatus = EVENT_STATUS[endpoint.EndpointStatus ?? ''] ?? endpoint.EndpointStatus;
     await publishSageMakerEvent(this.deps.ctx, DETAIL_TYPE_ENDPOINT, endpoint.EndpointArn!, detail);
   }
-
-  private logGroupArn(endpointName: string): string {
-    return `arn:aws:logs:${this.deps.ctx.region}:${this.deps.ctx.accountId}:log-group:/aws/sagemaker/Endpoints/${endpointName}`;
-  }
 }
 
 function variantSummaries(config: EndpointConfigDescribe, live: LiveVariant[] | undefined): EndpointDescribe['ProductionVariants'] {
@@ -730,36 +629,3 @@ function percent(share: number): string {
 
 const ABORTED = 'aborted';
 
-/**
- * Which fleet serves the next request: green for `greenShare` of them, counted rather than drawn
- * (request n goes to green when floor((n+1)·share) > floor(n·share)), so a 25 % canary gets
- * exactly one request in four.
- */
-function routeFleet(live: LiveEndpoint): LiveVariant[] {
-  const green = live.green;
-  if (!green || green.length === 0 || live.greenShare <= 0) return live.variants;
-  const n = live.routed;
-  live.routed += 1;
-  return Math.floor((n + 1) * live.greenShare + 1e-9) > Math.floor(n * live.greenShare + 1e-9) ? green : live.variants;
-}
-
-function micros(from: bigint, to: bigint): number {
-  return Number((to - from) / 1000n);
-}
-
-function pickByWeight(variants: LiveVariant[]): LiveVariant | undefined {
-  const total = variants.reduce((sum, variant) => sum + Math.max(variant.weight, 0), 0);
-  if (total <= 0) return variants[0];
-  let roll = Math.random() * total;
-  for (const variant of variants) {
-    roll -= Math.max(variant.weight, 0);
-    if (roll < 0) return variant;
-  }
-  return variants.at(-1);
-}
-
-function sendRuntimeError(response: ServerResponse, status: number, code: string, body: Record<string, unknown>): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': code, 'content-length': Buffer.byteLength(text) });
-  response.end(text);
-}
