@@ -72,26 +72,35 @@ let sageMaker: SageMakerClient;
 let invoker: SageMakerRuntimeClient;
 let s3: S3Client;
 let optMlBefore: string;
+let imagesFile: string;
+
+function connect(endpoint: string): void {
+  sageMaker = new SageMakerClient({ endpoint, region: 'us-east-1', credentials: CREDENTIALS });
+  invoker = new SageMakerRuntimeClient({ endpoint, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1 });
+  s3 = new S3Client({ endpoint, region: 'us-east-1', credentials: CREDENTIALS, forcePathStyle: true });
+}
+
+function disconnect(): void {
+  sageMaker?.destroy();
+  invoker?.destroy();
+  s3?.destroy();
+}
 
 beforeAll(async () => {
   if (unusable) return;
   optMlBefore = hostOptMl();
   dataDir = mkdtempSync(join(tmpdir(), 'sluice-e2e-sandbox-'));
-  const images = join(dataDir, 'images.yaml');
-  writeFileSync(images, JSON.stringify({ [IMAGE]: { Command: ['python3', CONTAINER] } }));
-  runtime = await startRuntime({ dataDir: join(dataDir, 'runtime'), images });
-  sageMaker = new SageMakerClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials: CREDENTIALS });
-  invoker = new SageMakerRuntimeClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1 });
-  s3 = new S3Client({ endpoint: runtime.endpoint, region: 'us-east-1', credentials: CREDENTIALS, forcePathStyle: true });
+  imagesFile = join(dataDir, 'images.yaml');
+  writeFileSync(imagesFile, JSON.stringify({ [IMAGE]: { Command: ['python3', CONTAINER] } }));
+  runtime = await startRuntime({ dataDir: join(dataDir, 'runtime'), images: imagesFile });
+  connect(runtime.endpoint);
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'train/part-1.csv', Body: '1,2\n3\n' }));
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'train/part-2.csv', Body: '4\n' }));
 }, 300_000);
 
 afterAll(async () => {
-  sageMaker?.destroy();
-  invoker?.destroy();
-  s3?.destroy();
+  disconnect();
   await runtime?.stop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 }, 60_000);
@@ -282,6 +291,24 @@ describeSandboxed('jobs and endpoints in the bubblewrap sandbox', () => {
     );
 
     expect(job.ModelArtifacts?.S3ModelArtifacts).toBe(`s3://${BUCKET}/models/byo-stop/output/model.tar.gz`);
+  }, 60_000);
+
+  it('records the bwrap command line as /proc shows it; a crashed runtime takes its sandboxes along, and the job fails after the restart', async () => {
+    await startTraining('byo-crash', { wait_for_stop: '1' });
+    await until(async () => probes('TrainingJobs', 'byo-crash'), (lines) => lines.some((line) => line.waiting === true));
+    const [record] = JSON.parse(readFileSync(join(dataDir, 'runtime', 'sagemaker', 'containers', 'training-job.byo-crash.json'), 'utf8')) as { pid: number; command: string[] }[];
+    expect(record!.command[0]).toBe('bwrap');
+    expect(readFileSync(`/proc/${record!.pid}/cmdline`, 'utf8')).toBe(`${record!.command.join('\0')}\0`);
+
+    await runtime.crash();
+    await until(async () => processesMentioning(dataDir), (left) => left.length === 0, 5_000);
+    disconnect();
+    runtime = await startRuntime({ dataDir: join(dataDir, 'runtime'), images: imagesFile });
+    connect(runtime.endpoint);
+
+    const job = await sageMaker.send(new DescribeTrainingJobCommand({ TrainingJobName: 'byo-crash' }));
+    expect(job.TrainingJobStatus).toBe('Failed');
+    expect(job.FailureReason).toBe('local runtime restarted while the job was running');
   }, 60_000);
 
   it('leaves the host /opt/ml as it found it, and no sandbox process behind once stopped', async () => {

@@ -16,6 +16,8 @@ export interface RuntimeProcess {
   output(): string;
   /** SIGTERM, then waits; resolves with the exit code. */
   stop(): Promise<number | null>;
+  /** SIGKILL to the runtime's own process only (its children are not signalled), as a crash; waits for it to die. */
+  crash(): Promise<void>;
 }
 
 /** `images`: a YAML file of image URI → `{Command, Environment}` (the runtime's --images). */
@@ -51,6 +53,11 @@ export async function startRuntime(options: { dataDir: string; packageDir?: stri
   return {
     endpoint,
     output: () => output,
+    async crash() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill('SIGTERM');
