@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { ContainerDefinition, DescribeEndpointConfigOutput, DescribeEndpointOutput, DescribeModelOutput, ProductionVariant } from '@aws-sdk/client-sagemaker';
@@ -8,9 +7,7 @@ import { EndpointStatus, VariantStatus } from '@aws-sdk/client-sagemaker';
 
 import type { ServiceContext } from '../context';
 import { epochSeconds, type JsonOperations } from '../http/aws-json';
-import { freePort } from '../http/free-port';
 import { JsonStore } from '../store/json-store';
-import { extractTarGz } from './archive';
 import {
   eventDetail,
   listPage,
@@ -23,18 +20,16 @@ import {
   readTags,
   requireName,
   resourceArn,
-  tagMap,
   validationError,
 } from './common';
-import { hostEnvironment } from './contract';
 import { type DeploymentPlan, planDeployment, readDeploymentConfig } from './deployment';
 import type { LiveEndpoint, LiveVariant } from './fleet';
 import { InvokeProxy } from './invoke-proxy';
 import type { ModelRegistry } from './registry';
-import { CONTAINER_ML_DIR } from './sandbox';
-import { ping, waitForPing } from './serving-http';
+import { ping } from './serving-http';
 import { type ContainerSupervisor, SHUTDOWN_GRACE_SECONDS } from './supervisor';
 import type { TagStore } from './tags';
+import { DeploymentFailure, retireVariant, startFleet, type VariantDependencies } from './variants';
 import type { SageMakerServiceOptions, Wire } from './types';
 
 /**
@@ -53,8 +48,8 @@ import type { SageMakerServiceOptions, Wire } from './types';
  *
  * Here: the CRUD of models, endpoint configs and endpoints, and deployments (create, update,
  * blue/green, rollback). Elsewhere: the invoke proxy (invoke-proxy.ts), the fleets it routes to
- * (fleet.ts), the containers' processes (supervisor.ts, in sandbox.ts's sandbox) and the HTTP side
- * of the serving contract (serving-http.ts).
+ * (fleet.ts), starting and retiring a variant (variants.ts), the containers' processes
+ * (supervisor.ts, in sandbox.ts's sandbox) and the HTTP side of the serving contract (serving-http.ts).
  */
 
 type ModelDescribe = Wire<DescribeModelOutput>;
@@ -74,7 +69,6 @@ const EVENT_STATUS: Record<string, string> = {
   [EndpointStatus.ROLLING_BACK]: 'ROLLING_BACK',
 };
 
-const DEFAULT_HEALTH_CHECK_SECONDS = 600;
 const DEFAULT_BAKE_POLL_MS = 250;
 
 /** What the hosting controller works with. */
@@ -86,9 +80,6 @@ export interface HostingDependencies {
   containers: ContainerSupervisor;
 }
 
-class DeploymentFailure extends Error {
-  override readonly name = 'DeploymentFailure';
-}
 
 /** Models, endpoint configs and endpoints; one `serve` process per live production variant. */
 export class HostingController {
@@ -99,8 +90,10 @@ export class HostingController {
   private readonly tasks = new Set<Promise<void>>();
   private shuttingDown = false;
   private readonly proxy: InvokeProxy;
+  private readonly variantDeps: VariantDependencies;
 
   constructor(private readonly deps: HostingDependencies) {
+    this.variantDeps = { ...deps, model: (name) => this.models.get(nameKey(name)) };
     this.proxy = new InvokeProxy({ ctx: deps.ctx, metrics: deps.options.metrics, lookup: (name) => ({ record: this.endpoints.get(nameKey(name)), live: this.live.get(nameKey(name)) }) });
     this.models = new JsonStore(join(deps.ctx.dataDir, 'models'));
     this.configs = new JsonStore(join(deps.ctx.dataDir, 'endpoint-configs'));
@@ -473,77 +466,6 @@ export class HostingController {
     await this.publish(name);
   }
 
-  private async deploy(name: string, config: EndpointConfigDescribe): Promise<LiveVariant[]> {
-    const started: LiveVariant[] = [];
-    try {
-      for (const variant of config.ProductionVariants ?? []) started.push(await this.startVariant(name, variant));
-      return started;
-    } catch (error) {
-      await Promise.all(started.map((variant) => this.retire(variant)));
-      throw error;
-    }
-  }
-
-  private async startVariant(endpointName: string, variant: Wire<ProductionVariant>): Promise<LiveVariant> {
-    const { ctx, options } = this.deps;
-    const model = this.models.get(nameKey(variant.ModelName!));
-    if (!model) throw new DeploymentFailure(`Could not find model "${resourceArn(ctx, 'model', variant.ModelName!)}".`);
-    const container = model.PrimaryContainer!;
-    const directory = join(ctx.dataDir, 'endpoint-instances', nameKey(endpointName), `${variant.VariantName}-${randomUUID().slice(0, 8)}`);
-    const modelDir = join(directory, 'model');
-    await mkdir(modelDir, { recursive: true });
-    if (container.ModelDataUrl) {
-      try {
-        if (/\.tar\.gz$/.test(container.ModelDataUrl)) {
-          const download = join(directory, 'download');
-          await options.objects.download(container.ModelDataUrl, download);
-          const [archive] = await readdir(download);
-          if (!archive) throw new Error('no object at that URL');
-          await extractTarGz(join(download, archive), modelDir);
-          await rm(download, { recursive: true, force: true });
-        } else {
-          await options.objects.download(container.ModelDataUrl, modelDir);
-        }
-      } catch (error) {
-        throw new DeploymentFailure(`Failed to download model data from ${container.ModelDataUrl} for production variant ${variant.VariantName}: ${(error as Error).message}`);
-      }
-    }
-    let image;
-    try {
-      image = await options.resolveImage({ imageUri: container.Image!, purpose: 'hosting', tags: tagMap(this.deps.tags.get(model.ModelArn!)) });
-    } catch (error) {
-      throw new DeploymentFailure(`Image ${container.Image} has no local command: ${(error as Error).message}`);
-    }
-    const port = await freePort();
-    const child = this.deps.containers.launch(`endpoint.${nameKey(endpointName)}`, {
-      command: [...image.command, 'serve'],
-      env: {
-        ...hostEnvironment(ctx),
-        ...image.env,
-        ...container.Environment,
-        SAGEMAKER_BIND_TO_PORT: String(port),
-        SM_MODEL_DIR: `${CONTAINER_ML_DIR}/model`,
-      },
-      cwd: image.cwd,
-      mlDirectory: directory,
-      // The invoke proxy reaches the variant on loopback, so it shares the host's network even when
-      // the model asks for EnableNetworkIsolation (on AWS that blocks only outbound calls): not enforced locally.
-      networkIsolation: false,
-      logFile: join(ctx.dataDir, 'logs', 'Endpoints', endpointName, `${variant.VariantName}.log`),
-    });
-    const live: LiveVariant = { name: variant.VariantName!, port, weight: variant.InitialVariantWeight ?? 1, directory, child, retired: false, instanceCount: variant.InitialInstanceCount ?? 1 };
-    void child.done.then((exit) => {
-      live.exitReason = `${exit.code !== null ? `exit code ${exit.code}` : `signal ${exit.signal}`}${exit.stderrTail.trim() ? `: ${exit.stderrTail.trim().slice(-512)}` : ''}`;
-    });
-    const timeout = (variant.ContainerStartupHealthCheckTimeoutInSeconds ?? DEFAULT_HEALTH_CHECK_SECONDS) * 1000;
-    const healthy = await waitForPing(port, child, timeout);
-    if (healthy !== true) {
-      await this.retire(live);
-      throw new DeploymentFailure(`The primary container for production variant ${variant.VariantName} did not pass the ping health check (${healthy}). Please check the logs for this endpoint.`);
-    }
-    return live;
-  }
-
   /** A serving process that dies on its own takes the endpoint to Failed. */
   private watch(name: string, variant: LiveVariant): void {
     void variant.child.done.then(async (exit) => {
@@ -557,11 +479,12 @@ export class HostingController {
     });
   }
 
-  /** Stops a variant's container (SIGTERM, then SIGKILL after the grace, default the stop grace) and removes its directory. */
+  private async deploy(name: string, config: EndpointConfigDescribe): Promise<LiveVariant[]> {
+    return startFleet(this.variantDeps, name, config);
+  }
+
   private async retire(variant: LiveVariant, graceMs?: number): Promise<void> {
-    variant.retired = true;
-    await variant.child.stop(graceMs);
-    await rm(variant.directory, { recursive: true, force: true });
+    await retireVariant(variant, graceMs);
   }
 
   private launch(run: () => Promise<void>): void {
