@@ -21,6 +21,7 @@ import { AwsServiceError, readBody, sendAwsError, serveAwsJson, targetOperation,
 import { LambdaRuntime } from './lambda/runner';
 import { createS3Service, type S3Service } from './s3/service';
 import { createS3ObjectStore } from './sagemaker/object-store';
+import { detectSandbox } from './sagemaker/sandbox';
 import { createSageMakerService, type SageMakerService } from './sagemaker/service';
 import type { ResolvedImage, ResolveImage } from './sagemaker/types';
 import { createSqsService, type SqsService } from './sqs/service';
@@ -203,8 +204,11 @@ export class LocalRuntime {
     const codeCommit = createCodeCommitService(context('codecommit'));
     const cloudWatch = createCloudWatchService(context('cloudwatch'));
     const s3Client = new S3Client({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
+    // Jobs and endpoints never see the runtime's state; its own tree stays readable for node_modules.
+    const sandbox = await detectSandbox({ hide: [dataDir], keepVisible: [ROOT], warn: (message) => log(`[sagemaker] WARNING: ${message}`) });
     const sageMaker = createSageMakerService(context('sagemaker'), {
       resolveImage: imageResolver({ dataDir, codeCommit, images: options.images ?? {} }),
+      sandbox,
       objects: createS3ObjectStore(s3Client),
       // Blue/green guardrails: rollback alarms are read from, and invocation metrics sent to, CloudWatch.
       alarms: { state: (name) => cloudWatch.alarmState(name) },

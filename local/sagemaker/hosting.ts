@@ -1,16 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import { mkdir, readdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { ContainerDefinition, DescribeEndpointConfigOutput, DescribeEndpointOutput, DescribeModelOutput, ProductionVariant } from '@aws-sdk/client-sagemaker';
 import { EndpointStatus, VariantStatus } from '@aws-sdk/client-sagemaker';
 
 import type { ServiceContext } from '../context';
-import { epochSeconds, type JsonOperations, readBody } from '../http/aws-json';
+import { epochSeconds, type JsonOperations } from '../http/aws-json';
 import { JsonStore } from '../store/json-store';
-import { extractTarGz } from './archive';
 import {
   eventDetail,
   listPage,
@@ -23,14 +20,16 @@ import {
   readTags,
   requireName,
   resourceArn,
-  tagMap,
   validationError,
 } from './common';
-import { hostEnvironment, rewriteEnvironment, rewriteValue } from './contract';
 import { type DeploymentPlan, planDeployment, readDeploymentConfig } from './deployment';
-import { type ContainerProcess, killLeftoverGroup, startContainerProcess } from './process';
+import type { LiveEndpoint, LiveVariant } from './fleet';
+import { InvokeProxy } from './invoke-proxy';
 import type { ModelRegistry } from './registry';
+import { ping } from './serving-http';
+import { type ContainerSupervisor, SHUTDOWN_GRACE_SECONDS } from './supervisor';
 import type { TagStore } from './tags';
+import { DeploymentFailure, retireVariant, startFleet, type VariantDependencies } from './variants';
 import type { SageMakerServiceOptions, Wire } from './types';
 
 /**
@@ -46,6 +45,11 @@ import type { SageMakerServiceOptions, Wire } from './types';
  * the green fleet rolls all traffic back to blue (Updating → RollingBack → InService, with the
  * FailureReason). Each InvokeEndpoint emits the AWS/SageMaker invocation metrics for the variant
  * that served it.
+ *
+ * Here: the CRUD of models, endpoint configs and endpoints, and deployments (create, update,
+ * blue/green, rollback). Elsewhere: the invoke proxy (invoke-proxy.ts), the fleets it routes to
+ * (fleet.ts), starting and retiring a variant (variants.ts), the containers' processes
+ * (supervisor.ts, in sandbox.ts's sandbox) and the HTTP side of the serving contract (serving-http.ts).
  */
 
 type ModelDescribe = Wire<DescribeModelOutput>;
@@ -65,34 +69,7 @@ const EVENT_STATUS: Record<string, string> = {
   [EndpointStatus.ROLLING_BACK]: 'ROLLING_BACK',
 };
 
-const DEFAULT_HEALTH_CHECK_SECONDS = 600;
-const INVOCATION_TIMEOUT_MS = 60_000;
 const DEFAULT_BAKE_POLL_MS = 250;
-
-interface LiveVariant {
-  name: string;
-  port: number;
-  weight: number;
-  directory: string;
-  child: ContainerProcess;
-  retired: boolean;
-  endpointKey: string;
-  command: string[];
-  instanceCount: number;
-  /** Why the process exited, once it has. */
-  exitReason?: string;
-}
-
-interface LiveEndpoint {
-  /** The fleet serving the endpoint's current EndpointConfigName (blue during a deployment). */
-  variants: LiveVariant[];
-  /** The new fleet during a blue/green deployment. */
-  green?: LiveVariant[];
-  /** Share of requests routed to green (0..1). */
-  greenShare: number;
-  /** Requests routed since the share last changed (the split is counted, not random). */
-  routed: number;
-}
 
 /** What the hosting controller works with. */
 export interface HostingDependencies {
@@ -100,28 +77,27 @@ export interface HostingDependencies {
   options: SageMakerServiceOptions;
   tags: TagStore;
   registry: ModelRegistry;
+  containers: ContainerSupervisor;
 }
 
-class DeploymentFailure extends Error {
-  override readonly name = 'DeploymentFailure';
-}
 
 /** Models, endpoint configs and endpoints; one `serve` process per live production variant. */
 export class HostingController {
   private readonly models: JsonStore<ModelDescribe>;
   private readonly configs: JsonStore<EndpointConfigDescribe>;
   private readonly endpoints: JsonStore<EndpointDescribe>;
-  /** Serving processes by endpoint, so a runtime that crashed can have its leftovers killed at the next start. */
-  private readonly processes: JsonStore<{ pid: number; command: string[] }[]>;
   private readonly live = new Map<string, LiveEndpoint>();
   private readonly tasks = new Set<Promise<void>>();
   private shuttingDown = false;
+  private readonly proxy: InvokeProxy;
+  private readonly variantDeps: VariantDependencies;
 
   constructor(private readonly deps: HostingDependencies) {
+    this.variantDeps = { ...deps, model: (name) => this.models.get(nameKey(name)) };
+    this.proxy = new InvokeProxy({ ctx: deps.ctx, metrics: deps.options.metrics, lookup: (name) => ({ record: this.endpoints.get(nameKey(name)), live: this.live.get(nameKey(name)) }) });
     this.models = new JsonStore(join(deps.ctx.dataDir, 'models'));
     this.configs = new JsonStore(join(deps.ctx.dataDir, 'endpoint-configs'));
     this.endpoints = new JsonStore(join(deps.ctx.dataDir, 'endpoints'));
-    this.processes = new JsonStore(join(deps.ctx.dataDir, 'endpoint-processes'));
   }
 
   /** The operations this module serves. */
@@ -151,12 +127,11 @@ export class HostingController {
     return store.get(nameKey(match[2]!)) !== undefined;
   }
 
-  /** Boot: endpoints that were serving (or on their way) are deployed again from their config. */
+  /**
+   * Boot: endpoints that were serving (or on their way) are deployed again from their config (the
+   * supervisor has killed the serving processes a crash left behind).
+   */
   async recover(): Promise<void> {
-    for (const { key, value } of this.processes.list()) {
-      for (const entry of value) killLeftoverGroup(entry.pid, entry.command);
-      this.processes.delete(key);
-    }
     for (const { value } of this.endpoints.list()) {
       const status = value.EndpointStatus;
       if (status === EndpointStatus.UPDATING || status === EndpointStatus.ROLLING_BACK) {
@@ -173,7 +148,7 @@ export class HostingController {
   /** Kills every serving process group and waits for the deployments in flight. */
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
-    const grace = (this.deps.options.shutdownGraceSeconds ?? 5) * 1000;
+    const grace = (this.deps.options.shutdownGraceSeconds ?? SHUTDOWN_GRACE_SECONDS) * 1000;
     const exits: Promise<unknown>[] = [];
     for (const endpoint of this.live.values()) for (const variant of [...endpoint.variants, ...(endpoint.green ?? [])]) exits.push(this.retire(variant, grace));
     this.live.clear();
@@ -182,90 +157,7 @@ export class HostingController {
 
   /** Serves `POST /endpoints/<name>/invocations` (SageMaker Runtime InvokeEndpoint, restJson1). */
   async handleRuntime(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const received = process.hrtime.bigint();
-    const body = await readBody(request);
-    const match = /^\/endpoints\/([^/?]+)\/invocations(?:\?.*)?$/.exec(request.url ?? '');
-    const name = match ? decodeURIComponent(match[1]!) : '';
-    const record = this.endpoints.get(nameKey(name));
-    const live = this.live.get(nameKey(name));
-    if (request.method !== 'POST' || !match || !record) {
-      sendRuntimeError(response, 400, 'ValidationError', { Message: `Endpoint ${name} of account ${this.deps.ctx.accountId} not found.` });
-      return;
-    }
-    const serving = [EndpointStatus.IN_SERVICE, EndpointStatus.UPDATING, EndpointStatus.ROLLING_BACK] as string[];
-    if (!live || live.variants.length === 0 || !serving.includes(record.EndpointStatus ?? '')) {
-      sendRuntimeError(response, 400, 'ValidationError', { Message: `Endpoint ${name} is not in service (status ${record.EndpointStatus}).` });
-      return;
-    }
-    const target = request.headers['x-amzn-sagemaker-target-variant'];
-    const fleet = routeFleet(live);
-    const variant = typeof target === 'string' ? [...fleet, ...live.variants, ...(live.green ?? [])].find((v) => v.name === target && !v.retired) : pickByWeight(fleet);
-    if (!variant) {
-      sendRuntimeError(response, 400, 'ValidationError', { Message: `Target variant ${String(target)} does not exist on endpoint ${name}.` });
-      return;
-    }
-    const headers: Record<string, string> = { 'content-length': String(body.length) };
-    for (const header of ['content-type', 'accept', 'x-amzn-sagemaker-custom-attributes']) {
-      const value = request.headers[header];
-      if (typeof value === 'string') headers[header] = value;
-    }
-    let answer: { status: number; headers: IncomingMessage['headers']; body: Buffer };
-    const sent = process.hrtime.bigint();
-    try {
-      answer = await post(variant.port, '/invocations', headers, body);
-    } catch (error) {
-      sendRuntimeError(response, 424, 'ModelError', { Message: `Received server error from primary with message "${(error as Error).message}".`, OriginalStatusCode: 500, OriginalMessage: (error as Error).message, LogStreamArn: this.logGroupArn(name) });
-      this.emitInvocationMetrics(name, variant, { status: 500, totalMicros: micros(received, process.hrtime.bigint()) });
-      return;
-    }
-    const answered = process.hrtime.bigint();
-    this.emitInvocationMetrics(name, variant, { status: answer.status, modelMicros: micros(sent, answered), totalMicros: micros(received, answered) });
-    if (answer.status < 200 || answer.status > 299) {
-      const text = answer.body.toString('utf8');
-      const kind = answer.status < 500 ? 'client' : 'server';
-      sendRuntimeError(response, 424, 'ModelError', {
-        Message: `Received ${kind} error (${answer.status}) from primary with message "${text}". See ${this.logGroupArn(name)} in account ${this.deps.ctx.accountId} for more information.`,
-        OriginalStatusCode: answer.status,
-        OriginalMessage: text,
-        LogStreamArn: this.logGroupArn(name),
-      });
-      return;
-    }
-    const out: Record<string, string | number> = { 'content-length': answer.body.length, 'x-amzn-invoked-production-variant': variant.name };
-    const contentType = answer.headers['content-type'];
-    out['content-type'] = typeof contentType === 'string' ? contentType : 'application/octet-stream';
-    const custom = answer.headers['x-amzn-sagemaker-custom-attributes'];
-    if (typeof custom === 'string') out['x-amzn-sagemaker-custom-attributes'] = custom;
-    response.writeHead(200, out);
-    response.end(answer.body);
-  }
-
-  /**
-   * The AWS/SageMaker invocation metrics, per request, with dimensions EndpointName and the
-   * VariantName that served it. Blue and green usually share the variant name (AllTraffic), so an
-   * alarm on EndpointName + VariantName=AllTraffic sees both fleets, as AWS's "invocation errors
-   * on both old and new fleets" guardrail alarm does. Errors are emitted as 0 or 1 per request so
-   * that Average is the error rate and Sum the error count.
-   */
-  private emitInvocationMetrics(endpointName: string, variant: LiveVariant, outcome: { status: number; modelMicros?: number; totalMicros: number }): void {
-    const sink = this.deps.options.metrics;
-    if (!sink) return;
-    const Dimensions = [
-      { Name: 'EndpointName', Value: endpointName },
-      { Name: 'VariantName', Value: variant.name },
-    ];
-    const Timestamp = Date.now();
-    const put = (MetricName: string, Value: number, Unit: string) => sink.put({ Namespace: 'AWS/SageMaker', MetricName, Dimensions, Value, Unit, Timestamp });
-    try {
-      put('Invocations', 1, 'Count');
-      put('InvocationsPerInstance', 1 / Math.max(variant.instanceCount, 1), 'Count');
-      put('Invocation4XXErrors', outcome.status >= 400 && outcome.status < 500 ? 1 : 0, 'Count');
-      put('Invocation5XXErrors', outcome.status >= 500 ? 1 : 0, 'Count');
-      if (outcome.modelMicros !== undefined) put('ModelLatency', outcome.modelMicros, 'Microseconds');
-      put('OverheadLatency', Math.max(outcome.totalMicros - (outcome.modelMicros ?? 0), 0), 'Microseconds');
-    } catch (error) {
-      this.deps.ctx.log('sagemaker: invocation metrics failed', { endpoint: endpointName, error: (error as Error).message });
-    }
+    await this.proxy.handle(request, response);
   }
 
   // ---- models and endpoint configs ----
@@ -574,75 +466,6 @@ export class HostingController {
     await this.publish(name);
   }
 
-  private async deploy(name: string, config: EndpointConfigDescribe): Promise<LiveVariant[]> {
-    const started: LiveVariant[] = [];
-    try {
-      for (const variant of config.ProductionVariants ?? []) started.push(await this.startVariant(name, variant));
-      return started;
-    } catch (error) {
-      await Promise.all(started.map((variant) => this.retire(variant)));
-      throw error;
-    }
-  }
-
-  private async startVariant(endpointName: string, variant: Wire<ProductionVariant>): Promise<LiveVariant> {
-    const { ctx, options } = this.deps;
-    const model = this.models.get(nameKey(variant.ModelName!));
-    if (!model) throw new DeploymentFailure(`Could not find model "${resourceArn(ctx, 'model', variant.ModelName!)}".`);
-    const container = model.PrimaryContainer!;
-    const directory = join(ctx.dataDir, 'endpoint-instances', nameKey(endpointName), `${variant.VariantName}-${randomUUID().slice(0, 8)}`);
-    const modelDir = join(directory, 'model');
-    await mkdir(modelDir, { recursive: true });
-    if (container.ModelDataUrl) {
-      try {
-        if (/\.tar\.gz$/.test(container.ModelDataUrl)) {
-          const download = join(directory, 'download');
-          await options.objects.download(container.ModelDataUrl, download);
-          const [archive] = await readdir(download);
-          if (!archive) throw new Error('no object at that URL');
-          await extractTarGz(join(download, archive), modelDir);
-          await rm(download, { recursive: true, force: true });
-        } else {
-          await options.objects.download(container.ModelDataUrl, modelDir);
-        }
-      } catch (error) {
-        throw new DeploymentFailure(`Failed to download model data from ${container.ModelDataUrl} for production variant ${variant.VariantName}: ${(error as Error).message}`);
-      }
-    }
-    let image;
-    try {
-      image = await options.resolveImage({ imageUri: container.Image!, purpose: 'hosting', tags: tagMap(this.deps.tags.get(model.ModelArn!)) });
-    } catch (error) {
-      throw new DeploymentFailure(`Image ${container.Image} has no local command: ${(error as Error).message}`);
-    }
-    const port = await freePort();
-    const command = [...image.command, 'serve'].map((part) => rewriteValue(part, directory));
-    const child = startContainerProcess({
-      command,
-      cwd: image.cwd,
-      env: {
-        ...hostEnvironment(ctx),
-        ...rewriteEnvironment(image.env ?? {}, directory),
-        ...rewriteEnvironment(container.Environment ?? {}, directory),
-        SAGEMAKER_BIND_TO_PORT: String(port),
-        SM_MODEL_DIR: modelDir,
-      },
-      logFile: join(ctx.dataDir, 'logs', 'Endpoints', endpointName, `${variant.VariantName}.log`),
-    });
-    const live: LiveVariant = { name: variant.VariantName!, port, weight: variant.InitialVariantWeight ?? 1, directory, child, retired: false, endpointKey: nameKey(endpointName), command, instanceCount: variant.InitialInstanceCount ?? 1 };
-    void child.done.then((exit) => {
-      live.exitReason = `${exit.code !== null ? `exit code ${exit.code}` : `signal ${exit.signal}`}${exit.stderrTail.trim() ? `: ${exit.stderrTail.trim().slice(-512)}` : ''}`;
-    });
-    if (child.pid !== undefined) this.processes.put(live.endpointKey, [...(this.processes.get(live.endpointKey) ?? []), { pid: child.pid, command: live.command }]);
-    const timeout = (variant.ContainerStartupHealthCheckTimeoutInSeconds ?? DEFAULT_HEALTH_CHECK_SECONDS) * 1000;
-    const healthy = await waitForPing(port, child, timeout);
-    if (healthy !== true) {
-      await this.retire(live);
-      throw new DeploymentFailure(`The primary container for production variant ${variant.VariantName} did not pass the ping health check (${healthy}). Please check the logs for this endpoint.`);
-    }
-    return live;
-  }
-
   /** A serving process that dies on its own takes the endpoint to Failed. */
   private watch(name: string, variant: LiveVariant): void {
     void variant.child.done.then(async (exit) => {
@@ -656,17 +479,12 @@ export class HostingController {
     });
   }
 
-  /** Stops a variant's process group (SIGTERM, then SIGKILL) and removes its directory. */
-  private async retire(variant: LiveVariant, graceMs = (this.deps.options.stopGraceSeconds ?? 30) * 1000): Promise<void> {
-    variant.retired = true;
-    variant.child.signal('SIGTERM');
-    const timer = setTimeout(() => variant.child.signal('SIGKILL'), graceMs);
-    await variant.child.done;
-    clearTimeout(timer);
-    const remaining = (this.processes.get(variant.endpointKey) ?? []).filter((entry) => entry.pid !== variant.child.pid);
-    if (remaining.length > 0) this.processes.put(variant.endpointKey, remaining);
-    else this.processes.delete(variant.endpointKey);
-    await rm(variant.directory, { recursive: true, force: true });
+  private async deploy(name: string, config: EndpointConfigDescribe): Promise<LiveVariant[]> {
+    return startFleet(this.variantDeps, name, config);
+  }
+
+  private async retire(variant: LiveVariant, graceMs?: number): Promise<void> {
+    await retireVariant(variant, graceMs);
   }
 
   private launch(run: () => Promise<void>): void {
@@ -690,10 +508,6 @@ export class HostingController {
     const detail = eventDetail(endpoint, this.deps.tags.get(endpoint.EndpointArn!));
     detail.EndpointStatus = EVENT_STATUS[endpoint.EndpointStatus ?? ''] ?? endpoint.EndpointStatus;
     await publishSageMakerEvent(this.deps.ctx, DETAIL_TYPE_ENDPOINT, endpoint.EndpointArn!, detail);
-  }
-
-  private logGroupArn(endpointName: string): string {
-    return `arn:aws:logs:${this.deps.ctx.region}:${this.deps.ctx.accountId}:log-group:/aws/sagemaker/Endpoints/${endpointName}`;
   }
 }
 
@@ -738,91 +552,3 @@ function percent(share: number): string {
 
 const ABORTED = 'aborted';
 
-/**
- * Which fleet serves the next request: green for `greenShare` of them, counted rather than drawn
- * (request n goes to green when floor((n+1)·share) > floor(n·share)), so a 25 % canary gets
- * exactly one request in four.
- */
-function routeFleet(live: LiveEndpoint): LiveVariant[] {
-  const green = live.green;
-  if (!green || green.length === 0 || live.greenShare <= 0) return live.variants;
-  const n = live.routed;
-  live.routed += 1;
-  return Math.floor((n + 1) * live.greenShare + 1e-9) > Math.floor(n * live.greenShare + 1e-9) ? green : live.variants;
-}
-
-function micros(from: bigint, to: bigint): number {
-  return Number((to - from) / 1000n);
-}
-
-function pickByWeight(variants: LiveVariant[]): LiveVariant | undefined {
-  const total = variants.reduce((sum, variant) => sum + Math.max(variant.weight, 0), 0);
-  if (total <= 0) return variants[0];
-  let roll = Math.random() * total;
-  for (const variant of variants) {
-    roll -= Math.max(variant.weight, 0);
-    if (roll < 0) return variant;
-  }
-  return variants.at(-1);
-}
-
-function sendRuntimeError(response: ServerResponse, status: number, code: string, body: Record<string, unknown>): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': code, 'content-length': Buffer.byteLength(text) });
-  response.end(text);
-}
-
-/** A port nobody listens on right now (the OS picks it). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function post(port: number, path: string, headers: Record<string, string>, body: Buffer): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest({ host: '127.0.0.1', port, path, method: 'POST', headers, timeout: INVOCATION_TIMEOUT_MS }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 500, headers: response.headers, body: Buffer.concat(chunks) }));
-      response.on('error', reject);
-    });
-    request.on('timeout', () => request.destroy(new Error(`the model did not answer within ${INVOCATION_TIMEOUT_MS / 1000} s`)));
-    request.on('error', reject);
-    request.end(body);
-  });
-}
-
-function ping(port: number): Promise<number> {
-  return new Promise((resolve) => {
-    const request = httpRequest({ host: '127.0.0.1', port, path: '/ping', method: 'GET', timeout: 2000 }, (response) => {
-      response.resume();
-      resolve(response.statusCode ?? 0);
-    });
-    request.on('timeout', () => request.destroy());
-    request.on('error', () => resolve(0));
-    request.end();
-  });
-}
-
-/** true once GET /ping answers 200; otherwise why not (process exited, or the timeout). */
-async function waitForPing(port: number, child: ContainerProcess, timeoutMs: number): Promise<true | string> {
-  let exited: string | undefined;
-  void child.done.then((exit) => {
-    exited = `the serve process exited with ${exit.code !== null ? `exit code ${exit.code}` : `signal ${exit.signal}`}${exit.stderrTail.trim() ? `: ${exit.stderrTail.trim().slice(-512)}` : ''}`;
-  });
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (exited) return exited;
-    if ((await ping(port)) === 200) return true;
-    if (exited) return exited;
-    if (Date.now() > deadline) return `no 200 from GET /ping within ${timeoutMs / 1000} s`;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -40,6 +40,39 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 /**
+ * Signals every process of a group except its leader: the polite stop of a sandboxed container,
+ * whose leader is the sandbox's supervisor (bwrap), which would die on SIGTERM and SIGKILL the
+ * container at once. Linux only (/proc); elsewhere the whole group is signalled.
+ */
+export function signalGroupMembers(leader: number, signal: NodeJS.Signals): void {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    signalGroup(leader, signal);
+    return;
+  }
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (pid === leader) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // `pid (comm) state ppid pgrp …`; comm may hold spaces and parentheses.
+    const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    if (pgrp !== leader) continue;
+    try {
+      process.kill(pid, signal);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+  }
+}
+
+/**
  * Starts `command` detached in its own process group. `onLine` sees every complete output line
  * (stdout and stderr), e.g. for metric regexes. When the main process exits, whatever it left
  * running in its group is killed, as a container's end would.
@@ -50,6 +83,8 @@ export function startContainerProcess(options: {
   env: Record<string, string>;
   logFile: string;
   onLine?: (line: string) => void;
+  /** The command is a sandbox supervisor (bwrap): SIGTERM spares it and reaches the container's processes only. */
+  supervised?: boolean;
 }): ContainerProcess {
   const [file, ...args] = options.command;
   mkdirSync(dirname(options.logFile), { recursive: true });
@@ -104,7 +139,9 @@ export function startContainerProcess(options: {
     pid: child.pid,
     done,
     signal: (signal) => {
-      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) signalGroup(child.pid, signal);
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      if (options.supervised && signal !== 'SIGKILL') signalGroupMembers(child.pid, signal);
+      else signalGroup(child.pid, signal);
     },
   };
 }

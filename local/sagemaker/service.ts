@@ -6,6 +6,7 @@ import { listPage, optionalArray, readListQuery, readTags, validationError } fro
 import { HostingController } from './hosting';
 import { JobController } from './jobs';
 import { ModelRegistry } from './registry';
+import { ContainerSupervisor } from './supervisor';
 import { TagStore } from './tags';
 import type { SageMakerService, SageMakerServiceOptions } from './types';
 
@@ -19,9 +20,15 @@ export type { HostingMetricDatum, ObjectStore, ResolvedImage, ResolveImage, Sage
  */
 export function createSageMakerService(ctx: ServiceContext, options: SageMakerServiceOptions): SageMakerService {
   const tags = new TagStore(join(ctx.dataDir, 'tags'));
-  const jobs = new JobController({ ctx, options, tags });
+  const containers = new ContainerSupervisor({
+    sandbox: options.sandbox,
+    directory: join(ctx.dataDir, 'containers'),
+    stopGraceSeconds: options.stopGraceSeconds,
+    shutdownGraceSeconds: options.shutdownGraceSeconds,
+  });
+  const jobs = new JobController({ ctx, options, tags, containers });
   const registry = new ModelRegistry(ctx, tags);
-  const hosting = new HostingController({ ctx, options, tags, registry });
+  const hosting = new HostingController({ ctx, options, tags, registry, containers });
   const knows = (arn: string) => jobs.hasResource(arn) || registry.hasResource(arn) || hosting.hasResource(arn);
   const requireResource = (input: Record<string, unknown>): string => {
     const arn = requireString(input, 'ResourceArn');
@@ -60,11 +67,14 @@ export function createSageMakerService(ctx: ServiceContext, options: SageMakerSe
     operations,
     handleRuntime: (request, response) => hosting.handleRuntime(request, response),
     start: async () => {
+      containers.recover();
       await jobs.recover();
       await hosting.recover();
     },
     stop: async () => {
       await Promise.all([jobs.shutdown(), hosting.shutdown()]);
+      // Anything the controllers no longer track (e.g. a variant between deploy and watch).
+      await containers.shutdown();
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { JsonOperations } from '../http/aws-json';
+import type { ContainerSandbox } from './sandbox';
 
 /**
  * The contracts between the local SageMaker and the runtime that composes it. The runtime decides
@@ -43,11 +44,18 @@ export interface SageMakerServiceOptions {
   resolveImage: ResolveImage;
   objects: ObjectStore;
   /**
-   * How long a job's processes get between SIGTERM and SIGKILL when the job is stopped or runs out
-   * of time. SageMaker gives 120 s; tests pass less.
+   * How every job and endpoint variant runs: in a bubblewrap sandbox where its directory is the
+   * literal /opt/ml, or (the fallback) as a host process with /opt/ml rewritten. The runtime
+   * picks it once with `detectSandbox`; tests pass either.
+   */
+  sandbox: ContainerSandbox;
+  /**
+   * How long a container gets between SIGTERM and SIGKILL when its job is stopped or runs out of
+   * time, or its endpoint variant is retired (default STOP_GRACE_SECONDS, SageMaker's 120 s);
+   * tests pass less.
    */
   stopGraceSeconds?: number;
-  /** The same, when the whole runtime shuts down (stop()): short, so Ctrl-C is prompt. */
+  /** The same, when the whole runtime shuts down (default SHUTDOWN_GRACE_SECONDS, 5 s, so Ctrl-C is prompt). */
   shutdownGraceSeconds?: number;
   /**
    * CloudWatch alarm states, for deployment guardrails: an UpdateEndpoint with a DeploymentConfig

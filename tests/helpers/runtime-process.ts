@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 import type { EventBridgeEvent } from '../../local/eventbridge/service';
+import { freePort } from '../../local/http/free-port';
 import { ROOT } from './fixtures';
 
 /**
@@ -16,24 +16,16 @@ export interface RuntimeProcess {
   output(): string;
   /** SIGTERM, then waits; resolves with the exit code. */
   stop(): Promise<number | null>;
+  /** SIGKILL to the runtime's own process only (its children are not signalled), as a crash; waits for it to die. */
+  crash(): Promise<void>;
 }
 
-/** A free loopback port (bound and released). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-export async function startRuntime(options: { dataDir: string; packageDir?: string; timeoutMs?: number }): Promise<RuntimeProcess> {
+/** `images`: a YAML file of image URI → `{Command, Environment}` (the runtime's --images). */
+export async function startRuntime(options: { dataDir: string; packageDir?: string; images?: string; timeoutMs?: number }): Promise<RuntimeProcess> {
   const port = await freePort();
-  const args = ['up', '--port', String(port), '--data-dir', options.dataDir, ...(options.packageDir ? ['--package-dir', options.packageDir] : [])];
-  const child: ChildProcess = spawn(join(ROOT, 'node_modules', '.bin', 'sluice'), args, {
+  const args = ['up', '--port', String(port), '--data-dir', options.dataDir, ...(options.packageDir ? ['--package-dir', options.packageDir] : []), ...(options.images ? ['--images', options.images] : [])];
+  // This checkout's own bin, not node_modules/.bin/sluice: node_modules may be shared with another checkout.
+  const child: ChildProcess = spawn(join(ROOT, 'bin', 'sluice'), args, {
     cwd: ROOT,
     env: { ...process.env, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}` },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -61,6 +53,11 @@ export async function startRuntime(options: { dataDir: string; packageDir?: stri
   return {
     endpoint,
     output: () => output,
+    async crash() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill('SIGTERM');

@@ -90,7 +90,7 @@ async function settled(name: string, timeoutMs = 20_000): Promise<Record<string,
 
 function servingPids(name: string): number[] {
   try {
-    return (JSON.parse(readFileSync(join(h.dataDir, 'endpoint-processes', `${name}.json`), 'utf8')) as { pid: number }[]).map((entry) => entry.pid);
+    return (JSON.parse(readFileSync(join(h.dataDir, 'containers', `endpoint.${name}.json`), 'utf8')) as { pid: number }[]).map((entry) => entry.pid);
   } catch {
     return [];
   }

@@ -128,7 +128,7 @@ describe('endpoints', () => {
 
   it('kills the serving processes a crashed runtime left behind, then serves again', async () => {
     await deploy('orphaned');
-    const pids = JSON.parse(readFileSync(join(h.dataDir, 'endpoint-processes', 'orphaned.json'), 'utf8')) as { pid: number }[];
+    const pids = JSON.parse(readFileSync(join(h.dataDir, 'containers', 'endpoint.orphaned.json'), 'utf8')) as { pid: number }[];
     expect(pids).toHaveLength(1);
 
     const restarted = h.restart();
