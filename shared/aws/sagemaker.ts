@@ -30,6 +30,8 @@ import {
   ListTagsCommand,
   ModelApprovalStatus,
   SageMakerClient,
+  StopProcessingJobCommand,
+  StopTrainingJobCommand,
   type Tag,
   UpdateEndpointCommand,
   type UpdateEndpointCommandInput,
@@ -89,6 +91,31 @@ export async function describeTrainingJob(name: string): Promise<DescribeTrainin
   } catch (error) {
     if (isAwsError(error, 'ResourceNotFound') || (isAwsError(error, 'ValidationException') && /not found|does not exist/i.test((error as Error).message))) return undefined;
     throw classifyAwsError(error, `DescribeTrainingJob ${name}`);
+  }
+}
+
+/** SageMaker's answer to stopping a job that is no longer running (Stopping, Stopped, Completed, Failed). */
+function notRunning(error: unknown): boolean {
+  return isAwsError(error, 'ValidationException') && /status|not in progress|already|cannot be stopped/i.test((error as Error).message);
+}
+
+/** Stops a training job. Idempotent: a job that no longer runs is left as it is. Throws RetryableError on throttling. */
+export async function stopTrainingJob(name: string): Promise<void> {
+  try {
+    await client.send(new StopTrainingJobCommand({ TrainingJobName: name }));
+  } catch (error) {
+    if (notRunning(error)) return;
+    throw classifyAwsError(error, `StopTrainingJob ${name}`);
+  }
+}
+
+/** Stops a processing job. Idempotent: a job that no longer runs is left as it is. Throws RetryableError on throttling. */
+export async function stopProcessingJob(name: string): Promise<void> {
+  try {
+    await client.send(new StopProcessingJobCommand({ ProcessingJobName: name }));
+  } catch (error) {
+    if (notRunning(error)) return;
+    throw classifyAwsError(error, `StopProcessingJob ${name}`);
   }
 }
 

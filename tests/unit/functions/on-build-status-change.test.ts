@@ -4,17 +4,19 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { ExecutionStatus, GetExecutionHistoryCommand, HistoryEventType, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DescribeTrainingJobCommand, SageMakerClient, StopTrainingJobCommand, TrainingJobStatus } from '@aws-sdk/client-sagemaker';
 import { mockClient } from 'aws-sdk-client-mock';
 
 import type { handler as onBuildStatusChangeHandler } from '../../../functions/on-build-status-change';
 import { loadFixture, loadSample } from '../../helpers/fixtures';
 import { lambdaContext } from '../../helpers/lambda-context';
-import { ANNOUNCEMENT_TABLE, type FakeTable, fakeTable, HistoryBuilder, newRun, PIPELINE_STATE_MACHINE_ARN, serveHistory, serveRuns, type TestRun } from '../../helpers/step-tasks';
+import { ANNOUNCEMENT_TABLE, type FakeTable, fakeTable, HistoryBuilder, newRun, PIPELINE_STATE_MACHINE_ARN, serveHistory, serveRuns, type TestRun, TOKEN_TABLE } from '../../helpers/step-tasks';
 
 const sfn = mockClient(SFNClient);
 const events = mockClient(EventBridgeClient);
 const sqs = mockClient(SQSClient);
 const dynamo = mockClient(DynamoDBDocumentClient);
+const sagemaker = mockClient(SageMakerClient);
 
 const BUS = 'sluice-test';
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/sluice-test-dead-letter';
@@ -32,12 +34,14 @@ beforeAll(async () => {
   process.env.BUILD_STATE_MACHINE_PREFIX = 'sluice-test-build-';
   process.env.RECONCILE_MIN_AGE_SECONDS = '120';
   process.env.DEAD_LETTER_QUEUE_URL = QUEUE_URL;
+  process.env.JOB_TOKEN_TABLE = TOKEN_TABLE;
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   ({ handler } = await import('../../../functions/on-build-status-change'));
 });
 
 let run: TestRun;
 let announcements: FakeTable;
+let tokens: FakeTable;
 
 /** tests/fixtures/execution-status-change.json for `run`, with `detail` fields replaced. */
 function statusChange(detail: Record<string, unknown> = {}): { detail: Record<string, unknown> } {
@@ -60,7 +64,9 @@ beforeEach(() => {
   sqs.reset();
   dynamo.reset();
   run = newRun();
+  sagemaker.reset();
   announcements = fakeTable(dynamo, ANNOUNCEMENT_TABLE, 'announcement');
+  tokens = fakeTable(dynamo, TOKEN_TABLE, 'jobName');
   events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
   sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
   const history = new HistoryBuilder();
@@ -78,6 +84,17 @@ describe('on-build-status-change handler', () => {
     const entry = events.commandCalls(PutEventsCommand)[0]!.args[0].input.Entries![0]!;
     expect(entry).toMatchObject({ EventBusName: BUS, Source: 'sluice', DetailType: 'Model Build Failed' });
     expect(JSON.parse(entry.Detail!)).toMatchObject({ repository: 'abalone', commit: run.build.commit, executionArn: run.executionArn, step: 'Train', error: 'SageMakerJobFailed', cause: CAUSE });
+  });
+
+  it('stops the run\'s training job still in progress (the other branch of a failed Parallel), from the table named by JOB_TOKEN_TABLE', async () => {
+    const job = 'abalone-train-logistic-0a1b2c3d4e5f';
+    tokens.items.set(job, { jobName: job, kind: 'training', taskToken: 't', executionArn: run.executionArn, step: 'train-logistic', createdAt: 1, expiresAt: 2 });
+    sagemaker.on(DescribeTrainingJobCommand, { TrainingJobName: job }).resolves({ TrainingJobName: job, TrainingJobStatus: TrainingJobStatus.IN_PROGRESS });
+    sagemaker.on(StopTrainingJobCommand).resolves({});
+
+    await handler(statusChange(), lambdaContext());
+
+    expect(sagemaker).toHaveReceivedCommandWith(StopTrainingJobCommand, { TrainingJobName: job });
   });
 
   it('ignores a run that succeeded', async () => {
