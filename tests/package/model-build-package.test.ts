@@ -333,8 +333,9 @@ describe('IAM in the packaged template', () => {
     expect(list.Condition).toEqual({ StringLike: { 's3:prefix': 'builds/*' } });
   });
 
-  it('lets on-build-status-change read build runs, list the stage\'s, record announcements and publish them, and nothing more', () => {
-    const grants = statementsOf(template.Resources.OnBuildStatusChangeRole!).map((s) => ({ actions: actions(s).sort(), resource: s.Resource }));
+  it('lets on-build-status-change read build runs, list the stage\'s, record announcements, stop an ended run\'s jobs and publish, and nothing more', () => {
+    const grants = statementsOf(template.Resources.OnBuildStatusChangeRole!).map((s) => ({ actions: actions(s).sort(), resource: s.Resource, ...(s.Condition ? { condition: s.Condition } : {}) }));
+    const jobs = ['training-job', 'processing-job'].map((type) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:sagemaker:\${AWS::Region}:\${AWS::AccountId}:${type}/*` }));
     const executions = { 'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:sluice-dev-build-*:*' };
 
     expect(grants).toEqual([
@@ -344,6 +345,10 @@ describe('IAM in the packaged template', () => {
       { actions: ['states:ListExecutions'], resource: { 'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:sluice-dev-build-*' } },
       { actions: ['states:DescribeExecution'], resource: executions },
       { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resource: { 'Fn::GetAtt': ['BuildAnnouncementTable', 'Arn'] } },
+      { actions: ['dynamodb:Scan'], resource: { 'Fn::GetAtt': ['JobTokenTable', 'Arn'] } },
+      { actions: ['sagemaker:DescribeProcessingJob', 'sagemaker:DescribeTrainingJob'], resource: jobs },
+      // Only the jobs of this stage's build runs: start-job tags each job with its run.
+      { actions: ['sagemaker:StopProcessingJob', 'sagemaker:StopTrainingJob'], resource: jobs, condition: { StringLike: { 'aws:ResourceTag/sluice:execution': executions } } },
       { actions: ['events:PutEvents'], resource: { 'Fn::GetAtt': ['EventBus', 'Arn'] } },
       { actions: ['sqs:SendMessage'], resource: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } },
     ]);
