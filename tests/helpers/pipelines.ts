@@ -3,6 +3,7 @@ import { join } from 'node:path';
 
 import aslValidator from 'asl-validator';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import { parse as parseYaml } from 'yaml';
 
 import { type CompiledPipeline, type CompileTargets, compilePipeline } from '../../shared/pipeline/compile';
 import { analysePipeline } from '../../shared/pipeline/graph';
@@ -17,6 +18,19 @@ import { ROOT, TEST_POLICY, TEST_REPOSITORY } from './fixtures';
 /** The stage policy as parseMlopsConfig takes it (a fresh, mutable copy). */
 export function testPolicy(): StagePolicy & { allowedInstanceTypes: string[] } {
   return { ...TEST_POLICY, allowedInstanceTypes: [...TEST_POLICY.allowedInstanceTypes], selfApprovalRepositories: [] };
+}
+
+/** A stage's policy as serverless.yml declares it (params.default, overridden by params.<stage>). */
+export function serverlessStagePolicy(stage: string): StagePolicy {
+  const params = (parseYaml(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')) as { params: Record<string, Partial<StagePolicy>> }).params;
+  const merged = { ...params.default, ...params[stage] };
+  return {
+    allowedInstanceTypes: [...(merged.allowedInstanceTypes ?? [])],
+    maxRuntimeSeconds: Number(merged.maxRuntimeSeconds),
+    maxInstanceCount: Number(merged.maxInstanceCount),
+    maxVolumeSizeInGB: Number(merged.maxVolumeSizeInGB),
+    selfApprovalRepositories: [...(merged.selfApprovalRepositories ?? [])],
+  };
 }
 
 /** The text of tests/fixtures/pipelines/<name>.yaml. */

@@ -10,18 +10,17 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { parse } from 'yaml';
 
 import { tarGzDirectory } from '../../../local/sagemaker/archive';
 import { rewriteValue } from '../../../local/sagemaker/contract';
 import { analysePipeline } from '../../../shared/pipeline/graph';
 import { resolveParameters } from '../../../shared/pipeline/parameters';
 import { evaluateCondition, resolveText, resolveValue, type ValueContext } from '../../../shared/pipeline/values';
-import type { StagePolicy } from '../../../shared/schemas/mlops-config';
 import type { ConditionStep, FailStep, ParameterValue, PipelineConfig, ProcessingStep, TrainingStep } from '../../../shared/schemas/mlops-v2';
 import { parseMlopsConfig } from '../../../shared/schemas/parse-mlops-config';
 import type { StepResult } from '../../../shared/schemas/task-inputs';
 import { ROOT } from '../../helpers/fixtures';
+import { serverlessStagePolicy } from '../../helpers/pipelines';
 
 const EXAMPLE = join(ROOT, 'examples', 'abalone-age');
 const CONFIG_TEXT = readFileSync(join(EXAMPLE, 'mlops.yaml'), 'utf8');
@@ -69,20 +68,7 @@ const { DEFAULT_OPTIONS, fitLogistic } = example<{ DEFAULT_OPTIONS: LogisticOpti
 const { readLabelledMatrix } = example<{ readLabelledMatrix(dir: string, what: string, featureCount: number): { labels: number[]; features: number[][] } }>('contract');
 const { respond } = example<{ respond(model: LoadedModel, request: { method: string; path: string; headers: Record<string, string>; body: string }): Reply }>('serve');
 
-/** A stage's policy as serverless.yml declares it (params.default, overridden by params.<stage>). */
-function stagePolicy(stage: string): StagePolicy {
-  const params = (parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')) as { params: Record<string, Partial<StagePolicy>> }).params;
-  const merged = { ...params.default, ...params[stage] };
-  return {
-    allowedInstanceTypes: [...(merged.allowedInstanceTypes ?? [])],
-    maxRuntimeSeconds: Number(merged.maxRuntimeSeconds),
-    maxInstanceCount: Number(merged.maxInstanceCount),
-    maxVolumeSizeInGB: Number(merged.maxVolumeSizeInGB),
-    selfApprovalRepositories: [...(merged.selfApprovalRepositories ?? [])],
-  };
-}
-
-const config: PipelineConfig = parseMlopsConfig(CONFIG_TEXT, stagePolicy('local'), 'abalone-age');
+const config: PipelineConfig = parseMlopsConfig(CONFIG_TEXT, serverlessStagePolicy('local'), 'abalone-age');
 
 function processingStep(name: string): ProcessingStep {
   const spec = config.Steps[name];
@@ -206,7 +192,7 @@ afterAll(() => {
 
 describe('mlops.yaml', () => {
   it.each(['dev', 'local'])('parses under the %s stage\'s policy from serverless.yml', (stage) => {
-    expect(() => parseMlopsConfig(CONFIG_TEXT, stagePolicy(stage), 'abalone-age')).not.toThrow();
+    expect(() => parseMlopsConfig(CONFIG_TEXT, serverlessStagePolicy(stage), 'abalone-age')).not.toThrow();
   });
 
   it('runs every step and both registrations in the one image that Local.Images maps to node container.js', () => {

@@ -8,13 +8,12 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { parse } from 'yaml';
 
 import { stepOf } from '../../../shared/pipeline/stored-pipeline';
-import type { StagePolicy } from '../../../shared/schemas/mlops-config';
 import type { PipelineConfig } from '../../../shared/schemas/mlops-v2';
 import { parseMlopsConfig } from '../../../shared/schemas/parse-mlops-config';
 import { EXAMPLE_CONFIG_TEXT, exampleConfig, ROOT } from '../../helpers/fixtures';
+import { serverlessStagePolicy } from '../../helpers/pipelines';
 
 const EXAMPLE = join(ROOT, 'examples', 'abalone');
 const RAW_ROWS = 4177;
@@ -51,19 +50,6 @@ function jobArgs(args: readonly string[] | undefined, optMl: string): string[] {
 
 function csvRows(file: string): string[][] {
   return readFileSync(file, 'utf8').trim().split('\n').map((line) => line.split(','));
-}
-
-/** A stage's policy as serverless.yml declares it (params.default, overridden by params.<stage>). */
-function stagePolicy(stage: string): StagePolicy {
-  const params = (parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')) as { params: Record<string, Partial<StagePolicy>> }).params;
-  const merged = { ...params.default, ...params[stage] };
-  return {
-    allowedInstanceTypes: [...(merged.allowedInstanceTypes ?? [])],
-    maxRuntimeSeconds: Number(merged.maxRuntimeSeconds),
-    maxInstanceCount: Number(merged.maxInstanceCount),
-    maxVolumeSizeInGB: Number(merged.maxVolumeSizeInGB),
-    selfApprovalRepositories: [...(merged.selfApprovalRepositories ?? [])],
-  };
 }
 
 let work: string;
@@ -136,7 +122,7 @@ afterAll(() => {
 
 describe('mlops.yaml', () => {
   it.each(['dev', 'local'])('parses under the %s stage\'s policy from serverless.yml', (stage) => {
-    expect(() => parseMlopsConfig(EXAMPLE_CONFIG_TEXT, stagePolicy(stage), 'abalone')).not.toThrow();
+    expect(() => parseMlopsConfig(EXAMPLE_CONFIG_TEXT, serverlessStagePolicy(stage), 'abalone')).not.toThrow();
   });
 
   it('runs every step and the registered model in the one image that Local.Images maps to a command', () => {
