@@ -28,6 +28,30 @@ const isTrue = (value) => value === true || String(value).trim().toLowerCase() =
 /** shared/naming.ts toSageMakerSlug, keeping `*` (an IAM wildcard in a repository pattern). */
 const slug = (text) => text.replace(/[^a-zA-Z0-9*]+/g, '-').replace(/^-+|-+$/g, '');
 
+const { createHash } = require('node:crypto');
+
+/** shared/naming.ts shortHash of one part: sha256 hex, first `length` characters. */
+const shortHash = (text, length) => createHash('sha256').update(text).digest('hex').slice(0, length);
+
+/** shared/naming.ts toSageMakerSlug. */
+const sageMakerSlug = (text, maxLength) => {
+  const cut = text.replace(/[^a-zA-Z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, maxLength).replace(/-+$/g, '');
+  return cut === '' ? 'x' : cut;
+};
+
+/** shared/naming.ts repositoryKey: the repository's own folder under builds/. */
+const repositoryKey = (repository) => `${sageMakerSlug(repository, 32)}-${shortHash(repository, 6)}`;
+
+/**
+ * The repositories with an execution role of their own: the literal names of `repositories` (a name
+ * with `*` matches repositories nobody listed, so they share the stage's role), and none when the
+ * stage brings its own role (`sagemakerRoleArn`).
+ */
+const roleRepositories = async (resolveVariable) => {
+  if (await resolveVariable('param:sagemakerRoleArn')) return [];
+  return (await list(resolveVariable, 'repositories')).filter((name) => !name.includes('*'));
+};
+
 /** ArnEquals for a key ARN, StringEquals for anything else (a key id or alias is compared as given). */
 const kmsKeyCondition = (condition, key, value) => {
   const operator = value.startsWith('arn:') ? 'ArnEquals' : 'StringEquals';
@@ -82,6 +106,68 @@ module.exports = {
   /** The stage's VPC subnets / security groups joined with commas; '' when none. */
   vpcSubnetList: async ({ resolveVariable }) => (await optionalList(resolveVariable, 'vpcSubnets')).join(','),
   vpcSecurityGroupList: async ({ resolveVariable }) => (await optionalList(resolveVariable, 'vpcSecurityGroups')).join(','),
+  /** The repositories with their own execution role, joined with commas ('' when none): start-job's and create-model's ROLE_REPOSITORIES. */
+  roleRepositoryList: async ({ resolveVariable }) => (await roleRepositories(resolveVariable)).join(','),
+  /**
+   * One SageMaker execution role per listed repository (`<service>-<stage>-job-<10 hex of the name>`,
+   * shared/naming.ts repositoryRoleName): its jobs and endpoints read and write only the repository's
+   * own `builds/<repository key>/`, read `datasets/`, write captured data only for its own endpoints;
+   * the rest (images, logs, metrics, alarms) from the JobCommonPolicy every execution role shares.
+   * A CloudFormation fragment for serverless.yml's `resources` list ({} when there are none).
+   */
+  repositoryRoleResources: async ({ resolveVariable }) => {
+    const repositories = await roleRepositories(resolveVariable);
+    if (repositories.length === 0) return {};
+    const rolePrefix = await resolveVariable('self:custom.jobRolePrefix');
+    const groupPrefix = await resolveVariable('self:custom.modelPackageGroupPrefix');
+    const bucket = await resolveVariable('self:custom.artifactsBucket');
+    const object = (key) => ({ 'Fn::Sub': [`arn:\${AWS::Partition}:s3:::\${Bucket}/${key}`, { Bucket: bucket }] });
+    const resources = {};
+    for (const repository of repositories) {
+      const hash = shortHash(repository, 10);
+      const own = `builds/${repositoryKey(repository)}/`;
+      const group = `${groupPrefix}-${sageMakerSlug(repository, 63)}`;
+      resources[`JobRole${hash}`] = {
+        Type: 'AWS::IAM::Role',
+        Properties: {
+          RoleName: `${rolePrefix}${hash}`,
+          Description: `SageMaker jobs and endpoints of repository ${repository}`.slice(0, 1000),
+          Tags: [{ Key: 'sluice:repository', Value: repository }],
+          AssumeRolePolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Principal: { Service: 'sagemaker.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+          },
+          ManagedPolicyArns: [{ Ref: 'JobCommonPolicy' }],
+          Policies: [
+            {
+              PolicyName: 'repository-data',
+              PolicyDocument: {
+                Version: '2012-10-17',
+                Statement: [
+                  { Sid: 'OwnBuilds', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: object(`${own}*`) },
+                  { Sid: 'ReadDatasets', Effect: 'Allow', Action: 's3:GetObject', Resource: object('datasets/*') },
+                  {
+                    Sid: 'ListOwnBuildsAndDatasets',
+                    Effect: 'Allow',
+                    Action: 's3:ListBucket',
+                    Resource: { 'Fn::Sub': ['arn:${AWS::Partition}:s3:::${Bucket}', { Bucket: bucket }] },
+                    Condition: { StringLike: { 's3:prefix': [`${own}*`, 'datasets/*'] } },
+                  },
+                  {
+                    Sid: 'OwnEndpointsDataCapture',
+                    Effect: 'Allow',
+                    Action: 's3:PutObject',
+                    Resource: [`data-capture/${group}-staging/*`, `data-capture/${group}-prod/*`, `data-capture/${group}--*`].map(object),
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      };
+    }
+    return { Resources: resources };
+  },
   /** `selfApprovalRepositories` joined with commas; '' when none (the AllowSelfApproval condition). */
   selfApprovalRepositoryList: async ({ resolveVariable }) => (await optionalList(resolveVariable, 'selfApprovalRepositories')).join(','),
   /**

@@ -1,22 +1,23 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 
-import { loadConfig, loadIsolation } from '../shared/config';
+import { loadConfig, loadExecutionRoles, loadIsolation } from '../shared/config';
 import { logger } from '../shared/logger';
 import { startJob } from '../shared/pipeline/jobs';
 import { parseEvent } from '../shared/schemas/events';
 import { startJobInputSchema } from '../shared/schemas/task-inputs';
 
 /** Step Functions `lambda:invoke.waitForTaskToken` task of a Processing or Training step: reuse a result, or start the SageMaker job and park the token. */
-const env = loadConfig('SAGEMAKER_ROLE_ARN', 'ARTIFACTS_BUCKET', 'MAX_RUNTIME_SECONDS', 'ALLOWED_INSTANCE_TYPES', 'MAX_INSTANCE_COUNT', 'MAX_VOLUME_SIZE_GB', 'JOB_TOKEN_TABLE', 'STEP_CACHE_TABLE');
+const env = loadConfig('ARTIFACTS_BUCKET', 'MAX_RUNTIME_SECONDS', 'ALLOWED_INSTANCE_TYPES', 'MAX_INSTANCE_COUNT', 'MAX_VOLUME_SIZE_GB', 'JOB_TOKEN_TABLE', 'STEP_CACHE_TABLE');
 const isolation = loadIsolation();
+const roles = loadExecutionRoles();
 
 export const handler = middy(async (event: unknown) => {
   const input = parseEvent(startJobInputSchema, event);
   const outcome = await startJob(
     input,
     {
-      roleArn: env.SAGEMAKER_ROLE_ARN,
+      ...roles,
       artifactsBucket: env.ARTIFACTS_BUCKET,
       maxRuntimeSeconds: env.MAX_RUNTIME_SECONDS,
       allowedInstanceTypes: env.ALLOWED_INSTANCE_TYPES,

@@ -1,5 +1,6 @@
 import type { StageIsolation } from './isolation';
 import type { BuildSettings } from './pipeline/start-build';
+import type { ExecutionRoles } from './pipeline/tenancy';
 import * as z from './schemas/zod';
 
 /**
@@ -43,6 +44,9 @@ const variables = {
   JOB_TOKEN_TABLE: () => z.string().check(z.minLength(3)),
   BUILD_ANNOUNCEMENT_TABLE: () => z.string().check(z.minLength(3)),
   SAGEMAKER_ROLE_ARN: () => z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN')),
+  /** The repositories with an execution role of their own, and those roles' ARN prefix (shared/pipeline/tenancy.ts). */
+  ROLE_REPOSITORIES: optionalList,
+  REPOSITORY_ROLE_ARN_PREFIX: () => z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+-$/, 'must be an IAM role ARN prefix ending in -'))),
   ALLOWED_INSTANCE_TYPES: commaList,
   MAX_RUNTIME_SECONDS: positiveInt,
   MAX_INSTANCE_COUNT: positiveInt,
@@ -152,4 +156,16 @@ export function loadIsolation(): StageIsolation {
     ...(env.VOLUME_KMS_KEY_ID ? { volumeKmsKeyId: env.VOLUME_KMS_KEY_ID } : {}),
     ...(env.OUTPUT_KMS_KEY_ID ? { outputKmsKeyId: env.OUTPUT_KMS_KEY_ID } : {}),
   });
+}
+
+/**
+ * The stage's execution roles (shared/pipeline/tenancy.ts executionRoleArn), read from the
+ * environment. Throws {@link ConfigurationError} naming the variable when one is malformed, or when
+ * ROLE_REPOSITORIES lists repositories without REPOSITORY_ROLE_ARN_PREFIX.
+ */
+export function loadExecutionRoles(): ExecutionRoles {
+  const env = loadConfig('SAGEMAKER_ROLE_ARN', 'ROLE_REPOSITORIES', 'REPOSITORY_ROLE_ARN_PREFIX');
+  if (env.ROLE_REPOSITORIES.length === 0) return Object.freeze({ roleArn: env.SAGEMAKER_ROLE_ARN });
+  if (!env.REPOSITORY_ROLE_ARN_PREFIX) throw new ConfigurationError('invalid environment: REPOSITORY_ROLE_ARN_PREFIX: is required with ROLE_REPOSITORIES (not set)');
+  return Object.freeze({ roleArn: env.SAGEMAKER_ROLE_ARN, repositoryRoles: { arnPrefix: env.REPOSITORY_ROLE_ARN_PREFIX, repositories: [...env.ROLE_REPOSITORIES] } });
 }

@@ -51,12 +51,27 @@ export function buildExecutionName(repository: string, commit: string): string {
 }
 
 /**
- * Where a repository's source tree is snapshotted, by its git tree id: `builds/sources/<repository>/<tree>/`.
- * A new commit with the same files finds the snapshot already there. The repository part is made
- * key-safe and suffixed with a hash of its name, so two repositories never share a prefix.
+ * A repository's own part of the artifacts bucket, `builds/<repository key>/`: its name made
+ * key-safe (at most 32 characters) and a hash of the whole name, so two repositories never share a
+ * prefix (`abalone-1a2b3c/` is not a prefix of `abalone-age-4d5e6f/`). Each repository's execution
+ * role may read and write only there (serverless.yml, events/stage-params.js).
+ */
+export function repositoryKey(repository: string): string {
+  return `${toSageMakerSlug(repository, 32)}-${shortHash([repository], 6)}`;
+}
+
+/** Key prefix of everything one build run writes: `builds/<repository key>/<execution>/`. */
+export function buildKeyPrefix(repository: string, executionName: string): string {
+  return `builds/${repositoryKey(repository)}/${executionName}/`;
+}
+
+/**
+ * Where a repository's source tree is snapshotted, by its git tree id:
+ * `builds/<repository key>/sources/<tree>/` (no execution is named `sources`). A new commit with the
+ * same files finds the snapshot already there.
  */
 export function sourceSnapshotPrefix(repository: string, treeId: string): string {
-  return `builds/sources/${toSageMakerSlug(repository, 40)}-${shortHash([repository], 6)}/${treeId}/`;
+  return `builds/${repositoryKey(repository)}/sources/${treeId}/`;
 }
 
 /**

@@ -3,7 +3,7 @@ import { ModelApprovalStatus } from '@aws-sdk/client-sagemaker';
 import { getObjectText } from '../aws/s3';
 import { describeModelPackage } from '../aws/sagemaker';
 import { InvalidConfigError, InvalidInputError, ModelPackageNotApprovedError } from '../errors';
-import { deployModelName, endpointAlarmNames, endpointConfigName, endpointName, parseModelPackageArn } from '../naming';
+import { buildKeyPrefix, deployModelName, endpointAlarmNames, endpointConfigName, endpointName, parseModelPackageArn } from '../naming';
 import { type DeployConfig, type DeployPlan, type DeployStage, type EndpointPolicy, type PrepareDeployInput, readDeployConfig, type StagePlan } from '../schemas/deploy';
 import { CONFIG_FILE } from '../schemas/patterns';
 
@@ -93,7 +93,7 @@ export function buildPlan(input: PrepareDeployInput, lineage: PackageLineage, de
 
 /**
  * prepare-deploy: checks the version (still Approved, for a deploy), reads the Deploy section
- * of its build's pipeline (`builds/<execution>/pipeline.json`: mlops.yaml as that build read it)
+ * of its build's pipeline (`builds/<repository key>/<execution>/pipeline.json`: mlops.yaml as that build read it)
  * and names everything each stage will create.
  * Throws ModelPackageNotApprovedError, InvalidConfigError (no lineage, no snapshot, missing or
  * invalid Deploy, instance type not allowed), RetryableError on throttling. Read-only, so idempotent.
@@ -104,10 +104,10 @@ export async function prepareDeploy(input: PrepareDeployInput, settings: DeployS
   if (mode === 'deploy' && lineage.approvalStatus !== ModelApprovalStatus.APPROVED) {
     throw new ModelPackageNotApprovedError(`${modelPackageArn} is ${lineage.approvalStatus ?? 'of unknown status'}, not Approved`);
   }
-  if (!lineage.buildExecutionName) {
-    throw new InvalidConfigError(`${modelPackageArn} has no sluice:execution metadata: it was not registered by a Sluice build, so its ${CONFIG_FILE} is unknown`);
+  if (!lineage.buildExecutionName || !lineage.repository) {
+    throw new InvalidConfigError(`${modelPackageArn} has no sluice:execution or sluice:repository metadata: it was not registered by a Sluice build, so its ${CONFIG_FILE} is unknown`);
   }
-  const key = `builds/${lineage.buildExecutionName}/pipeline.json`;
+  const key = `${buildKeyPrefix(lineage.repository, lineage.buildExecutionName)}pipeline.json`;
   const text = await getObjectText(settings.artifactsBucket, key);
   if (text === undefined) throw new InvalidConfigError(`s3://${settings.artifactsBucket}/${key} does not exist: the build's pipeline is gone`);
   return buildPlan(input, lineage, readDeployConfig(JSON.parse(text) as unknown, settings), settings);

@@ -3,6 +3,7 @@ import type { ProductionVariantInstanceType, Tag } from '@aws-sdk/client-sagemak
 import { putMetricAlarm } from '../aws/cloudwatch';
 import { createEndpointConfig, createModel } from '../aws/sagemaker';
 import { tagValue } from '../pipeline/job-requests';
+import { type ExecutionRoles, executionRoleArn } from '../pipeline/tenancy';
 import { isolateEndpointConfig, isolateModel, type StageIsolation } from '../isolation';
 import { endpointAlarmNames } from '../naming';
 import type { DeployPlan, StagePlan, StageTaskInput } from '../schemas/deploy';
@@ -27,11 +28,12 @@ export function deployTags(plan: DeployPlan, executionArn: string): Tag[] {
 
 /**
  * CreateModel from the model package (SageMaker reads image and model data from it) under the
- * stage's execution role and network settings. Returns created: false when the model already exists (the other stage,
+ * repository's execution role (its own, or the stage's: tenancy.ts) and the stage's network settings. Returns created: false when the model already exists (the other stage,
  * or a retried task, made it). Throws RetryableError on throttling.
  */
-export async function createStageModel(input: StageTaskInput, roleArn: string, isolation: StageIsolation): Promise<{ modelName: string; created: boolean }> {
+export async function createStageModel(input: StageTaskInput, roles: ExecutionRoles, isolation: StageIsolation): Promise<{ modelName: string; created: boolean }> {
   const { plan, stage, executionArn } = input;
+  const roleArn = executionRoleArn(plan.repository, roles);
   const created = await createModel(
     isolateModel({ ModelName: stage.modelName, Containers: [{ ModelPackageName: plan.modelPackageArn }], ExecutionRoleArn: roleArn, Tags: deployTags(plan, executionArn) }, isolation),
   );

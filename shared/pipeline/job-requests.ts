@@ -6,13 +6,15 @@ import type {
   TrainingInstanceType,
 } from '@aws-sdk/client-sagemaker';
 
-import type { StageIsolation } from '../isolation';
 import { InvalidConfigError } from '../errors';
+import type { StageIsolation } from '../isolation';
+import { buildKeyPrefix } from '../naming';
 import type { InputSource, JobStep, ProcessingStep, TrainingStep } from '../schemas/mlops-v2';
 import { datasetKeyProblem, FROM_REF } from '../schemas/patterns';
 import type { Value } from '../schemas/pipeline-values';
 import type { BuildContext, StepResult } from '../schemas/task-inputs';
 import { instanceCountIssue, instanceTypeIssue, runtimeIssue, volumeSizeIssue } from './stage-policy';
+import { type ExecutionRoles, executionRoleArn } from './tenancy';
 import { resolveInteger, resolveText, resolveValue, type ValueContext } from './values';
 
 /**
@@ -24,8 +26,7 @@ import { resolveInteger, resolveText, resolveValue, type ValueContext } from './
  */
 
 /** What the stage decides for every job. */
-export interface StageSettings {
-  roleArn: string;
+export interface StageSettings extends ExecutionRoles {
   artifactsBucket: string;
   maxRuntimeSeconds: number;
   allowedInstanceTypes: readonly string[];
@@ -40,9 +41,9 @@ export const PROCESSING_CODE_PATH = '/opt/ml/processing/input/code';
 const PROCESSING_INPUT_ROOT = '/opt/ml/processing/input';
 const PROCESSING_OUTPUT_ROOT = '/opt/ml/processing/output';
 
-/** s3:// prefix under which a build keeps everything it produces. */
-export function buildPrefix(bucket: string, executionName: string): string {
-  return `s3://${bucket}/builds/${executionName}/`;
+/** s3:// prefix under which a build keeps everything it produces: `builds/<repository key>/<execution>/`. */
+export function buildPrefix(bucket: string, build: Pick<BuildContext, 'repository' | 'executionName'>): string {
+  return `s3://${bucket}/${buildKeyPrefix(build.repository, build.executionName)}`;
 }
 
 /** Tag values allow letters, digits, spaces and `_.:/=+-@`; anything else becomes `_`. */
@@ -124,9 +125,9 @@ async function texts(values: readonly Value[] | undefined, ctx: ValueContext, fi
   return Promise.all(values.map((value, index) => resolveText(value, ctx, `${field}[${index}]`)));
 }
 
-/** The output URIs a processing step writes to, by output name: `builds/<execution>/<step>/<output>/`. */
+/** The output URIs a processing step writes to, by output name: `builds/<repository key>/<execution>/<step>/<output>/`. */
 export function processingOutputUris(step: string, outputs: readonly string[], build: BuildContext, bucket: string): Record<string, string> {
-  const prefix = buildPrefix(bucket, build.executionName);
+  const prefix = buildPrefix(bucket, build);
   return Object.fromEntries(outputs.map((name) => [name, `${prefix}${step}/${name}/`]));
 }
 
@@ -140,7 +141,7 @@ async function processingJob(step: string, spec: ProcessingStep, build: BuildCon
     kind: 'processing',
     inputs: [{ name: 'code', kind: 'code' }, ...inputs],
     request: {
-      RoleArn: stage.roleArn,
+      RoleArn: executionRoleArn(build.repository, stage),
       AppSpecification: {
         ImageUri: await resolveText(app.ImageUri, ctx, `${at}.AppSpecification.ImageUri`),
         ContainerEntrypoint: await texts(app.ContainerEntrypoint, ctx, `${at}.AppSpecification.ContainerEntrypoint`),
@@ -183,7 +184,7 @@ async function trainingJob(step: string, spec: TrainingStep, build: BuildContext
     kind: 'training',
     inputs: [{ name: 'code', kind: 'code' }, ...channels.map(({ origin }) => origin)],
     request: {
-      RoleArn: stage.roleArn,
+      RoleArn: executionRoleArn(build.repository, stage),
       AlgorithmSpecification: { ...spec.AlgorithmSpecification, TrainingImage: await resolveText(spec.AlgorithmSpecification.TrainingImage, ctx, `${at}.AlgorithmSpecification.TrainingImage`) },
       HyperParameters: hyperParameters,
       InputDataConfig: channels.map(({ source, origin }) => ({
@@ -191,7 +192,7 @@ async function trainingJob(step: string, spec: TrainingStep, build: BuildContext
         ContentType: source.ContentType,
         DataSource: { S3DataSource: { S3DataType: 'S3Prefix' as const, S3Uri: origin.uri, S3DataDistributionType: 'FullyReplicated' as const } },
       })),
-      OutputDataConfig: { S3OutputPath: `${buildPrefix(stage.artifactsBucket, build.executionName)}${step}/` },
+      OutputDataConfig: { S3OutputPath: `${buildPrefix(stage.artifactsBucket, build)}${step}/` },
       ResourceConfig: { InstanceType: resourceConfig.InstanceType as TrainingInstanceType, InstanceCount: resourceConfig.InstanceCount, VolumeSizeInGB: resourceConfig.VolumeSizeInGB },
       StoppingCondition: { MaxRuntimeInSeconds: resourceConfig.MaxRuntimeInSeconds },
       Environment: await environment(spec.Environment, ctx, `${at}.Environment`),

@@ -4,7 +4,7 @@ import { getBranchHead, getCommitTree, getFileAtCommit } from '../aws/codecommit
 import { describeExecution, ensureStateMachine, startNamedExecution, walkExecutionHistory } from '../aws/sfn';
 import { matchesAny } from '../config';
 import { InvalidConfigError, InvalidInputError, isAwsError } from '../errors';
-import { buildExecutionName, canonicalJson, pipelineStateMachineName, requestedBuildExecutionName, shortHash, sourceSnapshotPrefix } from '../naming';
+import { buildExecutionName, buildKeyPrefix, canonicalJson, pipelineStateMachineName, requestedBuildExecutionName, shortHash, sourceSnapshotPrefix } from '../naming';
 import type { ModelBuildRequested, RepositoryStateChange } from '../schemas/events';
 import type { StagePolicy } from '../schemas/mlops-config';
 import { CONFIG_FILE } from '../schemas/patterns';
@@ -163,7 +163,7 @@ async function startBuild(request: BuildRequest, settings: BuildSettings): Promi
   const tree = await getCommitTree(repository, commit);
   if (!tree) throw new InvalidInputError(`commit: ${commit} does not exist in ${repository}`);
 
-  const prefix = `builds/${executionName}/`;
+  const prefix = buildKeyPrefix(repository, executionName);
   const at = (key: string) => `s3://${settings.artifactsBucket}/${prefix}${key}`;
   // The snapshot lives by tree: a new commit with the same files (a revert, a merge, a retag) reuses it.
   const source = (key: string) => `s3://${settings.artifactsBucket}/${sourceSnapshotPrefix(repository, tree)}${key}`;

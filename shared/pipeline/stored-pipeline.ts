@@ -5,7 +5,7 @@ import type { StepTaskInput } from '../schemas/task-inputs';
 import type { ValueContext } from './values';
 
 /**
- * A run's pipeline lives in S3 under the run's own prefix (`builds/<execution>/pipeline.json`),
+ * A run's pipeline lives in S3 under the run's own prefix (`builds/<repository key>/<execution>/pipeline.json`),
  * not in the execution's state: the state carries only its URI, so a big pipeline never comes near
  * Step Functions' 256 KiB limit. The file is written once, before the run starts, and never changes,
  * so a warm function keeps what it read.

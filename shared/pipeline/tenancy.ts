@@ -1,5 +1,5 @@
 import { matchesAny } from '../config';
-import { toSageMakerSlug } from '../naming';
+import { shortHash, toSageMakerSlug } from '../naming';
 
 /**
  * What a repository may claim on a stage it shares with other repositories: model package groups in
@@ -62,4 +62,27 @@ export function tenancyIssues(registrations: readonly Registration[], repository
     group === undefined ? undefined : groupNamespaceIssue(`${field}.ModelPackageGroupName`, repository, group),
     selfApprovalIssue(`${field}.ModelApprovalStatus`, repository, approval, selfApprovalAllowed),
   ]).filter((issue): issue is string => issue !== undefined);
+}
+
+/** The execution roles of a stage: one shared, and one for each repository listed by name (when the stack created them). */
+export interface ExecutionRoles {
+  /** The stage's role (sagemakerRoleArn, or the stack's SageMakerExecutionRole): repositories without their own. */
+  roleArn: string;
+  repositoryRoles?: {
+    /** `arn:<partition>:iam::<account>:role/<service>-<stage>-job-`. */
+    arnPrefix: string;
+    /** The repositories that have one. */
+    repositories: readonly string[];
+  };
+}
+
+/**
+ * The role a repository's jobs and endpoints run as: its own, `<prefix><10 hex of its name>` (the
+ * stack creates it for each repository `repositories` lists by name: events/stage-params.js
+ * repositoryRoleResources), which reaches only its own `builds/<repository key>/`; else the stage's
+ * shared role. Pure.
+ */
+export function executionRoleArn(repository: string, roles: ExecutionRoles): string {
+  const own = roles.repositoryRoles;
+  return own && own.repositories.includes(repository) ? `${own.arnPrefix}${shortHash([repository], 10)}` : roles.roleArn;
 }

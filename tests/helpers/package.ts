@@ -51,7 +51,9 @@ type MaybeStatement = Statement | { 'Fn::If': [string, Statement | { Ref: string
  * present (either branch that is a statement, never `AWS::NoValue`): what the role may be granted.
  */
 export function statementsOf(role: CfnResource): Statement[] {
-  const policies = (role.Properties.Policies ?? []) as { PolicyDocument: { Statement: MaybeStatement[] } }[];
+  // A role's inline policies, or a managed policy's own document.
+  const document = role.Properties.PolicyDocument as { Statement: MaybeStatement[] } | undefined;
+  const policies = document ? [{ PolicyDocument: document }] : ((role.Properties.Policies ?? []) as { PolicyDocument: { Statement: MaybeStatement[] } }[]);
   return policies
     .flatMap((policy) => policy.PolicyDocument.Statement)
     .flatMap((item): (Statement | { Ref: string })[] => ('Fn::If' in item ? [item['Fn::If'][1], item['Fn::If'][2]] : [item]))

@@ -24,7 +24,7 @@ import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { NO_ISOLATION } from '../../shared/isolation';
 import type { SourceManifest } from '../../shared/pipeline/cache';
 import type { StageSettings } from '../../shared/pipeline/job-requests';
-import { buildExecutionName, jobName, pipelineStateMachineName, sourceSnapshotPrefix } from '../../shared/naming';
+import { buildExecutionName, jobName, pipelineStateMachineName, repositoryKey, sourceSnapshotPrefix } from '../../shared/naming';
 import type { PipelineConfig } from '../../shared/schemas/mlops-v2';
 import type { BuildContext, ProcessingResult, StartJobInput, StepResult, StepTaskInput, TrainingResult } from '../../shared/schemas/task-inputs';
 import { ACCOUNT, BUCKET, REGION, ROLE_ARN, TEST_POLICY } from './fixtures';
@@ -57,7 +57,7 @@ export const PIPELINE_STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:s
 
 export const TASK_TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAeMc1xG0Vn7-test-token';
 
-/** One build run: its context, execution ARN and S3 prefix (`s3://<bucket>/builds/<execution>/`; its source snapshot lives by tree, elsewhere). */
+/** One build run: its context, execution ARN and S3 prefix (`s3://<bucket>/builds/<repository key>/<execution>/`; its source snapshot lives by tree, elsewhere). */
 export interface TestRun {
   build: BuildContext;
   executionArn: string;
@@ -81,7 +81,7 @@ export function newRun(overrides: Partial<BuildContext> = {}): TestRun {
   const repository = overrides.repository ?? 'abalone';
   const commit = overrides.commit ?? commitId(`test run ${runs}`);
   const executionName = overrides.executionName ?? buildExecutionName(repository, commit);
-  const prefix = `s3://${BUCKET}/builds/${executionName}/`;
+  const prefix = `s3://${BUCKET}/builds/${repositoryKey(repository)}/${executionName}/`;
   const source = `s3://${BUCKET}/${sourceSnapshotPrefix(repository, commitId(`tree of ${commit}`))}`;
   return {
     build: {

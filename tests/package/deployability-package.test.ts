@@ -3,6 +3,7 @@
  * Each `it` names the AWS page its expectation comes from.
  */
 import { actions, packageService, type PackagedService, resources, resourcesOfType, statementsOf } from '../helpers/package';
+import { repositoryKey, shortHash } from '../../shared/naming';
 
 let packaged: PackagedService;
 let template: PackagedService['template'];
@@ -71,7 +72,12 @@ describe('StartExecution grants', () => {
 });
 
 describe('the SageMaker execution role the stack creates', () => {
-  const statements = () => statementsOf(template.Resources.SageMakerExecutionRole!);
+  // Images, logs, metrics and alarms live in the JobCommonPolicy every execution role has.
+  const statements = () => [...statementsOf(template.Resources.SageMakerExecutionRole!), ...statementsOf(template.Resources.JobCommonPolicy!)];
+
+  it('attaches the common job policy', () => {
+    expect(template.Resources.SageMakerExecutionRole!.Properties.ManagedPolicyArns).toEqual([{ Ref: 'JobCommonPolicy' }]);
+  });
 
   // https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html: the execution role must be able to DescribeAlarms on the rollback alarms.
   it('may DescribeAlarms on the stage endpoints\' rollback alarms, <endpoint>-5xx and <endpoint>-model-latency (deployment-guardrails-configuration.html)', () => {
@@ -139,10 +145,53 @@ describe('with tenancy and isolation stage parameters', () => {
       volumeKmsKeyId: 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555',
       outputKmsKeyId: 'alias/sluice-output',
       imageAccountIds: '111122223333',
+      repositories: 'abalone,abalone-age,team-*',
     });
   }, 240_000);
 
   afterAll(() => custom?.cleanup());
+
+  describe('an execution role for each repository listed by name', () => {
+    const jobRoles = () => resourcesOfType(custom.template, 'AWS::IAM::Role').filter(([id]) => id.startsWith('JobRole'));
+    const roleOf = (repository: string) => jobRoles().find(([, role]) => role.Properties.RoleName === `sluice-team-job-${shortHash([repository], 10)}`)?.[1];
+    const object = (key: string) => ({ 'Fn::Sub': ['arn:${AWS::Partition}:s3:::${Bucket}/' + key, { Bucket: { Ref: 'ArtifactsBucket' } }] });
+
+    it('creates one for abalone and abalone-age, named as start-job and create-model compute it, none for the wildcard', () => {
+      expect(jobRoles()).toHaveLength(2);
+      expect([roleOf('abalone'), roleOf('abalone-age')].every(Boolean)).toBe(true);
+      const roleArnPrefix = { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/sluice-team-job-' };
+      for (const id of ['StartJobLambdaFunction', 'CreateModelLambdaFunction']) {
+        expect(custom.template.Resources[id]!.Properties.Environment).toMatchObject({ Variables: { ROLE_REPOSITORIES: 'abalone,abalone-age', REPOSITORY_ROLE_ARN_PREFIX: roleArnPrefix } });
+      }
+    });
+
+    it('lets a repository\'s jobs read and write only its own builds/<repository key>/, and read datasets/', () => {
+      const statements = statementsOf(roleOf('abalone')!);
+      const own = `builds/${repositoryKey('abalone')}/*`;
+
+      expect(statements.find((s) => s.Sid === 'OwnBuilds')).toMatchObject({ Action: ['s3:GetObject', 's3:PutObject'], Resource: object(own) });
+      expect(statements.find((s) => s.Sid === 'ReadDatasets')).toMatchObject({ Action: 's3:GetObject', Resource: object('datasets/*') });
+      expect(statements.find((s) => s.Sid === 'ListOwnBuildsAndDatasets')?.Condition).toEqual({ StringLike: { 's3:prefix': [own, 'datasets/*'] } });
+      // abalone's prefix is not a prefix of abalone-age's.
+      expect(JSON.stringify(statementsOf(roleOf('abalone-age')!))).not.toContain(`builds/${repositoryKey('abalone')}/`);
+    });
+
+    it('never lets a job write datasets/, whatever role it runs as', () => {
+      const roles = [...jobRoles().map(([, role]) => role), custom.template.Resources.SageMakerExecutionRole!, custom.template.Resources.JobCommonPolicy!];
+      const writes = roles.flatMap((role) => statementsOf(role)).filter((s) => actions(s).some((action) => /^s3:(PutObject|DeleteObject|\*)$/.test(action)));
+
+      expect(JSON.stringify(writes.map((s) => s.Resource))).not.toContain('datasets/');
+      expect(writes.length).toBeGreaterThan(0);
+    });
+
+    it('lets start-job and create-model pass the repository roles to SageMaker only', () => {
+      for (const roleId of ['StartJobRole', 'CreateModelRole']) {
+        const passRole = statementsOf(custom.template.Resources[roleId]!).find((s) => actions(s).includes('iam:PassRole'))!;
+        expect(JSON.stringify(passRole.Resource)).toContain('sluice-team-job-*');
+        expect(passRole.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } });
+      }
+    });
+  });
 
   it('lets only the self-approval repositories\' groups (<prefix>-<slug>, <prefix>-<slug>--<suffix>) register Approved versions', () => {
     const selfApprove = statementsOf(custom.template.Resources.RegisterModelRole!).find((s) => s.Sid === 'SelfApproveConfiguredRepositories')!;
@@ -179,7 +228,7 @@ describe('with tenancy and isolation stage parameters', () => {
   });
 
   it('lets the execution role pull from the listed image accounts besides its own', () => {
-    const pull = statementsOf(custom.template.Resources.SageMakerExecutionRole!).find((s) => actions(s).includes('ecr:BatchGetImage'))!;
+    const pull = statementsOf(custom.template.Resources.JobCommonPolicy!).find((s) => actions(s).includes('ecr:BatchGetImage'))!;
 
     expect(resources(pull)).toEqual([
       sub('arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*'),

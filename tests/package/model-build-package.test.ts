@@ -237,7 +237,11 @@ describe('IAM in the packaged template', () => {
     // start-job (jobs) and create-model (the model's execution role).
     expect(toSageMaker.map(({ id }) => id).sort()).toEqual(['CreateModelRole', 'StartJobRole']);
     for (const { s } of toSageMaker) {
-      expect(s.Resource).toEqual({ 'Fn::GetAtt': ['SageMakerExecutionRole', 'Arn'] });
+      // The stage's shared role, and the roles of the repositories it lists by name (sluice-dev-job-<hash>).
+      expect(s.Resource).toEqual([
+        { 'Fn::GetAtt': ['SageMakerExecutionRole', 'Arn'] },
+        { 'Fn::Join': ['', [{ 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/' }, 'sluice-dev-job-*']] },
+      ]);
       expect(s.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } });
     }
     // on-source-push and the CodePipeline action create the compiled pipelines' state machines.
@@ -390,7 +394,10 @@ describe('serverless package with stage parameters', () => {
 
     expect(startJob.Environment.Variables.SAGEMAKER_ROLE_ARN).toBe('arn:aws:iam::123456789012:role/team-sagemaker');
     expect(startJob.Environment.Variables.ARTIFACTS_BUCKET).toBe('team-ml-artifacts');
-    expect(passRole.Resource).toBe('arn:aws:iam::123456789012:role/team-sagemaker');
+    expect(resources(passRole)[0]).toBe('arn:aws:iam::123456789012:role/team-sagemaker');
+    // A stage with its own role gets no repository roles.
+    expect(Object.keys(custom.template.Resources).filter((id) => id.startsWith('JobRole'))).toEqual([]);
+    expect(startJob.Environment.Variables.ROLE_REPOSITORIES).toBe('');
     expect(custom.template.Conditions).toMatchObject({ CreateArtifactsBucket: { 'Fn::Equals': ['team-ml-artifacts', ''] } });
   });
 });

@@ -1,4 +1,4 @@
-import { ConfigurationError, loadBuildSettings, loadConfig, loadIsolation, matchesAny } from '../../shared/config';
+import { ConfigurationError, loadBuildSettings, loadConfig, loadExecutionRoles, loadIsolation, matchesAny } from '../../shared/config';
 
 const ORIGINAL_ENV = process.env;
 
@@ -314,5 +314,37 @@ describe('loadIsolation', () => {
     process.env.NETWORK_ISOLATION = 'yes';
 
     expect(() => loadIsolation()).toThrow(/NETWORK_ISOLATION/);
+  });
+});
+
+describe('loadExecutionRoles', () => {
+  const SHARED = 'arn:aws:iam::123456789012:role/sluice-test-SageMakerExecutionRole';
+
+  beforeEach(() => {
+    process.env = { ...ORIGINAL_ENV, SAGEMAKER_ROLE_ARN: SHARED };
+    delete process.env.ROLE_REPOSITORIES;
+    delete process.env.REPOSITORY_ROLE_ARN_PREFIX;
+  });
+
+  afterEach(() => {
+    process.env = ORIGINAL_ENV;
+  });
+
+  it('reads only the shared role when no repository has its own', () => {
+    process.env.ROLE_REPOSITORIES = '';
+
+    expect(loadExecutionRoles()).toEqual({ roleArn: SHARED });
+  });
+
+  it('reads the repositories with their own role and the roles\' ARN prefix', () => {
+    Object.assign(process.env, { ROLE_REPOSITORIES: 'abalone,churn', REPOSITORY_ROLE_ARN_PREFIX: 'arn:aws:iam::123456789012:role/sluice-test-job-' });
+
+    expect(loadExecutionRoles()).toEqual({ roleArn: SHARED, repositoryRoles: { arnPrefix: 'arn:aws:iam::123456789012:role/sluice-test-job-', repositories: ['abalone', 'churn'] } });
+  });
+
+  it('refuses repositories with their own role but no ARN prefix, naming the variable', () => {
+    process.env.ROLE_REPOSITORIES = 'abalone';
+
+    expect(() => loadExecutionRoles()).toThrow(/REPOSITORY_ROLE_ARN_PREFIX: is required with ROLE_REPOSITORIES/);
   });
 });

@@ -1,5 +1,6 @@
 import {
   buildExecutionName,
+  buildKeyPrefix,
   canonicalJson,
   jobName,
   modelPackageGroupName,
@@ -8,6 +9,7 @@ import {
   requestedBuildExecutionName,
   SAGEMAKER_NAME,
   shortHash,
+  repositoryKey,
   sourceSnapshotPrefix,
   toSageMakerSlug,
 } from '../../shared/naming';
@@ -93,8 +95,8 @@ describe('buildExecutionName', () => {
 describe('sourceSnapshotPrefix', () => {
   const OTHER_TREE = 'e3b1c6f20a9d48c7b5e2f1a0d9c8b7a6f5e4d3c2';
 
-  it('reads as builds/sources/<repository>-<6 hex>/<tree>/', () => {
-    expect(sourceSnapshotPrefix('abalone', COMMIT_TREE)).toBe(`builds/sources/abalone-${shortHash(['abalone'], 6)}/${COMMIT_TREE}/`);
+  it('reads as builds/<repository>-<6 hex>/sources/<tree>/: inside the repository\'s own prefix', () => {
+    expect(sourceSnapshotPrefix('abalone', COMMIT_TREE)).toBe(`builds/abalone-${shortHash(['abalone'], 6)}/sources/${COMMIT_TREE}/`);
   });
 
   it('is the same for the same repository and tree, whatever the commit: a new commit with the same files finds the snapshot', () => {
@@ -107,13 +109,29 @@ describe('sourceSnapshotPrefix', () => {
 
   it.each([
     ['names that reduce to the same slug', 'my.repo', 'my_repo'],
-    ['names that share their first 40 characters', `${'a'.repeat(40)}-churn`, `${'a'.repeat(40)}-fraud`],
+    ['names that share their first 32 characters', `${'a'.repeat(32)}-churn`, `${'a'.repeat(32)}-fraud`],
   ])('differs between repositories with %s, so two repositories never share a snapshot of the same tree', (_what, one, other) => {
     expect(sourceSnapshotPrefix(one, COMMIT_TREE)).not.toBe(sourceSnapshotPrefix(other, COMMIT_TREE));
   });
 
-  it.each(HOSTILE_NAMES)('keeps repository %j to one key-safe folder under builds/sources/', (repository) => {
-    expect(sourceSnapshotPrefix(repository, COMMIT_TREE)).toMatch(new RegExp(`^builds/sources/[A-Za-z0-9-]{1,40}-[0-9a-f]{6}/${COMMIT_TREE}/$`));
+  it.each(HOSTILE_NAMES)('keeps repository %j to one key-safe folder under builds/', (repository) => {
+    expect(sourceSnapshotPrefix(repository, COMMIT_TREE)).toMatch(new RegExp(`^builds/[A-Za-z0-9-]{1,32}-[0-9a-f]{6}/sources/${COMMIT_TREE}/$`));
+  });
+});
+
+describe('repositoryKey and buildKeyPrefix', () => {
+  it('put a run under its repository\'s own prefix: builds/<repository key>/<execution>/', () => {
+    expect(buildKeyPrefix('abalone', 'abalone-0123-a1b2c3')).toBe(`builds/abalone-${shortHash(['abalone'], 6)}/abalone-0123-a1b2c3/`);
+  });
+
+  it('never makes one repository\'s prefix a prefix of another\'s (abalone, abalone-age)', () => {
+    const [one, other] = [`builds/${repositoryKey('abalone')}/`, `builds/${repositoryKey('abalone-age')}/`];
+
+    expect([other.startsWith(one), one.startsWith(other)]).toEqual([false, false]);
+  });
+
+  it.each(HOSTILE_NAMES)('keeps repository %j to one key-safe folder name', (repository) => {
+    expect(repositoryKey(repository)).toMatch(/^[A-Za-z0-9-]{1,32}-[0-9a-f]{6}$/);
   });
 });
 

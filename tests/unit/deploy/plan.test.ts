@@ -11,6 +11,7 @@ import { InvalidConfigError, ModelPackageNotApprovedError } from '../../../share
 import { deployPlanSchema, type PrepareDeployInput } from '../../../shared/schemas/deploy';
 import { BUILD_EXECUTION_ARN, BUILD_EXECUTION_NAME, DEPLOY_EXECUTION_ARN, DEPLOY_SETTINGS, GROUP, MODEL_PACKAGE_ARN, VERSION } from '../../helpers/deploy';
 import { BUCKET, COMMIT, exampleConfig } from '../../helpers/fixtures';
+import { buildKeyPrefix } from '../../../shared/naming';
 
 const sagemaker = mockClient(SageMakerClient);
 const s3 = mockClient(S3Client);
@@ -52,7 +53,7 @@ describe('prepareDeploy', () => {
   it('reads the pipeline of the build named in the package\'s lineage (mlops.yaml as that build read it)', async () => {
     await prepareDeploy(input(), DEPLOY_SETTINGS);
 
-    expect(s3).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: BUCKET, Key: `builds/${BUILD_EXECUTION_NAME}/pipeline.json` });
+    expect(s3).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: BUCKET, Key: `${buildKeyPrefix('abalone', BUILD_EXECUTION_NAME)}pipeline.json` });
   });
 
   it('plans staging x1 all at once and prod x2 CANARY with the bake and both alarms', async () => {
@@ -105,7 +106,7 @@ describe('prepareDeploy', () => {
   it('fails with InvalidConfig when the package was not registered by a Sluice build', async () => {
     sagemaker.on(DescribeModelPackageCommand).resolves(modelPackage({ CustomerMetadataProperties: {} }));
 
-    await expect(prepareDeploy(input(), DEPLOY_SETTINGS)).rejects.toThrow(/no sluice:execution metadata/);
+    await expect(prepareDeploy(input(), DEPLOY_SETTINGS)).rejects.toThrow(/no sluice:execution or sluice:repository metadata/);
   });
 
   it('fails with InvalidConfig when the build\'s pipeline is gone', async () => {

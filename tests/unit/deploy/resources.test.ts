@@ -7,6 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { createStageEndpointConfig, createStageModel, ensureStageAlarms } from '../../../shared/deploy/resources';
 import { RetryableError } from '../../../shared/errors';
 import { NO_ISOLATION } from '../../../shared/isolation';
+import { executionRoleArn } from '../../../shared/pipeline/tenancy';
 import { DEPLOY_EXECUTION_ARN, GROUP, MODEL_PACKAGE_ARN, ROLE_ARN, stageInput } from '../../helpers/deploy';
 import { BUCKET } from '../../helpers/fixtures';
 
@@ -27,7 +28,7 @@ beforeEach(() => {
 
 describe('createStageModel', () => {
   it('creates the model from the model package under the stage\'s role, tagged with its lineage', async () => {
-    await expect(createStageModel(stageInput('staging'), ROLE_ARN, NO_ISOLATION)).resolves.toEqual({ modelName: `${GROUP}-v3`, created: true });
+    await expect(createStageModel(stageInput('staging'), { roleArn: ROLE_ARN }, NO_ISOLATION)).resolves.toEqual({ modelName: `${GROUP}-v3`, created: true });
 
     expect(sagemaker).toHaveReceivedCommandWith(CreateModelCommand, {
       ModelName: `${GROUP}-v3`,
@@ -40,13 +41,13 @@ describe('createStageModel', () => {
   it('reuses a model that already exists (created by the other stage or a retry)', async () => {
     sagemaker.on(CreateModelCommand).rejects(validation(`Cannot create already existing model "arn:aws:sagemaker:us-east-1:123456789012:model/${GROUP}-v3".`));
 
-    await expect(createStageModel(stageInput('prod'), ROLE_ARN, NO_ISOLATION)).resolves.toEqual({ modelName: `${GROUP}-v3`, created: false });
+    await expect(createStageModel(stageInput('prod'), { roleArn: ROLE_ARN }, NO_ISOLATION)).resolves.toEqual({ modelName: `${GROUP}-v3`, created: false });
   });
 
   it('rejects with RetryableError on throttling', async () => {
     sagemaker.on(CreateModelCommand).rejects(new SageMakerServiceException({ name: 'ThrottlingException', $fault: 'client', message: 'Rate exceeded', $metadata: {} }));
 
-    await expect(createStageModel(stageInput('prod'), ROLE_ARN, NO_ISOLATION)).rejects.toThrow(RetryableError);
+    await expect(createStageModel(stageInput('prod'), { roleArn: ROLE_ARN }, NO_ISOLATION)).rejects.toThrow(RetryableError);
   });
 });
 
@@ -54,7 +55,7 @@ describe('the stage\'s isolation settings on endpoints', () => {
   const isolation = { networkIsolation: true, vpc: { Subnets: ['subnet-0a1b2c3d'], SecurityGroupIds: ['sg-0a1b2c3d'] }, volumeKmsKeyId: 'alias/sluice-volumes', outputKmsKeyId: 'alias/sluice-outputs' };
 
   it('creates the model network-isolated in the stage\'s VPC', async () => {
-    await createStageModel(stageInput('prod'), ROLE_ARN, isolation);
+    await createStageModel(stageInput('prod'), { roleArn: ROLE_ARN }, isolation);
 
     expect(sagemaker).toHaveReceivedCommandWith(CreateModelCommand, { EnableNetworkIsolation: true, VpcConfig: { Subnets: ['subnet-0a1b2c3d'], SecurityGroupIds: ['sg-0a1b2c3d'] } });
   });
@@ -63,6 +64,17 @@ describe('the stage\'s isolation settings on endpoints', () => {
     await createStageEndpointConfig(stageInput('prod'), BUCKET, isolation);
 
     expect(sagemaker).toHaveReceivedCommandWith(CreateEndpointConfigCommand, { KmsKeyId: 'alias/sluice-volumes' });
+  });
+});
+
+describe('createStageModel: the repository\'s own execution role', () => {
+  it('runs the model as the role of the version\'s repository when the stage created one for it', async () => {
+    const roles = { roleArn: ROLE_ARN, repositoryRoles: { arnPrefix: 'arn:aws:iam::123456789012:role/sluice-test-job-', repositories: ['abalone'] } };
+
+    await createStageModel(stageInput('prod'), roles, NO_ISOLATION);
+
+    expect(sagemaker).toHaveReceivedCommandWith(CreateModelCommand, { ExecutionRoleArn: executionRoleArn('abalone', roles) });
+    expect(executionRoleArn('abalone', roles)).toMatch(/^arn:aws:iam::123456789012:role\/sluice-test-job-[0-9a-f]{10}$/);
   });
 });
 

@@ -9,7 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 
 import type { handler as codePipelineActionHandler } from '../../../functions/codepipeline-action';
 import { DEPLOY_STATE_MACHINE_ARN } from '../../helpers/deploy';
-import { buildExecutionName, sourceSnapshotPrefix } from '../../../shared/naming';
+import { buildExecutionName, buildKeyPrefix, sourceSnapshotPrefix } from '../../../shared/naming';
 import { commitOutput, EXAMPLE_CONFIG_TEXT_OWN_GROUP, loadSample } from '../../helpers/fixtures';
 import { lambdaContext } from '../../helpers/lambda-context';
 import { commitId, fakeS3 } from '../../helpers/step-tasks';
@@ -121,7 +121,7 @@ describe('codepipeline-action', () => {
 
     expect(codecommit).not.toHaveReceivedCommand(GetFolderCommand);
     expect(codecommit).not.toHaveReceivedCommand(GetBlobCommand);
-    expect(s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input.Key)).toEqual([`builds/${buildExecutionName('churn', REVISION)}/pipeline.json`]);
+    expect(s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input.Key)).toEqual([`${buildKeyPrefix('churn', buildExecutionName('churn', REVISION))}pipeline.json`]);
     expect(sfn.commandCalls(CreateStateMachineCommand)[0]!.args[0].input.definition).toContain('"Resource":"arn:aws:lambda:us-east-1:123456789012:function:sluice-test-snapshot-source"');
   });
 

@@ -56,7 +56,7 @@ beforeEach(() => {
 describe('prepare-deploy', () => {
   it('returns the plan, with BAKE_SECONDS defaulting to 300', async () => {
     const { handler } = await import('../../../functions/prepare-deploy');
-    sagemaker.on(DescribeModelPackageCommand).resolves({ ModelPackageGroupName: GROUP, ModelPackageVersion: VERSION, ModelApprovalStatus: 'Approved', CustomerMetadataProperties: { 'sluice:execution': BUILD_EXECUTION_ARN } });
+    sagemaker.on(DescribeModelPackageCommand).resolves({ ModelPackageGroupName: GROUP, ModelPackageVersion: VERSION, ModelApprovalStatus: 'Approved', CustomerMetadataProperties: { 'sluice:repository': 'abalone', 'sluice:execution': BUILD_EXECUTION_ARN } });
     s3.on(GetObjectCommand).callsFake(() => ({ Body: sdkStreamMixin(Readable.from([Buffer.from(JSON.stringify(exampleConfig()))])) }));
 
     const result = await handler({ executionArn: DEPLOY_EXECUTION_ARN, request: { modelPackageArn: MODEL_PACKAGE_ARN, mode: 'deploy', stages: ['staging', 'prod'], reason: 'approved' } }, lambdaContext());

@@ -7,7 +7,7 @@ import 'aws-sdk-client-mock-jest';
 
 import type { handler as onSourcePushHandler } from '../../../functions/on-source-push';
 import { RetryableError } from '../../../shared/errors';
-import { buildExecutionName, requestedBuildExecutionName, sourceSnapshotPrefix } from '../../../shared/naming';
+import { buildExecutionName, buildKeyPrefix, requestedBuildExecutionName, sourceSnapshotPrefix } from '../../../shared/naming';
 import { ACCOUNT, BUCKET, commitOutput, EXAMPLE_CONFIG_TEXT_OWN_GROUP, loadSample, REGION } from '../../helpers/fixtures';
 import { lambdaContext } from '../../helpers/lambda-context';
 import { pipelineText } from '../../helpers/pipelines';
@@ -131,7 +131,7 @@ describe('on-source-push handler: a push', () => {
     expect(codecommit).toHaveReceivedCommandWith(GetCommitCommand, { repositoryName: 'myRepo', commitId: '26a8f2EXAMPLE' });
     expect(codecommit).not.toHaveReceivedCommand(GetFolderCommand);
     expect(codecommit).not.toHaveReceivedCommand(GetBlobCommand);
-    expect(s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input.Key)).toEqual([`builds/${buildExecutionName('myRepo', '26a8f2EXAMPLE')}/pipeline.json`]);
+    expect(s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input.Key)).toEqual([`${buildKeyPrefix('myRepo', buildExecutionName('myRepo', '26a8f2EXAMPLE'))}pipeline.json`]);
   });
 
   it('starts a build for a newly created branch', async () => {
@@ -153,7 +153,7 @@ describe('on-source-push handler: a push', () => {
 
     expect(executionInput().build).toMatchObject({
       sourceUri: `s3://${BUCKET}/${sourceSnapshotPrefix('myRepo', TREE)}source.tar.gz`,
-      pipelineUri: `s3://${BUCKET}/builds/${buildExecutionName('myRepo', '26a8f2EXAMPLE')}/pipeline.json`,
+      pipelineUri: `s3://${BUCKET}/${buildKeyPrefix('myRepo', buildExecutionName('myRepo', '26a8f2EXAMPLE'))}pipeline.json`,
     });
   });
 

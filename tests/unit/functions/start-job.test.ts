@@ -102,7 +102,7 @@ describe('start-job handler', () => {
     expect(sagemaker).toHaveReceivedCommandWith(CreateProcessingJobCommand, {
       RoleArn: ROLE_ARN,
       StoppingCondition: { MaxRuntimeInSeconds: 1800 },
-      ProcessingOutputConfig: { Outputs: [expect.objectContaining({ S3Output: expect.objectContaining({ S3Uri: `s3://${BUCKET}/builds/${run.build.executionName}/Evaluate/evaluation/` }) })] },
+      ProcessingOutputConfig: { Outputs: [expect.objectContaining({ S3Output: expect.objectContaining({ S3Uri: `${run.prefix}Evaluate/evaluation/` }) })] },
     });
   });
 

@@ -10,6 +10,7 @@ import type { ProcessingResult, StepResult } from '../../../shared/schemas/task-
 import { exampleConfig } from '../../helpers/fixtures';
 import { loadPipeline } from '../../helpers/pipelines';
 import { evaluateResult, evaluationReport, fakeS3, type FakeS3, newRun, stepInput, stepsBefore, storePipeline, type TestRun } from '../../helpers/step-tasks';
+import { buildKeyPrefix } from '../../../shared/naming';
 
 const s3 = mockClient(S3Client);
 
@@ -57,7 +58,7 @@ describe('evaluateStep: a Condition step', () => {
 
     await evaluateStep(stepInput(run, 'QualityGate', { steps }));
 
-    expect(s3).toHaveReceivedCommandWith(GetObjectCommand, { Key: `builds/${run.build.executionName}/Evaluate/evaluation/evaluation.json` });
+    expect(s3).toHaveReceivedCommandWith(GetObjectCommand, { Key: `${buildKeyPrefix(run.build.repository, run.build.executionName)}Evaluate/evaluation/evaluation.json` });
   });
 
   it('fails with MetricNotFound naming the field when the report does not exist', async () => {
@@ -106,7 +107,7 @@ describe('evaluateStep: a Condition step', () => {
 
   it('rejects with RetryableError when reading the report is throttled', async () => {
     const { run, steps } = abaloneAfterEvaluate(4.2);
-    s3.on(GetObjectCommand, { Key: `builds/${run.build.executionName}/Evaluate/evaluation/evaluation.json` }).rejects(Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $fault: 'server' }));
+    s3.on(GetObjectCommand, { Key: `${buildKeyPrefix(run.build.repository, run.build.executionName)}Evaluate/evaluation/evaluation.json` }).rejects(Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $fault: 'server' }));
 
     await expect(evaluateStep(stepInput(run, 'QualityGate', { steps }))).rejects.toThrow(RetryableError);
   });

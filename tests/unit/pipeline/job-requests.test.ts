@@ -18,6 +18,7 @@ import type { StepResult } from '../../../shared/schemas/task-inputs';
 import { BUCKET, exampleConfig, ROLE_ARN } from '../../helpers/fixtures';
 import { loadPipeline } from '../../helpers/pipelines';
 import { evaluateResult, evaluationReport, fakeS3, type FakeS3, hashOf, newRun, preprocessResult, STAGE, type TestRun, trainResult } from '../../helpers/step-tasks';
+import { executionRoleArn } from '../../../shared/pipeline/tenancy';
 
 const s3 = mockClient(S3Client);
 
@@ -311,6 +312,25 @@ describe('resolveJob: training steps', () => {
   });
 });
 
+describe('resolveJob: the execution role', () => {
+  const ownRoles = { repositoryRoles: { arnPrefix: 'arn:aws:iam::123456789012:role/sluice-test-job-', repositories: ['abalone'] } };
+
+  it('runs the jobs of a repository the stage lists by name as that repository\'s own role', async () => {
+    const stage = { ...STAGE, ...ownRoles };
+
+    const [processing, training] = [await processingRequest('Preprocess', { stage }), await trainingRequest('Train', { stage })];
+
+    expect([processing.RoleArn, training.RoleArn]).toEqual([executionRoleArn('abalone', stage), executionRoleArn('abalone', stage)]);
+    expect(processing.RoleArn).not.toBe(STAGE.roleArn);
+  });
+
+  it('runs them as the stage\'s shared role otherwise', async () => {
+    const stage = { ...STAGE, repositoryRoles: { ...ownRoles.repositoryRoles, repositories: ['churn'] } };
+
+    await expect(trainingRequest('Train', { stage })).resolves.toMatchObject({ RoleArn: STAGE.roleArn });
+  });
+});
+
 describe('resolveJob: the stage policy at run time', () => {
   /** tests/fixtures/pipelines/fork-join.yaml: InstanceType is a parameter (ml.m5.large or ml.m5.xlarge). */
   const forkJoin = () => loadPipeline('fork-join');
@@ -384,7 +404,7 @@ describe('resolveJob: the stage policy at run time', () => {
 
 describe('output locations', () => {
   it('keep everything a build produces under builds/<execution>/', () => {
-    expect(buildPrefix(BUCKET, run.build.executionName)).toBe(run.prefix);
+    expect(buildPrefix(BUCKET, run.build)).toBe(run.prefix);
   });
 
   it('put each processing output at builds/<execution>/<step>/<output>/', () => {

@@ -32,7 +32,7 @@ import { InvalidInputError, RetryableError } from '../../../shared/errors';
 import { analysePipeline } from '../../../shared/pipeline/graph';
 import { stepOf } from '../../../shared/pipeline/stored-pipeline';
 import { type BuildSettings, type RejectedBuildInput, startModelBuild, startRequestedBuild, stepsFrom } from '../../../shared/pipeline/start-build';
-import { buildExecutionName, pipelineStateMachineName, requestedBuildExecutionName, sourceSnapshotPrefix } from '../../../shared/naming';
+import { buildExecutionName, buildKeyPrefix, pipelineStateMachineName, requestedBuildExecutionName, sourceSnapshotPrefix } from '../../../shared/naming';
 import { DETAIL_TYPES, type ModelBuildRequested, modelBuildRequestedSchema, parseEvent, type RepositoryStateChange, repositoryStateChangeSchema } from '../../../shared/schemas/events';
 import type { PipelineConfig } from '../../../shared/schemas/mlops-v2';
 import { parseMlopsConfig } from '../../../shared/schemas/parse-mlops-config';
@@ -51,7 +51,7 @@ const REPOSITORY = 'myRepo';
 const BRANCH = 'myBranch';
 const COMMIT = '26a8f2EXAMPLE';
 const EXECUTION_NAME = buildExecutionName(REPOSITORY, COMMIT);
-const PREFIX = `builds/${EXECUTION_NAME}/`;
+const PREFIX = buildKeyPrefix(REPOSITORY, EXECUTION_NAME);
 const PIPELINE_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/sluice-test-pipeline`;
 const REJECTED_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:sluice-test-build-rejected`;
 
@@ -378,7 +378,7 @@ describe('startModelBuild: where the source snapshot lives', () => {
       sourceUri: snapshotAt(REPOSITORY, treeOf(COMMIT), 'source.tar.gz'),
       sourcePrefix: snapshotAt(REPOSITORY, treeOf(COMMIT), 'source/'),
       sourceManifestUri: snapshotAt(REPOSITORY, treeOf(COMMIT), 'source-manifest.json'),
-      pipelineUri: `s3://${BUCKET}/builds/${EXECUTION_NAME}/pipeline.json`,
+      pipelineUri: `s3://${BUCKET}/${PREFIX}pipeline.json`,
     });
   });
 
@@ -397,7 +397,7 @@ describe('startModelBuild: where the source snapshot lives', () => {
     });
     expect(first.sourceUri).toBe(snapshotAt(REPOSITORY, tree, 'source.tar.gz'));
     expect(second.pipelineUri).not.toBe(first.pipelineUri);
-    expect(second.pipelineUri).toBe(`s3://${BUCKET}/builds/${buildExecutionName(REPOSITORY, revert)}/pipeline.json`);
+    expect(second.pipelineUri).toBe(`s3://${BUCKET}/${buildKeyPrefix(REPOSITORY, buildExecutionName(REPOSITORY, revert))}pipeline.json`);
   });
 
   it('gives commits with different trees different snapshots', async () => {
@@ -825,7 +825,7 @@ describe('startRequestedBuild: from a step on (selective execution)', () => {
 
     await startRequestedBuild(request({ fromStep: 'Evaluate', sourceExecutionArn: source.executionArn }), SETTINGS);
 
-    expect(s3).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: BUCKET, Key: `builds/${source.build.executionName}/pipeline.json` });
+    expect(s3).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: BUCKET, Key: `${buildKeyPrefix(source.build.repository, source.build.executionName)}pipeline.json` });
   });
 
   it('keeps the run a carried-over result first came from', async () => {

@@ -1,4 +1,5 @@
-import { groupNamespaceIssue, maySelfApprove, selfApprovalIssue, tenancyIssues } from '../../../shared/pipeline/tenancy';
+import { executionRoleArn, groupNamespaceIssue, maySelfApprove, selfApprovalIssue, tenancyIssues } from '../../../shared/pipeline/tenancy';
+import { shortHash } from '../../../shared/naming';
 
 describe('groupNamespaceIssue', () => {
   it.each([['abalone', 'abalone'], ['abalone', 'abalone--fast'], ['abalone', 'Abalone--Fast'], ['fish_age', 'fish-age'], ['fish_age', 'fish-age--v2']])(
@@ -67,5 +68,25 @@ describe('tenancyIssues', () => {
     );
 
     expect(issues.map((issue) => issue.split(':')[0])).toEqual(['Steps.a.ModelPackageGroupName', 'Steps.a.ModelApprovalStatus']);
+  });
+});
+
+describe('executionRoleArn', () => {
+  const roles = { roleArn: 'arn:aws:iam::123456789012:role/sluice-dev-SageMakerExecutionRole', repositoryRoles: { arnPrefix: 'arn:aws:iam::123456789012:role/sluice-dev-job-', repositories: ['abalone', 'churn'] } };
+
+  it('gives a repository the stage lists by name its own role, named after a hash of the repository', () => {
+    expect(executionRoleArn('abalone', roles)).toBe(`arn:aws:iam::123456789012:role/sluice-dev-job-${shortHash(['abalone'], 10)}`);
+  });
+
+  it('gives two repositories two roles', () => {
+    expect(executionRoleArn('abalone', roles)).not.toBe(executionRoleArn('churn', roles));
+  });
+
+  it('gives a repository only a wildcard matched the stage\'s shared role', () => {
+    expect(executionRoleArn('team-fraud', roles)).toBe(roles.roleArn);
+  });
+
+  it('gives every repository the shared role when the stage created no repository roles', () => {
+    expect(executionRoleArn('abalone', { roleArn: roles.roleArn })).toBe(roles.roleArn);
   });
 });
