@@ -130,6 +130,13 @@ describe('creating jobs', () => {
 describe('with tenancy and isolation stage parameters', () => {
   let custom: PackagedService;
 
+  it('expires data capture after the stage\'s dataCaptureExpirationDays', () => {
+    const rules = (custom.template.Resources.ArtifactsBucket!.Properties.LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules;
+
+    // --param passes text; CloudFormation reads "7" as the integer 7.
+    expect(String(rules.find((rule) => rule.Prefix === 'data-capture/')?.ExpirationInDays)).toBe('7');
+  });
+
   beforeAll(() => {
     custom = packageService('team', {
       selfApprovalRepositories: 'abalone,Team/Churn',
@@ -139,6 +146,7 @@ describe('with tenancy and isolation stage parameters', () => {
       volumeKmsKeyId: 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555',
       outputKmsKeyId: 'alias/sluice-output',
       imageAccountIds: '111122223333',
+      dataCaptureExpirationDays: '7',
     });
   }, 240_000);
 
@@ -218,7 +226,15 @@ describe('the artifacts bucket the stack creates', () => {
       expect.objectContaining({ Status: 'Enabled', Prefix: 'builds/', NoncurrentVersionExpiration: { NoncurrentDays: 30 }, ExpiredObjectDeleteMarker: true }),
     );
     expect(rules).toContainEqual(expect.objectContaining({ Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } }));
-    expect(rules.filter((rule) => 'ExpirationInDays' in rule || 'ExpirationDate' in rule)).toEqual([]);
+    expect(rules.filter((rule) => rule.Prefix !== 'data-capture/' && ('ExpirationInDays' in rule || 'ExpirationDate' in rule))).toEqual([]);
+  });
+
+  // https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-expire-general-considerations.html: in a versioned
+  // bucket Expiration only adds a delete marker; NoncurrentVersionExpiration removes the data.
+  it('expires captured data under data-capture/ after the stage dataCaptureExpirationDays (30), and its old versions a day later (lifecycle-expire-general-considerations)', () => {
+    const rules = (template.Resources.ArtifactsBucket!.Properties.LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules;
+
+    expect(rules).toContainEqual({ Id: 'expire-data-capture', Status: 'Enabled', Prefix: 'data-capture/', ExpirationInDays: 30, NoncurrentVersionExpiration: { NoncurrentDays: 1 } });
   });
 });
 
