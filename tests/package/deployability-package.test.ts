@@ -273,6 +273,19 @@ describe('Step Functions logging', () => {
     expect(template.Resources[logGroupId]!.Properties).toEqual({ LogGroupName: name, RetentionInDays: 30 });
   });
 
+  it.each(['OnSourcePushLambdaFunction', 'CodepipelineActionLambdaFunction'])('gives %s the build-runs log group as compiled pipelines log to it, ARN ending in :* (cw-logs.html)', (functionId) => {
+    const variables = (template.Resources[functionId]!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+
+    expect(variables.BUILD_RUNS_LOG_GROUP_ARN).toEqual(logGroupArn('/aws/vendedlogs/states/sluice-dev-builds'));
+  });
+
+  it.each(['OnSourcePushRole', 'CodepipelineActionRole'])('lets %s turn on the logging of a build state machine created before it, and nothing else of another machine', (roleId) => {
+    const statement = statementsOf(template.Resources[roleId]!).find((item) => item.Sid === 'CompileBuildPipelines')!;
+
+    expect(actions(statement)).toEqual(['states:CreateStateMachine', 'states:UpdateStateMachine', 'states:TagResource']);
+    expect(JSON.stringify(statement.Resource)).toContain(':stateMachine:sluice-dev-build-*');
+  });
+
   it.each(['ModelDeployStateMachineRole', 'PipelineStateMachineRole'])('lets %s deliver run logs (cw-logs.html)', (roleId) => {
     const granted = statementsOf(template.Resources[roleId]!).flatMap(actions);
 
