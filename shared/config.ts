@@ -37,6 +37,8 @@ const variables = {
   REJECTED_BUILD_STATE_MACHINE_ARN: () => z.string().check(z.startsWith('arn:')),
   PIPELINE_ROLE_ARN: () => z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN')),
   SNAPSHOT_SOURCE_FUNCTION_ARN: () => z.string().check(z.startsWith('arn:')),
+  /** Where compiled build pipelines log, in the form Step Functions wants: `arn:<partition>:logs:<region>:<account>:log-group:<name>:*`. */
+  BUILD_RUNS_LOG_GROUP_ARN: () => z.string().check(z.regex(/^arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[^:]+:\*$/, 'must be a log group ARN ending in :*')),
   START_JOB_FUNCTION_ARN: () => z.string().check(z.startsWith('arn:')),
   EVALUATE_STEP_FUNCTION_ARN: () => z.string().check(z.startsWith('arn:')),
   REGISTER_MODEL_FUNCTION_ARN: () => z.string().check(z.startsWith('arn:')),
@@ -114,7 +116,7 @@ export function loadBuildSettings(everything = false): BuildSettings {
     'ARTIFACTS_BUCKET', 'ALLOWED_INSTANCE_TYPES', 'MAX_RUNTIME_SECONDS', 'MAX_INSTANCE_COUNT', 'MAX_VOLUME_SIZE_GB', 'SELF_APPROVAL_REPOSITORIES',
     'ALLOWED_ENDPOINT_INSTANCE_TYPES', 'MAX_ENDPOINT_INSTANCE_COUNT', 'TRIGGER_REPOSITORIES', 'TRIGGER_BRANCHES',
     'BUILD_STATE_MACHINE_PREFIX', 'REJECTED_BUILD_STATE_MACHINE_ARN', 'PIPELINE_ROLE_ARN', 'SNAPSHOT_SOURCE_FUNCTION_ARN', 'START_JOB_FUNCTION_ARN',
-    'EVALUATE_STEP_FUNCTION_ARN', 'REGISTER_MODEL_FUNCTION_ARN', 'EVENT_BUS_NAME',
+    'EVALUATE_STEP_FUNCTION_ARN', 'REGISTER_MODEL_FUNCTION_ARN', 'EVENT_BUS_NAME', 'BUILD_RUNS_LOG_GROUP_ARN',
   );
   return Object.freeze({
     artifactsBucket: env.ARTIFACTS_BUCKET,
@@ -130,6 +132,7 @@ export function loadBuildSettings(everything = false): BuildSettings {
     stateMachinePrefix: env.BUILD_STATE_MACHINE_PREFIX,
     rejectedStateMachineArn: env.REJECTED_BUILD_STATE_MACHINE_ARN,
     pipelineRoleArn: env.PIPELINE_ROLE_ARN,
+    runLogGroupArn: env.BUILD_RUNS_LOG_GROUP_ARN,
     targets: {
       snapshotSourceFunctionArn: env.SNAPSHOT_SOURCE_FUNCTION_ARN,
       startJobFunctionArn: env.START_JOB_FUNCTION_ARN,

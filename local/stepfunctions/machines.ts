@@ -320,6 +320,17 @@ export class StateMachines {
     if (machine.deleting && this.machines.get(machine.arn) === machine) this.delete(machine, false);
   }
 
+  /**
+   * UpdateStateMachine's logging half: the machine logs as `configuration` says from now on (its
+   * definition, and so its executions, are unchanged). Kept on disk for machines created through the API.
+   */
+  updateLogging(machine: Machine, configuration: Record<string, unknown>): void {
+    machine.loggingConfiguration = logging(configuration);
+    const key = storeKey(machine.arn);
+    const known = this.store.get(key);
+    if (known?.created) this.store.put(key, { ...known, created: { ...known.created, loggingConfiguration: machine.loggingConfiguration } });
+  }
+
   /** TagResource: adds or replaces tags by key. Throws TooManyTags. */
   tag(machine: Machine, tags: Tag[]): void {
     machine.tags = mergeTags(machine.arn, machine.tags, tags);

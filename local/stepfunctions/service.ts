@@ -552,6 +552,17 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
       return { stateMachines: page, nextToken };
     },
 
+    /** Logging only: the local runtime never changes a machine's definition, role or tracing in place. */
+    UpdateStateMachine: async (input) => {
+      const machine = machineOf(requireString(input, 'stateMachineArn'));
+      const changed = ['definition', 'roleArn', 'tracingConfiguration', 'encryptionConfiguration', 'publish'].filter((field) => input[field] !== undefined && input[field] !== null);
+      if (changed.length > 0) throw new AwsServiceError('ValidationException', `The local runtime updates a state machine's loggingConfiguration only, not ${changed.join(', ')}`);
+      const configuration = optionalObject(input, 'loggingConfiguration');
+      if (configuration === undefined) throw new AwsServiceError('MissingRequiredParameter', 'Either the definition, the role ARN, the LoggingConfiguration, the EncryptionConfiguration or the TracingConfiguration must be specified');
+      machines.updateLogging(machine, configuration);
+      return { updateDate: epochSeconds(new Date()) };
+    },
+
     DescribeStateMachine: async (input) => {
       const machine = machineOf(requireString(input, 'stateMachineArn'));
       return {

@@ -14,8 +14,11 @@ import {
   SendTaskSuccessCommand,
   SFNClient,
   StartExecutionCommand,
+  type LoggingConfiguration,
+  LogLevel,
   type StateMachineListItem,
   type Tag,
+  UpdateStateMachineCommand,
 } from '@aws-sdk/client-sfn';
 
 import { classifyAwsError, isAwsError } from '../errors';
@@ -79,18 +82,45 @@ export async function describeExecution(executionArn: string): Promise<DescribeE
   }
 }
 
+/** The ARN of state machine `name` in this client's region and the role's partition and account. */
+async function stateMachineArnOf(name: string, roleArn: string): Promise<string> {
+  const [, partition, , , account] = roleArn.split(':');
+  return `arn:${partition}:states:${await client.config.region()}:${account}:stateMachine:${name}`;
+}
+
 /**
- * Creates a STANDARD state machine, or finds it: Step Functions' CreateStateMachine is idempotent
- * for the same name, definition and role, so a name derived from the definition's content always
- * returns the same machine. Returns its ARN. Throws RetryableError on throttling, and the SDK's
- * error (StateMachineAlreadyExists, InvalidDefinition) otherwise.
+ * How a compiled build pipeline logs: failures only, without inputs and outputs (they carry task
+ * tokens and what a repository's mlops.yaml says), to the stage's build-runs log group. Step
+ * Functions wants the log group's ARN with its `:*` suffix
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html). Pure.
  */
-export async function ensureStateMachine(name: string, definition: unknown, roleArn: string, tags: Tag[]): Promise<string> {
+export function errorLogging(logGroupArn: string): LoggingConfiguration {
+  return { level: LogLevel.ERROR, includeExecutionData: false, destinations: [{ cloudWatchLogsLogGroup: { logGroupArn } }] };
+}
+
+/**
+ * Creates a STANDARD state machine that logs as `logging` says, or finds it: Step Functions'
+ * CreateStateMachine is idempotent for the same name, definition, type and logging configuration
+ * (https://docs.aws.amazon.com/step-functions/latest/apireference/API_CreateStateMachine.html), so a
+ * name derived from the definition's content always returns the same machine. A machine of that
+ * name created with other logging (before logging was configured) answers StateMachineAlreadyExists:
+ * its logging is updated in place (its name, from the definition's hash, says the definition is
+ * the same) and it is created again, which now finds it. Returns its ARN. Throws RetryableError on
+ * throttling, and the SDK's error (StateMachineAlreadyExists for another definition, InvalidDefinition) otherwise.
+ */
+export async function ensureStateMachine(name: string, definition: unknown, roleArn: string, tags: Tag[], logging: LoggingConfiguration): Promise<string> {
+  const create = () => client.send(new CreateStateMachineCommand({ name, definition: JSON.stringify(definition), roleArn, type: 'STANDARD', tags, loggingConfiguration: logging }));
   try {
-    const output = await client.send(new CreateStateMachineCommand({ name, definition: JSON.stringify(definition), roleArn, type: 'STANDARD', tags }));
-    return output.stateMachineArn!;
+    return (await create()).stateMachineArn!;
   } catch (error) {
-    throw classifyAwsError(error, `CreateStateMachine ${name}`);
+    if (!isAwsError(error, 'StateMachineAlreadyExists')) throw classifyAwsError(error, `CreateStateMachine ${name}`);
+    const arn = await stateMachineArnOf(name, roleArn);
+    try {
+      await client.send(new UpdateStateMachineCommand({ stateMachineArn: arn, loggingConfiguration: logging }));
+      return (await create()).stateMachineArn!;
+    } catch (retry) {
+      throw classifyAwsError(retry, `CreateStateMachine ${name} (after updating its logging)`);
+    }
   }
 }
 

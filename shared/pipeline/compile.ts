@@ -121,11 +121,25 @@ const BUILD_FIELDS = {
   'executionArn.$': '$$.Execution.Id',
 };
 
-function putEvent(bus: string, detailType: string, detail: Record<string, unknown>, comment: string): State {
+/**
+ * The partition of the stack's functions (`arn:<partition>:lambda:…`): the service integrations'
+ * ARNs are `arn:<partition>:states:::…` (aws-cn, aws-us-gov are not aws;
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html). Throws when the ARN has none.
+ */
+export function partitionOf(arn: string): string {
+  const partition = /^arn:(aws[a-z-]*):/.exec(arn)?.[1];
+  if (!partition) throw new Error(`${arn} is not an ARN with an AWS partition`);
+  return partition;
+}
+
+/** A Step Functions service integration's Resource in `partition`, e.g. `lambda:invoke.waitForTaskToken`. */
+const integration = (partition: string, action: string) => `arn:${partition}:states:::${action}`;
+
+function putEvent(partition: string, bus: string, detailType: string, detail: Record<string, unknown>, comment: string): State {
   return {
     Type: 'Task',
     Comment: comment,
-    Resource: 'arn:aws:states:::events:putEvents',
+    Resource: integration(partition, 'events:putEvents'),
     Parameters: { Entries: [{ EventBusName: bus, Source: 'sluice', DetailType: detailType, Detail: { ...BUILD_FIELDS, ...detail } }] },
     ResultPath: null,
     Retry: EVENTS_RETRY,
@@ -246,7 +260,7 @@ class Emitter {
         return this.add(name, {
           Type: 'Task',
           Comment: `${spec.Type} step: start-job starts the SageMaker job (or reuses a cached result) and SageMaker's state-change event completes the task.`,
-          Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+          Resource: integration(partitionOf(t.startJobFunctionArn), 'lambda:invoke.waitForTaskToken'),
           Parameters: { FunctionName: t.startJobFunctionArn, Payload: { 'taskToken.$': '$$.Task.Token', ...stepPayload(name) } },
           TimeoutSecondsPath: '$.build.taskTimeoutSeconds',
           ResultPath: resultPath(name),
@@ -295,6 +309,7 @@ class Emitter {
           `${name} registered`,
           {
             ...putEvent(
+              partitionOf(t.registerModelFunctionArn),
               t.eventBusName,
               'Model Package Registered',
               {
@@ -381,6 +396,7 @@ export function compilePipeline(config: PipelineConfig, graph: PipelineGraph, ta
   const first = registered[0] === undefined ? {} : { 'modelPackageArn.$': `${resultPath(registered[0])}.ModelPackageArn` };
   emitter.states[SUCCEEDED_STATE] = {
     ...putEvent(
+      partitionOf(targets.snapshotSourceFunctionArn),
       targets.eventBusName,
       'Model Build Succeeded',
       { ...first, modelPackages: packages, 'steps.$': '$.steps' },
@@ -399,7 +415,7 @@ export function compilePipeline(config: PipelineConfig, graph: PipelineGraph, ta
     Next: succeeded,
   };
   emitter.states[STARTED_STATE] = {
-    ...putEvent(targets.eventBusName, 'Model Build Started', { 'parameters.$': '$.parameters' }, 'Model Build Started on the service bus.'),
+    ...putEvent(partitionOf(targets.snapshotSourceFunctionArn), targets.eventBusName, 'Model Build Started', { 'parameters.$': '$.parameters' }, 'Model Build Started on the service bus.'),
     Next: SNAPSHOT_STATE,
   };
   const states = inRunOrder(STARTED_STATE, emitter.states);

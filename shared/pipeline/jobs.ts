@@ -1,10 +1,11 @@
 import type { DescribeProcessingJobCommandOutput, DescribeTrainingJobCommandOutput } from '@aws-sdk/client-sagemaker';
 import { ProcessingJobStatus, TrainingJobStatus } from '@aws-sdk/client-sagemaker';
+import { ExecutionStatus } from '@aws-sdk/client-sfn';
 
 import { isolateProcessingJob, isolateTrainingJob } from '../isolation';
 import { deleteJobToken, getJobToken, type JobToken, listJobTokens, putJobToken } from '../aws/dynamodb';
-import { createProcessingJob, createTrainingJob, describeProcessingJob, describeTrainingJob } from '../aws/sagemaker';
-import { completeTask, failTask } from '../aws/sfn';
+import { createProcessingJob, createTrainingJob, describeProcessingJob, describeTrainingJob, stopProcessingJob, stopTrainingJob } from '../aws/sagemaker';
+import { completeTask, describeExecution, failTask } from '../aws/sfn';
 import { SageMakerCapacityError, SageMakerInternalError, SageMakerJobFailedError, SageMakerJobStoppedError } from '../errors';
 import { jobName } from '../naming';
 import type { JobResult, StartJobInput } from '../schemas/task-inputs';
@@ -232,21 +233,41 @@ export async function settleJob(tables: Pick<JobTables, 'tokens'> & Partial<Pick
   return outcome.state;
 }
 
+/**
+ * Stops `token`'s job when its run has ended: DescribeExecution says the run is no longer RUNNING.
+ * A run Step Functions does not know is left alone (nothing says it ended). Returns whether it
+ * stopped the job (stopping one that has just ended is no error: shared/aws/sagemaker.ts).
+ * Throws RetryableError on throttling.
+ */
+async function stopOrphanedJob(token: JobToken): Promise<boolean> {
+  const run = await describeExecution(token.executionArn);
+  if (!run || run.status === ExecutionStatus.RUNNING) return false;
+  if (token.kind === 'training') await stopTrainingJob(token.jobName);
+  else if (token.kind === 'processing') await stopProcessingJob(token.jobName);
+  else return false;
+  return true;
+}
+
 export interface ReconcileReport {
   checked: number;
   settled: number;
   running: number;
   abandoned: number;
+  /** Jobs still running for a run that has ended (stopped, timed out, failed): stopped, their tokens removed. */
+  stopped: number;
 }
 
 /**
  * The safety net for lost events: settles every outstanding token whose job has ended. Tokens
  * younger than `minAgeSeconds` are left to the event path. A token whose job never came to exist
  * (its creation failed and the task already failed) is failed and removed once older than
- * `abandonAfterSeconds`. Throws RetryableError on throttling; safe to run concurrently.
+ * `abandonAfterSeconds`. A job still running for a run that is no longer RUNNING (its status event,
+ * which on-build-status-change stops the run's jobs on, was lost) is stopped and its token removed:
+ * the ended run takes no task result, and the job would bill until its MaxRuntimeInSeconds.
+ * Throws RetryableError on throttling; safe to run concurrently.
  */
 export async function reconcileJobs(tables: Pick<JobTables, 'tokens'> & Partial<Pick<JobTables, 'cache'>>, minAgeSeconds: number, now = new Date(), abandonAfterSeconds = 3600): Promise<ReconcileReport> {
-  const report: ReconcileReport = { checked: 0, settled: 0, running: 0, abandoned: 0 };
+  const report: ReconcileReport = { checked: 0, settled: 0, running: 0, abandoned: 0, stopped: 0 };
   const nowSeconds = Math.floor(now.getTime() / 1000);
   for (const token of await listJobTokens(tables.tokens)) {
     // Endpoint deploys are reconciled by shared/deploy/endpoint.ts.
@@ -256,7 +277,12 @@ export async function reconcileJobs(tables: Pick<JobTables, 'tokens'> & Partial<
     report.checked += 1;
     const result = await settleJob(tables, token.jobName, token.kind, now);
     if (result === 'completed' || result === 'failed' || result === 'already-settled') report.settled += 1;
-    else if (result === 'running') report.running += 1;
+    else if (result === 'running') {
+      if (await stopOrphanedJob(token)) {
+        await deleteJobToken(tables.tokens, token.jobName, token.taskToken);
+        report.stopped += 1;
+      } else report.running += 1;
+    }
     else if (result === 'missing' && age >= abandonAfterSeconds) {
       await failTask(token.taskToken, new SageMakerJobFailedError('').name, `job ${token.jobName} does not exist ${age} s after its task started`);
       await deleteJobToken(tables.tokens, token.jobName, token.taskToken);

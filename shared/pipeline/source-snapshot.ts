@@ -49,41 +49,94 @@ export async function createTarGz(files: readonly { path: string; content: Uint8
   return done;
 }
 
+/** What bounds one snapshot: the stage's bytes, a file count, and the invocation's time. */
+export interface SnapshotLimits {
+  /** The stage's `maxSourceBytes`: the tree's size, uncompressed. */
+  maxBytes: number;
+  /** Files in the tree (default {@link MAX_SOURCE_FILES}). */
+  maxFiles?: number;
+  /** Milliseconds left before the invocation times out (Lambda's `context.getRemainingTimeInMillis`); unbounded when absent. */
+  remainingMs?: () => number;
+}
+
 /**
- * Snapshots `repository@commit`. Throws SourceTooLargeError (terminal) when the tree exceeds
- * `maxBytes` uncompressed or holds a file too large for CodeCommit's API, RetryableError on
- * throttling. Idempotent.
+ * At most this many files are snapshotted: each is one GetBlob and one PutObject, and 8 at a time
+ * take about a minute for 10 000 files, well within snapshot-source's 300 s.
  */
-export async function snapshotSource(repository: string, commit: string, location: SnapshotLocation, maxBytes: number): Promise<Snapshot> {
+export const MAX_SOURCE_FILES = 10_000;
+/** CodeCommit GetBlob and S3 PutObject calls in flight at once. */
+const CONCURRENCY = 8;
+/**
+ * Time kept for what follows the copies (manifest, archive: gzip of up to maxSourceBytes in memory
+ * and one upload). Below it the snapshot stops with SourceTooLarge, which fails the run visibly,
+ * rather than letting Lambda's timeout fail the task with no word on why.
+ */
+export const SNAPSHOT_RESERVE_MS = 20_000;
+
+/**
+ * Runs `work` on every item, `limit` at a time. The first failure stops new work and is thrown
+ * once the calls in flight have settled. Results keep the items' order.
+ */
+async function boundedMap<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const index = next++;
+      try {
+        results[index] = await work(items[index]!);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.error;
+  return results;
+}
+
+/**
+ * Snapshots `repository@commit`, reading blobs and writing files 8 at a time. Throws
+ * SourceTooLargeError (terminal) when the tree exceeds `limits.maxBytes` uncompressed, holds more
+ * than `limits.maxFiles` files or a file too large for CodeCommit's API, or when the time left
+ * (`limits.remainingMs`) falls below what the archive needs; RetryableError on throttling. Idempotent.
+ */
+export async function snapshotSource(repository: string, commit: string, location: SnapshotLocation, limits: SnapshotLimits): Promise<Snapshot> {
+  const { maxBytes, maxFiles = MAX_SOURCE_FILES, remainingMs = () => Infinity } = limits;
   const archiveKey = `${location.prefix}source.tar.gz`;
   const sourcePrefix = `${location.prefix}source/`;
   const manifestKey = `${location.prefix}source-manifest.json`;
   const result = { sourceUri: `s3://${location.bucket}/${archiveKey}`, sourcePrefix: `s3://${location.bucket}/${sourcePrefix}`, manifestUri: `s3://${location.bucket}/${manifestKey}` };
   if (await objectExists(location.bucket, archiveKey)) return { ...result, files: 0, bytes: 0, reused: true };
 
+  const advice = 'keep data sets out of the repository and read them as Dataset inputs';
   const tree = await listFilesAtCommit(repository, commit);
-  const files: { path: string; content: Uint8Array; executable: boolean }[] = [];
+  if (tree.length > maxFiles) throw new SourceTooLargeError(`source of ${repository}@${commit} has ${tree.length} files, above the limit of ${maxFiles}; ${advice}`);
+  const inTime = (doing: string) => {
+    if (remainingMs() < SNAPSHOT_RESERVE_MS) {
+      throw new SourceTooLargeError(`source of ${repository}@${commit} (${tree.length} files) could not be snapshotted within the function's time: stopped while ${doing}, keeping ${SNAPSHOT_RESERVE_MS / 1000} s for the archive; ${advice}`);
+    }
+  };
   let bytes = 0;
-  for (const file of tree) {
+  const files = await boundedMap(tree, CONCURRENCY, async (file) => {
+    inTime('reading files from CodeCommit');
     const content = await getBlob(repository, file.blobId).catch((error: unknown) => {
       // CodeCommit's API serves files up to 6 MB: a larger one (typically a committed data set) can never be snapshotted.
       if (isAwsError(error, 'FileTooLargeException')) {
-        throw new SourceTooLargeError(`source of ${repository}@${commit} cannot be snapshotted: ${file.path} exceeds CodeCommit's per-file API limit of 6 MB; keep data sets out of the repository and read them as Dataset inputs`, { cause: error });
+        throw new SourceTooLargeError(`source of ${repository}@${commit} cannot be snapshotted: ${file.path} exceeds CodeCommit's per-file API limit of 6 MB; ${advice}`, { cause: error });
       }
       throw error;
     });
     bytes += content.byteLength;
-    if (bytes > maxBytes) {
-      throw new SourceTooLargeError(`source of ${repository}@${commit} exceeds the stage limit of ${maxBytes} bytes (reached at ${file.path}); keep data sets out of the repository and read them as Dataset inputs`);
-    }
-    files.push({ path: file.path, content, executable: file.mode === 'EXECUTABLE' });
-  }
-  // Unpacked copy first, then the archive: the archive's presence means the snapshot is complete.
-  const queue = [...files];
-  const workers = Array.from({ length: 8 }, async () => {
-    for (let file = queue.shift(); file; file = queue.shift()) await putObject(location.bucket, `${sourcePrefix}${file.path}`, file.content);
+    if (bytes > maxBytes) throw new SourceTooLargeError(`source of ${repository}@${commit} exceeds the stage limit of ${maxBytes} bytes (reached at ${file.path}); ${advice}`);
+    return { path: file.path, content, executable: file.mode === 'EXECUTABLE' };
   });
-  await Promise.all(workers);
+  // Unpacked copy first, then the archive: the archive's presence means the snapshot is complete.
+  await boundedMap(files, CONCURRENCY, async (file) => {
+    inTime('writing files to S3');
+    await putObject(location.bucket, `${sourcePrefix}${file.path}`, file.content);
+  });
   const manifest: SourceManifest = { files: tree.map(({ path, mode, blobId }) => ({ path, mode, blobId })) };
   await putObject(location.bucket, manifestKey, JSON.stringify(manifest), 'application/json');
   await putObject(location.bucket, archiveKey, await createTarGz(files), 'application/gzip');
@@ -98,10 +151,10 @@ const SNAPSHOT_ARCHIVE = /^(builds\/.+\/)source\.tar\.gz$/;
  * names where; it must be a `source.tar.gz` under the stage bucket's `builds/`. Throws
  * InvalidInputError when it is not, and as {@link snapshotSource}. Idempotent.
  */
-export async function snapshotBuildSource(build: BuildContext, bucket: string, maxBytes: number): Promise<Snapshot> {
+export async function snapshotBuildSource(build: BuildContext, bucket: string, limits: SnapshotLimits): Promise<Snapshot> {
   // Matched rather than parsed with parseS3Uri, whose plain Error for `s3://bucket` would not name the field.
   const root = `s3://${bucket}/`;
   const prefix = build.sourceUri.startsWith(root) ? SNAPSHOT_ARCHIVE.exec(build.sourceUri.slice(root.length))?.[1] : undefined;
   if (!prefix) throw new InvalidInputError(`build.sourceUri: ${build.sourceUri} is not a source snapshot in s3://${bucket}/builds/`);
-  return snapshotSource(build.repository, build.commit, { bucket, prefix }, maxBytes);
+  return snapshotSource(build.repository, build.commit, { bucket, prefix }, limits);
 }

@@ -1,7 +1,7 @@
 import { HistoryEventType } from '@aws-sdk/client-sfn';
 
 import { getBranchHead, getCommitTree, getFileAtCommit } from '../aws/codecommit';
-import { describeExecution, ensureStateMachine, startNamedExecution, walkExecutionHistory } from '../aws/sfn';
+import { describeExecution, ensureStateMachine, errorLogging, startNamedExecution, walkExecutionHistory } from '../aws/sfn';
 import { matchesAny } from '../config';
 import { InvalidConfigError, InvalidInputError, isAwsError } from '../errors';
 import { buildExecutionName, buildKeyPrefix, canonicalJson, pipelineStateMachineName, requestedBuildExecutionName, shortHash, sourceSnapshotPrefix } from '../naming';
@@ -25,6 +25,8 @@ export interface BuildSettings extends StagePolicy {
   stateMachinePrefix: string;
   /** The role compiled state machines run as (passed to states.amazonaws.com only). */
   pipelineRoleArn: string;
+  /** The stage's build-runs log group (ARN ending in `:*`): compiled pipelines log their errors there. */
+  runLogGroupArn: string;
   /** The state machine that fails a build rejected before it started, visibly. */
   rejectedStateMachineArn: string;
   /** The stack's functions and bus a compiled pipeline calls. */
@@ -202,7 +204,8 @@ async function startBuild(request: BuildRequest, settings: BuildSettings): Promi
 
   const { definition, extraWaits } = compilePipeline(run.pipeline, run.graph, settings.targets);
   const name = pipelineStateMachineName(settings.stateMachinePrefix, repository, shortHash([canonicalJson(definition), settings.pipelineRoleArn], 8));
-  const stateMachineArn = await ensureStateMachine(name, definition, settings.pipelineRoleArn, [{ key: 'sluice:repository', value: repository.slice(0, 256) }]);
+  // Logging is not part of the definition, so not of the name: the same pipeline keeps its machine.
+  const stateMachineArn = await ensureStateMachine(name, definition, settings.pipelineRoleArn, [{ key: 'sluice:repository', value: repository.slice(0, 256) }], errorLogging(settings.runLogGroupArn));
   await storePipeline(settings.artifactsBucket, prefix, run.pipeline);
   const { started, executionArn } = await startNamedExecution(stateMachineArn, executionName, run.input);
   return { action: started ? 'started' : 'already-started', executionArn, configValid: true, stateMachineArn, ...(extraWaits.length > 0 ? { extraWaits } : {}) };

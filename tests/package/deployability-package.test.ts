@@ -136,6 +136,13 @@ describe('creating jobs', () => {
 describe('with tenancy and isolation stage parameters', () => {
   let custom: PackagedService;
 
+  it('expires data capture after the stage\'s dataCaptureExpirationDays', () => {
+    const rules = (custom.template.Resources.ArtifactsBucket!.Properties.LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules;
+
+    // --param passes text; CloudFormation reads "7" as the integer 7.
+    expect(String(rules.find((rule) => rule.Prefix === 'data-capture/')?.ExpirationInDays)).toBe('7');
+  });
+
   beforeAll(() => {
     custom = packageService('team', {
       selfApprovalRepositories: 'abalone,Team/Churn',
@@ -146,6 +153,7 @@ describe('with tenancy and isolation stage parameters', () => {
       outputKmsKeyId: 'alias/sluice-output',
       imageAccountIds: '111122223333',
       repositories: 'abalone,abalone-age,team-*',
+      dataCaptureExpirationDays: '7',
     });
   }, 240_000);
 
@@ -267,7 +275,15 @@ describe('the artifacts bucket the stack creates', () => {
       expect.objectContaining({ Status: 'Enabled', Prefix: 'builds/', NoncurrentVersionExpiration: { NoncurrentDays: 30 }, ExpiredObjectDeleteMarker: true }),
     );
     expect(rules).toContainEqual(expect.objectContaining({ Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } }));
-    expect(rules.filter((rule) => 'ExpirationInDays' in rule || 'ExpirationDate' in rule)).toEqual([]);
+    expect(rules.filter((rule) => rule.Prefix !== 'data-capture/' && ('ExpirationInDays' in rule || 'ExpirationDate' in rule))).toEqual([]);
+  });
+
+  // https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-expire-general-considerations.html: in a versioned
+  // bucket Expiration only adds a delete marker; NoncurrentVersionExpiration removes the data.
+  it('expires captured data under data-capture/ after the stage dataCaptureExpirationDays (30), and its old versions a day later (lifecycle-expire-general-considerations)', () => {
+    const rules = (template.Resources.ArtifactsBucket!.Properties.LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules;
+
+    expect(rules).toContainEqual({ Id: 'expire-data-capture', Status: 'Enabled', Prefix: 'data-capture/', ExpirationInDays: 30, NoncurrentVersionExpiration: { NoncurrentDays: 1 } });
   });
 });
 
@@ -304,6 +320,19 @@ describe('Step Functions logging', () => {
     expect(machine.Properties.LoggingConfiguration).toEqual({ Level: 'ERROR', IncludeExecutionData: false, Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: logGroupArn(name) } }] });
     expect(machine.DependsOn).toContain(logGroupId);
     expect(template.Resources[logGroupId]!.Properties).toEqual({ LogGroupName: name, RetentionInDays: 30 });
+  });
+
+  it.each(['OnSourcePushLambdaFunction', 'CodepipelineActionLambdaFunction'])('gives %s the build-runs log group as compiled pipelines log to it, ARN ending in :* (cw-logs.html)', (functionId) => {
+    const variables = (template.Resources[functionId]!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+
+    expect(variables.BUILD_RUNS_LOG_GROUP_ARN).toEqual(logGroupArn('/aws/vendedlogs/states/sluice-dev-builds'));
+  });
+
+  it.each(['OnSourcePushRole', 'CodepipelineActionRole'])('lets %s turn on the logging of a build state machine created before it, and nothing else of another machine', (roleId) => {
+    const statement = statementsOf(template.Resources[roleId]!).find((item) => item.Sid === 'CompileBuildPipelines')!;
+
+    expect(actions(statement)).toEqual(['states:CreateStateMachine', 'states:UpdateStateMachine', 'states:TagResource']);
+    expect(JSON.stringify(statement.Resource)).toContain(':stateMachine:sluice-dev-build-*');
   });
 
   it.each(['ModelDeployStateMachineRole', 'PipelineStateMachineRole'])('lets %s deliver run logs (cw-logs.html)', (roleId) => {

@@ -358,6 +358,17 @@ describe('IAM in the packaged template', () => {
     ]);
   });
 
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html: StopTrainingJob/StopProcessingJob take aws:ResourceTag.
+  it('lets reconcile-jobs read a run\'s status and stop only jobs this stage\'s build runs tagged, as on-build-status-change does', () => {
+    const statements = statementsOf(template.Resources.ReconcileJobsRole!);
+    const executions = { 'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:sluice-dev-build-*:*' };
+    const stop = statements.find((s) => actions(s).includes('sagemaker:StopTrainingJob'))!;
+
+    expect(statements.find((s) => actions(s).includes('states:DescribeExecution'))!.Resource).toEqual(executions);
+    expect(actions(stop).sort()).toEqual(['sagemaker:StopProcessingJob', 'sagemaker:StopTrainingJob']);
+    expect(stop.Condition).toEqual({ StringLike: { 'aws:ResourceTag/sluice:execution': executions } });
+  });
+
   it('gives no other function the build announcement table', () => {
     const users = roles().filter(([, role]) => JSON.stringify(statementsOf(role)).includes('BuildAnnouncementTable'));
 

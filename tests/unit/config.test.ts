@@ -159,6 +159,7 @@ describe('loadBuildSettings', () => {
     EVALUATE_STEP_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-evaluate-step',
     REGISTER_MODEL_FUNCTION_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:sluice-test-register-model',
     EVENT_BUS_NAME: 'sluice-test',
+    BUILD_RUNS_LOG_GROUP_ARN: 'arn:aws:logs:us-east-1:123456789012:log-group:/aws/vendedlogs/states/sluice-test-builds:*',
     MAX_INSTANCE_COUNT: '4',
     MAX_VOLUME_SIZE_GB: '512',
     SELF_APPROVAL_REPOSITORIES: 'sandbox-*',
@@ -191,6 +192,7 @@ describe('loadBuildSettings', () => {
       stateMachinePrefix: 'sluice-test-build-',
       rejectedStateMachineArn: BUILD_ENV.REJECTED_BUILD_STATE_MACHINE_ARN,
       pipelineRoleArn: BUILD_ENV.PIPELINE_ROLE_ARN,
+      runLogGroupArn: BUILD_ENV.BUILD_RUNS_LOG_GROUP_ARN,
       targets: {
         snapshotSourceFunctionArn: BUILD_ENV.SNAPSHOT_SOURCE_FUNCTION_ARN,
         startJobFunctionArn: BUILD_ENV.START_JOB_FUNCTION_ARN,
@@ -214,6 +216,13 @@ describe('loadBuildSettings', () => {
     expect(loadBuildSettings().selfApprovalRepositories).toEqual([]);
     process.env.SELF_APPROVAL_REPOSITORIES = '';
     expect(loadBuildSettings().selfApprovalRepositories).toEqual([]);
+  });
+
+  // https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html: the destination is the log group's ARN ending in :*.
+  it('rejects a BUILD_RUNS_LOG_GROUP_ARN without the :* Step Functions wants (cw-logs.html)', () => {
+    process.env.BUILD_RUNS_LOG_GROUP_ARN = 'arn:aws:logs:us-east-1:123456789012:log-group:/aws/vendedlogs/states/sluice-test-builds';
+
+    expect(() => loadBuildSettings()).toThrow(/BUILD_RUNS_LOG_GROUP_ARN: must be a log group ARN ending in :\*/);
   });
 
   it('names SNAPSHOT_SOURCE_FUNCTION_ARN when it is missing: every run starts with the snapshot', () => {

@@ -1,4 +1,5 @@
 import {
+  CreateStateMachineCommand,
   ExecutionAlreadyExists,
   ExecutionStatus,
   InvalidToken,
@@ -8,14 +9,16 @@ import {
   SendTaskSuccessCommand,
   SFNClient,
   StartExecutionCommand,
+  StateMachineAlreadyExists,
   StateMachineDoesNotExist,
   TaskDoesNotExist,
   TaskTimedOut,
+  UpdateStateMachineCommand,
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 
-import { completeTask, failTask, listExecutionsStoppedSince, listRedrivenExecutions, listStateMachinesByPrefix, startNamedExecution } from '../../../shared/aws/sfn';
+import { completeTask, ensureStateMachine, errorLogging, failTask, listExecutionsStoppedSince, listRedrivenExecutions, listStateMachinesByPrefix, startNamedExecution } from '../../../shared/aws/sfn';
 import { RetryableError } from '../../../shared/errors';
 import { STATE_MACHINE_ARN } from '../../helpers/fixtures';
 
@@ -185,5 +188,45 @@ describe('listRedrivenExecutions', () => {
 
     expect(found.map((e) => e.name)).toEqual(['a', 'b']);
     expect(sfn).toHaveReceivedCommandWith(ListExecutionsCommand, { stateMachineArn: STATE_MACHINE_ARN, redriveFilter: 'REDRIVEN' });
+  });
+});
+
+describe('ensureStateMachine', () => {
+  const ROLE = 'arn:aws:iam::123456789012:role/sluice-test-pipeline';
+  const MACHINE = 'sluice-test-build-abalone-0a1b2c3d';
+  const MACHINE_ARN = `arn:aws:states:${process.env.AWS_REGION}:123456789012:stateMachine:${MACHINE}`;
+  const LOGGING = errorLogging('arn:aws:logs:us-east-1:123456789012:log-group:/aws/vendedlogs/states/sluice-test-builds:*');
+  const alreadyExists = () => new StateMachineAlreadyExists({ message: `State Machine Already Exists: '${MACHINE_ARN}'`, $metadata: {} });
+
+  // https://docs.aws.amazon.com/step-functions/latest/apireference/API_CreateStateMachine.html: idempotent for the same name, definition, type and LoggingConfiguration.
+  it('creates a STANDARD machine with the logging configuration and returns its ARN', async () => {
+    sfn.on(CreateStateMachineCommand).resolves({ stateMachineArn: MACHINE_ARN, creationDate: new Date() });
+
+    await expect(ensureStateMachine(MACHINE, { StartAt: 'A' }, ROLE, [], LOGGING)).resolves.toBe(MACHINE_ARN);
+    expect(sfn).toHaveReceivedCommandWith(CreateStateMachineCommand, { name: MACHINE, type: 'STANDARD', roleArn: ROLE, loggingConfiguration: LOGGING });
+    expect(sfn).not.toHaveReceivedCommand(UpdateStateMachineCommand);
+  });
+
+  it('turns on the logging of a same-named machine created without it (StateMachineAlreadyExists), then finds it (API_CreateStateMachine)', async () => {
+    sfn.on(CreateStateMachineCommand).rejectsOnce(alreadyExists()).resolves({ stateMachineArn: MACHINE_ARN, creationDate: new Date() });
+    sfn.on(UpdateStateMachineCommand).resolves({ updateDate: new Date() });
+
+    await expect(ensureStateMachine(MACHINE, { StartAt: 'A' }, ROLE, [], LOGGING)).resolves.toBe(MACHINE_ARN);
+    expect(sfn).toHaveReceivedCommandWith(UpdateStateMachineCommand, { stateMachineArn: MACHINE_ARN, loggingConfiguration: LOGGING });
+    expect(sfn.commandCalls(UpdateStateMachineCommand)[0]!.args[0].input).not.toHaveProperty('definition');
+    expect(sfn).toHaveReceivedCommandTimes(CreateStateMachineCommand, 2);
+  });
+
+  it('rethrows StateMachineAlreadyExists when the machine still differs after its logging is updated (another definition)', async () => {
+    sfn.on(CreateStateMachineCommand).rejects(alreadyExists());
+    sfn.on(UpdateStateMachineCommand).resolves({ updateDate: new Date() });
+
+    await expect(ensureStateMachine(MACHINE, { StartAt: 'A' }, ROLE, [], LOGGING)).rejects.toThrow(expect.objectContaining({ name: 'StateMachineAlreadyExists' }));
+  });
+
+  it('rejects with RetryableError when CreateStateMachine is throttled', async () => {
+    sfn.on(CreateStateMachineCommand).rejects(throttling());
+
+    await expect(ensureStateMachine(MACHINE, { StartAt: 'A' }, ROLE, [], LOGGING)).rejects.toThrow(RetryableError);
   });
 });

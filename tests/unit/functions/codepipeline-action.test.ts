@@ -47,6 +47,7 @@ beforeAll(async () => {
   Object.assign(process.env, {
     MODEL_DEPLOY_STATE_MACHINE_ARN: DEPLOY_STATE_MACHINE_ARN,
     EVENT_BUS_NAME: 'sluice-test',
+    BUILD_RUNS_LOG_GROUP_ARN: 'arn:aws:logs:us-east-1:123456789012:log-group:/aws/vendedlogs/states/sluice-test-builds:*',
     ARTIFACTS_BUCKET: 'sluice-test-artifacts',
     ALLOWED_INSTANCE_TYPES: 'ml.m5.xlarge',
     MAX_RUNTIME_SECONDS: '3600',

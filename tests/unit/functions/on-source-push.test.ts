@@ -50,6 +50,7 @@ beforeAll(async () => {
     EVALUATE_STEP_FUNCTION_ARN: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:sluice-test-evaluate-step`,
     REGISTER_MODEL_FUNCTION_ARN: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:sluice-test-register-model`,
     EVENT_BUS_NAME: 'sluice-test',
+    BUILD_RUNS_LOG_GROUP_ARN: 'arn:aws:logs:us-east-1:123456789012:log-group:/aws/vendedlogs/states/sluice-test-builds:*',
     DEAD_LETTER_QUEUE_URL: QUEUE_URL,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });

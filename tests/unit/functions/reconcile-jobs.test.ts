@@ -54,7 +54,7 @@ describe('reconcile-jobs handler', () => {
     dynamo.on(GetCommand, { Key: { jobName: old.jobName } }).resolves({ Item: old });
     dynamo.on(GetCommand, { Key: { jobName: young.jobName } }).resolves({ Item: young });
 
-    await expect(handler({}, lambdaContext())).resolves.toEqual({ checked: 1, settled: 1, running: 0, abandoned: 0, endpoints: { checked: 0, settled: 0, acted: 0, waiting: 0 } });
+    await expect(handler({}, lambdaContext())).resolves.toEqual({ checked: 1, settled: 1, running: 0, abandoned: 0, stopped: 0, endpoints: { checked: 0, settled: 0, acted: 0, waiting: 0 } });
 
     expect(sfn).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
     expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: old.taskToken });
@@ -63,7 +63,7 @@ describe('reconcile-jobs handler', () => {
   it('reads the tokens from the table named by JOB_TOKEN_TABLE', async () => {
     dynamo.on(ScanCommand).resolves({ Items: [] });
 
-    await expect(handler({}, lambdaContext())).resolves.toEqual({ checked: 0, settled: 0, running: 0, abandoned: 0, endpoints: { checked: 0, settled: 0, acted: 0, waiting: 0 } });
+    await expect(handler({}, lambdaContext())).resolves.toEqual({ checked: 0, settled: 0, running: 0, abandoned: 0, stopped: 0, endpoints: { checked: 0, settled: 0, acted: 0, waiting: 0 } });
 
     expect(dynamo).toHaveReceivedCommandWith(ScanCommand, { TableName: TABLE });
   });

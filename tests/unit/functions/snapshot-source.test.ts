@@ -115,6 +115,14 @@ describe('snapshot-source handler', () => {
     expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
   });
 
+  // https://docs.aws.amazon.com/lambda/latest/dg/nodejs-context.html
+  it('fails the task with SourceTooLarge, not a Lambda timeout, when the invocation has too little time left (nodejs-context)', async () => {
+    serveTree();
+    const context = { ...lambdaContext(), getRemainingTimeInMillis: () => 1_000 };
+
+    await expect(handler({ build: BUILD }, context)).rejects.toMatchObject({ name: 'SourceTooLarge', message: expect.stringContaining("within the function's time") });
+  });
+
   it('fails the task with SourceTooLarge naming the file CodeCommit will not serve (a committed data set)', async () => {
     codecommit.on(GetBlobCommand, { blobId: 'blob:train.js' }).rejects(new FileTooLargeException({ message: 'The specified file exceeds the file size limit for CodeCommit.', $metadata: {} }));
 

@@ -692,6 +692,24 @@ describe('CreateStateMachine', () => {
     );
   });
 
+  // https://docs.aws.amazon.com/step-functions/latest/apireference/API_CreateStateMachine.html: idempotency covers LoggingConfiguration.
+  it('keeps the loggingConfiguration it was created with, and answers a repeated request with the same one with the same machine', async () => {
+    const h = harness([]);
+    const loggingConfiguration = { level: 'ERROR', includeExecutionData: false, destinations: [{ cloudWatchLogsLogGroup: { logGroupArn: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/vendedlogs/states/sluice-local-builds:*` } }] };
+    const arn = await createMachine(h, 'logged', SEQUENCE, { loggingConfiguration });
+    expect(await createMachine(h, 'logged', SEQUENCE, { loggingConfiguration })).toBe(arn);
+    expect((await h.call('DescribeStateMachine', { stateMachineArn: arn })).loggingConfiguration).toEqual(loggingConfiguration);
+  });
+
+  it('UpdateStateMachine changes a machine\'s logging, after which CreateStateMachine with that logging finds it; it changes nothing else', async () => {
+    const h = harness([]);
+    const arn = await createMachine(h, 'unlogged', SEQUENCE);
+    const loggingConfiguration = { level: 'ERROR', includeExecutionData: false, destinations: [{ cloudWatchLogsLogGroup: { logGroupArn: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:builds:*` } }] };
+    await h.call('UpdateStateMachine', { stateMachineArn: arn, loggingConfiguration });
+    expect(await createMachine(h, 'unlogged', SEQUENCE, { loggingConfiguration })).toBe(arn);
+    await expect(h.call('UpdateStateMachine', { stateMachineArn: arn, definition: JSON.stringify(SEQUENCE) })).rejects.toThrow(expect.objectContaining({ name: 'ValidationException' }));
+  });
+
   it('refuses an invalid definition with InvalidDefinition saying what is wrong', async () => {
     const h = harness([]);
     await expect(createMachine(h, 'broken', { StartAt: 'Nowhere', States: { Here: { Type: 'Succeed' } } })).rejects.toThrow(

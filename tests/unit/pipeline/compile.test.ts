@@ -1,6 +1,7 @@
 import { StateMachine } from 'aws-local-stepfunctions';
 
-import { type CompiledPipeline, resultPath, SNAPSHOT_STATE, STARTED_STATE, stepOfState, SUCCEEDED_STATE } from '../../../shared/pipeline/compile';
+import { compilePipeline, type CompiledPipeline, partitionOf, resultPath, SNAPSHOT_STATE, STARTED_STATE, stepOfState, SUCCEEDED_STATE } from '../../../shared/pipeline/compile';
+import { analysePipeline } from '../../../shared/pipeline/graph';
 import type { PipelineConfig, StepSpec } from '../../../shared/schemas/mlops-v2';
 import type { PipelineRunInput } from '../../../shared/schemas/task-inputs';
 import { type Json, type LocalHandler, namedError, type PathRun, runPath, TEST_EVENT_BUS, withFixedTaskTimeoutsDeep } from '../../helpers/asl';
@@ -184,6 +185,25 @@ describe('compilePipeline', () => {
       const withCatch = allStates(compiled(name).definition as { States: unknown }).filter(([, state]) => 'Catch' in state);
 
       expect(withCatch).toEqual([]);
+    });
+  });
+
+  // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html: arn:<partition>:… — aws-cn and aws-us-gov are not aws.
+  describe('the partition', () => {
+    const inChina = Object.fromEntries(Object.entries(TEST_TARGETS).map(([key, value]) => [key, value.replace(/^arn:aws:/, 'arn:aws-cn:')])) as typeof TEST_TARGETS;
+
+    it('takes its service integrations\' partition from the stack\'s function ARNs (arn:aws-cn:lambda → arn:aws-cn:states:::…) (reference-arns)', () => {
+      const config = PIPELINES['fork-join.yaml']!();
+      const { definition } = compilePipeline(config, analysePipeline(config).graph, inChina);
+      const resources = allStates(definition as { States: unknown }).map(([, state]) => state.Resource).filter((resource): resource is string => typeof resource === 'string');
+
+      expect(resources.filter((resource) => resource.includes(':states:::'))).not.toEqual([]);
+      expect(resources.filter((resource) => !resource.startsWith('arn:aws-cn:'))).toEqual([]);
+    });
+
+    it('reads the partition of an ARN, and refuses text that is not one', () => {
+      expect(partitionOf('arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:f')).toBe('aws-us-gov');
+      expect(() => partitionOf('function:f')).toThrow(/not an ARN/);
     });
   });
 

@@ -13,9 +13,11 @@ import {
   ResourceLimitExceeded,
   SageMakerClient,
   SageMakerServiceException,
+  StopProcessingJobCommand,
+  StopTrainingJobCommand,
   TrainingJobStatus,
 } from '@aws-sdk/client-sagemaker';
-import { InvalidToken, SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, TaskTimedOut } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ExecutionStatus, InvalidToken, SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 
@@ -715,7 +717,7 @@ describe('reconcileJobs', () => {
     outstanding(token({ createdAt: NOW_SECONDS - 30 }));
     sagemaker.on(DescribeTrainingJobCommand).resolves(trainingJob(nameOf('Train')));
 
-    await expect(reconcileJobs(TABLES, 120, NOW)).resolves.toEqual({ checked: 0, settled: 0, running: 0, abandoned: 0 });
+    await expect(reconcileJobs(TABLES, 120, NOW)).resolves.toEqual({ checked: 0, settled: 0, running: 0, abandoned: 0, stopped: 0 });
 
     expect(sagemaker).not.toHaveReceivedAnyCommand();
     expect(sfn).not.toHaveReceivedAnyCommand();
@@ -725,7 +727,7 @@ describe('reconcileJobs', () => {
     outstanding(token({ createdAt: NOW_SECONDS - 600 }));
     sagemaker.on(DescribeTrainingJobCommand).resolves(trainingJob(nameOf('Train')));
 
-    await expect(reconcileJobs(TABLES, 120, NOW)).resolves.toEqual({ checked: 1, settled: 1, running: 0, abandoned: 0 });
+    await expect(reconcileJobs(TABLES, 120, NOW)).resolves.toEqual({ checked: 1, settled: 1, running: 0, abandoned: 0, stopped: 0 });
 
     expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: TASK_TOKEN });
   });
@@ -739,7 +741,8 @@ describe('reconcileJobs', () => {
     expect(cache.items.get('abalone#cd')).toMatchObject({ step: 'Train', executionArn: run.executionArn });
   });
 
-  it('counts jobs still in progress as running and leaves them alone', async () => {
+  it('counts jobs still in progress for a RUNNING run as running and leaves them alone', async () => {
+    sfn.on(DescribeExecutionCommand).resolves({ executionArn: run.executionArn, status: ExecutionStatus.RUNNING });
     outstanding(
       token({ createdAt: NOW_SECONDS - 600 }),
       token({ jobName: nameOf('Preprocess'), kind: 'processing', step: 'Preprocess', taskToken: 'other-token', createdAt: NOW_SECONDS - 900 }),
@@ -747,22 +750,54 @@ describe('reconcileJobs', () => {
     sagemaker.on(DescribeTrainingJobCommand).resolves(trainingJob(nameOf('Train'), { TrainingJobStatus: TrainingJobStatus.IN_PROGRESS }));
     sagemaker.on(DescribeProcessingJobCommand).resolves(processingJob(nameOf('Preprocess'), { ProcessingJobStatus: ProcessingJobStatus.IN_PROGRESS }));
 
-    await expect(reconcileJobs(TABLES, 120, NOW)).resolves.toEqual({ checked: 2, settled: 0, running: 2, abandoned: 0 });
+    await expect(reconcileJobs(TABLES, 120, NOW)).resolves.toEqual({ checked: 2, settled: 0, running: 2, abandoned: 0, stopped: 0 });
 
-    expect(sfn).not.toHaveReceivedAnyCommand();
+    expect(sfn).not.toHaveReceivedCommand(SendTaskSuccessCommand);
+    expect(sfn).not.toHaveReceivedCommand(SendTaskFailureCommand);
+    expect(sagemaker).not.toHaveReceivedCommand(StopTrainingJobCommand);
+    expect(sagemaker).not.toHaveReceivedCommand(StopProcessingJobCommand);
+    expect(dynamo).not.toHaveReceivedCommand(DeleteCommand);
+  });
+
+  // https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html: status RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED | PENDING_REDRIVE.
+  it.each([ExecutionStatus.ABORTED, ExecutionStatus.TIMED_OUT, ExecutionStatus.FAILED])('stops the jobs still running for a run that is %s, and removes their tokens (its status event was lost)', async (status) => {
+    sfn.on(DescribeExecutionCommand).resolves({ executionArn: run.executionArn, status });
+    sagemaker.on(StopTrainingJobCommand).resolves({});
+    sagemaker.on(StopProcessingJobCommand).resolves({});
+    outstanding(
+      token({ createdAt: NOW_SECONDS - 600 }),
+      token({ jobName: nameOf('Preprocess'), kind: 'processing', step: 'Preprocess', taskToken: 'other-token', createdAt: NOW_SECONDS - 900 }),
+    );
+    sagemaker.on(DescribeTrainingJobCommand).resolves(trainingJob(nameOf('Train'), { TrainingJobStatus: TrainingJobStatus.IN_PROGRESS }));
+    sagemaker.on(DescribeProcessingJobCommand).resolves(processingJob(nameOf('Preprocess'), { ProcessingJobStatus: ProcessingJobStatus.IN_PROGRESS }));
+
+    await expect(reconcileJobs(TABLES, 120, NOW)).resolves.toEqual({ checked: 2, settled: 0, running: 0, abandoned: 0, stopped: 2 });
+
+    expect(sfn).toHaveReceivedCommandWith(DescribeExecutionCommand, { executionArn: run.executionArn });
+    expect(sagemaker).toHaveReceivedCommandWith(StopTrainingJobCommand, { TrainingJobName: nameOf('Train') });
+    expect(sagemaker).toHaveReceivedCommandWith(StopProcessingJobCommand, { ProcessingJobName: nameOf('Preprocess') });
+    expect(tokens.items.size).toBe(0);
+  });
+
+  it('leaves a running job alone when Step Functions does not know its run', async () => {
+    outstanding(token({ createdAt: NOW_SECONDS - 600 }));
+    sagemaker.on(DescribeTrainingJobCommand).resolves(trainingJob(nameOf('Train'), { TrainingJobStatus: TrainingJobStatus.IN_PROGRESS }));
+
+    await expect(reconcileJobs(TABLES, 120, NOW)).resolves.toEqual({ checked: 1, settled: 0, running: 1, abandoned: 0, stopped: 0 });
+    expect(sagemaker).not.toHaveReceivedCommand(StopTrainingJobCommand);
   });
 
   it('skips endpoint deploys, which shared/deploy/endpoint.ts reconciles', async () => {
     outstanding(token({ jobName: 'endpoint:sluice-test-abalone-prod', kind: 'endpoint', step: 'DeployProd', createdAt: NOW_SECONDS - 900 }));
 
-    await expect(reconcileJobs(TABLES, 120, NOW)).resolves.toEqual({ checked: 0, settled: 0, running: 0, abandoned: 0 });
+    await expect(reconcileJobs(TABLES, 120, NOW)).resolves.toEqual({ checked: 0, settled: 0, running: 0, abandoned: 0, stopped: 0 });
     expect(sagemaker).not.toHaveReceivedAnyCommand();
   });
 
   it('fails and removes a token whose job never came to exist once it is older than the abandon threshold', async () => {
     outstanding(token({ createdAt: NOW_SECONDS - 4000 }));
 
-    await expect(reconcileJobs(TABLES, 120, NOW, 3600)).resolves.toEqual({ checked: 1, settled: 0, running: 0, abandoned: 1 });
+    await expect(reconcileJobs(TABLES, 120, NOW, 3600)).resolves.toEqual({ checked: 1, settled: 0, running: 0, abandoned: 1, stopped: 0 });
 
     expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { taskToken: TASK_TOKEN, error: 'SageMakerJobFailed', cause: expect.stringContaining(nameOf('Train')) });
     expect(dynamo).toHaveReceivedCommandWith(DeleteCommand, { Key: { jobName: nameOf('Train') }, ExpressionAttributeValues: { ':token': TASK_TOKEN } });
@@ -771,7 +806,7 @@ describe('reconcileJobs', () => {
   it('keeps a token whose job does not exist yet while it is younger than the abandon threshold', async () => {
     outstanding(token({ createdAt: NOW_SECONDS - 600 }));
 
-    await expect(reconcileJobs(TABLES, 120, NOW, 3600)).resolves.toEqual({ checked: 1, settled: 0, running: 0, abandoned: 0 });
+    await expect(reconcileJobs(TABLES, 120, NOW, 3600)).resolves.toEqual({ checked: 1, settled: 0, running: 0, abandoned: 0, stopped: 0 });
 
     expect(sfn).not.toHaveReceivedAnyCommand();
     expect(dynamo).not.toHaveReceivedCommand(DeleteCommand);

@@ -7,7 +7,7 @@ import 'aws-sdk-client-mock-jest';
 import { extract } from 'tar-stream';
 
 import { sourceSnapshotPrefix } from '../../../shared/naming';
-import { createTarGz, snapshotBuildSource, snapshotSource } from '../../../shared/pipeline/source-snapshot';
+import { createTarGz, SNAPSHOT_RESERVE_MS, snapshotBuildSource, snapshotSource } from '../../../shared/pipeline/source-snapshot';
 import { InvalidInputError, RetryableError, SourceTooLargeError } from '../../../shared/errors';
 import { BUCKET, buildContext, COMMIT, COMMIT_TREE } from '../../helpers/fixtures';
 
@@ -102,7 +102,7 @@ beforeEach(() => {
 
 describe('snapshotSource', () => {
   it('returns the archive URI, the unpacked prefix and the manifest URI', async () => {
-    const snapshot = await snapshotSource(REPOSITORY, COMMIT, LOCATION, LIMIT);
+    const snapshot = await snapshotSource(REPOSITORY, COMMIT, LOCATION, { maxBytes: LIMIT });
 
     expect(snapshot).toEqual({
       sourceUri: `s3://${BUCKET}/${ARCHIVE_KEY}`,
@@ -115,7 +115,7 @@ describe('snapshotSource', () => {
   });
 
   it('writes source-manifest.json listing every file\'s path, mode and blob id, sorted by path', async () => {
-    await snapshotSource(REPOSITORY, COMMIT, LOCATION, LIMIT);
+    await snapshotSource(REPOSITORY, COMMIT, LOCATION, { maxBytes: LIMIT });
 
     expect(JSON.parse(writtenText(MANIFEST_KEY))).toEqual({
       files: [
@@ -129,27 +129,27 @@ describe('snapshotSource', () => {
   });
 
   it('writes the manifest before the archive, so a complete snapshot always has one', async () => {
-    await snapshotSource(REPOSITORY, COMMIT, LOCATION, LIMIT);
+    await snapshotSource(REPOSITORY, COMMIT, LOCATION, { maxBytes: LIMIT });
 
     expect(writtenKeys().indexOf(MANIFEST_KEY)).toBeLessThan(writtenKeys().indexOf(ARCHIVE_KEY));
     expect(writtenKeys().at(-1)).toBe(ARCHIVE_KEY);
   });
 
   it('snapshots files from every subfolder, recursively', async () => {
-    await snapshotSource(REPOSITORY, COMMIT, LOCATION, LIMIT);
+    await snapshotSource(REPOSITORY, COMMIT, LOCATION, { maxBytes: LIMIT });
 
     expect(writtenKeys()).toEqual(expect.arrayContaining(Object.keys(TREE).map((path) => `${PREFIX}source/${path}`)));
     expect(codecommit).toHaveReceivedCommandWith(GetFolderCommand, { repositoryName: REPOSITORY, commitSpecifier: COMMIT, folderPath: 'src/lib' });
   });
 
   it('writes each unpacked file with its content from the commit', async () => {
-    await snapshotSource(REPOSITORY, COMMIT, LOCATION, LIMIT);
+    await snapshotSource(REPOSITORY, COMMIT, LOCATION, { maxBytes: LIMIT });
 
     expect(new TextDecoder().decode(writtenBody(`${PREFIX}source/src/lib/features.py`))).toBe(TREE['src/lib/features.py']?.content);
   });
 
   it('writes the archive as a gzipped tar holding every file with its content', async () => {
-    await snapshotSource(REPOSITORY, COMMIT, LOCATION, LIMIT);
+    await snapshotSource(REPOSITORY, COMMIT, LOCATION, { maxBytes: LIMIT });
 
     const entries = await untar(writtenBody(ARCHIVE_KEY));
     expect([...entries.keys()].sort()).toEqual(Object.keys(TREE).sort());
@@ -157,13 +157,13 @@ describe('snapshotSource', () => {
   });
 
   it('labels the archive application/gzip', async () => {
-    await snapshotSource(REPOSITORY, COMMIT, LOCATION, LIMIT);
+    await snapshotSource(REPOSITORY, COMMIT, LOCATION, { maxBytes: LIMIT });
 
     expect(s3).toHaveReceivedCommandWith(PutObjectCommand, { Key: ARCHIVE_KEY, ContentType: 'application/gzip' });
   });
 
   it('keeps the executable bit of EXECUTABLE files (0755) and gives others 0644', async () => {
-    await snapshotSource(REPOSITORY, COMMIT, LOCATION, LIMIT);
+    await snapshotSource(REPOSITORY, COMMIT, LOCATION, { maxBytes: LIMIT });
 
     const entries = await untar(writtenBody(ARCHIVE_KEY));
     expect(entries.get('run.sh')?.mode).toBe(0o755);
@@ -180,7 +180,7 @@ describe('snapshotSource', () => {
       return {};
     });
 
-    await snapshotSource(REPOSITORY, COMMIT, LOCATION, LIMIT);
+    await snapshotSource(REPOSITORY, COMMIT, LOCATION, { maxBytes: LIMIT });
 
     const archiveStart = log.indexOf(`start ${ARCHIVE_KEY}`);
     const unpackedDone = Object.keys(TREE).map((path) => log.indexOf(`done ${PREFIX}source/${path}`));
@@ -191,14 +191,14 @@ describe('snapshotSource', () => {
   it('does not write the archive when an unpacked file fails to upload', async () => {
     s3.on(PutObjectCommand, { Key: `${PREFIX}source/run.sh` }).rejects(Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $fault: 'server' }));
 
-    await expect(snapshotSource(REPOSITORY, COMMIT, LOCATION, LIMIT)).rejects.toThrow(RetryableError);
+    await expect(snapshotSource(REPOSITORY, COMMIT, LOCATION, { maxBytes: LIMIT })).rejects.toThrow(RetryableError);
     expect(writtenKeys()).not.toContain(ARCHIVE_KEY);
   });
 
   it('reuses an existing archive without reading CodeCommit or writing anything', async () => {
     s3.on(HeadObjectCommand, { Bucket: BUCKET, Key: ARCHIVE_KEY }).resolves({ ContentLength: 1234 });
 
-    const snapshot = await snapshotSource(REPOSITORY, COMMIT, LOCATION, LIMIT);
+    const snapshot = await snapshotSource(REPOSITORY, COMMIT, LOCATION, { maxBytes: LIMIT });
 
     expect(snapshot).toMatchObject({ reused: true, sourceUri: `s3://${BUCKET}/${ARCHIVE_KEY}`, sourcePrefix: `s3://${BUCKET}/${PREFIX}source/`, manifestUri: `s3://${BUCKET}/${MANIFEST_KEY}` });
     expect(codecommit.calls()).toHaveLength(0);
@@ -206,19 +206,19 @@ describe('snapshotSource', () => {
   });
 
   it('accepts a tree of exactly the limit', async () => {
-    await expect(snapshotSource(REPOSITORY, COMMIT, LOCATION, TREE_BYTES)).resolves.toMatchObject({ bytes: TREE_BYTES });
+    await expect(snapshotSource(REPOSITORY, COMMIT, LOCATION, { maxBytes: TREE_BYTES })).resolves.toMatchObject({ bytes: TREE_BYTES });
   });
 
   it('throws SourceTooLargeError when the tree exceeds the limit', async () => {
-    await expect(snapshotSource(REPOSITORY, COMMIT, LOCATION, TREE_BYTES - 1)).rejects.toThrow(SourceTooLargeError);
+    await expect(snapshotSource(REPOSITORY, COMMIT, LOCATION, { maxBytes: TREE_BYTES - 1 })).rejects.toThrow(SourceTooLargeError);
   });
 
   it('names the limit in bytes in the size error', async () => {
-    await expect(snapshotSource(REPOSITORY, COMMIT, LOCATION, 20)).rejects.toThrow('exceeds the stage limit of 20 bytes');
+    await expect(snapshotSource(REPOSITORY, COMMIT, LOCATION, { maxBytes: 20 })).rejects.toThrow('exceeds the stage limit of 20 bytes');
   });
 
   it('writes nothing when the tree exceeds the limit', async () => {
-    await expect(snapshotSource(REPOSITORY, COMMIT, LOCATION, 20)).rejects.toThrow(SourceTooLargeError);
+    await expect(snapshotSource(REPOSITORY, COMMIT, LOCATION, { maxBytes: 20 })).rejects.toThrow(SourceTooLargeError);
     expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
   });
 
@@ -227,14 +227,63 @@ describe('snapshotSource', () => {
       new FileTooLargeException({ message: 'The specified file exceeds the file size limit for CodeCommit.', $metadata: {} }),
     );
 
-    await expect(snapshotSource(REPOSITORY, COMMIT, LOCATION, LIMIT)).rejects.toThrow(SourceTooLargeError);
-    await expect(snapshotSource(REPOSITORY, COMMIT, LOCATION, LIMIT)).rejects.toThrow('src/preprocess.py');
+    await expect(snapshotSource(REPOSITORY, COMMIT, LOCATION, { maxBytes: LIMIT })).rejects.toThrow(SourceTooLargeError);
+    await expect(snapshotSource(REPOSITORY, COMMIT, LOCATION, { maxBytes: LIMIT })).rejects.toThrow('src/preprocess.py');
+  });
+
+  it('throws SourceTooLargeError naming the count and the limit for a tree of more files than allowed, before reading any blob', async () => {
+    const snapshot = snapshotSource(REPOSITORY, COMMIT, LOCATION, { maxBytes: LIMIT, maxFiles: 3 });
+
+    await expect(snapshot).rejects.toThrow(SourceTooLargeError);
+    await expect(snapshot).rejects.toThrow('has 4 files, above the limit of 3');
+    expect(codecommit).not.toHaveReceivedCommand(GetBlobCommand);
+    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
+  });
+
+  it('accepts a tree of exactly maxFiles files', async () => {
+    await expect(snapshotSource(REPOSITORY, COMMIT, LOCATION, { maxBytes: LIMIT, maxFiles: 4 })).resolves.toMatchObject({ files: 4 });
+  });
+
+  // https://docs.aws.amazon.com/lambda/latest/dg/nodejs-context.html: getRemainingTimeInMillis, the time before the invocation times out.
+  it('stops with SourceTooLargeError naming the time budget, writing no archive, when the time left falls below what the archive needs (nodejs-context)', async () => {
+    const snapshot = snapshotSource(REPOSITORY, COMMIT, LOCATION, { maxBytes: LIMIT, remainingMs: () => SNAPSHOT_RESERVE_MS - 1 });
+
+    await expect(snapshot).rejects.toThrow(SourceTooLargeError);
+    await expect(snapshot).rejects.toThrow(/could not be snapshotted within the function's time/);
+    expect(writtenKeys()).not.toContain(ARCHIVE_KEY);
+  });
+
+  it('stops between files once time runs short, rather than at the end', async () => {
+    let left = SNAPSHOT_RESERVE_MS + 1;
+    const snapshot = snapshotSource(REPOSITORY, COMMIT, LOCATION, { maxBytes: LIMIT, remainingMs: () => left-- });
+
+    await expect(snapshot).rejects.toThrow(/stopped while reading files from CodeCommit/);
+    expect(codecommit.commandCalls(GetBlobCommand).length).toBeLessThan(4);
+  });
+
+  it('reads blobs several at a time, never more than 8 at once', async () => {
+    const paths = Array.from({ length: 40 }, (_value, index) => `file${String(index).padStart(2, '0')}.txt`);
+    codecommit.reset();
+    codecommit.on(GetFolderCommand, { folderPath: '/' }).resolves({ commitId: COMMIT, folderPath: '/', files: paths.map((path) => ({ absolutePath: path, relativePath: path, blobId: `blob:${path}`, fileMode: 'NORMAL' })) });
+    let inFlight = 0;
+    let most = 0;
+    codecommit.on(GetBlobCommand).callsFake(async () => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight -= 1;
+      return { content: new TextEncoder().encode('x') };
+    });
+
+    await expect(snapshotSource(REPOSITORY, COMMIT, LOCATION, { maxBytes: LIMIT })).resolves.toMatchObject({ files: 40, bytes: 40 });
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(8);
   });
 
   it('throws RetryableError when CodeCommit throttles', async () => {
     codecommit.on(GetBlobCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client' }));
 
-    await expect(snapshotSource(REPOSITORY, COMMIT, LOCATION, LIMIT)).rejects.toThrow(RetryableError);
+    await expect(snapshotSource(REPOSITORY, COMMIT, LOCATION, { maxBytes: LIMIT })).rejects.toThrow(RetryableError);
   });
 });
 
@@ -244,7 +293,7 @@ describe('snapshotBuildSource', () => {
   const TREE_PREFIX = sourceSnapshotPrefix(REPOSITORY, COMMIT_TREE);
 
   it('snapshots the build\'s commit where build.sourceUri says: under the tree\'s prefix, not the execution\'s', async () => {
-    await snapshotBuildSource(BUILD, BUCKET, LIMIT);
+    await snapshotBuildSource(BUILD, BUCKET, { maxBytes: LIMIT });
 
     expect(codecommit).toHaveReceivedCommandWith(GetFolderCommand, { repositoryName: BUILD.repository, commitSpecifier: BUILD.commit, folderPath: '/' });
     expect(writtenKeys().sort()).toEqual([`${TREE_PREFIX}source-manifest.json`, `${TREE_PREFIX}source.tar.gz`, ...Object.keys(TREE).map((path) => `${TREE_PREFIX}source/${path}`)].sort());
@@ -252,7 +301,7 @@ describe('snapshotBuildSource', () => {
   });
 
   it('returns the build\'s own sourceUri, sourcePrefix and sourceManifestUri', async () => {
-    await expect(snapshotBuildSource(BUILD, BUCKET, LIMIT)).resolves.toEqual({
+    await expect(snapshotBuildSource(BUILD, BUCKET, { maxBytes: LIMIT })).resolves.toEqual({
       sourceUri: BUILD.sourceUri,
       sourcePrefix: BUILD.sourcePrefix,
       manifestUri: BUILD.sourceManifestUri,
@@ -266,14 +315,14 @@ describe('snapshotBuildSource', () => {
     s3.on(HeadObjectCommand, { Bucket: BUCKET, Key: `${TREE_PREFIX}source.tar.gz` }).resolves({ ContentLength: 1234 });
     const sameFiles = buildContext({ commit: 'fedcba9876543210fedcba9876543210fedcba98', executionName: 'abalone-fedcba9876543210fedcba9876543210fedcba98-0f1e2d' });
 
-    await expect(snapshotBuildSource(sameFiles, BUCKET, LIMIT)).resolves.toMatchObject({ reused: true, sourceUri: BUILD.sourceUri });
+    await expect(snapshotBuildSource(sameFiles, BUCKET, { maxBytes: LIMIT })).resolves.toMatchObject({ reused: true, sourceUri: BUILD.sourceUri });
 
     expect(codecommit).not.toHaveReceivedAnyCommand();
     expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
   });
 
   it('applies the size limit it is given', async () => {
-    await expect(snapshotBuildSource(BUILD, BUCKET, TREE_BYTES - 1)).rejects.toThrow(SourceTooLargeError);
+    await expect(snapshotBuildSource(BUILD, BUCKET, { maxBytes: TREE_BYTES - 1 })).rejects.toThrow(SourceTooLargeError);
   });
 
   it.each([
@@ -285,7 +334,7 @@ describe('snapshotBuildSource', () => {
     ['builds/source.tar.gz itself, in no folder', `s3://${BUCKET}/builds/source.tar.gz`],
     ['the bucket without a key', `s3://${BUCKET}`],
   ])('refuses a sourceUri in %s with InvalidInput naming build.sourceUri, reading and writing nothing', async (_where, sourceUri) => {
-    const snapshot = snapshotBuildSource({ ...BUILD, sourceUri }, BUCKET, LIMIT);
+    const snapshot = snapshotBuildSource({ ...BUILD, sourceUri }, BUCKET, { maxBytes: LIMIT });
 
     await expect(snapshot).rejects.toThrow(InvalidInputError);
     await expect(snapshot).rejects.toThrow(`build.sourceUri: ${sourceUri} is not a source snapshot in s3://${BUCKET}/builds/`);

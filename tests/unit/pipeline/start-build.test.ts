@@ -53,6 +53,7 @@ const COMMIT = '26a8f2EXAMPLE';
 const EXECUTION_NAME = buildExecutionName(REPOSITORY, COMMIT);
 const PREFIX = buildKeyPrefix(REPOSITORY, EXECUTION_NAME);
 const PIPELINE_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/sluice-test-pipeline`;
+const RUN_LOG_GROUP_ARN = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/vendedlogs/states/sluice-test-builds:*`;
 const REJECTED_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:sluice-test-build-rejected`;
 
 const SETTINGS: BuildSettings = {
@@ -66,6 +67,7 @@ const SETTINGS: BuildSettings = {
   selfApprovalRepositories: [],
   stateMachinePrefix: 'sluice-test-build-',
   pipelineRoleArn: PIPELINE_ROLE_ARN,
+  runLogGroupArn: RUN_LOG_GROUP_ARN,
   rejectedStateMachineArn: REJECTED_ARN,
   targets: TEST_TARGETS,
 };
@@ -258,6 +260,24 @@ describe('startModelBuild: a push to a configured branch', () => {
     const created = sfn.commandCalls(CreateStateMachineCommand)[0]!.args[0].input;
     expect(created).toMatchObject({ name: expect.stringMatching(/^sluice-test-build-myRepo-[0-9a-f]{8}$/), roleArn: PIPELINE_ROLE_ARN, type: 'STANDARD', tags: [{ key: 'sluice:repository', value: REPOSITORY }] });
     expect(JSON.parse(created.definition!)).toEqual(compile(pushedConfig()).definition);
+  });
+
+  // https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html
+  it('creates it logging errors without execution data to the stage\'s build-runs log group (cw-logs.html)', async () => {
+    await startModelBuild(sample(), SETTINGS);
+
+    expect(sfn).toHaveReceivedCommandWith(CreateStateMachineCommand, {
+      loggingConfiguration: { level: 'ERROR', includeExecutionData: false, destinations: [{ cloudWatchLogsLogGroup: { logGroupArn: RUN_LOG_GROUP_ARN } }] },
+    });
+  });
+
+  it('names the state machine the same whatever the logging: logging is not part of the definition', async () => {
+    await startModelBuild(sample(), SETTINGS);
+    const before = createdNames();
+    sfn.resetHistory();
+    await startRequestedBuild(request({ repository: REPOSITORY, branch: 'myBranch', commit: COMMIT, requestId: 'another-log-group' }), { ...SETTINGS, runLogGroupArn: RUN_LOG_GROUP_ARN.replace('sluice-test-builds', 'elsewhere') });
+
+    expect(createdNames()).toEqual(before);
   });
 
   it('starts one execution of that state machine under the deterministic name for repository + commit', async () => {
