@@ -15,6 +15,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, type HistoryEvent, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 
 import { MODEL_PACKAGE_ARN, parseModelPackageArn } from '../shared/naming';
+import { stepOfState } from '../shared/pipeline/compile';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './context';
 import { LOCAL_CREDENTIALS } from './runtime';
 
@@ -92,14 +93,6 @@ export async function executionHistory(sfn: SFNClient, executionArn: string): Pr
   return events;
 }
 
-/**
- * A state the compiler adds around the steps (`Build started`, `check ?`, `parallel #1: …`,
- * `register registered`): step names never hold a space (shared/schemas/pipeline-values.ts).
- */
-function isStepState(name: string): boolean {
-  return !name.includes(' ');
-}
-
 /** Where a step's result came from, read from its state's output (`$.steps['<name>']`). */
 function provenance(name: string, output: string | undefined): Pick<StepStatus, 'cachedFrom' | 'reusedFrom'> {
   if (!output) return {};
@@ -116,7 +109,7 @@ async function steps(sfn: SFNClient, executionArn: string): Promise<RunStatus['s
   const result: StepStatus[] = [];
   for (const event of await executionHistory(sfn, executionArn)) {
     const type = event.type ?? '';
-    if (type.endsWith('StateEntered') && event.stateEnteredEventDetails?.name && isStepState(event.stateEnteredEventDetails.name)) {
+    if (type.endsWith('StateEntered') && event.stateEnteredEventDetails?.name && stepOfState(event.stateEnteredEventDetails.name) === event.stateEnteredEventDetails.name) {
       const name = event.stateEnteredEventDetails.name;
       const earlier = result.findIndex((step) => step.name === name);
       if (earlier >= 0) result.splice(earlier, 1);

@@ -1,3 +1,4 @@
+import { DETAIL_TYPES, EVENT_SOURCES } from '../schemas/events';
 import type { PipelineConfig, RetryPolicy, StepSpec } from '../schemas/mlops-v2';
 import { type Block, decompose } from './decompose';
 import type { Branch, PipelineGraph } from './graph';
@@ -140,7 +141,7 @@ function putEvent(partition: string, bus: string, detailType: string, detail: Re
     Type: 'Task',
     Comment: comment,
     Resource: integration(partition, 'events:putEvents'),
-    Parameters: { Entries: [{ EventBusName: bus, Source: 'sluice', DetailType: detailType, Detail: { ...BUILD_FIELDS, ...detail } }] },
+    Parameters: { Entries: [{ EventBusName: bus, Source: EVENT_SOURCES.sluice, DetailType: detailType, Detail: { ...BUILD_FIELDS, ...detail } }] },
     ResultPath: null,
     Retry: EVENTS_RETRY,
   };
@@ -311,7 +312,7 @@ class Emitter {
             ...putEvent(
               partitionOf(t.registerModelFunctionArn),
               t.eventBusName,
-              'Model Package Registered',
+              DETAIL_TYPES.modelPackageRegistered,
               {
                 step: name,
                 'modelPackageArn.$': `${resultPath(name)}.ModelPackageArn`,
@@ -398,7 +399,7 @@ export function compilePipeline(config: PipelineConfig, graph: PipelineGraph, ta
     ...putEvent(
       partitionOf(targets.snapshotSourceFunctionArn),
       targets.eventBusName,
-      'Model Build Succeeded',
+      DETAIL_TYPES.modelBuildSucceeded,
       { ...first, modelPackages: packages, 'steps.$': '$.steps' },
       'Model Build Succeeded on the service bus: the versions every successful run registers (by step), and every step\'s result.',
     ),
@@ -415,7 +416,7 @@ export function compilePipeline(config: PipelineConfig, graph: PipelineGraph, ta
     Next: succeeded,
   };
   emitter.states[STARTED_STATE] = {
-    ...putEvent(partitionOf(targets.snapshotSourceFunctionArn), targets.eventBusName, 'Model Build Started', { 'parameters.$': '$.parameters' }, 'Model Build Started on the service bus.'),
+    ...putEvent(partitionOf(targets.snapshotSourceFunctionArn), targets.eventBusName, DETAIL_TYPES.modelBuildStarted, { 'parameters.$': '$.parameters' }, 'Model Build Started on the service bus.'),
     Next: SNAPSHOT_STATE,
   };
   const states = inRunOrder(STARTED_STATE, emitter.states);
