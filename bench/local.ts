@@ -35,6 +35,7 @@ import { LOCAL_REGION } from '../local/context';
 import { LOCAL_CREDENTIALS, LocalRuntime, ROOT } from '../local/runtime';
 import { createRepository, pushDirectory } from '../local/seed';
 import { executionHistory } from '../local/status';
+import { SNAPSHOT_STATE } from '../shared/pipeline/compile';
 import { jobName } from '../shared/naming';
 
 const NOOP_MODEL = join(ROOT, 'bench', 'noop-model');
@@ -124,7 +125,7 @@ async function main(): Promise<void> {
     const latencies: number[] = [];
     /** How long the run's Source snapshot task took (work, like a job's, not orchestration). */
     const snapshotMsOf = (events: Awaited<ReturnType<typeof executionHistory>>) => {
-      const entered = events.findIndex((event) => event.type === 'TaskStateEntered' && event.stateEnteredEventDetails?.name === 'Source snapshot');
+      const entered = events.findIndex((event) => event.type === 'TaskStateEntered' && event.stateEnteredEventDetails?.name === SNAPSHOT_STATE);
       const scheduled = events.slice(entered).find((event) => event.type === 'LambdaFunctionScheduled');
       const succeeded = events.slice(entered).find((event) => event.type === 'LambdaFunctionSucceeded');
       return scheduled?.timestamp && succeeded?.timestamp ? succeeded.timestamp.getTime() - scheduled.timestamp.getTime() : 0;
