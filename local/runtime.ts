@@ -18,6 +18,7 @@ import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type LocalEventEntry, type ServiceConte
 import { createDynamoDbService, type DynamoDbService } from './dynamodb/service';
 import { createEventBridgeService, type EventBridgeEvent, type EventBridgeService } from './eventbridge/service';
 import { AwsServiceError, readBody, sendAwsError, serveAwsJson, targetOperation, type JsonOperations } from './http/aws-json';
+import { RoleSessions } from './iam/sessions';
 import { LambdaRuntime } from './lambda/runner';
 import { createS3Service, type S3Service } from './s3/service';
 import { createS3ObjectStore } from './sagemaker/object-store';
@@ -199,7 +200,9 @@ export class LocalRuntime {
     // The template's buckets, plus the ones the stage names by parameter (e.g. params.local.artifactsBucket):
     // on AWS those exist before the stack; locally the runtime's account is empty, so it creates them.
     const stageBuckets = wiring.functions.flatMap((fn) => Object.entries(fn.environment).filter(([name]) => name.endsWith('_BUCKET')).map(([, value]) => value));
-    const s3 = createS3Service(context('s3'), { buckets: [...wiring.buckets, ...stageBuckets] });
+    // Role sessions: a SageMaker job's or endpoint's credentials stand for its execution role, which S3 enforces.
+    const roleSessions = new RoleSessions(wiring.roles, { accountId: LOCAL_ACCOUNT_ID, region: LOCAL_REGION, log });
+    const s3 = createS3Service(context('s3'), { buckets: [...wiring.buckets, ...stageBuckets], authorizer: roleSessions });
     const dynamoDb = createDynamoDbService(context('dynamodb'), { tables: wiring.tables });
     const codeCommit = createCodeCommitService(context('codecommit'));
     const cloudWatch = createCloudWatchService(context('cloudwatch'));
@@ -209,7 +212,8 @@ export class LocalRuntime {
     const sageMaker = createSageMakerService(context('sagemaker'), {
       resolveImage: imageResolver({ dataDir, codeCommit, images: options.images ?? {} }),
       sandbox,
-      objects: createS3ObjectStore(s3Client),
+      objects: createS3ObjectStore(s3Client, (credentials) => new S3Client({ endpoint, region: LOCAL_REGION, credentials, forcePathStyle: true })),
+      roleSessions,
       // Blue/green guardrails: rollback alarms are read from, and invocation metrics sent to, CloudWatch.
       alarms: { state: (name) => cloudWatch.alarmState(name) },
       metrics: { put: (datum) => cloudWatch.putMetric(datum) },

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 
+import type { PolicyDocument, PolicyStatement } from '../iam/policy';
+
 /**
  * Reads the CloudFormation template that `serverless package` produced and turns it into the
  * runtime's wiring: functions, rules, state machines, tables, queues, buckets and buses. This is
@@ -78,6 +80,22 @@ export interface QueueSpec {
   url: string;
 }
 
+/**
+ * An IAM role of the template with its identity policies, keyed by the ARN CloudFormation gives it
+ * (`arn:aws:iam::<account>:role<Path><RoleName>`), the ARN a job's RoleArn carries.
+ */
+export interface RoleSpec {
+  logicalId: string;
+  name: string;
+  arn: string;
+  /** The inline policies (`Policies[].PolicyDocument`), intrinsics resolved. */
+  policies: PolicyDocument[];
+  /** `ManagedPolicyArns`, resolved: recorded, not evaluated (their documents are not in the template). */
+  managedPolicyArns: string[];
+  /** Why a statement was left out (an intrinsic the runtime cannot resolve); empty when none was. */
+  unresolved: string[];
+}
+
 export interface Wiring {
   functions: FunctionSpec[];
   rules: RuleSpec[];
@@ -86,6 +104,7 @@ export interface Wiring {
   queues: QueueSpec[];
   buckets: string[];
   eventBuses: string[];
+  roles: RoleSpec[];
 }
 
 /** CloudFormation-style physical name for resources that do not name themselves. */
@@ -149,12 +168,18 @@ export class IntrinsicResolver {
       case 'AWS::StepFunctions::StateMachine':
         return `arn:aws:states:${region}:${accountId}:stateMachine:${name}`;
       case 'AWS::IAM::Role':
-        return `arn:aws:iam::${accountId}:role/${name}`;
+        return `arn:aws:iam::${accountId}:role${this.rolePath(logicalId)}${name}`;
       case 'AWS::S3::Bucket':
         return `arn:aws:s3:::${name}`;
       default:
         throw new Error(`Fn::GetAtt ${logicalId}.Arn: unsupported type ${resource.Type}`);
     }
+  }
+
+  /** A role's Path (default `/`); CloudFormation puts it between `role` and the name in the ARN. */
+  private rolePath(logicalId: string): string {
+    const path = this.template.Resources[logicalId]!.Properties?.Path;
+    return path === undefined ? '/' : String(this.resolve(path));
   }
 
   private ref(name: string): string {
@@ -331,5 +356,33 @@ export function readWiring(template: Template, env: Environment): Wiring {
     queues,
     buckets: ofType('AWS::S3::Bucket').map(([logicalId]) => resolver.physicalName(logicalId)).filter((name) => !name.includes('ServerlessDeploymentBucket'.toLowerCase())),
     eventBuses: ['default', ...ofType('AWS::Events::EventBus').map(([logicalId]) => resolver.physicalName(logicalId))],
+    roles: ofType('AWS::IAM::Role').map(([logicalId]) => readRole(template, resolver, logicalId)),
   };
+}
+
+/**
+ * A role's inline policies, resolved statement by statement: a statement with an intrinsic the
+ * runtime cannot resolve is left out (and said so in `unresolved`) rather than failing the boot.
+ */
+function readRole(template: Template, resolver: IntrinsicResolver, logicalId: string): RoleSpec {
+  const raw = template.Resources[logicalId]!.Properties ?? {};
+  const unresolved: string[] = [];
+  const policies = ((raw.Policies ?? []) as { PolicyName?: unknown; PolicyDocument?: { Version?: unknown; Statement?: unknown } }[]).map((policy): PolicyDocument => {
+    const document = policy.PolicyDocument ?? {};
+    const statements = Array.isArray(document.Statement) ? document.Statement : document.Statement === undefined ? [] : [document.Statement];
+    return {
+      Version: document.Version === undefined ? undefined : String(document.Version),
+      Statement: statements.flatMap((statement: unknown, index) => {
+        try {
+          return [resolver.resolve(statement) as PolicyStatement];
+        } catch (error) {
+          unresolved.push(`${String(policy.PolicyName)} statement ${index + 1}: ${(error as Error).message}`);
+          return [];
+        }
+      }),
+    };
+  });
+  const managed = raw.ManagedPolicyArns === undefined ? [] : (resolver.resolve(raw.ManagedPolicyArns) as unknown[]).map(String);
+  const name = resolver.physicalName(logicalId);
+  return { logicalId, name, arn: String(resolver.resolve({ 'Fn::GetAtt': [logicalId, 'Arn'] })), policies, managedPolicyArns: managed, unresolved };
 }

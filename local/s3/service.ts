@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import S3rver from 's3rver';
 
 import type { ServiceContext } from '../context';
+import type { RequestAuthorizer } from '../iam/sessions';
+import { authorizeS3Request, sendAccessDenied } from './authorization';
 
 /**
  * S3, locally: the well-kept s3rver emulator (filesystem store under the data directory), served
@@ -14,6 +16,11 @@ import type { ServiceContext } from '../context';
  * security boundary on a loopback emulator, so any access key is accepted: the credential's key id
  * is rewritten to s3rver's before the request reaches it, and mismatched signatures are allowed
  * (the rewrite itself changes what was signed).
+ *
+ * Authorization: a request signed with a role session's key (a SageMaker container's, or the local
+ * SageMaker's own transfers for a job) is checked against that role's identity policies before it
+ * reaches s3rver, and denied with S3's AccessDenied (local/s3/authorization.ts). Other keys are
+ * not checked (local/iam/sessions.ts says why).
  */
 
 export interface S3Service {
@@ -37,7 +44,7 @@ export function rewriteCredential(request: IncomingMessage): void {
 }
 
 /** Creates the service; objects live under `<ctx.dataDir>/objects`. */
-export function createS3Service(ctx: ServiceContext, options: { buckets: string[] }): S3Service {
+export function createS3Service(ctx: ServiceContext, options: { buckets: string[]; authorizer?: RequestAuthorizer }): S3Service {
   const server = new S3rver({
     directory: join(ctx.dataDir, 'objects'),
     silent: true,
@@ -47,6 +54,14 @@ export function createS3Service(ctx: ServiceContext, options: { buckets: string[
   const handler = server.callback();
   return {
     handle(request, response) {
+      if (options.authorizer) {
+        const decision = authorizeS3Request(request, options.authorizer);
+        if (!decision.allowed) {
+          ctx.log('s3: access denied', { method: request.method, path: request.url?.split('?')[0], reason: decision.message });
+          sendAccessDenied(request, response, decision.message);
+          return;
+        }
+      }
       rewriteCredential(request);
       void handler(request, response);
     },

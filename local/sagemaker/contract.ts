@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { DescribeTrainingJobResponse } from '@aws-sdk/client-sagemaker';
 
 import type { ServiceContext } from '../context';
-import type { Wire } from './types';
+import type { RoleCredentials, Wire } from './types';
 
 /**
  * SageMaker's container contracts, locally: `/opt/ml` is a directory per job or endpoint variant,
@@ -38,9 +38,11 @@ export function rewriteEnvironment(environment: Record<string, string>, jobDirec
 
 /**
  * The host variables a command needs, plus AWS settings that point SDKs inside the job at the
- * local runtime (with placeholder keys), so a job never reaches a real AWS account by accident.
+ * local runtime, so a job never reaches a real AWS account by accident: the credentials of the
+ * job's role session when it has one (as a SageMaker container holds its execution role's),
+ * placeholder keys otherwise.
  */
-export function hostEnvironment(ctx: ServiceContext): Record<string, string> {
+export function hostEnvironment(ctx: ServiceContext, credentials?: RoleCredentials): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of HOST_VARIABLES) {
     const value = process.env[name];
@@ -51,8 +53,9 @@ export function hostEnvironment(ctx: ServiceContext): Record<string, string> {
     AWS_REGION: ctx.region,
     AWS_DEFAULT_REGION: ctx.region,
     AWS_ENDPOINT_URL: ctx.endpoint,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
+    ...(credentials
+      ? { AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_SESSION_TOKEN: credentials.sessionToken }
+      : { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' }),
   };
 }
 

@@ -17,6 +17,8 @@ export interface LiveVariant {
   instanceCount: number;
   /** Why the process exited, once it has. */
   exitReason?: string;
+  /** Ends the variant's role session (its container's credentials stop standing for the model's ExecutionRoleArn). */
+  endSession?: () => void;
 }
 
 /** An endpoint's serving fleets. */

@@ -4,7 +4,16 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
 import { listFiles } from './archive';
-import type { ObjectStore } from './types';
+import type { ObjectStore, RoleCredentials } from './types';
+
+/**
+ * An S3 failure as a FailureReason tail: the S3 error code first (`AccessDenied: User: … is not
+ * authorized to perform: s3:PutObject …`), as SageMaker reports S3 errors in its ClientError reasons.
+ */
+export function s3Error(error: unknown): string {
+  const { name, message } = error as Error;
+  return name && name !== 'Error' && !message.startsWith(name) ? `${name}: ${message}` : message;
+}
 
 /** Splits `s3://bucket/key` into its parts. Throws for anything else. */
 export function parseS3Uri(uri: string): { bucket: string; key: string } {
@@ -39,8 +48,22 @@ export function joinKey(prefix: string, path: string): string {
 /**
  * The ObjectStore over a real S3 client (the runtime points it at its own S3). Downloads list the
  * prefix page by page; files are read whole, which is fine for the sizes a local run handles.
+ * `clientFor` makes a client signing with a role's credentials, for `as()`; without it the store
+ * has no `as()` and always acts as `client`.
  */
-export function createS3ObjectStore(client: S3Client): ObjectStore {
+export function createS3ObjectStore(client: S3Client, clientFor?: (credentials: RoleCredentials) => S3Client): ObjectStore {
+  const store = storeOver(client);
+  if (!clientFor) return store;
+  return {
+    ...store,
+    as(credentials) {
+      const scoped = clientFor(credentials);
+      return { ...storeOver(scoped), close: () => scoped.destroy() };
+    },
+  };
+}
+
+function storeOver(client: S3Client): ObjectStore {
   return {
     async download(s3Uri, directory) {
       const { bucket, key: prefix } = parseS3Uri(s3Uri);

@@ -20,8 +20,10 @@ import {
   resourceArn,
   validationError,
 } from './common';
-import { CURRENT_HOST, hostEnvironment, rewritePath } from './contract';
+import { CURRENT_HOST, rewritePath } from './contract';
 import { ACTIVE_STATUSES, DEFAULT_MAX_RUNTIME_SECONDS, failureReason, JobFailure, jobExists, type JobRecord, type JobRunner, type JobsDependencies, maxRuntimeReason, RESTART_FAILURE_REASON, updateJob } from './job-runner';
+import { s3Error } from './object-store';
+import { startContainerSession } from './role-session';
 import type { Wire } from './types';
 
 /**
@@ -158,6 +160,7 @@ export class ProcessingJobs {
       d.ProcessingStartTime = epochSeconds();
     });
     await this.publish(name);
+    const session = startContainerSession(ctx, options, job.RoleArn);
     try {
       await rm(dir, { recursive: true, force: true });
       await mkdir(join(dir, 'config'), { recursive: true });
@@ -166,16 +169,16 @@ export class ProcessingJobs {
       for (const item of job.ProcessingInputs ?? []) {
         const s3 = item.S3Input!;
         try {
-          await options.objects.download(s3.S3Uri!, rewritePath(s3.LocalPath!, dir));
+          await session.objects.download(s3.S3Uri!, rewritePath(s3.LocalPath!, dir));
         } catch (error) {
-          throw new JobFailure(`ClientError: Failed to download data for input ${item.InputName}: ${(error as Error).message}`);
+          throw new JobFailure(`ClientError: Failed to download data for input ${item.InputName}: ${s3Error(error)}`);
         }
       }
       for (const output of job.ProcessingOutputConfig?.Outputs ?? []) await mkdir(rewritePath(output.S3Output!.LocalPath!, dir), { recursive: true });
       const image = await this.runner.resolve(job.AppSpecification!.ImageUri!, 'processing', job.ProcessingJobArn!);
       const exit = await this.runner.execute('processing', name, state, {
         command: [...(job.AppSpecification?.ContainerEntrypoint ?? image.command), ...(job.AppSpecification?.ContainerArguments ?? [])],
-        env: { ...hostEnvironment(ctx), ...image.env, ...job.Environment },
+        env: { ...session.env, ...image.env, ...job.Environment },
         cwd: image.cwd,
         mlDirectory: dir,
         networkIsolation: job.NetworkConfig?.EnableNetworkIsolation === true,
@@ -186,9 +189,9 @@ export class ProcessingJobs {
       } else if (exit.code === 0) {
         for (const output of job.ProcessingOutputConfig?.Outputs ?? []) {
           try {
-            await options.objects.upload(rewritePath(output.S3Output!.LocalPath!, dir), output.S3Output!.S3Uri!);
+            await session.objects.upload(rewritePath(output.S3Output!.LocalPath!, dir), output.S3Output!.S3Uri!);
           } catch (error) {
-            throw new JobFailure(`ClientError: Failed to upload output ${output.OutputName}: ${(error as Error).message}`);
+            throw new JobFailure(`ClientError: Failed to upload output ${output.OutputName}: ${s3Error(error)}`);
           }
         }
         this.finishProcessing(name, ProcessingJobStatus.COMPLETED);
@@ -199,6 +202,8 @@ export class ProcessingJobs {
       if (this.runner.shuttingDown) return;
       const reason = error instanceof JobFailure ? error.message : `InternalServerError: ${(error as Error).message}`;
       this.finishProcessing(name, state.stopReason ? ProcessingJobStatus.STOPPED : ProcessingJobStatus.FAILED, reason);
+    } finally {
+      session.end();
     }
     await this.publish(name);
   }

@@ -21,10 +21,12 @@ import {
   resourceArn,
   validationError,
 } from './common';
-import { CURRENT_HOST, hostEnvironment, trainingEnvironment, type TrainingPaths, trainingPaths } from './contract';
+import { CURRENT_HOST, trainingEnvironment, type TrainingPaths, trainingPaths } from './contract';
 import { ACTIVE_STATUSES, DEFAULT_MAX_RUNTIME_SECONDS, failureReason, JobFailure, jobExists, type JobRecord, type JobRunner, type JobsDependencies, maxRuntimeReason, RESTART_FAILURE_REASON, updateJob } from './job-runner';
+import { s3Error } from './object-store';
+import { startContainerSession } from './role-session';
 import { CONTAINER_ML_DIR } from './sandbox';
-import type { Wire } from './types';
+import type { ObjectStore, Wire } from './types';
 
 /**
  * Training jobs: CreateTrainingJob, Describe, List and Stop, and the run of each job (download
@@ -176,15 +178,16 @@ export class TrainingJobs {
     });
     await this.publish(name);
     const paths = trainingPaths(dir);
+    const session = startContainerSession(ctx, options, job.RoleArn);
     try {
       await rm(dir, { recursive: true, force: true });
       for (const path of [paths.config, paths.model, paths.outputData, paths.code]) await mkdir(path, { recursive: true });
       const channels = job.InputDataConfig ?? [];
       for (const channel of channels) {
         try {
-          await options.objects.download(channel.DataSource!.S3DataSource!.S3Uri!, join(paths.data, channel.ChannelName!));
+          await session.objects.download(channel.DataSource!.S3DataSource!.S3Uri!, join(paths.data, channel.ChannelName!));
         } catch (error) {
-          throw new JobFailure(`ClientError: Failed to download data for channel ${channel.ChannelName}: ${(error as Error).message}`);
+          throw new JobFailure(`ClientError: Failed to download data for channel ${channel.ChannelName}: ${s3Error(error)}`);
         }
       }
       const hyperParameters = job.HyperParameters ?? {};
@@ -209,7 +212,7 @@ export class TrainingJobs {
       const exit = await this.runner.execute('training', name, state, {
         command: entrypoint ? [...entrypoint, ...(job.AlgorithmSpecification?.ContainerArguments ?? [])] : [...image.command, 'train'],
         env: {
-          ...hostEnvironment(ctx),
+          ...session.env,
           ...image.env,
           ...job.Environment,
           ...trainingEnvironment(job, trainingPaths(CONTAINER_ML_DIR), hyperParameters, inputDataConfig, resourceConfig),
@@ -229,7 +232,7 @@ export class TrainingJobs {
       const finalMetrics = [...metrics].map(([MetricName, metric]) => ({ MetricName, ...metric }));
       if (state.stopReason) {
         // SageMaker keeps what the algorithm saved in its SIGTERM window.
-        const artifacts = (await listFiles(paths.model)).length > 0 ? await this.uploadModel(job, paths).catch(() => undefined) : undefined;
+        const artifacts = (await listFiles(paths.model)).length > 0 ? await this.uploadModel(job, paths, session.objects).catch(() => undefined) : undefined;
         const timeout = state.stopReason === 'timeout';
         this.finishTraining(name, TrainingJobStatus.STOPPED, timeout ? SecondaryStatus.MAX_RUNTIME_EXCEEDED : SecondaryStatus.STOPPED, {
           FailureReason: timeout ? maxRuntimeReason(job.StoppingCondition?.MaxRuntimeInSeconds) : undefined,
@@ -240,14 +243,14 @@ export class TrainingJobs {
         this.update(name, (d) => transition(d, SecondaryStatus.UPLOADING, 'Uploading generated training model'));
         let artifacts: string;
         try {
-          artifacts = await this.uploadModel(job, paths);
+          artifacts = await this.uploadModel(job, paths, session.objects);
           if ((await listFiles(paths.outputData)).length > 0) {
             const tarball = join(paths.output, 'output.tar.gz');
             await tarGzDirectory(paths.outputData, tarball);
-            await options.objects.putObject(outputUri(job, 'output.tar.gz'), await readFile(tarball));
+            await session.objects.putObject(outputUri(job, 'output.tar.gz'), await readFile(tarball));
           }
         } catch (error) {
-          throw new JobFailure(`ClientError: Failed to upload the model artifacts: ${(error as Error).message}`);
+          throw new JobFailure(`ClientError: Failed to upload the model artifacts: ${s3Error(error)}`);
         }
         this.finishTraining(name, TrainingJobStatus.COMPLETED, SecondaryStatus.COMPLETED, { ModelArtifacts: { S3ModelArtifacts: artifacts }, FinalMetricDataList: finalMetrics });
       } else {
@@ -258,15 +261,17 @@ export class TrainingJobs {
       const reason = error instanceof JobFailure ? error.message : `InternalServerError: ${(error as Error).message}`;
       if (state.stopReason) this.finishTraining(name, TrainingJobStatus.STOPPED, SecondaryStatus.STOPPED, { FailureReason: reason });
       else this.finishTraining(name, TrainingJobStatus.FAILED, SecondaryStatus.FAILED, { FailureReason: reason });
+    } finally {
+      session.end();
     }
     await this.publish(name);
   }
 
-  private async uploadModel(job: TrainingDescribe, paths: TrainingPaths): Promise<string> {
+  private async uploadModel(job: TrainingDescribe, paths: TrainingPaths, objects: ObjectStore): Promise<string> {
     const tarball = join(paths.output, 'model.tar.gz');
     await tarGzDirectory(paths.model, tarball);
     const uri = outputUri(job, 'model.tar.gz');
-    await this.deps.options.objects.putObject(uri, await readFile(tarball));
+    await objects.putObject(uri, await readFile(tarball));
     return uri;
   }
 

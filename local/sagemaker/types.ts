@@ -19,6 +19,20 @@ export interface ResolvedImage {
 /** Maps an image URI (plus the job's tags) to a local command. Rejects when the image has no local stand-in. */
 export type ResolveImage = (request: { imageUri: string; tags: Record<string, string>; purpose: 'processing' | 'training' | 'hosting' }) => Promise<ResolvedImage>;
 
+/** Temporary credentials standing for an IAM role (structurally local/iam/sessions.ts's). */
+export interface RoleCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+}
+
+/** What STS does when SageMaker assumes a job's (or a model's) execution role (the runtime passes local/iam's RoleSessions). */
+export interface RoleSessionIssuer {
+  /** New credentials for the role, valid until end(). */
+  start(roleArn: string, sessionName: string): RoleCredentials;
+  end(accessKeyId: string): void;
+}
+
 /** S3 as the jobs need it. */
 export interface ObjectStore {
   /** Downloads the object at an s3:// URI, or every object under it when it is a prefix, into `directory` (keys relative to the prefix). Returns the file count. */
@@ -26,6 +40,8 @@ export interface ObjectStore {
   /** Uploads every file under `directory` to the s3:// prefix. */
   upload(directory: string, s3Uri: string): Promise<void>;
   putObject(s3Uri: string, body: Buffer): Promise<void>;
+  /** The same store acting with a role's credentials (S3 then authorizes as that role); close() when done. Absent: the store acts as itself. */
+  as?(credentials: RoleCredentials): ObjectStore & { close(): void };
 }
 
 /** One CloudWatch datapoint (structurally the local CloudWatch's `LocalMetricDatum`). */
@@ -49,6 +65,12 @@ export interface SageMakerServiceOptions {
    * picks it once with `detectSandbox`; tests pass either.
    */
   sandbox: ContainerSandbox;
+  /**
+   * Role sessions for jobs and endpoint variants: their containers get the session's credentials,
+   * and SageMaker's own transfers (inputs, outputs, model data) use them too, as on AWS. Without
+   * it, containers get placeholder keys and transfers use `objects` as it is.
+   */
+  roleSessions?: RoleSessionIssuer;
   /**
    * How long a container gets between SIGTERM and SIGKILL when its job is stopped or runs out of
    * time, or its endpoint variant is retired (default STOP_GRACE_SECONDS, SageMaker's 120 s);

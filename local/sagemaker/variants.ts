@@ -2,14 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import type { DescribeEndpointConfigOutput, DescribeModelOutput, ProductionVariant } from '@aws-sdk/client-sagemaker';
+import type { ContainerDefinition, DescribeEndpointConfigOutput, DescribeModelOutput, ProductionVariant } from '@aws-sdk/client-sagemaker';
 
 import type { ServiceContext } from '../context';
 import { freePort } from '../http/free-port';
 import { extractTarGz } from './archive';
 import { nameKey, resourceArn, tagMap } from './common';
-import { hostEnvironment } from './contract';
 import type { LiveVariant } from './fleet';
+import { type ContainerSession, startContainerSession } from './role-session';
+import { s3Error } from './object-store';
 import { CONTAINER_ML_DIR } from './sandbox';
 import { waitForPing } from './serving-http';
 import type { ContainerSupervisor } from './supervisor';
@@ -64,25 +65,41 @@ export async function startVariant(deps: VariantDependencies, endpointName: stri
   const directory = join(ctx.dataDir, 'endpoint-instances', nameKey(endpointName), `${variant.VariantName}-${randomUUID().slice(0, 8)}`);
   const modelDir = join(directory, 'model');
   await mkdir(modelDir, { recursive: true });
+  const session = startContainerSession(ctx, options, model.ExecutionRoleArn);
+  try {
+    return await startContainer(deps, endpointName, variant, { modelArn: model.ModelArn!, container, directory, modelDir, session });
+  } catch (error) {
+    session.end();
+    throw error;
+  }
+}
+
+async function startContainer(
+  deps: VariantDependencies,
+  endpointName: string,
+  variant: Wire<ProductionVariant>,
+  { modelArn, container, directory, modelDir, session }: { modelArn: string; container: Wire<ContainerDefinition>; directory: string; modelDir: string; session: ContainerSession },
+): Promise<LiveVariant> {
+  const { options } = deps;
   if (container.ModelDataUrl) {
     try {
       if (/\.tar\.gz$/.test(container.ModelDataUrl)) {
         const download = join(directory, 'download');
-        await options.objects.download(container.ModelDataUrl, download);
+        await session.objects.download(container.ModelDataUrl, download);
         const [archive] = await readdir(download);
         if (!archive) throw new Error('no object at that URL');
         await extractTarGz(join(download, archive), modelDir);
         await rm(download, { recursive: true, force: true });
       } else {
-        await options.objects.download(container.ModelDataUrl, modelDir);
+        await session.objects.download(container.ModelDataUrl, modelDir);
       }
     } catch (error) {
-      throw new DeploymentFailure(`Failed to download model data from ${container.ModelDataUrl} for production variant ${variant.VariantName}: ${(error as Error).message}`);
+      throw new DeploymentFailure(`Failed to download model data from ${container.ModelDataUrl} for production variant ${variant.VariantName}: ${s3Error(error)}`);
     }
   }
   let image;
   try {
-    image = await options.resolveImage({ imageUri: container.Image!, purpose: 'hosting', tags: tagMap(deps.tags.get(model.ModelArn!)) });
+    image = await options.resolveImage({ imageUri: container.Image!, purpose: 'hosting', tags: tagMap(deps.tags.get(modelArn)) });
   } catch (error) {
     throw new DeploymentFailure(`Image ${container.Image} has no local command: ${(error as Error).message}`);
   }
@@ -90,7 +107,7 @@ export async function startVariant(deps: VariantDependencies, endpointName: stri
   const child = deps.containers.launch(`endpoint.${nameKey(endpointName)}`, {
     command: [...image.command, 'serve'],
     env: {
-      ...hostEnvironment(ctx),
+      ...session.env,
       ...image.env,
       ...container.Environment,
       SAGEMAKER_BIND_TO_PORT: String(port),
@@ -101,9 +118,18 @@ export async function startVariant(deps: VariantDependencies, endpointName: stri
     // The invoke proxy reaches the variant on loopback, so it shares the host's network even when
     // the model asks for EnableNetworkIsolation (on AWS that blocks only outbound calls): not enforced locally.
     networkIsolation: false,
-    logFile: join(ctx.dataDir, 'logs', 'Endpoints', endpointName, `${variant.VariantName}.log`),
+    logFile: join(deps.ctx.dataDir, 'logs', 'Endpoints', endpointName, `${variant.VariantName}.log`),
   });
-  const live: LiveVariant = { name: variant.VariantName!, port, weight: variant.InitialVariantWeight ?? 1, directory, child, retired: false, instanceCount: variant.InitialInstanceCount ?? 1 };
+  const live: LiveVariant = {
+    name: variant.VariantName!,
+    port,
+    weight: variant.InitialVariantWeight ?? 1,
+    directory,
+    child,
+    retired: false,
+    instanceCount: variant.InitialInstanceCount ?? 1,
+    endSession: session.end,
+  };
   void child.done.then((exit) => {
     live.exitReason = `${exit.code !== null ? `exit code ${exit.code}` : `signal ${exit.signal}`}${exit.stderrTail.trim() ? `: ${exit.stderrTail.trim().slice(-512)}` : ''}`;
   });
@@ -120,5 +146,6 @@ export async function startVariant(deps: VariantDependencies, endpointName: stri
 export async function retireVariant(variant: LiveVariant, graceMs?: number): Promise<void> {
   variant.retired = true;
   await variant.child.stop(graceMs);
+  variant.endSession?.();
   await rm(variant.directory, { recursive: true, force: true });
 }
