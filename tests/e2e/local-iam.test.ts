@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -13,68 +13,33 @@ import {
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 
-import type { Template } from '../../local/cloudformation/template';
-import { defaultPackageDir, ensurePackaged } from '../../local/runtime';
+import { repositoryKey } from '../../shared/naming';
+import { executionRoleArn } from '../../shared/pipeline/tenancy';
 import { type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
 
 /**
  * Issue 10 on the local runtime: a SageMaker job holds only its execution role's credentials, and
- * S3 authorizes them against the role's policies from the template. The role here is a test-only
- * addition to the packaged template, shaped like a per-repository execution role (RoleName and
- * Path, inline policy): read-write on builds/repo-a/, read-only on datasets/. Its container (the
- * AWS CLI, with the credentials and AWS_ENDPOINT_URL the runtime put in its environment) may
- * write its own prefix but not datasets/ or another repository's prefix; SageMaker's own upload
- * of a job's outputs is refused the same way, and the job fails with a ClientError.
+ * S3 authorizes them against the role's policies from the packaged template. The role is the one the
+ * stack creates for repository abalone (the local stage lists it by name: serverless.yml
+ * params.local.repositories): read-write on abalone's own builds/<repository key>/, read-only on
+ * datasets/. Its container (the AWS CLI, with the credentials and AWS_ENDPOINT_URL the runtime put in
+ * its environment) may write its own prefix but not datasets/ or repository abalone-age's prefix;
+ * SageMaker's own upload of a job's outputs is refused the same way, and the job fails with a ClientError.
  */
 
 const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 const BUCKET = 'sluice-local-artifacts';
 const IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/iam-probe:latest';
-const ROLE_ARN = 'arn:aws:iam::123456789012:role/sluice/sluice-e2e-repo-a';
-
-/** The packaged template plus one role; every other file of the package is linked, not copied. */
-async function packageWithRepositoryRole(directory: string): Promise<void> {
-  const source = defaultPackageDir();
-  const template = await ensurePackaged(source);
-  mkdirSync(directory, { recursive: true });
-  for (const entry of readdirSync(source)) {
-    if (entry !== 'cloudformation-template-update-stack.json') symlinkSync(join(source, entry), join(directory, entry));
-  }
-  const bucketArn = { 'Fn::Sub': ['arn:${AWS::Partition}:s3:::${Bucket}', { Bucket: BUCKET }] };
-  const withRole: Template = {
-    ...template,
-    Resources: {
-      ...template.Resources,
-      E2eRepositoryRole: {
-        Type: 'AWS::IAM::Role',
-        Properties: {
-          RoleName: 'sluice-e2e-repo-a',
-          Path: '/sluice/',
-          AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'sagemaker.amazonaws.com' }, Action: 'sts:AssumeRole' }] },
-          Policies: [
-            {
-              PolicyName: 'repository-a',
-              PolicyDocument: {
-                Version: '2012-10-17',
-                Statement: [
-                  { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: { 'Fn::Sub': ['arn:${AWS::Partition}:s3:::${Bucket}/builds/repo-a/*', { Bucket: BUCKET }] } },
-                  { Effect: 'Allow', Action: 's3:GetObject', Resource: { 'Fn::Sub': ['arn:${AWS::Partition}:s3:::${Bucket}/datasets/*', { Bucket: BUCKET }] } },
-                  { Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn },
-                ],
-              },
-            },
-          ],
-        },
-      },
-    },
-  };
-  writeFileSync(join(directory, 'cloudformation-template-update-stack.json'), JSON.stringify(withRole));
-}
+const ROLES = { roleArn: 'unused', repositoryRoles: { arnPrefix: 'arn:aws:iam::123456789012:role/sluice-local-job-', repositories: ['abalone'] } };
+const ROLE_ARN = executionRoleArn('abalone', ROLES);
+const ROLE_NAME = ROLE_ARN.split('/').at(-1)!;
+const OWN = `builds/${repositoryKey('abalone')}/`;
+const OTHER = `builds/${repositoryKey('abalone-age')}/`;
 
 /** The container: three writes with the AWS CLI, each reported as `probe: <target> ok|denied`. */
 const PROBE_SCRIPT = [
   'echo probe-body > /opt/ml/output/data/probe.txt',
-  ...['builds/repo-a/probe/mine.txt', 'datasets/abalone/planted.csv', 'builds/repo-b/probe/theirs.txt'].map(
+  ...[`${OWN}probe/mine.txt`, 'datasets/abalone/planted.csv', `${OTHER}probe/theirs.txt`].map(
     (key) => `if aws s3 cp /opt/ml/output/data/probe.txt s3://${BUCKET}/${key}; then echo "probe: ${key} ok"; else echo "probe: ${key} denied"; fi`,
   ),
 ].join('\n');
@@ -86,11 +51,9 @@ let s3: S3Client;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'sluice-e2e-iam-'));
-  const packageDir = join(dataDir, 'package');
-  await packageWithRepositoryRole(packageDir);
   const images = join(dataDir, 'images.yaml');
   writeFileSync(images, JSON.stringify({ [IMAGE]: { Command: ['sh', '-c', PROBE_SCRIPT] } }));
-  runtime = await startRuntime({ dataDir: join(dataDir, 'runtime'), packageDir, images });
+  runtime = await startRuntime({ dataDir: join(dataDir, 'runtime'), images });
   sageMaker = new SageMakerClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials: CREDENTIALS });
   s3 = new S3Client({ endpoint: runtime.endpoint, region: 'us-east-1', credentials: CREDENTIALS, forcePathStyle: true });
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'datasets/abalone/abalone.csv', Body: 'M,0.455,15\n' }));
@@ -143,26 +106,28 @@ function probes(name: string): string[] {
 
 describe('execution roles on the local runtime', () => {
   it("lets a job's container write its own repository's prefix but not datasets/ or another repository's prefix", async () => {
-    const job = await train('iam-container', `s3://${BUCKET}/builds/repo-a/models/`);
+    const job = await train('iam-container', `s3://${BUCKET}/${OWN}models/`);
 
     expect(job.FailureReason).toBeUndefined();
     expect(job.TrainingJobStatus).toBe('Completed');
-    expect(probes('iam-container')).toEqual(['probe: builds/repo-a/probe/mine.txt ok', 'probe: datasets/abalone/planted.csv denied', 'probe: builds/repo-b/probe/theirs.txt denied']);
+    expect(probes('iam-container')).toEqual([`probe: ${OWN}probe/mine.txt ok`, 'probe: datasets/abalone/planted.csv denied', `probe: ${OTHER}probe/theirs.txt denied`]);
     const log = readFileSync(join(dataDir, 'runtime', 'sagemaker', 'logs', 'TrainingJobs', 'iam-container.log'), 'utf8');
-    expect(log).toContain('An error occurred (AccessDenied) when calling the PutObject operation: User: arn:aws:sts::123456789012:assumed-role/sluice-e2e-repo-a/SageMaker is not authorized to perform: s3:PutObject');
-    expect(await keys('builds/repo-a/probe/')).toEqual(['builds/repo-a/probe/mine.txt']);
+    expect(log).toContain(`An error occurred (AccessDenied) when calling the PutObject operation: User: arn:aws:sts::123456789012:assumed-role/${ROLE_NAME}/SageMaker is not authorized to perform: s3:PutObject`);
+    expect(await keys(`${OWN}probe/`)).toEqual([`${OWN}probe/mine.txt`]);
     expect(await keys('datasets/')).toEqual(['datasets/abalone/abalone.csv']);
-    expect(await keys('builds/repo-b/')).toEqual([]);
-    // SageMaker's own transfers ran as the role too: the channel read datasets/, the model landed under builds/repo-a/.
-    expect(job.ModelArtifacts?.S3ModelArtifacts).toBe(`s3://${BUCKET}/builds/repo-a/models/iam-container/output/model.tar.gz`);
+    expect(await keys(OTHER)).toEqual([]);
+    // SageMaker's own transfers ran as the role too: the channel read datasets/, the model landed under abalone's own prefix.
+    expect(job.ModelArtifacts?.S3ModelArtifacts).toBe(`s3://${BUCKET}/${OWN}models/iam-container/output/model.tar.gz`);
   }, 120_000);
 
   it("fails a job whose OutputDataConfig is another repository's prefix with a ClientError naming AccessDenied, and writes nothing there", async () => {
-    const job = await train('iam-output', `s3://${BUCKET}/builds/repo-b/models/`);
+    const job = await train('iam-output', `s3://${BUCKET}/${OTHER}models/`);
 
     expect(job.TrainingJobStatus).toBe('Failed');
-    expect(job.FailureReason).toMatch(/^ClientError: Failed to upload the model artifacts: AccessDenied: User: arn:aws:sts::123456789012:assumed-role\/sluice-e2e-repo-a\/SageMaker is not authorized to perform: s3:PutObject on resource: "arn:aws:s3:::sluice-local-artifacts\/builds\/repo-b\/models\/iam-output\/output\/model.tar.gz"/);
-    expect(await keys('builds/repo-b/')).toEqual([]);
+    expect(job.FailureReason).toBe(
+      `ClientError: Failed to upload the model artifacts: AccessDenied: User: arn:aws:sts::123456789012:assumed-role/${ROLE_NAME}/SageMaker is not authorized to perform: s3:PutObject on resource: "arn:aws:s3:::${BUCKET}/${OTHER}models/iam-output/output/model.tar.gz" because no identity-based policy allows the s3:PutObject action`,
+    );
+    expect(await keys(OTHER)).toEqual([]);
     const events = runtimeEvents(join(dataDir, 'runtime')).filter((event) => event['detail-type'] === 'SageMaker Training Job State Change' && (event.detail as { TrainingJobName?: string }).TrainingJobName === 'iam-output');
     expect(events.at(-1)?.detail).toEqual(expect.objectContaining({ TrainingJobStatus: 'Failed', FailureReason: job.FailureReason }));
   }, 120_000);
