@@ -287,6 +287,33 @@ describe('the artifacts bucket the stack creates', () => {
   });
 });
 
+describe('smoke test bodies under deploys/', () => {
+  const bodies = sub('arn:${AWS::Partition}:s3:::${Bucket}/deploys/*');
+  const grantsOn = (roleId: string, action: string) =>
+    statementsOf(template.Resources[roleId]!)
+      .filter((statement) => actions(statement).includes(action))
+      .flatMap(resources);
+
+  // https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html: 256 KiB per state payload, so the body (up to 5 MiB) goes by S3.
+  it('prepare-deploy may write them (PutObject on deploys/* only), and nothing else may', () => {
+    const writers = roles().filter(([, role]) => statementsOf(role).some((statement) => actions(statement).includes('s3:PutObject') && JSON.stringify(resources(statement)).includes('/deploys/')));
+
+    expect(grantsOn('PrepareDeployRole', 's3:PutObject')).toEqual([expect.objectContaining({ 'Fn::Sub': [bodies['Fn::Sub'], expect.anything()] })]);
+    expect(writers.map(([id]) => id)).toEqual(['PrepareDeployRole']);
+  });
+
+  it('smoke-test may read them (GetObject on deploys/* only)', () => {
+    expect(grantsOn('SmokeTestRole', 's3:GetObject')).toEqual([expect.objectContaining({ 'Fn::Sub': [bodies['Fn::Sub'], expect.anything()] })]);
+  });
+
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-rule.html
+  it('keeps a rewritten body\'s old versions for a day', () => {
+    const rules = (template.Resources.ArtifactsBucket!.Properties.LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules;
+
+    expect(rules).toContainEqual(expect.objectContaining({ Status: 'Enabled', Prefix: 'deploys/', NoncurrentVersionExpiration: { NoncurrentDays: 1 } }));
+  });
+});
+
 describe('the partition', () => {
   // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html: ARNs start arn:<partition>; aws-cn and aws-us-gov are not aws.
   it('is never written as arn:aws: in the packaged template (AWS::Partition everywhere, state machine Resources included)', () => {
