@@ -235,6 +235,12 @@ describe('with tenancy and isolation stage parameters', () => {
     });
   });
 
+  it.each(['OnSourcePushLambdaFunction', 'CodepipelineActionLambdaFunction'])('hands %s the stack\'s account and imageAccountIds, to check images at push', (functionId) => {
+    const variables = (custom.template.Resources[functionId]!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+
+    expect(variables).toMatchObject({ AWS_ACCOUNT_ID: { Ref: 'AWS::AccountId' }, IMAGE_ACCOUNT_IDS: '111122223333' });
+  });
+
   it('lets the execution role pull from the listed image accounts besides its own', () => {
     const pull = statementsOf(custom.template.Resources.JobCommonPolicy!).find((s) => actions(s).includes('ecr:BatchGetImage'))!;
 
@@ -284,6 +290,17 @@ describe('the artifacts bucket the stack creates', () => {
     const rules = (template.Resources.ArtifactsBucket!.Properties.LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules;
 
     expect(rules).toContainEqual({ Id: 'expire-data-capture', Status: 'Enabled', Prefix: 'data-capture/', ExpirationInDays: 30, NoncurrentVersionExpiration: { NoncurrentDays: 1 } });
+  });
+});
+
+// https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-algo-docker-registry-paths.html: SageMaker pulls its prebuilt
+// images with its own credentials, so they are allowed at push without an ECR grant.
+describe('images checked at push', () => {
+  it.each(['OnSourcePushLambdaFunction', 'CodepipelineActionLambdaFunction'])('%s gets the stack\'s account, no extra image accounts, SageMaker\'s image accounts and no Local.Images', (functionId) => {
+    const variables = (template.Resources[functionId]!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+
+    expect(variables).toMatchObject({ AWS_ACCOUNT_ID: { Ref: 'AWS::AccountId' }, IMAGE_ACCOUNT_IDS: '', LOCAL_IMAGES: 'false' });
+    expect(String(variables.AWS_IMAGE_ACCOUNT_IDS).split(',')).toEqual(expect.arrayContaining(['763104351884', '382416733822', '683313688378']));
   });
 });
 
