@@ -23,6 +23,13 @@ const optionalList = async (resolveVariable, name) => {
   return values.map((v) => String(v).trim()).filter((v) => v !== '');
 };
 
+/** An optional list of 12-digit account ids; throws naming the parameter and the bad entry. */
+const accountIds = async (resolveVariable, name) => {
+  const accounts = await optionalList(resolveVariable, name);
+  for (const account of accounts) if (!/^\d{12}$/.test(account)) throw new Error(`stage parameter ${name}: "${account}" is not a 12-digit account id`);
+  return accounts;
+};
+
 const isTrue = (value) => value === true || String(value).trim().toLowerCase() === 'true';
 
 /** shared/naming.ts toSageMakerSlug, keeping `*` (an IAM wildcard in a repository pattern). */
@@ -183,9 +190,11 @@ module.exports = {
     });
   },
   /** ECR repositories the SageMaker execution role may pull from: this account's, and `imageAccountIds`'. */
+  /** imageAccountIds and awsImageAccountIds joined with commas for on-source-push's check at push ('' when none). */
+  imageAccountIdList: async ({ resolveVariable }) => (await accountIds(resolveVariable, 'imageAccountIds')).join(','),
+  awsImageAccountIdList: async ({ resolveVariable }) => (await accountIds(resolveVariable, 'awsImageAccountIds')).join(','),
   imageRepositoryArns: async ({ resolveVariable }) => {
-    const accounts = await optionalList(resolveVariable, 'imageAccountIds');
-    for (const account of accounts) if (!/^\d{12}$/.test(account)) throw new Error(`stage parameter imageAccountIds: "${account}" is not a 12-digit account id`);
+    const accounts = await accountIds(resolveVariable, 'imageAccountIds');
     return [
       { 'Fn::Sub': 'arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*' },
       ...accounts.map((account) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:ecr:\${AWS::Region}:${account}:repository/*` })),

@@ -27,6 +27,9 @@ const optionalList = () => z._default(z.pipe(
   z.transform((value: string) => value.split(',').map((item) => item.trim()).filter((item) => item !== '')),
 ), []);
 
+/** A comma-separated list of 12-digit account ids; may be empty. */
+const accountIdList = () => optionalList().check(z.refine((ids: string[]) => ids.every((id) => /^\d{12}$/.test(id)), 'must list 12-digit account ids'));
+
 const variables = {
   STAGE: () => z.string().check(z.minLength(1)),
   /** Set by Lambda itself. */
@@ -60,6 +63,13 @@ const variables = {
   VPC_SECURITY_GROUP_IDS: optionalList,
   VOLUME_KMS_KEY_ID: () => z._default(z.string().check(z.maxLength(2048)), ''),
   OUTPUT_KMS_KEY_ID: () => z._default(z.string().check(z.maxLength(2048)), ''),
+  /** The stack's account (CloudFormation's AWS::AccountId): its ECR images are the stage's own. */
+  AWS_ACCOUNT_ID: () => z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit account id')),
+  /** Accounts whose ECR images jobs and models may use beside this one (stage parameters imageAccountIds and awsImageAccountIds). */
+  IMAGE_ACCOUNT_IDS: accountIdList,
+  AWS_IMAGE_ACCOUNT_IDS: accountIdList,
+  /** 'true' where mlops.yaml's Local.Images run (the local runtime). */
+  LOCAL_IMAGES: () => z.pipe(z._default(z.enum(['true', 'false']), 'false'), z.transform((value: 'true' | 'false') => value === 'true')),
   /** Repositories (globs) that may register their versions as Approved; empty: none. */
   SELF_APPROVAL_REPOSITORIES: optionalList,
   MAX_SOURCE_BYTES: positiveInt,
@@ -117,6 +127,7 @@ export function loadBuildSettings(everything = false): BuildSettings {
     'ALLOWED_ENDPOINT_INSTANCE_TYPES', 'MAX_ENDPOINT_INSTANCE_COUNT', 'TRIGGER_REPOSITORIES', 'TRIGGER_BRANCHES',
     'BUILD_STATE_MACHINE_PREFIX', 'REJECTED_BUILD_STATE_MACHINE_ARN', 'PIPELINE_ROLE_ARN', 'SNAPSHOT_SOURCE_FUNCTION_ARN', 'START_JOB_FUNCTION_ARN',
     'EVALUATE_STEP_FUNCTION_ARN', 'REGISTER_MODEL_FUNCTION_ARN', 'EVENT_BUS_NAME', 'BUILD_RUNS_LOG_GROUP_ARN',
+    'AWS_ACCOUNT_ID', 'IMAGE_ACCOUNT_IDS', 'AWS_IMAGE_ACCOUNT_IDS', 'LOCAL_IMAGES',
   );
   return Object.freeze({
     artifactsBucket: env.ARTIFACTS_BUCKET,
@@ -127,6 +138,7 @@ export function loadBuildSettings(everything = false): BuildSettings {
     selfApprovalRepositories: env.SELF_APPROVAL_REPOSITORIES,
     allowedEndpointInstanceTypes: env.ALLOWED_ENDPOINT_INSTANCE_TYPES,
     maxEndpointInstanceCount: env.MAX_ENDPOINT_INSTANCE_COUNT,
+    images: { accountId: env.AWS_ACCOUNT_ID, imageAccountIds: env.IMAGE_ACCOUNT_IDS, awsImageAccountIds: env.AWS_IMAGE_ACCOUNT_IDS, localImages: env.LOCAL_IMAGES },
     repositories: everything ? ['*'] : env.TRIGGER_REPOSITORIES,
     branches: everything ? ['*'] : env.TRIGGER_BRANCHES,
     stateMachinePrefix: env.BUILD_STATE_MACHINE_PREFIX,

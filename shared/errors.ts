@@ -113,6 +113,12 @@ export class SmokeTestFailedError extends SluiceError {
   readonly retryable = false;
 }
 
+/** The smoke test body stored for this deploy is gone or is not the one planned (size or SHA-256 differ). */
+export class SmokeTestBodyChangedError extends SluiceError {
+  override readonly name: string = 'SmokeTestBodyChanged';
+  readonly retryable = false;
+}
+
 /** A deploy was requested for a model package version that is no longer Approved. */
 export class ModelPackageNotApprovedError extends SluiceError {
   override readonly name: string = 'ModelPackageNotApproved';
@@ -152,6 +158,7 @@ export const ERROR_NAMES = {
   EndpointDeployFailed: 'task',
   DeployRolledBack: 'task',
   SmokeTestFailed: 'task',
+  SmokeTestBodyChanged: 'task',
   ModelPackageNotApproved: 'task',
   NoApprovedVersion: 'task',
 } as const satisfies Record<string, 'retry' | 'task' | 'input' | 'fail-step'>;

@@ -43,6 +43,17 @@ export async function getObjectText(bucket: string, key: string): Promise<string
   }
 }
 
+/** Reads an object's bytes; undefined when it does not exist. Throws RetryableError on throttling. */
+export async function getObjectBytes(bucket: string, key: string): Promise<Uint8Array | undefined> {
+  try {
+    const output = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return (await output.Body?.transformToByteArray()) ?? new Uint8Array();
+  } catch (error) {
+    if (isAwsError(error, 'NoSuchKey', 'NotFound')) return undefined;
+    throw classifyAwsError(error, `S3 GetObject s3://${bucket}/${key}`);
+  }
+}
+
 /** One object as a listing shows it. */
 export interface ListedObject {
   key: string;

@@ -15,11 +15,11 @@ export type Invocation =
  * thrown, so the caller can say what failed; throttling and 5xx throw RetryableError. Not
  * idempotent in general (the model sees each call); meant for smoke tests.
  */
-export async function invokeEndpoint(endpointName: string, request: { body: string; contentType: string; accept: string }): Promise<Invocation> {
+export async function invokeEndpoint(endpointName: string, request: { body: Uint8Array; contentType: string; accept: string }): Promise<Invocation> {
   const started = performance.now();
   try {
     const output = await client.send(
-      new InvokeEndpointCommand({ EndpointName: endpointName, Body: new TextEncoder().encode(request.body), ContentType: request.contentType, Accept: request.accept }),
+      new InvokeEndpointCommand({ EndpointName: endpointName, Body: request.body, ContentType: request.contentType, Accept: request.accept }),
     );
     const latencyMs = Math.round(performance.now() - started);
     return { ok: true, body: new TextDecoder().decode(output.Body ?? new Uint8Array()), contentType: output.ContentType, latencyMs };

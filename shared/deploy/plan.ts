@@ -6,6 +6,7 @@ import { InvalidConfigError, InvalidInputError, ModelPackageNotApprovedError } f
 import { buildKeyPrefix, deployModelName, endpointAlarmNames, endpointConfigName, endpointName, parseModelPackageArn } from '../naming';
 import { type DeployConfig, type DeployPlan, type DeployStage, type EndpointPolicy, type PrepareDeployInput, readDeployConfig, type StagePlan } from '../schemas/deploy';
 import { CONFIG_FILE } from '../schemas/patterns';
+import { smokeTestPlan, storeSmokeBody } from './smoke-body';
 
 /** What the stage decides about deploys (from its environment). */
 export interface DeploySettings extends EndpointPolicy {
@@ -73,7 +74,7 @@ export function stagePlan(stage: DeployStage, group: string, version: number, de
   };
 }
 
-/** The whole plan from the package's lineage and its Deploy section. Pure. */
+/** The whole plan from the package's lineage and its Deploy section (the smoke test's body by reference: {@link smokeTestPlan}). Pure. */
 export function buildPlan(input: PrepareDeployInput, lineage: PackageLineage, deploy: DeployConfig, settings: DeploySettings): DeployPlan {
   const { request } = input;
   const plan: DeployPlan = {
@@ -85,7 +86,7 @@ export function buildPlan(input: PrepareDeployInput, lineage: PackageLineage, de
     repository: lineage.repository ?? 'unknown',
     commit: lineage.commit ?? 'unknown',
     gate: { mode: request.mode === 'rollback' ? 'auto' : settings.prodGate, timeoutSeconds: settings.prodGateTimeoutSeconds },
-    smokeTest: deploy.SmokeTest,
+    smokeTest: smokeTestPlan(deploy.SmokeTest, settings.artifactsBucket, lineage.modelPackageGroupName, lineage.version),
   };
   for (const stage of request.stages) plan[stage] = stagePlan(stage, lineage.modelPackageGroupName, lineage.version, deploy, request.mode, settings);
   return plan;
@@ -94,9 +95,11 @@ export function buildPlan(input: PrepareDeployInput, lineage: PackageLineage, de
 /**
  * prepare-deploy: checks the version (still Approved, for a deploy), reads the Deploy section
  * of its build's pipeline (`builds/<repository key>/<execution>/pipeline.json`: mlops.yaml as that build read it)
- * and names everything each stage will create.
+ * names everything each stage will create, and stores the smoke test's body at
+ * `deploys/<group>/v<version>/smoke-body` (the plan carries its URI, size and SHA-256).
  * Throws ModelPackageNotApprovedError, InvalidConfigError (no lineage, no snapshot, missing or
- * invalid Deploy, instance type not allowed), RetryableError on throttling. Read-only, so idempotent.
+ * invalid Deploy, instance type not allowed), RetryableError on throttling. Idempotent: the only
+ * write is the version's body, the same bytes each time.
  */
 export async function prepareDeploy(input: PrepareDeployInput, settings: DeploySettings): Promise<DeployPlan> {
   const { modelPackageArn, mode } = input.request;
@@ -110,5 +113,8 @@ export async function prepareDeploy(input: PrepareDeployInput, settings: DeployS
   const key = `${buildKeyPrefix(lineage.repository, lineage.buildExecutionName)}pipeline.json`;
   const text = await getObjectText(settings.artifactsBucket, key);
   if (text === undefined) throw new InvalidConfigError(`s3://${settings.artifactsBucket}/${key} does not exist: the build's pipeline is gone`);
-  return buildPlan(input, lineage, readDeployConfig(JSON.parse(text) as unknown, settings), settings);
+  const deploy = readDeployConfig(JSON.parse(text) as unknown, settings);
+  const plan = buildPlan(input, lineage, deploy, settings);
+  await storeSmokeBody(plan.smokeTest, deploy.SmokeTest.Body);
+  return plan;
 }

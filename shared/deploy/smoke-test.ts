@@ -1,6 +1,7 @@
 import { invokeEndpoint } from '../aws/sagemaker-runtime';
 import { SmokeTestFailedError } from '../errors';
-import type { DeployPlan, StageTaskInput } from '../schemas/deploy';
+import type { SmokeTestPlan, StageTaskInput } from '../schemas/deploy';
+import { readSmokeBody } from './smoke-body';
 
 /** What a passed smoke test measured. */
 export interface SmokeTestResult {
@@ -22,11 +23,10 @@ function isNumericLine(line: string): boolean {
  * Every way the response breaks the smoke test's expectations: line count, non-numeric lines
  * (numbered from 1), latency. Empty when it passes. Pure.
  */
-export function smokeTestProblems(test: DeployPlan['smokeTest'], body: string, latencyMs: number): string[] {
+export function smokeTestProblems(test: SmokeTestPlan, body: string, latencyMs: number): string[] {
   const problems: string[] = [];
   const lines = nonEmptyLines(body);
-  const expected = test.ExpectedLines ?? nonEmptyLines(test.Body).length;
-  if (lines.length !== expected) problems.push(`expected ${expected} response lines, got ${lines.length}`);
+  if (lines.length !== test.ExpectedLines) problems.push(`expected ${test.ExpectedLines} response lines, got ${lines.length}`);
   if (test.NumericResponse) {
     const bad = lines.map((line, index) => ({ line, number: index + 1 })).filter(({ line }) => !isNumericLine(line));
     for (const { line, number } of bad.slice(0, 5)) problems.push(`line ${number} is not numeric: ${JSON.stringify(line.slice(0, 80))}`);
@@ -37,14 +37,16 @@ export function smokeTestProblems(test: DeployPlan['smokeTest'], body: string, l
 }
 
 /**
- * Invokes the stage's endpoint with mlops.yaml's SmokeTest body and checks the answer. Throws
- * SmokeTestFailedError naming every problem (HTTP status / ModelError, line count, non-numeric
- * line N, latency), RetryableError on throttling or 5xx. Sends one request per call.
+ * Reads mlops.yaml's SmokeTest body where prepare-deploy stored it, invokes the stage's endpoint
+ * with it and checks the answer. Throws SmokeTestBodyChangedError when the stored body is gone or
+ * not the one planned, SmokeTestFailedError naming every problem (HTTP status / ModelError, line
+ * count, non-numeric line N, latency), RetryableError on throttling or 5xx. Sends one request per call.
  */
 export async function runSmokeTest(input: StageTaskInput): Promise<SmokeTestResult> {
   const { smokeTest } = input.plan;
   const endpointName = input.stage.endpointName;
-  const answer = await invokeEndpoint(endpointName, { body: smokeTest.Body, contentType: smokeTest.ContentType, accept: smokeTest.Accept });
+  const body = await readSmokeBody(smokeTest);
+  const answer = await invokeEndpoint(endpointName, { body, contentType: smokeTest.ContentType, accept: smokeTest.Accept });
   if (!answer.ok) {
     throw new SmokeTestFailedError(`smoke test of ${endpointName}: the endpoint answered${answer.status ? ` HTTP ${answer.status}` : ' with an error'}: ${answer.message}`);
   }

@@ -62,8 +62,26 @@ interface BuildRequest {
 
 /** Extra time a job may wait for capacity on top of its maximum runtime. */
 const QUEUE_MARGIN_SECONDS = 3600;
-/** Step Functions' limit on an execution's input. */
+/**
+ * Step Functions' limit on an execution's input (256 KiB, UTF-8 bytes):
+ * https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
+ */
 const MAX_INPUT_BYTES = 256 * 1024;
+/** The most of a rejection's Cause the rejected-build input carries: far below {@link MAX_INPUT_BYTES}, whatever the issues list. */
+export const MAX_REJECTION_CAUSE_BYTES = 32 * 1024;
+
+/**
+ * `cause` cut to at most {@link MAX_REJECTION_CAUSE_BYTES} UTF-8 bytes, ending with a visible
+ * "(truncated, N bytes in all)" when it was cut; unchanged otherwise. Never splits a character. Pure.
+ */
+export function capRejectionCause(cause: string): string {
+  const bytes = Buffer.byteLength(cause);
+  if (bytes <= MAX_REJECTION_CAUSE_BYTES) return cause;
+  const marker = ` … (truncated, ${bytes} bytes in all)`;
+  const kept = Buffer.from(cause).subarray(0, MAX_REJECTION_CAUSE_BYTES - Buffer.byteLength(marker)).toString('utf8');
+  // A multi-byte character cut in half decodes to U+FFFD: drop it rather than show a broken one.
+  return `${kept.replace(/\uFFFD+$/, '')}${marker}`;
+}
 
 /** Returns why a repository event does not trigger a build, or undefined when it does. Pure. */
 export function ignoreReason(event: RepositoryStateChange, settings: Pick<BuildSettings, 'repositories' | 'branches'>): string | undefined {
@@ -192,7 +210,7 @@ async function startBuild(request: BuildRequest, settings: BuildSettings): Promi
     if (bytes > MAX_INPUT_BYTES) throw new InvalidConfigError(`the run's input is ${bytes} bytes, above Step Functions' ${MAX_INPUT_BYTES}: start from an earlier step`);
     run = { pipeline, graph, input };
   } catch (error) {
-    if (error instanceof InvalidConfigError) failure = { Error: 'InvalidConfig', Cause: error.message };
+    if (error instanceof InvalidConfigError) failure = { Error: 'InvalidConfig', Cause: capRejectionCause(error.message) };
     else throw error;
   }
 

@@ -37,14 +37,21 @@ const variantSettings = () =>
     }),
   );
 
+/** The largest smoke test body mlops.yaml may hold. */
+export const MAX_SMOKE_BODY_BYTES = 5 * 1024 * 1024;
+
 /** Invoked on every stage after it is InService; a failure stops the deploy before prod. */
 const smokeTest = () =>
   once('smokeTest', () =>
     z.strictObject({
       ContentType: z._default(z.string().check(z.minLength(1)), 'text/csv'),
       Accept: z._default(z.string().check(z.minLength(1)), 'text/csv'),
-      /** Request body, e.g. raw CSV records one per line. */
-      Body: z.string().check(z.minLength(1), z.maxLength(5 * 1024 * 1024)),
+      /**
+       * Request body, e.g. raw CSV records one per line; up to 5 MiB (InvokeEndpoint takes about 6 MB:
+       * https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html). The
+       * deploy stores it in S3 and the plan carries its reference.
+       */
+      Body: z.string().check(z.minLength(1), z.maxLength(MAX_SMOKE_BODY_BYTES)),
       /** Response must have this many non-empty lines (default: as many as the body has). */
       ExpectedLines: z.optional(z.int().check(z.positive())),
       /** Every response line must parse as a number. */
@@ -109,6 +116,37 @@ export const stagePlanSchema = z.lazy(stagePlan);
 
 export type StagePlan = z.infer<typeof stagePlanSchema>;
 
+/**
+ * Where prepare-deploy stored the smoke test's body (`s3://<artifacts bucket>/deploys/<group>/v<version>/smoke-body`),
+ * its size and SHA-256: the body itself (up to 5 MiB) never travels through the state machine, whose
+ * payloads are limited to 256 KiB (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html).
+ */
+const storedBody = () =>
+  once('storedBody', () =>
+    z.strictObject({
+      uri: z.string().check(z.regex(/^s3:\/\/[^/]+\/deploys\/.+$/, 'must be an s3:// URI under deploys/')),
+      /** UTF-8 bytes (mlops.yaml caps the body in characters). */
+      bytes: z.int().check(z.positive()),
+      sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex SHA-256')),
+    }),
+  );
+
+/** The smoke test as the plan carries it: mlops.yaml's settings, the stored body, and the line count expected. */
+const smokeTestPlan = () =>
+  once('smokeTestPlan', () =>
+    z.strictObject({
+      ContentType: z.string().check(z.minLength(1)),
+      Accept: z.string().check(z.minLength(1)),
+      Body: storedBody(),
+      /** mlops.yaml's ExpectedLines, or the body's non-empty lines, counted at prepare time. */
+      ExpectedLines: z.int().check(z.gte(0)),
+      NumericResponse: z.boolean(),
+      MaxLatencyMs: z.int().check(z.positive(), z.lte(60_000)),
+    }),
+  );
+
+export type SmokeTestPlan = z.infer<ReturnType<typeof smokeTestPlan>>;
+
 /** What prepare-deploy returns as `$.plan`: the version, its lineage, and each stage to deploy. */
 const deployPlan = () => once('deployPlan', () => z.strictObject({
   mode: z.enum(['deploy', 'rollback']),
@@ -123,7 +161,7 @@ const deployPlan = () => once('deployPlan', () => z.strictObject({
   prod: z.optional(stagePlan()),
   /** manual: the run waits for a promotion (sluice promote / Model Promotion Approved / CodePipeline); auto: it goes on. */
   gate: z.strictObject({ mode: z.enum(['manual', 'auto']), timeoutSeconds: z.int().check(z.positive()) }),
-  smokeTest: smokeTest(),
+  smokeTest: smokeTestPlan(),
 }));
 
 export const deployPlanSchema = z.lazy(deployPlan);

@@ -171,6 +171,18 @@ export const mlopsV1Schema = z.lazy(() => (v1Built ??= buildV1()));
 export type MlopsV1Config = z.infer<typeof mlopsV1Schema>;
 export type LocalImages = NonNullable<z.infer<typeof localSectionSchema>>['Images'];
 
+/** Where the stage's jobs and models may take their images from (shared/pipeline/stage-policy.ts imageIssue). */
+export interface ImagePolicy {
+  /** The stack's own account: its ECR repositories are always allowed. */
+  accountId: string;
+  /** Stage parameter imageAccountIds: other accounts the execution roles may pull from. */
+  imageAccountIds: readonly string[];
+  /** Stage parameter awsImageAccountIds: SageMaker's own image accounts (pulled with SageMaker's credentials). */
+  awsImageAccountIds: readonly string[];
+  /** True where mlops.yaml's Local.Images run (the local runtime): their keys are allowed as images. */
+  localImages: boolean;
+}
+
 /** What the stage allows; the repository's file can only choose within it. */
 export interface StagePolicy extends TenancyPolicy {
   allowedInstanceTypes: readonly string[];
@@ -183,5 +195,7 @@ export interface StagePolicy extends TenancyPolicy {
   allowedEndpointInstanceTypes?: readonly string[];
   /** Instances per endpoint variant (InitialInstanceCount); checked with `allowedEndpointInstanceTypes`. */
   maxEndpointInstanceCount?: number;
+  /** Where images may come from; when given, every image the file fixes is checked against it. */
+  images?: ImagePolicy;
 }
 

@@ -4,7 +4,7 @@ import { InvalidConfigError } from '../errors';
 import { pipelineFromV1 } from '../pipeline/from-v1';
 import { analysePipeline } from '../pipeline/graph';
 import { parameterDefaultIssues } from '../pipeline/parameters';
-import { instanceCountIssue, instanceTypeIssue, pipelinePolicyIssues, runtimeIssue, volumeSizeIssue } from '../pipeline/stage-policy';
+import { imageIssue, instanceCountIssue, instanceTypeIssue, pipelinePolicyIssues, runtimeIssue, volumeSizeIssue } from '../pipeline/stage-policy';
 import { maySelfApprove, type Registration, tenancyIssues } from '../pipeline/tenancy';
 import { type DeployConfig, deployPolicyIssues } from './deploy';
 import { issueDetails } from './issues';
@@ -25,12 +25,21 @@ function v1PolicyIssues(config: MlopsV1Config, policy: StagePolicy): string[] {
     ['Train.ResourceConfig', config.Train.ResourceConfig, 'Train', config.Train.StoppingCondition],
     ['Evaluate.ProcessingResources.ClusterConfig', config.Evaluate.ProcessingResources.ClusterConfig, 'Evaluate', config.Evaluate.StoppingCondition],
   ] as const;
-  const issues = jobs.flatMap(([at, resources, step, stopping]) => [
+  const localImages = Object.keys(config.Local?.Images ?? {});
+  const images = policy.images
+    ? ([
+        ['Preprocess.AppSpecification.ImageUri', config.Preprocess.AppSpecification.ImageUri],
+        ['Train.AlgorithmSpecification.TrainingImage', config.Train.AlgorithmSpecification.TrainingImage],
+        ['Evaluate.AppSpecification.ImageUri', config.Evaluate.AppSpecification.ImageUri],
+        ['Register.InferenceSpecification.Image', config.Register.InferenceSpecification.Image],
+      ] as const).map(([field, image]) => (image === undefined ? undefined : imageIssue(field, image, policy.images!, localImages)))
+    : [];
+  const issues = [...images, ...jobs.flatMap(([at, resources, step, stopping]) => [
     instanceTypeIssue(`${at}.InstanceType`, resources.InstanceType, policy),
     instanceCountIssue(`${at}.InstanceCount`, resources.InstanceCount, policy),
     volumeSizeIssue(`${at}.VolumeSizeInGB`, resources.VolumeSizeInGB, policy),
     runtimeIssue(`${step}.StoppingCondition.MaxRuntimeInSeconds`, stopping?.MaxRuntimeInSeconds, policy),
-  ]).filter((issue): issue is string => issue !== undefined);
+  ])].filter((issue): issue is string => issue !== undefined);
 
   const outputs = new Set([
     ...config.Preprocess.Outputs.map((o) => `preprocess/${o}`),

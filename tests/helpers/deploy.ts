@@ -1,3 +1,6 @@
+import { sdkStreamMixin } from '@smithy/core/serde';
+import { Readable } from 'node:stream';
+
 import { buildPlan, type DeploySettings, type PackageLineage } from '../../shared/deploy/plan';
 import type { DeployPlan, StagePlan, StageTaskInput } from '../../shared/schemas/deploy';
 import { ACCOUNT, BUCKET, COMMIT, exampleConfig, REGION } from './fixtures';
@@ -41,4 +44,12 @@ export function plan(overrides: Partial<DeployPlan> = {}, mode: DeployPlan['mode
 export function stageInput(stage: 'staging' | 'prod', overrides: Partial<StagePlan> = {}, planOverrides: Partial<DeployPlan> = {}): StageTaskInput {
   const whole = plan(planOverrides);
   return { executionArn: DEPLOY_EXECUTION_ARN, plan: whole, stage: { ...whole[stage]!, ...overrides } };
+}
+
+/** The example's SmokeTest body: what prepare-deploy stores and smoke-test reads back. */
+export const SMOKE_BODY = exampleConfig().Deploy!.SmokeTest.Body;
+
+/** A GetObject answer with `text` as its body (a fresh stream per call). */
+export function smokeBodyObject(text: string) {
+  return { Body: sdkStreamMixin(Readable.from([Buffer.from(text)])) };
 }

@@ -235,6 +235,12 @@ describe('with tenancy and isolation stage parameters', () => {
     });
   });
 
+  it.each(['OnSourcePushLambdaFunction', 'CodepipelineActionLambdaFunction'])('hands %s the stack\'s account and imageAccountIds, to check images at push', (functionId) => {
+    const variables = (custom.template.Resources[functionId]!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+
+    expect(variables).toMatchObject({ AWS_ACCOUNT_ID: { Ref: 'AWS::AccountId' }, IMAGE_ACCOUNT_IDS: '111122223333' });
+  });
+
   it('lets the execution role pull from the listed image accounts besides its own', () => {
     const pull = statementsOf(custom.template.Resources.JobCommonPolicy!).find((s) => actions(s).includes('ecr:BatchGetImage'))!;
 
@@ -284,6 +290,44 @@ describe('the artifacts bucket the stack creates', () => {
     const rules = (template.Resources.ArtifactsBucket!.Properties.LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules;
 
     expect(rules).toContainEqual({ Id: 'expire-data-capture', Status: 'Enabled', Prefix: 'data-capture/', ExpirationInDays: 30, NoncurrentVersionExpiration: { NoncurrentDays: 1 } });
+  });
+});
+
+// https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-algo-docker-registry-paths.html: SageMaker pulls its prebuilt
+// images with its own credentials, so they are allowed at push without an ECR grant.
+describe('images checked at push', () => {
+  it.each(['OnSourcePushLambdaFunction', 'CodepipelineActionLambdaFunction'])('%s gets the stack\'s account, no extra image accounts, SageMaker\'s image accounts and no Local.Images', (functionId) => {
+    const variables = (template.Resources[functionId]!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+
+    expect(variables).toMatchObject({ AWS_ACCOUNT_ID: { Ref: 'AWS::AccountId' }, IMAGE_ACCOUNT_IDS: '', LOCAL_IMAGES: 'false' });
+    expect(String(variables.AWS_IMAGE_ACCOUNT_IDS).split(',')).toEqual(expect.arrayContaining(['763104351884', '382416733822', '683313688378']));
+  });
+});
+
+describe('smoke test bodies under deploys/', () => {
+  const bodies = sub('arn:${AWS::Partition}:s3:::${Bucket}/deploys/*');
+  const grantsOn = (roleId: string, action: string) =>
+    statementsOf(template.Resources[roleId]!)
+      .filter((statement) => actions(statement).includes(action))
+      .flatMap(resources);
+
+  // https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html: 256 KiB per state payload, so the body (up to 5 MiB) goes by S3.
+  it('prepare-deploy may write them (PutObject on deploys/* only), and nothing else may', () => {
+    const writers = roles().filter(([, role]) => statementsOf(role).some((statement) => actions(statement).includes('s3:PutObject') && JSON.stringify(resources(statement)).includes('/deploys/')));
+
+    expect(grantsOn('PrepareDeployRole', 's3:PutObject')).toEqual([expect.objectContaining({ 'Fn::Sub': [bodies['Fn::Sub'], expect.anything()] })]);
+    expect(writers.map(([id]) => id)).toEqual(['PrepareDeployRole']);
+  });
+
+  it('smoke-test may read them (GetObject on deploys/* only)', () => {
+    expect(grantsOn('SmokeTestRole', 's3:GetObject')).toEqual([expect.objectContaining({ 'Fn::Sub': [bodies['Fn::Sub'], expect.anything()] })]);
+  });
+
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-rule.html
+  it('keeps a rewritten body\'s old versions for a day', () => {
+    const rules = (template.Resources.ArtifactsBucket!.Properties.LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules;
+
+    expect(rules).toContainEqual(expect.objectContaining({ Status: 'Enabled', Prefix: 'deploys/', NoncurrentVersionExpiration: { NoncurrentDays: 1 } }));
   });
 });
 

@@ -165,6 +165,9 @@ describe('loadBuildSettings', () => {
     SELF_APPROVAL_REPOSITORIES: 'sandbox-*',
     ALLOWED_ENDPOINT_INSTANCE_TYPES: 'ml.m5.large',
     MAX_ENDPOINT_INSTANCE_COUNT: '2',
+    AWS_ACCOUNT_ID: '123456789012',
+    IMAGE_ACCOUNT_IDS: '111122223333',
+    AWS_IMAGE_ACCOUNT_IDS: '763104351884,683313688378',
   };
 
   beforeEach(() => {
@@ -187,6 +190,7 @@ describe('loadBuildSettings', () => {
       selfApprovalRepositories: ['sandbox-*'],
       allowedEndpointInstanceTypes: ['ml.m5.large'],
       maxEndpointInstanceCount: 2,
+      images: { accountId: '123456789012', imageAccountIds: ['111122223333'], awsImageAccountIds: ['763104351884', '683313688378'], localImages: false },
       repositories: ['abalone', 'churn-*'],
       branches: ['main', 'release/*'],
       stateMachinePrefix: 'sluice-test-build-',
@@ -209,6 +213,24 @@ describe('loadBuildSettings', () => {
 
   it('returns a frozen object', () => {
     expect(Object.isFrozen(loadBuildSettings())).toBe(true);
+  });
+
+  it('names AWS_ACCOUNT_ID when it is missing: images are checked against the stack\'s account', () => {
+    delete process.env.AWS_ACCOUNT_ID;
+
+    expect(() => loadBuildSettings()).toThrow(/AWS_ACCOUNT_ID: .*\(not set\)/);
+  });
+
+  it('rejects an IMAGE_ACCOUNT_IDS entry that is not a 12-digit account id', () => {
+    process.env.IMAGE_ACCOUNT_IDS = '123456789012,ecr-account';
+
+    expect(() => loadBuildSettings()).toThrow(/IMAGE_ACCOUNT_IDS: must list 12-digit account ids/);
+  });
+
+  it('reads LOCAL_IMAGES=true (the local stage) as running Local.Images', () => {
+    process.env.LOCAL_IMAGES = 'true';
+
+    expect(loadBuildSettings().images?.localImages).toBe(true);
   });
 
   it('reads an unset or empty SELF_APPROVAL_REPOSITORIES as no repository approving its own versions', () => {

@@ -1,7 +1,8 @@
 import 'aws-sdk-client-mock-jest';
 
 import { DescribeModelPackageCommand, type DescribeModelPackageCommandOutput, SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import { sdkStreamMixin } from '@smithy/core/serde';
 import { Readable } from 'node:stream';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -9,7 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { prepareDeploy } from '../../../shared/deploy/plan';
 import { InvalidConfigError, ModelPackageNotApprovedError } from '../../../shared/errors';
 import { deployPlanSchema, type PrepareDeployInput } from '../../../shared/schemas/deploy';
-import { BUILD_EXECUTION_ARN, BUILD_EXECUTION_NAME, DEPLOY_EXECUTION_ARN, DEPLOY_SETTINGS, GROUP, MODEL_PACKAGE_ARN, VERSION } from '../../helpers/deploy';
+import { BUILD_EXECUTION_ARN, BUILD_EXECUTION_NAME, DEPLOY_EXECUTION_ARN, DEPLOY_SETTINGS, GROUP, MODEL_PACKAGE_ARN, SMOKE_BODY, VERSION } from '../../helpers/deploy';
 import { BUCKET, COMMIT, exampleConfig } from '../../helpers/fixtures';
 import { buildKeyPrefix } from '../../../shared/naming';
 
@@ -47,6 +48,7 @@ beforeEach(() => {
   s3.reset();
   sagemaker.on(DescribeModelPackageCommand).resolves(modelPackage());
   s3.on(GetObjectCommand).callsFake(() => ({ Body: body(pipelineJson()) }));
+  s3.on(PutObjectCommand).resolves({});
 });
 
 describe('prepareDeploy', () => {
@@ -78,6 +80,35 @@ describe('prepareDeploy', () => {
 
     expect(deployPlanSchema.parse(plan)).toEqual(plan);
     expect(plan).toMatchObject({ mode: 'deploy', version: VERSION, modelPackageGroupName: GROUP, repository: 'abalone', commit: COMMIT, gate: { mode: 'manual', timeoutSeconds: 86_400 } });
+    expect(plan.smokeTest.ExpectedLines).toBe(3);
+  });
+
+  it('stores the smoke test body at deploys/<group>/v<version>/smoke-body and plans its URI, size and SHA-256 instead of the body', async () => {
+    const plan = await prepareDeploy(input(), DEPLOY_SETTINGS);
+
+    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, { Bucket: BUCKET, Key: `deploys/${GROUP}/v${VERSION}/smoke-body`, Body: SMOKE_BODY, ContentType: 'text/csv' });
+    expect(plan.smokeTest.Body).toEqual({
+      uri: `s3://${BUCKET}/deploys/${GROUP}/v${VERSION}/smoke-body`,
+      bytes: Buffer.byteLength(SMOKE_BODY),
+      sha256: createHash('sha256').update(SMOKE_BODY).digest('hex'),
+    });
+  });
+
+  it('keeps a plan with a 5 MiB smoke test body far below Step Functions\' 256 KiB payload limit (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html)', async () => {
+    const big = `${'M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15\n'.repeat(121_000)}`.slice(0, 5 * 1024 * 1024);
+    s3.on(GetObjectCommand).callsFake(() => ({ Body: body(pipelineJson((pipeline) => (pipeline.Deploy!.SmokeTest = { ...pipeline.Deploy!.SmokeTest, Body: big, ExpectedLines: undefined }))) }));
+
+    const plan = await prepareDeploy(input(), DEPLOY_SETTINGS);
+
+    expect(Buffer.byteLength(JSON.stringify(plan))).toBeLessThan(8 * 1024);
+    expect(plan.smokeTest).toMatchObject({ Body: { bytes: 5 * 1024 * 1024 }, ExpectedLines: big.split('\n').filter((line) => line !== '').length });
+  });
+
+  it('counts the body\'s non-empty lines as the lines expected when ExpectedLines is not set', async () => {
+    s3.on(GetObjectCommand).callsFake(() => ({ Body: body(pipelineJson((pipeline) => (pipeline.Deploy!.SmokeTest = { ...pipeline.Deploy!.SmokeTest, Body: 'a\n\nb\r\nc\n', ExpectedLines: undefined }))) }));
+
+    const plan = await prepareDeploy(input(), DEPLOY_SETTINGS);
+
     expect(plan.smokeTest.ExpectedLines).toBe(3);
   });
 

@@ -1,13 +1,16 @@
 import 'aws-sdk-client-mock-jest';
 
 import { InvokeEndpointCommand, ModelError, SageMakerRuntimeClient, ServiceUnavailable } from '@aws-sdk/client-sagemaker-runtime';
+import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 
 import { runSmokeTest, smokeTestProblems } from '../../../shared/deploy/smoke-test';
-import { RetryableError, SmokeTestFailedError } from '../../../shared/errors';
-import { GROUP, plan, stageInput } from '../../helpers/deploy';
+import { RetryableError, SmokeTestBodyChangedError, SmokeTestFailedError } from '../../../shared/errors';
+import { GROUP, plan, SMOKE_BODY, smokeBodyObject, stageInput } from '../../helpers/deploy';
+import { BUCKET } from '../../helpers/fixtures';
 
 const runtime = mockClient(SageMakerRuntimeClient);
+const s3 = mockClient(S3Client);
 
 function answer(text: string) {
   return { Body: new TextEncoder().encode(text) as never, ContentType: 'text/csv' };
@@ -15,16 +18,32 @@ function answer(text: string) {
 
 beforeEach(() => {
   runtime.reset();
+  s3.reset();
   runtime.on(InvokeEndpointCommand).resolves(answer('9.8\n7.1\n10.4\n'));
+  s3.on(GetObjectCommand).callsFake(() => smokeBodyObject(SMOKE_BODY));
 });
 
 describe('runSmokeTest', () => {
-  it('sends mlops.yaml\'s body with its content types to the stage\'s endpoint', async () => {
+  it('sends mlops.yaml\'s body, read from where prepare-deploy stored it, with its content types to the stage\'s endpoint', async () => {
     await expect(runSmokeTest(stageInput('staging'))).resolves.toMatchObject({ endpointName: `${GROUP}-staging`, lines: 3 });
 
+    expect(s3).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: BUCKET, Key: `deploys/${GROUP}/v3/smoke-body` });
     const input = runtime.commandCalls(InvokeEndpointCommand)[0]?.args[0].input;
     expect(input).toMatchObject({ EndpointName: `${GROUP}-staging`, ContentType: 'text/csv', Accept: 'text/csv' });
-    expect(new TextDecoder().decode(input?.Body as Uint8Array)).toBe(plan().smokeTest.Body);
+    expect(new TextDecoder().decode(input?.Body as Uint8Array)).toBe(SMOKE_BODY);
+  });
+
+  it('fails with SmokeTestBodyChanged, invoking nothing, when the stored body is not the one planned (SHA-256 differs)', async () => {
+    s3.on(GetObjectCommand).callsFake(() => smokeBodyObject(SMOKE_BODY.replace('M,', 'F,')));
+
+    await expect(runSmokeTest(stageInput('staging'))).rejects.toThrow(SmokeTestBodyChangedError);
+    expect(runtime).not.toHaveReceivedCommand(InvokeEndpointCommand);
+  });
+
+  it('fails with SmokeTestBodyChanged when the stored body is gone', async () => {
+    s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} }));
+
+    await expect(runSmokeTest(stageInput('staging'))).rejects.toThrow(/smoke-body does not exist/);
   });
 
   it('fails with SmokeTestFailed naming the HTTP status and ModelError message', async () => {
@@ -59,8 +78,8 @@ describe('smokeTestProblems', () => {
     expect(smokeTestProblems(test, '1\n2\n3\n', 2500)).toEqual(['latency 2500 ms exceeds MaxLatencyMs 2000 ms']);
   });
 
-  it('expects as many lines as the body has when ExpectedLines is not set', () => {
-    expect(smokeTestProblems({ ...test, ExpectedLines: undefined }, '1\n2\n', 10)).toEqual(['expected 3 response lines, got 2']);
+  it('expects the number of lines planned', () => {
+    expect(smokeTestProblems(test, '1\n2\n', 10)).toEqual(['expected 3 response lines, got 2']);
   });
 
   it('accepts any text when NumericResponse is false', () => {

@@ -48,6 +48,8 @@ beforeAll(async () => {
     MODEL_DEPLOY_STATE_MACHINE_ARN: DEPLOY_STATE_MACHINE_ARN,
     EVENT_BUS_NAME: 'sluice-test',
     BUILD_RUNS_LOG_GROUP_ARN: 'arn:aws:logs:us-east-1:123456789012:log-group:/aws/vendedlogs/states/sluice-test-builds:*',
+    AWS_ACCOUNT_ID: '123456789012',
+    AWS_IMAGE_ACCOUNT_IDS: '763104351884',
     ARTIFACTS_BUCKET: 'sluice-test-artifacts',
     ALLOWED_INSTANCE_TYPES: 'ml.m5.xlarge',
     MAX_RUNTIME_SECONDS: '3600',

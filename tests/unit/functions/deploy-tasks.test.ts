@@ -7,7 +7,7 @@ import 'aws-sdk-client-mock-jest';
 import { CloudWatchClient, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateEndpointConfigCommand, CreateModelCommand, DescribeEndpointCommand, DescribeModelPackageCommand, ListEndpointConfigsCommand, ListModelsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { sdkStreamMixin } from '@smithy/core/serde';
@@ -15,7 +15,7 @@ import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@
 import { Readable } from 'node:stream';
 import { mockClient } from 'aws-sdk-client-mock';
 
-import { BUILD_EXECUTION_ARN, DEPLOY_EXECUTION_ARN, GROUP, MODEL_PACKAGE_ARN, plan, ROLE_ARN, stageInput, TASK_TOKEN, VERSION } from '../../helpers/deploy';
+import { BUILD_EXECUTION_ARN, DEPLOY_EXECUTION_ARN, GROUP, MODEL_PACKAGE_ARN, plan, ROLE_ARN, SMOKE_BODY, smokeBodyObject, stageInput, TASK_TOKEN, VERSION } from '../../helpers/deploy';
 import { BUCKET, exampleConfig } from '../../helpers/fixtures';
 import { lambdaContext } from '../../helpers/lambda-context';
 
@@ -51,6 +51,7 @@ beforeEach(() => {
   dynamo.on(PutCommand).resolves({});
   dynamo.on(DeleteCommand).resolves({});
   sfn.on(SendTaskSuccessCommand).resolves({});
+  s3.on(PutObjectCommand).resolves({});
 });
 
 describe('prepare-deploy', () => {
@@ -117,6 +118,7 @@ describe('deploy-endpoint', () => {
 describe('smoke-test', () => {
   it('returns {endpointName, latencyMs, lines}', async () => {
     const { handler } = await import('../../../functions/smoke-test');
+    s3.on(GetObjectCommand).callsFake(() => smokeBodyObject(SMOKE_BODY));
     runtime.on(InvokeEndpointCommand).resolves({ Body: new TextEncoder().encode('1\n2\n3\n') as never });
 
     await expect(handler(stageInput('staging'), lambdaContext())).resolves.toEqual({ endpointName: `${GROUP}-staging`, latencyMs: expect.any(Number), lines: 3 });
@@ -124,6 +126,7 @@ describe('smoke-test', () => {
 
   it('fails with SmokeTestFailed', async () => {
     const { handler } = await import('../../../functions/smoke-test');
+    s3.on(GetObjectCommand).callsFake(() => smokeBodyObject(SMOKE_BODY));
     runtime.on(InvokeEndpointCommand).resolves({ Body: new TextEncoder().encode('oops\n') as never });
 
     await expect(handler(stageInput('staging'), lambdaContext())).rejects.toMatchObject({ name: 'SmokeTestFailed' });

@@ -51,6 +51,8 @@ beforeAll(async () => {
     REGISTER_MODEL_FUNCTION_ARN: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:sluice-test-register-model`,
     EVENT_BUS_NAME: 'sluice-test',
     BUILD_RUNS_LOG_GROUP_ARN: 'arn:aws:logs:us-east-1:123456789012:log-group:/aws/vendedlogs/states/sluice-test-builds:*',
+    AWS_ACCOUNT_ID: '123456789012',
+    AWS_IMAGE_ACCOUNT_IDS: '763104351884',
     DEAD_LETTER_QUEUE_URL: QUEUE_URL,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });

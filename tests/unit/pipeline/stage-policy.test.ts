@@ -1,5 +1,7 @@
-import { instanceCountIssue, instanceTypeIssue, pipelinePolicyIssues, runtimeIssue, volumeSizeIssue } from '../../../shared/pipeline/stage-policy';
-import { pipelineOf, processing, testPolicy, training } from '../../helpers/pipelines';
+import { imageIssue, instanceCountIssue, instanceTypeIssue, pipelinePolicyIssues, runtimeIssue, volumeSizeIssue } from '../../../shared/pipeline/stage-policy';
+import type { ImagePolicy } from '../../../shared/schemas/mlops-config';
+import { mlopsV2Schema } from '../../../shared/schemas/mlops-v2';
+import { IMAGE, pipelineOf, processing, testPolicy, training } from '../../helpers/pipelines';
 
 const ALLOWED = 'allowed: ml.m5.xlarge, ml.m5.large';
 
@@ -135,5 +137,80 @@ describe('pipelinePolicyIssues', () => {
     const config = pipelineOf({ stop: { Type: 'Fail', ErrorMessage: 'ml.p4d.24xlarge' } });
 
     expect(pipelinePolicyIssues(config, testPolicy())).toEqual([]);
+  });
+});
+
+/** The stack in 123456789012, pulling from 111122223333 too, with SageMaker's DLC and us-east-1 XGBoost accounts. */
+const IMAGES: ImagePolicy = { accountId: '123456789012', imageAccountIds: ['111122223333'], awsImageAccountIds: ['763104351884', '683313688378'], localImages: false };
+const FOREIGN = '999988887777.dkr.ecr.us-east-1.amazonaws.com/someone-else:latest';
+
+// https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-algo-docker-registry-paths.html: SageMaker's prebuilt images are
+// pulled with service-owned credentials; the stack's execution roles pull only from this account and imageAccountIds.
+describe('imageIssue', () => {
+  it.each([
+    ['this account\'s ECR', IMAGE],
+    ['an imageAccountIds account', '111122223333.dkr.ecr.eu-west-1.amazonaws.com/shared/base:1.0'],
+    ['a Deep Learning Container (763104351884)', '763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.3.0-cpu-py311'],
+    ['SageMaker\'s XGBoost by digest', '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'],
+    ['a China region\'s ECR (.amazonaws.com.cn)', '123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/sluice-abalone:latest'],
+  ])('allows %s', (_what, image) => {
+    expect(imageIssue('Steps.t.AlgorithmSpecification.TrainingImage', image, IMAGES, [])).toBeUndefined();
+  });
+
+  it('refuses an ECR image of an account the stage does not pull from, naming the field and the account', () => {
+    expect(imageIssue('Steps.t.AlgorithmSpecification.TrainingImage', FOREIGN, IMAGES, [])).toBe(
+      `Steps.t.AlgorithmSpecification.TrainingImage: image "${FOREIGN}" is in account 999988887777's ECR, which this stage does not pull from (this account 123456789012, imageAccountIds: 111122223333, or SageMaker's image accounts in awsImageAccountIds)`,
+    );
+  });
+
+  it('refuses an image outside ECR on AWS even when Local.Images names it (SageMaker runs only ECR images)', () => {
+    expect(imageIssue('Steps.p.AppSpecification.ImageUri', 'sluice/noop:latest', IMAGES, ['sluice/noop:latest'])).toBe(
+      'Steps.p.AppSpecification.ImageUri: image "sluice/noop:latest" is not an ECR image URI (<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>), the only kind SageMaker runs',
+    );
+  });
+
+  it('allows a key of Local.Images where the local runtime runs them, and nothing else outside ECR', () => {
+    const local = { ...IMAGES, localImages: true };
+
+    expect(imageIssue('Steps.p.AppSpecification.ImageUri', 'noop.local/noop:latest', local, ['noop.local/noop:latest'])).toBeUndefined();
+    expect(imageIssue('Steps.p.AppSpecification.ImageUri', 'docker.io/library/python:3.12', local, ['noop.local/noop:latest'])).toMatch(/not an ECR image URI .*, nor a key of Local\.Images$/);
+  });
+
+  it('refuses an ECR image of a foreign account even when Local.Images names it', () => {
+    expect(imageIssue('Steps.p.AppSpecification.ImageUri', FOREIGN, { ...IMAGES, localImages: true }, [FOREIGN])).toMatch(/account 999988887777's ECR/);
+  });
+});
+
+describe('pipelinePolicyIssues: images', () => {
+  const policy = () => ({ ...testPolicy(), images: IMAGES });
+
+  it('names the field of every step image the stage cannot run: Processing, Training and RegisterModel', () => {
+    const config = mlopsV2Schema.parse({
+      Version: 2,
+      Steps: {
+        prepare: processing({ AppSpecification: { ImageUri: FOREIGN } }),
+        train: training({ d: { Dataset: 'x/' } }, { AlgorithmSpecification: { TrainingImage: 'python:3.12' } }),
+        register: { Type: 'RegisterModel', ModelData: { From: 'train/model' }, ModelPackageGroupName: 'abalone', InferenceSpecification: { Image: FOREIGN } },
+      },
+    });
+
+    expect(pipelinePolicyIssues(config, policy()).map((issue) => issue.split(':')[0])).toEqual([
+      'Steps.prepare.AppSpecification.ImageUri',
+      'Steps.train.AlgorithmSpecification.TrainingImage',
+      'Steps.register.InferenceSpecification.Image',
+    ]);
+  });
+
+  it('checks every value an image parameter can take: its default and its EnumValues', () => {
+    const config = pipelineOf(
+      { prepare: processing({ AppSpecification: { ImageUri: { Get: 'Parameters.Image' } } }) },
+      { Image: { Type: 'String', Default: IMAGE, EnumValues: [IMAGE, FOREIGN] } },
+    );
+
+    expect(pipelinePolicyIssues(config, policy())).toEqual([expect.stringMatching(/^Steps\.prepare\.AppSpecification\.ImageUri: image ".*999988887777.*" is in account 999988887777's ECR.*\(a value of Parameters\.Image\)$/)]);
+  });
+
+  it('checks no image when the caller gives no image policy', () => {
+    expect(pipelinePolicyIssues(pipelineOf({ prepare: processing({ AppSpecification: { ImageUri: 'python:3.12' } }) }), testPolicy())).toEqual([]);
   });
 });

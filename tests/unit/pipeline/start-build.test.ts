@@ -31,7 +31,7 @@ import { isMap, parseDocument } from 'yaml';
 import { InvalidInputError, RetryableError } from '../../../shared/errors';
 import { analysePipeline } from '../../../shared/pipeline/graph';
 import { stepOf } from '../../../shared/pipeline/stored-pipeline';
-import { type BuildSettings, type RejectedBuildInput, startModelBuild, startRequestedBuild, stepsFrom } from '../../../shared/pipeline/start-build';
+import { type BuildSettings, capRejectionCause, MAX_REJECTION_CAUSE_BYTES, type RejectedBuildInput, startModelBuild, startRequestedBuild, stepsFrom } from '../../../shared/pipeline/start-build';
 import { buildExecutionName, buildKeyPrefix, pipelineStateMachineName, requestedBuildExecutionName, sourceSnapshotPrefix } from '../../../shared/naming';
 import { DETAIL_TYPES, type ModelBuildRequested, modelBuildRequestedSchema, parseEvent, type RepositoryStateChange, repositoryStateChangeSchema } from '../../../shared/schemas/events';
 import type { PipelineConfig } from '../../../shared/schemas/mlops-v2';
@@ -605,6 +605,19 @@ describe('startModelBuild: an invalid mlops.yaml', () => {
     expect(startedExecution<RejectedBuildInput>().input.failure).toEqual({ Error: 'InvalidConfig', Cause: expect.stringContaining('mlops.yaml: not valid YAML') });
   });
 
+  it('caps a Cause longer than 32 KiB with a visible "(truncated", so the rejected run\'s input stays under Step Functions\' 256 KiB (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html)', async () => {
+    // 100 steps (the most a file may have), each with an instance type of 1000 characters the stage does not allow.
+    const steps = Array.from({ length: 100 }, (_, i) => `  step${i}:\n    Type: Processing\n    AppSpecification: { ImageUri: image }\n    ProcessingResources: { ClusterConfig: { InstanceType: ml.${'x'.repeat(1000)} } }\n`);
+    mockRepository(`Version: 2\nSteps:\n${steps.join('')}`);
+
+    await startModelBuild(sample(), SETTINGS);
+
+    const { Cause } = startedExecution<RejectedBuildInput>().input.failure;
+    expect(Buffer.byteLength(Cause)).toBeLessThanOrEqual(MAX_REJECTION_CAUSE_BYTES);
+    expect(Cause).toMatch(/^mlops\.yaml: Steps\.step0\./);
+    expect(Cause).toMatch(/ … \(truncated, \d+ bytes in all\)$/);
+  });
+
   it('writes nothing and creates no state machine for a build that cannot run', async () => {
     mockRepository(withoutResourceConfig());
 
@@ -1023,5 +1036,20 @@ describe('stepsFrom', () => {
 
   it('holds every step from the first one', () => {
     expect(stepsFrom(graph, 'Prepare').size).toBe(graph.order.length);
+  });
+});
+
+describe('capRejectionCause', () => {
+  it('leaves a Cause of up to 32 KiB as it is', () => {
+    const cause = 'x'.repeat(MAX_REJECTION_CAUSE_BYTES);
+
+    expect(capRejectionCause(cause)).toBe(cause);
+  });
+
+  it('cuts a longer one to 32 KiB of UTF-8 without splitting a character', () => {
+    const capped = capRejectionCause('é'.repeat(MAX_REJECTION_CAUSE_BYTES));
+
+    expect(Buffer.byteLength(capped)).toBeLessThanOrEqual(MAX_REJECTION_CAUSE_BYTES);
+    expect(capped).toMatch(/^é+ … \(truncated, 65536 bytes in all\)$/);
   });
 });

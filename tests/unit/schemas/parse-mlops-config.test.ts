@@ -191,3 +191,21 @@ describe('parseMlopsConfig: what a repository may claim (Version 1 field names)'
     );
   });
 });
+
+describe('parseMlopsConfig: images (Version 1 field names)', () => {
+  const images = { accountId: '123456789012', imageAccountIds: [], awsImageAccountIds: ['763104351884'], localImages: false };
+  const FOREIGN = '999988887777.dkr.ecr.us-east-1.amazonaws.com/other:latest';
+
+  it('accepts the example, whose images are in the stack\'s own account', () => {
+    expect(() => parseMlopsConfig(EXAMPLE_CONFIG_TEXT, { ...policy, images }, 'abalone')).not.toThrow();
+  });
+
+  it.each([
+    [['Preprocess', 'AppSpecification', 'ImageUri'], 'Preprocess.AppSpecification.ImageUri'],
+    [['Train', 'AlgorithmSpecification', 'TrainingImage'], 'Train.AlgorithmSpecification.TrainingImage'],
+    [['Evaluate', 'AppSpecification', 'ImageUri'], 'Evaluate.AppSpecification.ImageUri'],
+    [['Register', 'InferenceSpecification', 'Image'], 'Register.InferenceSpecification.Image'],
+  ])('refuses an image from an account the stage does not pull from at %j, naming %s', (path, field) => {
+    expect(() => parseMlopsConfig(exampleWith(path, FOREIGN), { ...policy, images }, 'abalone')).toThrow(new RegExp(`${field.replace(/\./g, '\\.')}: image "${FOREIGN}" is in account 999988887777's ECR`));
+  });
+});

@@ -63,7 +63,15 @@ function plan(overrides: Record<string, unknown> = {}): Json {
     staging: stagePlan('staging'),
     prod: stagePlan('prod'),
     gate: { mode: 'manual', timeoutSeconds: 604800 },
-    smokeTest: { ContentType: 'text/csv', Accept: 'text/csv', Body: 'M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15', NumericResponse: true, MaxLatencyMs: 2000 },
+    smokeTest: {
+      ContentType: 'text/csv',
+      Accept: 'text/csv',
+      // The body stays in S3: the plan carries its reference (shared/deploy/smoke-body.ts).
+      Body: { uri: 's3://sluice-test-artifacts/deploys/sluice-test-abalone/v3/smoke-body', bytes: 43, sha256: '5f0d8e4b1c9a7f3e2d6b8a0c4e1f9d7b3a5c2e8f0d6b4a1c9e7f3d5b2a8c0e6f' },
+      ExpectedLines: 1,
+      NumericResponse: true,
+      MaxLatencyMs: 2000,
+    },
     ...overrides,
   } as Json;
 }
