@@ -133,7 +133,7 @@ module.exports = {
     for (const repository of repositories) {
       const hash = shortHash(repository, 10);
       const own = `builds/${repositoryKey(repository)}/`;
-      const group = `${groupPrefix}-${sageMakerSlug(repository, 63)}`;
+      const group = `${groupPrefix}--${sageMakerSlug(repository, 63)}`;
       resources[`JobRole${hash}`] = {
         Type: 'AWS::IAM::Role',
         Properties: {
@@ -185,7 +185,7 @@ module.exports = {
     const prefix = await resolveVariable('self:custom.modelPackageGroupPrefix');
     const arn = (resource) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:sagemaker:\${AWS::Region}:\${AWS::AccountId}:${resource}` });
     return (await optionalList(resolveVariable, 'selfApprovalRepositories')).flatMap((repository) => {
-      const group = `${prefix}-${slug(repository)}`;
+      const group = `${prefix}--${slug(repository)}`;
       return [`model-package-group/${group}`, `model-package-group/${group}--*`, `model-package/${group}`, `model-package/${group}/*`, `model-package/${group}--*`].map(arn);
     });
   },

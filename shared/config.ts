@@ -75,7 +75,8 @@ const variables = {
   MAX_SOURCE_BYTES: positiveInt,
   TRIGGER_REPOSITORIES: commaList,
   TRIGGER_BRANCHES: commaList,
-  MODEL_PACKAGE_GROUP_PREFIX: () => z.string().check(z.regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,30}$/, 'must be a short SageMaker-style name')),
+  /** `<service>-<stage>`: single hyphens only, so that the `--` after it ends the stage (naming.ts stageResourcePrefix). */
+  MODEL_PACKAGE_GROUP_PREFIX: () => z.string().check(z.regex(/^[a-zA-Z0-9](-?[a-zA-Z0-9]){0,30}$/, 'must be a short SageMaker-style name with single hyphens')),
   DEAD_LETTER_QUEUE_URL: () => z.url(),
   RECONCILE_MIN_AGE_SECONDS: () => z._default(positiveInt(), 120),
   DEPLOYMENT_TABLE: () => z.string().check(z.minLength(3)),

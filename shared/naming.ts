@@ -107,13 +107,22 @@ export function jobName(repository: string, step: string, executionArn: string, 
 }
 
 /**
- * Model package group name: the configured one, or the repository's name, made valid.
- * The stage's prefix namespaces groups so that two stages never share one.
+ * The start of every name a stage gives its SageMaker resources: `<service>-<stage>--`. The `--`
+ * ends the stage (stage names hold single hyphens only: shared/config.ts), so stage `dev`'s names
+ * (`sluice-dev--…`) and IAM patterns never cover stage `dev-eu`'s (`sluice-dev-eu--…`).
+ */
+export function stageResourcePrefix(stagePrefix: string): string {
+  return `${stagePrefix}--`;
+}
+
+/**
+ * Model package group name: the configured one, or the repository's name, made valid, after the
+ * stage's prefix (`sluice-dev--abalone`), so that two stages never share one.
  */
 export function modelPackageGroupName(stagePrefix: string, configured: string): string {
   // A valid configured name keeps its `--` (a repository's namespace separator, shared/pipeline/tenancy.ts).
   const part = SAGEMAKER_NAME.test(configured) ? configured : toSageMakerSlug(configured, 63);
-  return `${stagePrefix}-${part}`.slice(0, 63).replace(/-+$/, '');
+  return `${stageResourcePrefix(stagePrefix)}${part}`.slice(0, 63).replace(/-+$/, '');
 }
 
 /** SageMaker's limit for model, endpoint config and endpoint names. */
@@ -127,7 +136,8 @@ const SAGEMAKER_NAME_MAX = 63;
  */
 function groupPart(group: string, reserve: number): string {
   if (group.length + reserve <= SAGEMAKER_NAME_MAX) return group;
-  return `${toSageMakerSlug(group, SAGEMAKER_NAME_MAX - reserve - 9)}-${shortHash([group])}`;
+  // Cut, not re-slugged: the group's `--` (after the stage, before a repository's further group) must stay.
+  return `${group.slice(0, SAGEMAKER_NAME_MAX - reserve - 9).replace(/-+$/, '')}-${shortHash([group])}`;
 }
 
 /** Room kept for `-staging` / `-prod` and for `-v<version>` up to six digits. */
@@ -172,7 +182,10 @@ const EXECUTION_NAME_MAX = 80;
 
 function executionName(group: string, middle: string, stamp: string): string {
   const suffix = `-${middle}-${shortHash([group, middle, stamp])}`;
-  return `${toSageMakerSlug(group, EXECUTION_NAME_MAX - suffix.length)}${suffix}`;
+  const room = EXECUTION_NAME_MAX - suffix.length;
+  // A group's name is already valid here; cut, not re-slugged, it keeps its `--`.
+  const head = SAGEMAKER_NAME.test(group) ? group.slice(0, room).replace(/-+$/, '') : toSageMakerSlug(group, room);
+  return `${head}${suffix}`;
 }
 
 /**

@@ -4,7 +4,7 @@ import { getLiveVersion } from '../aws/dynamodb';
 import { publishEvent } from '../aws/eventbridge';
 import { findLatestApprovedModelPackage } from '../aws/sagemaker';
 import { startNamedExecution } from '../aws/sfn';
-import { deployExecutionName, endpointName, rollbackExecutionName } from '../naming';
+import { deployExecutionName, endpointName, rollbackExecutionName, stageResourcePrefix } from '../naming';
 import { DEPLOY_STAGES, type DeployRequest, type DeployStage } from '../schemas/deploy';
 import { DETAIL_TYPES, type ModelPackageStateChange } from '../schemas/events';
 
@@ -51,7 +51,7 @@ async function stagesServing(table: string, group: string, modelPackageArn: stri
  */
 export async function handleModelPackageChange(event: ModelPackageStateChange, settings: PackageChangeSettings): Promise<PackageChangeOutcome> {
   const { ModelPackageGroupName: group, ModelPackageVersion: version, ModelPackageArn: modelPackageArn, ModelApprovalStatus: status } = event.detail;
-  if (!group.startsWith(`${settings.groupPrefix}-`)) return { action: 'ignored', reason: `group ${group} does not belong to this stage` };
+  if (!group.startsWith(stageResourcePrefix(settings.groupPrefix))) return { action: 'ignored', reason: `group ${group} does not belong to this stage` };
 
   if (status === ModelApprovalStatus.APPROVED) {
     const request: DeployRequest = { modelPackageArn, mode: 'deploy', stages: [...DEPLOY_STAGES], reason: `v${version} approved` };

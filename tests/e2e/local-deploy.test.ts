@@ -19,7 +19,7 @@ import { processesMentioning, type RuntimeProcess, runtimeEvents, startRuntime }
  */
 
 const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
-const GROUP = 'sluice-local-abalone';
+const GROUP = 'sluice-local--abalone';
 const STAGING = `${GROUP}-staging`;
 const PROD = `${GROUP}-prod`;
 const ROWS = 'M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15\nF,0.53,0.42,0.135,0.677,0.2565,0.1415,0.21\n';

@@ -114,7 +114,7 @@ describe('a Version 2 pipeline on the local runtime', () => {
     expect(a!.TrainingStartTime!.getTime()).toBeLessThan(b!.TrainingEndTime!.getTime());
     expect(b!.TrainingStartTime!.getTime()).toBeLessThan(a!.TrainingEndTime!.getTime());
     const registered = await delivered((event) => event['detail-type'] === 'Model Package Registered' && event.detail.commit === firstCommit);
-    expect(registered.detail.modelPackageGroupName).toBe('sluice-local-abalone-age');
+    expect(registered.detail.modelPackageGroupName).toBe('sluice-local--abalone-age');
     // The first failure was announced once (recorded per run and redrive), and the redrive that succeeded not at all.
     expect(runtimeEvents(dataDir).filter((event) => event['detail-type'] === 'Model Build Failed' && event.detail.commit === firstCommit)).toHaveLength(1);
   }, 300_000);

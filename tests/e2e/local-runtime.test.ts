@@ -96,7 +96,7 @@ describe('the build loop on the local runtime', () => {
 
     expect(run.status).toBe('SUCCEEDED');
     expect(await executions()).toHaveLength(1);
-    const packages = (await sageMaker.send(new ListModelPackagesCommand({ ModelPackageGroupName: 'sluice-local-abalone' }))).ModelPackageSummaryList ?? [];
+    const packages = (await sageMaker.send(new ListModelPackagesCommand({ ModelPackageGroupName: 'sluice-local--abalone' }))).ModelPackageSummaryList ?? [];
     expect(packages).toHaveLength(1);
     const described = await sageMaker.send(new DescribeModelPackageCommand({ ModelPackageName: packages[0]!.ModelPackageArn }));
     expect(described.ModelApprovalStatus).toBe('PendingManualApproval');
@@ -189,7 +189,7 @@ describe('the build loop on the local runtime', () => {
     connect(runtime.endpoint);
     const after = (await executions()).map((execution) => `${execution.name}:${execution.status}`).sort();
     expect(after).toEqual(before);
-    const packages = (await sageMaker.send(new ListModelPackagesCommand({ ModelPackageGroupName: 'sluice-local-abalone' }))).ModelPackageSummaryList ?? [];
+    const packages = (await sageMaker.send(new ListModelPackagesCommand({ ModelPackageGroupName: 'sluice-local--abalone' }))).ModelPackageSummaryList ?? [];
     expect(packages).toHaveLength(1);
     const work = mkdtempSync(join(tmpdir(), 'sluice-clone-'));
     try {

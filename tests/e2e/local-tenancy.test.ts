@@ -86,7 +86,7 @@ describe('tenancy on the local runtime', () => {
 
     expect(failed.detail).toMatchObject({ repository: 'intruder', step: 'Config', error: 'InvalidConfig' });
     expect((failed.detail as { cause: string }).cause).toContain('Register.ModelPackageGroupName: "victim" is not a group of repository intruder');
-    expect(await groupNames()).not.toContain('sluice-local-victim');
+    expect(await groupNames()).not.toContain('sluice-local--victim');
     expect(await runsOf('sluice-local-build-intruder-')).toEqual([]);
   }, 120_000);
 

@@ -85,8 +85,8 @@ describe('the SageMaker execution role the stack creates', () => {
 
     expect(describe).toHaveLength(1);
     expect(resources(describe[0]!)).toEqual([
-      sub('arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:sluice-dev-*-5xx'),
-      sub('arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:sluice-dev-*-model-latency'),
+      sub('arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:sluice-dev--*-5xx'),
+      sub('arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:sluice-dev--*-model-latency'),
     ]);
   });
 
@@ -106,8 +106,8 @@ describe('registering model versions', () => {
     const [create] = createStatements();
 
     expect(resources(create!)).toEqual([
-      sub('arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package-group/sluice-dev-*'),
-      sub('arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package/sluice-dev-*'),
+      sub('arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package-group/sluice-dev--*'),
+      sub('arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package/sluice-dev--*'),
     ]);
   });
 
@@ -207,7 +207,7 @@ describe('with tenancy and isolation stage parameters', () => {
     const forGroup = (group: string) => [`model-package-group/${group}`, `model-package-group/${group}--*`, `model-package/${group}`, `model-package/${group}/*`, `model-package/${group}--*`].map(arn);
 
     expect(selfApprove.Condition).toBeUndefined();
-    expect(resources(selfApprove)).toEqual([...forGroup('sluice-team-abalone'), ...forGroup('sluice-team-Team-Churn')]);
+    expect(resources(selfApprove)).toEqual([...forGroup('sluice-team--abalone'), ...forGroup('sluice-team--Team-Churn')]);
     expect(custom.template.Conditions!.AllowSelfApproval).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['abalone,Team/Churn', ''] }] });
   });
 

@@ -429,7 +429,7 @@ describe('the model deploy in the packaged template', () => {
     expect(rule('onModelPackageChange').Properties.EventPattern).toEqual({
       source: ['aws.sagemaker'],
       'detail-type': ['SageMaker Model Package State Change'],
-      detail: { ModelPackageGroupName: [{ prefix: 'sluice-dev-' }], ModelApprovalStatus: ['Approved', 'Rejected'] },
+      detail: { ModelPackageGroupName: [{ prefix: 'sluice-dev--' }], ModelApprovalStatus: ['Approved', 'Rejected'] },
     });
   });
 
@@ -437,7 +437,7 @@ describe('the model deploy in the packaged template', () => {
     expect(rule('onEndpointStateChange').Properties.EventPattern).toEqual({
       source: ['aws.sagemaker'],
       'detail-type': ['SageMaker Endpoint State Change'],
-      detail: { EndpointName: [{ prefix: 'sluice-dev-' }] },
+      detail: { EndpointName: [{ prefix: 'sluice-dev--' }] },
     });
   });
 

@@ -379,3 +379,15 @@ describe('loadExecutionRoles', () => {
     expect(() => loadExecutionRoles()).toThrow(/REPOSITORY_ROLE_ARN_PREFIX: is required with ROLE_REPOSITORIES/);
   });
 });
+
+describe('MODEL_PACKAGE_GROUP_PREFIX', () => {
+  afterEach(() => {
+    process.env = ORIGINAL_ENV;
+  });
+
+  it('refuses a stage prefix holding --, which would make one stage\'s names look like another\'s namespace', () => {
+    process.env = { ...ORIGINAL_ENV, MODEL_PACKAGE_GROUP_PREFIX: 'sluice-dev--eu' };
+
+    expect(() => loadConfig('MODEL_PACKAGE_GROUP_PREFIX')).toThrow(/MODEL_PACKAGE_GROUP_PREFIX: must be a short SageMaker-style name with single hyphens/);
+  });
+});

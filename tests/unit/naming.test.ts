@@ -2,15 +2,19 @@ import {
   buildExecutionName,
   buildKeyPrefix,
   canonicalJson,
+  deployModelName,
+  endpointConfigName,
+  endpointName,
   jobName,
   modelPackageGroupName,
   parseModelPackageArn,
   pipelineStateMachineName,
+  repositoryKey,
   requestedBuildExecutionName,
   SAGEMAKER_NAME,
   shortHash,
-  repositoryKey,
   sourceSnapshotPrefix,
+  stageResourcePrefix,
   toSageMakerSlug,
 } from '../../shared/naming';
 import { COMMIT, COMMIT_TREE, EXECUTION_ARN } from '../helpers/fixtures';
@@ -239,8 +243,23 @@ describe('modelPackageGroupName', () => {
     expect(modelPackageGroupName('sluice-dev', configured)).toMatch(SAGEMAKER_NAME);
   });
 
+  it('ends the stage with --, so a stage that is a prefix of another (dev, dev-eu) never covers its groups', () => {
+    const dev = stageResourcePrefix('sluice-dev');
+    const devEu = modelPackageGroupName('sluice-dev-eu', 'abalone');
+
+    expect(devEu).toBe('sluice-dev-eu--abalone');
+    expect(devEu.startsWith(dev)).toBe(false);
+    expect(modelPackageGroupName('sluice-dev', 'eu--abalone').startsWith(stageResourcePrefix('sluice-dev-eu'))).toBe(false);
+  });
+
+  it('keeps the -- of the stage and of a repository\'s further group in endpoint, model and endpoint config names, even when cut', () => {
+    const group = modelPackageGroupName('sluice-dev', `abalone--${'x'.repeat(50)}`);
+
+    for (const name of [endpointName(group, 'prod'), deployModelName(group, 3), endpointConfigName(group, 'staging', 3)]) expect(name.startsWith('sluice-dev--abalone--')).toBe(true);
+  });
+
   it('prefixes the group with the stage so two stages never share one', () => {
-    expect(modelPackageGroupName('sluice-dev', 'abalone')).toBe('sluice-dev-abalone');
+    expect(modelPackageGroupName('sluice-dev', 'abalone')).toBe('sluice-dev--abalone');
   });
 });
 

@@ -18,10 +18,16 @@ const sqs = mockClient(SQSClient);
 const dynamo = mockClient(DynamoDBDocumentClient);
 const events = mockClient(EventBridgeClient);
 
-/** Names in the real AWS sample (version 2 of the group, Rejected). */
-const GROUP = 'versionedmp-p-idy6c3e1fiqj';
-const ARN = 'arn:aws:sagemaker:us-east-2:123456789012:model-package/versionedmp-p-idy6c3e1fiqj/2';
-const V1 = 'arn:aws:sagemaker:us-east-2:123456789012:model-package/versionedmp-p-idy6c3e1fiqj/1';
+/** The group of the real AWS sample (version 2 of it, Rejected), as this stage names it: after `sluice-test--`. */
+const SAMPLE_GROUP = 'versionedmp-p-idy6c3e1fiqj';
+const GROUP = `sluice-test--${SAMPLE_GROUP}`;
+const ARN = `arn:aws:sagemaker:us-east-2:123456789012:model-package/${GROUP}/2`;
+const V1 = `arn:aws:sagemaker:us-east-2:123456789012:model-package/${GROUP}/1`;
+
+/** The real sample, its group renamed into this stage's namespace. */
+function stageSample(): PackageEvent {
+  return JSON.parse(JSON.stringify(loadSample<PackageEvent>('sagemaker-model-package-state-change.json')).replaceAll(SAMPLE_GROUP, GROUP)) as PackageEvent;
+}
 const BUS = 'sluice-test';
 
 interface PackageEvent {
@@ -30,7 +36,7 @@ interface PackageEvent {
 }
 
 function approved(lastModified = '2021-02-24T17:00:14Z'): PackageEvent {
-  const event = loadSample<PackageEvent>('sagemaker-model-package-state-change.json');
+  const event = stageSample();
   event.detail.ModelApprovalStatus = 'Approved';
   event.detail.LastModifiedTime = lastModified;
   return event;
@@ -46,7 +52,7 @@ beforeAll(async () => {
   process.env.MODEL_DEPLOY_STATE_MACHINE_ARN = DEPLOY_STATE_MACHINE_ARN;
   process.env.DEPLOYMENT_TABLE = 'sluice-test-deployments';
   process.env.EVENT_BUS_NAME = BUS;
-  process.env.MODEL_PACKAGE_GROUP_PREFIX = 'versionedmp';
+  process.env.MODEL_PACKAGE_GROUP_PREFIX = 'sluice-test';
   process.env.DEAD_LETTER_QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/sluice-test-dead-letter';
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   ({ handler } = await import('../../../functions/on-model-package-change'));
@@ -95,10 +101,10 @@ describe('on-model-package-change handler', () => {
 
   it('rolls prod back to the newest other Approved version when the rejected version is live there', async () => {
     dynamo.on(GetCommand, { Key: { pk: `live:${GROUP}-prod` } }).resolves(live('prod', ARN));
-    dynamo.on(GetCommand, { Key: { pk: `live:${GROUP}-staging` } }).resolves(live('staging', 'arn:aws:sagemaker:us-east-2:123456789012:model-package/versionedmp-p-idy6c3e1fiqj/3'));
+    dynamo.on(GetCommand, { Key: { pk: `live:${GROUP}-staging` } }).resolves(live('staging', `arn:aws:sagemaker:us-east-2:123456789012:model-package/${GROUP}/3`));
     sagemaker.on(ListModelPackagesCommand).resolves({ ModelPackageSummaryList: [{ ModelPackageArn: ARN, ModelPackageVersion: 2, CreationTime: new Date(), ModelPackageStatus: 'Completed' }, { ModelPackageArn: V1, ModelPackageVersion: 1, CreationTime: new Date(), ModelPackageStatus: 'Completed' }] });
 
-    await expect(handler(loadSample('sagemaker-model-package-state-change.json'), lambdaContext())).resolves.toMatchObject({ action: 'rollback-started', stages: ['prod'], rollbackTo: V1 });
+    await expect(handler(stageSample(), lambdaContext())).resolves.toMatchObject({ action: 'rollback-started', stages: ['prod'], rollbackTo: V1 });
 
     expect(sagemaker).toHaveReceivedCommandWith(ListModelPackagesCommand, { ModelPackageGroupName: GROUP, ModelApprovalStatus: 'Approved', SortBy: 'CreationTime', SortOrder: 'Descending' });
     const input = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
@@ -110,7 +116,7 @@ describe('on-model-package-change handler', () => {
     dynamo.on(GetCommand, { Key: { pk: `live:${GROUP}-staging` } }).resolves(live('staging', ARN));
     sagemaker.on(ListModelPackagesCommand).resolves({ ModelPackageSummaryList: [] });
 
-    await expect(handler(loadSample('sagemaker-model-package-state-change.json'), lambdaContext())).resolves.toEqual({ action: 'no-version-left', stages: ['staging'] });
+    await expect(handler(stageSample(), lambdaContext())).resolves.toEqual({ action: 'no-version-left', stages: ['staging'] });
 
     expect(events).toHaveReceivedCommandWith(PutEventsCommand, {
       Entries: [expect.objectContaining({ EventBusName: BUS, Source: 'sluice', DetailType: 'Model Deploy Failed', Detail: JSON.stringify({ modelPackageArn: ARN, reason: 'no approved version left to roll back to', stages: ['staging'] }) })],
@@ -119,7 +125,7 @@ describe('on-model-package-change handler', () => {
   });
 
   it('ignores a rejection of a version that is not live anywhere', async () => {
-    await expect(handler(loadSample('sagemaker-model-package-state-change.json'), lambdaContext())).resolves.toMatchObject({ action: 'ignored' });
+    await expect(handler(stageSample(), lambdaContext())).resolves.toMatchObject({ action: 'ignored' });
 
     expect(sagemaker).not.toHaveReceivedAnyCommand();
     expect(sfn).not.toHaveReceivedAnyCommand();

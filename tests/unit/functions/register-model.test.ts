@@ -14,8 +14,8 @@ const sagemaker = mockClient(SageMakerClient);
 const s3 = mockClient(S3Client);
 const dynamo = mockClient(DynamoDBDocumentClient);
 
-const PACKAGE_ARN = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/sluice-test-abalone/1';
-const GROUP_ARN = 'arn:aws:sagemaker:us-east-1:123456789012:model-package-group/sluice-test-abalone';
+const PACKAGE_ARN = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/sluice-test--abalone/1';
+const GROUP_ARN = 'arn:aws:sagemaker:us-east-1:123456789012:model-package-group/sluice-test--abalone';
 
 let handler: typeof registerModelHandler;
 
@@ -42,7 +42,7 @@ beforeEach(() => {
   fakeTable(dynamo, CACHE_TABLE, 'cacheKey');
   run = newRun();
   storePipeline(store, run, exampleConfig());
-  sagemaker.on(DescribeModelPackageGroupCommand).resolves({ ModelPackageGroupName: 'sluice-test-abalone', ModelPackageGroupArn: GROUP_ARN });
+  sagemaker.on(DescribeModelPackageGroupCommand).resolves({ ModelPackageGroupName: 'sluice-test--abalone', ModelPackageGroupArn: GROUP_ARN });
   sagemaker.on(ListTagsCommand, { ResourceArn: GROUP_ARN }).resolves({ Tags: [{ Key: 'sluice:repository', Value: 'abalone' }] });
   sagemaker.on(CreateModelPackageCommand).resolves({ ModelPackageArn: PACKAGE_ARN });
 });
@@ -52,12 +52,12 @@ describe('register-model handler', () => {
     await expect(handler(taskInput(), lambdaContext())).resolves.toEqual({
       Type: 'RegisterModel',
       ModelPackageArn: PACKAGE_ARN,
-      ModelPackageGroupName: 'sluice-test-abalone',
+      ModelPackageGroupName: 'sluice-test--abalone',
       ModelApprovalStatus: 'PendingManualApproval',
       CachedFrom: null,
     });
 
-    expect(sagemaker).toHaveReceivedCommandWith(CreateModelPackageCommand, { ModelPackageGroupName: 'sluice-test-abalone' });
+    expect(sagemaker).toHaveReceivedCommandWith(CreateModelPackageCommand, { ModelPackageGroupName: 'sluice-test--abalone' });
   });
 
   it('looks a cached registration up in the table named by STEP_CACHE_TABLE', async () => {

@@ -42,7 +42,7 @@ const s3 = mockClient(S3Client);
 const dynamo = mockClient(DynamoDBDocumentClient);
 
 const SETTINGS: RegisterSettings = { groupPrefix: 'sluice-test', cacheTable: CACHE_TABLE, selfApprovalRepositories: [] };
-const GROUP = 'sluice-test-abalone';
+const GROUP = 'sluice-test--abalone';
 const IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/sluice-abalone:latest';
 const NOW = new Date('2026-11-23T10:05:00Z');
 const NOW_SECONDS = NOW.getTime() / 1000;
@@ -111,7 +111,7 @@ beforeEach(() => {
   run = runOf();
   versions = 0;
   approvals = new Map();
-  owners = new Map([[groupArn(GROUP), 'abalone'], [groupArn('sluice-test-fish-age'), 'fish_age']]);
+  owners = new Map([[groupArn(GROUP), 'abalone'], [groupArn('sluice-test--fish-age'), 'fish_age']]);
   sagemaker.on(DescribeModelPackageGroupCommand).callsFake((input: { ModelPackageGroupName: string }) => ({ ModelPackageGroupName: input.ModelPackageGroupName, ModelPackageGroupArn: groupArn(input.ModelPackageGroupName) }));
   sagemaker.on(CreateModelPackageGroupCommand).callsFake((input: { ModelPackageGroupName: string }) => ({ ModelPackageGroupArn: groupArn(input.ModelPackageGroupName) }));
   sagemaker.on(ListTagsCommand).callsFake((input: { ResourceArn: string }) => {
@@ -185,8 +185,8 @@ describe('registerModel', () => {
   it('names the group after the repository when the step does not name one', async () => {
     const fish = runOf(exampleWith((pipeline) => delete stepOf(pipeline, 'Register', ['RegisterModel']).ModelPackageGroupName), { repository: 'fish_age' });
 
-    await expect(registerModel(registerInput(fish), SETTINGS, NOW)).resolves.toMatchObject({ ModelPackageGroupName: 'sluice-test-fish-age' });
-    expect(sagemaker).toHaveReceivedCommandWith(CreateModelPackageCommand, { ModelPackageGroupName: 'sluice-test-fish-age' });
+    await expect(registerModel(registerInput(fish), SETTINGS, NOW)).resolves.toMatchObject({ ModelPackageGroupName: 'sluice-test--fish-age' });
+    expect(sagemaker).toHaveReceivedCommandWith(CreateModelPackageCommand, { ModelPackageGroupName: 'sluice-test--fish-age' });
   });
 
   it('sends the same ClientToken when the task is retried for the same execution, getting the same version', async () => {
@@ -289,7 +289,7 @@ describe('registerModel', () => {
     owners.set(groupArn(GROUP), 'aba.lone');
 
     await expect(registerModel(registerInput(), SETTINGS, NOW)).rejects.toThrow(
-      new InvalidConfigError('mlops.yaml: Steps.Register.ModelPackageGroupName: model package group sluice-test-abalone belongs to repository aba.lone, not to abalone'),
+      new InvalidConfigError('mlops.yaml: Steps.Register.ModelPackageGroupName: model package group sluice-test--abalone belongs to repository aba.lone, not to abalone'),
     );
     expect(sagemaker).not.toHaveReceivedCommand(CreateModelPackageCommand);
   });
@@ -304,8 +304,8 @@ describe('registerModel', () => {
     const fast = runOf(exampleWith((pipeline) => (stepOf(pipeline, 'Register', ['RegisterModel']).ModelPackageGroupName = 'abalone--fast')));
     sagemaker.on(DescribeModelPackageGroupCommand).rejects(new ResourceNotFound({ message: 'does not exist', $metadata: {} }));
 
-    await expect(registerModel(registerInput(fast), SETTINGS, NOW)).resolves.toMatchObject({ ModelPackageGroupName: 'sluice-test-abalone--fast' });
-    expect(sagemaker).toHaveReceivedCommandWith(CreateModelPackageGroupCommand, { ModelPackageGroupName: 'sluice-test-abalone--fast', Tags: [{ Key: 'sluice:repository', Value: 'abalone' }] });
+    await expect(registerModel(registerInput(fast), SETTINGS, NOW)).resolves.toMatchObject({ ModelPackageGroupName: 'sluice-test--abalone--fast' });
+    expect(sagemaker).toHaveReceivedCommandWith(CreateModelPackageGroupCommand, { ModelPackageGroupName: 'sluice-test--abalone--fast', Tags: [{ Key: 'sluice:repository', Value: 'abalone' }] });
   });
 
   it('records lineage in CustomerMetadataProperties with values SageMaker accepts', async () => {
