@@ -137,7 +137,7 @@ async function main(): Promise<void> {
       const snapshotMs = snapshotMsOf(events);
       let jobMs = 0;
       for (const { step, kind } of FIXED_JOB_STEPS) {
-        const job = await jobTimes(kind, jobName('noop', step, run.executionArn!));
+        const job = await jobTimes(kind, jobName('sluice-local', 'noop', step, run.executionArn!));
         jobMs += job.ended.getTime() - job.created.getTime();
         const exitIndex = events.findIndex((event) => event.type === 'TaskStateExited' && event.stateExitedEventDetails?.name === step);
         const next = events.slice(exitIndex + 1).find((event) => event.type?.endsWith('StateEntered'));
@@ -158,7 +158,7 @@ async function main(): Promise<void> {
       for (let layer = 1; layer <= WIDE_LAYERS; layer += 1) {
         const durations = await Promise.all(
           Array.from({ length: WIDE_WIDTH }, async (_, index) => {
-            const job = await jobTimes('processing', jobName('wide', `l${layer}-s${index + 1}`, run.executionArn!));
+            const job = await jobTimes('processing', jobName('sluice-local', 'wide', `l${layer}-s${index + 1}`, run.executionArn!));
             return job.ended.getTime() - job.created.getTime();
           }),
         );

@@ -113,6 +113,8 @@ module.exports = {
   /** The stage's VPC subnets / security groups joined with commas; '' when none. */
   vpcSubnetList: async ({ resolveVariable }) => (await optionalList(resolveVariable, 'vpcSubnets')).join(','),
   vpcSecurityGroupList: async ({ resolveVariable }) => (await optionalList(resolveVariable, 'vpcSecurityGroups')).join(','),
+  /** `<service>-<stage>--` in lower case: the start of every job name (shared/naming.ts jobName), as SageMaker writes it in ARNs. */
+  jobNamePrefix: async ({ resolveVariable }) => `${await resolveVariable('self:service')}-${await resolveVariable('sls:stage')}--`.toLowerCase(),
   /** The repositories with their own execution role, joined with commas ('' when none): start-job's and create-model's ROLE_REPOSITORIES. */
   roleRepositoryList: async ({ resolveVariable }) => (await roleRepositories(resolveVariable)).join(','),
   /**

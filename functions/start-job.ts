@@ -8,7 +8,7 @@ import { parseEvent } from '../shared/schemas/events';
 import { startJobInputSchema } from '../shared/schemas/task-inputs';
 
 /** Step Functions `lambda:invoke.waitForTaskToken` task of a Processing or Training step: reuse a result, or start the SageMaker job and park the token. */
-const env = loadConfig('ARTIFACTS_BUCKET', 'MAX_RUNTIME_SECONDS', 'ALLOWED_INSTANCE_TYPES', 'MAX_INSTANCE_COUNT', 'MAX_VOLUME_SIZE_GB', 'JOB_TOKEN_TABLE', 'STEP_CACHE_TABLE');
+const env = loadConfig('MODEL_PACKAGE_GROUP_PREFIX', 'ARTIFACTS_BUCKET', 'MAX_RUNTIME_SECONDS', 'ALLOWED_INSTANCE_TYPES', 'MAX_INSTANCE_COUNT', 'MAX_VOLUME_SIZE_GB', 'JOB_TOKEN_TABLE', 'STEP_CACHE_TABLE');
 const isolation = loadIsolation();
 const roles = loadExecutionRoles();
 
@@ -18,6 +18,7 @@ export const handler = middy(async (event: unknown) => {
     input,
     {
       ...roles,
+      stagePrefix: env.MODEL_PACKAGE_GROUP_PREFIX,
       artifactsBucket: env.ARTIFACTS_BUCKET,
       maxRuntimeSeconds: env.MAX_RUNTIME_SECONDS,
       allowedInstanceTypes: env.ALLOWED_INSTANCE_TYPES,

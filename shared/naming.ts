@@ -94,16 +94,20 @@ export function pipelineStateMachineName(prefix: string, repository: string, def
 
 /**
  * SageMaker job name for one attempt of one step of one build execution, e.g.
- * `abalone-train-1a2b3c4d5e6f` (attempt 1) or `abalone-train-1a2b3c4d5e6f-2`. Derived from the
- * execution ARN and the step, so a repeated task finds the job it already created; a retry or a
- * redrive after a failed job takes the next attempt (SageMaker never reuses a job name).
+ * `sluice-dev--abalone-train-1a2b3c4d5e6f` (attempt 1) or `…-1a2b3c4d5e6f-2`. It starts with the
+ * stage (stageResourcePrefix), so the job-state rule and IAM take only this stage's jobs; it is
+ * lower case, as SageMaker writes job names in ARNs, so IAM patterns match it as written. Derived
+ * from the execution ARN and the step, so a repeated task finds the job it already created; a retry
+ * or a redrive after a failed job takes the next attempt (SageMaker never reuses a job name).
  * Valid for processing and training jobs (≤ 63 chars, SageMaker's alphabet).
  */
-export function jobName(repository: string, step: string, executionArn: string, attempt = 1): string {
+export function jobName(stagePrefix: string, repository: string, step: string, executionArn: string, attempt = 1): string {
+  const stage = stageResourcePrefix(stagePrefix).toLowerCase();
   const suffix = `-${shortHash([executionArn, step], 12)}${attempt > 1 ? `-${attempt}` : ''}`;
-  const stepSlug = toSageMakerSlug(step.toLowerCase(), 24);
-  const prefix = toSageMakerSlug(repository, 63 - stepSlug.length - 1 - suffix.length);
-  return `${prefix}-${stepSlug}${suffix}`;
+  const room = 63 - stage.length - suffix.length - 1;
+  const stepSlug = toSageMakerSlug(step.toLowerCase(), Math.min(24, room - 1));
+  const repo = toSageMakerSlug(repository.toLowerCase(), room - stepSlug.length);
+  return `${stage}${repo}-${stepSlug}${suffix}`;
 }
 
 /**

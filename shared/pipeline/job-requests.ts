@@ -27,6 +27,8 @@ import { resolveInteger, resolveText, resolveValue, type ValueContext } from './
 
 /** What the stage decides for every job. */
 export interface StageSettings extends ExecutionRoles {
+  /** `<service>-<stage>`: the start of every job name (naming.ts jobName). */
+  stagePrefix: string;
   artifactsBucket: string;
   maxRuntimeSeconds: number;
   allowedInstanceTypes: readonly string[];

@@ -52,9 +52,9 @@ const ENDED_UNSUCCESSFULLY = new Set<Status>([ProcessingJobStatus.FAILED, Proces
  * ended Failed/Stopped. A repeated invocation finds the job its first invocation created; a retry
  * (RetryPolicies) or a redrive after a failed job moves on to a new one. Throws RetryableError on throttling.
  */
-async function currentJobName(input: StartJobInput, kind: JobKind): Promise<string> {
+async function currentJobName(input: StartJobInput, kind: JobKind, stage: Pick<StageSettings, 'stagePrefix'>): Promise<string> {
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
-    const name = jobName(input.build.repository, input.step, input.executionArn, attempt);
+    const name = jobName(stage.stagePrefix, input.build.repository, input.step, input.executionArn, attempt);
     const status: Status = kind === 'training' ? (await describeTrainingJob(name))?.TrainingJobStatus : (await describeProcessingJob(name))?.ProcessingJobStatus;
     if (!ENDED_UNSUCCESSFULLY.has(status)) return name;
   }
@@ -93,7 +93,7 @@ export async function startJob(input: StartJobInput, stage: StageSettings, table
   }
 
   const kind: JobKind = job.kind;
-  const name = await currentJobName(input, kind);
+  const name = await currentJobName(input, kind, stage);
   const createdAt = Math.floor(now.getTime() / 1000);
   await putJobToken(tables.tokens, {
     jobName: name,

@@ -109,7 +109,7 @@ describe('a Version 2 pipeline on the local runtime', () => {
 
     expect(redriven.status).toBe('SUCCEEDED');
     expect((await runs()).filter(ofCommit(firstCommit))).toHaveLength(1);
-    const [a, b] = await Promise.all(TRAININGS.map((step) => sageMaker.send(new DescribeTrainingJobCommand({ TrainingJobName: jobName(REPOSITORY, step, firstRun.executionArn!) }))));
+    const [a, b] = await Promise.all(TRAININGS.map((step) => sageMaker.send(new DescribeTrainingJobCommand({ TrainingJobName: jobName('sluice-local', REPOSITORY, step, firstRun.executionArn!) }))));
     // Two intervals overlap when each starts before the other ends.
     expect(a!.TrainingStartTime!.getTime()).toBeLessThan(b!.TrainingEndTime!.getTime());
     expect(b!.TrainingStartTime!.getTime()).toBeLessThan(a!.TrainingEndTime!.getTime());

@@ -37,6 +37,7 @@ import { ACCOUNT, BUCKET, REGION, ROLE_ARN, TEST_POLICY } from './fixtures';
 
 /** What the test stage decides for every job (start-job's environment). */
 export const STAGE: StageSettings = {
+  stagePrefix: 'sluice-test',
   roleArn: ROLE_ARN,
   artifactsBucket: BUCKET,
   maxRuntimeSeconds: TEST_POLICY.maxRuntimeSeconds,
@@ -108,7 +109,7 @@ export function hashOf(seed: string): string {
 
 /** What the abalone Preprocess step leaves in `$.steps` when its job completed in `run`. */
 export function preprocessResult(run: TestRun, hashSeed = 'preprocess v1'): ProcessingResult {
-  const name = jobName(run.build.repository, 'Preprocess', run.executionArn);
+  const name = jobName(STAGE.stagePrefix, run.build.repository, 'Preprocess', run.executionArn);
   return {
     Type: 'Processing',
     ProcessingJobName: name,
@@ -125,7 +126,7 @@ export function preprocessResult(run: TestRun, hashSeed = 'preprocess v1'): Proc
 
 /** What the abalone Train step leaves in `$.steps`. */
 export function trainResult(run: TestRun, hashSeed = 'model v1'): TrainingResult {
-  const name = jobName(run.build.repository, 'Train', run.executionArn);
+  const name = jobName(STAGE.stagePrefix, run.build.repository, 'Train', run.executionArn);
   return {
     Type: 'Training',
     TrainingJobName: name,
@@ -144,7 +145,7 @@ export function trainResult(run: TestRun, hashSeed = 'model v1'): TrainingResult
 
 /** What the abalone Evaluate step leaves in `$.steps`. */
 export function evaluateResult(run: TestRun, hashSeed = 'evaluation v1'): ProcessingResult {
-  const name = jobName(run.build.repository, 'Evaluate', run.executionArn);
+  const name = jobName(STAGE.stagePrefix, run.build.repository, 'Evaluate', run.executionArn);
   return {
     Type: 'Processing',
     ProcessingJobName: name,

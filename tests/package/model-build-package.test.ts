@@ -138,14 +138,17 @@ describe('serverless package --stage dev (offline, documented defaults)', () => 
     ]);
   });
 
-  it('resumes builds only on terminal training and processing job states', () => {
+  it('resumes builds only on terminal training and processing job states of this stage\'s jobs (sluice-dev--…)', () => {
     const rule = template.Resources.SluicedevonJobStateChangerule1EventBridgeRule!;
 
     expect(rule.Properties.EventPattern).toEqual({
       source: ['aws.sagemaker'],
       'detail-type': ['SageMaker Training Job State Change', 'SageMaker Processing Job State Change'],
       detail: {
-        $or: [{ TrainingJobStatus: ['Completed', 'Failed', 'Stopped'] }, { ProcessingJobStatus: ['Completed', 'Failed', 'Stopped'] }],
+        $or: [
+          { TrainingJobStatus: ['Completed', 'Failed', 'Stopped'], TrainingJobName: [{ prefix: 'sluice-dev--' }] },
+          { ProcessingJobStatus: ['Completed', 'Failed', 'Stopped'], ProcessingJobName: [{ prefix: 'sluice-dev--' }] },
+        ],
       },
     });
   });
@@ -227,6 +230,16 @@ describe('IAM in the packaged template', () => {
     );
 
     expect(offenders).toEqual([]);
+  });
+
+  it('grants nothing on another stage\'s SageMaker jobs: every training-job and processing-job resource starts with sluice-dev--', () => {
+    const jobResources = roles()
+      .flatMap(([, role]) => statementsOf(role))
+      .flatMap((s) => resources(s).map((resource) => JSON.stringify(resource)))
+      .filter((resource) => /(training|processing)-job\//.test(resource));
+
+    expect(jobResources.length).toBeGreaterThan(5);
+    for (const resource of jobResources) expect(resource).toMatch(/(training|processing)-job\/sluice-dev--\*/);
   });
 
   it('passes the stage execution role only to SageMaker, and the pipeline role only to Step Functions', () => {
@@ -339,7 +352,8 @@ describe('IAM in the packaged template', () => {
 
   it('lets on-build-status-change read build runs, list the stage\'s, record announcements, stop an ended run\'s jobs and publish, and nothing more', () => {
     const grants = statementsOf(template.Resources.OnBuildStatusChangeRole!).map((s) => ({ actions: actions(s).sort(), resource: s.Resource, ...(s.Condition ? { condition: s.Condition } : {}) }));
-    const jobs = ['training-job', 'processing-job'].map((type) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:sagemaker:\${AWS::Region}:\${AWS::AccountId}:${type}/*` }));
+    // Only this stage's jobs: their names start with the stage (shared/naming.ts jobName).
+    const jobs = ['training-job', 'processing-job'].map((type) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:sagemaker:\${AWS::Region}:\${AWS::AccountId}:${type}/sluice-dev--*` }));
     const executions = { 'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:sluice-dev-build-*:*' };
 
     expect(grants).toEqual([

@@ -143,55 +143,59 @@ describe('jobName', () => {
   it.each(HOSTILE_NAMES.flatMap((repository) => STEPS.map((step) => [repository, step] as const)))(
     'gives a valid SageMaker job name for repository %j, step %s',
     (repository, step) => {
-      expect(jobName(repository, step, EXECUTION_ARN)).toMatch(SAGEMAKER_NAME);
+      expect(jobName('sluice-dev', repository, step, EXECUTION_ARN)).toMatch(SAGEMAKER_NAME);
     },
   );
 
   it('is the same for the same execution and step, so a retried task finds its job', () => {
-    expect(jobName('abalone', 'train', EXECUTION_ARN)).toBe(jobName('abalone', 'train', EXECUTION_ARN));
+    expect(jobName('sluice-dev', 'abalone', 'train', EXECUTION_ARN)).toBe(jobName('sluice-dev', 'abalone', 'train', EXECUTION_ARN));
   });
 
   it('differs between the steps of one execution', () => {
-    const names = STEPS.map((step) => jobName('abalone', step, EXECUTION_ARN));
+    const names = STEPS.map((step) => jobName('sluice-dev', 'abalone', step, EXECUTION_ARN));
 
     expect(new Set(names).size).toBe(STEPS.length);
   });
 
   it('differs between executions for the same step', () => {
-    expect(jobName('abalone', 'train', EXECUTION_ARN)).not.toBe(jobName('abalone', 'train', `${EXECUTION_ARN}-2`));
+    expect(jobName('sluice-dev', 'abalone', 'train', EXECUTION_ARN)).not.toBe(jobName('sluice-dev', 'abalone', 'train', `${EXECUTION_ARN}-2`));
   });
 
-  it('reads as repository-step-hash', () => {
-    expect(jobName('abalone', 'evaluate', EXECUTION_ARN)).toMatch(/^abalone-evaluate-[0-9a-f]{12}$/);
+  it('reads as <stage prefix>--<repository>-<step>-<hash>, in lower case as SageMaker writes job ARNs', () => {
+    expect(jobName('Sluice-Dev', 'Abalone', 'evaluate', EXECUTION_ARN)).toMatch(/^sluice-dev--abalone-evaluate-[0-9a-f]{12}$/);
+  });
+
+  it('reads as repository-step-hash after the stage', () => {
+    expect(jobName('sluice-dev', 'abalone', 'evaluate', EXECUTION_ARN)).toMatch(/^sluice-dev--abalone-evaluate-[0-9a-f]{12}$/);
   });
 
   it('lowercases a Version 2 step name', () => {
-    expect(jobName('abalone', 'TrainXgb', EXECUTION_ARN)).toMatch(/^abalone-trainxgb-[0-9a-f]{12}$/);
+    expect(jobName('sluice-dev', 'abalone', 'TrainXgb', EXECUTION_ARN)).toMatch(/^sluice-dev--abalone-trainxgb-[0-9a-f]{12}$/);
   });
 
   it.each(HOSTILE_NAMES.flatMap((repository) => V2_STEPS.map((step) => [repository, step] as const)))(
     'gives a valid SageMaker job name for the 100th attempt of repository %j, step %s',
     (repository, step) => {
-      expect(jobName(repository, step, EXECUTION_ARN, 100)).toMatch(SAGEMAKER_NAME);
+      expect(jobName('sluice-dev', repository, step, EXECUTION_ARN, 100)).toMatch(SAGEMAKER_NAME);
     },
   );
 
   it('is the first attempt\'s name when no attempt is given', () => {
-    expect(jobName('abalone', 'Train', EXECUTION_ARN, 1)).toBe(jobName('abalone', 'Train', EXECUTION_ARN));
+    expect(jobName('sluice-dev', 'abalone', 'Train', EXECUTION_ARN, 1)).toBe(jobName('sluice-dev', 'abalone', 'Train', EXECUTION_ARN));
   });
 
   it('appends -<attempt> from the second attempt on, as SageMaker never reuses a job name', () => {
-    const first = jobName('abalone', 'Train', EXECUTION_ARN);
+    const first = jobName('sluice-dev', 'abalone', 'Train', EXECUTION_ARN);
 
-    expect(jobName('abalone', 'Train', EXECUTION_ARN, 2)).toBe(`${first}-2`);
-    expect(jobName('abalone', 'Train', EXECUTION_ARN, 3)).toBe(`${first}-3`);
+    expect(jobName('sluice-dev', 'abalone', 'Train', EXECUTION_ARN, 2)).toBe(`${first}-2`);
+    expect(jobName('sluice-dev', 'abalone', 'Train', EXECUTION_ARN, 3)).toBe(`${first}-3`);
   });
 
   it('keeps two long step names apart that share their first 24 characters', () => {
     const a = `${'x'.repeat(30)}A`;
     const b = `${'x'.repeat(30)}B`;
 
-    expect(jobName('abalone', a, EXECUTION_ARN)).not.toBe(jobName('abalone', b, EXECUTION_ARN));
+    expect(jobName('sluice-dev', 'abalone', a, EXECUTION_ARN)).not.toBe(jobName('sluice-dev', 'abalone', b, EXECUTION_ARN));
   });
 });
 

@@ -45,6 +45,7 @@ beforeAll(async () => {
   process.env.SAGEMAKER_ROLE_ARN = ROLE_ARN;
   process.env.ARTIFACTS_BUCKET = BUCKET;
   process.env.MAX_RUNTIME_SECONDS = '1800';
+  process.env.MODEL_PACKAGE_GROUP_PREFIX = 'sluice-test';
   process.env.MAX_INSTANCE_COUNT = '4';
   process.env.MAX_VOLUME_SIZE_GB = '512';
   process.env.ALLOWED_INSTANCE_TYPES = 'ml.m5.xlarge';
@@ -84,7 +85,7 @@ beforeEach(() => {
 
 describe('start-job handler', () => {
   it('returns the outcome, name and kind of the job it started', async () => {
-    await expect(handler(taskInput('Train'), lambdaContext())).resolves.toEqual({ outcome: 'started', jobName: jobName('abalone', 'Train', run.executionArn), kind: 'training' });
+    await expect(handler(taskInput('Train'), lambdaContext())).resolves.toEqual({ outcome: 'started', jobName: jobName('sluice-test', 'abalone', 'Train', run.executionArn), kind: 'training' });
   });
 
   it('parks the task token in the table named by JOB_TOKEN_TABLE', async () => {
@@ -92,7 +93,7 @@ describe('start-job handler', () => {
 
     expect(dynamo).toHaveReceivedCommandWith(PutCommand, {
       TableName: TOKEN_TABLE,
-      Item: expect.objectContaining({ jobName: jobName('abalone', 'Evaluate', run.executionArn), taskToken: TASK_TOKEN, kind: 'processing' }),
+      Item: expect.objectContaining({ jobName: jobName('sluice-test', 'abalone', 'Evaluate', run.executionArn), taskToken: TASK_TOKEN, kind: 'processing' }),
     });
   });
 

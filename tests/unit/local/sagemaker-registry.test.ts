@@ -213,13 +213,13 @@ describe('tags and jobs through the SDK', () => {
       },
       readJson: async () => undefined,
     };
-    const stage = { roleArn: ROLE_ARN, artifactsBucket: BUCKET, maxRuntimeSeconds: 7200, allowedInstanceTypes: ['ml.m5.xlarge'], maxInstanceCount: 4, maxVolumeSizeInGB: 512, isolation: { networkIsolation: false } };
+    const stage = { roleArn: ROLE_ARN, artifactsBucket: BUCKET, maxRuntimeSeconds: 7200, allowedInstanceTypes: ['ml.m5.xlarge'], maxInstanceCount: 4, maxVolumeSizeInGB: 512, isolation: { networkIsolation: false }, stagePrefix: 'sluice-test' };
     const preprocess = await resolveJob('Preprocess', stepOf(pipeline, 'Preprocess', ['Processing']), build, ctx, stage);
     const train = await resolveJob('Train', stepOf(pipeline, 'Train', ['Training']), build, ctx, stage);
     if (preprocess.kind !== 'processing' || train.kind !== 'training') throw new Error('the example\'s Preprocess and Train steps changed kind');
     // Named and tagged as start-job names and tags them.
-    const processing = { ...preprocess.request, ProcessingJobName: jobName('abalone', 'Preprocess', EXECUTION_ARN), Tags: lineageTags(build, EXECUTION_ARN, 'Preprocess') };
-    const training = { ...train.request, TrainingJobName: jobName('abalone', 'Train', EXECUTION_ARN), Tags: lineageTags(build, EXECUTION_ARN, 'Train') };
+    const processing = { ...preprocess.request, ProcessingJobName: jobName('sluice-test', 'abalone', 'Preprocess', EXECUTION_ARN), Tags: lineageTags(build, EXECUTION_ARN, 'Preprocess') };
+    const training = { ...train.request, TrainingJobName: jobName('sluice-test', 'abalone', 'Train', EXECUTION_ARN), Tags: lineageTags(build, EXECUTION_ARN, 'Train') };
 
     await client.send(new CreateProcessingJobCommand(processing));
     await client.send(new CreateTrainingJobCommand(training));

@@ -66,7 +66,7 @@ let run: TestRun;
 
 /** The job name of `step`'s `attempt` in `run`. */
 function nameOf(step: string, attempt = 1, of: TestRun = run): string {
-  return jobName(of.build.repository, step, of.executionArn, attempt);
+  return jobName(STAGE.stagePrefix, of.build.repository, step, of.executionArn, attempt);
 }
 
 /** A DescribeTrainingJob answer for the abalone Train job, Completed unless overridden. */
