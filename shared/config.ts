@@ -185,3 +185,12 @@ export function loadExecutionRoles(): ExecutionRoles {
   if (!env.REPOSITORY_ROLE_ARN_PREFIX) throw new ConfigurationError('invalid environment: REPOSITORY_ROLE_ARN_PREFIX: is required with ROLE_REPOSITORIES (not set)');
   return Object.freeze({ roleArn: env.SAGEMAKER_ROLE_ARN, repositoryRoles: { arnPrefix: env.REPOSITORY_ROLE_ARN_PREFIX, repositories: [...env.ROLE_REPOSITORIES] } });
 }
+
+/**
+ * Whether the SDK is pointed at a custom endpoint for `service` (AWS_ENDPOINT_URL_<SERVICE>, or
+ * AWS_ENDPOINT_URL for all: the SDK's own endpoint settings), as an S3-compatible store or the
+ * local runtime would be. Read once, where a client is built.
+ */
+export function hasCustomEndpoint(service: 'S3'): boolean {
+  return Boolean(process.env[`AWS_ENDPOINT_URL_${service}`] ?? process.env.AWS_ENDPOINT_URL);
+}

@@ -1,9 +1,12 @@
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 import { classifyAwsError, isAwsError } from '../errors';
+import { hasCustomEndpoint } from '../config';
 
 // Pure: a function that never calls this adapter does not bundle its client.
-const client = /* @__PURE__ */ new S3Client({ forcePathStyle: true });
+// Path-style addressing only where a custom endpoint stands in for S3 (S3-compatible stores need it);
+// against AWS, virtual-hosted style, which AWS recommends.
+const client = /* @__PURE__ */ new S3Client({ forcePathStyle: hasCustomEndpoint('S3') });
 
 /** Parses `s3://bucket/key` into its parts. Throws Error on anything else. */
 export function parseS3Uri(uri: string): { bucket: string; key: string } {

@@ -1,4 +1,4 @@
-import { ConfigurationError, loadBuildSettings, loadConfig, loadExecutionRoles, loadIsolation, matchesAny } from '../../shared/config';
+import { ConfigurationError, hasCustomEndpoint, loadBuildSettings, loadConfig, loadExecutionRoles, loadIsolation, matchesAny } from '../../shared/config';
 
 const ORIGINAL_ENV = process.env;
 
@@ -389,5 +389,27 @@ describe('MODEL_PACKAGE_GROUP_PREFIX', () => {
     process.env = { ...ORIGINAL_ENV, MODEL_PACKAGE_GROUP_PREFIX: 'sluice-dev--eu' };
 
     expect(() => loadConfig('MODEL_PACKAGE_GROUP_PREFIX')).toThrow(/MODEL_PACKAGE_GROUP_PREFIX: must be a short SageMaker-style name with single hyphens/);
+  });
+});
+
+describe('hasCustomEndpoint (S3 path-style addressing only against a custom endpoint)', () => {
+  beforeEach(() => {
+    process.env = { ...ORIGINAL_ENV };
+    delete process.env.AWS_ENDPOINT_URL;
+    delete process.env.AWS_ENDPOINT_URL_S3;
+  });
+
+  afterEach(() => {
+    process.env = ORIGINAL_ENV;
+  });
+
+  it('says no against AWS (no endpoint setting): virtual-hosted addressing', () => {
+    expect(hasCustomEndpoint('S3')).toBe(false);
+  });
+
+  it.each([['AWS_ENDPOINT_URL'], ['AWS_ENDPOINT_URL_S3']])('says yes when %s points the SDK elsewhere', (variable) => {
+    process.env[variable] = 'http://127.0.0.1:4799';
+
+    expect(hasCustomEndpoint('S3')).toBe(true);
   });
 });
