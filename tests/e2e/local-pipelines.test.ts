@@ -9,7 +9,7 @@ import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, ListExec
 import { createRepository, exampleDir, pushDirectory, uploadExampleData } from '../../local/seed';
 import { getStatus } from '../../local/status';
 import { jobName } from '../../shared/naming';
-import { type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
+import { eventually, type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
 
 /**
  * A Version 2 pipeline on the local runtime (examples/abalone-age: split → two trainings at the same
@@ -50,14 +50,8 @@ async function ended(match: (run: DescribeExecutionCommandOutput) => boolean, ti
 }
 
 /** Waits for an event the runtime delivered (Model Build Failed follows the run's end by one Lambda call). */
-async function delivered(match: (event: ReturnType<typeof runtimeEvents>[number]) => boolean, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = runtimeEvents(dataDir).find(match);
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no matching event after ${timeoutMs} ms:\n${runtime.output().slice(-4000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+function delivered(match: (event: ReturnType<typeof runtimeEvents>[number]) => boolean, timeoutMs = 30_000) {
+  return eventually(runtime, () => runtimeEvents(dataDir).find(match), 'matching event', timeoutMs);
 }
 
 const ofCommit = (commit: string) => (run: DescribeExecutionCommandOutput) => run.input?.includes(commit) === true;

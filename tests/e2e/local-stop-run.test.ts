@@ -7,7 +7,7 @@ import { ListExecutionsCommand, ListStateMachinesCommand, SFNClient, StopExecuti
 
 import { createRepository, EXAMPLE_DIR, pushDirectory } from '../../local/seed';
 import type { EventBridgeEvent } from '../../local/eventbridge/service';
-import { type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
+import { eventually, type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
 
 /**
  * A run stopped by hand (StopExecution) stops the SageMaker job it was waiting on: on-build-status-change
@@ -37,17 +37,6 @@ let dataDir: string;
 let runtime: RuntimeProcess;
 let sfn: SFNClient;
 let sageMaker: SageMakerClient;
-
-/** Polls `probe` every 100 ms until it returns a value; throws naming `what` after `timeoutMs`. */
-async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`no ${what} after ${timeoutMs} ms:\n${runtime.output().slice(-4000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 async function runningJobName(): Promise<string | undefined> {
   const jobs = (await sageMaker.send(new ListProcessingJobsCommand({ StatusEquals: ProcessingJobStatus.IN_PROGRESS }))).ProcessingJobSummaries ?? [];
@@ -82,17 +71,17 @@ describe('a build run stopped by hand on the local runtime', () => {
   it('stops its InProgress SageMaker job within 15 s and announces Model Build Failed with status ABORTED', async () => {
     await createRepository(runtime.endpoint, REPOSITORY);
     const commit = await pushDirectory(runtime.endpoint, REPOSITORY, EXAMPLE_DIR, { changes: { 'mlops.yaml': MLOPS_YAML } });
-    const jobName = await eventually(runningJobName, 'InProgress processing job', 20_000);
-    const executionArn = await eventually(runArn, 'RUNNING build run', 5_000);
+    const jobName = await eventually(runtime, runningJobName, 'InProgress processing job', 20_000);
+    const executionArn = await eventually(runtime, runArn, 'RUNNING build run', 5_000);
 
     await sfn.send(new StopExecutionCommand({ executionArn, cause: 'stopped by the e2e test' }));
 
-    const status = await eventually(async () => {
+    const status = await eventually(runtime, async () => {
       const job = await sageMaker.send(new DescribeProcessingJobCommand({ ProcessingJobName: jobName }));
       return job.ProcessingJobStatus === ProcessingJobStatus.IN_PROGRESS || job.ProcessingJobStatus === ProcessingJobStatus.STOPPING ? undefined : job.ProcessingJobStatus;
     }, `end of ${jobName}`, 15_000);
     expect(status).toBe(ProcessingJobStatus.STOPPED);
-    const failed = await eventually(
+    const failed = await eventually(runtime, 
       () => runtimeEvents(dataDir).find((event: EventBridgeEvent) => event['detail-type'] === 'Model Build Failed' && (event.detail as { commit?: string }).commit === commit),
       'Model Build Failed',
       10_000,

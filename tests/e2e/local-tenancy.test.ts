@@ -7,7 +7,7 @@ import { DescribeExecutionCommand, ListExecutionsCommand, ListStateMachinesComma
 
 import { createRepository, EXAMPLE_DIR, pushDirectory } from '../../local/seed';
 import type { EventBridgeEvent } from '../../local/eventbridge/service';
-import { type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
+import { eventually, type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
 
 /**
  * Tenancy on the local runtime, as a repository's owner meets it: a push whose mlops.yaml registers
@@ -39,15 +39,9 @@ async function push(repository: string, mlopsYaml: string): Promise<string> {
   return pushDirectory(runtime.endpoint, repository, EXAMPLE_DIR, { changes: { 'mlops.yaml': mlopsYaml } });
 }
 
-/** Waits for the event the runtime delivered that `match` accepts. */
-async function delivered(match: (event: EventBridgeEvent) => boolean, what: string, timeoutMs = 60_000): Promise<EventBridgeEvent> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = runtimeEvents(dataDir).find(match);
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no ${what} after ${timeoutMs} ms:\n${runtime.output().slice(-4000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+/** The event the runtime delivered that `match` accepts, waiting for it. */
+function delivered(match: (event: EventBridgeEvent) => boolean, what: string): Promise<EventBridgeEvent> {
+  return eventually(runtime, () => runtimeEvents(dataDir).find(match), what);
 }
 
 const buildFailed = (commit: string) => (event: EventBridgeEvent) => event['detail-type'] === 'Model Build Failed' && (event.detail as { commit?: string }).commit === commit;

@@ -99,3 +99,17 @@ export function runtimeEvents(dataDir: string): EventBridgeEvent[] {
     .filter((line) => line !== '')
     .map((line) => (JSON.parse(line) as { event: EventBridgeEvent }).event);
 }
+
+/**
+ * Polls `probe` every 100 ms until it returns a value (anything but undefined); after `timeoutMs`
+ * throws naming `what`, with the runtime's last output to read why.
+ */
+export async function eventually<T>(runtime: RuntimeProcess, probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`no ${what} after ${timeoutMs} ms:\n${runtime.output().slice(-4000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
