@@ -20,7 +20,7 @@ const USAGE = `Usage:
   sluice approve|reject <model package ARN or group/version> [--endpoint <url>] [--data-dir <dir>] [--description <text>]
   sluice promote <model package ARN or group/version> [--endpoint <url>] [--data-dir <dir>] [--bus <name>]
 
-  --endpoint defaults to $SLUICE_ENDPOINT, then to the runtime recorded in <data-dir>/runtime.json.
+  --endpoint defaults to $AWS_ENDPOINT_URL, then $SLUICE_ENDPOINT, then the runtime recorded in <data-dir>/runtime.json.
   --data-dir defaults to ./.sluice.`;
 
 const DEFAULT_PORT = 4799;
@@ -56,12 +56,16 @@ export function describeEvent(event: EventBridgeEvent): string | undefined {
   }
 }
 
-function endpointFrom(values: { endpoint?: string; 'data-dir'?: string }): string {
-  if (values.endpoint) return values.endpoint;
-  if (process.env.SLUICE_ENDPOINT) return process.env.SLUICE_ENDPOINT;
+/**
+ * The runtime a command talks to, found as AWS tools find an endpoint: `--endpoint`, then the SDKs'
+ * own AWS_ENDPOINT_URL, then SLUICE_ENDPOINT, then the runtime recorded in `<data dir>/runtime.json`.
+ */
+export function endpointFrom(values: { endpoint?: string; 'data-dir'?: string }, env: NodeJS.ProcessEnv = process.env): string {
+  const given = values.endpoint ?? env.AWS_ENDPOINT_URL ?? env.SLUICE_ENDPOINT;
+  if (given) return given;
   const file = join(resolve(values['data-dir'] ?? '.sluice'), 'runtime.json');
   if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { endpoint: string }).endpoint;
-  throw new Error(`no runtime endpoint: pass --endpoint, set SLUICE_ENDPOINT, or start one with "sluice up" (looked for ${file})`);
+  throw new Error(`no runtime endpoint: pass --endpoint, set AWS_ENDPOINT_URL, or start one with "sluice up" (looked for ${file})`);
 }
 
 async function up(args: string[]): Promise<void> {

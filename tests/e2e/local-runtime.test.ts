@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,6 +105,25 @@ describe('the build loop on the local runtime', () => {
     expect(report.regression_metrics.mse.value).toBeLessThanOrEqual(6.0);
     expect(report.regression_metrics.mse.value).toBeGreaterThan(0);
   }, 300_000);
+
+  it('answers `sluice status --json` from any folder with only AWS_ENDPOINT_URL set', () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'sluice-e2e-cwd-'));
+    try {
+      const result = spawnSync(join(ROOT, 'bin', 'sluice'), ['status', '--json'], {
+        cwd: elsewhere,
+        env: { PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`, AWS_ENDPOINT_URL: runtime.endpoint },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+
+      expect(result.stderr).toBe('');
+      const status = JSON.parse(result.stdout) as { runs: { commit?: string; status: string }[]; modelVersions: { group: string }[] };
+      expect(status.runs.some((run) => run.status === 'SUCCEEDED')).toBe(true);
+      expect(status.modelVersions.map((version) => version.group)).toContain('sluice-local--abalone');
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   it('starts nothing when the same commit is pushed again', async () => {
     const work = mkdtempSync(join(tmpdir(), 'sluice-repush-'));

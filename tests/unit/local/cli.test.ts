@@ -1,4 +1,4 @@
-import { describeEvent } from '../../../local/cli';
+import { describeEvent, endpointFrom } from '../../../local/cli';
 import type { EventBridgeEvent } from '../../../local/eventbridge/service';
 import { formatStatus, modelPackageArn, versionOf } from '../../../local/status';
 import { loadSample } from '../../helpers/fixtures';
@@ -103,5 +103,19 @@ describe('versionOf', () => {
   it('turns a model package ARN into group/version and leaves other names as they are', () => {
     expect(versionOf('arn:aws:sagemaker:us-east-1:123456789012:model-package/sluice-local-abalone/12')).toBe('sluice-local-abalone/12');
     expect(versionOf('my-unversioned-package')).toBe('my-unversioned-package');
+  });
+});
+
+describe('endpointFrom (which runtime a command talks to)', () => {
+  it('takes --endpoint first', () => {
+    expect(endpointFrom({ endpoint: 'http://127.0.0.1:1' }, { AWS_ENDPOINT_URL: 'http://127.0.0.1:2', SLUICE_ENDPOINT: 'http://127.0.0.1:3' })).toBe('http://127.0.0.1:1');
+  });
+
+  it('then the SDKs\' own AWS_ENDPOINT_URL, before SLUICE_ENDPOINT', () => {
+    expect(endpointFrom({}, { AWS_ENDPOINT_URL: 'http://127.0.0.1:2', SLUICE_ENDPOINT: 'http://127.0.0.1:3' })).toBe('http://127.0.0.1:2');
+  });
+
+  it('says what to do when it finds none', () => {
+    expect(() => endpointFrom({ 'data-dir': '/nonexistent-sluice-data' }, {})).toThrow(/pass --endpoint, set AWS_ENDPOINT_URL, or start one with "sluice up"/);
   });
 });
