@@ -8,6 +8,7 @@ import type { EventBridgeEvent } from './eventbridge/service';
 import { LocalRuntime, parseLocalSection } from './runtime';
 import { EXAMPLES, seedExample } from './seed';
 import { formatStatus, getStatus, promote, setApproval } from './status';
+import { executionArnOf, parseParameters, requestBuild, retryRun } from './build-commands';
 
 /**
  * The `sluice` command line: `up` runs the local runtime in the foreground; `status`, `approve`
@@ -19,6 +20,8 @@ const USAGE = `Usage:
   sluice status [--json] [--endpoint <url>] [--data-dir <dir>]
   sluice approve|reject <model package ARN or group/version> [--endpoint <url>] [--data-dir <dir>] [--description <text>]
   sluice promote <model package ARN or group/version> [--endpoint <url>] [--data-dir <dir>] [--bus <name>]
+  sluice run <repository> [--branch <name>] [--commit <id>] [--param Name=value ...] [--from-step <step> --source <run>] [--bus <name>]
+  sluice retry <run: execution ARN or <state machine>/<execution>>   (redrive a failed run from its failed step)
 
   --endpoint defaults to $AWS_ENDPOINT_URL, then $SLUICE_ENDPOINT, then the runtime recorded in <data-dir>/runtime.json.
   --data-dir defaults to ./.sluice.`;
@@ -146,6 +149,41 @@ export async function main(argv: string[]): Promise<number> {
       if (positionals.length !== 1) throw new Error('promote: expected one model package (ARN or group/version)');
       const arn = await promote(endpointFrom(values), positionals[0]!, values.bus ?? 'sluice-local');
       process.stdout.write(`Promotion requested for ${arn}\n`);
+      return 0;
+    }
+    case 'run': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          branch: { type: 'string' },
+          commit: { type: 'string' },
+          param: { type: 'string', multiple: true },
+          'from-step': { type: 'string' },
+          source: { type: 'string' },
+          bus: { type: 'string' },
+          endpoint: { type: 'string' },
+          'data-dir': { type: 'string' },
+        },
+      });
+      if (positionals.length !== 1) throw new Error('run: expected one repository');
+      const request = {
+        repository: positionals[0]!,
+        ...(values.branch ? { branch: values.branch } : {}),
+        ...(values.commit ? { commit: values.commit } : {}),
+        parameters: parseParameters(values.param ?? []),
+        ...(values['from-step'] ? { fromStep: values['from-step'] } : {}),
+        ...(values.source ? { sourceExecutionArn: executionArnOf(values.source) } : {}),
+      };
+      const requestId = await requestBuild(endpointFrom(values), request, values.bus ?? 'sluice-local');
+      process.stdout.write(`Build requested for ${request.repository}@${request.commit ?? values.branch ?? 'main'} (request ${requestId}); follow it with "sluice status"\n`);
+      return 0;
+    }
+    case 'retry': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { endpoint: { type: 'string' }, 'data-dir': { type: 'string' } } });
+      if (positionals.length !== 1) throw new Error('retry: expected one run (execution ARN or <state machine>/<execution>)');
+      const { executionArn, redriveCount } = await retryRun(endpointFrom(values), positionals[0]!);
+      process.stdout.write(`Retrying ${executionArn} from its failed step (redrive ${redriveCount})\n`);
       return 0;
     }
     case undefined:

@@ -1,22 +1,23 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DescribeTrainingJobCommand, ListProcessingJobsCommand, ListTrainingJobsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, ListExecutionsCommand, ListStateMachinesCommand, RedriveExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 
 import { createRepository, exampleDir, pushDirectory, uploadExampleData } from '../../local/seed';
 import { getStatus } from '../../local/status';
 import { jobName } from '../../shared/naming';
+import { ROOT } from '../helpers/fixtures';
 import { eventually, type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
 
 /**
  * A Version 2 pipeline on the local runtime (examples/abalone-age: split → two trainings at the same
  * time → evaluate → a Condition with a Fail branch → a Condition choosing which model to register),
  * driven as a user would: a push before the data is there fails at its first step; after the upload,
- * RedriveExecution of that very run succeeds; a new commit with an unchanged tree is served from the
- * cache without a single SageMaker job; a run started by hand from a later step reuses the earlier
+ * `sluice retry` (RedriveExecution) of that very run succeeds; a new commit with an unchanged tree is served from the
+ * cache without a single SageMaker job; a run started by hand (`sluice run --from-step`) from a later step reuses the earlier
  * steps' results.
  */
 
@@ -29,7 +30,6 @@ let dataDir: string;
 let runtime: RuntimeProcess;
 let sfn: SFNClient;
 let sageMaker: SageMakerClient;
-let eventBridge: EventBridgeClient;
 
 /** Every run of the repository's pipeline (its own state machine, `sluice-local-build-abalone-age-…`). */
 async function runs(): Promise<DescribeExecutionCommandOutput[]> {
@@ -54,6 +54,13 @@ function delivered(match: (event: ReturnType<typeof runtimeEvents>[number]) => b
   return eventually(runtime, () => runtimeEvents(dataDir).find(match), 'matching event', timeoutMs);
 }
 
+/** Runs the `sluice` command against the runtime, as a user would; returns what it printed. */
+function sluice(args: string[]): string {
+  const result = spawnSync(join(ROOT, 'bin', 'sluice'), [...args, '--endpoint', runtime.endpoint], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  if (result.status !== 0) throw new Error(`sluice ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
+  return result.stdout;
+}
+
 const ofCommit = (commit: string) => (run: DescribeExecutionCommandOutput) => run.input?.includes(commit) === true;
 
 async function jobCounts(): Promise<number> {
@@ -68,13 +75,11 @@ beforeAll(async () => {
   const options = { endpoint: runtime.endpoint, region: 'us-east-1', credentials: CREDENTIALS };
   sfn = new SFNClient(options);
   sageMaker = new SageMakerClient(options);
-  eventBridge = new EventBridgeClient(options);
 }, 300_000);
 
 afterAll(async () => {
   sfn?.destroy();
   sageMaker?.destroy();
-  eventBridge?.destroy();
   await runtime?.stop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 }, 60_000);
@@ -98,7 +103,9 @@ describe('a Version 2 pipeline on the local runtime', () => {
   it('succeeds when the same execution is redriven after the upload, running its two trainings at the same time', async () => {
     await uploadExampleData(runtime.endpoint, REPOSITORY);
 
-    await sfn.send(new RedriveExecutionCommand({ executionArn: firstRun.executionArn }));
+    // As a user retries it: `sluice retry <state machine>/<execution>`, the run as `sluice status` shows it.
+    const machine = firstRun.stateMachineArn!.split(':').at(-1)!;
+    expect(sluice(['retry', `${machine}/${firstRun.name!}`])).toContain(`Retrying ${firstRun.executionArn!} from its failed step (redrive 1)`);
     const redriven = await ended((run) => run.executionArn === firstRun.executionArn && (run.redriveCount ?? 0) === 1);
 
     expect(redriven.status).toBe('SUCCEEDED');
@@ -129,19 +136,9 @@ describe('a Version 2 pipeline on the local runtime', () => {
   it('runs from a chosen step on, reusing the earlier steps of a previous run', async () => {
     const jobsBefore = await jobCounts();
 
-    const requested = await eventBridge.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            EventBusName: 'sluice-local',
-            Source: 'sluice',
-            DetailType: 'Model Build Requested',
-            Detail: JSON.stringify({ repository: REPOSITORY, commit: firstCommit, fromStep: 'evaluate', sourceExecutionArn: firstRun.executionArn, requestId: 'from-evaluate', parameters: { MinAccuracy: 0.5 } }),
-          },
-        ],
-      }),
+    expect(sluice(['run', REPOSITORY, '--commit', firstCommit, '--from-step', 'evaluate', '--source', firstRun.executionArn!, '--param', 'MinAccuracy=0.5'])).toMatch(
+      new RegExp(`^Build requested for ${REPOSITORY}@${firstCommit} \\(request [0-9a-f-]{36}\\)`),
     );
-    expect(requested.FailedEntryCount).toBe(0);
     const run = await ended((candidate) => candidate.name?.includes('-run-') === true && ofCommit(firstCommit)(candidate));
 
     expect(run.status).toBe('SUCCEEDED');
