@@ -40,6 +40,8 @@ export interface RunStatus {
 export interface StepStatus {
   name: string;
   status: 'running' | 'succeeded' | 'failed';
+  /** From entering the step to leaving it (succeeded steps). */
+  durationSeconds?: number;
   /** The run whose identical job this step reused (cache hit). */
   cachedFrom?: string;
   /** The run this step's result was carried over from (a run started from a later step). */
@@ -107,6 +109,7 @@ function provenance(name: string, output: string | undefined): Pick<StepStatus, 
 /** Steps of one execution from its history: each step entered, whether it exited, and cache hits. A redriven run's steps are shown once, as they ended last. */
 async function steps(sfn: SFNClient, executionArn: string): Promise<RunStatus['steps']> {
   const result: StepStatus[] = [];
+  const enteredAt = new Map<string, number>();
   for (const event of await executionHistory(sfn, executionArn)) {
     const type = event.type ?? '';
     if (type.endsWith('StateEntered') && event.stateEnteredEventDetails?.name && stepOfState(event.stateEnteredEventDetails.name) === event.stateEnteredEventDetails.name) {
@@ -114,10 +117,13 @@ async function steps(sfn: SFNClient, executionArn: string): Promise<RunStatus['s
       const earlier = result.findIndex((step) => step.name === name);
       if (earlier >= 0) result.splice(earlier, 1);
       result.push({ name, status: 'running' });
+      if (event.timestamp) enteredAt.set(name, new Date(event.timestamp).getTime());
     } else if (type.endsWith('StateExited') && event.stateExitedEventDetails?.name) {
       const { name, output } = event.stateExitedEventDetails;
       const step = [...result].reverse().find((s) => s.name === name && s.status === 'running');
-      if (step) Object.assign(step, { status: 'succeeded' }, provenance(name, output));
+      const entered = enteredAt.get(name);
+      const durationSeconds = entered !== undefined && event.timestamp ? Math.round((new Date(event.timestamp).getTime() - entered) / 100) / 10 : undefined;
+      if (step) Object.assign(step, { status: 'succeeded' }, durationSeconds === undefined ? {} : { durationSeconds }, provenance(name, output));
     } else if (type === 'ExecutionFailed' || type === 'ExecutionTimedOut' || type === 'ExecutionAborted') {
       for (const step of result) if (step.status === 'running') step.status = 'failed';
     }
@@ -269,7 +275,7 @@ export function formatStatus(status: Status): string {
     lines.push(`  ${run.status.padEnd(9)} ${run.stateMachine}/${run.name}${run.error ? `  ${run.error}: ${run.cause ?? ''}` : ''}`);
     const executionName = (arn: string) => arn.split(':').at(-1) ?? arn;
     const mark = (step: StepStatus) =>
-      `${step.name}${step.status === 'succeeded' ? ' ✓' : step.status === 'failed' ? ' ✗' : ' …'}${step.cachedFrom ? ` (cached from ${executionName(step.cachedFrom)})` : ''}${step.reusedFrom ? ` (reused from ${executionName(step.reusedFrom)})` : ''}`;
+      `${step.name}${step.status === 'succeeded' ? ' ✓' : step.status === 'failed' ? ' ✗' : ' …'}${step.durationSeconds === undefined ? '' : ` ${step.durationSeconds} s`}${step.cachedFrom ? ` (cached from ${executionName(step.cachedFrom)})` : ''}${step.reusedFrom ? ` (reused from ${executionName(step.reusedFrom)})` : ''}`;
     lines.push(`            ${run.steps.map(mark).join(' → ')}`);
   }
   lines.push('Model versions');

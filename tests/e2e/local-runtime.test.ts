@@ -117,8 +117,10 @@ describe('the build loop on the local runtime', () => {
       });
 
       expect(result.stderr).toBe('');
-      const status = JSON.parse(result.stdout) as { runs: { commit?: string; status: string }[]; modelVersions: { group: string }[] };
-      expect(status.runs.some((run) => run.status === 'SUCCEEDED')).toBe(true);
+      const status = JSON.parse(result.stdout) as { runs: { status: string; steps: { status: string; durationSeconds?: number }[] }[]; modelVersions: { group: string }[] };
+      const succeeded = status.runs.find((run) => run.status === 'SUCCEEDED');
+      expect(succeeded?.steps.length).toBeGreaterThan(3);
+      for (const step of succeeded!.steps) expect(step).toMatchObject({ status: 'succeeded', durationSeconds: expect.any(Number) });
       expect(status.modelVersions.map((version) => version.group)).toContain('sluice-local--abalone');
     } finally {
       rmSync(elsewhere, { recursive: true, force: true });

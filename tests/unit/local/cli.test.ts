@@ -82,6 +82,16 @@ describe('formatStatus', () => {
     expect(text).toContain('sluice-local-abalone-prod  InService');
   });
 
+  it('shows how long each step took', () => {
+    const text = formatStatus({
+      runs: [{ stateMachine: 'sluice-local-build-abalone-1a2b3c4d', name: 'abalone-1', status: 'SUCCEEDED', steps: [{ name: 'Train', status: 'succeeded', durationSeconds: 2.4 }, { name: 'Register', status: 'succeeded', durationSeconds: 0.1, cachedFrom: 'arn:aws:states:us-east-1:123456789012:execution:m:abalone-0' }] }],
+      modelVersions: [],
+      endpoints: [],
+    });
+
+    expect(text).toContain('Train ✓ 2.4 s → Register ✓ 0.1 s (cached from abalone-0)');
+  });
+
   it('shows the version each endpoint serves, before a failure reason', () => {
     const text = formatStatus({
       runs: [],
