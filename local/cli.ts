@@ -9,6 +9,7 @@ import { LocalRuntime, parseLocalSection } from './runtime';
 import { EXAMPLES, seedExample } from './seed';
 import { formatStatus, getStatus, promote, setApproval } from './status';
 import { executionArnOf, parseParameters, requestBuild, retryRun } from './build-commands';
+import { formatLineage, lineageFrom } from './lineage';
 
 /**
  * The `sluice` command line: `up` runs the local runtime in the foreground; `status`, `approve`
@@ -20,6 +21,7 @@ const USAGE = `Usage:
   sluice status [--json] [--endpoint <url>] [--data-dir <dir>]
   sluice approve|reject <model package ARN or group/version> [--endpoint <url>] [--data-dir <dir>] [--description <text>]
   sluice promote <model package ARN or group/version> [--endpoint <url>] [--data-dir <dir>] [--bus <name>]
+  sluice lineage <model version (<group>/<version> or ARN) | endpoint> [--json]   (commit → run → job → version → endpoints)
   sluice run <repository> [--branch <name>] [--commit <id>] [--param Name=value ...] [--from-step <step> --source <run>] [--bus <name>]
   sluice retry <run: execution ARN or <state machine>/<execution>>   (redrive a failed run from its failed step)
 
@@ -149,6 +151,13 @@ export async function main(argv: string[]): Promise<number> {
       if (positionals.length !== 1) throw new Error('promote: expected one model package (ARN or group/version)');
       const arn = await promote(endpointFrom(values), positionals[0]!, values.bus ?? 'sluice-local');
       process.stdout.write(`Promotion requested for ${arn}\n`);
+      return 0;
+    }
+    case 'lineage': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' }, endpoint: { type: 'string' }, 'data-dir': { type: 'string' } } });
+      if (positionals.length !== 1) throw new Error('lineage: expected one model version (<group>/<version> or ARN) or endpoint name');
+      const lineage = lineageFrom(await getStatus(endpointFrom(values)), positionals[0]!);
+      process.stdout.write(`${values.json ? JSON.stringify(lineage, null, 2) : formatLineage(lineage)}\n`);
       return 0;
     }
     case 'run': {

@@ -106,7 +106,7 @@ describe('the build loop on the local runtime', () => {
     expect(report.regression_metrics.mse.value).toBeGreaterThan(0);
   }, 300_000);
 
-  it('answers `sluice status --json` from any folder with only AWS_ENDPOINT_URL set', () => {
+  it('answers `sluice status --json` and `sluice lineage` from any folder with only AWS_ENDPOINT_URL set', () => {
     const elsewhere = mkdtempSync(join(tmpdir(), 'sluice-e2e-cwd-'));
     try {
       const result = spawnSync(join(ROOT, 'bin', 'sluice'), ['status', '--json'], {
@@ -122,6 +122,22 @@ describe('the build loop on the local runtime', () => {
       expect(succeeded?.steps.length).toBeGreaterThan(3);
       for (const step of succeeded!.steps) expect(step).toMatchObject({ status: 'succeeded', durationSeconds: expect.any(Number) });
       expect(status.modelVersions.map((version) => version.group)).toContain('sluice-local--abalone');
+
+      const lineage = spawnSync(join(ROOT, 'bin', 'sluice'), ['lineage', 'sluice-local--abalone/1', '--json'], {
+        cwd: elsewhere,
+        env: { PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`, AWS_ENDPOINT_URL: runtime.endpoint },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(lineage.stderr).toBe('');
+      expect(JSON.parse(lineage.stdout)).toMatchObject({
+        version: 'sluice-local--abalone/1',
+        repository: 'abalone',
+        commit: firstCommit,
+        run: { status: 'SUCCEEDED' },
+        trainingJob: expect.stringMatching(/^sluice-local--abalone-train-[0-9a-f]{12}$/),
+        endpoints: [],
+      });
     } finally {
       rmSync(elsewhere, { recursive: true, force: true });
     }
