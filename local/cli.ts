@@ -25,6 +25,7 @@ const USAGE = `Usage:
   sluice run <repository> [--branch <name>] [--commit <id>] [--param Name=value ...] [--from-step <step> --source <run>] [--bus <name>]
   sluice retry <run: execution ARN or <state machine>/<execution>>   (redrive a failed run from its failed step)
 
+  Every command takes --json (its answer as one JSON object).
   --endpoint defaults to $AWS_ENDPOINT_URL, then $SLUICE_ENDPOINT, then the runtime recorded in <data-dir>/runtime.json.
   --data-dir defaults to ./.sluice.`;
 
@@ -125,6 +126,11 @@ async function up(args: string[]): Promise<void> {
   }
 }
 
+/** A command's answer: `object` as JSON with --json, else `text`. */
+function answer(json: boolean | undefined, object: object, text: string): void {
+  process.stdout.write(`${json ? JSON.stringify(object, null, 2) : text}\n`);
+}
+
 /** Runs the CLI; resolves with the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -140,17 +146,18 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'approve':
     case 'reject': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { endpoint: { type: 'string' }, 'data-dir': { type: 'string' }, description: { type: 'string' } } });
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' }, endpoint: { type: 'string' }, 'data-dir': { type: 'string' }, description: { type: 'string' } } });
       if (positionals.length !== 1) throw new Error(`${command}: expected one model package (ARN or group/version)`);
-      const arn = await setApproval(endpointFrom(values), positionals[0]!, command === 'approve' ? 'Approved' : 'Rejected', values.description);
-      process.stdout.write(`${command === 'approve' ? 'Approved' : 'Rejected'} ${arn}\n`);
+      const approval = command === 'approve' ? 'Approved' : 'Rejected';
+      const arn = await setApproval(endpointFrom(values), positionals[0]!, approval, values.description);
+      answer(values.json, { modelPackageArn: arn, approval }, `${approval} ${arn}`);
       return 0;
     }
     case 'promote': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { endpoint: { type: 'string' }, 'data-dir': { type: 'string' }, bus: { type: 'string' } } });
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' }, endpoint: { type: 'string' }, 'data-dir': { type: 'string' }, bus: { type: 'string' } } });
       if (positionals.length !== 1) throw new Error('promote: expected one model package (ARN or group/version)');
       const arn = await promote(endpointFrom(values), positionals[0]!, values.bus ?? 'sluice-local');
-      process.stdout.write(`Promotion requested for ${arn}\n`);
+      answer(values.json, { modelPackageArn: arn, promotion: 'requested' }, `Promotion requested for ${arn}`);
       return 0;
     }
     case 'lineage': {
@@ -171,6 +178,7 @@ export async function main(argv: string[]): Promise<number> {
           'from-step': { type: 'string' },
           source: { type: 'string' },
           bus: { type: 'string' },
+          json: { type: 'boolean' },
           endpoint: { type: 'string' },
           'data-dir': { type: 'string' },
         },
@@ -185,14 +193,14 @@ export async function main(argv: string[]): Promise<number> {
         ...(values.source ? { sourceExecutionArn: executionArnOf(values.source) } : {}),
       };
       const requestId = await requestBuild(endpointFrom(values), request, values.bus ?? 'sluice-local');
-      process.stdout.write(`Build requested for ${request.repository}@${request.commit ?? values.branch ?? 'main'} (request ${requestId}); follow it with "sluice status"\n`);
+      answer(values.json, { requestId, ...request }, `Build requested for ${request.repository}@${request.commit ?? values.branch ?? 'main'} (request ${requestId}); follow it with "sluice status"`);
       return 0;
     }
     case 'retry': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { endpoint: { type: 'string' }, 'data-dir': { type: 'string' } } });
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' }, endpoint: { type: 'string' }, 'data-dir': { type: 'string' } } });
       if (positionals.length !== 1) throw new Error('retry: expected one run (execution ARN or <state machine>/<execution>)');
-      const { executionArn, redriveCount } = await retryRun(endpointFrom(values), positionals[0]!);
-      process.stdout.write(`Retrying ${executionArn} from its failed step (redrive ${redriveCount})\n`);
+      const retried = await retryRun(endpointFrom(values), positionals[0]!);
+      answer(values.json, retried, `Retrying ${retried.executionArn} from its failed step (redrive ${retried.redriveCount})`);
       return 0;
     }
     case undefined:
