@@ -2,11 +2,12 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeModelPackageCommand, ListModelPackagesCommand, ListProcessingJobsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { DescribeExecutionCommand, type ExecutionListItem, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 
 import { cloneUrl, EXAMPLE_DIR, git, pushDirectory, seedExample } from '../../local/seed';
+import { awsCli } from '../helpers/aws-cli';
 import { ROOT } from '../helpers/fixtures';
 import { processesMentioning, type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
 
@@ -84,6 +85,29 @@ afterAll(async () => {
   await runtime?.stop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 }, 60_000);
+
+describe('S3 as the AWS CLI lists it', () => {
+  const BUCKET = 'sluice-local-artifacts';
+  const KEYS = ['datasets/aws-cli-ls/v1/train.csv', 'datasets/aws-cli-ls/v1/test.csv', 'builds/aws-cli-ls/run-1/model.tar.gz'];
+
+  beforeAll(async () => {
+    await Promise.all(KEYS.map((Key) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: 'x' }))));
+  });
+
+  it('aws s3 ls s3://<bucket>/ shows a PRE line for each top-level prefix, however deep its keys', async () => {
+    const lines = (await awsCli(runtime.endpoint, ['s3', 'ls', `s3://${BUCKET}/`])).split('\n').map((line) => line.trim());
+
+    expect(lines).toEqual(expect.arrayContaining(['PRE builds/', 'PRE datasets/']));
+  });
+
+  it('aws s3 ls s3://<bucket>/<prefix>/ shows the prefixes below it, and --recursive every key', async () => {
+    const below = (await awsCli(runtime.endpoint, ['s3', 'ls', `s3://${BUCKET}/datasets/`])).split('\n').map((line) => line.trim());
+    const everything = await awsCli(runtime.endpoint, ['s3', 'ls', '--recursive', `s3://${BUCKET}/`]);
+
+    expect(below).toContain('PRE aws-cli-ls/');
+    for (const key of KEYS) expect(everything).toContain(key);
+  });
+});
 
 describe('the build loop on the local runtime', () => {
   let firstCommit: string;
