@@ -109,6 +109,32 @@ describe('S3 as the AWS CLI lists it', () => {
   });
 });
 
+describe('EventBridge TestEventPattern as the AWS CLI calls it', () => {
+  const EVENT = JSON.stringify({
+    version: '0',
+    id: 'a0f2e36b-8e0d-4c3a-9d47-1d2a6d6d4c3e',
+    'detail-type': 'SageMaker Model Package State Change',
+    source: 'aws.sagemaker',
+    account: '123456789012',
+    time: '2026-12-04T12:00:00Z',
+    region: 'us-east-1',
+    resources: [],
+    detail: { ModelPackageGroupName: 'sluice-local--abalone', ModelApprovalStatus: 'Approved' },
+  });
+  const testPattern = async (pattern: unknown, event = EVENT) =>
+    JSON.parse(await awsCli(runtime.endpoint, ['events', 'test-event-pattern', '--event-pattern', JSON.stringify(pattern), '--event', event])) as unknown;
+
+  it('answers {"Result": true} and {"Result": false} with the runtime\'s matcher', async () => {
+    await expect(testPattern({ source: ['aws.sagemaker'], detail: { ModelApprovalStatus: [{ 'equals-ignore-case': 'APPROVED' }] } })).resolves.toEqual({ Result: true });
+    await expect(testPattern({ source: ['aws.sagemaker'], detail: { ModelApprovalStatus: ['Rejected'] } })).resolves.toEqual({ Result: false });
+  });
+
+  it('fails with InvalidEventPatternException for a bad pattern and ValidationException for a bad event', async () => {
+    await expect(testPattern({ detail: { ModelApprovalStatus: [{ prefix: 5 }] } })).rejects.toThrow(/InvalidEventPatternException.*Event pattern is not valid/);
+    await expect(testPattern({ source: ['aws.sagemaker'] }, JSON.stringify({ source: 'aws.sagemaker' }))).rejects.toThrow(/ValidationException.*Parameter Event is not valid/);
+  });
+});
+
 describe('the build loop on the local runtime', () => {
   let firstCommit: string;
 
