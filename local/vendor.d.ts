@@ -3,6 +3,8 @@
  */
 declare module 's3rver' {
   import type { IncomingMessage, ServerResponse } from 'node:http';
+
+  import type { ListingStore } from './s3/list-objects';
   interface S3rverOptions {
     directory: string;
     silent?: boolean;
@@ -14,6 +16,8 @@ declare module 's3rver' {
     constructor(options: S3rverOptions);
     callback(): (request: IncomingMessage, response: ServerResponse) => Promise<void>;
     configureBuckets(): Promise<void>;
+    /** The filesystem store its controllers read (local/s3/list-objects.ts patches its listing). */
+    store: ListingStore;
   }
 }
 

@@ -22,7 +22,8 @@
  *   The docs say they differ, but EventBridge itself matches them (event-ruler adds a numeric-equals
  *   matcher for every number in a pattern).
  * - the wildcard "Rule is too complex" limit is not evaluated (it depends on event-ruler's machine).
- * - equals-ignore-case folds with JavaScript's `toLowerCase`/`toUpperCase`, not Java's per-character tables.
+ * - equals-ignore-case folds each character with JavaScript's `toLowerCase`/`toUpperCase`, where
+ *   event-ruler uses Java's (Locale.ROOT); the two agree on every case in event-ruler's own tests.
  */
 import { isIPv4, isIPv6 } from 'node:net';
 
@@ -143,8 +144,23 @@ function checkComparable(value: number, path: string): number {
 // Strings: case folding and wildcards
 // ---------------------------------------------------------------------------------------------
 
-function equalsIgnoreCase(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase() || a.toUpperCase() === b.toUpperCase();
+const REGEXP_SYNTAX = /[\\^$.*+?()[\]{}|/]/g;
+
+/**
+ * event-ruler's equals-ignore-case (EqualsIgnoreCaseParser): each character of the pattern matches its
+ * own lower-case or upper-case form, each folded on its own and possibly longer than one character
+ * ('ΰ' upper-cases to 'Ϋ́', 'ß' to 'SS'). The event's text is not folded, so this is not the same as
+ * comparing both sides lower-cased. `anchor` says where the pattern must sit in the event's value.
+ */
+function ignoreCaseTest(text: string, anchor: 'whole' | 'prefix' | 'suffix'): (value: string) => boolean {
+  let source = '';
+  for (const char of text) {
+    const lower = char.toLowerCase().replace(REGEXP_SYNTAX, '\\$&');
+    const upper = char.toUpperCase().replace(REGEXP_SYNTAX, '\\$&');
+    source += lower === upper ? lower : `(?:${lower}|${upper})`;
+  }
+  const regexp = new RegExp(anchor === 'whole' ? `^${source}$` : anchor === 'prefix' ? `^${source}` : `${source}$`);
+  return (value) => regexp.test(value);
 }
 
 /**
@@ -254,8 +270,8 @@ function ipRangeTest(low: readonly number[], high: readonly number[]): ValueTest
 }
 
 /**
- * `{"cidr": "10.0.0.0/24"}`. The range runs from the address as written to that address with every
- * host bit set (event-ruler CIDR.cidr); for the usual network address that is exactly the subnet.
+ * `{"cidr": "10.0.0.0/24"}`. The range is the whole subnet: the address with every host bit cleared
+ * to the address with every host bit set (event-ruler CIDR.cidr), so `10.0.0.5/24` is `10.0.0.0/24`.
  * event-ruler rejects /32 (IPv4) and /128 (IPv6) masks; so does this.
  */
 function cidrTest(cidr: string, path: string): ValueTest {
@@ -270,11 +286,14 @@ function cidrTest(cidr: string, path: string): ValueTest {
   if (low.length === 4 && maskBits > 31) fail('IPv4 mask bits must be < 32', path);
   if (low.length === 16 && maskBits > 127) fail('IPv6 mask bits must be < 128', path);
   let hostBits = low.length * 8 - maskBits;
+  const bottom = [...low];
   const high = [...low];
   for (let i = high.length - 1; i >= 0 && hostBits > 0; i--, hostBits -= 8) {
-    high[i] = (high[i] ?? 0) | (hostBits >= 8 ? 0xff : (1 << hostBits) - 1);
+    const hostMask = hostBits >= 8 ? 0xff : (1 << hostBits) - 1;
+    bottom[i] = (bottom[i] ?? 0) & ~hostMask;
+    high[i] = (high[i] ?? 0) | hostMask;
   }
-  return ipRangeTest(low, high);
+  return ipRangeTest(bottom, high);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -308,10 +327,8 @@ function compileStringOperator(operator: 'prefix' | 'suffix', operand: unknown, 
     const text = operand[inner];
     if (typeof text !== 'string') fail('equals-ignore-case match pattern must be a string', `${path}.${inner}`);
     onlyKey(operand, path);
-    const lower = text.toLowerCase();
-    return operator === 'prefix'
-      ? (value) => typeof value === 'string' && value.toLowerCase().startsWith(lower)
-      : (value) => typeof value === 'string' && value.toLowerCase().endsWith(lower);
+    const matches = ignoreCaseTest(text, operator);
+    return (value) => typeof value === 'string' && matches(value);
   }
   if (typeof operand !== 'string') fail(`${operator} match pattern must be a string`, path);
   return operator === 'prefix'
@@ -383,7 +400,7 @@ const ANYTHING_BUT_TYPE_REASON: Record<AnythingButKind, string> = {
 function anythingButStringTest(kind: AnythingButKind, text: string, path: string): (value: string) => boolean {
   switch (kind) {
     case 'equals-ignore-case':
-      return (value) => equalsIgnoreCase(value, text);
+      return ignoreCaseTest(text, 'whole');
     case 'prefix':
     case 'suffix':
       if (text === '') fail('Null prefix/suffix not allowed', path);
@@ -461,7 +478,8 @@ function compileMatchExpression(expression: Record<string, unknown>, path: strin
       return test(compileStringOperator(operator, operand, at));
     case 'equals-ignore-case': {
       if (typeof operand !== 'string') fail('equals-ignore-case match pattern must be a string', at);
-      return test((value) => typeof value === 'string' && equalsIgnoreCase(value, operand));
+      const matches = ignoreCaseTest(operand, 'whole');
+      return test((value) => typeof value === 'string' && matches(value));
     }
     case 'wildcard': {
       if (typeof operand !== 'string') fail('wildcard match pattern must be a string', at);

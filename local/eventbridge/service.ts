@@ -6,10 +6,12 @@ import type { RuleSpec } from '../cloudformation/template';
 import type { LocalEventEntry, ServiceContext } from '../context';
 import { AwsServiceError, type JsonOperations } from '../http/aws-json';
 import { compilePattern, type EventMatcher } from './pattern';
+import { testEventPattern } from './test-event-pattern';
 
 /**
  * EventBridge, locally: PutEvents onto the default bus and the template's buses, rules (patterns
- * and rate schedules) read from the packaged template, and delivery to their targets. Every
+ * and rate schedules) read from the packaged template, delivery to their targets, and
+ * TestEventPattern. Every
  * event put is appended to a durable log (events.jsonl) that `sluice status` and tests read.
  */
 
@@ -155,6 +157,7 @@ export function createEventBridgeService(
       }
       return { FailedEntryCount: results.filter((r) => r.ErrorCode).length, Entries: results };
     },
+    TestEventPattern: async (input) => testEventPattern(input),
     ListEventBuses: async () => ({ EventBuses: [...buses].map((name) => ({ Name: name, Arn: `arn:aws:events:${ctx.region}:${ctx.accountId}:event-bus/${name}` })) }),
     ListRules: async (input) => ({
       Rules: options.rules

@@ -6,6 +6,7 @@ import S3rver from 's3rver';
 import type { ServiceContext } from '../context';
 import type { RequestAuthorizer } from '../iam/sessions';
 import { authorizeS3Request, sendAccessDenied } from './authorization';
+import { fixDelimitedListing } from './list-objects';
 
 /**
  * S3, locally: the well-kept s3rver emulator (filesystem store under the data directory), served
@@ -21,6 +22,9 @@ import { authorizeS3Request, sendAccessDenied } from './authorization';
  * SageMaker's own transfers for a job) is checked against that role's identity policies before it
  * reaches s3rver, and denied with S3's AccessDenied (local/s3/authorization.ts). Other keys are
  * not checked (local/iam/sessions.ts says why).
+ *
+ * Listings with a delimiter (`aws s3 ls`) are grouped here, not by s3rver, which drops common
+ * prefixes whose keys sit deeper than one level (local/s3/list-objects.ts).
  */
 
 export interface S3Service {
@@ -51,6 +55,7 @@ export function createS3Service(ctx: ServiceContext, options: { buckets: string[
     allowMismatchedSignatures: true,
     configureBuckets: [...new Set(options.buckets)].map((name) => ({ name })),
   });
+  fixDelimitedListing(server.store);
   const handler = server.callback();
   return {
     handle(request, response) {

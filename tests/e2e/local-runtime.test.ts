@@ -3,11 +3,12 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeModelPackageCommand, ListModelPackagesCommand, ListProcessingJobsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { DescribeExecutionCommand, type ExecutionListItem, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 
 import { cloneUrl, EXAMPLE_DIR, git, pushDirectory, seedExample } from '../../local/seed';
+import { awsCli } from '../helpers/aws-cli';
 import { ROOT } from '../helpers/fixtures';
 import { processesMentioning, type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
 
@@ -85,6 +86,55 @@ afterAll(async () => {
   await runtime?.stop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 }, 60_000);
+
+describe('S3 as the AWS CLI lists it', () => {
+  const BUCKET = 'sluice-local-artifacts';
+  const KEYS = ['datasets/aws-cli-ls/v1/train.csv', 'datasets/aws-cli-ls/v1/test.csv', 'builds/aws-cli-ls/run-1/model.tar.gz'];
+
+  beforeAll(async () => {
+    await Promise.all(KEYS.map((Key) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: 'x' }))));
+  });
+
+  it('aws s3 ls s3://<bucket>/ shows a PRE line for each top-level prefix, however deep its keys', async () => {
+    const lines = (await awsCli(runtime.endpoint, ['s3', 'ls', `s3://${BUCKET}/`])).split('\n').map((line) => line.trim());
+
+    expect(lines).toEqual(expect.arrayContaining(['PRE builds/', 'PRE datasets/']));
+  });
+
+  it('aws s3 ls s3://<bucket>/<prefix>/ shows the prefixes below it, and --recursive every key', async () => {
+    const below = (await awsCli(runtime.endpoint, ['s3', 'ls', `s3://${BUCKET}/datasets/`])).split('\n').map((line) => line.trim());
+    const everything = await awsCli(runtime.endpoint, ['s3', 'ls', '--recursive', `s3://${BUCKET}/`]);
+
+    expect(below).toContain('PRE aws-cli-ls/');
+    for (const key of KEYS) expect(everything).toContain(key);
+  });
+});
+
+describe('EventBridge TestEventPattern as the AWS CLI calls it', () => {
+  const EVENT = JSON.stringify({
+    version: '0',
+    id: 'a0f2e36b-8e0d-4c3a-9d47-1d2a6d6d4c3e',
+    'detail-type': 'SageMaker Model Package State Change',
+    source: 'aws.sagemaker',
+    account: '123456789012',
+    time: '2026-12-04T12:00:00Z',
+    region: 'us-east-1',
+    resources: [],
+    detail: { ModelPackageGroupName: 'sluice-local--abalone', ModelApprovalStatus: 'Approved' },
+  });
+  const testPattern = async (pattern: unknown, event = EVENT) =>
+    JSON.parse(await awsCli(runtime.endpoint, ['events', 'test-event-pattern', '--event-pattern', JSON.stringify(pattern), '--event', event])) as unknown;
+
+  it('answers {"Result": true} and {"Result": false} with the runtime\'s matcher', async () => {
+    await expect(testPattern({ source: ['aws.sagemaker'], detail: { ModelApprovalStatus: [{ 'equals-ignore-case': 'APPROVED' }] } })).resolves.toEqual({ Result: true });
+    await expect(testPattern({ source: ['aws.sagemaker'], detail: { ModelApprovalStatus: ['Rejected'] } })).resolves.toEqual({ Result: false });
+  });
+
+  it('fails with InvalidEventPatternException for a bad pattern and ValidationException for a bad event', async () => {
+    await expect(testPattern({ detail: { ModelApprovalStatus: [{ prefix: 5 }] } })).rejects.toThrow(/InvalidEventPatternException.*Event pattern is not valid/);
+    await expect(testPattern({ source: ['aws.sagemaker'] }, JSON.stringify({ source: 'aws.sagemaker' }))).rejects.toThrow(/ValidationException.*Parameter Event is not valid/);
+  });
+});
 
 describe('the build loop on the local runtime', () => {
   let firstCommit: string;

@@ -282,6 +282,10 @@ describe('equals-ignore-case (eb-create-pattern-operators.html)', () => {
     ['', 'test-value', false],
     ['5', 5, false],
     ['null', null, false],
+    // event-ruler folds the pattern one character at a time; the event's text is taken as it is.
+    ['\u03B0', '\u03A5\u0308\u0301', true], // ΰ upper-cases to three code points
+    ['straße', 'STRASSE', true],
+    ['STRASSE', 'straße', false],
   ])('%j on %j: %s', (text, value, expected) => {
     expect(leafMatches({ 'equals-ignore-case': text }, value)).toBe(expected);
   });
@@ -505,6 +509,10 @@ describe('cidr (eb-create-pattern-operators.html)', () => {
     ['2001:db8:1234:1a00::/64', '2001:db8:1234:1a00:ffff:ffff:ffff:ffff', true],
     ['2001:db8:1234:1a00::/64', '2001:db8:1234:1b00::1', false],
     ['2001:db8:1234:1a00::/64', '10.0.0.1', false],
+    // Host bits set in the pattern: still the whole subnet, as standard CIDR and event-ruler read it.
+    ['10.0.0.5/24', '10.0.0.1', true],
+    ['10.0.0.5/24', '10.0.1.1', false],
+    ['2001:db8:1234:1a00::9/64', '2001:db8:1234:1a00::1', true],
   ])('%s on %j: %s', (cidr, value, expected) => {
     expect(leafMatches({ cidr }, value)).toBe(expected);
   });
