@@ -23,7 +23,7 @@ const DESCRIBE_LIMIT = 50;
 
 export interface LogsService {
   operations: JsonOperations;
-  /** Where the runtime's processes write their output (group and stream created on first use). */
+  /** Where the runtime's processes write their output (group and stream created on first use; blank lines dropped). */
   sink: LogSink;
 }
 
@@ -168,6 +168,8 @@ export function createLogsService(ctx: ServiceContext, options: LogsServiceOptio
     operations,
     sink: {
       put: (group, stream, message, timestamp = now()) => {
+        // CloudWatch Logs has no empty events (PutLogEvents refuses them): blank lines are dropped.
+        if (message === '') return;
         store.ensureStream(group, stream);
         store.append(group, stream, [{ timestamp, message }]);
       },
