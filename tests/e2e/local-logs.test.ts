@@ -1,14 +1,12 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 
 import { CreateTrainingJobCommand, DescribeTrainingJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 
 import { repositoryKey } from '../../shared/naming';
 import { executionRoleArn } from '../../shared/pipeline/tenancy';
-import { eventually, processesMentioning, type RuntimeProcess, startRuntime } from '../helpers/runtime-process';
+import { awsCli, eventually, processesMentioning, type RuntimeProcess, startRuntime } from '../helpers/runtime-process';
 
 /**
  * Issue 11 on the local runtime: a training job's output lines land in CloudWatch Logs where
@@ -17,7 +15,6 @@ import { eventually, processesMentioning, type RuntimeProcess, startRuntime } fr
  * and writes its own with create-log-group/create-log-stream/put-log-events.
  */
 
-const execFileAsync = promisify(execFile);
 const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 const BUCKET = 'sluice-local-artifacts';
 const IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/logs-probe:latest';
@@ -46,11 +43,9 @@ afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 }, 60_000);
 
-/** `aws logs <args>` against the runtime; its JSON output parsed. */
+/** `aws logs <args>` against the runtime. */
 async function awsLogs<T>(...args: string[]): Promise<T> {
-  const env = { ...process.env, AWS_ENDPOINT_URL: runtime.endpoint, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_DEFAULT_REGION: 'us-east-1' };
-  const { stdout } = await execFileAsync('aws', ['logs', ...args, '--output', 'json'], { env, timeout: 30_000 });
-  return (stdout.trim() ? JSON.parse(stdout) : {}) as T;
+  return awsCli<T>(runtime, 'logs', ...args);
 }
 
 interface LogStreams {

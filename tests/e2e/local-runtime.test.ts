@@ -8,7 +8,7 @@ import { DescribeExecutionCommand, type ExecutionListItem, ListExecutionsCommand
 
 import { cloneUrl, EXAMPLE_DIR, git, pushDirectory, seedExample } from '../../local/seed';
 import { ROOT } from '../helpers/fixtures';
-import { processesMentioning, type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
+import { awsCli, processesMentioning, type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
 
 /**
  * The whole build loop on the local runtime, as a user drives it: `sluice up` in a child process,
@@ -104,6 +104,19 @@ describe('the build loop on the local runtime', () => {
     expect(report.regression_metrics.mse.value).toBeLessThanOrEqual(6.0);
     expect(report.regression_metrics.mse.value).toBeGreaterThan(0);
   }, 300_000);
+
+  it("puts the source-push function's output in CloudWatch Logs, /aws/lambda/<name>, streams named as Lambda names them", async () => {
+    const { logGroups } = await awsCli<{ logGroups: { logGroupName: string }[] }>(runtime, 'logs', 'describe-log-groups', '--log-group-name-prefix', '/aws/lambda/');
+    const group = logGroups.map((g) => g.logGroupName).find((name) => name.includes('onSourcePush'));
+    expect(group).toBeDefined();
+
+    const { logStreams } = await awsCli<{ logStreams: { logStreamName: string }[] }>(runtime, 'logs', 'describe-log-streams', '--log-group-name', group!);
+    const found = await awsCli<{ events: { message: string }[] }>(runtime, 'logs', 'filter-log-events', '--log-group-name', group!, '--filter-pattern', `"source push handled" ${firstCommit}`);
+
+    expect(logStreams.map((stream) => stream.logStreamName)).toEqual(expect.arrayContaining([expect.stringMatching(/^\d{4}\/\d{2}\/\d{2}\/\[\$LATEST\][0-9a-f]{32}$/)]));
+    expect(found.events.length).toBeGreaterThan(0);
+    expect(found.events.map((event) => event.message)).toEqual(sourcePushLogLines(firstCommit));
+  }, 30_000);
 
   it('starts nothing when the same commit is pushed again', async () => {
     const work = mkdtempSync(join(tmpdir(), 'sluice-repush-'));

@@ -1,6 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 import type { EventBridgeEvent } from '../../local/eventbridge/service';
 import { freePort } from '../../local/http/free-port';
@@ -112,4 +113,13 @@ export async function eventually<T>(runtime: RuntimeProcess, probe: () => Promis
     if (Date.now() > deadline) throw new Error(`no ${what} after ${timeoutMs} ms:\n${runtime.output().slice(-4000)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+const execFileAsync = promisify(execFile);
+
+/** Runs the AWS CLI (v1) against the runtime with local credentials, e.g. `awsCli(runtime, 'logs', 'describe-log-groups')`; its JSON output parsed ({} when empty). */
+export async function awsCli<T>(runtime: RuntimeProcess, ...args: string[]): Promise<T> {
+  const env = { ...process.env, AWS_ENDPOINT_URL: runtime.endpoint, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_DEFAULT_REGION: 'us-east-1' };
+  const { stdout } = await execFileAsync('aws', [...args, '--output', 'json'], { env, timeout: 30_000 });
+  return (stdout.trim() ? JSON.parse(stdout) : {}) as T;
 }
