@@ -27,3 +27,11 @@ export interface ServiceContext {
 
 export const LOCAL_ACCOUNT_ID = '123456789012';
 export const LOCAL_REGION = 'us-east-1';
+
+/**
+ * Where the output of the processes a service runs goes: CloudWatch Logs, one event per line, in a
+ * log group and stream named the way AWS names them (created on first use). Timestamp: now unless given.
+ */
+export interface LogSink {
+  put(group: string, stream: string, message: string, timestamp?: number): void;
+}

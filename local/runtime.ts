@@ -20,6 +20,7 @@ import { createEventBridgeService, type EventBridgeEvent, type EventBridgeServic
 import { AwsServiceError, readBody, sendAwsError, serveAwsJson, targetOperation, type JsonOperations } from './http/aws-json';
 import { RoleSessions } from './iam/sessions';
 import { LambdaRuntime } from './lambda/runner';
+import { createLogsService, LOGS_CONTENT_TYPE, LOGS_TARGET_PREFIX } from './logs/service';
 import { createS3Service, type S3Service } from './s3/service';
 import { createS3ObjectStore } from './sagemaker/object-store';
 import { detectSandbox } from './sagemaker/sandbox';
@@ -174,6 +175,8 @@ export class LocalRuntime {
     };
 
     const sqs = createSqsService(context('sqs'), wiring.queues);
+    // CloudWatch Logs first: Lambda's and SageMaker's processes write their output there.
+    const logs = createLogsService(context('logs'));
     const lambda = new LambdaRuntime(wiring.functions, {
       packageDir,
       dataDir: join(dataDir, 'lambda'),
@@ -184,6 +187,7 @@ export class LocalRuntime {
         await sqs.send(arn, JSON.stringify(record));
       },
       log: (message, fields) => log(`[lambda] ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`),
+      logs: logs.sink,
     });
     const eventBridge = createEventBridgeService(context('events'), {
       observe: options.onEvent,
@@ -217,6 +221,7 @@ export class LocalRuntime {
       // Blue/green guardrails: rollback alarms are read from, and invocation metrics sent to, CloudWatch.
       alarms: { state: (name) => cloudWatch.alarmState(name) },
       metrics: { put: (datum) => cloudWatch.putMetric(datum) },
+      logs: logs.sink,
     });
     const stepFunctions = createStepFunctionsService(context('stepfunctions'), {
       stateMachines: wiring.stateMachines,
@@ -235,6 +240,7 @@ export class LocalRuntime {
       AWSEvents: json(eventBridge.operations, 'application/x-amz-json-1.1'),
       CodeCommit_20150413: json(codeCommit.operations, 'application/x-amz-json-1.1'),
       AmazonSQS: json(sqs.operations, 'application/x-amz-json-1.0'),
+      [LOGS_TARGET_PREFIX]: json(logs.operations, LOGS_CONTENT_TYPE),
       DynamoDB_20120810: async (request, response) => dynamoDb.handle(request, response),
       // CloudWatch's SDK gzips large PutMetricData bodies.
       [CLOUDWATCH_TARGET_PREFIX]: async (request, response) =>

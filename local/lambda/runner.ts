@@ -2,11 +2,13 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, rmSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 
 import yauzl from 'yauzl';
 
 import type { FunctionSpec } from '../cloudformation/template';
+import type { LogSink } from '../context';
 
 /**
  * Runs the packaged Lambda functions unmodified: each function's artifact (the zip `serverless
@@ -41,6 +43,8 @@ export interface LambdaRuntimeOptions {
   /** Seconds between async retries (Lambda waits about 1 and 2 minutes; locally shorter). */
   asyncRetryDelaysMs?: number[];
   log(message: string, fields?: Record<string, unknown>): void;
+  /** CloudWatch Logs: each output line of a function's workers becomes an event in `/aws/lambda/<name>`. */
+  logs?: LogSink;
 }
 
 interface Worker {
@@ -117,6 +121,9 @@ export class LambdaRuntime {
   private spawnWorker(fn: FunctionSpec): Worker {
     const [file, exportName] = [fn.handler.slice(0, fn.handler.lastIndexOf('.')), fn.handler.slice(fn.handler.lastIndexOf('.') + 1)];
     const codeDir = this.codeDir(fn);
+    // One stream per execution environment (worker), named as Lambda names it.
+    const logGroup = `/aws/lambda/${fn.name}`;
+    const logStream = `${new Date().toISOString().slice(0, 10).replaceAll('-', '/')}/[$LATEST]${randomUUID().replaceAll('-', '')}`;
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       TZ: ':UTC',
@@ -130,7 +137,8 @@ export class LambdaRuntime {
       AWS_LAMBDA_FUNCTION_NAME: fn.name,
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
-      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
+      AWS_LAMBDA_LOG_GROUP_NAME: logGroup,
+      AWS_LAMBDA_LOG_STREAM_NAME: logStream,
       AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
       LAMBDA_TASK_ROOT: codeDir,
     };
@@ -143,6 +151,12 @@ export class LambdaRuntime {
     const log = this.logStream(fn);
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
+    const sink = this.options.logs;
+    if (sink) {
+      for (const output of [child.stdout, child.stderr]) {
+        if (output) createInterface({ input: output, crlfDelay: Infinity }).on('line', (line) => sink.put(logGroup, logStream, line));
+      }
+    }
     const worker: Worker = { process: child, busy: false, pending: new Map(), ready: Promise.resolve() };
     worker.ready = new Promise<void>((resolve, reject) => {
       child.once('message', (message: { type: string; error?: { errorType: string; errorMessage: string } }) => {

@@ -8,6 +8,7 @@ import type { ServiceContext } from '../context';
 import { AwsServiceError } from '../http/aws-json';
 import type { JsonStore } from '../store/json-store';
 import { nameKey, tagMap } from './common';
+import { jobLogGroup, jobLogStream } from './log-streams';
 import type { ProcessExit } from './process';
 import type { ContainerLaunch } from './sandbox';
 import { type ContainerSupervisor, type RunningContainer, SHUTDOWN_GRACE_SECONDS } from './supervisor';
@@ -107,7 +108,16 @@ export class JobRunner {
     if (this.stopping) return undefined;
     if (state.stopReason) return { code: null, signal: 'SIGTERM', stderrTail: '' };
     const logFile = join(this.deps.ctx.dataDir, 'logs', kind === 'processing' ? 'ProcessingJobs' : 'TrainingJobs', `${name}.log`);
-    const child = this.deps.containers.launch(`${kind}-job.${nameKey(name)}`, { ...container, logFile });
+    const group = jobLogGroup(kind);
+    const stream = jobLogStream(name, Date.now());
+    const child = this.deps.containers.launch(`${kind}-job.${nameKey(name)}`, {
+      ...container,
+      logFile,
+      onLine: (line) => {
+        this.deps.options.logs?.put(group, stream, line);
+        container.onLine?.(line);
+      },
+    });
     state.child = child;
     const exit = await child.done;
     if (this.stopping) return undefined;

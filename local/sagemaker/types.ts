@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+import type { LogSink } from '../context';
 import type { JsonOperations } from '../http/aws-json';
 import type { ContainerSandbox } from './sandbox';
 
@@ -85,6 +86,11 @@ export interface SageMakerServiceOptions {
    * period (the runtime passes the local CloudWatch's `alarmState`). Without it no alarm trips.
    */
   alarms?: { state(alarmName: string): string | undefined };
+  /**
+   * CloudWatch Logs: every output line of a job's or endpoint variant's container becomes an event
+   * in the log group and stream AWS would use (the runtime passes the local Logs' sink).
+   */
+  logs?: LogSink;
   /** Where InvokeEndpoint's AWS/SageMaker invocation metrics go (the local CloudWatch's `putMetric`). */
   metrics?: { put(datum: HostingMetricDatum): void };
   /** How often a baking period polls the alarms and the new fleet's GET /ping (default 250 ms). */

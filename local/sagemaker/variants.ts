@@ -9,6 +9,7 @@ import { freePort } from '../http/free-port';
 import { extractTarGz } from './archive';
 import { nameKey, resourceArn, tagMap } from './common';
 import type { LiveVariant } from './fleet';
+import { endpointLogGroup, endpointLogStream } from './log-streams';
 import { type ContainerSession, startContainerSession } from './role-session';
 import { s3Error } from './object-store';
 import { CONTAINER_ML_DIR } from './sandbox';
@@ -104,6 +105,8 @@ async function startContainer(
     throw new DeploymentFailure(`Image ${container.Image} has no local command: ${(error as Error).message}`);
   }
   const port = await freePort();
+  const logGroup = endpointLogGroup(endpointName);
+  const logStream = endpointLogStream(variant.VariantName!);
   const child = deps.containers.launch(`endpoint.${nameKey(endpointName)}`, {
     command: [...image.command, 'serve'],
     env: {
@@ -119,6 +122,7 @@ async function startContainer(
     // the model asks for EnableNetworkIsolation (on AWS that blocks only outbound calls): not enforced locally.
     networkIsolation: false,
     logFile: join(deps.ctx.dataDir, 'logs', 'Endpoints', endpointName, `${variant.VariantName}.log`),
+    onLine: (line) => options.logs?.put(logGroup, logStream, line),
   });
   const live: LiveVariant = {
     name: variant.VariantName!,

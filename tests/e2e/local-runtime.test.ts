@@ -8,7 +8,7 @@ import { DescribeModelPackageCommand, ListModelPackagesCommand, ListProcessingJo
 import { DescribeExecutionCommand, type ExecutionListItem, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 
 import { cloneUrl, EXAMPLE_DIR, git, pushDirectory, seedExample } from '../../local/seed';
-import { awsCli } from '../helpers/aws-cli';
+import { awsCli, awsCliJson } from '../helpers/aws-cli';
 import { ROOT } from '../helpers/fixtures';
 import { processesMentioning, type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
 
@@ -192,6 +192,19 @@ describe('the build loop on the local runtime', () => {
       rmSync(elsewhere, { recursive: true, force: true });
     }
   }, 90_000);
+
+  it("puts the source-push function's output in CloudWatch Logs, /aws/lambda/<name>, streams named as Lambda names them", async () => {
+    const { logGroups } = await awsCliJson<{ logGroups: { logGroupName: string }[] }>(runtime.endpoint, 'logs', 'describe-log-groups', '--log-group-name-prefix', '/aws/lambda/');
+    const group = logGroups.map((g) => g.logGroupName).find((name) => name.includes('onSourcePush'));
+    expect(group).toBeDefined();
+
+    const { logStreams } = await awsCliJson<{ logStreams: { logStreamName: string }[] }>(runtime.endpoint, 'logs', 'describe-log-streams', '--log-group-name', group!);
+    const found = await awsCliJson<{ events: { message: string }[] }>(runtime.endpoint, 'logs', 'filter-log-events', '--log-group-name', group!, '--filter-pattern', `"source push handled" ${firstCommit}`);
+
+    expect(logStreams.map((stream) => stream.logStreamName)).toEqual(expect.arrayContaining([expect.stringMatching(/^\d{4}\/\d{2}\/\d{2}\/\[\$LATEST\][0-9a-f]{32}$/)]));
+    expect(found.events.length).toBeGreaterThan(0);
+    expect(found.events.map((event) => event.message)).toEqual(sourcePushLogLines(firstCommit));
+  }, 30_000);
 
   it('starts nothing when the same commit is pushed again', async () => {
     const work = mkdtempSync(join(tmpdir(), 'sluice-repush-'));

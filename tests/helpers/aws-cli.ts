@@ -22,3 +22,9 @@ export async function awsCli(endpoint: string, args: string[]): Promise<string> 
   const { stdout } = await run('aws', args, { env, timeout: 60_000 });
   return stdout;
 }
+
+/** The same with `--output json`, its output parsed ({} when the command prints nothing), e.g. `awsCliJson(endpoint, 'logs', 'describe-log-groups')`. */
+export async function awsCliJson<T>(endpoint: string, ...args: string[]): Promise<T> {
+  const stdout = await awsCli(endpoint, [...args, '--output', 'json']);
+  return (stdout.trim() ? JSON.parse(stdout) : {}) as T;
+}

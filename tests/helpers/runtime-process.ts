@@ -113,3 +113,5 @@ export async function eventually<T>(runtime: RuntimeProcess, probe: () => Promis
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+

@@ -219,6 +219,26 @@ describe('processing jobs', () => {
 });
 
 describe('training jobs', () => {
+  it('puts every output line of the container in /aws/sagemaker/TrainingJobs, stream <job>/algo-1-<epoch seconds>', async () => {
+    // Prepare
+    await h.cleanup();
+    const lines: { group: string; stream: string; message: string }[] = [];
+    h = createHarness({ logs: { put: (group, stream, message) => lines.push({ group, stream, message }) } });
+    await seedTrainingData();
+    const before = Math.floor(Date.now() / 1000);
+
+    // Act
+    await h.call('CreateTrainingJob', trainingRequest('train-logs'));
+    await waitFor(describeTraining('train-logs'), done('TrainingJobStatus'));
+
+    // Assess
+    const streams = [...new Set(lines.map((line) => `${line.group} ${line.stream}`))];
+    expect(streams).toHaveLength(1);
+    const [, epoch] = /^\/aws\/sagemaker\/TrainingJobs train-logs\/algo-1-(\d+)$/.exec(streams[0]!) ?? [];
+    expect(Number(epoch)).toBeGreaterThanOrEqual(before);
+    expect(lines.map((line) => line.message)).toEqual(expect.arrayContaining(['[0]#011train-rmse:2.5#011validation-rmse:3.25', '[1]#011train-rmse:1.5#011validation-rmse:2.125']));
+  });
+
   it('runs `train` with the SM_* contract and hyperparameters.json, and uploads a real model.tar.gz', async () => {
     // Prepare
     await seedTrainingData();

@@ -1,0 +1,129 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { CreateTrainingJobCommand, DescribeTrainingJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+
+import { repositoryKey } from '../../shared/naming';
+import { executionRoleArn } from '../../shared/pipeline/tenancy';
+import { awsCliJson } from '../helpers/aws-cli';
+import { eventually, processesMentioning, type RuntimeProcess, startRuntime } from '../helpers/runtime-process';
+
+/**
+ * Issue 11 on the local runtime: a training job's output lines land in CloudWatch Logs where
+ * SageMaker puts them (`/aws/sagemaker/TrainingJobs`, stream `<job>/algo-1-<epoch seconds>`), and
+ * the AWS CLI (v1) reads them back with describe-log-streams, get-log-events and filter-log-events,
+ * and writes its own with create-log-group/create-log-stream/put-log-events.
+ */
+
+const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+const BUCKET = 'sluice-local-artifacts';
+const IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/logs-probe:latest';
+const ROLE_ARN = executionRoleArn('abalone', { roleArn: 'unused', repositoryRoles: { arnPrefix: 'arn:aws:iam::123456789012:role/sluice-local-job-', repositories: ['abalone'] } });
+const GROUP = '/aws/sagemaker/TrainingJobs';
+const JOB = 'logs-job';
+const LINES = ['epoch 1 loss 0.50', 'epoch 2 loss 0.25', 'training done'];
+/** Lines on stdout, then (after a pause, so the order is certain) one on stderr. */
+const SCRIPT = `${LINES.map((line) => `echo "${line}"`).join('; ')}; sleep 0.3; echo "warning: on stderr" >&2`;
+
+let dataDir: string;
+let runtime: RuntimeProcess;
+let sageMaker: SageMakerClient;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'sluice-e2e-logs-'));
+  const images = join(dataDir, 'images.yaml');
+  writeFileSync(images, JSON.stringify({ [IMAGE]: { Command: ['sh', '-c', SCRIPT] } }));
+  runtime = await startRuntime({ dataDir: join(dataDir, 'runtime'), images });
+  sageMaker = new SageMakerClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials: CREDENTIALS });
+}, 300_000);
+
+afterAll(async () => {
+  sageMaker?.destroy();
+  await runtime?.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+}, 60_000);
+
+/** `aws logs <args>` against the runtime. */
+async function awsLogs<T>(...args: string[]): Promise<T> {
+  return awsCliJson<T>(runtime.endpoint, 'logs', ...args);
+}
+
+interface LogStreams {
+  logStreams: { logStreamName: string; firstEventTimestamp?: number; lastEventTimestamp?: number }[];
+}
+interface LogEvents {
+  events: { timestamp: number; message: string }[];
+  nextForwardToken: string;
+}
+
+describe('CloudWatch Logs on the local runtime, through the AWS CLI', () => {
+  let stream: string;
+
+  it('names the training job stream <job>/algo-1-<epoch seconds> in /aws/sagemaker/TrainingJobs', async () => {
+    const before = Math.floor(Date.now() / 1000);
+    await sageMaker.send(
+      new CreateTrainingJobCommand({
+        TrainingJobName: JOB,
+        RoleArn: ROLE_ARN,
+        AlgorithmSpecification: { TrainingImage: IMAGE, TrainingInputMode: 'File' },
+        OutputDataConfig: { S3OutputPath: `s3://${BUCKET}/builds/${repositoryKey('abalone')}/models/` },
+        ResourceConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 1 },
+        StoppingCondition: { MaxRuntimeInSeconds: 60 },
+      }),
+    );
+    const job = await eventually(
+      runtime,
+      async () => {
+        const described = await sageMaker.send(new DescribeTrainingJobCommand({ TrainingJobName: JOB }));
+        return ['Completed', 'Failed', 'Stopped'].includes(described.TrainingJobStatus ?? '') ? described : undefined;
+      },
+      'finished training job',
+    );
+    expect(job.FailureReason).toBeUndefined();
+
+    const { logStreams } = await awsLogs<LogStreams>('describe-log-streams', '--log-group-name', GROUP);
+
+    expect(logStreams.map((s) => s.logStreamName)).toEqual([expect.stringMatching(new RegExp(`^${JOB}/algo-1-\\d{10}$`))]);
+    stream = logStreams[0]!.logStreamName;
+    const epoch = Number(stream.split('-').at(-1));
+    expect(epoch).toBeGreaterThanOrEqual(before);
+    expect(epoch).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000));
+  }, 120_000);
+
+  it("shows the job's lines in order with get-log-events, stderr included", async () => {
+    const output = await awsLogs<LogEvents>('get-log-events', '--log-group-name', GROUP, '--log-stream-name', stream, '--start-from-head');
+
+    expect(output.events.map((event) => event.message)).toEqual([...LINES, 'warning: on stderr']);
+    expect(output.events.every((event, index) => index === 0 || event.timestamp >= output.events[index - 1]!.timestamp)).toBe(true);
+    const after = await awsLogs<LogEvents>('get-log-events', '--log-group-name', GROUP, '--log-stream-name', stream, '--next-token', output.nextForwardToken);
+    expect(after.events).toEqual([]);
+  }, 30_000);
+
+  it('finds lines by a plain term with filter-log-events, and lists the group with describe-log-groups', async () => {
+    const filtered = await awsLogs<{ events: { logStreamName: string; message: string }[] }>('filter-log-events', '--log-group-name', GROUP, '--log-stream-names', stream, '--filter-pattern', 'loss');
+    const { logGroups } = await awsLogs<{ logGroups: { logGroupName: string }[] }>('describe-log-groups', '--log-group-name-prefix', '/aws/sagemaker/');
+
+    expect(filtered.events.map((event) => [event.logStreamName, event.message])).toEqual([
+      [stream, LINES[0]],
+      [stream, LINES[1]],
+    ]);
+    expect(logGroups.map((group) => group.logGroupName)).toEqual([GROUP]);
+  }, 30_000);
+
+  it('takes events written with create-log-group, create-log-stream and put-log-events', async () => {
+    await awsLogs('create-log-group', '--log-group-name', 'cli-group');
+    await awsLogs('create-log-stream', '--log-group-name', 'cli-group', '--log-stream-name', 'cli-stream');
+    await awsLogs('put-log-events', '--log-group-name', 'cli-group', '--log-stream-name', 'cli-stream', '--log-events', `timestamp=${Date.now()},message=hello from the CLI`);
+
+    const output = await awsLogs<LogEvents>('get-log-events', '--log-group-name', 'cli-group', '--log-stream-name', 'cli-stream');
+
+    expect(output.events.map((event) => event.message)).toEqual(['hello from the CLI']);
+  }, 30_000);
+
+  it('leaves no process behind once the runtime stops', async () => {
+    await runtime.stop();
+
+    expect(processesMentioning(dataDir)).toEqual([]);
+  }, 60_000);
+});
