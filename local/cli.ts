@@ -10,6 +10,7 @@ import { EXAMPLES, seedExample } from './seed';
 import { formatStatus, getStatus, promote, setApproval } from './status';
 import { executionArnOf, parseParameters, requestBuild, retryRun } from './build-commands';
 import { formatLineage, lineageFrom } from './lineage';
+import { readLogs } from './logs-command';
 
 /**
  * The `sluice` command line: `up` runs the local runtime in the foreground; `status`, `approve`
@@ -22,6 +23,7 @@ const USAGE = `Usage:
   sluice approve|reject <model package ARN or group/version> [--endpoint <url>] [--data-dir <dir>] [--description <text>]
   sluice promote <model package ARN or group/version> [--endpoint <url>] [--data-dir <dir>] [--bus <name>]
   sluice lineage <model version (<group>/<version> or ARN) | endpoint> [--json]   (commit → run → job → version → endpoints)
+  sluice logs <SageMaker job | endpoint> [--json]   (its output lines, from CloudWatch Logs)
   sluice run <repository> [--branch <name>] [--commit <id>] [--param Name=value ...] [--from-step <step> --source <run>] [--bus <name>]
   sluice retry <run: execution ARN or <state machine>/<execution>>   (redrive a failed run from its failed step)
 
@@ -165,6 +167,13 @@ export async function main(argv: string[]): Promise<number> {
       if (positionals.length !== 1) throw new Error('lineage: expected one model version (<group>/<version> or ARN) or endpoint name');
       const lineage = lineageFrom(await getStatus(endpointFrom(values)), positionals[0]!);
       process.stdout.write(`${values.json ? JSON.stringify(lineage, null, 2) : formatLineage(lineage)}\n`);
+      return 0;
+    }
+    case 'logs': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' }, endpoint: { type: 'string' }, 'data-dir': { type: 'string' } } });
+      if (positionals.length !== 1) throw new Error('logs: expected one SageMaker job or endpoint name');
+      const lines = await readLogs(endpointFrom(values), positionals[0]!);
+      answer(values.json, { lines }, lines.map((line) => `${new Date(line.timestamp).toISOString()} ${line.stream}  ${line.message}`).join('\n'));
       return 0;
     }
     case 'run': {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { CreateTrainingJobCommand, DescribeTrainingJobCommand, SageMakerClient }
 import { repositoryKey } from '../../shared/naming';
 import { executionRoleArn } from '../../shared/pipeline/tenancy';
 import { awsCliJson } from '../helpers/aws-cli';
+import { ROOT } from '../helpers/fixtures';
 import { eventually, processesMentioning, type RuntimeProcess, startRuntime } from '../helpers/runtime-process';
 
 /**
@@ -99,6 +101,18 @@ describe('CloudWatch Logs on the local runtime, through the AWS CLI', () => {
     const after = await awsLogs<LogEvents>('get-log-events', '--log-group-name', GROUP, '--log-stream-name', stream, '--next-token', output.nextForwardToken);
     expect(after.events).toEqual([]);
   }, 30_000);
+
+  it('shows the same lines with `sluice logs <job>`, and says where it looked for a name that never ran', () => {
+    const sluice = (args: string[]) => spawnSync(join(ROOT, 'bin', 'sluice'), ['logs', ...args, '--endpoint', runtime.endpoint], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+
+    const shown = sluice([JOB, '--json']);
+    const missing = sluice(['no-such-job']);
+
+    expect(shown.status).toBe(0);
+    expect((JSON.parse(shown.stdout) as { lines: { message: string }[] }).lines.map((line) => line.message)).toEqual([...LINES, 'warning: on stderr']);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('no log lines for "no-such-job" in /aws/sagemaker/TrainingJobs, /aws/sagemaker/ProcessingJobs, /aws/sagemaker/Endpoints/no-such-job');
+  }, 60_000);
 
   it('finds lines by a plain term with filter-log-events, and lists the group with describe-log-groups', async () => {
     const filtered = await awsLogs<{ events: { logStreamName: string; message: string }[] }>('filter-log-events', '--log-group-name', GROUP, '--log-stream-names', stream, '--filter-pattern', 'loss');
