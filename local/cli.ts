@@ -10,7 +10,7 @@ import { EXAMPLES, seedExample } from './seed';
 import { formatStatus, getStatus, promote, setApproval } from './status';
 import { executionArnOf, parseParameters, requestBuild, retryRun } from './build-commands';
 import { formatLineage, lineageFrom } from './lineage';
-import { readLogs } from './logs-command';
+import { followJobLogs, type LogLine, readLogs } from './logs-command';
 
 /**
  * The `sluice` command line: `up` runs the local runtime in the foreground; `status`, `approve`
@@ -23,7 +23,7 @@ const USAGE = `Usage:
   sluice approve|reject <model package ARN or group/version> [--endpoint <url>] [--data-dir <dir>] [--description <text>]
   sluice promote <model package ARN or group/version> [--endpoint <url>] [--data-dir <dir>] [--bus <name>]
   sluice lineage <model version (<group>/<version> or ARN) | endpoint> [--json]   (commit → run → job → version → endpoints)
-  sluice logs <SageMaker job | endpoint> [--json]   (its output lines, from CloudWatch Logs)
+  sluice logs <SageMaker job | endpoint> [--follow] [--json]   (its output lines, from CloudWatch Logs; --follow: a job's, until it ends)
   sluice run <repository> [--branch <name>] [--commit <id>] [--param Name=value ...] [--from-step <step> --source <run>] [--bus <name>]
   sluice retry <run: execution ARN or <state machine>/<execution>>   (redrive a failed run from its failed step)
 
@@ -170,10 +170,16 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'logs': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' }, endpoint: { type: 'string' }, 'data-dir': { type: 'string' } } });
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' }, follow: { type: 'boolean' }, endpoint: { type: 'string' }, 'data-dir': { type: 'string' } } });
       if (positionals.length !== 1) throw new Error('logs: expected one SageMaker job or endpoint name');
+      const format = (line: LogLine) => `${new Date(line.timestamp).toISOString()} ${line.stream}  ${line.message}`;
+      if (values.follow) {
+        // One line at a time as they arrive (JSON Lines with --json), until the job ends.
+        await followJobLogs(endpointFrom(values), positionals[0]!, (line) => process.stdout.write(`${values.json ? JSON.stringify(line) : format(line)}\n`));
+        return 0;
+      }
       const lines = await readLogs(endpointFrom(values), positionals[0]!);
-      answer(values.json, { lines }, lines.map((line) => `${new Date(line.timestamp).toISOString()} ${line.stream}  ${line.message}`).join('\n'));
+      answer(values.json, { lines }, lines.map(format).join('\n'));
       return 0;
     }
     case 'run': {

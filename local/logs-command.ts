@@ -1,4 +1,5 @@
 import { CloudWatchLogsClient, FilterLogEventsCommand, type FilterLogEventsCommandInput } from '@aws-sdk/client-cloudwatch-logs';
+import { DescribeProcessingJobCommand, DescribeTrainingJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 
 import { LOCAL_REGION } from './context';
 import { LOCAL_CREDENTIALS } from './runtime';
@@ -56,5 +57,55 @@ export async function readLogs(endpoint: string | undefined, name: string): Prom
     throw new Error(`no log lines for "${name}" in ${logPlaces(name).map((place) => place.logGroupName).join(', ')}: give a job or endpoint name (see "sluice lineage" or "sluice status")`);
   } finally {
     client.destroy();
+  }
+}
+
+/** Whether job `name` still runs (InProgress or Stopping); undefined when no job has that name. */
+async function jobRuns(sageMaker: SageMakerClient, name: string): Promise<boolean | undefined> {
+  for (const describe of [
+    async () => (await sageMaker.send(new DescribeTrainingJobCommand({ TrainingJobName: name }))).TrainingJobStatus,
+    async () => (await sageMaker.send(new DescribeProcessingJobCommand({ ProcessingJobName: name }))).ProcessingJobStatus,
+  ]) {
+    try {
+      const status = await describe();
+      return status === 'InProgress' || status === 'Stopping';
+    } catch (error) {
+      if (!/ResourceNotFound|ValidationException/.test((error as Error).name)) throw error;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Follows job `name`'s lines: hands each new line to `print` as it arrives (polling the Logs API every
+ * `intervalMs`), and returns once the job has ended and its last lines are printed. Throws when no
+ * job has that name.
+ */
+export async function followJobLogs(endpoint: string | undefined, name: string, print: (line: LogLine) => void, intervalMs = 1000): Promise<void> {
+  const common = { region: LOCAL_REGION, ...(endpoint ? { endpoint, credentials: LOCAL_CREDENTIALS } : {}) };
+  const logs = new CloudWatchLogsClient(common);
+  const sageMaker = new SageMakerClient(common);
+  const seen = new Set<string>();
+  const printNew = async () => {
+    for (const place of logPlaces(name).slice(0, 2)) {
+      for (const line of (await linesOf(logs, place)).sort((a, b) => a.timestamp - b.timestamp)) {
+        const key = `${line.stream}\u0000${line.timestamp}\u0000${line.message}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        print(line);
+      }
+    }
+  };
+  try {
+    if ((await jobRuns(sageMaker, name)) === undefined) throw new Error(`no training or processing job named "${name}": --follow follows jobs (see "sluice lineage" or "sluice status")`);
+    for (;;) {
+      const running = await jobRuns(sageMaker, name);
+      await printNew();
+      if (!running) return;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  } finally {
+    logs.destroy();
+    sageMaker.destroy();
   }
 }

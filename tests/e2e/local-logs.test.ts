@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,8 @@ const IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/logs-probe:latest';
 const ROLE_ARN = executionRoleArn('abalone', { roleArn: 'unused', repositoryRoles: { arnPrefix: 'arn:aws:iam::123456789012:role/sluice-local-job-', repositories: ['abalone'] } });
 const GROUP = '/aws/sagemaker/TrainingJobs';
 const JOB = 'logs-job';
+/** A job that prints, pauses, prints again: what `sluice logs --follow` follows. */
+const SLOW_IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/logs-slow:latest';
 const LINES = ['epoch 1 loss 0.50', 'epoch 2 loss 0.25', 'training done'];
 /** Lines on stdout, then (after a pause, so the order is certain) one on stderr. */
 const SCRIPT = `${LINES.map((line) => `echo "${line}"`).join('; ')}; sleep 0.3; echo "warning: on stderr" >&2`;
@@ -35,7 +37,7 @@ let sageMaker: SageMakerClient;
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'sluice-e2e-logs-'));
   const images = join(dataDir, 'images.yaml');
-  writeFileSync(images, JSON.stringify({ [IMAGE]: { Command: ['sh', '-c', SCRIPT] } }));
+  writeFileSync(images, JSON.stringify({ [IMAGE]: { Command: ['sh', '-c', SCRIPT] }, [SLOW_IMAGE]: { Command: ['sh', '-c', 'echo "before the pause"; sleep 2; echo "after the pause"'] } }));
   runtime = await startRuntime({ dataDir: join(dataDir, 'runtime'), images });
   sageMaker = new SageMakerClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials: CREDENTIALS });
 }, 300_000);
@@ -134,6 +136,29 @@ describe('CloudWatch Logs on the local runtime, through the AWS CLI', () => {
 
     expect(output.events.map((event) => event.message)).toEqual(['hello from the CLI']);
   }, 30_000);
+
+  it('follows a running job\'s lines with `sluice logs --follow`, and returns when the job ends', async () => {
+    await sageMaker.send(
+      new CreateTrainingJobCommand({
+        TrainingJobName: 'logs-follow',
+        RoleArn: ROLE_ARN,
+        AlgorithmSpecification: { TrainingImage: SLOW_IMAGE, TrainingInputMode: 'File' },
+        OutputDataConfig: { S3OutputPath: `s3://${BUCKET}/builds/${repositoryKey('abalone')}/models/` },
+        ResourceConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 1 },
+        StoppingCondition: { MaxRuntimeInSeconds: 60 },
+      }),
+    );
+
+    const child = spawn(join(ROOT, 'bin', 'sluice'), ['logs', 'logs-follow', '--follow', '--json', '--endpoint', runtime.endpoint], { cwd: ROOT });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+
+    expect(code).toBe(0);
+    expect(output.trim().split('\n').map((line) => (JSON.parse(line) as { message: string }).message)).toEqual(['before the pause', 'after the pause']);
+    const job = await sageMaker.send(new DescribeTrainingJobCommand({ TrainingJobName: 'logs-follow' }));
+    expect(job.TrainingJobStatus).toBe('Completed');
+  }, 60_000);
 
   it('leaves no process behind once the runtime stops', async () => {
     await runtime.stop();
