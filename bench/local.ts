@@ -34,7 +34,7 @@ import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, type Exe
 import { LOCAL_REGION } from '../local/context';
 import { LOCAL_CREDENTIALS, LocalRuntime, ROOT } from '../local/runtime';
 import { createRepository, pushDirectory } from '../local/seed';
-import { executionHistory } from '../local/status';
+import { executionHistory } from '../cli/status';
 import { SNAPSHOT_STATE } from '../shared/pipeline/compile';
 import { jobName } from '../shared/naming';
 

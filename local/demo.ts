@@ -5,12 +5,12 @@ import { join } from 'node:path';
 
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 
-import { describeEvent } from './cli';
+import { describeEvent } from '../cli/main';
 import { LOCAL_REGION } from './context';
 import type { EventBridgeEvent } from './eventbridge/service';
 import { LOCAL_CREDENTIALS, LocalRuntime } from './runtime';
 import { EXAMPLE_DIR, seedExample } from './seed';
-import { getStatus, promote, setApproval } from './status';
+import { getStatus, promote, setApproval } from '../cli/status';
 
 /**
  * `npm run demo`: the whole loop, unattended, on a fresh runtime in a temp directory — create the

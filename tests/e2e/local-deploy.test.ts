@@ -9,7 +9,7 @@ import { ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws
 
 import type { EventBridgeEvent } from '../../local/eventbridge/service';
 import { EXAMPLE_DIR, pushDirectory, seedExample } from '../../local/seed';
-import { promote, setApproval } from '../../local/status';
+import { promote, setApproval } from '../../cli/status';
 import { processesMentioning, type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
 
 /**

@@ -7,7 +7,7 @@ import { DescribeTrainingJobCommand, ListProcessingJobsCommand, ListTrainingJobs
 import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 
 import { createRepository, exampleDir, pushDirectory, uploadExampleData } from '../../local/seed';
-import { getStatus } from '../../local/status';
+import { getStatus } from '../../cli/status';
 import { jobName } from '../../shared/naming';
 import { ROOT } from '../helpers/fixtures';
 import { eventually, type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';

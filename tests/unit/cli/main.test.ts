@@ -1,6 +1,6 @@
-import { describeEvent, endpointFrom } from '../../../local/cli';
+import { describeEvent, endpointFrom } from '../../../cli/main';
 import type { EventBridgeEvent } from '../../../local/eventbridge/service';
-import { formatStatus, modelPackageArn, versionOf } from '../../../local/status';
+import { formatStatus, modelPackageArn, versionOf } from '../../../cli/status';
 import { loadSample } from '../../helpers/fixtures';
 
 describe('modelPackageArn', () => {

@@ -1,5 +1,5 @@
-import { formatLineage, lineageFrom } from '../../../local/lineage';
-import type { Status } from '../../../local/status';
+import { formatLineage, lineageFrom } from '../../../cli/lineage';
+import type { Status } from '../../../cli/status';
 
 const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:sluice-local-build-abalone-1a2b3c4d:abalone-a6e8b59-0f1e2d';
 const PACKAGE = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/sluice-local--abalone/2';

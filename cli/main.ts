@@ -4,13 +4,13 @@ import { parseArgs } from 'node:util';
 
 import { parse as parseYaml } from 'yaml';
 
-import type { EventBridgeEvent } from './eventbridge/service';
-import { LocalRuntime, parseLocalSection } from './runtime';
-import { EXAMPLES, seedExample } from './seed';
+import type { EventBridgeEvent } from '../local/eventbridge/service';
+import { LocalRuntime, parseLocalSection } from '../local/runtime';
+import { EXAMPLES, seedExample } from '../local/seed';
 import { formatStatus, getStatus, promote, setApproval } from './status';
 import { executionArnOf, parseParameters, requestBuild, retryRun } from './build-commands';
 import { formatLineage, lineageFrom } from './lineage';
-import { followJobLogs, type LogLine, readLogs } from './logs-command';
+import { followJobLogs, type LogLine, readLogs } from './logs';
 
 /**
  * The `sluice` command line: `up` runs the local runtime in the foreground; `status`, `approve`

@@ -16,8 +16,8 @@ import { DescribeExecutionCommand, GetExecutionHistoryCommand, type HistoryEvent
 
 import { MODEL_PACKAGE_ARN, parseModelPackageArn } from '../shared/naming';
 import { stepOfState } from '../shared/pipeline/compile';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './context';
-import { LOCAL_CREDENTIALS } from './runtime';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../local/context';
+import { LOCAL_CREDENTIALS } from '../local/runtime';
 
 /**
  * `sluice status` and `sluice approve|reject`: read and change the loop through the same AWS APIs

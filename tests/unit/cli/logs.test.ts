@@ -1,4 +1,4 @@
-import { logPlaces } from '../../../local/logs-command';
+import { logPlaces } from '../../../cli/logs';
 
 describe('logPlaces (where sluice logs looks)', () => {
   it('looks for a job\'s streams in both job groups, then for an endpoint\'s group, as SageMaker names them', () => {

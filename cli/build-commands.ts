@@ -4,8 +4,8 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { DescribeExecutionCommand, RedriveExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 
 import { DETAIL_TYPES, EVENT_SOURCES } from '../shared/schemas/events';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './context';
-import { LOCAL_CREDENTIALS } from './runtime';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../local/context';
+import { LOCAL_CREDENTIALS } from '../local/runtime';
 
 /**
  * `sluice run` and `sluice retry`: start a build by hand (`Model Build Requested` on the service bus,

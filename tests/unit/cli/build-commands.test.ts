@@ -1,4 +1,4 @@
-import { executionArnOf, parseParameters } from '../../../local/build-commands';
+import { executionArnOf, parseParameters } from '../../../cli/build-commands';
 
 describe('parseParameters (sluice run --param Name=value)', () => {
   it('reads numbers and booleans as such, anything else as text', () => {

@@ -1,8 +1,8 @@
 import { CloudWatchLogsClient, FilterLogEventsCommand, type FilterLogEventsCommandInput } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeProcessingJobCommand, DescribeTrainingJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 
-import { LOCAL_REGION } from './context';
-import { LOCAL_CREDENTIALS } from './runtime';
+import { LOCAL_REGION } from '../local/context';
+import { LOCAL_CREDENTIALS } from '../local/runtime';
 
 /**
  * `sluice logs <job | endpoint>`: a SageMaker job's or endpoint's output lines, read where SageMaker
