@@ -5,7 +5,7 @@ import { loadConfig } from '../shared/config';
 import { logger } from '../shared/logger';
 import { rejectInvalidInput } from '../shared/middleware/reject-invalid-input';
 import { announceBuildEnd, reconcileBuildEnds } from '../shared/pipeline/run-status';
-import { stopRunJobs } from '../shared/pipeline/stop-run-jobs';
+import { stopRunJobs } from '../shared/pipeline/jobs';
 import { DETAIL_TYPES, executionStatusChangeSchema, parseEvent, scheduledEventSchema } from '../shared/schemas/events';
 
 /**

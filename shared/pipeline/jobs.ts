@@ -242,10 +242,38 @@ export async function settleJob(tables: Pick<JobTables, 'tokens'> & Partial<Pick
 async function stopOrphanedJob(token: JobToken): Promise<boolean> {
   const run = await describeExecution(token.executionArn);
   if (!run || run.status === ExecutionStatus.RUNNING) return false;
+  return stopTokenJob(token);
+}
+
+/** Stops the SageMaker job a token waits on; false for an endpoint token (no job). Idempotent (shared/aws/sagemaker.ts). */
+async function stopTokenJob(token: JobToken): Promise<boolean> {
   if (token.kind === 'training') await stopTrainingJob(token.jobName);
   else if (token.kind === 'processing') await stopProcessingJob(token.jobName);
   else return false;
   return true;
+}
+
+/**
+ * The SageMaker jobs of a build run that ended (FAILED, TIMED_OUT, ABORTED) while they still ran —
+ * the other branch of a failed Parallel, or every job of a stopped run — are stopped, so no orphaned
+ * job keeps billing (on-build-status-change; reconcileJobs is the safety net when that event is lost).
+ * A run's jobs in flight are the job tokens it parked; each is described before it is stopped, so a
+ * job that already ended, or is stopping, is left alone. Their Stopped events then find a task token
+ * the ended run no longer takes, which settling treats as done. Idempotent. Throws RetryableError on throttling.
+ */
+export async function stopRunJobs(executionArn: string, tokenTable: string): Promise<{ stopped: string[] }> {
+  const stopped: string[] = [];
+  for (const token of await listJobTokens(tokenTable)) {
+    if (token.executionArn !== executionArn || token.kind === 'endpoint') continue;
+    // InProgress only: a job already Stopping needs no second stop.
+    const inProgress =
+      token.kind === 'training'
+        ? (await describeTrainingJob(token.jobName))?.TrainingJobStatus === TrainingJobStatus.IN_PROGRESS
+        : (await describeProcessingJob(token.jobName))?.ProcessingJobStatus === ProcessingJobStatus.IN_PROGRESS;
+    if (!inProgress) continue;
+    if (await stopTokenJob(token)) stopped.push(token.jobName);
+  }
+  return { stopped };
 }
 
 export interface ReconcileReport {

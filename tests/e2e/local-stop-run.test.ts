@@ -11,7 +11,7 @@ import { eventually, type RuntimeProcess, runtimeEvents, startRuntime } from '..
 
 /**
  * A run stopped by hand (StopExecution) stops the SageMaker job it was waiting on: on-build-status-change
- * sees the run ABORTED and stops its in-flight jobs (shared/pipeline/stop-run-jobs.ts), and announces
+ * sees the run ABORTED and stops its in-flight jobs (shared/pipeline/jobs.ts stopRunJobs), and announces
  * Model Build Failed. Stopping an execution does not stop the jobs it started
  * (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html), hence the listener.
  */

@@ -15,7 +15,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 
 import type { JobToken } from '../../../shared/aws/dynamodb';
 import { RetryableError } from '../../../shared/errors';
-import { stopRunJobs } from '../../../shared/pipeline/stop-run-jobs';
+import { stopRunJobs } from '../../../shared/pipeline/jobs';
 import { type FakeTable, fakeTable, TOKEN_TABLE } from '../../helpers/step-tasks';
 
 const sagemaker = mockClient(SageMakerClient);
