@@ -15,7 +15,7 @@ import {
 
 import { repositoryKey } from '../../shared/naming';
 import { executionRoleArn } from '../../shared/pipeline/tenancy';
-import { type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
+import { runtimeEvents, type RuntimeProcess, startRuntime, waitUntil } from '../helpers/runtime-process';
 
 /**
  * Issue 10 on the local runtime: a SageMaker job holds only its execution role's credentials, and
@@ -66,16 +66,6 @@ afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 }, 60_000);
 
-async function until<T>(describe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await describe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out; last: ${JSON.stringify(value)}\n${runtime.output().slice(-3000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 async function train(name: string, outputPath: string): Promise<DescribeTrainingJobCommandOutput> {
   await sageMaker.send(
     new CreateTrainingJobCommand({
@@ -88,7 +78,7 @@ async function train(name: string, outputPath: string): Promise<DescribeTraining
       StoppingCondition: { MaxRuntimeInSeconds: 120 },
     }),
   );
-  return until(
+  return waitUntil(runtime, 
     () => sageMaker.send(new DescribeTrainingJobCommand({ TrainingJobName: name })),
     (job) => ['Completed', 'Failed', 'Stopped'].includes(job.TrainingJobStatus ?? ''),
   );
@@ -142,7 +132,7 @@ describe('execution roles on the local runtime', () => {
         ProcessingOutputConfig: { Outputs: [{ OutputName: 'data', S3Output: { S3Uri: `s3://${BUCKET}/datasets/abalone/derived/`, LocalPath: '/opt/ml/processing/output/data', S3UploadMode: 'EndOfJob' } }] },
       }),
     );
-    const job: DescribeProcessingJobCommandOutput = await until(
+    const job: DescribeProcessingJobCommandOutput = await waitUntil(runtime, 
       () => sageMaker.send(new DescribeProcessingJobCommand({ ProcessingJobName: 'iam-processing' })),
       (described) => ['Completed', 'Failed', 'Stopped'].includes(described.ProcessingJobStatus ?? ''),
     );

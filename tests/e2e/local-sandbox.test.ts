@@ -23,7 +23,7 @@ import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-s
 
 import { bubblewrapSandbox } from '../../local/sagemaker/sandbox';
 import { ROOT } from '../helpers/fixtures';
-import { processesMentioning, type RuntimeProcess, startRuntime } from '../helpers/runtime-process';
+import { processesMentioning, type RuntimeProcess, startRuntime, waitUntil } from '../helpers/runtime-process';
 
 /**
  * Jobs and endpoints in the runtime's bubblewrap sandbox, with a bring-your-own container
@@ -105,16 +105,6 @@ afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 }, 60_000);
 
-async function until<T>(describe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await describe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out; last: ${JSON.stringify(value)}\n${runtime.output().slice(-3000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 async function startTraining(name: string, hyperParameters: Record<string, string> = {}, isolated = false): Promise<void> {
   await sageMaker.send(
     new CreateTrainingJobCommand({
@@ -133,7 +123,7 @@ async function startTraining(name: string, hyperParameters: Record<string, strin
 
 async function train(name: string, hyperParameters: Record<string, string> = {}, isolated = false): Promise<DescribeTrainingJobCommandOutput> {
   await startTraining(name, hyperParameters, isolated);
-  return until(
+  return waitUntil(runtime, 
     () => sageMaker.send(new DescribeTrainingJobCommand({ TrainingJobName: name })),
     (job) => ['Completed', 'Failed', 'Stopped'].includes(job.TrainingJobStatus ?? ''),
   );
@@ -187,7 +177,7 @@ describeSandboxed('jobs and endpoints in the bubblewrap sandbox', () => {
         ProcessingOutputConfig: { Outputs: [{ OutputName: 'sum', S3Output: { S3Uri: `s3://${BUCKET}/processed/`, LocalPath: '/opt/ml/processing/output/sum', S3UploadMode: 'EndOfJob' } }] },
       }),
     );
-    const job = await until(
+    const job = await waitUntil(runtime, 
       () => sageMaker.send(new DescribeProcessingJobCommand({ ProcessingJobName: 'byo-process' })),
       (described) => ['Completed', 'Failed', 'Stopped'].includes(described.ProcessingJobStatus ?? ''),
     );
@@ -202,7 +192,7 @@ describeSandboxed('jobs and endpoints in the bubblewrap sandbox', () => {
     await sageMaker.send(new CreateModelCommand({ ModelName: 'byo-model', ExecutionRoleArn: ROLE, PrimaryContainer: { Image: IMAGE, ModelDataUrl: modelUri } }));
     await sageMaker.send(new CreateEndpointConfigCommand({ EndpointConfigName: 'byo-config', ProductionVariants: [{ VariantName: 'AllTraffic', ModelName: 'byo-model', InitialInstanceCount: 1, InstanceType: 'ml.m5.large' }] }));
     await sageMaker.send(new CreateEndpointCommand({ EndpointName: 'byo-endpoint', EndpointConfigName: 'byo-config' }));
-    const endpoint = await until(
+    const endpoint = await waitUntil(runtime, 
       () => sageMaker.send(new DescribeEndpointCommand({ EndpointName: 'byo-endpoint' })),
       (described) => described.EndpointStatus !== 'Creating',
     );
@@ -242,7 +232,7 @@ describeSandboxed('jobs and endpoints in the bubblewrap sandbox', () => {
           NetworkConfig: { EnableNetworkIsolation: true },
         }),
       );
-      const job = await until(
+      const job = await waitUntil(runtime, 
         () => sageMaker.send(new DescribeProcessingJobCommand({ ProcessingJobName: 'byo-process-isolated' })),
         (described) => ['Completed', 'Failed', 'Stopped'].includes(described.ProcessingJobStatus ?? ''),
       );
@@ -281,10 +271,10 @@ describeSandboxed('jobs and endpoints in the bubblewrap sandbox', () => {
 
   it('stops a sandboxed job with SIGTERM to the container, not to bwrap, so it saves its model in the stop window', async () => {
     await startTraining('byo-stop', { wait_for_stop: '1' });
-    await until(async () => probes('TrainingJobs', 'byo-stop'), (lines) => lines.some((line) => line.waiting === true));
+    await waitUntil(runtime, async () => probes('TrainingJobs', 'byo-stop'), (lines) => lines.some((line) => line.waiting === true));
 
     await sageMaker.send(new StopTrainingJobCommand({ TrainingJobName: 'byo-stop' }));
-    const job = await until(
+    const job = await waitUntil(runtime, 
       () => sageMaker.send(new DescribeTrainingJobCommand({ TrainingJobName: 'byo-stop' })),
       (described) => described.TrainingJobStatus === 'Stopped',
       10_000,
@@ -295,13 +285,13 @@ describeSandboxed('jobs and endpoints in the bubblewrap sandbox', () => {
 
   it('records the bwrap command line as /proc shows it; a crashed runtime takes its sandboxes along, and the job fails after the restart', async () => {
     await startTraining('byo-crash', { wait_for_stop: '1' });
-    await until(async () => probes('TrainingJobs', 'byo-crash'), (lines) => lines.some((line) => line.waiting === true));
+    await waitUntil(runtime, async () => probes('TrainingJobs', 'byo-crash'), (lines) => lines.some((line) => line.waiting === true));
     const [record] = JSON.parse(readFileSync(join(dataDir, 'runtime', 'sagemaker', 'containers', 'training-job.byo-crash.json'), 'utf8')) as { pid: number; command: string[] }[];
     expect(record!.command[0]).toBe('bwrap');
     expect(readFileSync(`/proc/${record!.pid}/cmdline`, 'utf8')).toBe(`${record!.command.join('\0')}\0`);
 
     await runtime.crash();
-    await until(async () => processesMentioning(dataDir), (left) => left.length === 0, 5_000);
+    await waitUntil(runtime, async () => processesMentioning(dataDir), (left) => left.length === 0, 5_000);
     disconnect();
     runtime = await startRuntime({ dataDir: join(dataDir, 'runtime'), images: imagesFile });
     connect(runtime.endpoint);

@@ -101,17 +101,22 @@ export function runtimeEvents(dataDir: string): EventBridgeEvent[] {
 }
 
 /**
- * Polls `probe` every 100 ms until it returns a value (anything but undefined); after `timeoutMs`
- * throws naming `what`, with the runtime's last output to read why.
+ * Polls `describe` every 100 ms until `done` accepts its value, and returns that value; after
+ * `timeoutMs` throws naming `what`, with the last value and the runtime's last output to read why.
  */
-export async function eventually<T>(runtime: RuntimeProcess, probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
+export async function waitUntil<T>(runtime: RuntimeProcess, describe: () => Promise<T> | T, done: (value: T) => boolean, timeoutMs = 60_000, what = 'the awaited state'): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`no ${what} after ${timeoutMs} ms:\n${runtime.output().slice(-4000)}`);
+    const value = await describe();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(value)}\n${runtime.output().slice(-4000)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** Polls `probe` until it returns a value (anything but undefined), as {@link waitUntil} does. */
+export async function eventually<T>(runtime: RuntimeProcess, probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
+  return (await waitUntil(runtime, probe, (value) => value !== undefined, timeoutMs, what)) as T;
 }
 
 
