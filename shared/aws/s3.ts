@@ -37,13 +37,8 @@ export async function putObject(bucket: string, key: string, body: Uint8Array | 
 
 /** Reads an object as UTF-8 text; undefined when it does not exist. Throws RetryableError on throttling. */
 export async function getObjectText(bucket: string, key: string): Promise<string | undefined> {
-  try {
-    const output = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return await output.Body?.transformToString('utf-8');
-  } catch (error) {
-    if (isAwsError(error, 'NoSuchKey', 'NotFound')) return undefined;
-    throw classifyAwsError(error, `S3 GetObject s3://${bucket}/${key}`);
-  }
+  const bytes = await getObjectBytes(bucket, key);
+  return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
 }
 
 /** Reads an object's bytes; undefined when it does not exist. Throws RetryableError on throttling. */
