@@ -32,17 +32,15 @@ const accountIds = async (resolveVariable, name) => {
 
 const isTrue = (value) => value === true || String(value).trim().toLowerCase() === 'true';
 
-/** shared/naming.ts toSageMakerSlug, keeping `*` (an IAM wildcard in a repository pattern). */
-const slug = (text) => text.replace(/[^a-zA-Z0-9*]+/g, '-').replace(/^-+|-+$/g, '');
 
 const { createHash } = require('node:crypto');
 
 /** shared/naming.ts shortHash of one part: sha256 hex, first `length` characters. */
 const shortHash = (text, length) => createHash('sha256').update(text).digest('hex').slice(0, length);
 
-/** shared/naming.ts toSageMakerSlug. */
-const sageMakerSlug = (text, maxLength) => {
-  const cut = text.replace(/[^a-zA-Z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, maxLength).replace(/-+$/g, '');
+/** shared/naming.ts toSageMakerSlug; with `keepWildcards`, `*` stays (an IAM wildcard in a repository pattern). */
+const sageMakerSlug = (text, maxLength, { keepWildcards = false } = {}) => {
+  const cut = text.replace(keepWildcards ? /[^a-zA-Z0-9*]+/g : /[^a-zA-Z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, maxLength).replace(/-+$/g, '');
   return cut === '' ? 'x' : cut;
 };
 
@@ -187,7 +185,7 @@ module.exports = {
     const prefix = await resolveVariable('self:custom.modelPackageGroupPrefix');
     const arn = (resource) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:sagemaker:\${AWS::Region}:\${AWS::AccountId}:${resource}` });
     return (await optionalList(resolveVariable, 'selfApprovalRepositories')).flatMap((repository) => {
-      const group = `${prefix}--${slug(repository)}`;
+      const group = `${prefix}--${sageMakerSlug(repository, 63, { keepWildcards: true })}`;
       return [`model-package-group/${group}`, `model-package-group/${group}--*`, `model-package/${group}`, `model-package/${group}/*`, `model-package/${group}--*`].map(arn);
     });
   },
