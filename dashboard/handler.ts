@@ -106,8 +106,14 @@ export function createDashboardHandler(options: DashboardOptions): (request: Inc
     if (!parsed.success) throw new DashboardRequestError(400, `request body: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; ')}`);
     return act(parsed.data.reference, parsed.data.note);
   };
+  // Pages open side by side share one status read in flight rather than each reading every history.
+  let statusInFlight: ReturnType<DashboardBackend['status']> | undefined;
+  const sharedStatus = () => {
+    statusInFlight ??= backend.status().finally(() => (statusInFlight = undefined));
+    return statusInFlight;
+  };
   const api: Record<string, { method: 'GET' | 'POST'; route: Route }> = {
-    status: { method: 'GET', route: () => backend.status() },
+    status: { method: 'GET', route: sharedStatus },
     lineage: {
       method: 'GET',
       route: async (_request, url) => {

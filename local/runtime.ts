@@ -256,7 +256,8 @@ export class LocalRuntime {
     wired.route = async (request, response) => {
       const target = targetOperation(request);
       const path = (request.url ?? '/').split('?')[0]!;
-      if (!target && isDashboardPath(path)) {
+      // A signed request to /dashboard/… is S3's (a bucket named "dashboard"); a browser's is the page's.
+      if (!target && isDashboardPath(path) && !request.headers.authorization && !/[?&]X-Amz-Signature=/i.test(request.url ?? '')) {
         await dashboard(request, response);
       } else if (target) {
         const handler = Object.hasOwn(byTarget, target.prefix) ? byTarget[target.prefix] : undefined;

@@ -1,15 +1,17 @@
 /// <reference lib="dom" />
 import type { Lineage } from '../../cli/lineage';
 import type { Status } from '../../cli/status';
-import { type Action, confirmation, renderLineage, renderStatus } from './render';
+import { type Action, confirmation, REFRESH_BUSY_MS, refreshDelay, renderLineage, renderStatus } from './render';
 
 /**
  * The dashboard page's script (bundled by esbuild when served): reads `/dashboard/api/status`
- * every few seconds and draws it; approve/reject/promote go through a confirmation dialog, then a
+ * every few seconds while something runs (less often when all is still, not at all in a hidden
+ * tab) and draws it; approve/reject/promote go through a confirmation dialog, then a
  * POST carrying the page's CSRF token.
  */
 
-const REFRESH_MS = 3000;
+/** The longest wait between refreshes after failures (doubling from the busy interval). */
+const MAX_BACKOFF_MS = 60_000;
 const API = new URL('api/', window.location.href);
 const token = document.querySelector<HTMLMetaElement>('meta[name="sluice-csrf"]')?.content ?? '';
 
@@ -41,9 +43,11 @@ async function api<T>(path: string, init?: RequestInit): Promise<T> {
 }
 
 let refreshing: ReturnType<typeof setTimeout> | undefined;
+let failures = 0;
 
 async function refresh(): Promise<void> {
   clearTimeout(refreshing);
+  let delay = REFRESH_BUSY_MS;
   try {
     const status = await api<Status>('status');
     const html = renderStatus(status);
@@ -51,13 +55,22 @@ async function refresh(): Promise<void> {
     for (const key of ['runs', 'versions', 'endpoints'] as const) if (sections[key].innerHTML !== html[key]) sections[key].innerHTML = html[key];
     updated.textContent = `updated ${new Date().toLocaleTimeString()}`;
     if (message.className === 'error' && message.dataset.source === 'refresh') say('', 'info');
+    failures = 0;
+    delay = refreshDelay(status);
   } catch (error) {
     say(`Could not read the status: ${(error as Error).message}`, 'error');
     message.dataset.source = 'refresh';
+    failures += 1;
+    delay = Math.min(MAX_BACKOFF_MS, REFRESH_BUSY_MS * 2 ** failures);
   } finally {
-    refreshing = setTimeout(() => void refresh(), REFRESH_MS);
+    // A hidden tab does not poll; it refreshes when shown again.
+    refreshing = document.hidden ? undefined : setTimeout(() => void refresh(), delay);
   }
 }
+
+document.addEventListener('visibilitychange', () => {
+  if (!document.hidden) void refresh();
+});
 
 let pending: { action: Action; reference: string } | undefined;
 

@@ -149,6 +149,17 @@ export function renderLineage(lineage: Lineage): string {
   return `<dl>${rows.map(([term, value]) => `<dt>${escapeHtml(term)}</dt><dd>${escapeHtml(value)}</dd>`).join('')}</dl>`;
 }
 
+/** Refresh intervals: while something moves, and when all is still (status reads every execution's history; AWS throttles). */
+export const REFRESH_BUSY_MS = 3000;
+export const REFRESH_IDLE_MS = 15_000;
+const MOVING_ENDPOINT = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'Deleting']);
+
+/** How long until the next refresh: short while a run runs or an endpoint changes, longer otherwise. */
+export function refreshDelay(status: Status): number {
+  const busy = status.runs.some((run) => run.status === 'RUNNING') || status.endpoints.some((endpoint) => MOVING_ENDPOINT.has(endpoint.status));
+  return busy ? REFRESH_BUSY_MS : REFRESH_IDLE_MS;
+}
+
 /** Every section of the page from one status. */
 export function renderStatus(status: Status): { runs: string; versions: string; endpoints: string } {
   return { runs: renderRuns(status.runs), versions: renderModelVersions(status.modelVersions, status.endpoints), endpoints: renderEndpoints(status.endpoints) };

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeEndpointCommand, DescribeModelPackageCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { type Browser, chromium, type Page } from 'playwright-core';
 
@@ -33,6 +34,7 @@ let runtime: RuntimeProcess;
 let browser: Browser;
 let page: Page;
 let sageMaker: SageMakerClient;
+let seededCommit: string;
 const pageErrors: string[] = [];
 /** Every answer of 400 or more the page got, as `<status> <path>`. */
 const failedResponses: string[] = [];
@@ -81,6 +83,7 @@ async function confirmAction(action: 'approve' | 'promote', question: string, no
 describe('the dashboard on the local runtime, in headless Chromium', () => {
   it('lists the registered version with its metric, charted, and the build run with its steps', async () => {
     const seeded = await seedExample(runtime.endpoint);
+    seededCommit = seeded.commit!;
     const outcome = await eventually(
       runtime,
       () => runtimeEvents(join(dataDir, 'runtime')).find((e) => e.source === 'sluice' && ['Model Build Succeeded', 'Model Build Failed'].includes(e['detail-type']) && e.detail.commit === seeded.commit),
@@ -135,6 +138,20 @@ describe('the dashboard on the local runtime, in headless Chromium', () => {
     expect(await endpointRow(STAGING).textContent()).toContain('all traffic');
   }, 300_000);
 
+  it('shows the deploy live, waiting at the prod gate, and the version\'s lineage on a click', async () => {
+    const waiting = page.locator('article.run.running li.step.running[data-step="WaitForPromotion"]');
+    await waiting.waitFor({ timeout: 30_000 });
+
+    await versionRow().locator('a.lineage').click();
+    const lineage = page.locator('dialog#lineage');
+    await lineage.waitFor({ state: 'visible' });
+    const text = await lineage.locator('#lineage-body').textContent();
+    await lineage.locator('button').click();
+
+    expect(text).toContain(`abalone main@${seededCommit.slice(0, 12)}`);
+    expect(text).toContain(`${STAGING} (InService)`);
+  }, 60_000);
+
   it('promotes from the page: the prod gate opens and prod serves the version', async () => {
     await confirmAction('promote', `Promote ${VERSION} to prod?`);
 
@@ -148,6 +165,7 @@ describe('the dashboard on the local runtime, in headless Chromium', () => {
     );
 
     expect((await sageMaker.send(new DescribeEndpointCommand({ EndpointName: PROD }))).EndpointStatus).toBe('InService');
+    await page.locator('article.run.running').waitFor({ state: 'detached', timeout: 30_000 });
   }, 300_000);
 
   it('charts the metric across versions once a second push registers version 2, beside its build run', async () => {
@@ -162,7 +180,7 @@ describe('the dashboard on the local runtime, in headless Chromium', () => {
     expect(outcome['detail-type']).toBe('Model Build Succeeded');
 
     const second = page.locator(`tr[data-version="${GROUP}/2"]`);
-    await second.waitFor({ timeout: 30_000 });
+    await second.waitFor({ timeout: 60_000 });
 
     expect(await second.locator('.badge').textContent()).toBe('PendingManualApproval');
     expect(await page.locator(`section[data-group="${GROUP}"] figure[data-metric="regression_metrics.mse"] svg circle`).count()).toBe(2);
@@ -196,6 +214,20 @@ describe('the dashboard on the local runtime, in headless Chromium', () => {
     }
     expect(await exited).toBe(0);
   }, 120_000);
+
+  it('leaves S3 requests to a bucket named "dashboard" to S3', async () => {
+    const s3 = new S3Client({ endpoint: runtime.endpoint, region: 'us-east-1', credentials: CREDENTIALS, forcePathStyle: true });
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: 'dashboard' }));
+      await s3.send(new PutObjectCommand({ Bucket: 'dashboard', Key: 'api/status', Body: 'an object' }));
+
+      const object = await s3.send(new GetObjectCommand({ Bucket: 'dashboard', Key: 'api/status' }));
+
+      expect(await object.Body!.transformToString()).toBe('an object');
+    } finally {
+      s3.destroy();
+    }
+  }, 30_000);
 
   it('ran without a script error or a failed load (but the refused approval), and leaves no process behind once the runtime stops', async () => {
     expect(pageErrors).toEqual([]);

@@ -111,6 +111,24 @@ describe('the dashboard API', () => {
     expect(answer.json()).toEqual(STATUS);
   });
 
+  it('shares one status read between requests that arrive while it is in flight', async () => {
+    const fake = backend();
+    let finish: (status: Status) => void = () => undefined;
+    fake.status.mockImplementationOnce(() => new Promise<Status>((resolve) => (finish = resolve)));
+    const handle = createDashboardHandler({ backend: fake, token: TOKEN });
+    const first = fakeResponse();
+    const second = fakeResponse();
+
+    const both = Promise.all([handle(fakeRequest('GET', '/dashboard/api/status'), first.response), handle(fakeRequest('GET', '/dashboard/api/status'), second.response)]);
+    finish(STATUS);
+    await both;
+    await handle(fakeRequest('GET', '/dashboard/api/status'), fakeResponse().response);
+
+    expect(first.answer().json()).toEqual(STATUS);
+    expect(second.answer().json()).toEqual(STATUS);
+    expect(fake.status).toHaveBeenCalledTimes(2);
+  });
+
   it('answers api/lineage for the reference given', async () => {
     const fake = backend();
 

@@ -1,7 +1,7 @@
 import type { EndpointStatus, ModelVersionStatus, RunStatus } from '../../../cli/status';
 import { formatNumber, metricChart, numericMetrics } from '../../../dashboard/page/chart';
 import { escapeHtml } from '../../../dashboard/page/escape';
-import { confirmation, renderEndpoints, renderLineage, renderModelVersions, renderRuns } from '../../../dashboard/page/render';
+import { confirmation, refreshDelay, renderEndpoints, renderLineage, renderModelVersions, renderRuns } from '../../../dashboard/page/render';
 
 const GROUP = 'sluice-local--abalone';
 const arn = (version: number) => `arn:aws:sagemaker:us-east-1:123456789012:model-package/${GROUP}/${version}`;
@@ -185,5 +185,18 @@ describe('renderLineage and confirmation', () => {
 
   it('escapes the five HTML-special characters', () => {
     expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe('&#60;a href=&#34;x&#34; title=&#39;y&#39;&#62;&#38;&#60;/a&#62;');
+  });
+});
+
+describe('refreshDelay', () => {
+  const still = { runs: [], modelVersions: [], endpoints: [{ name: 'e', status: 'InService' }] };
+
+  it('refreshes every 3 s while a run runs or an endpoint changes', () => {
+    expect(refreshDelay({ ...still, runs: [{ stateMachine: 'm', name: 'r', status: 'RUNNING', steps: [] }] })).toBe(3000);
+    expect(refreshDelay({ ...still, endpoints: [{ name: 'e', status: 'Updating' }] })).toBe(3000);
+  });
+
+  it('refreshes every 15 s when all is still', () => {
+    expect(refreshDelay({ ...still, runs: [{ stateMachine: 'm', name: 'r', status: 'SUCCEEDED', steps: [] }] })).toBe(15_000);
   });
 });
