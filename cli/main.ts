@@ -11,6 +11,8 @@ import { formatStatus, getStatus, promote, setApproval } from './status';
 import { executionArnOf, parseParameters, requestBuild, retryRun } from './build-commands';
 import { formatLineage, lineageFrom } from './lineage';
 import { followJobLogs, type LogLine, readLogs } from './logs';
+import { cliBackend } from '../dashboard/backend';
+import { serveDashboard } from '../dashboard/server';
 
 /**
  * The `sluice` command line: `up` runs the local runtime in the foreground; `status`, `approve`
@@ -26,12 +28,14 @@ const USAGE = `Usage:
   sluice logs <SageMaker job | endpoint> [--follow] [--json]   (its output lines, from CloudWatch Logs; --follow: a job's, until it ends)
   sluice run <repository> [--branch <name>] [--commit <id>] [--param Name=value ...] [--from-step <step> --source <run>] [--bus <name>]
   sluice retry <run: execution ARN or <state machine>/<execution>>   (redrive a failed run from its failed step)
+  sluice dashboard [--port <n>] [--bus <name>]   (the dashboard on 127.0.0.1:<port>, default 4800; a runtime serves its own at <endpoint>/dashboard/)
 
   Every command takes --json (its answer as one JSON object).
   --endpoint defaults to $AWS_ENDPOINT_URL, then $SLUICE_ENDPOINT, then the runtime recorded in <data-dir>/runtime.json.
   --data-dir defaults to ./.sluice.`;
 
 const DEFAULT_PORT = 4799;
+const DEFAULT_DASHBOARD_PORT = 4800;
 
 /** One line per event worth seeing while a build runs. */
 export function describeEvent(event: EventBridgeEvent): string | undefined {
@@ -217,6 +221,17 @@ export async function main(argv: string[]): Promise<number> {
       const retried = await retryRun(endpointFrom(values), positionals[0]!);
       answer(values.json, retried, `Retrying ${retried.executionArn} from its failed step (redrive ${retried.redriveCount})`);
       return 0;
+    }
+    case 'dashboard': {
+      const { values } = parseArgs({ args: rest, options: { port: { type: 'string' }, bus: { type: 'string' }, json: { type: 'boolean' }, endpoint: { type: 'string' }, 'data-dir': { type: 'string' } } });
+      const port = values.port === undefined ? DEFAULT_DASHBOARD_PORT : Number(values.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: expected 0-65535, got "${values.port}"`);
+      const server = await serveDashboard({ backend: cliBackend(endpointFrom(values), { bus: values.bus ?? 'sluice-local' }), port });
+      answer(values.json, { url: server.url }, `Sluice dashboard at ${server.url}  (Ctrl-C stops it)`);
+      const stop = () => void server.close().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      return -1; // serves until a signal
     }
     case undefined:
     case 'help':

@@ -9,6 +9,8 @@ import { promisify } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
 import { parse as parseYaml } from 'yaml';
 
+import { cliBackend } from '../dashboard/backend';
+import { createDashboardHandler, isDashboardPath } from '../dashboard/handler';
 import { type LocalImages, localSectionSchema } from '../shared/schemas/mlops-config';
 
 import { readWiring, type Template, type Wiring } from './cloudformation/template';
@@ -249,10 +251,15 @@ export class LocalRuntime {
           onError: (error, operation) => log(`[${operation}] internal error: ${(error as Error).stack ?? String(error)}`),
         }),
     };
+    // The dashboard reads the runtime through its own AWS APIs, as `sluice status` does.
+    const dashboard = createDashboardHandler({ backend: cliBackend(endpoint, { bus: `sluice-${STAGE}` }), hosts: isLoopbackHost(options.host) ? 'loopback' : 'any' });
     wired.route = async (request, response) => {
       const target = targetOperation(request);
       const path = (request.url ?? '/').split('?')[0]!;
-      if (target) {
+      // A signed request to /dashboard/… is S3's (a bucket named "dashboard"); a browser's is the page's.
+      if (!target && isDashboardPath(path) && !request.headers.authorization && !/[?&]X-Amz-Signature=/i.test(request.url ?? '')) {
+        await dashboard(request, response);
+      } else if (target) {
         const handler = Object.hasOwn(byTarget, target.prefix) ? byTarget[target.prefix] : undefined;
         if (!handler) {
           sendAwsError(response, new AwsServiceError('UnknownOperationException', `service ${target.prefix} is not emulated by the local runtime`));
@@ -291,6 +298,11 @@ export class LocalRuntime {
     await new Promise<void>((done) => this.server.close(() => done()));
     await dynamoDb.stop();
   }
+}
+
+/** Whether the runtime listens on loopback only (then the dashboard serves loopback Host names only). */
+function isLoopbackHost(host: string | undefined): boolean {
+  return host === undefined || host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 /**
