@@ -82,13 +82,13 @@ export function toXml(value: XmlValue): string {
 }
 
 /** The whole response document of an Action. */
-export function queryResponse(action: string, namespace: string, result: Record<string, XmlValue> | undefined, requestId = randomUUID()): string {
+export function queryResponse(action: string, namespace: string, result: Record<string, XmlValue> | undefined, requestId: string = randomUUID()): string {
   const body = result === undefined ? '' : `<${action}Result>${toXml(result)}</${action}Result>`;
   return `<?xml version="1.0"?>\n<${action}Response xmlns="${namespace}">${body}<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>\n`;
 }
 
 /** The error document: Type Sender for 4xx, Receiver for 5xx. */
-export function queryError(error: AwsServiceError, namespace: string, requestId = randomUUID()): string {
+export function queryError(error: AwsServiceError, namespace: string, requestId: string = randomUUID()): string {
   const type = error.status >= 500 ? 'Receiver' : 'Sender';
   return `<?xml version="1.0"?>\n<ErrorResponse xmlns="${namespace}"><Error><Type>${type}</Type><Code>${escapeXml(error.code)}</Code><Message>${escapeXml(error.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>\n`;
 }
