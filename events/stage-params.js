@@ -187,8 +187,10 @@ module.exports = {
     const resources = {};
     for (const address of addresses) {
       if (!/^[^@\s,]+@[^@\s,]+\.[^@\s,]+$/.test(address)) throw new Error(`stage parameter notificationEmails: "${address}" is not an e-mail address`);
-      // The same address twice (in any case) is one subscription.
-      resources[`NotificationEmail${shortHash(address.toLowerCase(), 10)}`] = {
+      // The same address twice (in any case) is one subscription, the first spelling.
+      const logicalId = `NotificationEmail${shortHash(address.toLowerCase(), 10)}`;
+      if (resources[logicalId]) continue;
+      resources[logicalId] = {
         Type: 'AWS::SNS::Subscription',
         Properties: { TopicArn: { Ref: 'NotificationTopic' }, Protocol: 'email', Endpoint: address },
       };
