@@ -40,14 +40,10 @@ export interface SnsServiceOptions {
 /** Creates the service and the template's topics and subscriptions (idempotent across restarts). */
 export function createSnsService(ctx: ServiceContext, options: SnsServiceOptions): SnsService {
   const topics = new Topics({ region: ctx.region, accountId: ctx.accountId, dataDir: ctx.dataDir, sendToQueue: options.sendToQueue, show: options.show });
-  for (const spec of options.topics) {
-    const topic = topics.createTopic(spec.name, spec.attributes);
-    if (spec.policy !== undefined) topics.setTopicAttribute(topic.arn, 'Policy', spec.policy);
-  }
-  for (const spec of options.subscriptions) {
-    const subscription = topics.subscribe(spec.topicArn, spec.protocol, spec.endpoint, spec.attributes);
-    if (spec.protocol.startsWith('email')) {
-      ctx.log('e-mail subscription confirmed locally (on AWS the address first gets a confirmation e-mail to accept)', { subscription: subscription.arn, endpoint: spec.endpoint });
+  for (const spec of options.topics) topics.declareTopic(spec.name, spec.attributes, spec.policy);
+  for (const subscription of topics.declareSubscriptions(options.subscriptions)) {
+    if (subscription.protocol.startsWith('email')) {
+      ctx.log('e-mail subscription confirmed locally (on AWS the address first gets a confirmation e-mail to accept)', { subscription: subscription.arn, endpoint: subscription.endpoint });
     }
   }
 

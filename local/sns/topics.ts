@@ -29,6 +29,8 @@ export interface Subscription {
   endpoint: string;
   owner: string;
   attributes: Record<string, string>;
+  /** The template resource that declares it (logical id); absent for subscriptions made through the API. */
+  declaredBy?: string;
 }
 
 /** One e-mail as delivered (a line of messages.jsonl). */
@@ -68,6 +70,8 @@ export const DEFAULT_EMAIL_SUBJECT = 'AWS Notification Message';
 const TOPIC_NAME = /^[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
 /** A plausible e-mail address (SNS checks the shape, not the mailbox). */
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+/** SNS's largest message (256 KiB). */
+const MAX_MESSAGE_BYTES = 262_144;
 /** SNS's answer for an unknown topic ARN. */
 const NOT_FOUND = () => new AwsServiceError('NotFound', 'Topic does not exist', 404);
 
@@ -102,10 +106,35 @@ export class Topics {
     return topic;
   }
 
-  /** Sets one attribute of a topic (the template's TopicPolicy sets Policy). NotFound when there is no such topic. */
-  setTopicAttribute(topicArn: string, name: string, value: string): void {
-    const topic = this.topic(topicArn);
-    this.topics.put(topic.name, { ...topic, attributes: { ...topic.attributes, [name]: value } });
+  /**
+   * The template's topic, as a stack update leaves it: created when absent, its attributes replaced by
+   * the template's when present (a changed DisplayName is not an error here, unlike CreateTopic). Idempotent.
+   */
+  declareTopic(name: string, attributes: Record<string, string>, policy?: string): Topic {
+    const existing = this.topics.get(name);
+    const topic = existing ?? this.createTopic(name);
+    const declared: Topic = { ...topic, attributes: { ...attributes, ...(policy === undefined ? {} : { Policy: policy }) } };
+    this.topics.put(name, declared);
+    return declared;
+  }
+
+  /**
+   * The template's subscriptions, as a stack update leaves them: each declared one exists (created when
+   * absent), and one an earlier template declared that this one no longer does is removed. Subscriptions
+   * made through the API are left alone. Idempotent.
+   */
+  declareSubscriptions(declared: { logicalId: string; topicArn: string; protocol: string; endpoint: string; attributes: Record<string, string> }[]): Subscription[] {
+    const keep = new Set(declared.map((spec) => spec.logicalId));
+    for (const { key, value } of this.subscriptions.list()) {
+      if (value.declaredBy !== undefined && !keep.has(value.declaredBy)) this.subscriptions.delete(key);
+    }
+    return declared.map((spec) => {
+      const subscription = this.subscribe(spec.topicArn, spec.protocol, spec.endpoint, spec.attributes);
+      if (subscription.declaredBy === spec.logicalId) return subscription;
+      const marked = { ...subscription, declaredBy: spec.logicalId };
+      this.subscriptions.put(subscription.arn.slice(subscription.arn.lastIndexOf(':') + 1), marked);
+      return marked;
+    });
   }
 
   /** The topic with this ARN; NotFound when there is none. */
@@ -116,6 +145,7 @@ export class Topics {
     return topic;
   }
 
+  /** Every topic, in name order. */
   listTopics(): Topic[] {
     return this.topics.list().map(({ value }) => value);
   }
@@ -171,6 +201,7 @@ export class Topics {
    */
   async publish(input: PublishInput): Promise<string> {
     const topic = this.topic(input.topicArn);
+    if (Buffer.byteLength(input.message) > MAX_MESSAGE_BYTES) throw new AwsServiceError('InvalidParameter', 'Invalid parameter: Message too long (at most 262144 bytes)');
     const messageId = randomUUID();
     const timestamp = new Date().toISOString();
     const subscriptions = this.listSubscriptions(topic.arn);

@@ -115,6 +115,20 @@ describe('topics and subscriptions', () => {
     expect((await sns.operations.ListTopics!(params({})))!.Topics).toEqual([{ TopicArn: TOPIC_ARN }]);
   });
 
+  it('follows the template on a restart: new attributes taken, a subscription it no longer declares removed, API-made ones kept', async () => {
+    await service().operations.Subscribe!(params({ TopicArn: TOPIC_ARN, Protocol: 'email', Endpoint: 'by-hand@example.com' }));
+
+    const sns = service({
+      topics: [{ logicalId: 'NotificationTopic', name: TOPIC, arn: TOPIC_ARN, attributes: { DisplayName: 'Sluice (renamed)' } }],
+      subscriptions: [{ logicalId: 'NotificationSubscription2', topicArn: TOPIC_ARN, protocol: 'email', endpoint: 'new-team@example.com', attributes: {} }],
+    });
+
+    const attributes = (await sns.operations.GetTopicAttributes!(params({ TopicArn: TOPIC_ARN })))!.Attributes as Map<string, string>;
+    const endpoints = ((await sns.operations.ListSubscriptions!(params({})))!.Subscriptions as { Endpoint: string }[]).map((subscription) => subscription.Endpoint).sort();
+    expect(attributes.get('DisplayName')).toBe('Sluice (renamed)');
+    expect(endpoints).toEqual(['by-hand@example.com', 'new-team@example.com']);
+  });
+
   it('answers CreateTopic with the existing ARN when the attributes agree, InvalidParameter when they differ', async () => {
     const sns = service();
 
@@ -193,6 +207,7 @@ describe('Publish', () => {
     await expect(sns.operations.Publish!(params({ Message: 'x' }))).rejects.toThrow(/TopicArn/);
     await expect(sns.operations.Publish!(params({ TopicArn: TOPIC_ARN }))).rejects.toThrow('Invalid parameter: Message is required');
     await expect(sns.operations.Publish!(params({ TopicArn: TOPIC_ARN, Message: 'x', Subject: 'a\nb' }))).rejects.toThrow(/Subject/);
+    await expect(sns.operations.Publish!(params({ TopicArn: TOPIC_ARN, Message: 'x'.repeat(262_145) }))).rejects.toThrow('Message too long');
     expect(sns.deliveredEmails(TOPIC)).toEqual([]);
   });
 });
