@@ -175,6 +175,28 @@ module.exports = {
     }
     return { Resources: resources };
   },
+  /**
+   * One e-mail subscription (`AWS::SNS::Subscription`, protocol email) to the notification topic per
+   * `notificationEmails` address, logical id `NotificationEmail<10 hex of the address>` so adding or removing
+   * one address leaves the others' subscriptions alone. A CloudFormation fragment for serverless.yml's
+   * `resources` list ({} when there are none). Throws naming the parameter and the entry that is not an address.
+   */
+  notificationSubscriptionResources: async ({ resolveVariable }) => {
+    const addresses = await optionalList(resolveVariable, 'notificationEmails');
+    if (addresses.length === 0) return {};
+    const resources = {};
+    for (const address of addresses) {
+      if (!/^[^@\s,]+@[^@\s,]+\.[^@\s,]+$/.test(address)) throw new Error(`stage parameter notificationEmails: "${address}" is not an e-mail address`);
+      // The same address twice (in any case) is one subscription, the first spelling.
+      const logicalId = `NotificationEmail${shortHash(address.toLowerCase(), 10)}`;
+      if (resources[logicalId]) continue;
+      resources[logicalId] = {
+        Type: 'AWS::SNS::Subscription',
+        Properties: { TopicArn: { Ref: 'NotificationTopic' }, Protocol: 'email', Endpoint: address },
+      };
+    }
+    return { Resources: resources };
+  },
   /** `selfApprovalRepositories` joined with commas; '' when none (the AllowSelfApproval condition). */
   selfApprovalRepositoryList: async ({ resolveVariable }) => (await optionalList(resolveVariable, 'selfApprovalRepositories')).join(','),
   /**

@@ -20,6 +20,7 @@ import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type LocalEventEntry, type ServiceConte
 import { createDynamoDbService, type DynamoDbService } from './dynamodb/service';
 import { createEventBridgeService, type EventBridgeEvent, type EventBridgeService } from './eventbridge/service';
 import { AwsServiceError, readBody, sendAwsError, serveAwsJson, targetOperation, type JsonOperations } from './http/aws-json';
+import { isQueryRequestFor, serveAwsQuery } from './http/aws-query';
 import { RoleSessions } from './iam/sessions';
 import { LambdaRuntime } from './lambda/runner';
 import { createLogsService, LOGS_CONTENT_TYPE, LOGS_TARGET_PREFIX } from './logs/service';
@@ -28,6 +29,7 @@ import { createS3ObjectStore } from './sagemaker/object-store';
 import { detectSandbox } from './sagemaker/sandbox';
 import { createSageMakerService, type SageMakerService } from './sagemaker/service';
 import type { ResolvedImage, ResolveImage } from './sagemaker/types';
+import { createSnsService, SNS_NAMESPACE, SNS_SIGNING_NAME } from './sns/service';
 import { createSqsService, type SqsService } from './sqs/service';
 import { createStepFunctionsService, type StepFunctionsService } from './stepfunctions/service';
 
@@ -177,6 +179,15 @@ export class LocalRuntime {
     };
 
     const sqs = createSqsService(context('sqs'), wiring.queues);
+    // SNS: the template's topics and subscriptions; delivered e-mails are shown as they are sent.
+    const sns = createSnsService(context('sns'), {
+      topics: wiring.snsTopics,
+      subscriptions: wiring.snsSubscriptions,
+      sendToQueue: async (arn, body) => {
+        await sqs.send(arn, body);
+      },
+      show: log,
+    });
     // CloudWatch Logs first: Lambda's and SageMaker's processes write their output there.
     const logs = createLogsService(context('logs'));
     const lambda = new LambdaRuntime(wiring.functions, {
@@ -199,6 +210,9 @@ export class LocalRuntime {
         invokeLambdaAsync: (arn, event) => lambda.invokeAsync(arn, event),
         sendToQueue: async (arn, body) => {
           await sqs.send(arn, body);
+        },
+        publishToTopic: async (arn, message) => {
+          await sns.publish(arn, message);
         },
       },
     });
@@ -266,6 +280,11 @@ export class LocalRuntime {
           return;
         }
         await handler(request, response);
+      } else if (isQueryRequestFor(request, SNS_SIGNING_NAME)) {
+        await serveAwsQuery(response, await readBody(request), sns.operations, {
+          namespace: SNS_NAMESPACE,
+          onError: (error, action) => log(`[${action}] internal error: ${(error as Error).stack ?? String(error)}`),
+        });
       } else if (path.startsWith('/v1/repos/')) {
         await codeCommit.handleGit(request, response);
       } else if (/^\/endpoints\/[^/]+\/invocations$/.test(path) && sageMaker.handleRuntime) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 
+import type { InputTransformer } from '../eventbridge/input-transformer';
 import type { PolicyDocument, PolicyStatement } from '../iam/policy';
 
 /**
@@ -45,6 +46,8 @@ export interface RuleTarget {
   arn: string;
   deadLetterArn?: string;
   maximumRetryAttempts?: number;
+  /** What the target receives instead of the event (`InputTransformer`), when set. */
+  inputTransformer?: InputTransformer;
 }
 
 export interface RuleSpec {
@@ -80,6 +83,24 @@ export interface QueueSpec {
   url: string;
 }
 
+/** An SNS topic of the template, with the attributes CreateTopic takes and its TopicPolicy's document (JSON). */
+export interface SnsTopicSpec {
+  logicalId: string;
+  name: string;
+  arn: string;
+  attributes: Record<string, string>;
+  policy?: string;
+}
+
+/** An SNS subscription of the template (`AWS::SNS::Subscription`). */
+export interface SnsSubscriptionSpec {
+  logicalId: string;
+  topicArn: string;
+  protocol: string;
+  endpoint: string;
+  attributes: Record<string, string>;
+}
+
 /**
  * An IAM role of the template with its identity policies, keyed by the ARN CloudFormation gives it
  * (`arn:aws:iam::<account>:role<Path><RoleName>`), the ARN a job's RoleArn carries.
@@ -105,6 +126,8 @@ export interface Wiring {
   buckets: string[];
   eventBuses: string[];
   roles: RoleSpec[];
+  snsTopics: SnsTopicSpec[];
+  snsSubscriptions: SnsSubscriptionSpec[];
 }
 
 /** CloudFormation-style physical name for resources that do not name themselves. */
@@ -139,6 +162,7 @@ export class IntrinsicResolver {
       'AWS::SQS::Queue': 'QueueName',
       'AWS::S3::Bucket': 'BucketName',
       'AWS::IAM::Role': 'RoleName',
+      'AWS::SNS::Topic': 'TopicName',
     };
     const field = explicit[resource.Type];
     const value = field ? props[field] : undefined;
@@ -171,6 +195,8 @@ export class IntrinsicResolver {
         return `arn:aws:iam::${accountId}:role${this.rolePath(logicalId)}${name}`;
       case 'AWS::S3::Bucket':
         return `arn:aws:s3:::${name}`;
+      case 'AWS::SNS::Topic':
+        return `arn:aws:sns:${region}:${accountId}:${name}`;
       default:
         throw new Error(`Fn::GetAtt ${logicalId}.Arn: unsupported type ${resource.Type}`);
     }
@@ -198,6 +224,7 @@ export class IntrinsicResolver {
       case 'AWS::SQS::Queue':
         return `${this.env.endpoint}/${this.env.accountId}/${this.physicalName(name)}`;
       case 'AWS::StepFunctions::StateMachine':
+      case 'AWS::SNS::Topic':
         return this.arn(name);
       default:
         return this.physicalName(name);
@@ -223,9 +250,9 @@ export class IntrinsicResolver {
           return this.ref(String(argument));
         case 'Fn::GetAtt': {
           const [logicalId, attribute] = (typeof argument === 'string' ? argument.split('.') : argument) as [string, string];
-          if (attribute === 'Arn') return this.arn(logicalId);
+          if (attribute === 'Arn' || attribute === 'TopicArn') return this.arn(logicalId);
           if (attribute === 'QueueUrl') return this.ref(logicalId);
-          if (attribute === 'QueueName' || attribute === 'Name') return this.physicalName(logicalId);
+          if (attribute === 'QueueName' || attribute === 'Name' || attribute === 'TopicName') return this.physicalName(logicalId);
           throw new Error(`Fn::GetAtt ${logicalId}.${attribute} is not supported locally`);
         }
         case 'Fn::Sub': {
@@ -318,7 +345,7 @@ export function readWiring(template: Template, env: Environment): Wiring {
       EventPattern?: Record<string, unknown>;
       ScheduleExpression?: string;
       State?: string;
-      Targets?: { Id: string; Arn: string; DeadLetterConfig?: { Arn?: string }; RetryPolicy?: { MaximumRetryAttempts?: number } }[];
+      Targets?: { Id: string; Arn: string; DeadLetterConfig?: { Arn?: string }; RetryPolicy?: { MaximumRetryAttempts?: number }; InputTransformer?: InputTransformer }[];
     };
     return {
       logicalId,
@@ -327,7 +354,13 @@ export function readWiring(template: Template, env: Environment): Wiring {
       eventPattern: p.EventPattern,
       scheduleExpression: p.ScheduleExpression,
       enabled: (p.State ?? 'ENABLED') === 'ENABLED',
-      targets: (p.Targets ?? []).map((t) => ({ id: t.Id, arn: t.Arn, deadLetterArn: t.DeadLetterConfig?.Arn, maximumRetryAttempts: t.RetryPolicy?.MaximumRetryAttempts })),
+      targets: (p.Targets ?? []).map((t) => ({
+        id: t.Id,
+        arn: t.Arn,
+        deadLetterArn: t.DeadLetterConfig?.Arn,
+        maximumRetryAttempts: t.RetryPolicy?.MaximumRetryAttempts,
+        inputTransformer: t.InputTransformer,
+      })),
     };
   });
 
@@ -357,7 +390,37 @@ export function readWiring(template: Template, env: Environment): Wiring {
     buckets: ofType('AWS::S3::Bucket').map(([logicalId]) => resolver.physicalName(logicalId)).filter((name) => !name.includes('ServerlessDeploymentBucket'.toLowerCase())),
     eventBuses: ['default', ...ofType('AWS::Events::EventBus').map(([logicalId]) => resolver.physicalName(logicalId))],
     roles: ofType('AWS::IAM::Role').map(([logicalId]) => readRole(template, resolver, logicalId)),
+    ...readSns(ofType, props, resolver),
   };
+}
+
+/** Topic attributes CreateTopic takes that the template's AWS::SNS::Topic properties set. */
+const TOPIC_ATTRIBUTES = ['DisplayName', 'KmsMasterKeyId', 'FifoTopic', 'ContentBasedDeduplication', 'SignatureVersion', 'TracingConfig'];
+/** Subscription properties that are subscription attributes. */
+const SUBSCRIPTION_ATTRIBUTES = ['RawMessageDelivery', 'FilterPolicyScope', 'RedrivePolicy', 'FilterPolicy', 'DeliveryPolicy'];
+
+/** The template's SNS topics (with their TopicPolicy documents) and subscriptions. */
+function readSns(
+  ofType: (type: string) => [string, unknown][],
+  props: (logicalId: string) => Record<string, unknown>,
+  resolver: IntrinsicResolver,
+): Pick<Wiring, 'snsTopics' | 'snsSubscriptions'> {
+  const attributesOf = (p: Record<string, unknown>, names: string[]) =>
+    Object.fromEntries(names.filter((name) => p[name] !== undefined).map((name) => [name, typeof p[name] === 'object' ? JSON.stringify(p[name]) : String(p[name])]));
+  const policies = new Map<string, string>();
+  for (const [logicalId] of ofType('AWS::SNS::TopicPolicy')) {
+    const p = props(logicalId) as { Topics: string[]; PolicyDocument: unknown };
+    for (const topicArn of p.Topics) policies.set(topicArn, JSON.stringify(p.PolicyDocument));
+  }
+  const snsTopics = ofType('AWS::SNS::Topic').map(([logicalId]): SnsTopicSpec => {
+    const arn = String(resolver.resolve({ Ref: logicalId }));
+    return { logicalId, name: resolver.physicalName(logicalId), arn, attributes: attributesOf(props(logicalId), TOPIC_ATTRIBUTES), policy: policies.get(arn) };
+  });
+  const snsSubscriptions = ofType('AWS::SNS::Subscription').map(([logicalId]): SnsSubscriptionSpec => {
+    const p = props(logicalId) as { TopicArn: string; Protocol: string; Endpoint: string };
+    return { logicalId, topicArn: p.TopicArn, protocol: p.Protocol, endpoint: p.Endpoint, attributes: attributesOf(p, SUBSCRIPTION_ATTRIBUTES) };
+  });
+  return { snsTopics, snsSubscriptions };
 }
 
 /**

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { RuleSpec } from '../cloudformation/template';
+import type { RuleSpec, RuleTarget } from '../cloudformation/template';
 import type { LocalEventEntry, ServiceContext } from '../context';
 import { AwsServiceError, type JsonOperations } from '../http/aws-json';
+import { transformInput } from './input-transformer';
 import { compilePattern, type EventMatcher } from './pattern';
 import { testEventPattern } from './test-event-pattern';
 
@@ -32,6 +33,8 @@ export interface EventTargets {
   invokeLambdaAsync(functionArn: string, event: EventBridgeEvent): void;
   /** SQS target / dead-letter queue. */
   sendToQueue(queueArn: string, body: string): Promise<void>;
+  /** SNS target: EventBridge publishes the event (or the target's transformed input) as the message, with no subject. */
+  publishToTopic(topicArn: string, message: string): Promise<void>;
 }
 
 export interface EventBridgeService {
@@ -70,6 +73,18 @@ export function rateToMs(expression: string): number | undefined {
   return Number(match[1]) * unit;
 }
 
+/**
+ * What a queue or topic target receives: the event as JSON, or the target's InputTransformer applied
+ * to it. (Lambda targets get the event object; a Lambda target with a transformer is not delivered locally.)
+ */
+function targetInput(where: { region: string; accountId: string }, rule: RuleSpec, target: RuleTarget, event: EventBridgeEvent): string {
+  if (!target.inputTransformer) return JSON.stringify(event);
+  // A rule's ARN is rule/<rule> on the default bus, rule/<bus>/<rule> on another.
+  const bus = busName(rule.eventBusName);
+  const ruleArn = `arn:aws:events:${where.region}:${where.accountId}:rule/${bus === 'default' ? '' : `${bus}/`}${rule.name}`;
+  return transformInput(target.inputTransformer, event as unknown as Record<string, unknown>, { ruleArn, ruleName: rule.name });
+}
+
 function busName(reference: unknown): string {
   if (reference === undefined || reference === null || reference === '') return 'default';
   const text = String(reference);
@@ -93,8 +108,9 @@ export function createEventBridgeService(
   const deliver = async (rule: RuleSpec, event: EventBridgeEvent) => {
     for (const target of rule.targets) {
       try {
-        if (target.arn.startsWith('arn:aws:lambda:')) options.targets.invokeLambdaAsync(target.arn, event);
-        else if (target.arn.startsWith('arn:aws:sqs:')) await options.targets.sendToQueue(target.arn, JSON.stringify(event));
+        if (target.arn.startsWith('arn:aws:lambda:') && !target.inputTransformer) options.targets.invokeLambdaAsync(target.arn, event);
+        else if (target.arn.startsWith('arn:aws:sqs:')) await options.targets.sendToQueue(target.arn, targetInput(ctx, rule, target, event));
+        else if (target.arn.startsWith('arn:aws:sns:')) await options.targets.publishToTopic(target.arn, targetInput(ctx, rule, target, event));
         else throw new Error(`target type not supported locally: ${target.arn}`);
       } catch (error) {
         ctx.log('event delivery failed', { rule: rule.name, target: target.arn, error: String(error) });

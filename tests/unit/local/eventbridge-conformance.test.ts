@@ -102,6 +102,7 @@ describe('real AWS and GitHub events (conformance/aws-events) through PutEvents'
         sendToQueue: async (arn, body) => {
           delivered.set(arn, [...(delivered.get(arn) ?? []), JSON.parse(body)]);
         },
+        publishToTopic: async () => undefined,
       },
     });
   }

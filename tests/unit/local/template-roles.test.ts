@@ -89,7 +89,7 @@ describe('readWiring roles', () => {
   it('leaves out a statement it cannot resolve and says which, instead of failing the boot', () => {
     const wiring = readWiring(
       template({
-        Topic: { Type: 'AWS::SNS::Topic', Properties: {} },
+        Key: { Type: 'AWS::KMS::Key', Properties: {} },
         Role: {
           Type: 'AWS::IAM::Role',
           Properties: {
@@ -100,7 +100,7 @@ describe('readWiring roles', () => {
                 PolicyDocument: {
                   Version: '2012-10-17',
                   Statement: [
-                    { Effect: 'Allow', Action: 'sns:Publish', Resource: { 'Fn::GetAtt': ['Topic', 'TopicArn'] } },
+                    { Effect: 'Allow', Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': ['Key', 'Arn'] } },
                     { Effect: 'Allow', Action: 's3:GetObject', Resource: '*' },
                   ],
                 },
