@@ -40,7 +40,7 @@ export function parseParameters(pairs: readonly string[]): Record<string, string
 }
 
 /** Publishes Model Build Requested on the stage's bus; returns its request id (the run's name is derived from it). */
-export async function requestBuild(target: Target, request: BuildRequest, requestId = randomUUID()): Promise<string> {
+export async function requestBuild(target: Target, request: BuildRequest, requestId: string = randomUUID()): Promise<string> {
   const client = new EventBridgeClient(target.clientConfig);
   try {
     const detail = { branch: 'main', ...request, requestId };
