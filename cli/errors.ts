@@ -23,11 +23,13 @@ function isUnreachable(error: unknown): boolean {
 }
 
 /**
- * Any error as the CLI reports it: a CliError as it is; a connection the local runtime at `endpoint`
+ * Any error as the CLI reports it: a CliError as it is; a flag parseArgs refused as BadArguments; a connection the local runtime at `endpoint`
  * refused as RuntimeUnreachable (start it); an AWS error by its name; anything else as Error.
  */
 export function reportedError(error: unknown, endpoint?: string): { code: string; message: string } {
   if (error instanceof CliError) return { code: error.code, message: error.message };
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) return { code: 'BadArguments', message: `${(error as Error).message} (see "sluice help")` };
   if (endpoint && isUnreachable(error)) {
     return { code: 'RuntimeUnreachable', message: `the local runtime at ${endpoint} does not answer: start it with "npm start" (or "sluice up"), or point --endpoint / AWS_ENDPOINT_URL at a running one` };
   }

@@ -8,7 +8,7 @@ import { LocalRuntime, parseLocalSection } from '../local/runtime';
 import { EXAMPLES, seedExample } from '../local/seed';
 import { formatStatus, getStatus, promote, type RunStatus, setApproval } from './status';
 import { executionArnOf, parseParameters, requestBuild, retryRun } from './build-commands';
-import { reportedError } from './errors';
+import { CliError, reportedError } from './errors';
 import { formatLineage, lineageFrom } from './lineage';
 import { followJobLogs, followRunLogs, isRunReference, type LogLine, readLogs, readRunLogs, type RunLogLine } from './logs';
 import { localEndpoint, resolveTarget, type Target, TARGET_OPTIONS, type TargetFlags } from './target';
@@ -76,7 +76,7 @@ async function up(args: string[]): Promise<void> {
     options: { port: { type: 'string' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, 'package-dir': { type: 'string' }, images: { type: 'string' }, seed: { type: 'boolean' }, quiet: { type: 'boolean' } },
   });
   const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: expected 0-65535, got "${values.port}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError('BadArguments', `--port: expected 0-65535, got "${values.port}"`);
   const images = values.images ? parseLocalSection({ Images: parseYaml(readFileSync(values.images, 'utf8')) as unknown }, values.images) : undefined;
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const runtime = await LocalRuntime.start({
@@ -186,7 +186,7 @@ async function runCommand(argv: string[], targetOf: (flags: TargetFlags) => Prom
     case 'approve':
     case 'reject': {
       const { values, positionals } = parse(rest, { description: { type: 'string' } });
-      if (positionals.length !== 1) throw new Error(`${command}: expected one model package (ARN or group/version)`);
+      if (positionals.length !== 1) throw new CliError('BadArguments', `${command}: expected one model package (ARN or group/version)`);
       const approval = command === 'approve' ? 'Approved' : 'Rejected';
       const arn = await setApproval(await targetOf(values), positionals[0]!, approval, values.description);
       answer(values.json, { modelPackageArn: arn, approval }, `${approval} ${arn}`);
@@ -194,21 +194,21 @@ async function runCommand(argv: string[], targetOf: (flags: TargetFlags) => Prom
     }
     case 'promote': {
       const { values, positionals } = parse(rest, { bus: { type: 'string' } });
-      if (positionals.length !== 1) throw new Error('promote: expected one model package (ARN or group/version)');
+      if (positionals.length !== 1) throw new CliError('BadArguments', 'promote: expected one model package (ARN or group/version)');
       const arn = await promote(withBus(await targetOf(values), values.bus), positionals[0]!);
       answer(values.json, { modelPackageArn: arn, promotion: 'requested' }, `Promotion requested for ${arn}`);
       return 0;
     }
     case 'lineage': {
       const { values, positionals } = parse(rest, {});
-      if (positionals.length !== 1) throw new Error('lineage: expected one model version (<group>/<version> or ARN) or endpoint name');
+      if (positionals.length !== 1) throw new CliError('BadArguments', 'lineage: expected one model version (<group>/<version> or ARN) or endpoint name');
       const lineage = lineageFrom(await getStatus(await targetOf(values)), positionals[0]!);
       process.stdout.write(`${values.json ? JSON.stringify(lineage, null, 2) : formatLineage(lineage)}\n`);
       return 0;
     }
     case 'logs': {
       const { values, positionals } = parse(rest, { follow: { type: 'boolean' }, step: { type: 'string' } });
-      if (positionals.length !== 1) throw new Error('logs: expected one run (execution ARN or <state machine>/<execution>), SageMaker job or endpoint name');
+      if (positionals.length !== 1) throw new CliError('BadArguments', 'logs: expected one run (execution ARN or <state machine>/<execution>), SageMaker job or endpoint name');
       const reference = positionals[0]!;
       const time = (line: LogLine) => new Date(line.timestamp).toISOString();
       const print = (text: string) => process.stdout.write(`${text}\n`);
@@ -224,7 +224,7 @@ async function runCommand(argv: string[], targetOf: (flags: TargetFlags) => Prom
         answer(values.json, logs, [...logs.lines.map(format), ...notes].join('\n') || `(no job output yet; the run is ${logs.status})`);
         return 0;
       }
-      if (values.step) throw new Error('logs: --step names a step of a run: give the run (execution ARN or <state machine>/<execution>), not a job or endpoint');
+      if (values.step) throw new CliError('BadArguments', 'logs: --step names a step of a run: give the run (execution ARN or <state machine>/<execution>), not a job or endpoint');
       const format = (line: LogLine) => `${time(line)} ${line.stream}  ${line.message}`;
       if (values.follow) {
         // One line at a time as they arrive (JSON Lines with --json), until the job ends.
@@ -245,7 +245,7 @@ async function runCommand(argv: string[], targetOf: (flags: TargetFlags) => Prom
         bus: { type: 'string' },
         wait: { type: 'boolean' },
       });
-      if (positionals.length !== 1) throw new Error('run: expected one repository');
+      if (positionals.length !== 1) throw new CliError('BadArguments', 'run: expected one repository');
       const target = withBus(await targetOf(values), values.bus);
       const request = {
         repository: positionals[0]!,
@@ -267,7 +267,7 @@ async function runCommand(argv: string[], targetOf: (flags: TargetFlags) => Prom
     }
     case 'retry': {
       const { values, positionals } = parse(rest, { wait: { type: 'boolean' } });
-      if (positionals.length !== 1) throw new Error('retry: expected one run (execution ARN or <state machine>/<execution>)');
+      if (positionals.length !== 1) throw new CliError('BadArguments', 'retry: expected one run (execution ARN or <state machine>/<execution>)');
       const target = await targetOf(values);
       const retried = await retryRun(target, positionals[0]!);
       if (!values.wait) {

@@ -149,11 +149,13 @@ export function parseStackArn(arn: string): { partition: string; region: string;
   return { partition: match[1]!, region: match[2]!, accountId: match[3]! };
 }
 
+/** The stack outputs the CLI reads (serverless.yml `Outputs:`). */
+export const STACK_OUTPUTS = ['EventBusName', 'ArtifactsBucketName', 'BuildStateMachinePrefix', 'ModelDeployStateMachineArn', 'StageResourcePrefix'] as const;
+
 /** The names from a stack's Outputs; throws naming the outputs missing (a stack deployed before they existed). */
 export function namesFromOutputs(stackName: string, outputs: readonly Output[]): StageNames {
   const value = (key: string) => outputs.find((output) => output.OutputKey === key)?.OutputValue;
-  const wanted = ['EventBusName', 'ArtifactsBucketName', 'BuildStateMachinePrefix', 'ModelDeployStateMachineArn', 'StageResourcePrefix'] as const;
-  const missing = wanted.filter((key) => !value(key));
+  const missing = STACK_OUTPUTS.filter((key) => !value(key));
   if (missing.length > 0) throw new CliError('StackOutputsMissing', `stack ${stackName} has no output ${missing.join(', ')}: deploy this version of Sluice to it ("npx serverless deploy --stage <stage>")`);
   const resourcePrefix = value('StageResourcePrefix')!;
   if (!resourcePrefix.endsWith('--')) throw new CliError('BadStack', `stack ${stackName}: StageResourcePrefix "${resourcePrefix}" does not end with "--"`);

@@ -215,6 +215,14 @@ describe('main against a deployed stage', () => {
     expect(printed(stderr)).toMatch(/^sluice: stack sluice-qa not found in eu-west-1: name the deployed stage with --stage/);
   });
 
+  it('answers an unknown flag with BadArguments, before looking for any target', async () => {
+    const code = await main(['status', '--bogus', '--json'], ENV);
+
+    expect(code).toBe(1);
+    expect(JSON.parse(printed(stdout))).toEqual({ error: { code: 'BadArguments', message: expect.stringContaining("Unknown option '--bogus'") } });
+    expect(cloudFormation).not.toHaveReceivedCommand(DescribeStacksCommand);
+  });
+
   it('says to start the runtime when the local endpoint does not answer', async () => {
     sfn.on(ListStateMachinesCommand).rejects(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }));
 
