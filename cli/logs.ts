@@ -116,7 +116,7 @@ export async function followJobLogs(target: Target, name: string, print: (line: 
 
 /** Whether a `sluice logs` argument names a run (an execution ARN or `<state machine>/<execution>`) rather than a job or endpoint. */
 export function isRunReference(reference: string): boolean {
-  return reference.includes('/') || reference.startsWith('arn:');
+  return /^arn:[^:]+:states:/.test(reference) || (!reference.startsWith('arn:') && reference.includes('/'));
 }
 
 /** A job step of a run: its name and the name start-job gives its first attempt (later attempts add `-<n>`). */

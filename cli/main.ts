@@ -11,7 +11,7 @@ import { executionArnOf, parseParameters, requestBuild, retryRun } from './build
 import { CliError, reportedError } from './errors';
 import { formatLineage, lineageFrom } from './lineage';
 import { followJobLogs, followRunLogs, isRunReference, type LogLine, readLogs, readRunLogs, type RunLogLine } from './logs';
-import { localEndpoint, resolveTarget, type Target, TARGET_OPTIONS, type TargetFlags } from './target';
+import { resolveTarget, type Target, TARGET_OPTIONS, type TargetFlags } from './target';
 import { findRequestedRun, waitForRun } from './wait';
 
 /**
@@ -156,15 +156,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   try {
     return await runCommand(argv, targetOf);
   } catch (error) {
-    let endpoint = target?.endpoint;
-    if (!target) {
-      try {
-        endpoint = localEndpoint(parseArgs({ args: argv.slice(1), strict: false }).values as TargetFlags, env);
-      } catch {
-        endpoint = undefined;
-      }
-    }
-    const reported = reportedError(error, endpoint);
+    const reported = reportedError(error, target?.endpoint);
     if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ error: reported }, null, 2)}\n`);
     process.stderr.write(`sluice: ${reported.message}\n`);
     return 1;
@@ -179,8 +171,11 @@ async function runCommand(argv: string[], targetOf: (flags: TargetFlags) => Prom
       return -1; // keeps running until a signal
     case 'status': {
       const { values } = parse(rest, {});
-      const status = await getStatus(await targetOf(values));
-      process.stdout.write(`${values.json ? JSON.stringify(status, null, 2) : formatStatus(status)}\n`);
+      const target = await targetOf(values);
+      const status = await getStatus(target);
+      // Text says which stage it shows: the same command reads the local runtime or a deployed stage.
+      const where = target.kind === 'local' ? `local runtime ${target.endpoint}` : `${target.stackName} in ${target.region}, account ${target.accountId}`;
+      process.stdout.write(`${values.json ? JSON.stringify(status, null, 2) : `Stage ${target.stage} (${where})\n${formatStatus(status)}`}\n`);
       return 0;
     }
     case 'approve':
