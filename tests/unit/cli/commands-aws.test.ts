@@ -205,6 +205,18 @@ describe('main against a deployed stage', () => {
     expect(status.runs).toEqual([expect.objectContaining({ stateMachine: MACHINE, name: 'abalone-0123456789ab-f00d42', steps: [expect.objectContaining({ name: 'Preprocess', status: 'succeeded' }), { name: 'Train', status: 'running' }] })]);
   });
 
+  it('names the stage, stack, region and account it shows in text', async () => {
+    cloudFormation.on(DescribeStacksCommand).resolves({
+      Stacks: [{ StackName: 'sluice-prod', StackId: 'arn:aws:cloudformation:eu-west-1:111122223333:stack/sluice-prod/id', StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(), Outputs: OUTPUTS }],
+    });
+    sfn.on(ListStateMachinesCommand).resolves({ stateMachines: [] });
+    sageMaker.on(ListModelPackageGroupsCommand).resolves({ ModelPackageGroupSummaryList: [] });
+    sageMaker.on(ListEndpointsCommand).resolves({ Endpoints: [] });
+
+    expect(await main(['status', '--stage', 'prod', '--region', 'eu-west-1'], ENV)).toBe(0);
+    expect(printed(stdout)).toMatch(/^Stage prod \(sluice-prod in eu-west-1, account 111122223333\)\nRuns\n {2}\(none\)/);
+  });
+
   it('exits 1 with the error on stderr, and as {"error": …} on stdout with --json', async () => {
     cloudFormation.on(DescribeStacksCommand).rejects(Object.assign(new Error('Stack with id sluice-qa does not exist'), { name: 'ValidationError' }));
 
