@@ -32,7 +32,8 @@ import {
 import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, type ExecutionListItem, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 
 import { LOCAL_REGION } from '../local/context';
-import { LOCAL_CREDENTIALS, LocalRuntime, ROOT } from '../local/runtime';
+import { LOCAL_CREDENTIALS, ROOT } from '../local/context';
+import { LocalRuntime } from '../local/runtime';
 import { createRepository, pushDirectory } from '../local/seed';
 import { executionHistory } from '../cli/status';
 import { SNAPSHOT_STATE } from '../shared/pipeline/compile';

@@ -4,8 +4,8 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { DescribeExecutionCommand, RedriveExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 
 import { DETAIL_TYPES, EVENT_SOURCES } from '../shared/schemas/events';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../local/context';
-import { LOCAL_CREDENTIALS } from '../local/runtime';
+
+import type { Target } from './target';
 
 /**
  * `sluice run` and `sluice retry`: start a build by hand (`Model Build Requested` on the service bus,
@@ -39,12 +39,12 @@ export function parseParameters(pairs: readonly string[]): Record<string, string
   return parameters;
 }
 
-/** Publishes Model Build Requested on `busName`; returns its request id (the run's name is derived from it). */
-export async function requestBuild(endpoint: string | undefined, request: BuildRequest, busName: string, requestId = randomUUID()): Promise<string> {
-  const client = new EventBridgeClient({ region: LOCAL_REGION, ...(endpoint ? { endpoint, credentials: LOCAL_CREDENTIALS } : {}) });
+/** Publishes Model Build Requested on the stage's bus; returns its request id (the run's name is derived from it). */
+export async function requestBuild(target: Target, request: BuildRequest, requestId: string = randomUUID()): Promise<string> {
+  const client = new EventBridgeClient(target.clientConfig);
   try {
     const detail = { branch: 'main', ...request, requestId };
-    const result = await client.send(new PutEventsCommand({ Entries: [{ EventBusName: busName, Source: EVENT_SOURCES.sluice, DetailType: DETAIL_TYPES.modelBuildRequested, Detail: JSON.stringify(detail) }] }));
+    const result = await client.send(new PutEventsCommand({ Entries: [{ EventBusName: target.names.eventBusName, Source: EVENT_SOURCES.sluice, DetailType: DETAIL_TYPES.modelBuildRequested, Detail: JSON.stringify(detail) }] }));
     if (result.FailedEntryCount) throw new Error(`build request not accepted: ${result.Entries?.[0]?.ErrorCode}: ${result.Entries?.[0]?.ErrorMessage}`);
     return requestId;
   } finally {
@@ -52,12 +52,12 @@ export async function requestBuild(endpoint: string | undefined, request: BuildR
   }
 }
 
-/** A run as `sluice status` prints it (`<state machine>/<execution>`), or its execution ARN, as an ARN. */
-export function executionArnOf(reference: string, region = LOCAL_REGION, accountId = LOCAL_ACCOUNT_ID): string {
+/** A run as `sluice status` prints it (`<state machine>/<execution>`, in the target's account and region), or its execution ARN, as an ARN. */
+export function executionArnOf(reference: string, target: Pick<Target, 'partition' | 'region' | 'accountId'>): string {
   if (reference.startsWith('arn:')) return reference;
   const match = /^([A-Za-z0-9_-]{1,80})\/([A-Za-z0-9_-]{1,80})$/.exec(reference);
   if (!match) throw new Error(`"${reference}" is not a run: give its execution ARN or <state machine>/<execution> as "sluice status" shows it`);
-  return `arn:aws:states:${region}:${accountId}:execution:${match[1]}:${match[2]}`;
+  return `arn:${target.partition}:states:${target.region}:${target.accountId}:execution:${match[1]}:${match[2]}`;
 }
 
 /**
@@ -65,9 +65,9 @@ export function executionArnOf(reference: string, region = LOCAL_REGION, account
  * count it will carry. Throws with Step Functions' answer when the run cannot be redriven (it
  * succeeded, is still running, or is too old).
  */
-export async function retryRun(endpoint: string | undefined, reference: string): Promise<{ executionArn: string; redriveCount: number }> {
-  const executionArn = executionArnOf(reference);
-  const client = new SFNClient({ region: LOCAL_REGION, ...(endpoint ? { endpoint, credentials: LOCAL_CREDENTIALS } : {}) });
+export async function retryRun(target: Target, reference: string): Promise<{ executionArn: string; redriveCount: number }> {
+  const executionArn = executionArnOf(reference, target);
+  const client = new SFNClient(target.clientConfig);
   try {
     const before = await client.send(new DescribeExecutionCommand({ executionArn }));
     await client.send(new RedriveExecutionCommand({ executionArn, clientToken: `sluice-retry-${before.redriveCount ?? 0}` }));

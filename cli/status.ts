@@ -16,13 +16,13 @@ import { DescribeExecutionCommand, GetExecutionHistoryCommand, type HistoryEvent
 
 import { MODEL_PACKAGE_ARN, parseModelPackageArn } from '../shared/naming';
 import { stepOfState } from '../shared/pipeline/compile';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../local/context';
-import { LOCAL_CREDENTIALS } from '../local/runtime';
+
+import type { Target } from './target';
 
 /**
  * `sluice status` and `sluice approve|reject`: read and change the loop through the same AWS APIs
- * a user would call (Step Functions, SageMaker, S3) — against the local runtime or, with the
- * endpoint left to the SDK's defaults, against AWS.
+ * a user would call (Step Functions, SageMaker, S3) — against the local runtime or a deployed
+ * stage alike (the Target says which, and names the stage's resources).
  */
 
 export interface RunStatus {
@@ -78,9 +78,14 @@ export interface Status {
   endpoints: EndpointStatus[];
 }
 
-function clients(endpoint: string | undefined) {
-  const common = { region: LOCAL_REGION, ...(endpoint ? { endpoint, credentials: LOCAL_CREDENTIALS } : {}) };
-  return { sfn: new SFNClient(common), sageMaker: new SageMakerClient(common), s3: new S3Client({ ...common, forcePathStyle: true }) };
+function clients(target: Target) {
+  const common = target.clientConfig;
+  return { sfn: new SFNClient(common), sageMaker: new SageMakerClient(common), s3: new S3Client({ ...common, forcePathStyle: target.kind === 'local' }) };
+}
+
+/** Whether a state machine is one of the stage's: a compiled pipeline (build prefix) or the deploy machine. */
+function isStageMachine(target: Target, name: string | undefined): boolean {
+  return name !== undefined && (name.startsWith(target.names.buildStateMachinePrefix) || name === target.names.deployStateMachineName);
 }
 
 /** An execution's whole history, oldest first (every page of GetExecutionHistory). */
@@ -106,11 +111,11 @@ function provenance(name: string, output: string | undefined): Pick<StepStatus, 
   }
 }
 
-/** Steps of one execution from its history: each step entered, whether it exited, and cache hits. A redriven run's steps are shown once, as they ended last. */
-async function steps(sfn: SFNClient, executionArn: string): Promise<RunStatus['steps']> {
+/** Steps of one execution from its history: each step entered, whether it exited, and cache hits. A redriven run's steps are shown once, as they ended last. Pure. */
+export function stepsOf(history: readonly HistoryEvent[]): RunStatus['steps'] {
   const result: StepStatus[] = [];
   const enteredAt = new Map<string, number>();
-  for (const event of await executionHistory(sfn, executionArn)) {
+  for (const event of history) {
     const type = event.type ?? '';
     if (type.endsWith('StateEntered') && event.stateEnteredEventDetails?.name && stepOfState(event.stateEnteredEventDetails.name) === event.stateEnteredEventDetails.name) {
       const name = event.stateEnteredEventDetails.name;
@@ -171,29 +176,60 @@ async function servedVersion(sageMaker: SageMakerClient, endpointConfigName: str
   }
 }
 
-/** Gathers runs (newest first, at most `limit` per state machine), model versions and endpoints. */
-export async function getStatus(endpoint: string | undefined, limit = 20): Promise<Status> {
-  const { sfn, sageMaker, s3 } = clients(endpoint);
+/** One run as status shows it: DescribeExecution and its history's steps. */
+async function describeRun(sfn: SFNClient, executionArn: string): Promise<RunStatus> {
+  const detail = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+  return {
+    stateMachine: detail.stateMachineArn?.split(':').at(-1) ?? '',
+    name: detail.name ?? executionArn.split(':').at(-1) ?? '',
+    status: detail.status ?? 'UNKNOWN',
+    startDate: detail.startDate?.toISOString(),
+    stopDate: detail.stopDate?.toISOString(),
+    error: detail.error,
+    cause: detail.cause,
+    steps: stepsOf(await executionHistory(sfn, executionArn)),
+  };
+}
+
+/** One run (execution ARN) with its steps, as `sluice status` shows it. */
+export async function getRun(target: Target, executionArn: string): Promise<RunStatus> {
+  const sfn = new SFNClient(target.clientConfig);
+  try {
+    return await describeRun(sfn, executionArn);
+  } finally {
+    sfn.destroy();
+  }
+}
+
+/** Every page of ListStateMachines: the stage's machines (its pipelines and the deploy machine). */
+async function stageMachines(sfn: SFNClient, target: Target): Promise<{ name: string; stateMachineArn: string }[]> {
+  const machines: { name: string; stateMachineArn: string }[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(new ListStateMachinesCommand({ nextToken }));
+    for (const machine of page.stateMachines ?? []) if (isStageMachine(target, machine.name) && machine.stateMachineArn) machines.push({ name: machine.name!, stateMachineArn: machine.stateMachineArn });
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return machines;
+}
+
+/**
+ * Gathers the stage's runs (newest first, at most `limit` per state machine), model versions and
+ * endpoints — only the target stage's (names under its prefixes), so other stages and other stacks
+ * in the same account stay out.
+ */
+export async function getStatus(target: Target, limit = 20): Promise<Status> {
+  const { sfn, sageMaker, s3 } = clients(target);
+  const ofStage = (name: string | undefined) => name?.startsWith(target.names.resourcePrefix) === true;
   try {
     const runs: RunStatus[] = [];
-    for (const machine of (await sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? []) {
+    for (const machine of await stageMachines(sfn, target)) {
       const executions = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: machine.stateMachineArn, maxResults: limit }))).executions ?? [];
-      for (const execution of executions) {
-        const detail = await sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }));
-        runs.push({
-          stateMachine: machine.name ?? '',
-          name: execution.name ?? '',
-          status: detail.status ?? 'UNKNOWN',
-          startDate: detail.startDate?.toISOString(),
-          stopDate: detail.stopDate?.toISOString(),
-          error: detail.error,
-          cause: detail.cause,
-          steps: await steps(sfn, execution.executionArn!),
-        });
-      }
+      for (const execution of executions) runs.push(await describeRun(sfn, execution.executionArn!));
     }
     const modelVersions: ModelVersionStatus[] = [];
-    for (const group of (await sageMaker.send(new ListModelPackageGroupsCommand({ MaxResults: 100 }))).ModelPackageGroupSummaryList ?? []) {
+    const groups = (await sageMaker.send(new ListModelPackageGroupsCommand({ MaxResults: 100, NameContains: target.names.resourcePrefix }))).ModelPackageGroupSummaryList ?? [];
+    for (const group of groups.filter((candidate) => ofStage(candidate.ModelPackageGroupName))) {
       const packages = (await sageMaker.send(new ListModelPackagesCommand({ ModelPackageGroupName: group.ModelPackageGroupName, MaxResults: 100, SortBy: 'CreationTime', SortOrder: 'Descending' }))).ModelPackageSummaryList ?? [];
       for (const summary of packages) {
         const described = await sageMaker.send(new DescribeModelPackageCommand({ ModelPackageName: summary.ModelPackageArn }));
@@ -210,7 +246,8 @@ export async function getStatus(endpoint: string | undefined, limit = 20): Promi
       }
     }
     const endpoints: EndpointStatus[] = [];
-    for (const summary of (await sageMaker.send(new ListEndpointsCommand({ MaxResults: 100 }))).Endpoints ?? []) {
+    const endpointSummaries = (await sageMaker.send(new ListEndpointsCommand({ MaxResults: 100, NameContains: target.names.resourcePrefix }))).Endpoints ?? [];
+    for (const summary of endpointSummaries.filter((candidate) => ofStage(candidate.EndpointName))) {
       const described = await sageMaker.send(new DescribeEndpointCommand({ EndpointName: summary.EndpointName }));
       endpoints.push({
         name: summary.EndpointName ?? '',
@@ -228,18 +265,18 @@ export async function getStatus(endpoint: string | undefined, limit = 20): Promi
   }
 }
 
-/** Accepts a model package ARN or `<group>/<version>`; throws naming the expected forms otherwise. */
-export function modelPackageArn(reference: string, region = LOCAL_REGION, accountId = LOCAL_ACCOUNT_ID): string {
+/** Accepts a model package ARN or `<group>/<version>` (in the target's account and region); throws naming the expected forms otherwise. */
+export function modelPackageArn(reference: string, target: Pick<Target, 'partition' | 'region' | 'accountId'>): string {
   if (MODEL_PACKAGE_ARN.test(reference)) return reference;
   const match = /^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})\/(\d+)$/.exec(reference);
   if (!match) throw new Error(`model package: expected an ARN (arn:aws:sagemaker:…:model-package/<group>/<version>) or <group>/<version>, got "${reference}"`);
-  return `arn:aws:sagemaker:${region}:${accountId}:model-package/${match[1]}/${match[3]}`;
+  return `arn:${target.partition}:sagemaker:${target.region}:${target.accountId}:model-package/${match[1]}/${match[3]}`;
 }
 
 /** Sets a version's approval status (UpdateModelPackage); SageMaker then emits its state-change event. */
-export async function setApproval(endpoint: string | undefined, reference: string, status: ModelApprovalStatus, description?: string): Promise<string> {
-  const arn = modelPackageArn(reference);
-  const { sageMaker } = clients(endpoint);
+export async function setApproval(target: Target, reference: string, status: ModelApprovalStatus, description?: string): Promise<string> {
+  const arn = modelPackageArn(reference, target);
+  const sageMaker = new SageMakerClient(target.clientConfig);
   try {
     await sageMaker.send(new UpdateModelPackageCommand({ ModelPackageArn: arn, ModelApprovalStatus: status, ApprovalDescription: description }));
     return arn;
@@ -250,15 +287,15 @@ export async function setApproval(endpoint: string | undefined, reference: strin
 
 /**
  * Releases the prod gate of the deploy waiting on this version: publishes `Model Promotion
- * Approved` on the service's bus (functions/on-promotion completes the waiting task). The same
+ * Approved` on the stage's bus (functions/on-promotion completes the waiting task). The same
  * event is the documented API for tools other than this CLI.
  */
-export async function promote(endpoint: string | undefined, reference: string, busName: string, approvedBy = 'sluice promote'): Promise<string> {
-  const arn = modelPackageArn(reference);
-  const client = new EventBridgeClient({ region: LOCAL_REGION, ...(endpoint ? { endpoint, credentials: LOCAL_CREDENTIALS } : {}) });
+export async function promote(target: Target, reference: string, approvedBy = 'sluice promote'): Promise<string> {
+  const arn = modelPackageArn(reference, target);
+  const client = new EventBridgeClient(target.clientConfig);
   try {
     const result = await client.send(
-      new PutEventsCommand({ Entries: [{ EventBusName: busName, Source: 'sluice', DetailType: 'Model Promotion Approved', Detail: JSON.stringify({ modelPackageArn: arn, approvedBy }) }] }),
+      new PutEventsCommand({ Entries: [{ EventBusName: target.names.eventBusName, Source: 'sluice', DetailType: 'Model Promotion Approved', Detail: JSON.stringify({ modelPackageArn: arn, approvedBy }) }] }),
     );
     if (result.FailedEntryCount) throw new Error(`promotion event not accepted: ${result.Entries?.[0]?.ErrorCode}: ${result.Entries?.[0]?.ErrorMessage}`);
     return arn;

@@ -2,6 +2,7 @@ import { ModelApprovalStatus } from '@aws-sdk/client-sagemaker';
 
 import { type Lineage, lineageFrom } from '../cli/lineage';
 import { getStatus, promote, setApproval, type Status } from '../cli/status';
+import type { Target } from '../cli/target';
 
 /**
  * What the dashboard reads and changes, and nothing else: the same calls `sluice status`,
@@ -23,17 +24,16 @@ export interface DashboardBackend {
 }
 
 /**
- * The backend over the CLI's own functions, for `endpoint` (a local runtime or any AWS-compatible
- * endpoint; undefined: AWS through the SDK's defaults) and the service's event bus `bus`. The one
- * place that knows how those functions are called.
+ * The backend over the CLI's own functions, for `target` (the local runtime, or a deployed stage
+ * found as the CLI finds it: cli/target.ts). The one place that knows how those functions are called.
  */
-export function cliBackend(endpoint: string | undefined, options: { bus: string }): DashboardBackend {
+export function cliBackend(target: Target): DashboardBackend {
   return {
-    target: endpoint ?? 'AWS',
-    status: () => getStatus(endpoint),
-    lineage: async (reference) => lineageFrom(await getStatus(endpoint), reference),
-    approve: (reference, note) => setApproval(endpoint, reference, ModelApprovalStatus.APPROVED, note),
-    reject: (reference, note) => setApproval(endpoint, reference, ModelApprovalStatus.REJECTED, note),
-    promote: (reference) => promote(endpoint, reference, options.bus, 'sluice dashboard'),
+    target: target.endpoint ?? `AWS ${target.stackName} (${target.region})`,
+    status: () => getStatus(target),
+    lineage: async (reference) => lineageFrom(await getStatus(target), reference),
+    approve: (reference, note) => setApproval(target, reference, ModelApprovalStatus.APPROVED, note),
+    reject: (reference, note) => setApproval(target, reference, ModelApprovalStatus.REJECTED, note),
+    promote: (reference) => promote(target, reference, 'sluice dashboard'),
   };
 }

@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+
 /**
  * What every emulated service gets from the runtime. Services never reach into each other: they
  * publish events and call the functions given here, so each can be tested on its own.
@@ -25,6 +27,12 @@ export interface ServiceContext {
   log(message: string, fields?: Record<string, unknown>): void;
 }
 
+/** The repository root (this file lives in <root>/local). */
+export const ROOT = resolve(__dirname, '..');
+/** The stage the local runtime deploys (serverless.yml params.local). */
+export const STAGE = 'local';
+/** Credentials the runtime's own clients use; the runtime accepts any. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 export const LOCAL_ACCOUNT_ID = '123456789012';
 export const LOCAL_REGION = 'us-east-1';
 

@@ -8,9 +8,11 @@ import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-s
 import { describeEvent } from '../cli/main';
 import { LOCAL_REGION } from './context';
 import type { EventBridgeEvent } from './eventbridge/service';
-import { LOCAL_CREDENTIALS, LocalRuntime } from './runtime';
+import { LOCAL_CREDENTIALS } from './context';
+import { LocalRuntime } from './runtime';
 import { EXAMPLE_DIR, seedExample } from './seed';
 import { getStatus, promote, setApproval } from '../cli/status';
+import { localTarget } from '../cli/target';
 
 /**
  * `npm run demo`: the whole loop, unattended, on a fresh runtime in a temp directory — create the
@@ -24,8 +26,6 @@ import { getStatus, promote, setApproval } from '../cli/status';
 const BUILD_TIMEOUT_MS = 10 * 60_000;
 const STAGING_TIMEOUT_MS = 10 * 60_000;
 const PROD_TIMEOUT_MS = 10 * 60_000;
-/** The local stage's bus (serverless.yml: sluice-<stage>), where `sluice promote` publishes. */
-const BUS_NAME = 'sluice-local';
 /** Predictions shown next to the truth before the MSE. */
 const SHOWN = 5;
 /** Rows per InvokeEndpoint request (well under the 6 MB payload limit either way). */
@@ -159,7 +159,7 @@ async function demo(): Promise<number> {
     figures.buildSeconds = elapsed(pushed);
     const arn = String(built.detail.modelPackageArn);
     figures.modelPackageArn = arn;
-    const status = await getStatus(runtime.endpoint);
+    const status = await getStatus(localTarget(runtime.endpoint));
     const version = status.modelVersions.find((v) => v.arn === arn);
     const run = status.runs.find((r) => r.status === 'SUCCEEDED' && r.stateMachine.startsWith('sluice-local-build-'));
     const reference = `${version?.group}/${version?.version}`;
@@ -171,7 +171,7 @@ async function demo(): Promise<number> {
 
     // ---- deploy: approve → staging (smoke test) → prod gate → promote → prod (blue/green)
     const approved = performance.now();
-    await setApproval(runtime.endpoint, arn, 'Approved', 'npm run demo');
+    await setApproval(localTarget(runtime.endpoint), arn, 'Approved', 'npm run demo');
     say(`approved ${reference}`);
     const staging = await waitForEvent(
       runtime,
@@ -182,7 +182,7 @@ async function demo(): Promise<number> {
     );
     say(`staging serves ${reference} (${String(staging.detail.endpointName)}, smoke test passed) after ${elapsed(approved)} s`);
     // Released at once if the run already waits at the gate, else as soon as it gets there.
-    await promote(runtime.endpoint, arn, BUS_NAME, 'npm run demo');
+    await promote(localTarget(runtime.endpoint), arn, 'npm run demo');
     say(`promoted ${reference} through the prod gate`);
     const prod = await waitForEvent(
       runtime,
@@ -194,7 +194,7 @@ async function demo(): Promise<number> {
     figures.deploySeconds = elapsed(approved);
     const endpointName = String(prod.detail.endpointName);
     say(`prod serves ${reference} (${endpointName}) ${String(figures.deploySeconds)} s after the approval`);
-    for (const endpoint of (await getStatus(runtime.endpoint)).endpoints) {
+    for (const endpoint of (await getStatus(localTarget(runtime.endpoint))).endpoints) {
       say(`  endpoint  ${endpoint.name}  ${endpoint.status}  ${endpoint.modelVersion ?? '(version unknown)'}`);
     }
 

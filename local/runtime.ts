@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
 import { parse as parseYaml } from 'yaml';
 
+import { localTarget } from '../cli/target';
 import { cliBackend } from '../dashboard/backend';
 import { createDashboardHandler, isDashboardPath } from '../dashboard/handler';
 import { type LocalImages, localSectionSchema } from '../shared/schemas/mlops-config';
@@ -16,7 +17,7 @@ import { type LocalImages, localSectionSchema } from '../shared/schemas/mlops-co
 import { readWiring, type Template, type Wiring } from './cloudformation/template';
 import { CLOUDWATCH_CONTENT_TYPE, CLOUDWATCH_TARGET_PREFIX, type CloudWatchService, createCloudWatchService, readCloudWatchBody } from './cloudwatch/service';
 import { createCodeCommitService, type CodeCommitService } from './codecommit/service';
-import { LOCAL_ACCOUNT_ID, LOCAL_REGION, type LocalEventEntry, type ServiceContext } from './context';
+import { LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, LOCAL_REGION, type LocalEventEntry, ROOT, type ServiceContext, STAGE } from './context';
 import { createDynamoDbService, type DynamoDbService } from './dynamodb/service';
 import { createEventBridgeService, type EventBridgeEvent, type EventBridgeService } from './eventbridge/service';
 import { AwsServiceError, readBody, sendAwsError, serveAwsJson, targetOperation, type JsonOperations } from './http/aws-json';
@@ -39,12 +40,7 @@ import { createStepFunctionsService, type StepFunctionsService } from './stepfun
  * rules, state machines, tables, queues and buses. Nothing here lists functions or rules itself.
  */
 
-/** The repository root (this file lives in <root>/local). */
-export const ROOT = resolve(__dirname, '..');
-export const STAGE = 'local';
 export const STACK_NAME = `sluice-${STAGE}`;
-/** Credentials the runtime's own clients use; the runtime accepts any. */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 export interface RuntimeOptions {
   dataDir: string;
@@ -266,7 +262,7 @@ export class LocalRuntime {
         }),
     };
     // The dashboard reads the runtime through its own AWS APIs, as `sluice status` does.
-    const dashboard = createDashboardHandler({ backend: cliBackend(endpoint, { bus: `sluice-${STAGE}` }), hosts: isLoopbackHost(options.host) ? 'loopback' : 'any' });
+    const dashboard = createDashboardHandler({ backend: cliBackend(localTarget(endpoint)), hosts: isLoopbackHost(options.host) ? 'loopback' : 'any' });
     wired.route = async (request, response) => {
       const target = targetOperation(request);
       const path = (request.url ?? '/').split('?')[0]!;

@@ -9,7 +9,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { parse as parseYaml } from 'yaml';
 
 import { LOCAL_REGION } from './context';
-import { LOCAL_CREDENTIALS, ROOT } from './runtime';
+import { LOCAL_CREDENTIALS, ROOT } from './context';
 
 /**
  * What a user does by hand, done for them: create a CodeCommit repository on the runtime, put a

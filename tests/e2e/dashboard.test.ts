@@ -8,6 +8,7 @@ import { DescribeEndpointCommand, DescribeModelPackageCommand, SageMakerClient }
 import { type Browser, chromium, type Page } from 'playwright-core';
 
 import { getStatus } from '../../cli/status';
+import { localTarget } from '../../cli/target';
 import { freePort } from '../../local/http/free-port';
 import { EXAMPLE_DIR, pushDirectory, seedExample } from '../../local/seed';
 import { ROOT } from '../helpers/fixtures';
@@ -91,7 +92,7 @@ describe('the dashboard on the local runtime, in headless Chromium', () => {
       240_000,
     );
     expect(outcome['detail-type']).toBe('Model Build Succeeded');
-    const mse = (await getStatus(runtime.endpoint)).modelVersions.find((v) => v.group === GROUP)?.metrics as { regression_metrics: { mse: { value: number } } };
+    const mse = (await getStatus(localTarget(runtime.endpoint))).modelVersions.find((v) => v.group === GROUP)?.metrics as { regression_metrics: { mse: { value: number } } };
 
     await page.goto(`${runtime.endpoint}/dashboard/`);
     await versionRow().waitFor({ timeout: 30_000 });
@@ -134,7 +135,7 @@ describe('the dashboard on the local runtime, in headless Chromium', () => {
     expect(described.ModelApprovalStatus).toBe('Approved');
     expect(described.ApprovalDescription).toBe('approved from the dashboard test');
     expect((await sageMaker.send(new DescribeEndpointCommand({ EndpointName: STAGING }))).EndpointStatus).toBe('InService');
-    expect((await getStatus(runtime.endpoint)).endpoints.find((e) => e.name === STAGING)?.modelVersion).toBe(VERSION);
+    expect((await getStatus(localTarget(runtime.endpoint))).endpoints.find((e) => e.name === STAGING)?.modelVersion).toBe(VERSION);
     expect(await endpointRow(STAGING).textContent()).toContain('all traffic');
   }, 300_000);
 

@@ -10,6 +10,7 @@ import { ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws
 import type { EventBridgeEvent } from '../../local/eventbridge/service';
 import { EXAMPLE_DIR, pushDirectory, seedExample } from '../../local/seed';
 import { promote, setApproval } from '../../cli/status';
+import { localTarget } from '../../cli/target';
 import { processesMentioning, type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
 
 /**
@@ -98,7 +99,7 @@ describe('the deploy loop on the local runtime', () => {
     const seeded = await seedExample(runtime.endpoint);
     v1 = await builtVersion(seeded.commit!);
 
-    await setApproval(runtime.endpoint, v1, 'Approved');
+    await setApproval(localTarget(runtime.endpoint), v1, 'Approved');
     const approval = await waitForEvent((e) => e['detail-type'] === 'SageMaker Model Package State Change' && e.detail.ModelApprovalStatus === 'Approved', 'the approval event');
     // At-least-once delivery: the same event twice more.
     for (let copy = 0; copy < 2; copy += 1) {
@@ -117,7 +118,7 @@ describe('the deploy loop on the local runtime', () => {
   it('waits at the prod gate until promoted, then serves from prod', async () => {
     expect(events().some((e) => isSluice('Model Deployed')(e) && e.detail.stage === 'prod')).toBe(false);
 
-    await promote(runtime.endpoint, v1, 'sluice-local');
+    await promote(localTarget(runtime.endpoint), v1);
     await deployed('prod', v1);
 
     expect(await predictions(PROD)).toHaveLength(2);
@@ -129,9 +130,9 @@ describe('the deploy loop on the local runtime', () => {
     v2 = await builtVersion(commit);
     expect(v2).toBe(versionArn(2));
 
-    await setApproval(runtime.endpoint, v2, 'Approved');
+    await setApproval(localTarget(runtime.endpoint), v2, 'Approved');
     await deployed('staging', v2);
-    await promote(runtime.endpoint, v2, 'sluice-local');
+    await promote(localTarget(runtime.endpoint), v2);
     const failed = await waitForEvent((e) => isSluice('Model Deploy Failed')(e) && e.detail.modelPackageArn === v2, 'the failed prod deploy of v2');
 
     expect(failed.detail).toMatchObject({ step: 'Prod', error: 'DeployRolledBack' });
@@ -142,7 +143,7 @@ describe('the deploy loop on the local runtime', () => {
   it('redeploys the previous approved version where a rejected version is live', async () => {
     const before = events().length;
 
-    await setApproval(runtime.endpoint, v2, 'Rejected');
+    await setApproval(localTarget(runtime.endpoint), v2, 'Rejected');
     const rolledBack = await deployed('staging', v1, before);
 
     expect(rolledBack.detail.version).toBe(1);

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { CreateTrainingJobCommand, DescribeTrainingJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 
+import { createRepository, EXAMPLE_DIR, pushDirectory } from '../../local/seed';
 import { repositoryKey } from '../../shared/naming';
 import { executionRoleArn } from '../../shared/pipeline/tenancy';
 import { awsCliJson } from '../helpers/aws-cli';
@@ -30,6 +32,26 @@ const LINES = ['epoch 1 loss 0.50', 'epoch 2 loss 0.25', 'training done'];
 /** Lines on stdout, then (after a pause, so the order is certain) one on stderr. */
 const SCRIPT = `${LINES.map((line) => `echo "${line}"`).join('; ')}; sleep 0.3; echo "warning: on stderr" >&2`;
 
+/** A pipeline of two independent Processing steps, each printing its own lines (a pause keeps the run going while it is followed). */
+const RUN_REPOSITORY = 'logs-run';
+const MLOPS_YAML = `Version: 2
+Steps:
+  prepare:
+    Type: Processing
+    AppSpecification: { ImageUri: echo.local/prepare:latest }
+    ProcessingResources: { ClusterConfig: { InstanceType: ml.m5.large } }
+  report:
+    Type: Processing
+    AppSpecification: { ImageUri: echo.local/report:latest }
+    ProcessingResources: { ClusterConfig: { InstanceType: ml.m5.large } }
+Local:
+  Images:
+    echo.local/prepare:latest:
+      Command: [sh, -c, 'echo "prepare line 1"; sleep 2; echo "prepare line 2"']
+    echo.local/report:latest:
+      Command: [sh, -c, 'echo "report line"']
+`;
+
 let dataDir: string;
 let runtime: RuntimeProcess;
 let sageMaker: SageMakerClient;
@@ -41,6 +63,11 @@ beforeAll(async () => {
   runtime = await startRuntime({ dataDir: join(dataDir, 'runtime'), images });
   sageMaker = new SageMakerClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials: CREDENTIALS });
 }, 300_000);
+
+/** `sluice <args>` against the runtime, from the repository root. */
+function sluiceCli(args: string[]) {
+  return spawnSync(join(ROOT, 'bin', 'sluice'), [...args, '--endpoint', runtime.endpoint], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+}
 
 afterAll(async () => {
   sageMaker?.destroy();
@@ -159,6 +186,82 @@ describe('CloudWatch Logs on the local runtime, through the AWS CLI', () => {
     const job = await sageMaker.send(new DescribeTrainingJobCommand({ TrainingJobName: 'logs-follow' }));
     expect(job.TrainingJobStatus).toBe('Completed');
   }, 60_000);
+
+  describe('by run and step', () => {
+    let run: string;
+
+    it('follows a running build\'s job lines with `sluice logs <run> --follow`, each tagged with its step, until the run ends', async () => {
+      const sfn = new SFNClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials: CREDENTIALS });
+      try {
+        await createRepository(runtime.endpoint, RUN_REPOSITORY);
+        await pushDirectory(runtime.endpoint, RUN_REPOSITORY, EXAMPLE_DIR, { changes: { 'mlops.yaml': MLOPS_YAML } });
+        run = await eventually(
+          runtime,
+          async () => {
+            for (const machine of (await sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? []) {
+              if (!machine.name?.includes(RUN_REPOSITORY)) continue;
+              const [execution] = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: machine.stateMachineArn }))).executions ?? [];
+              if (execution) return `${machine.name}/${execution.name}`;
+            }
+            return undefined;
+          },
+          'the pushed build run',
+          30_000,
+        );
+      } finally {
+        sfn.destroy();
+      }
+
+      const child = spawn(join(ROOT, 'bin', 'sluice'), ['logs', run, '--follow', '--json', '--endpoint', runtime.endpoint], { cwd: ROOT });
+      let output = '';
+      let errors = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+
+      expect(code).toBe(0);
+      expect(errors).toContain('run SUCCEEDED');
+      const lines = output.trim().split('\n').map((line) => JSON.parse(line) as { step: string; message: string });
+      expect(lines.filter((line) => line.step === 'prepare').map((line) => line.message)).toEqual(['prepare line 1', 'prepare line 2']);
+      expect(lines.filter((line) => line.step === 'report').map((line) => line.message)).toEqual(['report line']);
+    }, 120_000);
+
+    it('shows one step\'s lines with `sluice logs <run> --step`, and names the job steps for a step that ran no job', () => {
+      const prepare = sluiceCli(['logs', run, '--step', 'prepare', '--json']);
+      const text = sluiceCli(['logs', run]);
+      const missing = sluiceCli(['logs', run, '--step', 'nope']);
+
+      expect(prepare.status).toBe(0);
+      const shown = JSON.parse(prepare.stdout) as { status: string; lines: { step: string; stream: string; message: string }[] };
+      expect(shown.status).toBe('SUCCEEDED');
+      expect(shown.lines.map((line) => [line.step, line.message])).toEqual([
+        ['prepare', 'prepare line 1'],
+        ['prepare', 'prepare line 2'],
+      ]);
+      expect(shown.lines[0]!.stream).toMatch(/^sluice-local--logs-run-prepare-[0-9a-f]{12}\/algo-1-\d{10}$/);
+      expect(text.status).toBe(0);
+      expect(text.stdout).toMatch(/^report\s+\S+Z {2}report line$/m);
+      expect(text.stdout).toMatch(/^prepare\s+\S+Z {2}prepare line 2$/m);
+      expect(missing.status).toBe(1);
+      expect(missing.stderr).toMatch(/started no job for step "nope": its job steps are (prepare, report|report, prepare)/);
+    }, 60_000);
+
+    it('starts a build with `sluice run --wait`, shows its steps as they change on stderr, and answers with the run', () => {
+      const result = sluiceCli(['run', RUN_REPOSITORY, '--wait', '--json']);
+
+      expect(result.status).toBe(0);
+      const answer = JSON.parse(result.stdout) as { executionArn: string; status: string; steps: { name: string; status: string }[] };
+      expect(answer.status).toBe('SUCCEEDED');
+      expect(answer.executionArn).toMatch(/:execution:sluice-local-build-logs-run-[0-9a-f]{8}:logs-run-[0-9a-f]{12}-run-[0-9a-f]{12}$/);
+      expect(answer.steps).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'prepare', status: 'succeeded' }), expect.objectContaining({ name: 'report', status: 'succeeded' })]));
+      expect(result.stderr).toContain('waiting for its run');
+      expect(result.stderr).toMatch(/prepare succeeded/);
+      expect(result.stderr).toMatch(/SUCCEEDED/);
+
+      const logs = sluiceCli(['logs', answer.executionArn, '--step', 'report', '--json']);
+      expect((JSON.parse(logs.stdout) as { lines: { message: string }[] }).lines.map((line) => line.message)).toEqual(['report line']);
+    }, 120_000);
+  });
 
   it('leaves no process behind once the runtime stops', async () => {
     await runtime.stop();

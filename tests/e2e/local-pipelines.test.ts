@@ -8,6 +8,7 @@ import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, ListExec
 
 import { createRepository, exampleDir, pushDirectory, uploadExampleData } from '../../local/seed';
 import { getStatus } from '../../cli/status';
+import { localTarget } from '../../cli/target';
 import { jobName } from '../../shared/naming';
 import { ROOT } from '../helpers/fixtures';
 import { eventually, type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
@@ -128,7 +129,7 @@ describe('a Version 2 pipeline on the local runtime', () => {
 
     expect(run.status).toBe('SUCCEEDED');
     expect(await jobCounts()).toBe(jobsBefore);
-    const status = (await getStatus(runtime.endpoint)).runs.find((candidate) => candidate.name === run.name)!;
+    const status = (await getStatus(localTarget(runtime.endpoint))).runs.find((candidate) => candidate.name === run.name)!;
     const cached = status.steps.filter((step) => step.cachedFrom === firstRun.executionArn).map((step) => step.name);
     expect(cached).toEqual(expect.arrayContaining(JOB_STEPS));
   }, 300_000);
@@ -142,7 +143,7 @@ describe('a Version 2 pipeline on the local runtime', () => {
     const run = await ended((candidate) => candidate.name?.includes('-run-') === true && ofCommit(firstCommit)(candidate));
 
     expect(run.status).toBe('SUCCEEDED');
-    const status = (await getStatus(runtime.endpoint)).runs.find((candidate) => candidate.name === run.name)!;
+    const status = (await getStatus(localTarget(runtime.endpoint))).runs.find((candidate) => candidate.name === run.name)!;
     expect(status.steps.filter((step) => step.reusedFrom === firstRun.executionArn).map((step) => step.name)).toEqual(expect.arrayContaining(['split', ...TRAININGS]));
     expect(JSON.parse(run.input!).parameters.MinAccuracy).toBe(0.5);
     // evaluate runs again as a step, and its unchanged inputs find the first run's result in the cache: no job at all.

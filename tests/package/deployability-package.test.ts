@@ -4,6 +4,7 @@
  */
 import { actions, packageService, type PackagedService, resources, resourcesOfType, statementsOf } from '../helpers/package';
 import { repositoryKey, shortHash } from '../../shared/naming';
+import { STACK_OUTPUTS } from '../../cli/target';
 
 let packaged: PackagedService;
 let template: PackagedService['template'];
@@ -394,5 +395,17 @@ describe('Step Functions logging', () => {
         'logs:DescribeLogGroups',
       ]),
     );
+  });
+});
+
+describe('the outputs the sluice CLI discovers a stage by (cli/target.ts)', () => {
+  it('has every output the CLI reads, with the stage resource prefix and the bus of the stage', () => {
+    const outputs = template.Outputs as Record<string, { Value: unknown }>;
+
+    for (const key of STACK_OUTPUTS) expect(outputs[key]).toBeDefined();
+    expect(outputs.StageResourcePrefix!.Value).toBe('sluice-dev--');
+    expect(outputs.BuildStateMachinePrefix!.Value).toBe('sluice-dev-build-');
+    expect(outputs.EventBusName!.Value).toEqual({ Ref: 'EventBus' });
+    expect(template.Resources.EventBus!.Properties.Name).toBe('sluice-dev');
   });
 });

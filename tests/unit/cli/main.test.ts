@@ -1,21 +1,24 @@
-import { describeEvent, endpointFrom } from '../../../cli/main';
+import { describeEvent } from '../../../cli/main';
 import type { EventBridgeEvent } from '../../../local/eventbridge/service';
 import { formatStatus, modelPackageArn, versionOf } from '../../../cli/status';
 import { loadSample } from '../../helpers/fixtures';
+
+const LOCAL = { partition: 'aws', region: 'us-east-1', accountId: '123456789012' };
 
 describe('modelPackageArn', () => {
   it('accepts a model package ARN as it is', () => {
     const arn = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/sluice-local-abalone/3';
 
-    expect(modelPackageArn(arn)).toBe(arn);
+    expect(modelPackageArn(arn, LOCAL)).toBe(arn);
   });
 
-  it('turns group/version into the local account ARN', () => {
-    expect(modelPackageArn('sluice-local-abalone/12')).toBe('arn:aws:sagemaker:us-east-1:123456789012:model-package/sluice-local-abalone/12');
+  it("turns group/version into an ARN in the target's account and region", () => {
+    expect(modelPackageArn('sluice-local-abalone/12', LOCAL)).toBe('arn:aws:sagemaker:us-east-1:123456789012:model-package/sluice-local-abalone/12');
+    expect(modelPackageArn('sluice-dev--abalone/3', { partition: 'aws', region: 'eu-west-1', accountId: '111122223333' })).toBe('arn:aws:sagemaker:eu-west-1:111122223333:model-package/sluice-dev--abalone/3');
   });
 
   it.each(['abalone', 'sluice-local-abalone/v3', '-bad/1', 'arn:aws:sagemaker:us-east-1:123:model-package/x/1'])('rejects %s naming the accepted forms', (reference) => {
-    expect(() => modelPackageArn(reference)).toThrow(/expected an ARN .* or <group>\/<version>/);
+    expect(() => modelPackageArn(reference, LOCAL)).toThrow(/expected an ARN .* or <group>\/<version>/);
   });
 });
 
@@ -113,19 +116,5 @@ describe('versionOf', () => {
   it('turns a model package ARN into group/version and leaves other names as they are', () => {
     expect(versionOf('arn:aws:sagemaker:us-east-1:123456789012:model-package/sluice-local-abalone/12')).toBe('sluice-local-abalone/12');
     expect(versionOf('my-unversioned-package')).toBe('my-unversioned-package');
-  });
-});
-
-describe('endpointFrom (which runtime a command talks to)', () => {
-  it('takes --endpoint first', () => {
-    expect(endpointFrom({ endpoint: 'http://127.0.0.1:1' }, { AWS_ENDPOINT_URL: 'http://127.0.0.1:2', SLUICE_ENDPOINT: 'http://127.0.0.1:3' })).toBe('http://127.0.0.1:1');
-  });
-
-  it('then the SDKs\' own AWS_ENDPOINT_URL, before SLUICE_ENDPOINT', () => {
-    expect(endpointFrom({}, { AWS_ENDPOINT_URL: 'http://127.0.0.1:2', SLUICE_ENDPOINT: 'http://127.0.0.1:3' })).toBe('http://127.0.0.1:2');
-  });
-
-  it('says what to do when it finds none', () => {
-    expect(() => endpointFrom({ 'data-dir': '/nonexistent-sluice-data' }, {})).toThrow(/pass --endpoint, set AWS_ENDPOINT_URL, or start one with "sluice up"/);
   });
 });
