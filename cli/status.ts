@@ -1,6 +1,7 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeEndpointCommand,
+  type DescribeEndpointCommandOutput,
   DescribeEndpointConfigCommand,
   DescribeModelCommand,
   DescribeModelPackageCommand,
@@ -70,6 +71,19 @@ export interface EndpointStatus {
    * or its models are gone or were not created from a model package.
    */
   modelVersion?: string;
+  /** The production variants and the share of requests each gets (CurrentWeight over the weights' sum, in percent). */
+  variants?: VariantStatus[];
+  /** A deployment under way (blue/green): the config and version(s) the endpoint is moving to. */
+  pending?: { endpointConfig: string; modelVersion?: string };
+}
+
+/** One production variant of an endpoint: the version it serves and its share of the traffic. */
+export interface VariantStatus {
+  name: string;
+  modelVersion?: string;
+  /** Percent of requests routed to this variant (0-100, rounded to one decimal). */
+  trafficPercent: number;
+  instances?: number;
 }
 
 export interface Status {
@@ -159,21 +173,40 @@ export function versionOf(modelPackageName: string): string {
  * versions joined with ", ". Undefined when nothing along the way names a model package (or a
  * describe fails, e.g. a model cleaned up behind a live config): status should still answer.
  */
-async function servedVersion(sageMaker: SageMakerClient, endpointConfigName: string | undefined): Promise<string | undefined> {
-  if (!endpointConfigName) return undefined;
+async function servedVersions(sageMaker: SageMakerClient, endpointConfigName: string | undefined): Promise<Map<string, string>> {
+  const byVariant = new Map<string, string>();
+  if (!endpointConfigName) return byVariant;
   try {
     const config = await sageMaker.send(new DescribeEndpointConfigCommand({ EndpointConfigName: endpointConfigName }));
-    const versions: string[] = [];
     for (const variant of config.ProductionVariants ?? []) {
-      if (!variant.ModelName) continue;
+      if (!variant.ModelName || !variant.VariantName) continue;
       const model = await sageMaker.send(new DescribeModelCommand({ ModelName: variant.ModelName }));
       const packageName = model.PrimaryContainer?.ModelPackageName ?? model.Containers?.[0]?.ModelPackageName;
-      if (packageName && !versions.includes(versionOf(packageName))) versions.push(versionOf(packageName));
+      if (packageName) byVariant.set(variant.VariantName, versionOf(packageName));
     }
-    return versions.length > 0 ? versions.join(', ') : undefined;
   } catch {
-    return undefined;
+    // The config or its models are gone (or were not made from a model package): nothing to name.
   }
+  return byVariant;
+}
+
+/** The distinct versions of a config's variants, as `modelVersion` shows them. */
+function joinedVersions(byVariant: Map<string, string>): string | undefined {
+  const versions = [...new Set(byVariant.values())];
+  return versions.length > 0 ? versions.join(', ') : undefined;
+}
+
+/** An endpoint's variants with their traffic share: CurrentWeight (DesiredWeight before the first) over the sum of weights. */
+export function variantsOf(described: Pick<DescribeEndpointCommandOutput, 'ProductionVariants'>, versions: Map<string, string>): VariantStatus[] {
+  const variants = described.ProductionVariants ?? [];
+  const weightOf = (variant: (typeof variants)[number]) => variant.CurrentWeight ?? variant.DesiredWeight ?? 0;
+  const total = variants.reduce((sum, variant) => sum + weightOf(variant), 0);
+  return variants.map((variant) => ({
+    name: variant.VariantName ?? '',
+    ...(variant.VariantName && versions.has(variant.VariantName) ? { modelVersion: versions.get(variant.VariantName) } : {}),
+    trafficPercent: total > 0 ? Math.round((weightOf(variant) / total) * 1000) / 10 : 0,
+    ...(variant.CurrentInstanceCount === undefined ? {} : { instances: variant.CurrentInstanceCount }),
+  }));
 }
 
 /** One run as status shows it: DescribeExecution and its history's steps. */
@@ -249,12 +282,16 @@ export async function getStatus(target: Target, limit = 20): Promise<Status> {
     const endpointSummaries = (await sageMaker.send(new ListEndpointsCommand({ MaxResults: 100, NameContains: target.names.resourcePrefix }))).Endpoints ?? [];
     for (const summary of endpointSummaries.filter((candidate) => ofStage(candidate.EndpointName))) {
       const described = await sageMaker.send(new DescribeEndpointCommand({ EndpointName: summary.EndpointName }));
+      const versions = await servedVersions(sageMaker, described.EndpointConfigName);
+      const pendingConfig = described.PendingDeploymentSummary?.EndpointConfigName;
       endpoints.push({
         name: summary.EndpointName ?? '',
         status: described.EndpointStatus ?? 'Unknown',
         failureReason: described.FailureReason,
         endpointConfig: described.EndpointConfigName,
-        modelVersion: await servedVersion(sageMaker, described.EndpointConfigName),
+        modelVersion: joinedVersions(versions),
+        variants: variantsOf(described, versions),
+        ...(pendingConfig ? { pending: { endpointConfig: pendingConfig, modelVersion: joinedVersions(await servedVersions(sageMaker, pendingConfig)) } } : {}),
       });
     }
     return { runs, modelVersions, endpoints };
@@ -324,6 +361,9 @@ export function formatStatus(status: Status): string {
   if (status.endpoints.length === 0) lines.push('  (none)');
   for (const endpoint of status.endpoints) {
     lines.push(`  ${endpoint.name}  ${endpoint.status}${endpoint.modelVersion ? `  ${endpoint.modelVersion}` : ''}${endpoint.failureReason ? `  ${endpoint.failureReason}` : ''}`);
+    const variants = endpoint.variants ?? [];
+    if (variants.length > 1) for (const variant of variants) lines.push(`    ${variant.name}  ${variant.modelVersion ?? '?'}  ${variant.trafficPercent}%`);
+    if (endpoint.pending) lines.push(`    updating to ${endpoint.pending.modelVersion ?? endpoint.pending.endpointConfig} (${endpoint.pending.endpointConfig})`);
   }
   return lines.join('\n');
 }

@@ -114,20 +114,26 @@ export function renderModelVersions(versions: ModelVersionStatus[], endpoints: E
     .join('');
 }
 
-/** Endpoints with their state and the version(s) their config serves; several versions mean the traffic is split between them. */
+/** How an endpoint's traffic is split: each variant's version and share, and the deployment under way, if any. */
+function trafficOf(endpoint: EndpointStatus): string {
+  const variants = endpoint.variants ?? [];
+  const split = variants.length === 0 ? '—' : variants.length === 1 ? `all traffic (${variants[0]!.name})` : variants.map((variant) => `${variant.modelVersion ?? variant.name} ${variant.trafficPercent}%`).join(' · ');
+  return endpoint.pending ? `${split} → updating to ${endpoint.pending.modelVersion ?? endpoint.pending.endpointConfig}` : split;
+}
+
+/** Endpoints with their state, the version(s) their config serves and how the traffic is split between variants. */
 export function renderEndpoints(endpoints: EndpointStatus[]): string {
   if (endpoints.length === 0) return '<p class="empty">No endpoints: approve a version to deploy it to staging.</p>';
   const rows = [...endpoints]
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((endpoint) => {
       const served = endpoint.modelVersion?.split(', ') ?? [];
-      const traffic = served.length === 0 ? '—' : served.length === 1 ? 'all traffic' : `split across ${served.length} versions`;
       return (
         `<tr data-endpoint="${escapeHtml(endpoint.name)}">` +
         `<td>${escapeHtml(endpoint.name)}</td>` +
         `<td><span class="badge ${escapeHtml(endpoint.status.toLowerCase())}">${escapeHtml(endpoint.status)}</span></td>` +
         `<td class="served">${served.length ? served.map(escapeHtml).join(', ') : '—'}</td>` +
-        `<td>${escapeHtml(traffic)}</td>` +
+        `<td class="traffic">${escapeHtml(trafficOf(endpoint))}</td>` +
         `<td>${escapeHtml(endpoint.endpointConfig ?? '')}${endpoint.failureReason ? `<p class="error">${escapeHtml(endpoint.failureReason)}</p>` : ''}</td>` +
         '</tr>'
       );

@@ -152,14 +152,24 @@ describe('renderModelVersions', () => {
 describe('renderEndpoints', () => {
   it('shows each endpoint\'s status, the version it serves and how traffic is split', () => {
     const html = renderEndpoints([
-      { name: 'b-prod', status: 'Updating', modelVersion: `${GROUP}/1, ${GROUP}/2` },
-      { name: 'a-staging', status: 'InService', modelVersion: `${GROUP}/2`, endpointConfig: 'a-staging-config' },
+      {
+        name: 'b-prod',
+        status: 'InService',
+        modelVersion: `${GROUP}/1, ${GROUP}/2`,
+        variants: [
+          { name: 'blue', modelVersion: `${GROUP}/1`, trafficPercent: 90 },
+          { name: 'green', modelVersion: `${GROUP}/2`, trafficPercent: 10 },
+        ],
+      },
+      { name: 'a-staging', status: 'InService', modelVersion: `${GROUP}/2`, endpointConfig: 'a-staging-config', variants: [{ name: 'AllTraffic', modelVersion: `${GROUP}/2`, trafficPercent: 100 }] },
       { name: 'c-broken', status: 'Failed', failureReason: 'health check failed' },
+      { name: 'd-prod', status: 'Updating', modelVersion: `${GROUP}/1`, variants: [{ name: 'AllTraffic', modelVersion: `${GROUP}/1`, trafficPercent: 100 }], pending: { endpointConfig: 'd-prod-config-3', modelVersion: `${GROUP}/3` } },
     ]);
 
-    expect([...html.matchAll(/data-endpoint="([^"]+)"/g)].map((match) => match[1])).toEqual(['a-staging', 'b-prod', 'c-broken']);
-    expect(html).toContain(`<td class="served">${GROUP}/2</td><td>all traffic</td>`);
-    expect(html).toContain('<td>split across 2 versions</td>');
+    expect([...html.matchAll(/data-endpoint="([^"]+)"/g)].map((match) => match[1])).toEqual(['a-staging', 'b-prod', 'c-broken', 'd-prod']);
+    expect(html).toContain(`<td class="served">${GROUP}/2</td><td class="traffic">all traffic (AllTraffic)</td>`);
+    expect(html).toContain(`<td class="traffic">${GROUP}/1 90% · ${GROUP}/2 10%</td>`);
+    expect(html).toContain(`<td class="traffic">all traffic (AllTraffic) → updating to ${GROUP}/3</td>`);
     expect(html).toContain('<p class="error">health check failed</p>');
   });
 
