@@ -345,6 +345,11 @@ class Emitter {
 }
 
 /** The states in the order a run meets them (StartAt first, then each state's successors), for readers of the definition. */
+/**
+ * The states reachable from `startAt` (Next, Default, Choices, Catch), in the order a run meets
+ * them. States no run can reach are left out: Step Functions refuses a definition with any (e.g.
+ * `Build succeeded` of a pipeline whose every path ends in a Fail step). Pure.
+ */
 function inRunOrder(startAt: string, states: Record<string, State>): Record<string, State> {
   const ordered: Record<string, State> = {};
   const visit = (name: string | undefined) => {
@@ -352,10 +357,10 @@ function inRunOrder(startAt: string, states: Record<string, State>): Record<stri
     const state = states[name]!;
     ordered[name] = state;
     const choices = Array.isArray(state.Choices) ? (state.Choices as { Next: string }[]).map((choice) => choice.Next) : [];
-    [...choices, state.Default as string | undefined, state.Next as string | undefined].forEach(visit);
+    const catchers = Array.isArray(state.Catch) ? (state.Catch as { Next: string }[]).map((catcher) => catcher.Next) : [];
+    [...choices, state.Default as string | undefined, state.Next as string | undefined, ...catchers].forEach(visit);
   };
   visit(startAt);
-  for (const name of Object.keys(states)) visit(name);
   return ordered;
 }
 

@@ -68,6 +68,8 @@ const PIPELINES: Record<string, () => PipelineConfig> = {
       good: processing(),
       after: processing({ DependsOn: ['outer'] }),
     }),
+  // Every run fails here: no state may lead to 'Build succeeded', and Step Functions refuses unreachable states.
+  'only a Fail step': () => pipelineOf({ stop: { Type: 'Fail', Error: 'NotYet', ErrorMessage: 'this pipeline always fails' } }),
   'hyphenated step names': () => pipelineOf({ 'prep-data': processing({ Outputs: ['train'] }), 'train-model': training({ train: { From: 'prep-data/train' } }) }),
   'ARNs in its settings': () =>
     pipelineOf({
