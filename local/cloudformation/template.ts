@@ -45,6 +45,10 @@ export interface RuleTarget {
   arn: string;
   deadLetterArn?: string;
   maximumRetryAttempts?: number;
+  /** What the target receives instead of the event: a constant JSON text, a part of the event, or a rendering. */
+  input?: string;
+  inputPath?: string;
+  inputTransformer?: { InputPathsMap?: Record<string, string>; InputTemplate: string };
 }
 
 export interface RuleSpec {
@@ -318,7 +322,7 @@ export function readWiring(template: Template, env: Environment): Wiring {
       EventPattern?: Record<string, unknown>;
       ScheduleExpression?: string;
       State?: string;
-      Targets?: { Id: string; Arn: string; DeadLetterConfig?: { Arn?: string }; RetryPolicy?: { MaximumRetryAttempts?: number } }[];
+      Targets?: { Id: string; Arn: string; DeadLetterConfig?: { Arn?: string }; RetryPolicy?: { MaximumRetryAttempts?: number }; Input?: string; InputPath?: string; InputTransformer?: RuleTarget['inputTransformer'] }[];
     };
     return {
       logicalId,
@@ -327,7 +331,15 @@ export function readWiring(template: Template, env: Environment): Wiring {
       eventPattern: p.EventPattern,
       scheduleExpression: p.ScheduleExpression,
       enabled: (p.State ?? 'ENABLED') === 'ENABLED',
-      targets: (p.Targets ?? []).map((t) => ({ id: t.Id, arn: t.Arn, deadLetterArn: t.DeadLetterConfig?.Arn, maximumRetryAttempts: t.RetryPolicy?.MaximumRetryAttempts })),
+      targets: (p.Targets ?? []).map((t) => ({
+        id: t.Id,
+        arn: t.Arn,
+        deadLetterArn: t.DeadLetterConfig?.Arn,
+        maximumRetryAttempts: t.RetryPolicy?.MaximumRetryAttempts,
+        ...(t.Input !== undefined ? { input: t.Input } : {}),
+        ...(t.InputPath !== undefined ? { inputPath: t.InputPath } : {}),
+        ...(t.InputTransformer ? { inputTransformer: t.InputTransformer } : {}),
+      })),
     };
   });
 

@@ -1,0 +1,252 @@
+import type { RuleSpec, RuleTarget } from '../cloudformation/template';
+import { AwsServiceError, type JsonOperations } from '../http/aws-json';
+import { JsonStore } from '../store/json-store';
+import { scheduleExpressionProblem } from '../../shared/pipeline/schedule-expression';
+
+/**
+ * Rules created at run time (PutRule, PutTargets, RemoveTargets, DeleteRule, DescribeRule,
+ * ListTargetsByRule), kept in the data directory so they survive a restart, beside the template's
+ * rules (read-only here: CloudFormation owns them). And what a target receives: the event, its
+ * constant `Input`, the part `InputPath` selects, or its `InputTransformer`'s rendering.
+ * https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html
+ */
+
+/** A rule created at run time, as stored. */
+export interface StoredRule extends RuleSpec {
+  arn: string;
+  description?: string;
+  /** Epoch ms: a rate schedule counts from here, as AWS counts from the rule's creation. */
+  createdAt: number;
+}
+
+/** What the service does when run-time rules change: re-arm or disarm a rule's schedule. */
+export interface RuleChanges {
+  scheduleChanged(rule: StoredRule | undefined, name: string): void;
+}
+
+const RULE_NAME = /^[.\-_A-Za-z0-9]{1,64}$/;
+
+function busName(reference: unknown): string {
+  if (reference === undefined || reference === null || reference === '') return 'default';
+  const text = String(reference);
+  return text.startsWith('arn:') ? text.slice(text.lastIndexOf('/') + 1) : text;
+}
+
+function validation(message: string): AwsServiceError {
+  return new AwsServiceError('ValidationException', message);
+}
+
+/** The value at a JSONPath of the simple form `$`, `$.a.b`, `$.a[0].b` in `event`; undefined when absent. Pure. */
+export function valueAtPath(event: unknown, path: string): unknown {
+  if (!path.startsWith('$')) return undefined;
+  let value: unknown = event;
+  for (const [, name, index] of path.slice(1).matchAll(/\.([^.[\]]+)|\[(\d+)\]/g)) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[name ?? index!];
+  }
+  return value;
+}
+
+/**
+ * Renders an InputTransformer: each `<name>` of InputPathsMap (or a predefined `aws.events.*`
+ * variable) is replaced; inside a JSON string by the value's text, elsewhere by its JSON. A
+ * template that then reads as JSON is delivered as JSON, otherwise as text. Pure.
+ */
+export function renderInputTransformer(transformer: { InputPathsMap?: Record<string, string>; InputTemplate: string }, event: { id: string; time: string }, ruleArn: string): unknown {
+  const values = new Map<string, unknown>(Object.entries(transformer.InputPathsMap ?? {}).map(([name, path]) => [name, valueAtPath(event, path)]));
+  values.set('aws.events.rule-arn', ruleArn);
+  values.set('aws.events.rule-name', ruleArn.slice(ruleArn.lastIndexOf('/') + 1));
+  values.set('aws.events.event.ingestion-time', event.time);
+  values.set('aws.events.event', event);
+  values.set('aws.events.event.json', event);
+  let out = '';
+  let inString = false;
+  const template = transformer.InputTemplate;
+  for (let i = 0; i < template.length; i += 1) {
+    const char = template[i]!;
+    if (char === '"' && template[i - 1] !== '\\') inString = !inString;
+    const placeholder = char === '<' ? /^<([A-Za-z0-9_.-]+)>/.exec(template.slice(i)) : null;
+    if (placeholder && values.has(placeholder[1]!)) {
+      const value = values.get(placeholder[1]!);
+      out += inString ? (typeof value === 'string' ? JSON.stringify(value).slice(1, -1) : JSON.stringify(JSON.stringify(value ?? null)).slice(1, -1)) : JSON.stringify(value ?? null);
+      i += placeholder[0].length - 1;
+    } else {
+      out += char;
+    }
+  }
+  try {
+    return JSON.parse(out) as unknown;
+  } catch {
+    return out;
+  }
+}
+
+/** What `target` receives for `event` matched by the rule `ruleArn`. Pure. */
+export function targetPayload(target: RuleTarget, event: { id: string; time: string }, ruleArn: string): unknown {
+  if (target.input !== undefined) return JSON.parse(target.input) as unknown;
+  if (target.inputPath !== undefined) return valueAtPath(event, target.inputPath);
+  if (target.inputTransformer) return renderInputTransformer(target.inputTransformer, event, ruleArn);
+  return event;
+}
+
+/** A rule's ARN: `rule/<name>` on the default bus, `rule/<bus>/<name>` on another. */
+export function ruleArn(where: { region: string; accountId: string }, bus: string, name: string): string {
+  return `arn:aws:events:${where.region}:${where.accountId}:rule/${bus === 'default' ? '' : `${bus}/`}${name}`;
+}
+
+/** The run-time rules: their store and their API. `templateRules` are listed and described, never changed. */
+export function createRuleRegistry(where: { region: string; accountId: string; dataDir: string }, options: { templateRules: RuleSpec[]; buses: Set<string>; changes: RuleChanges }) {
+  const store = new JsonStore<StoredRule>(`${where.dataDir}/rules`);
+  const key = (bus: string, name: string) => `${bus}@${name}`;
+  const find = (bus: string, name: string): { rule: RuleSpec; stored?: StoredRule } | undefined => {
+    const stored = store.get(key(bus, name));
+    if (stored) return { rule: stored, stored };
+    const rule = options.templateRules.find((candidate) => candidate.name === name && busName(candidate.eventBusName) === bus);
+    return rule ? { rule } : undefined;
+  };
+  const bus = (input: Record<string, unknown>): string => {
+    const name = busName(input.EventBusName);
+    if (!options.buses.has(name)) throw new AwsServiceError('ResourceNotFoundException', `Event bus ${name} does not exist.`);
+    return name;
+  };
+  const ruleName = (value: unknown, field: string): string => {
+    if (typeof value !== 'string' || !RULE_NAME.test(value)) throw validation(`1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+ and have length between 1 and 64`);
+    return value;
+  };
+  const existing = (input: Record<string, unknown>, field: string) => {
+    const onBus = bus(input);
+    const name = ruleName(input[field], field === 'Rule' ? 'rule' : 'name');
+    const found = find(onBus, name);
+    if (!found) throw new AwsServiceError('ResourceNotFoundException', `Rule ${name} does not exist on EventBus ${onBus}.`);
+    return { onBus, name, ...found };
+  };
+  const owned = (found: { name: string; stored?: StoredRule }): StoredRule => {
+    if (!found.stored) throw new AwsServiceError('ManagedRuleException', `Rule ${found.name} belongs to the stack's template; change it there.`);
+    return found.stored;
+  };
+  const describe = (rule: RuleSpec, onBus: string) => ({
+    Name: rule.name,
+    Arn: ruleArn(where, onBus, rule.name),
+    EventPattern: rule.eventPattern ? JSON.stringify(rule.eventPattern) : undefined,
+    ScheduleExpression: rule.scheduleExpression,
+    State: rule.enabled ? 'ENABLED' : 'DISABLED',
+    Description: (rule as Partial<StoredRule>).description,
+    EventBusName: onBus,
+  });
+
+  const operations: JsonOperations = {
+    PutRule: async (input) => {
+      const onBus = bus(input);
+      const name = ruleName(input.Name, 'name');
+      const schedule = input.ScheduleExpression as string | undefined;
+      const pattern = input.EventPattern as string | undefined;
+      if (schedule === undefined && pattern === undefined) throw validation('Parameter(s) EventPattern or ScheduleExpression must be specified.');
+      if (schedule !== undefined && (typeof schedule !== 'string' || scheduleExpressionProblem(schedule))) throw validation('Parameter ScheduleExpression is not valid.');
+      if (schedule !== undefined && onBus !== 'default') throw validation('ScheduleExpression is supported only on the default event bus.');
+      let eventPattern: Record<string, unknown> | undefined;
+      if (pattern !== undefined) {
+        try {
+          eventPattern = JSON.parse(pattern) as Record<string, unknown>;
+        } catch {
+          throw new AwsServiceError('InvalidEventPatternException', 'Event pattern is not valid. Reason: it is not JSON.');
+        }
+      }
+      const found = find(onBus, name);
+      if (found && !found.stored) owned({ name });
+      const rule: StoredRule = {
+        logicalId: name,
+        name,
+        arn: ruleArn(where, onBus, name),
+        eventBusName: onBus,
+        eventPattern,
+        scheduleExpression: schedule,
+        enabled: (input.State ?? 'ENABLED') === 'ENABLED',
+        description: input.Description as string | undefined,
+        targets: found?.stored?.targets ?? [],
+        // Re-putting the same schedule keeps its anchor; a new one starts counting now.
+        createdAt: found?.stored && found.stored.scheduleExpression === schedule ? found.stored.createdAt : Date.now(),
+      };
+      store.put(key(onBus, name), rule);
+      options.changes.scheduleChanged(rule, name);
+      return { RuleArn: rule.arn };
+    },
+    PutTargets: async (input) => {
+      const stored = owned(existing(input, 'Rule'));
+      const targets = input.Targets as Record<string, unknown>[] | undefined;
+      if (!Array.isArray(targets) || targets.length === 0 || targets.length > 10) throw validation("1 validation error detected: Value at 'targets' failed to satisfy constraint: Member must have length between 1 and 10");
+      const failed: Record<string, string>[] = [];
+      for (const target of targets) {
+        const transformer = target.InputTransformer as { InputPathsMap?: Record<string, string>; InputTemplate?: string } | undefined;
+        const inputs = [target.Input, target.InputPath, transformer].filter((value) => value !== undefined).length;
+        if (typeof target.Id !== 'string' || typeof target.Arn !== 'string') {
+          failed.push({ TargetId: String(target.Id), ErrorCode: 'ValidationException', ErrorMessage: 'Id and Arn are required.' });
+        } else if (inputs > 1) {
+          failed.push({ TargetId: target.Id, ErrorCode: 'ValidationException', ErrorMessage: 'Only one of Input, InputPath, or InputTransformer can be specified.' });
+        } else if (transformer && typeof transformer.InputTemplate !== 'string') {
+          failed.push({ TargetId: target.Id, ErrorCode: 'ValidationException', ErrorMessage: 'InputTemplate is required in InputTransformer.' });
+        } else {
+          const entry: RuleTarget = {
+            id: target.Id,
+            arn: target.Arn,
+            deadLetterArn: (target.DeadLetterConfig as { Arn?: string } | undefined)?.Arn,
+            maximumRetryAttempts: (target.RetryPolicy as { MaximumRetryAttempts?: number } | undefined)?.MaximumRetryAttempts,
+            ...(typeof target.Input === 'string' ? { input: target.Input } : {}),
+            ...(typeof target.InputPath === 'string' ? { inputPath: target.InputPath } : {}),
+            ...(transformer ? { inputTransformer: { InputPathsMap: transformer.InputPathsMap, InputTemplate: transformer.InputTemplate! } } : {}),
+          };
+          stored.targets = [...stored.targets.filter((other) => other.id !== entry.id), entry];
+        }
+      }
+      store.put(key(stored.eventBusName, stored.name), stored);
+      return { FailedEntryCount: failed.length, FailedEntries: failed };
+    },
+    RemoveTargets: async (input) => {
+      const stored = owned(existing(input, 'Rule'));
+      const ids = new Set((input.Ids as unknown[] | undefined)?.map(String) ?? []);
+      stored.targets = stored.targets.filter((target) => !ids.has(target.id));
+      store.put(key(stored.eventBusName, stored.name), stored);
+      return { FailedEntryCount: 0, FailedEntries: [] };
+    },
+    DeleteRule: async (input) => {
+      const onBus = bus(input);
+      const name = ruleName(input.Name, 'name');
+      const found = find(onBus, name);
+      if (!found) return {};
+      const stored = owned({ name, stored: found.stored });
+      if (stored.targets.length > 0) throw validation("Rule can't be deleted since it has targets.");
+      store.delete(key(onBus, name));
+      options.changes.scheduleChanged(undefined, name);
+      return {};
+    },
+    DescribeRule: async (input) => {
+      const { rule, onBus } = existing(input, 'Name');
+      return describe(rule, onBus);
+    },
+    ListTargetsByRule: async (input) => {
+      const { rule } = existing(input, 'Rule');
+      return {
+        Targets: rule.targets.map((target) => ({
+          Id: target.id,
+          Arn: target.arn,
+          ...(target.input !== undefined ? { Input: target.input } : {}),
+          ...(target.inputPath !== undefined ? { InputPath: target.inputPath } : {}),
+          ...(target.inputTransformer ? { InputTransformer: target.inputTransformer } : {}),
+          ...(target.deadLetterArn ? { DeadLetterConfig: { Arn: target.deadLetterArn } } : {}),
+        })),
+      };
+    },
+    ListRules: async (input) => {
+      const onBus = bus(input);
+      const prefix = typeof input.NamePrefix === 'string' ? input.NamePrefix : '';
+      const rules = [...options.templateRules.filter((rule) => busName(rule.eventBusName) === onBus), ...store.list().map(({ value }) => value).filter((rule) => rule.eventBusName === onBus)];
+      return { Rules: rules.filter((rule) => rule.name.startsWith(prefix)).map((rule) => describe(rule, onBus)) };
+    },
+  };
+
+  return {
+    operations,
+    /** The run-time rules, as stored now. */
+    rules: (): StoredRule[] => store.list().map(({ value }) => value),
+  };
+}
