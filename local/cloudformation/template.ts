@@ -107,6 +107,8 @@ export interface Wiring {
   tables: TableSpec[];
   queues: QueueSpec[];
   buckets: string[];
+  /** The buckets whose NotificationConfiguration has EventBridgeConfiguration.EventBridgeEnabled. */
+  eventBridgeBuckets: string[];
   eventBuses: string[];
   roles: RoleSpec[];
 }
@@ -367,6 +369,9 @@ export function readWiring(template: Template, env: Environment): Wiring {
     tables,
     queues,
     buckets: ofType('AWS::S3::Bucket').map(([logicalId]) => resolver.physicalName(logicalId)).filter((name) => !name.includes('ServerlessDeploymentBucket'.toLowerCase())),
+    eventBridgeBuckets: ofType('AWS::S3::Bucket')
+      .filter(([logicalId]) => (props(logicalId) as { NotificationConfiguration?: { EventBridgeConfiguration?: { EventBridgeEnabled?: unknown } } }).NotificationConfiguration?.EventBridgeConfiguration?.EventBridgeEnabled === true)
+      .map(([logicalId]) => resolver.physicalName(logicalId)),
     eventBuses: ['default', ...ofType('AWS::Events::EventBus').map(([logicalId]) => resolver.physicalName(logicalId))],
     roles: ofType('AWS::IAM::Role').map(([logicalId]) => readRole(template, resolver, logicalId)),
   };
