@@ -68,6 +68,13 @@ module.exports = {
   repositoryMatchers: async ({ resolveVariable }) => toMatchers(await list(resolveVariable, 'repositories')),
   branchMatchers: async ({ resolveVariable }) => toMatchers(await list(resolveVariable, 'branches')),
   repositoryList: async ({ resolveVariable }) => (await list(resolveVariable, 'repositories')).join(','),
+  /** The `schedules` setting (repository → expression) as JSON for STAGE_SCHEDULES; '' when empty. */
+  scheduleJson: async ({ resolveVariable }) => {
+    const value = await resolveVariable('param:schedules');
+    if (value === undefined || value === null || value === '' || (typeof value === 'object' && Object.keys(value).length === 0)) return '';
+    if (typeof value !== 'object' || Array.isArray(value)) throw new Error('stage parameter schedules must map repositories to schedule expressions');
+    return JSON.stringify(value);
+  },
   branchList: async ({ resolveVariable }) => (await list(resolveVariable, 'branches')).join(','),
   instanceTypeList: async ({ resolveVariable }) => (await list(resolveVariable, 'allowedInstanceTypes')).join(','),
   instanceTypes: async ({ resolveVariable }) => list(resolveVariable, 'allowedInstanceTypes'),
