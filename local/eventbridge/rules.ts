@@ -98,9 +98,15 @@ export function ruleArn(where: { region: string; accountId: string }, bus: strin
 /** The run-time rules: their store and their API. `templateRules` are listed and described, never changed. */
 export function createRuleRegistry(where: { region: string; accountId: string; dataDir: string }, options: { templateRules: RuleSpec[]; buses: Set<string>; changes: RuleChanges }) {
   const store = new JsonStore<StoredRule>(`${where.dataDir}/rules`);
+  // Read once at start, then kept beside the store: every event put is matched against these.
+  const current = new Map(store.list().map(({ key: stored, value }) => [stored, value]));
+  const save = (rule: StoredRule) => {
+    store.put(key(rule.eventBusName, rule.name), rule);
+    current.set(key(rule.eventBusName, rule.name), rule);
+  };
   const key = (bus: string, name: string) => `${bus}@${name}`;
   const find = (bus: string, name: string): { rule: RuleSpec; stored?: StoredRule } | undefined => {
-    const stored = store.get(key(bus, name));
+    const stored = current.get(key(bus, name));
     if (stored) return { rule: stored, stored };
     const rule = options.templateRules.find((candidate) => candidate.name === name && busName(candidate.eventBusName) === bus);
     return rule ? { rule } : undefined;
@@ -167,7 +173,7 @@ export function createRuleRegistry(where: { region: string; accountId: string; d
         // Re-putting the same schedule keeps its anchor; a new one starts counting now.
         createdAt: found?.stored && found.stored.scheduleExpression === schedule ? found.stored.createdAt : Date.now(),
       };
-      store.put(key(onBus, name), rule);
+      save(rule);
       options.changes.scheduleChanged(rule, name);
       return { RuleArn: rule.arn };
     },
@@ -198,14 +204,14 @@ export function createRuleRegistry(where: { region: string; accountId: string; d
           stored.targets = [...stored.targets.filter((other) => other.id !== entry.id), entry];
         }
       }
-      store.put(key(stored.eventBusName, stored.name), stored);
+      save(stored);
       return { FailedEntryCount: failed.length, FailedEntries: failed };
     },
     RemoveTargets: async (input) => {
       const stored = owned(existing(input, 'Rule'));
       const ids = new Set((input.Ids as unknown[] | undefined)?.map(String) ?? []);
       stored.targets = stored.targets.filter((target) => !ids.has(target.id));
-      store.put(key(stored.eventBusName, stored.name), stored);
+      save(stored);
       return { FailedEntryCount: 0, FailedEntries: [] };
     },
     DeleteRule: async (input) => {
@@ -216,6 +222,7 @@ export function createRuleRegistry(where: { region: string; accountId: string; d
       const stored = owned({ name, stored: found.stored });
       if (stored.targets.length > 0) throw validation("Rule can't be deleted since it has targets.");
       store.delete(key(onBus, name));
+      current.delete(key(onBus, name));
       options.changes.scheduleChanged(undefined, name);
       return {};
     },
@@ -239,7 +246,7 @@ export function createRuleRegistry(where: { region: string; accountId: string; d
     ListRules: async (input) => {
       const onBus = bus(input);
       const prefix = typeof input.NamePrefix === 'string' ? input.NamePrefix : '';
-      const rules = [...options.templateRules.filter((rule) => busName(rule.eventBusName) === onBus), ...store.list().map(({ value }) => value).filter((rule) => rule.eventBusName === onBus)];
+      const rules = [...options.templateRules.filter((rule) => busName(rule.eventBusName) === onBus), ...[...current.values()].filter((rule) => rule.eventBusName === onBus)];
       return { Rules: rules.filter((rule) => rule.name.startsWith(prefix)).map((rule) => describe(rule, onBus)) };
     },
   };
@@ -247,6 +254,6 @@ export function createRuleRegistry(where: { region: string; accountId: string; d
   return {
     operations,
     /** The run-time rules, as stored now. */
-    rules: (): StoredRule[] => store.list().map(({ value }) => value),
+    rules: (): StoredRule[] => [...current.values()],
   };
 }
