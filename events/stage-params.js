@@ -68,6 +68,17 @@ module.exports = {
   repositoryMatchers: async ({ resolveVariable }) => toMatchers(await list(resolveVariable, 'repositories')),
   branchMatchers: async ({ resolveVariable }) => toMatchers(await list(resolveVariable, 'branches')),
   repositoryList: async ({ resolveVariable }) => (await list(resolveVariable, 'repositories')).join(','),
+  /** The `schedules` setting (repository → expression) as JSON for STAGE_SCHEDULES; '' when empty. */
+  scheduleJson: async ({ resolveVariable }) => {
+    const raw = await resolveVariable('param:schedules');
+    // A YAML map in params, or JSON text (`--param 'schedules={"abalone":"rate(1 day)"}'`).
+    const value = typeof raw === 'string' && raw.trim() !== '' ? JSON.parse(raw) : raw;
+    if (value === undefined || value === null || value === '' || (typeof value === 'object' && Object.keys(value).length === 0)) return '';
+    if (typeof value !== 'object' || Array.isArray(value) || Object.values(value).some((expression) => typeof expression !== 'string')) {
+      throw new Error('stage parameter schedules must map repositories to schedule expressions, e.g. { abalone: rate(1 day) }');
+    }
+    return JSON.stringify(value);
+  },
   branchList: async ({ resolveVariable }) => (await list(resolveVariable, 'branches')).join(','),
   instanceTypeList: async ({ resolveVariable }) => (await list(resolveVariable, 'allowedInstanceTypes')).join(','),
   instanceTypes: async ({ resolveVariable }) => list(resolveVariable, 'allowedInstanceTypes'),

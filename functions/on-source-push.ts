@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 
-import { loadBuildSettings, loadConfig } from '../shared/config';
+import { loadBuildSettings, loadConfig, loadTriggerSettings } from '../shared/config';
 import { logger } from '../shared/logger';
 import { rejectInvalidInput } from '../shared/middleware/reject-invalid-input';
 import { startModelBuild, startRequestedBuild } from '../shared/pipeline/start-build';
@@ -9,9 +9,10 @@ import { DETAIL_TYPES, modelBuildRequestedSchema, parseEvent, repositoryStateCha
 
 /**
  * EventBridge `CodeCommit Repository State Change` (a push) or `Model Build Requested` (a run
- * started by hand) → compile the commit's pipeline and start its run.
+ * started by hand, on a schedule or by a dataset change) → compile the commit's pipeline and start
+ * its run; a push also keeps the branch's schedule and dataset triggers.
  */
-const settings = loadBuildSettings();
+const settings = { ...loadBuildSettings(), triggers: loadTriggerSettings() };
 const env = loadConfig('DEAD_LETTER_QUEUE_URL');
 
 export const handler = middy(async (event: unknown) => {

@@ -218,7 +218,8 @@ export class LocalRuntime {
     const stageBuckets = wiring.functions.flatMap((fn) => Object.entries(fn.environment).filter(([name]) => name.endsWith('_BUCKET')).map(([, value]) => value));
     // Role sessions: a SageMaker job's or endpoint's credentials stand for its execution role, which S3 enforces.
     const roleSessions = new RoleSessions(wiring.roles, { accountId: LOCAL_ACCOUNT_ID, region: LOCAL_REGION, log });
-    const s3 = createS3Service(context('s3'), { buckets: [...wiring.buckets, ...stageBuckets], authorizer: roleSessions });
+    // Stage buckets are set up as the stack's own would be: object events go to EventBridge (README "Scheduled and data-arrival runs").
+    const s3 = createS3Service(context('s3'), { buckets: [...wiring.buckets, ...stageBuckets], eventBridgeBuckets: [...wiring.eventBridgeBuckets, ...stageBuckets], authorizer: roleSessions });
     const dynamoDb = createDynamoDbService(context('dynamodb'), { tables: wiring.tables });
     const codeCommit = createCodeCommitService(context('codecommit'));
     const cloudWatch = createCloudWatchService(context('cloudwatch'));

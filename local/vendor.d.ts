@@ -18,6 +18,18 @@ declare module 's3rver' {
     configureBuckets(): Promise<void>;
     /** The filesystem store its controllers read (local/s3/list-objects.ts patches its listing). */
     store: ListingStore;
+    /** Koa's emitter: s3rver emits an S3 notification (`Records`) after each object created or deleted. */
+    on(event: 'event', listener: (notification: S3rverNotification) => void): this;
+  }
+  /** One S3 event notification as s3rver builds it (lib/models/event.js). */
+  export interface S3rverNotification {
+    Records: {
+      eventName: string;
+      eventTime: string;
+      requestParameters: { sourceIPAddress?: string };
+      responseElements: { 'x-amz-request-id': string };
+      s3: { bucket: { name: string }; object: { key: string; size?: number; eTag?: string; sequencer: string } };
+    }[];
   }
 }
 

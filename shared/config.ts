@@ -1,5 +1,7 @@
 import type { StageIsolation } from './isolation';
 import type { BuildSettings } from './pipeline/start-build';
+import { scheduleExpressionProblem } from './pipeline/schedule-expression';
+import type { DatasetTriggerSettings, TriggerSettings } from './pipeline/triggers';
 import type { ExecutionRoles } from './pipeline/tenancy';
 import * as z from './schemas/zod';
 
@@ -88,6 +90,36 @@ const variables = {
   BAKE_SECONDS: () => z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(3600)), 300),
   MODEL_LATENCY_THRESHOLD_MS: positiveInt,
   KEEP_VERSIONS: () => z._default(positiveInt(), 3),
+  TRIGGER_TABLE: () => z.string().check(z.minLength(3)),
+  /** `<service>-<stage>--schedule-`: the schedule rules' name prefix (IAM grants only those). */
+  SCHEDULE_RULE_PREFIX: () => z.string().check(z.regex(/^[.\-_A-Za-z0-9]{1,40}$/, 'must be a short EventBridge rule name prefix')),
+  /** on-source-push's own ARN: the schedule rules' target. */
+  BUILD_FUNCTION_ARN: () => z.string().check(z.regex(/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+$/, 'must be a Lambda function ARN')),
+  /** The stage's `schedules` setting as JSON: repository (`*` wildcard) → rate()/cron() expression; unset or '': none. */
+  STAGE_SCHEDULES: () =>
+    z.pipe(
+      z._default(z.string(), ''),
+      z.transform((text: string, ctx) => {
+        let parsed: unknown;
+        try {
+          parsed = text.trim() === '' ? {} : JSON.parse(text);
+        } catch {
+          ctx.issues.push({ code: 'custom', message: 'must be a JSON object of repository → schedule expression', input: text });
+          return {};
+        }
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+          ctx.issues.push({ code: 'custom', message: 'must be a JSON object of repository → schedule expression', input: text });
+          return {};
+        }
+        for (const [repository, expression] of Object.entries(parsed)) {
+          const problem = typeof expression === 'string' ? scheduleExpressionProblem(expression) : 'must be a string';
+          if (problem) ctx.issues.push({ code: 'custom', message: `stage setting schedules.${repository}: ${JSON.stringify(expression)} is not an EventBridge schedule: ${problem}`, input: text });
+        }
+        return parsed as Record<string, string>;
+      }),
+    ),
+  DATASET_DEBOUNCE_SECONDS: () => z.coerce.number().check(z.int(), z.gte(1), z.lte(86_400)),
+  DATASET_BUILD_STATE_MACHINE_ARN: () => z.string().check(z.startsWith('arn:')),
 } as const;
 
 type Variables = typeof variables;
@@ -154,6 +186,18 @@ export function loadBuildSettings(everything = false): BuildSettings {
       eventBusName: env.EVENT_BUS_NAME,
     },
   });
+}
+
+/** Where on-source-push keeps a repository's triggers (shared/pipeline/triggers.ts). Throws {@link ConfigurationError} naming the variable. */
+export function loadTriggerSettings(): TriggerSettings {
+  const env = loadConfig('TRIGGER_TABLE', 'SCHEDULE_RULE_PREFIX', 'BUILD_FUNCTION_ARN', 'STAGE_SCHEDULES');
+  return Object.freeze({ table: env.TRIGGER_TABLE, scheduleRulePrefix: env.SCHEDULE_RULE_PREFIX, buildFunctionArn: env.BUILD_FUNCTION_ARN, stageSchedules: Object.freeze({ ...env.STAGE_SCHEDULES }) });
+}
+
+/** What on-dataset-change needs (shared/pipeline/triggers.ts). Throws {@link ConfigurationError} naming the variable. */
+export function loadDatasetTriggerSettings(): DatasetTriggerSettings {
+  const env = loadConfig('TRIGGER_TABLE', 'ARTIFACTS_BUCKET', 'DATASET_DEBOUNCE_SECONDS', 'DATASET_BUILD_STATE_MACHINE_ARN');
+  return Object.freeze({ table: env.TRIGGER_TABLE, artifactsBucket: env.ARTIFACTS_BUCKET, debounceSeconds: env.DATASET_DEBOUNCE_SECONDS, stateMachineArn: env.DATASET_BUILD_STATE_MACHINE_ARN });
 }
 
 /**

@@ -46,7 +46,9 @@ export interface RuleTarget {
   arn: string;
   deadLetterArn?: string;
   maximumRetryAttempts?: number;
-  /** What the target receives instead of the event (`InputTransformer`), when set. */
+  /** What the target receives instead of the event: a constant JSON text, a part of the event, or a rendering. */
+  input?: string;
+  inputPath?: string;
   inputTransformer?: InputTransformer;
 }
 
@@ -124,6 +126,8 @@ export interface Wiring {
   tables: TableSpec[];
   queues: QueueSpec[];
   buckets: string[];
+  /** The buckets whose NotificationConfiguration has EventBridgeConfiguration.EventBridgeEnabled. */
+  eventBridgeBuckets: string[];
   eventBuses: string[];
   roles: RoleSpec[];
   snsTopics: SnsTopicSpec[];
@@ -345,7 +349,7 @@ export function readWiring(template: Template, env: Environment): Wiring {
       EventPattern?: Record<string, unknown>;
       ScheduleExpression?: string;
       State?: string;
-      Targets?: { Id: string; Arn: string; DeadLetterConfig?: { Arn?: string }; RetryPolicy?: { MaximumRetryAttempts?: number }; InputTransformer?: InputTransformer }[];
+      Targets?: { Id: string; Arn: string; DeadLetterConfig?: { Arn?: string }; RetryPolicy?: { MaximumRetryAttempts?: number }; Input?: string; InputPath?: string; InputTransformer?: InputTransformer }[];
     };
     return {
       logicalId,
@@ -359,7 +363,9 @@ export function readWiring(template: Template, env: Environment): Wiring {
         arn: t.Arn,
         deadLetterArn: t.DeadLetterConfig?.Arn,
         maximumRetryAttempts: t.RetryPolicy?.MaximumRetryAttempts,
-        inputTransformer: t.InputTransformer,
+        ...(t.Input !== undefined ? { input: t.Input } : {}),
+        ...(t.InputPath !== undefined ? { inputPath: t.InputPath } : {}),
+        ...(t.InputTransformer ? { inputTransformer: t.InputTransformer } : {}),
       })),
     };
   });
@@ -388,6 +394,9 @@ export function readWiring(template: Template, env: Environment): Wiring {
     tables,
     queues,
     buckets: ofType('AWS::S3::Bucket').map(([logicalId]) => resolver.physicalName(logicalId)).filter((name) => !name.includes('ServerlessDeploymentBucket'.toLowerCase())),
+    eventBridgeBuckets: ofType('AWS::S3::Bucket')
+      .filter(([logicalId]) => (props(logicalId) as { NotificationConfiguration?: { EventBridgeConfiguration?: { EventBridgeEnabled?: unknown } } }).NotificationConfiguration?.EventBridgeConfiguration?.EventBridgeEnabled === true)
+      .map(([logicalId]) => resolver.physicalName(logicalId)),
     eventBuses: ['default', ...ofType('AWS::Events::EventBus').map(([logicalId]) => resolver.physicalName(logicalId))],
     roles: ofType('AWS::IAM::Role').map(([logicalId]) => readRole(template, resolver, logicalId)),
     ...readSns(ofType, props, resolver),

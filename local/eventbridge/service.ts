@@ -2,17 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { RuleSpec, RuleTarget } from '../cloudformation/template';
+import type { RuleSpec } from '../cloudformation/template';
 import type { LocalEventEntry, ServiceContext } from '../context';
 import { AwsServiceError, type JsonOperations } from '../http/aws-json';
-import { transformInput } from './input-transformer';
 import { compilePattern, type EventMatcher } from './pattern';
+import { createRuleRegistry, ruleArn, type StoredRule, targetPayload } from './rules';
+import { nextFireTime } from './schedule';
 import { testEventPattern } from './test-event-pattern';
 
 /**
  * EventBridge, locally: PutEvents onto the default bus and the template's buses, rules (patterns
- * and rate schedules) read from the packaged template, delivery to their targets, and
- * TestEventPattern. Every
+ * and rate()/cron() schedules) read from the packaged template or created at run time (PutRule,
+ * PutTargets: local/eventbridge/rules.ts), delivery to their targets, and TestEventPattern. Every
  * event put is appended to a durable log (events.jsonl) that `sluice status` and tests read.
  */
 
@@ -29,8 +30,8 @@ export interface EventBridgeEvent {
 }
 
 export interface EventTargets {
-  /** Asynchronous Lambda invocation (EventBridge invokes Lambda targets with InvocationType Event). */
-  invokeLambdaAsync(functionArn: string, event: EventBridgeEvent): void;
+  /** Asynchronous Lambda invocation (EventBridge invokes Lambda targets with InvocationType Event): the event, or the target's Input. */
+  invokeLambdaAsync(functionArn: string, event: unknown): void;
   /** SQS target / dead-letter queue. */
   sendToQueue(queueArn: string, body: string): Promise<void>;
   /** SNS target: EventBridge publishes the event (or the target's transformed input) as the message, with no subject. */
@@ -46,6 +47,9 @@ export interface EventBridgeService {
   start(): void;
   stop(): void;
 }
+
+/** Node's longest timer (2^31-1 ms, ~24.8 days): a later schedule waits this long, then looks again. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** EventBridge rejects entries whose total size exceeds 256 KB. */
 const MAX_ENTRY_BYTES = 256 * 1024;
@@ -65,24 +69,12 @@ export function toEventBridgeEvent(entry: LocalEventEntry, where: { accountId: s
   };
 }
 
-/** Parses `rate(5 minutes)` into milliseconds; undefined for cron() (not scheduled locally). */
+/** Parses `rate(5 minutes)` into milliseconds; undefined for cron() (fired by its next time instead: ./schedule.ts). */
 export function rateToMs(expression: string): number | undefined {
   const match = /^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$/.exec(expression.trim());
   if (!match) return undefined;
   const unit = match[2]!.startsWith('minute') ? 60_000 : match[2]!.startsWith('hour') ? 3_600_000 : 86_400_000;
   return Number(match[1]) * unit;
-}
-
-/**
- * What a queue or topic target receives: the event as JSON, or the target's InputTransformer applied
- * to it. (Lambda targets get the event object; a Lambda target with a transformer is not delivered locally.)
- */
-function targetInput(where: { region: string; accountId: string }, rule: RuleSpec, target: RuleTarget, event: EventBridgeEvent): string {
-  if (!target.inputTransformer) return JSON.stringify(event);
-  // A rule's ARN is rule/<rule> on the default bus, rule/<bus>/<rule> on another.
-  const bus = busName(rule.eventBusName);
-  const ruleArn = `arn:aws:events:${where.region}:${where.accountId}:rule/${bus === 'default' ? '' : `${bus}/`}${rule.name}`;
-  return transformInput(target.inputTransformer, event as unknown as Record<string, unknown>, { ruleArn, ruleName: rule.name });
 }
 
 function busName(reference: unknown): string {
@@ -104,13 +96,24 @@ export function createEventBridgeService(
     .filter((rule) => rule.enabled && rule.eventPattern)
     .map((rule) => ({ rule, match: compilePattern(rule.eventPattern!) }));
   const timers: NodeJS.Timeout[] = [];
+  /** The pending timer of each cron rule of the template (`template@<name>`) and of each run-time schedule rule (`<name>`). */
+  const scheduleTimers = new Map<string, NodeJS.Timeout>();
+  let started = false;
+  const patterns = new Map<string, EventMatcher>();
+  const runTimeMatcher = (rule: StoredRule): EventMatcher => {
+    const key = JSON.stringify(rule.eventPattern);
+    if (!patterns.has(key)) patterns.set(key, compilePattern(rule.eventPattern!));
+    return patterns.get(key)!;
+  };
 
   const deliver = async (rule: RuleSpec, event: EventBridgeEvent) => {
     for (const target of rule.targets) {
       try {
-        if (target.arn.startsWith('arn:aws:lambda:') && !target.inputTransformer) options.targets.invokeLambdaAsync(target.arn, event);
-        else if (target.arn.startsWith('arn:aws:sqs:')) await options.targets.sendToQueue(target.arn, targetInput(ctx, rule, target, event));
-        else if (target.arn.startsWith('arn:aws:sns:')) await options.targets.publishToTopic(target.arn, targetInput(ctx, rule, target, event));
+        const payload = targetPayload(target, event, { ruleArn: ruleArn(ctx, busName(rule.eventBusName), rule.name), ruleName: rule.name });
+        const text = () => (typeof payload === 'string' ? payload : JSON.stringify(payload));
+        if (target.arn.startsWith('arn:aws:lambda:')) options.targets.invokeLambdaAsync(target.arn, payload);
+        else if (target.arn.startsWith('arn:aws:sqs:')) await options.targets.sendToQueue(target.arn, text());
+        else if (target.arn.startsWith('arn:aws:sns:')) await options.targets.publishToTopic(target.arn, text());
         else throw new Error(`target type not supported locally: ${target.arn}`);
       } catch (error) {
         ctx.log('event delivery failed', { rule: rule.name, target: target.arn, error: String(error) });
@@ -127,7 +130,44 @@ export function createEventBridgeService(
     for (const { rule, match } of compiled) {
       if (busName(rule.eventBusName) === bus && match(event)) await deliver(rule, event);
     }
+    for (const rule of registry.rules()) {
+      if (rule.enabled && rule.eventPattern && rule.eventBusName === bus && runTimeMatcher(rule)(event)) await deliver(rule, event);
+    }
   };
+
+  const scheduledEvent = (rule: RuleSpec): EventBridgeEvent =>
+    toEvent({ Source: 'aws.events', DetailType: 'Scheduled Event', Detail: {}, Resources: [ruleArn(ctx, busName(rule.eventBusName), rule.name)] });
+
+  /**
+   * Fires `rule` at each of its schedule's times, from `anchor` (a rate counts from the rule's
+   * creation): one timer at a time, re-armed after each firing. Timers wait at most ~24 days (Node's
+   * limit) and then look again. `current` reads the rule at each firing: its targets may have changed.
+   */
+  const arm = (rule: RuleSpec, anchor: Date, keep: (timer: NodeJS.Timeout) => void, current: () => RuleSpec | undefined = () => rule) => {
+    const next = nextFireTime(rule.scheduleExpression!, new Date(), anchor);
+    if (!next) {
+      ctx.log('schedule never fires again; rule not scheduled', { rule: rule.name, schedule: rule.scheduleExpression });
+      return;
+    }
+    const wait = next.getTime() - Date.now();
+    const timer = setTimeout(() => {
+      const now = current();
+      if (!now) return;
+      if (wait <= MAX_TIMER_MS) void deliver(now, scheduledEvent(now));
+      arm(now, anchor, keep, current);
+    }, Math.min(Math.max(wait, 0), MAX_TIMER_MS));
+    timer.unref();
+    keep(timer);
+  };
+
+  const armRunTime = (rule: StoredRule | undefined, name: string) => {
+    clearTimeout(scheduleTimers.get(name));
+    scheduleTimers.delete(name);
+    if (!started || !rule?.enabled || !rule.scheduleExpression) return;
+    arm(rule, new Date(rule.createdAt), (timer) => scheduleTimers.set(name, timer), () => registry.rules().find((stored) => stored.name === name && stored.eventBusName === 'default'));
+  };
+
+  const registry = createRuleRegistry(ctx, { templateRules: options.rules, buses, changes: { scheduleChanged: armRunTime } });
 
   const toEvent = (entry: LocalEventEntry): EventBridgeEvent => toEventBridgeEvent(entry, ctx);
 
@@ -173,20 +213,9 @@ export function createEventBridgeService(
       }
       return { FailedEntryCount: results.filter((r) => r.ErrorCode).length, Entries: results };
     },
+    ...registry.operations,
     TestEventPattern: async (input) => testEventPattern(input),
     ListEventBuses: async () => ({ EventBuses: [...buses].map((name) => ({ Name: name, Arn: `arn:aws:events:${ctx.region}:${ctx.accountId}:event-bus/${name}` })) }),
-    ListRules: async (input) => ({
-      Rules: options.rules
-        .filter((rule) => busName(rule.eventBusName) === busName(input.EventBusName))
-        .map((rule) => ({
-          Name: rule.name,
-          Arn: `arn:aws:events:${ctx.region}:${ctx.accountId}:rule/${rule.name}`,
-          EventPattern: rule.eventPattern ? JSON.stringify(rule.eventPattern) : undefined,
-          ScheduleExpression: rule.scheduleExpression,
-          State: rule.enabled ? 'ENABLED' : 'DISABLED',
-          EventBusName: busName(rule.eventBusName),
-        })),
-    }),
   };
 
   return {
@@ -205,23 +234,25 @@ export function createEventBridgeService(
         .filter((event) => (!filter.source || event.source === filter.source) && (!filter.detailType || event['detail-type'] === filter.detailType));
     },
     start() {
+      started = true;
       for (const rule of options.rules) {
         if (!rule.enabled || !rule.scheduleExpression) continue;
         const every = rateToMs(rule.scheduleExpression);
         if (every === undefined) {
-          ctx.log('schedule not supported locally (cron); rule skipped', { rule: rule.name });
+          arm(rule, new Date(), (timer) => scheduleTimers.set(`template@${rule.name}`, timer));
           continue;
         }
-        const timer = setInterval(() => {
-          const event = toEvent({ Source: 'aws.events', DetailType: 'Scheduled Event', Detail: {}, Resources: [`arn:aws:events:${ctx.region}:${ctx.accountId}:rule/${rule.name}`] });
-          void deliver(rule, event);
-        }, every * (options.scheduleScale ?? 1));
+        const timer = setInterval(() => void deliver(rule, scheduledEvent(rule)), every * (options.scheduleScale ?? 1));
         timer.unref();
         timers.push(timer);
       }
+      for (const rule of registry.rules()) armRunTime(rule, rule.name);
     },
     stop() {
-      timers.splice(0).forEach(clearInterval);
+      started = false;
+      timers.splice(0).forEach(clearTimeout);
+      for (const timer of scheduleTimers.values()) clearTimeout(timer);
+      scheduleTimers.clear();
     },
   };
 }

@@ -7,6 +7,7 @@ import type { ServiceContext } from '../context';
 import type { RequestAuthorizer } from '../iam/sessions';
 import { authorizeS3Request, sendAccessDenied } from './authorization';
 import { fixDelimitedListing } from './list-objects';
+import { BucketNotifications, toEventBridgeEntry } from './notifications';
 
 /**
  * S3, locally: the well-kept s3rver emulator (filesystem store under the data directory), served
@@ -25,6 +26,9 @@ import { fixDelimitedListing } from './list-objects';
  *
  * Listings with a delimiter (`aws s3 ls`) are grouped here, not by s3rver, which drops common
  * prefixes whose keys sit deeper than one level (local/s3/list-objects.ts).
+ *
+ * Buckets with EventBridge notifications enabled put `Object Created` / `Object Deleted` events
+ * on the default bus, as S3 does (local/s3/notifications.ts).
  */
 
 export interface S3Service {
@@ -47,8 +51,11 @@ export function rewriteCredential(request: IncomingMessage): void {
   }
 }
 
-/** Creates the service; objects live under `<ctx.dataDir>/objects`. */
-export function createS3Service(ctx: ServiceContext, options: { buckets: string[]; authorizer?: RequestAuthorizer }): S3Service {
+/**
+ * Creates the service; objects live under `<ctx.dataDir>/objects`. `eventBridgeBuckets` send their
+ * object events to EventBridge (others may be switched on by PutBucketNotificationConfiguration).
+ */
+export function createS3Service(ctx: ServiceContext, options: { buckets: string[]; eventBridgeBuckets?: string[]; authorizer?: RequestAuthorizer }): S3Service {
   const server = new S3rver({
     directory: join(ctx.dataDir, 'objects'),
     silent: true,
@@ -56,6 +63,13 @@ export function createS3Service(ctx: ServiceContext, options: { buckets: string[
     configureBuckets: [...new Set(options.buckets)].map((name) => ({ name })),
   });
   fixDelimitedListing(server.store);
+  const notifications = new BucketNotifications(ctx.dataDir, options.eventBridgeBuckets ?? []);
+  server.on('event', (notification) => {
+    for (const record of notification.Records) {
+      const entry = notifications.sendsToEventBridge(record.s3.bucket.name) ? toEventBridgeEntry(record, ctx.accountId) : undefined;
+      if (entry) ctx.publishEvent(entry).catch((error: unknown) => ctx.log('s3: event not published', { bucket: record.s3.bucket.name, error: String(error) }));
+    }
+  });
   const handler = server.callback();
   return {
     handle(request, response) {
@@ -67,8 +81,14 @@ export function createS3Service(ctx: ServiceContext, options: { buckets: string[
           return;
         }
       }
-      rewriteCredential(request);
-      void handler(request, response);
+      void (async () => {
+        if (await notifications.handle(request, response)) return;
+        rewriteCredential(request);
+        await handler(request, response);
+      })().catch((error: unknown) => {
+        ctx.log('s3: request failed', { method: request.method, path: request.url?.split('?')[0], error: String(error) });
+        response.destroy();
+      });
     },
     async start() {
       await server.configureBuckets();

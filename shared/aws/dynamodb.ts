@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DeploymentConfig, Tag } from '@aws-sdk/client-sagemaker';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 
 import { classifyAwsError, isAwsError } from '../errors';
 
@@ -359,5 +359,83 @@ export async function getBuildAnnouncement(tableName: string, executionArn: stri
     return output.Item as BuildAnnouncement | undefined;
   } catch (error) {
     throw classifyAwsError(error, `DynamoDB GetItem ${tableName}`);
+  }
+}
+
+/**
+ * A record of the trigger table (key `pk` + `sk`): who reads a dataset (`dataset#<name>` /
+ * `<repository>/<branch>`), what a repository's branch last registered (`repository#<name>` /
+ * `<branch>`), and the open debounce window of a dataset's rebuild (`debounce#<name>` / `<repository>/<branch>`).
+ */
+export interface TriggerRecord {
+  pk: string;
+  sk: string;
+  [attribute: string]: unknown;
+}
+
+/** The record under a key; undefined when none. Throws RetryableError on throttling. Read-only. */
+export async function getTriggerRecord(tableName: string, pk: string, sk: string): Promise<TriggerRecord | undefined> {
+  try {
+    const output = await client.send(new GetCommand({ TableName: tableName, Key: { pk, sk }, ConsistentRead: true }));
+    return output.Item as TriggerRecord | undefined;
+  } catch (error) {
+    throw classifyAwsError(error, `DynamoDB GetItem ${tableName}`);
+  }
+}
+
+/** Every record under a partition key (all pages). Throws RetryableError on throttling. Read-only. */
+export async function queryTriggerRecords(tableName: string, pk: string): Promise<TriggerRecord[]> {
+  const records: TriggerRecord[] = [];
+  let start: Record<string, unknown> | undefined;
+  try {
+    do {
+      const output = await client.send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ExclusiveStartKey: start, ConsistentRead: true }));
+      records.push(...((output.Items ?? []) as TriggerRecord[]));
+      start = output.LastEvaluatedKey;
+    } while (start);
+  } catch (error) {
+    throw classifyAwsError(error, `DynamoDB Query ${tableName}`);
+  }
+  return records;
+}
+
+/** Writes (replaces) a record. Idempotent. Throws RetryableError on throttling. */
+export async function putTriggerRecord(tableName: string, record: TriggerRecord): Promise<void> {
+  try {
+    await client.send(new PutCommand({ TableName: tableName, Item: record }));
+  } catch (error) {
+    throw classifyAwsError(error, `DynamoDB PutItem ${tableName}`);
+  }
+}
+
+/** Deletes a record; missing is fine. Idempotent. Throws RetryableError on throttling. */
+export async function deleteTriggerRecord(tableName: string, pk: string, sk: string): Promise<void> {
+  try {
+    await client.send(new DeleteCommand({ TableName: tableName, Key: { pk, sk } }));
+  } catch (error) {
+    throw classifyAwsError(error, `DynamoDB DeleteItem ${tableName}`);
+  }
+}
+
+/**
+ * Writes `record` (a debounce window opened by event `openedBy`, ending at epoch second
+ * `windowEndsAt`) unless another window is still open at `now`. Returns true when this event's window
+ * is the open one: newly opened, or opened by this same event before (a retried delivery).
+ * Idempotent per event. Throws RetryableError on throttling.
+ */
+export async function openDebounceWindow(tableName: string, record: TriggerRecord & { windowEndsAt: number; openedBy: string }, now: number): Promise<boolean> {
+  try {
+    await client.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: record,
+        ConditionExpression: 'attribute_not_exists(pk) OR windowEndsAt <= :now OR openedBy = :openedBy',
+        ExpressionAttributeValues: { ':now': now, ':openedBy': record.openedBy },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isAwsError(error, 'ConditionalCheckFailedException')) return false;
+    throw classifyAwsError(error, `DynamoDB PutItem ${tableName}`);
   }
 }

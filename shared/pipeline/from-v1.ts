@@ -66,6 +66,7 @@ export function pipelineFromV1(v1: MlopsV1Config): PipelineConfig {
       },
     },
     ...(v1.Deploy === undefined ? {} : { Deploy: v1.Deploy }),
+    ...(v1.Triggers === undefined ? {} : { Triggers: v1.Triggers }),
     ...(v1.Local === undefined ? {} : { Local: v1.Local }),
   };
 }

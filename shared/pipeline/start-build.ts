@@ -15,6 +15,7 @@ import { compilePipeline, type CompileTargets } from './compile';
 import { analysePipeline, type PipelineGraph } from './graph';
 import { resolveParameters } from './parameters';
 import { loadPipeline, storePipeline } from './stored-pipeline';
+import { syncTriggers, type TriggerSettings } from './triggers';
 
 /** What the stage says about builds. */
 export interface BuildSettings extends StagePolicy {
@@ -31,6 +32,8 @@ export interface BuildSettings extends StagePolicy {
   rejectedStateMachineArn: string;
   /** The stack's functions and bus a compiled pipeline calls. */
   targets: CompileTargets;
+  /** Where a push keeps the repository's schedule and dataset triggers (on-source-push only). */
+  triggers?: TriggerSettings;
 }
 
 /** A build that is doomed before it starts: it runs the rejected-build state machine, which fails at once. */
@@ -58,6 +61,8 @@ interface BuildRequest {
   parameters?: Record<string, unknown>;
   fromStep?: string;
   sourceExecutionArn?: string;
+  /** A push: the commit is the branch's new head, so its mlops.yaml decides the branch's triggers. */
+  isPush?: boolean;
 }
 
 /** Extra time a job may wait for capacity on top of its maximum runtime. */
@@ -220,6 +225,8 @@ async function startBuild(request: BuildRequest, settings: BuildSettings): Promi
     return { action: started ? 'started' : 'already-started', executionArn, configValid: false, stateMachineArn: settings.rejectedStateMachineArn };
   }
 
+  // Before the run starts, so that a failure here is retried with the push (the run's name keeps it single).
+  if (request.isPush && settings.triggers) await syncTriggers(repository, branch, commit, run.pipeline, settings.triggers);
   const { definition, extraWaits } = compilePipeline(run.pipeline, run.graph, settings.targets);
   const name = pipelineStateMachineName(settings.stateMachinePrefix, repository, shortHash([canonicalJson(definition), settings.pipelineRoleArn], 8));
   // Logging is not part of the definition, so not of the name: the same pipeline keeps its machine.
@@ -239,7 +246,7 @@ export async function startModelBuild(event: RepositoryStateChange, settings: Bu
   if (reason) return { action: 'ignored', reason };
   const { repositoryName: repository, referenceName: branch } = event.detail;
   const commit = event.detail.commitId!;
-  return startBuild({ repository, branch, commit, executionName: buildExecutionName(repository, commit) }, settings);
+  return startBuild({ repository, branch, commit, executionName: buildExecutionName(repository, commit), isPush: true }, settings);
 }
 
 /**

@@ -13,6 +13,7 @@ export const EVENT_SOURCES = {
   sagemaker: 'aws.sagemaker',
   states: 'aws.states',
   events: 'aws.events',
+  s3: 'aws.s3',
   sluice: 'sluice',
 } as const;
 
@@ -30,6 +31,7 @@ export const DETAIL_TYPES = {
   modelDeployFailed: 'Model Deploy Failed',
   modelPromotionApproved: 'Model Promotion Approved',
   modelBuildRequested: 'Model Build Requested',
+  objectCreated: 'Object Created',
   executionStatusChange: 'Step Functions Execution Status Change',
   scheduledEvent: 'Scheduled Event',
 } as const;
@@ -176,6 +178,23 @@ export const modelBuildRequestedSchema = z.lazy(() =>
 );
 
 export type ModelBuildRequested = z.infer<typeof modelBuildRequestedSchema>;
+
+/**
+ * S3's `Object Created` on the default bus (a bucket with EventBridge notifications enabled).
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html
+ */
+export const objectCreatedSchema = z.lazy(() =>
+  eventBridgeEnvelope(
+    EVENT_SOURCES.s3,
+    DETAIL_TYPES.objectCreated,
+    z.looseObject({
+      bucket: z.looseObject({ name: z.string().check(z.minLength(3), z.maxLength(63)) }),
+      object: z.looseObject({ key: z.string().check(z.minLength(1), z.maxLength(1024)) }),
+    }),
+  ),
+);
+
+export type ObjectCreatedEvent = z.infer<typeof objectCreatedSchema>;
 
 /** Step Functions' own event when an execution starts, ends or is redriven (on the default bus). */
 export const executionStatusChangeSchema = z.lazy(() =>

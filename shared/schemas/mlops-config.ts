@@ -4,6 +4,7 @@ import { SAGEMAKER_NAME } from '../naming';
 import { deployConfigSchema } from './deploy';
 import type { TenancyPolicy } from '../pipeline/tenancy';
 import { DATASET_KEY } from './patterns';
+import { scheduleExpressionProblem } from '../pipeline/schedule-expression';
 
 /**
  * `mlops.yaml`: the model repository's build definition. Job settings use SageMaker API field
@@ -60,6 +61,26 @@ export const localSectionSchema = z.optional(
       z.string().check(z.minLength(1)),
       z.strictObject({ Command: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)), Environment: z.optional(envMap) }),
     ),
+  }),
+);
+
+/**
+ * When a repository builds besides on a push (README "Scheduled and data-arrival runs"): on an
+ * EventBridge schedule, and when data lands under a dataset it reads. Both versions share it.
+ */
+export const triggersSectionSchema = z.optional(
+  z.strictObject({
+    /** rate(...) or cron(...), as an EventBridge rule's ScheduleExpression (UTC): rebuilds the branch's latest commit. */
+    Schedule: z.optional(
+      z.string().check(
+        z.superRefine((expression, ctx) => {
+          const problem = scheduleExpressionProblem(expression);
+          if (problem) ctx.addIssue({ code: 'custom', message: `"${expression}" is not an EventBridge schedule: ${problem}`, input: expression });
+        }),
+      ),
+    ),
+    /** Objects created under a dataset the pipeline reads (datasets/<name>/) rebuild the latest commit. Default true. */
+    DataArrival: z._default(z.boolean(), true),
   }),
 );
 
@@ -159,6 +180,7 @@ function buildV1() {
     }),
     /** How approved versions are hosted (model-deploy); required only when a version is deployed. */
     Deploy: z.optional(deployConfigSchema),
+    Triggers: triggersSectionSchema,
     Local: localSectionSchema,
   });
 }

@@ -9,6 +9,7 @@ import {
   localSectionSchema,
   modelPackageGroupField,
   outputName,
+  triggersSectionSchema,
 } from './mlops-config';
 import { FROM_REF, ISO_DURATION } from './patterns';
 import { conditionSchema, integerField, PARAMETER_NAME, propertyFileRefSchema, STEP_NAME, textField, valueSchema } from './pipeline-values';
@@ -205,6 +206,8 @@ function build() {
       ),
     /** How approved versions are hosted (model-deploy); required only when a version is deployed. */
     Deploy: z.optional(deployConfigSchema),
+    /** Builds besides pushes: a schedule, and data arriving under the datasets the steps read. */
+    Triggers: triggersSectionSchema,
     Local: localSectionSchema,
   });
 

@@ -65,10 +65,10 @@ describe('StartExecution grants', () => {
     expect(missing).toEqual([]);
   });
 
-  it('exist in the three roles that start runs', () => {
+  it('exist in the four roles that start runs', () => {
     const starters = roles().filter(([, role]) => statementsOf(role).some((s) => actions(s).includes('states:StartExecution')));
 
-    expect(starters.map(([id]) => id).sort()).toEqual(['CodepipelineActionRole', 'OnModelPackageChangeRole', 'OnSourcePushRole']);
+    expect(starters.map(([id]) => id).sort()).toEqual(['CodepipelineActionRole', 'OnDatasetChangeRole', 'OnModelPackageChangeRole', 'OnSourcePushRole']);
   });
 });
 
@@ -359,6 +359,7 @@ describe('Step Functions logging', () => {
   it.each([
     ['ModelDeployStateMachine', 'ModelDeployLogGroup', '/aws/vendedlogs/states/sluice-dev-model-deploy'],
     ['RejectedBuildStateMachine', 'BuildRunsLogGroup', '/aws/vendedlogs/states/sluice-dev-builds'],
+    ['DatasetBuildStateMachine', 'BuildRunsLogGroup', '/aws/vendedlogs/states/sluice-dev-builds'],
   ])('logs %s\'s errors without execution data to its own log group %s (cw-logs.html)', (machineId, logGroupId, name) => {
     const machine = template.Resources[machineId] as unknown as { Properties: Record<string, unknown>; DependsOn: string[] };
 
@@ -380,7 +381,7 @@ describe('Step Functions logging', () => {
     expect(JSON.stringify(statement.Resource)).toContain(':stateMachine:sluice-dev-build-*');
   });
 
-  it.each(['ModelDeployStateMachineRole', 'PipelineStateMachineRole'])('lets %s deliver run logs (cw-logs.html)', (roleId) => {
+  it.each(['ModelDeployStateMachineRole', 'PipelineStateMachineRole', 'DatasetBuildStateMachineRole'])('lets %s deliver run logs (cw-logs.html)', (roleId) => {
     const granted = statementsOf(template.Resources[roleId]!).flatMap(actions);
 
     expect(granted).toEqual(

@@ -47,8 +47,8 @@ describe('serverless package --stage dev (offline, documented defaults)', () => 
     const functions = resourcesOfType(template, 'AWS::Lambda::Function');
     const roles = functions.map(([, fn]) => JSON.stringify(fn.Properties.Role));
 
-    // 8 for the build, 12 for the deploy, the CodePipeline action.
-    expect(functions).toHaveLength(21);
+    // 9 for the build (on-dataset-change among them), 12 for the deploy, the CodePipeline action.
+    expect(functions).toHaveLength(22);
     expect(functions.every(([, fn]) => fn.Properties.Runtime === 'nodejs22.x')).toBe(true);
     expect(new Set(roles).size).toBe(functions.length);
   });
@@ -162,8 +162,8 @@ describe('serverless package --stage dev (offline, documented defaults)', () => 
   it('bounds async retries of event handlers and sends failures to the dead-letter queue', () => {
     const configs = resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig').map(([, config]) => config.Properties);
 
-    // on-source-push, on-job-state-change, on-build-status-change, on-model-package-change, on-endpoint-state-change, on-promotion.
-    expect(configs).toHaveLength(6);
+    // on-source-push, on-dataset-change, on-job-state-change, on-build-status-change, on-model-package-change, on-endpoint-state-change, on-promotion.
+    expect(configs).toHaveLength(7);
     for (const config of configs) {
       expect(config.MaximumRetryAttempts).toBe(2);
       expect(config.DestinationConfig).toEqual({ OnFailure: { Destination: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } });
@@ -210,6 +210,69 @@ describe('serverless package --stage dev (offline, documented defaults)', () => 
     expect(table.KeySchema).toEqual([{ AttributeName: 'jobName', KeyType: 'HASH' }]);
     expect(table.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
     expect(table.SSESpecification).toEqual({ SSEEnabled: true });
+  });
+});
+
+describe('scheduled and data-arrival builds', () => {
+  const statement = (roleId: string, sid: string) => statementsOf(template.Resources[roleId]!).find((item) => item.Sid === sid)!;
+  const scheduleRules = { 'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/sluice-dev--schedule-*' };
+  const onSourcePush = { 'Fn::Sub': 'arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:sluice-dev-onSourcePush' };
+
+  it('lets on-source-push keep only the stage\'s schedule rules (sluice-dev--schedule-*), targeting only itself', () => {
+    expect(statement('OnSourcePushRole', 'KeepScheduleRules')).toMatchObject({ Action: ['events:PutRule', 'events:RemoveTargets', 'events:DeleteRule'], Resource: scheduleRules });
+    expect(statement('OnSourcePushRole', 'TargetScheduleRulesAtThisFunctionOnly')).toMatchObject({ Action: 'events:PutTargets', Resource: scheduleRules, Condition: { ArnEquals: { 'events:TargetArn': onSourcePush } } });
+    const environment = (template.Resources.OnSourcePushLambdaFunction!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(environment).toMatchObject({ SCHEDULE_RULE_PREFIX: 'sluice-dev--schedule-', BUILD_FUNCTION_ARN: onSourcePush, TRIGGER_TABLE: { Ref: 'TriggerTable' }, STAGE_SCHEDULES: '' });
+  });
+
+  it('lets only those rules, of this account, invoke on-source-push', () => {
+    expect(template.Resources.OnSourcePushSchedulePermission!.Properties).toEqual({
+      FunctionName: { 'Fn::GetAtt': ['OnSourcePushLambdaFunction', 'Arn'] },
+      Action: 'lambda:InvokeFunction',
+      Principal: 'events.amazonaws.com',
+      SourceAccount: { Ref: 'AWS::AccountId' },
+      SourceArn: scheduleRules,
+    });
+  });
+
+  it('turns on EventBridge notifications on the artifacts bucket it creates', () => {
+    expect(template.Resources.ArtifactsBucket!.Properties.NotificationConfiguration).toEqual({ EventBridgeConfiguration: { EventBridgeEnabled: true } });
+  });
+
+  it('runs on-dataset-change on Object Created under datasets/ of the artifacts bucket only, dead-lettering what it cannot deliver', () => {
+    const rule = resourcesOfType(template, 'AWS::Events::Rule').find(([, item]) => item.Properties.Name === 'sluice-dev-dataset-change')![1];
+
+    expect(rule.Properties.EventBusName).toBeUndefined();
+    expect(rule.Properties.EventPattern).toEqual({ source: ['aws.s3'], 'detail-type': ['Object Created'], detail: { bucket: { name: [{ Ref: 'ArtifactsBucket' }] }, object: { key: [{ prefix: 'datasets/' }] } } });
+    expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': ['OnDatasetChangeLambdaFunction', 'Arn'] }, DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } })]);
+  });
+
+  it('gives on-dataset-change the trigger table and the dataset-build state machine, nothing else', () => {
+    const granted = statementsOf(template.Resources.OnDatasetChangeRole!).map((item) => [item.Sid, actions(item), item.Resource]);
+
+    expect(granted).toEqual([
+      ['Logs', ['logs:CreateLogStream', 'logs:PutLogEvents'], expect.anything()],
+      ['ReadersAndDebounceWindows', ['dynamodb:Query', 'dynamodb:PutItem'], { 'Fn::GetAtt': ['TriggerTable', 'Arn'] }],
+      ['StartDatasetBuilds', ['states:StartExecution'], { 'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:sluice-dev-dataset-build' }],
+      ['SeeDatasetBuildsAlreadyStarted', ['states:DescribeExecution'], { 'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:sluice-dev-dataset-build:*' }],
+      ['DeadLetters', ['sqs:SendMessage'], { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] }],
+    ]);
+  });
+
+  it('lets the dataset-build state machine publish only on the stage bus', () => {
+    const puts = statementsOf(template.Resources.DatasetBuildStateMachineRole!).filter((item) => actions(item).includes('events:PutEvents'));
+
+    expect(puts).toEqual([expect.objectContaining({ Resource: { 'Fn::GetAtt': ['EventBus', 'Arn'] } })]);
+    expect(template.Resources.DatasetBuildStateMachine!.Properties.RoleArn).toEqual({ 'Fn::GetAtt': ['DatasetBuildStateMachineRole', 'Arn'] });
+  });
+
+  it('keeps dataset readers and debounce windows in an encrypted table (pk, sk) with TTL and point-in-time recovery', () => {
+    expect(template.Resources.TriggerTable!.Properties).toMatchObject({
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      SSESpecification: { SSEEnabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
   });
 });
 

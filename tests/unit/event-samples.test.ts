@@ -6,6 +6,7 @@ import {
   DETAIL_TYPES,
   endpointStateChangeSchema,
   modelPackageStateChangeSchema,
+  objectCreatedSchema,
   parseEvent,
   parseJobStateChange,
   processingJobStateChangeSchema,
@@ -23,6 +24,7 @@ const SCHEMAS: Record<string, z.ZodMiniType> = {
   [DETAIL_TYPES.modelPackageStateChange]: modelPackageStateChangeSchema,
   [DETAIL_TYPES.endpointStateChange]: endpointStateChangeSchema,
   [DETAIL_TYPES.scheduledEvent]: scheduledEventSchema,
+  [DETAIL_TYPES.objectCreated]: objectCreatedSchema,
 };
 
 const samples = readdirSync(join(ROOT, 'events', 'samples')).filter((file) => file.endsWith('.json'));
@@ -40,6 +42,7 @@ describe('events/samples (real events copied from AWS documentation)', () => {
         'sagemaker-endpoint-state-change.json',
         'codepipeline-job-event.json',
         'scheduled-event.json',
+        's3-object-created.json',
       ]),
     );
   });

@@ -2,6 +2,8 @@ import { CodeCommitClient, CommitDoesNotExistException, CommitIdDoesNotExistExce
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateStateMachineCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteRuleCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand, RemoveTargetsCommand, ResourceNotFoundException } from '@aws-sdk/client-eventbridge';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 
@@ -17,6 +19,10 @@ const codecommit = mockClient(CodeCommitClient);
 const s3 = mockClient(S3Client);
 const sfn = mockClient(SFNClient);
 const sqs = mockClient(SQSClient);
+const events = mockClient(EventBridgeClient);
+const dynamo = mockClient(DynamoDBDocumentClient);
+const TRIGGER_TABLE = 'sluice-test-triggers';
+const BUILD_FUNCTION_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:sluice-test-onSourcePush`;
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/sluice-test-dlq';
 const PIPELINE_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/sluice-test-pipeline`;
@@ -55,6 +61,10 @@ beforeAll(async () => {
     AWS_IMAGE_ACCOUNT_IDS: '763104351884',
     DEAD_LETTER_QUEUE_URL: QUEUE_URL,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
+    TRIGGER_TABLE,
+    SCHEDULE_RULE_PREFIX: 'sluice-test--schedule-',
+    BUILD_FUNCTION_ARN,
+    STAGE_SCHEDULES: JSON.stringify({ 'MyDemo*': 'cron(0 6 ? * MON-FRI *)' }),
   });
   ({ handler } = await import('../../../functions/on-source-push'));
 });
@@ -71,6 +81,10 @@ beforeEach(() => {
   s3.reset();
   sfn.reset();
   sqs.reset();
+  events.reset();
+  dynamo.reset();
+  events.on(PutTargetsCommand).resolves({ FailedEntryCount: 0, FailedEntries: [] });
+  dynamo.on(GetCommand).resolves({});
   serveRepository(EXAMPLE_CONFIG_TEXT_OWN_GROUP);
   fakeS3(s3);
   sfn.on(CreateStateMachineCommand).callsFake(async (input: { name?: string }) => ({ stateMachineArn: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${input.name}`, creationDate: new Date() }));
@@ -292,5 +306,79 @@ describe('on-source-push handler: Model Build Requested', () => {
     await handler(buildRequest({ requestId: 'run 1; drop' }), lambdaContext());
 
     expect(deadLetter().reason).toContain('detail.requestId');
+  });
+});
+
+describe('on-source-push handler: a push keeps the branch\'s triggers', () => {
+  /** The example pipeline with a Triggers section. */
+  const withTriggers = (triggers: string) => `${EXAMPLE_CONFIG_TEXT_OWN_GROUP}\nTriggers:\n${triggers}\n`;
+
+  it('puts the schedule rule mlops.yaml asks for, targeting this function with a Model Build Requested of the branch per firing', async () => {
+    serveRepository(withTriggers('  Schedule: rate(1 day)'));
+
+    await handler(loadSample('codecommit-reference-updated-push.json'), lambdaContext());
+
+    const rule = events.commandCalls(PutRuleCommand)[0]!.args[0].input;
+    expect(rule).toMatchObject({ ScheduleExpression: 'rate(1 day)', State: 'ENABLED', Name: expect.stringMatching(/^sluice-test--schedule-myRepo-[0-9a-f]{8}$/) });
+    const target = events.commandCalls(PutTargetsCommand)[0]!.args[0].input;
+    expect(target.Rule).toBe(rule.Name);
+    expect(target.Targets).toEqual([expect.objectContaining({ Id: 'build', Arn: BUILD_FUNCTION_ARN })]);
+    const template = target.Targets![0]!.InputTransformer!.InputTemplate!;
+    // Rendered with a firing's values, the input is a Model Build Requested on-source-push accepts.
+    const rendered = JSON.parse(template.replace(/<id>/g, 'a1b2').replace(/<time>/g, '2026-12-04T06:00:00Z').replace(/<account>/g, ACCOUNT).replace(/<region>/g, REGION).replace(/<aws\.events\.rule-arn>/g, 'arn'));
+    expect(rendered).toMatchObject({ 'detail-type': 'Model Build Requested', source: 'sluice', detail: { repository: 'myRepo', branch: 'myBranch', requestId: 'schedule-a1b2' } });
+    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+  });
+
+  it('removes the rule when the branch asks for no schedule', async () => {
+    events.on(RemoveTargetsCommand).rejects(new ResourceNotFoundException({ message: 'Rule does not exist', $metadata: {} }));
+
+    await handler(loadSample('codecommit-reference-updated-push.json'), lambdaContext());
+
+    expect(events).toHaveReceivedCommandWith(RemoveTargetsCommand, { Rule: expect.stringMatching(/^sluice-test--schedule-myRepo-/), Ids: ['build'] });
+    expect(events).not.toHaveReceivedCommand(PutRuleCommand);
+    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+  });
+
+  it('records the datasets the pipeline reads and forgets those it no longer reads', async () => {
+    dynamo.on(GetCommand).resolves({ Item: { pk: 'repository#myRepo', sk: 'myBranch', datasets: ['old-data', 'abalone'] } });
+
+    await handler(loadSample('codecommit-reference-updated-push.json'), lambdaContext());
+
+    expect(dynamo).toHaveReceivedCommandWith(DeleteCommand, { TableName: TRIGGER_TABLE, Key: { pk: 'dataset#old-data', sk: 'myRepo/myBranch' } });
+    expect(dynamo).toHaveReceivedCommandTimes(DeleteCommand, 1);
+    expect(dynamo).toHaveReceivedCommandWith(PutCommand, { TableName: TRIGGER_TABLE, Item: expect.objectContaining({ pk: 'dataset#abalone', sk: 'myRepo/myBranch', repository: 'myRepo', branch: 'myBranch', paths: ['abalone/'] }) });
+    expect(dynamo).toHaveReceivedCommandWith(PutCommand, { TableName: TRIGGER_TABLE, Item: expect.objectContaining({ pk: 'repository#myRepo', sk: 'myBranch', datasets: ['abalone'] }) });
+  });
+
+  it('records no dataset when Triggers.DataArrival is false', async () => {
+    serveRepository(withTriggers('  DataArrival: false'));
+
+    await handler(loadSample('codecommit-reference-updated-push.json'), lambdaContext());
+
+    expect(dynamo.commandCalls(PutCommand).map((call) => call.args[0].input.Item?.pk)).toEqual(['repository#myRepo']);
+  });
+
+  it('fails the run visibly, naming Triggers.Schedule, for a schedule EventBridge would refuse, and keeps the old triggers', async () => {
+    serveRepository(withTriggers('  Schedule: cron(0 6 * * * *)'));
+
+    const outcome = await handler(loadSample('codecommit-reference-updated-push.json'), lambdaContext());
+
+    expect(outcome).toMatchObject({ action: 'started', configValid: false });
+    expect(executionInput().failure?.Cause).toContain('Triggers.Schedule');
+    expect(executionInput().failure?.Cause).toContain('exactly one of Day-of-month and Day-of-week');
+    expect(events).not.toHaveReceivedCommand(PutRuleCommand);
+    expect(events).not.toHaveReceivedCommand(DeleteRuleCommand);
+    expect(dynamo).not.toHaveReceivedCommand(PutCommand);
+  });
+
+  it('lets the stage\'s schedules setting win over the file\'s', async () => {
+    serveRepository(withTriggers('  Schedule: rate(1 day)'));
+    const push = loadSample('codecommit-reference-updated-push.json') as { detail: Record<string, unknown> };
+    push.detail.repositoryName = 'MyDemoRepo';
+
+    await handler(push, lambdaContext());
+
+    expect(events).toHaveReceivedCommandWith(PutRuleCommand, { ScheduleExpression: 'cron(0 6 ? * MON-FRI *)' });
   });
 });
