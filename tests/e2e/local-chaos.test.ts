@@ -30,7 +30,7 @@ const SEED = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31
 const COMMITS = 10;
 const MIN_KILLS = 3;
 /** Random kills stop at this many, or earlier once a deploy waits at the gate; one more kill then hits the gate. */
-const MAX_KILLS = 6;
+const MAX_KILLS = 4;
 const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 const GROUP = 'sluice-local--abalone';
 const PROD = `${GROUP}-prod`;
@@ -130,9 +130,12 @@ afterAll(async () => {
 describe('the local runtime under SIGKILL', () => {
   it('builds every commit exactly once and completes every deploy, though killed at random moments', async () => {
     const random = seeded(SEED);
+    const started = Date.now();
+    const mark = (what: string) => process.stdout.write(`local-chaos: ${((Date.now() - started) / 1000).toFixed(1)} s ${what}\n`);
     const seededRepository = await seedExample(endpoint);
     const commits = [seededRepository.commit!];
     for (let n = 2; n <= COMMITS; n += 1) commits.push(await pushDirectory(endpoint, 'abalone', EXAMPLE_DIR, { message: `chaos commit ${n}` }));
+    mark(`${COMMITS} commits pushed`);
 
     // The chaos: SIGKILL after a random 2-7 s of service, restart on the same port and data dir,
     // at least MIN_KILLS times, then once more while a deploy waits at the prod gate.
@@ -143,8 +146,9 @@ describe('the local runtime under SIGKILL', () => {
       await runtime.crash();
       outputs += runtime.output();
       kills += 1;
-      process.stdout.write(`local-chaos: SIGKILL #${kills} ${why}\n`);
+      mark(`SIGKILL #${kills} ${why}`);
       runtime = await startRuntime({ dataDir, port });
+      mark('restarted');
     };
     const chaos = (async () => {
       while (kills < MIN_KILLS || (kills < MAX_KILLS && !gateReached)) {
@@ -161,10 +165,13 @@ describe('the local runtime under SIGKILL', () => {
     // ahead of the gate (they go on to prod), v3 left waiting at the gate.
     await approve(1, { promote: true });
     await until('v1 in staging', deployedTo('staging', 1));
+    mark('v1 in staging');
     await approve(2, { promote: true });
     await until('v2 in staging', deployedTo('staging', 2));
+    mark('v2 in staging');
     await approve(3, { promote: false });
     await until('v3 in staging', deployedTo('staging', 3));
+    mark('v3 in staging');
     gateReached = true;
     await chaos;
     expect(kills).toBeGreaterThanOrEqual(MIN_KILLS);
@@ -174,12 +181,15 @@ describe('the local runtime under SIGKILL', () => {
       const runs = await executionsOf('sluice-local-build-abalone-');
       return commits.every((commit) => runs.some((run) => run.name?.includes(commit) && run.status === ExecutionStatus.SUCCEEDED)) ? runs : undefined;
     });
+    mark('every build succeeded');
     await until('v1 and v2 in prod', () => (deployedTo('prod', 1)() && deployedTo('prod', 2)()) || undefined);
+    mark('v1 and v2 in prod');
     expect(deployedTo('prod', 3)()).toBeUndefined();
 
     const { stdout } = await execFileAsync(join(ROOT, 'bin', 'sluice'), ['promote', `${GROUP}/3`, '--endpoint', endpoint], { cwd: ROOT });
     expect(stdout).toContain(versionArn(3));
     await until('v3 in prod', deployedTo('prod', 3));
+    mark('v3 in prod');
 
     // Every commit built exactly once: one execution each, SUCCEEDED, and one model package each.
     for (const commit of commits) expect(builds.filter((run) => run.name?.includes(commit)).map((run) => run.status)).toEqual([ExecutionStatus.SUCCEEDED]);
