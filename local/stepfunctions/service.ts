@@ -833,8 +833,10 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
         finish(execution, ending, aborted);
         execution.controller.abort();
       } else {
-        // Left RUNNING by a previous process and not yet settled by start().
+        // Left RUNNING by a previous process and not yet continued by start().
+        for (const waiting of record.waitingTasks ?? []) tokens.close(waiting.token, 'closed');
         Object.assign(record, { ...ending, stopDate: Date.now() });
+        delete record.waitingTasks;
         save(record);
         loadHistory(record.executionArn).close(aborted);
         settleDeletion(record.stateMachineArn);

@@ -607,6 +607,21 @@ describe('durability', () => {
     expect(await later.waitForStatus(arn, 'FAILED')).toMatchObject({ error: 'TrainingFailed', cause: 'diverged' });
   });
 
+  it('stops an execution left running before start() continues it; its token is then refused', async () => {
+    const h = harness([WAIT_FOR_TOKEN]);
+    const arn = await h.startExecution(WAIT_FOR_TOKEN, { step: 'train', timeout: 60 });
+    const token = await tokenOf(h, 0);
+    await h.service.stop();
+
+    const later = h.reopen();
+    await later.call('StopExecution', { executionArn: arn, cause: 'no longer wanted' });
+    await later.service.start();
+
+    expect(await later.call('DescribeExecution', { executionArn: arn })).toMatchObject({ status: 'ABORTED', cause: 'no longer wanted' });
+    await expect(later.call('SendTaskSuccess', { taskToken: token, output: '{}' })).rejects.toThrow(expect.objectContaining({ name: 'TaskDoesNotExist' }));
+    expect(later.lambdaCalls).toEqual([]);
+  });
+
   it('keeps a resumed task to its original TimeoutSeconds deadline', async () => {
     const h = harness([WAIT_FOR_TOKEN]);
     const arn = await h.startExecution(WAIT_FOR_TOKEN, { step: 'train', timeout: 1 });
