@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -92,6 +92,23 @@ async function executionsOf(prefix: string): Promise<ExecutionListItem[]> {
   const all: ExecutionListItem[] = [];
   for (const machine of machines) all.push(...((await sfn.send(new ListExecutionsCommand({ stateMachineArn: machine.stateMachineArn, maxResults: 1000 }))).executions ?? []));
   return all;
+}
+
+/**
+ * Live processes whose environment points at the runtime (AWS_ENDPOINT_URL=<endpoint>): Lambda
+ * workers, job and endpoint containers, also those inside a bwrap sandbox, of any runtime so far.
+ */
+function processesOfRuntime(): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      if (/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'))) continue;
+      if (readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`AWS_ENDPOINT_URL=${endpoint}`)) found.push(`${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')}`);
+    } catch {
+      // exited while we looked, or not ours to read
+    }
+  }
+  return found;
 }
 
 /** Whether the deploy of `version` waits at the prod gate: its WaitForPromotion task took its token and holds it. */
@@ -209,5 +226,6 @@ describe('the local runtime under SIGKILL', () => {
     expect(await runtime.stop()).toBe(0);
 
     expect(processesMentioning(dataDir)).toEqual([]);
+    expect(processesOfRuntime()).toEqual([]);
   }, 60_000);
 });
