@@ -14,7 +14,7 @@ import { type IntegrationTargets, invokeResource, resolveResource, type Resolved
 import { buildDefinition, type Machine, StateMachines, type Tag } from './machines';
 import { isExecutionArn, isRoleArn, isStateMachineArn, isValidName, storeKey } from './names';
 import { deriveDefinition, pinWaits, planRedrive, type ResumePlan, resumedStates } from './redrive';
-import { type IssuedToken, TaskTokens } from './tokens';
+import { type IssuedToken, type TaskOutcome, TaskTokens } from './tokens';
 
 /**
  * AWS Step Functions, locally: the awsJson1_0 API (X-Amz-Target `AWSStepFunctions.<Op>`) over the
@@ -85,6 +85,11 @@ interface WaitingTask {
   heartbeatAt?: number;
   /** The resource took the token (TaskSubmitted recorded): a resumed attempt does not call it again. */
   submitted?: boolean;
+  /**
+   * SendTaskSuccess/Failure's outcome, recorded before the call is answered: a crash right after
+   * cannot lose an acknowledged outcome (the resumed attempt ends with it).
+   */
+  outcome?: TaskOutcome;
 }
 
 /** After a restart: a Task state resuming on the token its attempt waited on. */
@@ -258,7 +263,10 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
   const restoredTokens = new Map<string, IssuedToken>();
   for (const record of records.values()) {
     if (record.status !== ExecutionStatus.RUNNING) continue;
-    for (const waiting of record.waitingTasks ?? []) restoredTokens.set(waiting.token, tokens.restore(waiting.token));
+    for (const waiting of record.waitingTasks ?? []) {
+      restoredTokens.set(waiting.token, tokens.restore(waiting.token));
+      if (waiting.outcome) tokens.settle(waiting.token, waiting.outcome);
+    }
   }
 
   const save = (record: ExecutionRecord) => {
@@ -268,6 +276,22 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
   /** Saves an execution's record unless a redrive has replaced it (the old run only ever touches its own). */
   const saveOwn = (record: ExecutionRecord) => {
     if (records.get(record.executionArn) === record) save(record);
+  };
+
+  /**
+   * SendTaskSuccess/Failure: records the outcome with the waiting task (durably), then settles the
+   * token. Throws InvalidToken, TaskDoesNotExist, TaskTimedOut as TaskTokens.settle does.
+   */
+  const settleToken = (token: string, outcome: TaskOutcome) => {
+    tokens.check(token);
+    for (const record of records.values()) {
+      const waiting = record.status === ExecutionStatus.RUNNING ? record.waitingTasks?.find((entry) => entry.token === token) : undefined;
+      if (!waiting) continue;
+      waiting.outcome = outcome;
+      saveOwn(record);
+      break;
+    }
+    tokens.settle(token, outcome);
   };
   const openHistory = (executionArn: string, events: HistoryEvent[] = []) =>
     new HistoryLog((all) => historyStore.put(storeKey(executionArn), { executionArn, events: all }), events);
@@ -436,7 +460,8 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
 
     const work = (async (): Promise<JsonValue> => {
       if (!issued) return invokeResource(options, resolved, parameters);
-      if (waiting?.submitted !== true) {
+      // Resumed: a resource that took the token, or a token already answered, is not called again.
+      if (waiting?.submitted !== true && waiting?.outcome === undefined) {
         const result = await invokeResource(options, resolved, parameters);
         record({ type: HistoryEventType.TaskSubmitted, details: { ...task, output: historyData(result), outputDetails: { truncated: false } } });
         if (waiting) {
@@ -472,13 +497,22 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
       if (issued) {
         execution.tokens.delete(issued.token);
         tokens.close(issued.token, timedOut ? 'timed-out' : 'closed');
-        // A shutdown leaves the token recorded: the next process resumes the wait on it.
-        if (!execution.shuttingDown && waiting !== undefined && executionRecord.waitingTasks?.includes(waiting)) {
+        // A shutdown leaves the token recorded: the next process resumes the wait on it. So does an
+        // outcome, until the state has exited (see runExecution): a crash in between replays it.
+        if (!execution.shuttingDown && waiting !== undefined && waiting.outcome === undefined && executionRecord.waitingTasks?.includes(waiting)) {
           executionRecord.waitingTasks = executionRecord.waitingTasks.filter((entry) => entry !== waiting);
           if (executionRecord.status === ExecutionStatus.RUNNING) saveOwn(executionRecord);
         }
       }
     }
+  };
+
+  /** Drops the settled waiting tasks of `state` once it has exited: the history now carries their outcome. */
+  const forgetSettled = (execution: Execution, state: string) => {
+    const { record } = execution;
+    if (!record.waitingTasks?.some((entry) => entry.state === state && entry.outcome !== undefined)) return;
+    record.waitingTasks = record.waitingTasks.filter((entry) => entry.state !== state || entry.outcome === undefined);
+    if (record.status === ExecutionStatus.RUNNING) saveOwn(record);
   };
 
   /** What the library's final error means for the execution. */
@@ -526,6 +560,7 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
         // A state's entry and Map iterations follow the last event overall; its other events chain to its own.
         const chain = event.type !== 'StateEntered' && !event.type.startsWith('MapIteration');
         for (const entry of historyEventsFor(event)) recordEvent(execution, entry, event.state?.name ?? event.parentState?.name, chain);
+        if (event.type === 'StateExited' && event.state) forgetSettled(execution, event.state.name);
       }
     })();
 
@@ -605,7 +640,8 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
       if (typeof seconds === 'number' && entered) deadlines.set(state, new Date(entered.timestamp + seconds * 1000).toISOString());
     }
     const resumedTasks = new Map<string, ResumedTask>();
-    for (const waiting of record.waitingTasks ?? []) {
+    // Latest attempt first: a state's earlier, settled attempt (before a Retry) is not the one that waits.
+    for (const waiting of [...(record.waitingTasks ?? [])].reverse()) {
       const issued = restoredTokens.get(waiting.token);
       restoredTokens.delete(waiting.token);
       // Only an attempt the plan resumes at can go on waiting (a Map state runs again as a whole).
@@ -849,7 +885,7 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
       const output = requireString(input, 'output');
       if (Buffer.byteLength(output) > MAX_PAYLOAD_BYTES) throw new AwsServiceError('InvalidOutput', 'Invalid Output: output exceeds the maximum size of 262144 bytes');
       if (!isJson(output)) throw new AwsServiceError('InvalidOutput', `Invalid Output: '${output.slice(0, 200)}' is not valid JSON`);
-      tokens.settle(taskToken, { kind: 'success', output });
+      settleToken(taskToken, { kind: 'success', output });
       return {};
     },
 
@@ -859,7 +895,7 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
       const cause = optionalString(input, 'cause');
       if (error !== undefined && error.length > 256) throw new AwsServiceError('ValidationException', "1 validation error detected: Value at 'error' failed to satisfy constraint: Member must have length less than or equal to 256");
       if (cause !== undefined && cause.length > 32768) throw new AwsServiceError('ValidationException', "1 validation error detected: Value at 'cause' failed to satisfy constraint: Member must have length less than or equal to 32768");
-      tokens.settle(taskToken, { kind: 'failure', error, cause });
+      settleToken(taskToken, { kind: 'failure', error, cause });
       return {};
     },
 

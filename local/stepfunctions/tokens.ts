@@ -83,6 +83,11 @@ export class TaskTokens {
     throw new AwsServiceError('TaskDoesNotExist', 'Task Does Not Exist');
   }
 
+  /** Throws what SendTask* answers for `token` unless a task waits on it (InvalidToken, TaskDoesNotExist, TaskTimedOut). */
+  check(token: string): void {
+    this.find(token);
+  }
+
   /** SendTaskSuccess / SendTaskFailure: settles the task once. Throws InvalidToken, TaskDoesNotExist, TaskTimedOut. */
   settle(token: string, outcome: TaskOutcome): void {
     const entry = this.find(token);

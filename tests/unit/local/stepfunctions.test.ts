@@ -4,7 +4,7 @@
  * and RedriveExecution. Everything runs in-process against fake Lambda / EventBridge functions;
  * no network except a loopback HTTP server for the SDK tests.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -27,6 +27,7 @@ import type { StateMachineSpec } from '../../../local/cloudformation/template';
 import type { LocalEventEntry } from '../../../local/context';
 import { AwsServiceError, readBody, serveAwsJson } from '../../../local/http/aws-json';
 import { FunctionError } from '../../../local/lambda/runner';
+import { storeKey } from '../../../local/stepfunctions/names';
 import { createStepFunctionsService, type StepFunctionsOptions, type StepFunctionsService } from '../../../local/stepfunctions/service';
 import { serviceContext } from '../../helpers/service-context';
 
@@ -605,6 +606,26 @@ describe('durability', () => {
     await later.service.start();
 
     expect(await later.waitForStatus(arn, 'FAILED')).toMatchObject({ error: 'TrainingFailed', cause: 'diverged' });
+  });
+
+  it('ends a resumed task with the outcome SendTaskSuccess recorded before the crash, without calling its resource again', async () => {
+    const h = harness([WAIT_FOR_TOKEN]);
+    const arn = await h.startExecution(WAIT_FOR_TOKEN, { step: 'train', timeout: 60 });
+    const token = await tokenOf(h, 0);
+    await h.service.stop();
+    // As a crash leaves it: SendTaskSuccess answered (its outcome recorded), the state not yet exited.
+    const file = join(h.dataDir, 'executions', `${storeKey(arn)}.json`);
+    const record = JSON.parse(readFileSync(file, 'utf8')) as { waitingTasks: Json[] };
+    record.waitingTasks[0]!.outcome = { kind: 'success', output: '{"acknowledged":true}' };
+    delete record.waitingTasks[0]!.submitted;
+    writeFileSync(file, JSON.stringify(record));
+
+    const later = h.reopen();
+    await later.service.start();
+
+    expect(JSON.parse((await later.waitForStatus(arn, 'SUCCEEDED')).output as string).job).toEqual({ acknowledged: true });
+    expect(later.lambdaCalls).toEqual([]);
+    await expect(later.call('SendTaskSuccess', { taskToken: token, output: '{}' })).rejects.toThrow(expect.objectContaining({ name: 'TaskDoesNotExist' }));
   });
 
   it('stops an execution left running before start() continues it; its token is then refused', async () => {
