@@ -297,6 +297,8 @@ export class LocalRuntime {
     await cloudWatch.start();
     await sageMaker.start();
     await stepFunctions.start();
+    // Work queued durably by a previous process: async invocations, then undelivered events.
+    lambda.start();
     eventBridge.start();
     writeFileSync(join(dataDir, 'runtime.json'), JSON.stringify({ endpoint, pid: process.pid, startedAt: new Date().toISOString() }));
     return new LocalRuntime(endpoint, wiring, server, { lambda, eventBridge, sqs, s3, dynamoDb, codeCommit, sageMaker, stepFunctions, cloudWatch });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { RuleSpec } from '../cloudformation/template';
 import type { LocalEventEntry, ServiceContext } from '../context';
 import { AwsServiceError, type JsonOperations } from '../http/aws-json';
+import { JsonStore } from '../store/json-store';
 import { compilePattern, type EventMatcher } from './pattern';
 import { createRuleRegistry, ruleArn, type StoredRule, targetPayload } from './rules';
 import { nextFireTime } from './schedule';
@@ -15,6 +16,11 @@ import { testEventPattern } from './test-event-pattern';
  * and rate()/cron() schedules) read from the packaged template or created at run time (PutRule,
  * PutTargets: local/eventbridge/rules.ts), delivery to their targets, and TestEventPattern. Every
  * event put is appended to a durable log (events.jsonl) that `sluice status` and tests read.
+ *
+ * Delivery is at-least-once, as EventBridge's retry policy makes it: an event that matches a rule
+ * waits in a durable outbox (`outbox/`) until its targets have it, and start() delivers again what
+ * a previous process accepted but died (or stopped) before delivering. Targets see the same event
+ * id again then; they are idempotent.
  */
 
 export interface EventBridgeEvent {
@@ -105,6 +111,8 @@ export function createEventBridgeService(
     if (!patterns.has(key)) patterns.set(key, compilePattern(rule.eventPattern!));
     return patterns.get(key)!;
   };
+  const outbox = new JsonStore<{ bus: string; event: EventBridgeEvent }>(join(ctx.dataDir, 'outbox'));
+  let outboxSequence = 0;
 
   const deliver = async (rule: RuleSpec, event: EventBridgeEvent) => {
     for (const target of rule.targets) {
@@ -124,9 +132,7 @@ export function createEventBridgeService(
     }
   };
 
-  const publish = async (event: EventBridgeEvent, bus: string) => {
-    appendFileSync(logFile, `${JSON.stringify({ bus, event })}\n`);
-    options.observe?.(event, bus);
+  const deliverMatching = async (event: EventBridgeEvent, bus: string) => {
     for (const { rule, match } of compiled) {
       if (busName(rule.eventBusName) === bus && match(event)) await deliver(rule, event);
     }
@@ -168,6 +174,33 @@ export function createEventBridgeService(
   };
 
   const registry = createRuleRegistry(ctx, { templateRules: options.rules, buses, changes: { scheduleChanged: armRunTime } });
+
+
+  const publish = async (event: EventBridgeEvent, bus: string) => {
+    // Into the outbox before anything else: once accepted, an event reaches its targets even if the process dies now.
+    const matched = compiled.some(({ rule, match }) => busName(rule.eventBusName) === bus && match(event)) || registry.rules().some((rule) => rule.enabled && rule.eventPattern && rule.eventBusName === bus && runTimeMatcher(rule)(event));
+    // Keys sort in the order events were accepted, so a restart delivers them in that order.
+    const key = `${String(Date.now()).padStart(15, '0')}-${String((outboxSequence += 1) % 1e6).padStart(6, '0')}-${event.id}`;
+    if (matched) outbox.put(key, { bus, event });
+    appendFileSync(logFile, `${JSON.stringify({ bus, event })}\n`);
+    options.observe?.(event, bus);
+    if (!matched) return;
+    await deliverMatching(event, bus);
+    outbox.delete(key);
+  };
+
+  /** Boot: delivers again every event a previous process accepted and had not delivered (at-least-once). */
+  const redeliverOutbox = () => {
+    const pending = outbox.list();
+    if (pending.length === 0) return;
+    ctx.log('delivering events accepted before the restart', { count: pending.length });
+    void (async () => {
+      for (const { key, value } of pending) {
+        await deliverMatching(value.event, value.bus);
+        outbox.delete(key);
+      }
+    })().catch((error: unknown) => ctx.log('could not deliver the outbox', { error: String(error) }));
+  };
 
   const toEvent = (entry: LocalEventEntry): EventBridgeEvent => toEventBridgeEvent(entry, ctx);
 
@@ -235,6 +268,7 @@ export function createEventBridgeService(
     },
     start() {
       started = true;
+      redeliverOutbox();
       for (const rule of options.rules) {
         if (!rule.enabled || !rule.scheduleExpression) continue;
         const every = rateToMs(rule.scheduleExpression);

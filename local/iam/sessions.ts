@@ -8,7 +8,7 @@ import { type AuthorizationRequest, type Decision, evaluatePolicies } from './po
  * SageMaker starts a session for a job's (or a model's) role and hands its container the
  * temporary credentials; requests signed with them are authorized against the role's identity
  * policies from the template. Sessions live in memory only: their keys die with the job, and with
- * the runtime (a restart fails running jobs and restarts endpoints, which start new sessions).
+ * the runtime (a restart runs running jobs again and restarts endpoints, which start new sessions).
  *
  * Any other access key (the user's `local`, the Lambda functions') is not a session and keeps
  * full access: it stands for the deploying account's administrator, and for functions whose own

@@ -9,12 +9,17 @@ import yauzl from 'yauzl';
 
 import type { FunctionSpec } from '../cloudformation/template';
 import type { LogSink } from '../context';
+import { JsonStore } from '../store/json-store';
 
 /**
  * Runs the packaged Lambda functions unmodified: each function's artifact (the zip `serverless
  * package` produced) is unpacked once, and invocations run in warm worker processes that see only
  * the function's own environment plus what the Lambda runtime sets, with their AWS clients
  * pointed at the local endpoint through the standard AWS_ENDPOINT_URL setting.
+ *
+ * Asynchronous invocations are queued durably (`async-invocations/` in the data dir) until they
+ * succeed or end at the on-failure destination: start() runs again what a previous process had
+ * queued when it died or stopped, from its first attempt (at-least-once, as Lambda's own queue).
  */
 
 /** A failed invocation, as Lambda reports it: `name` is the function error's errorType. */
@@ -45,6 +50,12 @@ export interface LambdaRuntimeOptions {
   log(message: string, fields?: Record<string, unknown>): void;
   /** CloudWatch Logs: each output line of a function's workers becomes an event in `/aws/lambda/<name>`. */
   logs?: LogSink;
+}
+
+/** An asynchronous invocation waiting in the durable queue. */
+interface QueuedInvocation {
+  functionArn: string;
+  payload: unknown;
 }
 
 interface Worker {
@@ -79,6 +90,8 @@ export class LambdaRuntime {
   private readonly waiting = new Map<string, (() => void)[]>();
   private readonly logs = new Map<string, WriteStream>();
   private readonly asyncInFlight = new Set<Promise<void>>();
+  private readonly asyncQueue: JsonStore<QueuedInvocation>;
+  private asyncSequence = 0;
   private stopped = false;
 
   constructor(
@@ -86,6 +99,18 @@ export class LambdaRuntime {
     private readonly options: LambdaRuntimeOptions,
   ) {
     for (const fn of functions) this.byArn.set(fn.arn, fn);
+    this.asyncQueue = new JsonStore(join(options.dataDir, 'async-invocations'));
+  }
+
+  /** Boot (once every service is up): runs the asynchronous invocations a previous process left queued. */
+  start(): void {
+    const queued = this.asyncQueue.list();
+    if (queued.length > 0) this.options.log('running asynchronous invocations queued before the restart', { count: queued.length });
+    for (const { key, value } of queued) {
+      const fn = this.find(value.functionArn);
+      if (fn) this.runAsync(fn, value.payload, key);
+      else this.asyncQueue.delete(key);
+    }
   }
 
   /** Unpacks every function's artifact. Call once before invoking. */
@@ -261,6 +286,14 @@ export class LambdaRuntime {
   invokeAsync(functionRef: string, payload: unknown): void {
     const fn = this.find(functionRef);
     if (!fn) throw new FunctionError('ResourceNotFoundException', `Function not found: ${functionRef}`);
+    const key = `${String(Date.now()).padStart(15, '0')}-${String((this.asyncSequence += 1) % 1e6).padStart(6, '0')}-${randomUUID()}`;
+    this.asyncQueue.put(key, { functionArn: fn.arn, payload });
+    // Queued while stopping: the next start() runs it.
+    if (!this.stopped) this.runAsync(fn, payload, key);
+  }
+
+  /** Runs a queued asynchronous invocation with Lambda's retries; it leaves the queue when done, not when the runtime stops. */
+  private runAsync(fn: FunctionSpec, payload: unknown, key: string): void {
     const delays = this.options.asyncRetryDelaysMs ?? [1000, 2000];
     const run = async () => {
       let lastError: FunctionError | undefined;
@@ -269,8 +302,11 @@ export class LambdaRuntime {
         if (this.stopped) return;
         try {
           await this.invoke(fn.arn, payload);
+          this.asyncQueue.delete(key);
           return;
         } catch (error) {
+          // Cut short by the shutdown: it stays queued for the next start().
+          if (this.stopped) return;
           lastError = error instanceof FunctionError ? error : new FunctionError('Unhandled', String(error));
           this.options.log('async invocation failed', { function: fn.name, attempt: attempt + 1, errorType: lastError.errorType, error: lastError.message });
         }
@@ -285,6 +321,7 @@ export class LambdaRuntime {
           responsePayload: { errorType: lastError.errorType, errorMessage: lastError.message, trace: lastError.trace },
         });
       }
+      this.asyncQueue.delete(key);
     };
     const promise = run().catch((error: unknown) => this.options.log('async invocation lost', { function: fn.name, error: String(error) }));
     this.asyncInFlight.add(promise);

@@ -4,7 +4,7 @@ import { EndpointStatus, VariantStatus } from '@aws-sdk/client-sagemaker';
 import { epochSeconds } from '../http/aws-json';
 import type { JsonStore } from '../store/json-store';
 import { eventDetail, nameKey, publishSageMakerEvent } from './common';
-import type { DeploymentPlan } from './deployment';
+import { type DeploymentPlan, planDeployment, readDeploymentConfig } from './deployment';
 import type { LiveEndpoint, LiveVariant } from './fleet';
 import { ping } from './serving-http';
 import { SHUTDOWN_GRACE_SECONDS } from './supervisor';
@@ -105,11 +105,18 @@ export class EndpointDeployments {
 
   /**
    * Boot: endpoints that were serving (or on their way) are deployed again from their config (the
-   * supervisor has killed the serving processes a crash left behind).
+   * supervisor has killed the serving processes a crash left behind). An update in flight goes on
+   * from its start once the old fleet serves again (see resumeUpdate); one rolling back ends on
+   * its old config.
    */
   async recover(): Promise<void> {
     for (const { value } of this.deps.endpoints.list()) {
       const status = value.EndpointStatus;
+      const pending = value.PendingDeploymentSummary?.EndpointConfigName;
+      if (status === EndpointStatus.UPDATING && pending !== undefined && value.EndpointConfigName !== undefined) {
+        this.launch(() => this.resumeUpdate(value.EndpointName!, value.EndpointConfigName!, pending, value.LastDeploymentConfig, value.PendingDeploymentSummary?.StartTime));
+        continue;
+      }
       if (status === EndpointStatus.UPDATING || status === EndpointStatus.ROLLING_BACK) {
         // An update in flight when the runtime stopped: the old config comes back, as a rollback would.
         const reason = `The local runtime restarted while the endpoint was updating to ${value.PendingDeploymentSummary?.EndpointConfigName ?? 'a new endpoint configuration'}; the endpoint is back on ${value.EndpointConfigName}.`;
@@ -119,6 +126,35 @@ export class EndpointDeployments {
       if (status !== EndpointStatus.IN_SERVICE && status !== EndpointStatus.CREATING) continue;
       this.launch(() => this.bringUp(value.EndpointName!, value.EndpointConfigName!, status === EndpointStatus.IN_SERVICE ? 'restart' : 'create'));
     }
+  }
+
+  /**
+   * An update the previous process left in flight: the old fleet serves again (the endpoint stays
+   * Updating, no event: nothing changed for callers), then the update runs again from its start —
+   * blue/green per the endpoint's LastDeploymentConfig when it has one (which UpdateEndpoint
+   * recorded), else a plain replacement — and ends with its event as any update does.
+   */
+  private async resumeUpdate(name: string, currentConfig: string, pendingConfig: string, deployment: Wire<DeploymentConfig> | undefined, startTime = epochSeconds()): Promise<void> {
+    let variants: LiveVariant[];
+    try {
+      variants = await startFleet(this.deps, name, this.deps.endpointConfig(currentConfig));
+    } catch (error) {
+      if (this.shuttingDown || !this.deps.endpoints.get(nameKey(name))) return;
+      const reason = error instanceof DeploymentFailure ? error.message : `InternalServerError: ${(error as Error).message}`;
+      this.change(name, { EndpointStatus: EndpointStatus.FAILED, FailureReason: reason, PendingDeploymentSummary: undefined });
+      await this.publish(name);
+      return;
+    }
+    if (this.shuttingDown || !this.deps.endpoints.get(nameKey(name))) {
+      await Promise.all(variants.map((variant) => retireVariant(variant)));
+      return;
+    }
+    this.live.set(nameKey(name), { variants, greenShare: 0, routed: 0 });
+    for (const variant of variants) this.watch(name, variant);
+    const config = readDeploymentConfig(deployment);
+    const plan = config ? planDeployment(config, this.deps.endpointConfig(pendingConfig)) : undefined;
+    this.deps.ctx.log('sagemaker: endpoint update resumed after a restart', { endpoint: name, endpointConfig: pendingConfig });
+    await (plan ? this.blueGreen(name, pendingConfig, plan, startTime) : this.bringUp(name, pendingConfig, 'update'));
   }
 
   /** Kills every serving process group and waits for the deployments in flight. */

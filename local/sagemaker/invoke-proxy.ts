@@ -23,8 +23,25 @@ export interface InvokeProxyDependencies {
   lookup(name: string): { record: Wire<DescribeEndpointOutput> | undefined; live: LiveEndpoint | undefined };
 }
 
+/** How long an invocation waits for an InService endpoint's containers to come back after a restart. */
+const RESTART_WAIT_MS = 60_000;
+
 export class InvokeProxy {
   constructor(private readonly deps: InvokeProxyDependencies) {}
+
+  /**
+   * The endpoint's record and fleets. An endpoint InService whose containers are not up yet (the
+   * runtime has just restarted and is bringing them back) is waited for, up to InvokeEndpoint's
+   * 60 s, as an InService endpoint on AWS keeps answering: the caller sees a slow answer, not an error.
+   */
+  private async serving(name: string): Promise<ReturnType<InvokeProxyDependencies['lookup']>> {
+    const deadline = Date.now() + RESTART_WAIT_MS;
+    for (;;) {
+      const found = this.deps.lookup(name);
+      if (found.live || found.record?.EndpointStatus !== EndpointStatus.IN_SERVICE || Date.now() > deadline) return found;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 
   /** Serves `POST /endpoints/<name>/invocations` (SageMaker Runtime InvokeEndpoint, restJson1). */
   async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -32,7 +49,7 @@ export class InvokeProxy {
     const body = await readBody(request);
     const match = /^\/endpoints\/([^/?]+)\/invocations(?:\?.*)?$/.exec(request.url ?? '');
     const name = match ? decodeURIComponent(match[1]!) : '';
-    const { record, live } = this.deps.lookup(name);
+    const { record, live } = await this.serving(name);
     if (request.method !== 'POST' || !match || !record) {
       sendRuntimeError(response, 400, 'ValidationError', { Message: `Endpoint ${name} of account ${this.deps.ctx.accountId} not found.` });
       return;

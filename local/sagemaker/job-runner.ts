@@ -36,8 +36,13 @@ export interface RunningJob {
   timers: NodeJS.Timeout[];
 }
 
-/** FailureReason of a job whose runtime went away while it ran. */
-export const RESTART_FAILURE_REASON = 'local runtime restarted while the job was running';
+/**
+ * A job whose runtime went away while it ran (a stop, a crash, SIGKILL) runs again from the
+ * beginning under the same name when the runtime is back, as SageMaker replaces a failed instance:
+ * the supervisor has killed whatever the previous process left, the job directory is rebuilt, and
+ * the job ends (and publishes its state-change event) as any job does. This is its status message.
+ */
+export const RESTART_MESSAGE = 'Restarting the job from the beginning: the local runtime restarted while it ran';
 export const DEFAULT_MAX_RUNTIME_SECONDS = 86_400;
 /** Statuses of a job whose container may still be running (the same strings for both kinds). */
 export const ACTIVE_STATUSES: readonly string[] = [ProcessingJobStatus.IN_PROGRESS, ProcessingJobStatus.STOPPING];
@@ -141,7 +146,7 @@ export class JobRunner {
 
   /**
    * Shutdown: every job's container is stopped with the shutdown grace; the records stay
-   * InProgress, so the next start() fails them with the restart reason.
+   * InProgress, so the next start() runs them again (RESTART_MESSAGE).
    */
   async shutdown(): Promise<void> {
     this.stopping = true;

@@ -3,7 +3,7 @@ import { JobRunner, type JobsDependencies } from './job-runner';
 import { ProcessingJobs } from './processing-jobs';
 import { TrainingJobs } from './training-jobs';
 
-export { RESTART_FAILURE_REASON, type JobsDependencies } from './job-runner';
+export { RESTART_MESSAGE, type JobsDependencies } from './job-runner';
 export { DETAIL_TYPE_PROCESSING } from './processing-jobs';
 export { DETAIL_TYPE_TRAINING } from './training-jobs';
 
@@ -11,7 +11,7 @@ export { DETAIL_TYPE_TRAINING } from './training-jobs';
  * Processing and training jobs, run as sandboxed local processes under SageMaker's container
  * contracts: the operations of both kinds (processing-jobs.ts, training-jobs.ts) over one shared
  * lifecycle (job-runner.ts). Jobs run after Create returns; their records are durable, their
- * processes are not (see `recover`).
+ * processes are not: a job cut short by a restart runs again from the beginning (see `recover`).
  */
 export class JobController {
   private readonly runner: JobRunner;
@@ -37,8 +37,9 @@ export class JobController {
   }
 
   /**
-   * Boot: a job the previous runtime left InProgress or Stopping has lost its process (the
-   * supervisor has killed what was left of it); it ends Failed with RESTART_FAILURE_REASON and its event.
+   * Boot: a job the previous runtime left InProgress has lost its process (the supervisor has
+   * killed what was left of it) and runs again from the beginning under the same name; one left
+   * Stopping ends Stopped. Either way it ends with its state-change event.
    */
   async recover(): Promise<void> {
     await this.processing.recover();

@@ -21,7 +21,7 @@ import {
   validationError,
 } from './common';
 import { CURRENT_HOST, rewritePath } from './contract';
-import { ACTIVE_STATUSES, DEFAULT_MAX_RUNTIME_SECONDS, failureReason, JobFailure, jobExists, type JobRecord, type JobRunner, type JobsDependencies, maxRuntimeReason, RESTART_FAILURE_REASON, updateJob } from './job-runner';
+import { ACTIVE_STATUSES, DEFAULT_MAX_RUNTIME_SECONDS, failureReason, JobFailure, jobExists, type JobRecord, type JobRunner, type JobsDependencies, maxRuntimeReason, updateJob } from './job-runner';
 import { s3Error } from './object-store';
 import { startContainerSession } from './role-session';
 import type { Wire } from './types';
@@ -62,16 +62,18 @@ export class ProcessingJobs {
     return this.store.get(nameKey(name)) !== undefined;
   }
 
-  /** Boot: a job the previous runtime left InProgress or Stopping ends Failed with RESTART_FAILURE_REASON and its event. */
+  /** Boot: a job the previous runtime left InProgress runs again from the beginning (RESTART_MESSAGE); one left Stopping ends Stopped, with its event. */
   async recover(): Promise<void> {
-    const now = epochSeconds();
     for (const { value } of this.store.list()) {
       if (!ACTIVE_STATUSES.includes(value.describe.ProcessingJobStatus ?? '')) continue;
       const name = value.describe.ProcessingJobName!;
-      this.update(name, (d) => {
-        Object.assign(d, { ProcessingJobStatus: ProcessingJobStatus.FAILED, FailureReason: RESTART_FAILURE_REASON, ProcessingEndTime: now, LastModifiedTime: now });
-      });
-      await this.publish(name);
+      if (value.describe.ProcessingJobStatus === ProcessingJobStatus.STOPPING) {
+        this.finishProcessing(name, ProcessingJobStatus.STOPPED);
+        await this.publish(name);
+        continue;
+      }
+      this.update(name, (d) => Object.assign(d, { LastModifiedTime: epochSeconds() }));
+      this.runner.launch('processing', name, () => this.runProcessing(name));
     }
   }
 

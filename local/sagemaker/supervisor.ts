@@ -5,8 +5,9 @@ import type { ContainerLaunch, ContainerSandbox } from './sandbox';
 /**
  * Every SageMaker container the runtime runs (processing and training jobs, endpoint variants)
  * goes through one supervisor: it launches the container in the sandbox, remembers its process
- * durably so a restarted runtime can kill what a crash left behind, stops it (SIGTERM, SIGKILL
- * after the grace period) and stops everything at shutdown.
+ * durably so a restarted runtime can kill what a crash left behind (before its jobs run again from
+ * the beginning and its endpoints restart), stops it (SIGTERM, SIGKILL after the grace period) and
+ * stops everything at shutdown.
  */
 
 /**

@@ -22,7 +22,7 @@ import {
   validationError,
 } from './common';
 import { CURRENT_HOST, trainingEnvironment, type TrainingPaths, trainingPaths } from './contract';
-import { ACTIVE_STATUSES, DEFAULT_MAX_RUNTIME_SECONDS, failureReason, JobFailure, jobExists, type JobRecord, type JobRunner, type JobsDependencies, maxRuntimeReason, RESTART_FAILURE_REASON, updateJob } from './job-runner';
+import { ACTIVE_STATUSES, DEFAULT_MAX_RUNTIME_SECONDS, failureReason, JobFailure, jobExists, type JobRecord, type JobRunner, type JobsDependencies, maxRuntimeReason, RESTART_MESSAGE, updateJob } from './job-runner';
 import { s3Error } from './object-store';
 import { startContainerSession } from './role-session';
 import { CONTAINER_ML_DIR } from './sandbox';
@@ -64,17 +64,22 @@ export class TrainingJobs {
     return this.store.get(nameKey(name)) !== undefined;
   }
 
-  /** Boot: a job the previous runtime left InProgress or Stopping ends Failed with RESTART_FAILURE_REASON and its event. */
+  /** Boot: a job the previous runtime left InProgress runs again from the beginning (RESTART_MESSAGE); one left Stopping ends Stopped, with its event. */
   async recover(): Promise<void> {
-    const now = epochSeconds();
     for (const { value } of this.store.list()) {
       if (!ACTIVE_STATUSES.includes(value.describe.TrainingJobStatus ?? '')) continue;
       const name = value.describe.TrainingJobName!;
+      if (value.describe.TrainingJobStatus === TrainingJobStatus.STOPPING) {
+        this.finishTraining(name, TrainingJobStatus.STOPPED, SecondaryStatus.STOPPED, {});
+        await this.publish(name);
+        continue;
+      }
+      const now = epochSeconds();
       this.update(name, (d) => {
-        transition(d, SecondaryStatus.FAILED, RESTART_FAILURE_REASON, now);
-        Object.assign(d, { TrainingJobStatus: TrainingJobStatus.FAILED, FailureReason: RESTART_FAILURE_REASON, TrainingEndTime: now, LastModifiedTime: now });
+        transition(d, SecondaryStatus.STARTING, RESTART_MESSAGE, now);
+        d.LastModifiedTime = now;
       });
-      await this.publish(name);
+      this.runner.launch('training', name, () => this.runTraining(name));
     }
   }
 

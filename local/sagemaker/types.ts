@@ -103,7 +103,7 @@ export interface SageMakerService {
   operations: JsonOperations;
   /** SageMaker Runtime InvokeEndpoint: POST /endpoints/<name>/invocations (restJson1). Optional if hosting is not done. */
   handleRuntime?(request: IncomingMessage, response: ServerResponse): Promise<void>;
-  /** Boot: jobs left InProgress by a previous process end Failed ("local runtime restarted while the job was running") with their events; endpoints restart. */
+  /** Boot: jobs left InProgress by a previous process run again from the beginning (left Stopping: end Stopped), with their events; endpoints restart. */
   start(): Promise<void>;
   /** Kills every child process (whole process groups) and waits for them. */
   stop(): Promise<void>;

@@ -4,8 +4,9 @@ import type { JsonValue, PreparedDefinition } from './definition';
 import type { HistoryEvent } from './history';
 
 /**
- * RedriveExecution, planned from an execution's history alone (so an execution that failed
- * because the runtime restarted can be redriven after the restart).
+ * Where an execution resumes, planned from its history alone: used by RedriveExecution, and at
+ * boot to continue the executions a previous process left RUNNING (same execution, history
+ * continues; see service.ts).
  *
  * State names are unique machine-wide, so every state has one static place: the top level, or
  * branch i of a Parallel state, recursively ({@link PreparedDefinition.containers}). Replaying the
@@ -147,4 +148,31 @@ export function deriveDefinition(definition: Record<string, unknown>, plan: Resu
     return candidate;
   };
   return { definition: derive(definition, plan, name), synthetic };
+}
+
+/** The states a plan resumes at (top level and Parallel branches), each with its recorded input. Pure. */
+export function resumedStates(plan: ResumePlan): { state: string; input: JsonValue }[] {
+  if (plan.kind !== 'at') return [];
+  return [{ state: plan.state, input: plan.input }, ...(plan.branches ?? []).flatMap(resumedStates)];
+}
+
+/**
+ * `definition` with the Wait states named in `deadlines` waiting until the given ISO timestamp
+ * instead of their Seconds/SecondsPath, so a resumed Wait keeps its original deadline. Pure.
+ */
+export function pinWaits(definition: Record<string, unknown>, deadlines: ReadonlyMap<string, string>): Record<string, unknown> {
+  if (deadlines.size === 0 || !isRecord(definition.States)) return definition;
+  const states = Object.fromEntries(
+    Object.entries(definition.States).map(([name, state]) => {
+      if (!isRecord(state)) return [name, state];
+      const deadline = deadlines.get(name);
+      if (deadline !== undefined && state.Type === 'Wait') {
+        const { Seconds: _seconds, SecondsPath: _secondsPath, ...rest } = state;
+        return [name, { ...rest, Timestamp: deadline }];
+      }
+      if (Array.isArray(state.Branches)) return [name, { ...state, Branches: state.Branches.map((branch: Record<string, unknown>) => pinWaits(branch, deadlines)) }];
+      return [name, state];
+    }),
+  );
+  return { ...definition, States: states };
 }

@@ -13,8 +13,8 @@ import { type HistoryEvent, historyData, historyEventsFor, HistoryLog, type Libr
 import { type IntegrationTargets, invokeResource, resolveResource, type ResolvedResource, StatesRuntimeError, TaskFailure } from './integrations';
 import { buildDefinition, type Machine, StateMachines, type Tag } from './machines';
 import { isExecutionArn, isRoleArn, isStateMachineArn, isValidName, storeKey } from './names';
-import { deriveDefinition, planRedrive } from './redrive';
-import { TaskTokens } from './tokens';
+import { deriveDefinition, pinWaits, planRedrive, type ResumePlan, resumedStates } from './redrive';
+import { type IssuedToken, type TaskOutcome, TaskTokens } from './tokens';
 
 /**
  * AWS Step Functions, locally: the awsJson1_0 API (X-Amz-Target `AWSStepFunctions.<Op>`) over the
@@ -26,6 +26,14 @@ import { TaskTokens } from './tokens';
  *
  * State machines come from the template and from CreateStateMachine (machines.ts, STANDARD only);
  * failed, timed-out and aborted executions can be redriven (redrive.ts plans where they resume).
+ *
+ * Executions survive a restart of the runtime, graceful or not (SIGKILL): the record, the history
+ * and the tokens of waiting tasks are written durably as they change, and start() continues each
+ * execution a previous process left RUNNING from its recorded history — the same execution, its
+ * history going on. Completed states are not run again; a `.waitForTaskToken` task keeps waiting
+ * on the same token (SendTaskSuccess/Failure with it works after the restart) with its original
+ * TimeoutSeconds/HeartbeatSeconds deadlines; a Wait state keeps its original deadline; a task that
+ * was mid-call (a Lambda invocation, PutEvents) is called again — at-least-once, as a retry.
  */
 
 export interface StepFunctionsOptions extends IntegrationTargets {
@@ -36,12 +44,11 @@ export interface StepFunctionsService {
   /** awsJson1_0 operations, keyed by name (X-Amz-Target `AWSStepFunctions.<Op>`). */
   operations: JsonOperations;
   /**
-   * Boot: executions a previous process left RUNNING end FAILED with error `States.Runtime`
-   * (the name Step Functions gives failures a workflow cannot catch) and a cause saying the local
-   * runtime restarted, with an ExecutionFailed history event. Idempotent.
+   * Boot: continues every execution a previous process left RUNNING from its recorded history
+   * (see above). One whose state machine is gone ends FAILED with `States.Runtime`. Idempotent.
    */
   start(): Promise<void>;
-  /** Aborts running executions without ending them (they stay RUNNING on disk for start() to settle) and waits for them. */
+  /** Aborts running executions without ending them (they stay RUNNING on disk for start() to continue) and waits for them. */
   stop(): Promise<void>;
 }
 
@@ -63,6 +70,32 @@ interface ExecutionRecord {
   redriveDate?: number;
   /** Client tokens of the last successful redrives: a repeated token within 15 minutes is the same request. */
   redriveTokens?: { token: string; redriveDate: number }[];
+  /** The `.waitForTaskToken` task attempts now waiting, so that a restarted runtime keeps their tokens valid. */
+  waitingTasks?: WaitingTask[];
+}
+
+/** A task attempt waiting on its token, as recorded with the execution. */
+interface WaitingTask {
+  token: string;
+  /** The Task state. */
+  state: string;
+  /** Epoch milliseconds of its TaskScheduled: TimeoutSeconds counts from here. */
+  scheduledAt: number;
+  /** Epoch milliseconds of the last SendTaskHeartbeat: HeartbeatSeconds counts from here (else from scheduledAt). */
+  heartbeatAt?: number;
+  /** The resource took the token (TaskSubmitted recorded): a resumed attempt does not call it again. */
+  submitted?: boolean;
+  /**
+   * SendTaskSuccess/Failure's outcome, recorded before the call is answered: a crash right after
+   * cannot lose an acknowledged outcome (the resumed attempt ends with it).
+   */
+  outcome?: TaskOutcome;
+}
+
+/** After a restart: a Task state resuming on the token its attempt waited on. */
+interface ResumedTask {
+  waiting: WaitingTask;
+  issued: IssuedToken;
 }
 
 interface HistoryDocument {
@@ -95,13 +128,17 @@ interface Execution {
   lastEventOf: Map<string, number>;
   /** Tokens of the task attempts now waiting: closed the moment the execution ends. */
   tokens: Set<string>;
+  /** After a restart: states whose next entry continues their recorded one (no second StateEntered event). */
+  reentering: Set<string>;
+  /** After a restart: Task states that resume waiting on their recorded token, by state name. */
+  resumedTasks: Map<string, ResumedTask>;
   done?: Promise<void>;
 }
 
 /** How an execution ended (or `aborted`: StopExecution already recorded it, or a shutdown). */
 type Ending = { status: ExecutionStatus; output?: string; error?: string; cause?: string } | { status: 'aborted' };
 
-const RESTART_CAUSE = 'The local runtime restarted while this execution was running; executions run in-process and do not survive a restart. Start a new execution.';
+const MACHINE_GONE_CAUSE = 'The local runtime restarted while this execution was running, and its state machine no longer exists to continue it.';
 const MAX_PAYLOAD_BYTES = 256 * 1024;
 const MAX_DEFINITION_CHARACTERS = 1024 * 1024;
 const REDRIVABLE_PERIOD_MS = 14 * 24 * 60 * 60 * 1000;
@@ -181,6 +218,18 @@ function positiveSeconds(value: JsonValue | undefined, field: string): number | 
   return value;
 }
 
+/** The value at a plain JSONPath such as `$.wait.seconds` (no filters or wildcards), or undefined. */
+function valueAt(input: JsonValue, path: string): JsonValue | undefined {
+  if (path === '$') return input;
+  if (!path.startsWith('$.')) return undefined;
+  let value: JsonValue | undefined = input;
+  for (const key of path.slice(2).split('.')) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+    value = value[key];
+  }
+  return value;
+}
+
 /** A task ran out of time (TimeoutSeconds or HeartbeatSeconds). */
 class TaskTimeout extends TaskFailure {}
 
@@ -209,10 +258,40 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
 
   const records = new Map(executionStore.list().map(({ value }) => [value.executionArn, value]));
   const running = new Map<string, Execution>();
+  // Tokens of tasks that waited when the previous process stopped wait again from the first
+  // request on (before start() continues their executions): a SendTaskSuccess may come at once.
+  const restoredTokens = new Map<string, IssuedToken>();
+  for (const record of records.values()) {
+    if (record.status !== ExecutionStatus.RUNNING) continue;
+    for (const waiting of record.waitingTasks ?? []) {
+      restoredTokens.set(waiting.token, tokens.restore(waiting.token));
+      if (waiting.outcome) tokens.settle(waiting.token, waiting.outcome);
+    }
+  }
 
   const save = (record: ExecutionRecord) => {
     records.set(record.executionArn, record);
     executionStore.put(storeKey(record.executionArn), record);
+  };
+  /** Saves an execution's record unless a redrive has replaced it (the old run only ever touches its own). */
+  const saveOwn = (record: ExecutionRecord) => {
+    if (records.get(record.executionArn) === record) save(record);
+  };
+
+  /**
+   * SendTaskSuccess/Failure: records the outcome with the waiting task (durably), then settles the
+   * token. Throws InvalidToken, TaskDoesNotExist, TaskTimedOut as TaskTokens.settle does.
+   */
+  const settleToken = (token: string, outcome: TaskOutcome) => {
+    tokens.check(token);
+    for (const record of records.values()) {
+      const waiting = record.status === ExecutionStatus.RUNNING ? record.waitingTasks?.find((entry) => entry.token === token) : undefined;
+      if (!waiting) continue;
+      waiting.outcome = outcome;
+      saveOwn(record);
+      break;
+    }
+    tokens.settle(token, outcome);
   };
   const openHistory = (executionArn: string, events: HistoryEvent[] = []) =>
     new HistoryLog((all) => historyStore.put(storeKey(executionArn), { executionArn, events: all }), events);
@@ -270,6 +349,7 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
     if (record.status !== ExecutionStatus.RUNNING) return;
     for (const token of execution.tokens) tokens.close(token, 'closed');
     Object.assign(record, { ...ending, stopDate: Date.now() });
+    delete record.waitingTasks;
     save(record);
     execution.history.close(finalEvent);
     publishStatus(record);
@@ -322,14 +402,29 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
     const wrapped = unwrapTaskInput(input);
     const timeoutSeconds = positiveSeconds(wrapped.timeoutSeconds, 'TimeoutSecondsPath') ?? spec.timeoutSeconds;
     const heartbeatSeconds = positiveSeconds(wrapped.heartbeatSeconds, 'HeartbeatSecondsPath') ?? spec.heartbeatSeconds;
-    const issued = resolved.waitForTaskToken ? tokens.issue() : undefined;
-    if (issued) execution.tokens.add(issued.token);
+    // After a restart, the attempt that waited on its token goes on waiting on it (once).
+    const resume = resolved.waitForTaskToken ? execution.resumedTasks.get(spec.name) : undefined;
+    execution.resumedTasks.delete(spec.name);
+    const issued = resume?.issued ?? (resolved.waitForTaskToken ? tokens.issue() : undefined);
+    const { record: executionRecord } = execution;
+    let waiting: WaitingTask | undefined = resume?.waiting;
+    if (issued) {
+      execution.tokens.add(issued.token);
+      if (!waiting) {
+        waiting = { token: issued.token, state: spec.name, scheduledAt: Date.now() };
+        executionRecord.waitingTasks = [...(executionRecord.waitingTasks ?? []), waiting];
+        saveOwn(executionRecord);
+      }
+    }
+    const scheduledAt = waiting?.scheduledAt ?? Date.now();
     const parameters = issued ? withToken(wrapped.parameters, placeholder, issued.token) : wrapped.parameters;
 
     const bareLambda = resolved.kind === 'lambda-function';
     const task = { resourceType: resolved.resourceType, resource: resolved.resource };
     const record = (event: NewHistoryEvent) => recordEvent(execution, event, spec.name);
-    if (bareLambda) {
+    if (resume) {
+      // Scheduled and started before the restart: the history already says so.
+    } else if (bareLambda) {
       record({ type: HistoryEventType.LambdaFunctionScheduled, details: { resource: resolved.resource, input: historyData(parameters), inputDetails: { truncated: false }, timeoutInSeconds: timeoutSeconds } });
       record({ type: HistoryEventType.LambdaFunctionStarted });
     } else {
@@ -344,23 +439,36 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
     interrupt.catch(() => undefined);
     const timers: NodeJS.Timeout[] = [];
     const expire = (error: string, seconds: number) => () => rejectInterrupt(new TaskTimeout(error, `The task did not complete within ${seconds} seconds`));
-    if (timeoutSeconds !== undefined) timers.push(setTimeout(expire('States.Timeout', timeoutSeconds), timeoutSeconds * 1000));
+    // Deadlines count from the recorded times, so a task resumed after a restart keeps its own.
+    const until = (from: number, seconds: number) => Math.max(0, from + seconds * 1000 - Date.now());
+    if (timeoutSeconds !== undefined) timers.push(setTimeout(expire('States.Timeout', timeoutSeconds), until(scheduledAt, timeoutSeconds)));
     if (issued && heartbeatSeconds !== undefined) {
-      let heartbeat = setTimeout(expire('States.HeartbeatTimeout', heartbeatSeconds), heartbeatSeconds * 1000);
+      let heartbeat = setTimeout(expire('States.HeartbeatTimeout', heartbeatSeconds), until(waiting?.heartbeatAt ?? scheduledAt, heartbeatSeconds));
       timers.push(heartbeat);
       issued.onHeartbeat(() => {
         clearTimeout(heartbeat);
         heartbeat = setTimeout(expire('States.HeartbeatTimeout', heartbeatSeconds), heartbeatSeconds * 1000);
         timers.push(heartbeat);
+        if (waiting) {
+          waiting.heartbeatAt = Date.now();
+          saveOwn(executionRecord);
+        }
       });
     }
     const onAbort = () => rejectInterrupt(new ExecutionEnded('the execution has ended'));
     signal.addEventListener('abort', onAbort, { once: true });
 
     const work = (async (): Promise<JsonValue> => {
-      const result = await invokeResource(options, resolved, parameters);
-      if (!issued) return result;
-      record({ type: HistoryEventType.TaskSubmitted, details: { ...task, output: historyData(result), outputDetails: { truncated: false } } });
+      if (!issued) return invokeResource(options, resolved, parameters);
+      // Resumed: a resource that took the token, or a token already answered, is not called again.
+      if (waiting?.submitted !== true && waiting?.outcome === undefined) {
+        const result = await invokeResource(options, resolved, parameters);
+        record({ type: HistoryEventType.TaskSubmitted, details: { ...task, output: historyData(result), outputDetails: { truncated: false } } });
+        if (waiting) {
+          waiting.submitted = true;
+          saveOwn(executionRecord);
+        }
+      }
       const outcome = await issued.outcome;
       if (outcome.kind === 'failure') throw new TaskFailure(outcome.error ?? '', outcome.cause ?? '');
       const output: JsonValue = JSON.parse(outcome.output);
@@ -389,8 +497,22 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
       if (issued) {
         execution.tokens.delete(issued.token);
         tokens.close(issued.token, timedOut ? 'timed-out' : 'closed');
+        // A shutdown leaves the token recorded: the next process resumes the wait on it. So does an
+        // outcome, until the state has exited (see runExecution): a crash in between replays it.
+        if (!execution.shuttingDown && waiting !== undefined && waiting.outcome === undefined && executionRecord.waitingTasks?.includes(waiting)) {
+          executionRecord.waitingTasks = executionRecord.waitingTasks.filter((entry) => entry !== waiting);
+          if (executionRecord.status === ExecutionStatus.RUNNING) saveOwn(executionRecord);
+        }
       }
     }
+  };
+
+  /** Drops the settled waiting tasks of `state` once it has exited: the history now carries their outcome. */
+  const forgetSettled = (execution: Execution, state: string) => {
+    const { record } = execution;
+    if (!record.waitingTasks?.some((entry) => entry.state === state && entry.outcome !== undefined)) return;
+    record.waitingTasks = record.waitingTasks.filter((entry) => entry.state !== state || entry.outcome === undefined);
+    if (record.status === ExecutionStatus.RUNNING) saveOwn(record);
   };
 
   /** What the library's final error means for the execution. */
@@ -433,9 +555,12 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
       for await (const event of run.eventLogs as AsyncGenerator<LibraryEvent>) {
         if (event.state && runnable.synthetic.has(event.state.name)) continue;
         if (event.type === 'StateEntered') execution.lastEnteredState = event.state?.name;
+        // Resumed after a restart: the state's entry is already in the history.
+        if (event.type === 'StateEntered' && event.state && execution.reentering.delete(event.state.name)) continue;
         // A state's entry and Map iterations follow the last event overall; its other events chain to its own.
         const chain = event.type !== 'StateEntered' && !event.type.startsWith('MapIteration');
         for (const entry of historyEventsFor(event)) recordEvent(execution, entry, event.state?.name ?? event.parentState?.name, chain);
+        if (event.type === 'StateExited' && event.state) forgetSettled(execution, event.state.name);
       }
     })();
 
@@ -455,11 +580,24 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
     finish(execution, ending, { type, details });
   };
 
-  /** Runs `record` (RUNNING, saved) with `runnable`, its history so far in `history`. */
-  const launch = (machine: Machine, record: ExecutionRecord, history: HistoryLog, runnable: Runnable) => {
-    const execution: Execution = { record, machine, history, controller: new AbortController(), shuttingDown: false, lastEventOf: new Map(), tokens: new Set() };
+  /**
+   * Runs `record` (RUNNING, saved) with `runnable`, its history so far in `history`. A run resumed
+   * after a restart (`resumed`) publishes no status change: the execution never stopped running.
+   */
+  const launch = (machine: Machine, record: ExecutionRecord, history: HistoryLog, runnable: Runnable, resumed?: Pick<Execution, 'reentering' | 'resumedTasks'>) => {
+    const execution: Execution = {
+      record,
+      machine,
+      history,
+      controller: new AbortController(),
+      shuttingDown: false,
+      lastEventOf: new Map(),
+      tokens: new Set(),
+      reentering: resumed?.reentering ?? new Set(),
+      resumedTasks: resumed?.resumedTasks ?? new Map(),
+    };
     running.set(record.executionArn, execution);
-    publishStatus(record);
+    if (!resumed) publishStatus(record);
     execution.done = runExecution(execution, runnable)
       .catch((error: unknown) => ctx.log('execution failed inside the emulator', { executionArn: record.executionArn, error: error instanceof Error ? error.stack : String(error) }))
       .finally(() => {
@@ -471,13 +609,49 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
 
   const fromStart = (machine: Machine): Runnable => ({ runner: machine.runner, prepared: machine.prepared, synthetic: new Set() });
 
-  /** What a redrive runs: the machine, resumed where the execution's history `events` says it stopped. */
-  const resumed = (machine: Machine, events: HistoryEvent[]): Runnable => {
-    const derived = deriveDefinition(machine.definition, planRedrive(machine.prepared, events), new Set(machine.prepared.states.keys()));
+  /**
+   * What a redrive or a restart runs: the machine, resumed as `plan` says (by default where the
+   * execution's history `events` says it stopped), its Wait states pinned to `deadlines`.
+   */
+  const resumed = (machine: Machine, events: HistoryEvent[], plan: ResumePlan = planRedrive(machine.prepared, events), deadlines: ReadonlyMap<string, string> = new Map()): Runnable => {
+    const derived = deriveDefinition(pinWaits(machine.definition, deadlines), plan, new Set(machine.prepared.states.keys()));
     if (!derived) return fromStart(machine);
     const prepared = prepareDefinition(derived.definition);
     // Derived from a validated definition; validating would also refuse the states it skips as unreachable.
     return { runner: new StateMachine(prepared.definition, { validationOptions: { noValidate: true } }), prepared, synthetic: derived.synthetic };
+  };
+
+  /**
+   * Continues an execution a previous process left RUNNING: where its history says it stopped
+   * (planRedrive over the same history), without a second StateEntered for the states it resumes
+   * at, waiting tasks on their recorded tokens, Wait states until their recorded deadlines.
+   */
+  const resumeAfterRestart = (machine: Machine, record: ExecutionRecord) => {
+    const events = storedEvents(record.executionArn);
+    const plan = planRedrive(machine.prepared, events);
+    const at = resumedStates(plan);
+    const reentering = new Set(at.map(({ state }) => state));
+    const deadlines = new Map<string, string>();
+    for (const { state, input } of at) {
+      const spec = machine.prepared.states.get(state);
+      if (spec?.Type !== 'Wait') continue;
+      const seconds = typeof spec.Seconds === 'number' ? spec.Seconds : typeof spec.SecondsPath === 'string' ? valueAt(input, spec.SecondsPath) : undefined;
+      const entered = events.findLast((event) => event.type === HistoryEventType.WaitStateEntered && (event.stateEnteredEventDetails as { name?: string } | undefined)?.name === state);
+      if (typeof seconds === 'number' && entered) deadlines.set(state, new Date(entered.timestamp + seconds * 1000).toISOString());
+    }
+    const resumedTasks = new Map<string, ResumedTask>();
+    // Latest attempt first: a state's earlier, settled attempt (before a Retry) is not the one that waits.
+    for (const waiting of [...(record.waitingTasks ?? [])].reverse()) {
+      const issued = restoredTokens.get(waiting.token);
+      restoredTokens.delete(waiting.token);
+      // Only an attempt the plan resumes at can go on waiting (a Map state runs again as a whole).
+      if (issued && reentering.has(waiting.state) && !resumedTasks.has(waiting.state)) resumedTasks.set(waiting.state, { waiting, issued });
+      else tokens.close(waiting.token, 'closed');
+    }
+    record.waitingTasks = [...resumedTasks.values()].map(({ waiting }) => waiting);
+    save(record);
+    ctx.log('execution continued after a restart', { executionArn: record.executionArn, at: [...reentering] });
+    launch(machine, record, openHistory(record.executionArn, events), resumed(machine, events, plan, deadlines), { reentering, resumedTasks });
   };
 
   const describeExecution = (record: ExecutionRecord) => ({
@@ -695,8 +869,10 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
         finish(execution, ending, aborted);
         execution.controller.abort();
       } else {
-        // Left RUNNING by a previous process and not yet settled by start().
+        // Left RUNNING by a previous process and not yet continued by start().
+        for (const waiting of record.waitingTasks ?? []) tokens.close(waiting.token, 'closed');
         Object.assign(record, { ...ending, stopDate: Date.now() });
+        delete record.waitingTasks;
         save(record);
         loadHistory(record.executionArn).close(aborted);
         settleDeletion(record.stateMachineArn);
@@ -709,7 +885,7 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
       const output = requireString(input, 'output');
       if (Buffer.byteLength(output) > MAX_PAYLOAD_BYTES) throw new AwsServiceError('InvalidOutput', 'Invalid Output: output exceeds the maximum size of 262144 bytes');
       if (!isJson(output)) throw new AwsServiceError('InvalidOutput', `Invalid Output: '${output.slice(0, 200)}' is not valid JSON`);
-      tokens.settle(taskToken, { kind: 'success', output });
+      settleToken(taskToken, { kind: 'success', output });
       return {};
     },
 
@@ -719,7 +895,7 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
       const cause = optionalString(input, 'cause');
       if (error !== undefined && error.length > 256) throw new AwsServiceError('ValidationException', "1 validation error detected: Value at 'error' failed to satisfy constraint: Member must have length less than or equal to 256");
       if (cause !== undefined && cause.length > 32768) throw new AwsServiceError('ValidationException', "1 validation error detected: Value at 'cause' failed to satisfy constraint: Member must have length less than or equal to 32768");
-      tokens.settle(taskToken, { kind: 'failure', error, cause });
+      settleToken(taskToken, { kind: 'failure', error, cause });
       return {};
     },
 
@@ -735,11 +911,17 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
     async start() {
       for (const record of [...records.values()]) {
         if (record.status !== ExecutionStatus.RUNNING || running.has(record.executionArn)) continue;
-        Object.assign(record, { status: ExecutionStatus.FAILED, error: 'States.Runtime', cause: RESTART_CAUSE, stopDate: Date.now() });
-        save(record);
-        loadHistory(record.executionArn).close({ type: HistoryEventType.ExecutionFailed, details: { error: record.error, cause: record.cause } });
-        publishStatus(record);
-        ctx.log('execution left running by a previous process marked failed', { executionArn: record.executionArn });
+        const machine = machines.get(record.stateMachineArn);
+        if (!machine) {
+          for (const waiting of record.waitingTasks ?? []) tokens.close(waiting.token, 'closed');
+          Object.assign(record, { status: ExecutionStatus.FAILED, error: 'States.Runtime', cause: MACHINE_GONE_CAUSE, stopDate: Date.now() });
+          delete record.waitingTasks;
+          save(record);
+          loadHistory(record.executionArn).close({ type: HistoryEventType.ExecutionFailed, details: { error: record.error, cause: record.cause } });
+          publishStatus(record);
+          continue;
+        }
+        resumeAfterRestart(machine, record);
       }
       for (const machine of machines.list()) settleDeletion(machine.arn);
     },

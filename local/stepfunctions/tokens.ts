@@ -4,8 +4,9 @@ import { AwsServiceError } from '../http/aws-json';
 
 /**
  * Task tokens for `.waitForTaskToken` tasks: one fresh token per task attempt, settled at most once
- * by SendTaskSuccess / SendTaskFailure, kept alive by SendTaskHeartbeat. Tokens live in memory:
- * an execution does not survive a restart (start() fails it), so neither do its tokens.
+ * by SendTaskSuccess / SendTaskFailure, kept alive by SendTaskHeartbeat. This table is the
+ * in-memory side; the service records each waiting token with its execution (durably), and a
+ * restarted runtime {@link TaskTokens.restore}s them, so a token stays valid across restarts.
  */
 
 /** How a waiting task ended from the outside. */
@@ -39,7 +40,19 @@ export class TaskTokens {
 
   /** Issues a fresh token that waits for its outcome. */
   issue(): IssuedToken {
-    const token = `AQ${randomBytes(64).toString('base64url')}`;
+    return this.open(`AQ${randomBytes(64).toString('base64url')}`);
+  }
+
+  /**
+   * Makes a token issued by a previous process wait again (after a restart), so SendTask* with it
+   * works as before. Each token is restored once, before anything waits on it.
+   */
+  restore(token: string): IssuedToken {
+    return this.open(token);
+  }
+
+  private open(token: string): IssuedToken {
+    this.closed.delete(token);
     const entry: PendingTask = { resolve: () => undefined };
     const promise = new Promise<TaskOutcome>((resolve) => {
       entry.resolve = resolve;
@@ -68,6 +81,11 @@ export class TaskTokens {
     if (this.closed.get(token) === 'timed-out') throw new AwsServiceError('TaskTimedOut', 'Task Timed Out');
     if (!TOKEN_FORMAT.test(token)) throw new AwsServiceError('InvalidToken', 'Invalid Token');
     throw new AwsServiceError('TaskDoesNotExist', 'Task Does Not Exist');
+  }
+
+  /** Throws what SendTask* answers for `token` unless a task waits on it (InvalidToken, TaskDoesNotExist, TaskTimedOut). */
+  check(token: string): void {
+    this.find(token);
   }
 
   /** SendTaskSuccess / SendTaskFailure: settles the task once. Throws InvalidToken, TaskDoesNotExist, TaskTimedOut. */

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DescribeModelPackageCommand, ListModelPackagesCommand, ListProcessingJobsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { DescribeExecutionCommand, type ExecutionListItem, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeModelPackageCommand, DescribeTrainingJobCommand, ListModelPackagesCommand, ListProcessingJobsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { DescribeExecutionCommand, type ExecutionListItem, ListExecutionsCommand, ListStateMachinesCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 
+import { RESTART_MESSAGE } from '../../local/sagemaker/jobs';
 import { cloneUrl, EXAMPLE_DIR, git, pushDirectory, seedExample } from '../../local/seed';
 import { awsCli, awsCliJson } from '../helpers/aws-cli';
 import { ROOT } from '../helpers/fixtures';
@@ -257,7 +258,7 @@ describe('the build loop on the local runtime', () => {
     expect(crashRun.cause).toContain('boom: the training data is corrupt');
   }, 600_000);
 
-  it('ends a build that was running when the runtime stopped Failed with a clear cause after the restart', async () => {
+  it('continues a build that was running when the runtime stopped: after the restart its training job runs again, the run still RUNNING', async () => {
     const trainingsInProgress = () => runtimeEvents(dataDir).filter((event) => event['detail-type'] === 'SageMaker Training Job State Change' && event.detail.TrainingJobStatus === 'InProgress').length;
     const before = trainingsInProgress();
     const slow = await pushDirectory(runtime.endpoint, 'abalone', EXAMPLE_DIR, {
@@ -270,13 +271,20 @@ describe('the build loop on the local runtime', () => {
     expect(trainingStarted()).toBe(true);
     disconnect();
 
+    const trainingJobName = String(runtimeEvents(dataDir).findLast((event) => event['detail-type'] === 'SageMaker Training Job State Change' && event.detail.TrainingJobStatus === 'InProgress')!.detail.TrainingJobName);
+
     expect(await runtime.stop()).toBe(0);
     runtime = await startRuntime({ dataDir });
     connect(runtime.endpoint);
-    const run = await finishedRun(slow, 60_000);
+    const job = await sageMaker.send(new DescribeTrainingJobCommand({ TrainingJobName: trainingJobName }));
+    const running = (await executions()).find((execution) => execution.name?.includes(slow));
 
-    expect(run.status).toBe('FAILED');
-    expect(run.cause).toMatch(/restart/i);
+    expect(job.TrainingJobStatus).toBe('InProgress');
+    expect(job.SecondaryStatusTransitions?.map((transition) => transition.StatusMessage)).toContain(RESTART_MESSAGE);
+    expect(running?.status).toBe('RUNNING');
+    // Stopped by hand, the run stops its job too: nothing is left running for the tests after this one.
+    await sfn.send(new StopExecutionCommand({ executionArn: running!.executionArn, error: 'Stopped', cause: 'the test is done with it' }));
+    expect((await finishedRun(slow, 60_000)).status).toBe('ABORTED');
   }, 300_000);
 
   it('keeps repositories, runs and model versions across a restart and leaves no process behind', async () => {

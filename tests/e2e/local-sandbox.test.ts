@@ -21,6 +21,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 
+import { RESTART_MESSAGE } from '../../local/sagemaker/jobs';
 import { bubblewrapSandbox } from '../../local/sagemaker/sandbox';
 import { ROOT } from '../helpers/fixtures';
 import { processesMentioning, type RuntimeProcess, startRuntime, waitUntil } from '../helpers/runtime-process';
@@ -283,7 +284,7 @@ describeSandboxed('jobs and endpoints in the bubblewrap sandbox', () => {
     expect(job.ModelArtifacts?.S3ModelArtifacts).toBe(`s3://${BUCKET}/models/byo-stop/output/model.tar.gz`);
   }, 60_000);
 
-  it('records the bwrap command line as /proc shows it; a crashed runtime takes its sandboxes along, and the job fails after the restart', async () => {
+  it('records the bwrap command line as /proc shows it; a crashed runtime takes its sandboxes along, and the job runs again after the restart', async () => {
     await startTraining('byo-crash', { wait_for_stop: '1' });
     await waitUntil(runtime, async () => probes('TrainingJobs', 'byo-crash'), (lines) => lines.some((line) => line.waiting === true));
     const [record] = JSON.parse(readFileSync(join(dataDir, 'runtime', 'sagemaker', 'containers', 'training-job.byo-crash.json'), 'utf8')) as { pid: number; command: string[] }[];
@@ -297,8 +298,10 @@ describeSandboxed('jobs and endpoints in the bubblewrap sandbox', () => {
     connect(runtime.endpoint);
 
     const job = await sageMaker.send(new DescribeTrainingJobCommand({ TrainingJobName: 'byo-crash' }));
-    expect(job.TrainingJobStatus).toBe('Failed');
-    expect(job.FailureReason).toBe('local runtime restarted while the job was running');
+    expect(job.TrainingJobStatus).toBe('InProgress');
+    expect(job.SecondaryStatusTransitions?.map((transition) => transition.StatusMessage)).toContain(RESTART_MESSAGE);
+    await sageMaker.send(new StopTrainingJobCommand({ TrainingJobName: 'byo-crash' }));
+    await waitUntil(runtime, () => sageMaker.send(new DescribeTrainingJobCommand({ TrainingJobName: 'byo-crash' })), (described) => described.TrainingJobStatus === 'Stopped', 20_000);
   }, 60_000);
 
   it('leaves the host /opt/ml as it found it, and no sandbox process behind once stopped', async () => {

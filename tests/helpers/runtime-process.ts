@@ -20,9 +20,12 @@ export interface RuntimeProcess {
   crash(): Promise<void>;
 }
 
-/** `images`: a YAML file of image URI → `{Command, Environment}` (the runtime's --images). */
-export async function startRuntime(options: { dataDir: string; packageDir?: string; images?: string; timeoutMs?: number }): Promise<RuntimeProcess> {
-  const port = await freePort();
+/**
+ * `images`: a YAML file of image URI → `{Command, Environment}` (the runtime's --images). `port`:
+ * the port to serve on (default: a free one), e.g. the same one again to restart over a data dir.
+ */
+export async function startRuntime(options: { dataDir: string; packageDir?: string; images?: string; timeoutMs?: number; port?: number }): Promise<RuntimeProcess> {
+  const port = options.port ?? (await freePort());
   const args = ['up', '--port', String(port), '--data-dir', options.dataDir, ...(options.packageDir ? ['--package-dir', options.packageDir] : []), ...(options.images ? ['--images', options.images] : [])];
   // This checkout's own bin, not node_modules/.bin/sluice: node_modules may be shared with another checkout.
   const child: ChildProcess = spawn(join(ROOT, 'bin', 'sluice'), args, {

@@ -289,25 +289,30 @@ describe('blue/green UpdateEndpoint with deployment guardrails', () => {
     expect(statusEvents('strict')).toEqual(['CREATING', 'IN_SERVICE']);
   });
 
-  it('a runtime restarted mid-deployment brings the endpoint back on its old config and says why', async () => {
+  it('a runtime restarted mid-deployment serves the old config again, then runs the update again from its start', async () => {
     await blueAndGreen('interrupted');
     await h.call('UpdateEndpoint', {
       EndpointName: 'interrupted',
       EndpointConfigName: 'interrupted-green',
-      DeploymentConfig: { BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'CANARY', CanarySize: { Type: 'CAPACITY_PERCENT', Value: 50 }, WaitIntervalInSeconds: 60 } } },
+      DeploymentConfig: { BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: 'CANARY', CanarySize: { Type: 'CAPACITY_PERCENT', Value: 50 }, WaitIntervalInSeconds: 3 } } },
     });
     await waitFor(() => h.call('DescribeEndpoint', { EndpointName: 'interrupted' }), (e) => pendingStatus(e) === 'Baking', 20_000);
     const pids = servingPids('interrupted');
     await h.service.stop();
+    const eventsBefore = statusEvents('interrupted');
 
     const restarted = h.restart();
     await restarted.start();
+    const during = await h.call('DescribeEndpoint', { EndpointName: 'interrupted' }, restarted);
     const endpoint = await waitFor(() => h.call('DescribeEndpoint', { EndpointName: 'interrupted' }, restarted), (e) => e.EndpointStatus === 'InService', 20_000);
 
     expect(pids).toHaveLength(2);
     expect(pids.some((pid) => isAlive(pid))).toBe(false);
-    expect(endpoint).toMatchObject({ EndpointConfigName: 'interrupted-blue', FailureReason: expect.stringContaining('restarted while the endpoint was updating to interrupted-green') });
+    expect(during).toMatchObject({ EndpointStatus: 'Updating', EndpointConfigName: 'interrupted-blue' });
+    expect(endpoint).toMatchObject({ EndpointConfigName: 'interrupted-green' });
+    expect(endpoint.FailureReason).toBeUndefined();
     expect(endpoint.PendingDeploymentSummary).toBeUndefined();
+    expect(statusEvents('interrupted').slice(eventsBefore.length)).toEqual(['IN_SERVICE']);
   });
 });
 

@@ -2,7 +2,7 @@
  * The local SageMaker's processing and training jobs: real child processes (the node scripts in
  * tests/fixtures/local-images/) under SageMaker's container contracts, S3 faked by a directory.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -10,6 +10,7 @@ import { createGunzip } from 'node:zlib';
 import { extract } from 'tar-stream';
 
 import { processingJobStateChangeSchema, trainingJobStateChangeSchema } from '../../../shared/schemas/events';
+import { RESTART_MESSAGE } from '../../../local/sagemaker/jobs';
 import { createHarness, envelope, type Harness, IMAGES, isAlive, ROLE_ARN, waitFor } from '../../fixtures/local-images/harness';
 
 const TERMINAL = ['Completed', 'Failed', 'Stopped'];
@@ -358,7 +359,7 @@ describe('training jobs', () => {
     expect(h.events.at(-1)?.Detail).toMatchObject({ TrainingJobStatus: 'Stopped' });
   });
 
-  it('fails a job left running by a stopped runtime when the next runtime starts, with its event', async () => {
+  it('runs a job left running by a stopped runtime again from the beginning when the next runtime starts; it then ends with its event', async () => {
     // Prepare: a long job, then the runtime goes away mid-job.
     await seedTrainingData();
     const pidFile = join(h.root, 'pids.json');
@@ -369,20 +370,44 @@ describe('training jobs', () => {
     await h.service.stop();
     expect(isAlive(pids.pid) || isAlive(pids.grandchild)).toBe(false);
     expect((await h.call('DescribeTrainingJob', { TrainingJobName: 'train-restart' })).TrainingJobStatus).toBe('InProgress');
+    rmSync(pidFile);
     const before = h.events.length;
 
     // Act
     const restarted = h.restart();
     await restarted.start();
+    await waitFor(async () => existsSync(pidFile), (ready) => ready);
+    const rerun = JSON.parse(readFileSync(pidFile, 'utf8')) as { pid: number; grandchild: number };
+    await h.call('StopTrainingJob', { TrainingJobName: 'train-restart' }, restarted);
+    await h.call('StopProcessingJob', { ProcessingJobName: 'prep-restart' }, restarted);
+    const training = await waitFor(async () => h.call('DescribeTrainingJob', { TrainingJobName: 'train-restart' }, restarted), done('TrainingJobStatus'));
+    const processing = await waitFor(async () => h.call('DescribeProcessingJob', { ProcessingJobName: 'prep-restart' }, restarted), done('ProcessingJobStatus'));
 
     // Assess
-    const training = await h.call('DescribeTrainingJob', { TrainingJobName: 'train-restart' }, restarted);
-    const processing = await h.call('DescribeProcessingJob', { ProcessingJobName: 'prep-restart' }, restarted);
-    expect(training).toMatchObject({ TrainingJobStatus: 'Failed', SecondaryStatus: 'Failed', FailureReason: 'local runtime restarted while the job was running' });
-    expect(processing).toMatchObject({ ProcessingJobStatus: 'Failed', FailureReason: 'local runtime restarted while the job was running' });
-    const events = h.events.slice(before);
-    expect(events.map((e) => e.DetailType).sort()).toEqual(['SageMaker Processing Job State Change', 'SageMaker Training Job State Change']);
-    expect(trainingJobStateChangeSchema.parse(envelope(events.find((e) => e.DetailType === 'SageMaker Training Job State Change')!)).detail.TrainingJobStatus).toBe('Failed');
+    expect(rerun.pid).not.toBe(pids.pid);
+    expect(training).toMatchObject({ TrainingJobStatus: 'Stopped' });
+    expect((training.SecondaryStatusTransitions as { StatusMessage: string }[]).map((t) => t.StatusMessage)).toContain(RESTART_MESSAGE);
+    expect(processing).toMatchObject({ ProcessingJobStatus: 'Stopped' });
+    const trainingEvents = h.events.slice(before).filter((e) => e.DetailType === 'SageMaker Training Job State Change');
+    expect(trainingEvents.map((e) => trainingJobStateChangeSchema.parse(envelope(e)).detail.TrainingJobStatus)).toEqual(['InProgress', 'Stopped']);
+    expect(h.events.slice(before).filter((e) => e.DetailType === 'SageMaker Processing Job State Change').at(-1)?.Detail).toMatchObject({ ProcessingJobStatus: 'Stopped' });
+  });
+
+  it('ends Stopped, with its event, a job that was stopping when the runtime went away', async () => {
+    await seedTrainingData();
+    const pidFile = join(h.root, 'pids.json');
+    await h.call('CreateTrainingJob', trainingRequest('train-stopping', { AlgorithmSpecification: { TrainingImage: IMAGES.sleeper }, Environment: { PID_FILE: pidFile, IGNORE_SIGTERM: '1' } }));
+    await waitFor(async () => existsSync(pidFile), (ready) => ready);
+    await h.call('StopTrainingJob', { TrainingJobName: 'train-stopping' });
+    await h.service.stop();
+    expect((await h.call('DescribeTrainingJob', { TrainingJobName: 'train-stopping' })).TrainingJobStatus).toBe('Stopping');
+    const before = h.events.length;
+
+    const restarted = h.restart();
+    await restarted.start();
+
+    expect(await h.call('DescribeTrainingJob', { TrainingJobName: 'train-stopping' }, restarted)).toMatchObject({ TrainingJobStatus: 'Stopped', SecondaryStatus: 'Stopped' });
+    expect(h.events.slice(before).map((e) => e.Detail.TrainingJobStatus)).toEqual(['Stopped']);
   });
 
   it('kills the process group a crashed runtime left behind when the next runtime starts', async () => {
@@ -399,6 +424,5 @@ describe('training jobs', () => {
 
     // Assess
     await waitFor(async () => isAlive(pids.pid) || isAlive(pids.grandchild), (alive) => !alive, 5000);
-    expect(await h.call('DescribeTrainingJob', { TrainingJobName: 'train-orphan' }, restarted)).toMatchObject({ TrainingJobStatus: 'Failed' });
   });
 });

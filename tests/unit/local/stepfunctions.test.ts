@@ -4,7 +4,7 @@
  * and RedriveExecution. Everything runs in-process against fake Lambda / EventBridge functions;
  * no network except a loopback HTTP server for the SDK tests.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -27,6 +27,7 @@ import type { StateMachineSpec } from '../../../local/cloudformation/template';
 import type { LocalEventEntry } from '../../../local/context';
 import { AwsServiceError, readBody, serveAwsJson } from '../../../local/http/aws-json';
 import { FunctionError } from '../../../local/lambda/runner';
+import { storeKey } from '../../../local/stepfunctions/names';
 import { createStepFunctionsService, type StepFunctionsOptions, type StepFunctionsService } from '../../../local/stepfunctions/service';
 import { serviceContext } from '../../helpers/service-context';
 
@@ -574,23 +575,142 @@ describe('durability', () => {
     expect(((await later.call('ListExecutions', { stateMachineArn: PASS_CHOICE.arn })).executions as Json[]).map((item) => item.name)).toEqual(['kept']);
   });
 
-  it('keeps executions RUNNING across stop() and fails them with States.Runtime on the next start()', async () => {
+  it('continues a waiting execution after a restart: the same token completes it, its task is not called again nor entered twice', async () => {
+    const h = harness([WAIT_FOR_TOKEN]);
+    const arn = await h.startExecution(WAIT_FOR_TOKEN, { step: 'train', timeout: 60 });
+    const token = await tokenOf(h, 0);
+    await eventually(async () => (eventTypes(await h.history(arn)).includes('TaskSubmitted') ? true : undefined), 'TaskSubmitted');
+    await h.service.stop();
+
+    const later = h.reopen();
+    await later.service.start();
+    expect((await later.call('DescribeExecution', { executionArn: arn })).status).toBe('RUNNING');
+    await later.call('SendTaskSuccess', { taskToken: token, output: '{"model":"s3://b/m"}' });
+
+    const described = await later.waitForStatus(arn, 'SUCCEEDED');
+    expect(JSON.parse(described.output as string).job).toEqual({ model: 's3://b/m' });
+    expect(later.lambdaCalls).toEqual([]);
+    const types = eventTypes(await later.history(arn));
+    expect(types).toEqual(['ExecutionStarted', 'TaskStateEntered', 'TaskScheduled', 'TaskStarted', 'TaskSubmitted', 'TaskSucceeded', 'TaskStateExited', 'ExecutionSucceeded']);
+    await expect(later.call('SendTaskSuccess', { taskToken: token, output: '{}' })).rejects.toThrow(expect.objectContaining({ name: 'TaskDoesNotExist' }));
+  });
+
+  it('accepts a token sent after a restart before the execution is continued', async () => {
     const h = harness([WAIT_FOR_TOKEN]);
     const arn = await h.startExecution(WAIT_FOR_TOKEN, { step: 'train', timeout: 60 });
     const token = await tokenOf(h, 0);
     await h.service.stop();
-    expect((await h.call('DescribeExecution', { executionArn: arn })).status).toBe('RUNNING');
 
     const later = h.reopen();
-    expect((await later.call('DescribeExecution', { executionArn: arn })).status).toBe('RUNNING');
+    await later.call('SendTaskFailure', { taskToken: token, error: 'TrainingFailed', cause: 'diverged' });
     await later.service.start();
+
+    expect(await later.waitForStatus(arn, 'FAILED')).toMatchObject({ error: 'TrainingFailed', cause: 'diverged' });
+  });
+
+  it('ends a resumed task with the outcome SendTaskSuccess recorded before the crash, without calling its resource again', async () => {
+    const h = harness([WAIT_FOR_TOKEN]);
+    const arn = await h.startExecution(WAIT_FOR_TOKEN, { step: 'train', timeout: 60 });
+    const token = await tokenOf(h, 0);
+    await h.service.stop();
+    // As a crash leaves it: SendTaskSuccess answered (its outcome recorded), the state not yet exited.
+    const file = join(h.dataDir, 'executions', `${storeKey(arn)}.json`);
+    const record = JSON.parse(readFileSync(file, 'utf8')) as { waitingTasks: Json[] };
+    record.waitingTasks[0]!.outcome = { kind: 'success', output: '{"acknowledged":true}' };
+    delete record.waitingTasks[0]!.submitted;
+    writeFileSync(file, JSON.stringify(record));
+
+    const later = h.reopen();
+    await later.service.start();
+
+    expect(JSON.parse((await later.waitForStatus(arn, 'SUCCEEDED')).output as string).job).toEqual({ acknowledged: true });
+    expect(later.lambdaCalls).toEqual([]);
+    await expect(later.call('SendTaskSuccess', { taskToken: token, output: '{}' })).rejects.toThrow(expect.objectContaining({ name: 'TaskDoesNotExist' }));
+  });
+
+  it('stops an execution left running before start() continues it; its token is then refused', async () => {
+    const h = harness([WAIT_FOR_TOKEN]);
+    const arn = await h.startExecution(WAIT_FOR_TOKEN, { step: 'train', timeout: 60 });
+    const token = await tokenOf(h, 0);
+    await h.service.stop();
+
+    const later = h.reopen();
+    await later.call('StopExecution', { executionArn: arn, cause: 'no longer wanted' });
+    await later.service.start();
+
+    expect(await later.call('DescribeExecution', { executionArn: arn })).toMatchObject({ status: 'ABORTED', cause: 'no longer wanted' });
+    await expect(later.call('SendTaskSuccess', { taskToken: token, output: '{}' })).rejects.toThrow(expect.objectContaining({ name: 'TaskDoesNotExist' }));
+    expect(later.lambdaCalls).toEqual([]);
+  });
+
+  it('keeps a resumed task to its original TimeoutSeconds deadline', async () => {
+    const h = harness([WAIT_FOR_TOKEN]);
+    const arn = await h.startExecution(WAIT_FOR_TOKEN, { step: 'train', timeout: 1 });
+    await tokenOf(h, 0);
+    await h.service.stop();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+
+    const later = h.reopen();
+    const restartedAt = Date.now();
+    await later.service.start();
+
+    expect(await later.waitForStatus(arn, 'FAILED')).toMatchObject({ error: 'States.Timeout' });
+    expect(Date.now() - restartedAt).toBeLessThan(800);
+  });
+
+  it('keeps a resumed Wait state to its original deadline', async () => {
+    const waiting = machine('waiting', { StartAt: 'Pause', States: { Pause: { Type: 'Wait', SecondsPath: '$.seconds', Next: 'Done' }, Done: { Type: 'Pass', Result: 'woke', End: true } } });
+    const h = harness([waiting]);
+    const arn = await h.startExecution(waiting, { seconds: 2 });
+    await eventually(async () => (eventTypes(await h.history(arn)).includes('WaitStateEntered') ? true : undefined), 'WaitStateEntered');
+    await h.service.stop();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+
+    const later = h.reopen();
+    const restartedAt = Date.now();
+    await later.service.start();
+
+    expect(JSON.parse((await later.waitForStatus(arn, 'SUCCEEDED')).output as string)).toBe('woke');
+    expect(Date.now() - restartedAt).toBeLessThan(1200);
+    expect(eventTypes(await later.history(arn)).filter((type) => type === 'WaitStateEntered')).toHaveLength(1);
+  });
+
+  it('calls a Lambda task again that was mid-invocation, without running the states that completed before', async () => {
+    const twoSteps = machine('two-steps', {
+      StartAt: 'Prepare',
+      States: {
+        Prepare: { Type: 'Task', Resource: fn('prepare'), ResultPath: '$.prepared', Next: 'Train' },
+        Train: { Type: 'Task', Resource: fn('train'), ResultPath: '$.trained', End: true },
+      },
+    });
+    const hanging = harness([twoSteps], { invokeLambda: async (name) => (name.endsWith(':train') ? new Promise(() => undefined) : { ran: name.split(':').at(-1) }) });
+    const arn = await hanging.startExecution(twoSteps, {});
+    await hanging.lambdaCall(1);
+    await hanging.service.stop();
+
+    const later = harness([twoSteps], { invokeLambda: async (name) => ({ ran: name.split(':').at(-1) }) }, hanging.dataDir);
+    await later.service.start();
+
+    expect(JSON.parse((await later.waitForStatus(arn, 'SUCCEEDED')).output as string)).toEqual({ prepared: { ran: 'prepare' }, trained: { ran: 'train' } });
+    expect(later.lambdaCalls.map((call) => call.functionName.split(':').at(-1))).toEqual(['train']);
+    const entered = (await later.history(arn)).filter((event) => String(event.type).endsWith('StateEntered')).map((event) => (event.stateEnteredEventDetails as Json).name);
+    expect(entered).toEqual(['Prepare', 'Train']);
+  });
+
+  it('fails an execution whose state machine is gone after the restart, with States.Runtime', async () => {
+    const h = harness([]);
+    const machineArn = await createMachine(h, 'temporary', WAIT_FOR_TOKEN.definition);
+    const arn = await startOn(h, machineArn, { step: 'train', timeout: 60 });
+    await tokenOf(h, 0);
+    await h.service.stop();
+    rmSync(join(h.dataDir, 'state-machines'), { recursive: true, force: true });
+
+    const later = h.reopen();
+    await later.service.start();
+
     const described = await later.call('DescribeExecution', { executionArn: arn });
     expect(described).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
-    expect(described.cause).toMatch(/local runtime restarted/);
-    const events = await later.history(arn);
-    expect(eventTypes(events).slice(0, 4)).toEqual(['ExecutionStarted', 'TaskStateEntered', 'TaskScheduled', 'TaskStarted']);
-    expect(events.at(-1)).toMatchObject({ type: 'ExecutionFailed', executionFailedEventDetails: { error: 'States.Runtime' } });
-    await expect(later.call('SendTaskSuccess', { taskToken: token, output: '{}' })).rejects.toThrow(expect.objectContaining({ name: 'TaskDoesNotExist' }));
+    expect(described.cause).toMatch(/no longer exists/);
   });
 });
 
@@ -1019,19 +1139,6 @@ describe('RedriveExecution', () => {
     expect(entered).toEqual(['Prepare', 'Job', 'Job']);
   });
 
-  it('redrives an execution the runtime restart failed, once the runtime is back', async () => {
-    const h = harness([]);
-    const machineArn = await createMachine(h, 'restarted', WAIT_FOR_TOKEN.definition);
-    const arn = await startOn(h, machineArn, { step: 'train', timeout: 60 });
-    await tokenOf(h, 0);
-    await h.service.stop();
-    const later = h.reopen();
-    await later.service.start();
-    expect(await later.call('DescribeExecution', { executionArn: arn })).toMatchObject({ status: 'FAILED', error: 'States.Runtime', redriveStatus: 'REDRIVABLE' });
-    await later.call('RedriveExecution', { executionArn: arn });
-    await later.call('SendTaskSuccess', { taskToken: await tokenOf(later, 0), output: '{"resumed":true}' });
-    expect(JSON.parse((await later.waitForStatus(arn, 'SUCCEEDED')).output as string).job).toEqual({ resumed: true });
-  });
 });
 
 describe('history chains', () => {
