@@ -185,7 +185,9 @@ export class LocalRuntime {
       show: log,
     });
     // CloudWatch Logs first: Lambda's and SageMaker's processes write their output there.
-    const logs = createLogsService(context('logs'));
+    // Retention: the functions' groups as the template declares them; the groups SageMaker's jobs and endpoints
+    // write get the same, the stage's logRetentionDays (serverless.yml gives it to every function's group).
+    const logs = createLogsService(context('logs'), { groups: wiring.logGroups, defaultRetentionInDays: wiring.logGroups.find((group) => group.retentionInDays !== undefined)?.retentionInDays });
     const lambda = new LambdaRuntime(wiring.functions, {
       packageDir,
       dataDir: join(dataDir, 'lambda'),

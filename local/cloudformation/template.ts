@@ -132,6 +132,13 @@ export interface Wiring {
   roles: RoleSpec[];
   snsTopics: SnsTopicSpec[];
   snsSubscriptions: SnsSubscriptionSpec[];
+  /** The template's log groups (the functions' own, with the stage's retention). */
+  logGroups: LogGroupSpec[];
+}
+
+export interface LogGroupSpec {
+  name: string;
+  retentionInDays?: number;
 }
 
 /** CloudFormation-style physical name for resources that do not name themselves. */
@@ -400,6 +407,10 @@ export function readWiring(template: Template, env: Environment): Wiring {
     eventBuses: ['default', ...ofType('AWS::Events::EventBus').map(([logicalId]) => resolver.physicalName(logicalId))],
     roles: ofType('AWS::IAM::Role').map(([logicalId]) => readRole(template, resolver, logicalId)),
     ...readSns(ofType, props, resolver),
+    logGroups: ofType('AWS::Logs::LogGroup').map(([logicalId]): LogGroupSpec => {
+      const p = props(logicalId) as { LogGroupName?: unknown; RetentionInDays?: unknown };
+      return { name: typeof p.LogGroupName === 'string' ? p.LogGroupName : resolver.physicalName(logicalId), ...(typeof p.RetentionInDays === 'number' ? { retentionInDays: p.RetentionInDays } : {}) };
+    }),
   };
 }
 

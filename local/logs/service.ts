@@ -11,7 +11,8 @@ import { LogResourceNotFoundError, LogStore } from './store';
  * CloudWatch Logs, locally: the log groups and streams the runtime's own processes write (SageMaker
  * jobs and endpoint variants, Lambda functions) plus whatever clients create, over the JSON 1.1
  * protocol the SDK and the AWS CLI speak (X-Amz-Target `Logs_20140328.<Operation>`). Durable under
- * `ctx.dataDir`. Not emulated: retention, subscription and metric filters, Insights queries, KMS, tags.
+ * `ctx.dataDir`. Retention as PutRetentionPolicy sets it (events older than it, by timestamp, are
+ * dropped); groups the runtime creates get the stage's (`defaultRetentionInDays`). Not emulated: subscription and metric filters, Insights queries, KMS, tags.
  */
 
 /** X-Amz-Target prefix of the CloudWatch Logs JSON protocol. */
@@ -30,7 +31,14 @@ export interface LogsService {
 export interface LogsServiceOptions {
   /** Clock (epoch ms); tests pass a fake one. */
   now?: () => number;
+  /** Retention of the groups the runtime's own processes create (the stage's logRetentionDays); absent: kept forever. */
+  defaultRetentionInDays?: number;
+  /** Groups the template declares, created at boot with their retention (an existing group gets the template's retention). */
+  groups?: readonly { name: string; retentionInDays?: number }[];
 }
+
+/** The values PutRetentionPolicy accepts (CloudWatch Logs API reference). */
+export const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 
 const name = z.string().check(z.minLength(1), z.maxLength(512));
 const optionalName = z.optional(name);
@@ -46,6 +54,8 @@ const schemas = {
     logEvents: z.array(z.object({ timestamp: z.int().check(z.gte(0)), message: z.string().check(z.minLength(1)) })).check(z.minLength(1), z.maxLength(10_000)),
     sequenceToken: token,
   }),
+  PutRetentionPolicy: z.object({ logGroupName: name, retentionInDays: z.int() }),
+  DeleteRetentionPolicy: z.object({ logGroupName: name }),
   DescribeLogGroups: z.object({ logGroupNamePrefix: optionalName, limit: limit(DESCRIBE_LIMIT), nextToken: token }),
   DescribeLogStreams: z.object({
     logGroupName: optionalName,
@@ -84,6 +94,9 @@ export function createLogsService(ctx: ServiceContext, options: LogsServiceOptio
   const now = options.now ?? Date.now;
   const store = new LogStore(join(ctx.dataDir, 'store'), now);
   const groupArn = (group: string) => `arn:aws:logs:${ctx.region}:${ctx.accountId}:log-group:${group}`;
+  for (const group of options.groups ?? []) {
+    if (!store.createGroup(group.name, group.retentionInDays)) store.setRetention(group.name, group.retentionInDays);
+  }
 
   const operations: JsonOperations = {
     CreateLogGroup: async (input) => {
@@ -105,6 +118,19 @@ export function createLogsService(ctx: ServiceContext, options: LogsServiceOptio
       // Sequence tokens are ignored, as they are on AWS since 2023; one is still returned.
       return { nextSequenceToken: String(now()).padStart(56, '0') };
     },
+    PutRetentionPolicy: async (input) => {
+      const { logGroupName, retentionInDays } = parse('PutRetentionPolicy', input);
+      if (!(RETENTION_DAYS as readonly number[]).includes(retentionInDays)) {
+        throw invalid(`1 validation error detected: Value '${retentionInDays}' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: [${RETENTION_DAYS.join(', ')}]`);
+      }
+      translate(() => store.setRetention(logGroupName, retentionInDays));
+      return {};
+    },
+    DeleteRetentionPolicy: async (input) => {
+      const { logGroupName } = parse('DeleteRetentionPolicy', input);
+      translate(() => store.setRetention(logGroupName, undefined));
+      return {};
+    },
     DescribeLogGroups: async (input) => {
       const query = parse('DescribeLogGroups', input);
       const groups = store.listGroups().filter((group) => group.name.startsWith(query.logGroupNamePrefix ?? ''));
@@ -117,6 +143,7 @@ export function createLogsService(ctx: ServiceContext, options: LogsServiceOptio
           arn: `${groupArn(group.name)}:*`,
           logGroupArn: groupArn(group.name),
           storedBytes: group.storedBytes,
+          ...(group.retentionInDays === undefined ? {} : { retentionInDays: group.retentionInDays }),
           logGroupClass: 'STANDARD',
         })),
         nextToken,
@@ -170,7 +197,7 @@ export function createLogsService(ctx: ServiceContext, options: LogsServiceOptio
       put: (group, stream, message, timestamp = now()) => {
         // CloudWatch Logs has no empty events (PutLogEvents refuses them): blank lines are dropped.
         if (message === '') return;
-        store.ensureStream(group, stream);
+        store.ensureStream(group, stream, options.defaultRetentionInDays);
         store.append(group, stream, [{ timestamp, message }]);
       },
     },

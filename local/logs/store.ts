@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { JsonStore } from '../store/json-store';
@@ -31,12 +31,15 @@ export interface LogGroupInfo {
   name: string;
   creationTime: number;
   storedBytes: number;
+  retentionInDays?: number;
 }
 
 /** What a log group's `group.json` holds. */
 interface GroupRecord {
   name: string;
   creationTime: number;
+  /** Events older than this many days (by their timestamp) are gone; absent: kept forever. */
+  retentionInDays?: number;
   /** Stream name → creation time; the stream's file is `<hash of its name>.jsonl`. */
   streams: Record<string, number>;
 }
@@ -58,11 +61,17 @@ export class LogStore {
     this.groups = new JsonStore(join(directory, 'groups'));
   }
 
-  /** Creates the group; false (and nothing changed) when it exists. */
-  createGroup(name: string): boolean {
+  /** Creates the group (with a retention, when given); false (and nothing changed) when it exists. */
+  createGroup(name: string, retentionInDays?: number): boolean {
     if (this.groups.get(key(name))) return false;
-    this.groups.put(key(name), { name, creationTime: this.now(), streams: {} });
+    this.groups.put(key(name), { name, creationTime: this.now(), streams: {}, ...(retentionInDays === undefined ? {} : { retentionInDays }) });
     return true;
+  }
+
+  /** Sets (or, with undefined, removes) the group's retention. Throws LogResourceNotFoundError. */
+  setRetention(group: string, retentionInDays: number | undefined): void {
+    const { retentionInDays: _old, ...record } = this.group(group);
+    this.groups.put(key(group), retentionInDays === undefined ? record : { ...record, retentionInDays });
   }
 
   /** Creates the stream; false when it exists. Throws LogResourceNotFoundError when the group does not. */
@@ -75,8 +84,8 @@ export class LogStore {
   }
 
   /** Creates the group and the stream unless they exist (idempotent): how services' own output arrives. */
-  ensureStream(group: string, stream: string): void {
-    this.createGroup(group);
+  ensureStream(group: string, stream: string, retentionInDays?: number): void {
+    this.createGroup(group, retentionInDays);
     this.createStream(group, stream);
   }
 
@@ -103,6 +112,7 @@ export class LogStore {
         name: value.name,
         creationTime: value.creationTime,
         storedBytes: Object.keys(value.streams).reduce((sum, stream) => sum + storedBytes(this.read(value.name, stream)), 0),
+        ...(value.retentionInDays === undefined ? {} : { retentionInDays: value.retentionInDays }),
       }))
       .sort((a, b) => compare(a.name, b.name));
   }
@@ -141,7 +151,24 @@ export class LogStore {
     return join(this.directory, 'streams', key(group), `${key(stream)}.jsonl`);
   }
 
+  /**
+   * The stream's live events: those its group's retention has expired are dropped, from memory and
+   * from disk (CloudWatch Logs deletes them; it may take a while there, here it is at the next read).
+   */
   private read(group: string, stream: string): StoredLogEvent[] {
+    const list = this.load(group, stream);
+    const retentionInDays = this.groups.get(key(group))?.retentionInDays;
+    if (retentionInDays === undefined || list.length === 0) return list;
+    const cutoff = this.now() - retentionInDays * DAY_MS;
+    if (list[0]!.timestamp >= cutoff) return list;
+    // Sorted by timestamp: the expired events are a prefix.
+    const firstLive = list.findIndex((event) => event.timestamp >= cutoff);
+    list.splice(0, firstLive === -1 ? list.length : firstLive);
+    writeFileSync(this.streamFile(group, stream), list.map((event) => `${JSON.stringify(event)}\n`).join(''));
+    return list;
+  }
+
+  private load(group: string, stream: string): StoredLogEvent[] {
     const cacheKey = `${key(group)}/${key(stream)}`;
     let list = this.loaded.get(cacheKey);
     if (!list) {
@@ -163,6 +190,8 @@ export class LogStore {
     return list;
   }
 }
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** A file-name-safe key for a group or stream name (names may hold `/`, `[`, `$` and be 512 long). */
 function key(name: string): string {

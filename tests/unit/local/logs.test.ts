@@ -224,3 +224,54 @@ describe('the Logs operations', () => {
     expect(output.searchedLogStreams).toEqual([{ logStreamName: 's1', searchedCompletely: true }]);
   });
 });
+
+describe('retention', () => {
+  const DAY = 24 * 60 * 60 * 1000;
+
+  it('drops events older than the group\'s retention, from memory and from disk, and keeps the rest', () => {
+    const store = new LogStore(root, now);
+    store.createGroup('/aws/sagemaker/TrainingJobs', 1);
+    store.createStream('/aws/sagemaker/TrainingJobs', 'job/algo-1-1');
+    store.append('/aws/sagemaker/TrainingJobs', 'job/algo-1-1', [
+      { timestamp: clock - 2 * DAY, message: 'old' },
+      { timestamp: clock - DAY / 2, message: 'recent' },
+    ]);
+
+    expect(store.events('/aws/sagemaker/TrainingJobs', 'job/algo-1-1').map((event) => event.message)).toEqual(['recent']);
+    clock += DAY;
+    expect(new LogStore(root, now).events('/aws/sagemaker/TrainingJobs', 'job/algo-1-1')).toEqual([]);
+  });
+
+  it('keeps everything in a group without retention, and again after DeleteRetentionPolicy', async () => {
+    const service = createLogsService(serviceContext(root), { now });
+    await service.operations.CreateLogGroup!({ logGroupName: 'app' });
+    await service.operations.PutRetentionPolicy!({ logGroupName: 'app', retentionInDays: 7 });
+    await service.operations.DeleteRetentionPolicy!({ logGroupName: 'app' });
+    await service.operations.CreateLogStream!({ logGroupName: 'app', logStreamName: 's' });
+    await service.operations.PutLogEvents!({ logGroupName: 'app', logStreamName: 's', logEvents: [{ timestamp: clock - 400 * DAY, message: 'a year ago' }] });
+
+    const output = (await service.operations.GetLogEvents!({ logGroupName: 'app', logStreamName: 's', startFromHead: true })) as { events: { message: string }[] };
+    expect(output.events.map((event) => event.message)).toEqual(['a year ago']);
+    const groups = (await service.operations.DescribeLogGroups!({})) as { logGroups: Record<string, unknown>[] };
+    expect(groups.logGroups[0]).not.toHaveProperty('retentionInDays');
+  });
+
+  it('gives the groups its processes write the stage\'s retention, and the template\'s groups theirs', async () => {
+    const service = createLogsService(serviceContext(root), { now, defaultRetentionInDays: 30, groups: [{ name: '/aws/lambda/sluice-local-onSourcePush', retentionInDays: 14 }] });
+    service.sink.put('/aws/sagemaker/ProcessingJobs', 'job/algo-1-1', 'hello');
+
+    const groups = (await service.operations.DescribeLogGroups!({})) as { logGroups: { logGroupName: string; retentionInDays?: number }[] };
+    expect(groups.logGroups.map(({ logGroupName, retentionInDays }) => [logGroupName, retentionInDays])).toEqual([
+      ['/aws/lambda/sluice-local-onSourcePush', 14],
+      ['/aws/sagemaker/ProcessingJobs', 30],
+    ]);
+  });
+
+  it('refuses a retention CloudWatch Logs does not offer, naming the field and the allowed values', async () => {
+    const service = createLogsService(serviceContext(root), { now });
+    await service.operations.CreateLogGroup!({ logGroupName: 'app' });
+
+    await expect(service.operations.PutRetentionPolicy!({ logGroupName: 'app', retentionInDays: 2 })).rejects.toMatchObject({ code: 'InvalidParameterException', message: expect.stringContaining("'retentionInDays'") });
+    await expect(service.operations.PutRetentionPolicy!({ logGroupName: 'missing', retentionInDays: 1 })).rejects.toMatchObject({ code: 'ResourceNotFoundException' });
+  });
+});
