@@ -118,13 +118,29 @@ export function fitGaussianProcess(xs: number[][], ys: number[]): GaussianProces
   }
   if (!best) throw new Error('no length scale gave a positive-definite kernel');
   const { l, alpha, lengthScale } = best;
+  // Scratch buffers reused across predictions: a proposal scores ~1000 candidates.
+  const n = xs.length;
+  const kStar = new Float64Array(n);
+  const v = new Float64Array(n);
   return {
     lengthScale,
     predict: (x) => {
-      const kStar = xs.map((xi) => matern52(xi, x, lengthScale));
-      const mu = kStar.reduce((sum, k, i) => sum + k * (alpha[i] as number), 0);
-      const v = solveLower(l, kStar);
-      const variancePosterior = Math.max(1e-12, 1 + NOISE - v.reduce((sum, vi) => sum + vi * vi, 0));
+      let mu = 0;
+      for (let i = 0; i < n; i += 1) {
+        kStar[i] = matern52(xs[i] as number[], x, lengthScale);
+        mu += (kStar[i] as number) * (alpha[i] as number);
+      }
+      // v = L⁻¹·k*, so the posterior variance is k(x, x) − vᵀv.
+      let explained = 0;
+      for (let i = 0; i < n; i += 1) {
+        const li = l[i] as number[];
+        let sum = kStar[i] as number;
+        for (let k = 0; k < i; k += 1) sum -= (li[k] as number) * (v[k] as number);
+        const vi = sum / (li[i] as number);
+        v[i] = vi;
+        explained += vi * vi;
+      }
+      const variancePosterior = Math.max(1e-12, 1 + NOISE - explained);
       return { mean: mean + scale * mu, sd: scale * Math.sqrt(variancePosterior) };
     },
   };

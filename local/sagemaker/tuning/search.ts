@@ -7,6 +7,7 @@ import {
   countCombinations,
   type Dimension,
   encodePoint,
+  encodeUniforms,
   type HyperParameters,
   numericUnit,
   parseSearchSpace,
@@ -180,23 +181,29 @@ function bayesianPoint(search: TuningSearch, history: readonly TrialRecord[], ra
   const xi = 0.01 * (spread > 0 ? spread : 1);
 
   const centre = uniformsOf(space, bestTrial.hyperParameters);
-  const candidates: HyperParameters[] = [];
-  for (let i = 0; i < GLOBAL_CANDIDATES; i += 1) candidates.push(uniformPoint(space, random));
+  // Candidates stay unit coordinates until one is chosen: formatting every one as strings would
+  // dominate the cost. Only a finite space can repeat a combination, so only there is each checked.
+  const finite = Number.isFinite(combinations);
+  const candidates: number[][] = [];
+  for (let i = 0; i < GLOBAL_CANDIDATES; i += 1) candidates.push(space.dimensions.map(() => random.next()));
   for (let i = 0; i < LOCAL_CANDIDATES; i += 1) {
     const width = i % 2 === 0 ? 0.1 : 0.02;
-    candidates.push(pointFromUniforms(space, space.dimensions.map((d, j) => {
+    candidates.push(space.dimensions.map((d, j) => {
       if (d.kind === 'Categorical') return random.next() < 0.2 ? random.next() : (centre[j] as number);
       return clampUnit((centre[j] as number) + width * random.normal());
-    })));
+    }));
   }
   let chosen: HyperParameters | undefined;
   let chosenScore = -Infinity;
-  for (const candidate of candidates) {
-    if (tried.has(pointKey(space, candidate))) continue;
-    const score = expectedImprovement(process.predict(encodePoint(space, candidate)), best, xi);
+  for (const uniforms of candidates) {
+    if (finite && tried.has(pointKey(space, pointFromUniforms(space, uniforms)))) continue;
+    const score = expectedImprovement(process.predict(encodeUniforms(space, uniforms)), best, xi);
     if (score > chosenScore) {
-      chosen = candidate;
-      chosenScore = score;
+      const point = pointFromUniforms(space, uniforms);
+      if (finite || !tried.has(pointKey(space, point))) {
+        chosen = point;
+        chosenScore = score;
+      }
     }
   }
   return chosen ?? freshRandomPoint(space, random, tried, combinations);

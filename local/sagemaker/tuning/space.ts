@@ -226,6 +226,21 @@ export function pointFromUniforms(space: SearchSpace, uniforms: number[]): Hyper
   return point;
 }
 
+/** The unit-cube coordinates of pointFromUniforms(space, uniforms) without formatting it (integers snapped, categoricals one-hot). */
+export function encodeUniforms(space: SearchSpace, uniforms: number[]): number[] {
+  const coordinates: number[] = [];
+  space.dimensions.forEach((d, i) => {
+    const u = Math.min(1, Math.max(0, uniforms[i] ?? 0));
+    if (d.kind === 'Categorical') {
+      const index = Math.min(d.values.length - 1, Math.floor(u * d.values.length));
+      d.values.forEach((_, j) => coordinates.push(j === index ? 1 : 0));
+    } else {
+      coordinates.push(d.kind === 'Integer' ? Math.min(1, Math.max(0, numericUnit(d, numericValue(d, u)))) : u);
+    }
+  });
+  return coordinates;
+}
+
 /** The point's coordinates in the unit cube (`space.width` of them; categoricals one-hot). Throws if a value is missing or outside its range. */
 export function encodePoint(space: SearchSpace, point: HyperParameters): number[] {
   const coordinates: number[] = [];
