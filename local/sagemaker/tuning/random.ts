@@ -10,8 +10,6 @@ export interface Random {
   next(): number;
   /** Standard normal (Box–Muller). */
   normal(): number;
-  /** Uniform integer in [0, n). */
-  integer(n: number): number;
 }
 
 /** FNV-1a over the parts' text: turns (seed, trial index, purpose) into one 32-bit seed. */
@@ -59,6 +57,5 @@ export function createRandom(seed: number): Random {
       const v = next();
       return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
     },
-    integer: (n) => Math.min(n - 1, Math.floor(next() * n)),
   };
 }

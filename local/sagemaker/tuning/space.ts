@@ -20,20 +20,6 @@ import { validationError } from '../common';
  *   holds 1–30 values.
  */
 
-/** One range as the API takes it (strings, as on the wire). */
-export interface NumericRangeInput {
-  Name?: unknown;
-  MinValue?: unknown;
-  MaxValue?: unknown;
-  ScalingType?: unknown;
-}
-
-/** One categorical range as the API takes it. */
-export interface CategoricalRangeInput {
-  Name?: unknown;
-  Values?: unknown;
-}
-
 /** `HyperParameterTuningJobConfig.ParameterRanges`. */
 export interface ParameterRangesInput {
   IntegerParameterRanges?: unknown;
