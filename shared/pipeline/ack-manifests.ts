@@ -224,14 +224,37 @@ function convertValue(value: unknown, schema: NormalizedSchema, at: string, apiA
   return typeof value === 'string' ? value : fail(walk, `${at}: expected a string, got ${describe(value)}`);
 }
 
+/**
+ * The members the API requires of a structure. The SDK's static schema lists required members
+ * first and gives their count as its seventh element (as @smithy/core's own HTTP binding reads it).
+ */
+function requiredMembers(schema: NormalizedSchema): string[] {
+  const raw: unknown = schema.getSchema();
+  if (!Array.isArray(raw) || raw[0] !== 3 || !Array.isArray(raw[4]) || typeof raw[6] !== 'number') return [];
+  return (raw[4] as string[]).slice(0, raw[6]);
+}
+
+/**
+ * Whether the manifest must give `member` of a structure: the API requires it and the stage does
+ * not supply it (itself or, for a structure, every required part of it: e.g. a training job's
+ * OutputDataConfig, whose only required field is the stage's output path).
+ */
+function neededFromManifest(kind: AckKind, schema: NormalizedSchema, apiPath: string, depth = 0): boolean {
+  if (stagePolicy(kind, apiPath) !== undefined) return false;
+  if (!schema.isStructSchema() || depth > 8) return true;
+  return requiredMembers(schema).some((member) => neededFromManifest(kind, schema.getMemberSchema(member)!, `${apiPath}.${member}`, depth + 1));
+}
+
 function convertStruct(value: unknown, schema: NormalizedSchema, at: string, apiAt: string, walk: Walk): Record<string, unknown> | undefined {
   if (!isObject(value)) return fail(walk, `${at}: expected an object, got ${describe(value)}`);
   const out: Record<string, unknown> = {};
+  const given = new Set<string>();
   for (const [key, item] of Object.entries(value)) {
     const path = `${at}.${key}`;
     // YAML `key:` with nothing after it: absent, as Kubernetes treats a null field.
     if (item === null || item === undefined) continue;
     const member = memberFor(schema, key);
+    if (member !== undefined) given.add(member);
     if (member === undefined) {
       const known = [...schema.structIterator()].map(([name]) => ackFieldName(name));
       walk.errors.push(`${path}: unknown field (${schema.getName()} has ${known.join(', ')})`);
@@ -250,6 +273,10 @@ function convertStruct(value: unknown, schema: NormalizedSchema, at: string, api
     }
     const converted = convertValue(item, schema.getMemberSchema(member)!, path, apiPath, walk);
     if (converted !== undefined) out[member] = converted;
+  }
+  for (const member of requiredMembers(schema)) {
+    const apiPath = apiAt === '' ? member : `${apiAt}.${member}`;
+    if (!given.has(member) && neededFromManifest(walk.kind, schema.getMemberSchema(member)!, apiPath)) walk.errors.push(`${at}.${ackFieldName(member)}: required`);
   }
   if (schema.isUnionSchema() && Object.keys(out).length > 1) walk.errors.push(`${at}: set only one of ${Object.keys(out).map(ackFieldName).join(', ')}`);
   return out;

@@ -387,3 +387,25 @@ describe('invalid manifests', () => {
     expect(convertAckManifest(transform, 't.yaml').request).not.toHaveProperty('BatchStrategy');
   });
 });
+
+describe('required fields', () => {
+  it('names a field the API requires and the stage does not supply', () => {
+    const transform = manifest('xgboost_transformjob.yaml');
+    const spec = transform.spec as Record<string, Record<string, unknown>>;
+    delete spec.transformResources;
+    delete (spec.transformInput!.dataSource as Record<string, Record<string, unknown>>).s3DataSource!.s3URI;
+    expect(() => convertAckManifest(transform, 't.yaml')).toThrow('t.yaml: spec.transformInput.dataSource.s3DataSource.s3URI: required; spec.transformResources: required');
+  });
+
+  it('does not ask for what the stage supplies: name, role, model, output locations', () => {
+    const transform = manifest('xgboost_transformjob.yaml');
+    const spec = transform.spec as Record<string, unknown>;
+    delete spec.transformJobName;
+    delete spec.modelName;
+    delete spec.transformOutput;
+    const training = manifest('xgboost_trainingjob.yaml');
+    for (const field of ['trainingJobName', 'roleARN', 'outputDataConfig']) delete (training.spec as Record<string, unknown>)[field];
+    expect(convertAckManifest(transform, 't.yaml').warnings).toEqual(['spec.tags is ignored: jobs are tagged with their lineage (repository, commit, run, step)']);
+    expect(convertAckManifest(training, 'train.yaml').request).not.toHaveProperty('OutputDataConfig');
+  });
+});
