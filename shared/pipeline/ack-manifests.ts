@@ -41,7 +41,7 @@ import { InvalidConfigError } from '../errors';
  *   changes nothing the author can rely on): the job's name (`spec.trainingJobName`…; and
  *   `spec.modelPackageName`: versions go to the pipeline's group), every role
  *   (`roleARN`, `validationRole`), every output location (`s3OutputPath` anywhere,
- *   `processingOutputConfig.outputs[].s3Output.s3URI`, `checkpointConfig.s3URI`), the top-level
+ *   `processingOutputConfig.outputs[].s3Output.s3URI`, `checkpointConfig.s3URI` at any depth), the top-level
  *   `tags` (Sluice tags jobs with their lineage), `enableNetworkIsolation` and
  *   `enableInterContainerTrafficEncryption` (the stage's isolation settings apply to every job), and
  *   a TransformJob's `modelName` (the step creates the model from the artifacts it is wired to);
@@ -54,7 +54,8 @@ import { InvalidConfigError } from '../errors';
  * `modelApprovalStatus` are kept for the RegisterModel step, whose tenancy rules judge them.
  *
  * Invalid manifests (not YAML, several documents, wrong apiVersion or kind, no spec, unknown
- * fields, values of the wrong type) throw InvalidConfigError naming every bad field's path.
+ * fields, values of the wrong type, a field the API requires missing while the stage does not
+ * supply it) throw InvalidConfigError naming every bad field's path, all at once.
  */
 
 /** The only apiVersion the ACK SageMaker controller serves. */
@@ -105,7 +106,7 @@ function stagePolicy(kind: AckKind, apiPath: string): Policy | undefined {
   if (member === 'VpcConfig') return { action: 'refuse', why: 'networking comes from the stage\'s isolation settings; remove it from the manifest' };
   if (member === 'KmsKeyId' || member === 'VolumeKmsKeyId') return { action: 'refuse', why: 'encryption keys come from the stage\'s isolation settings; remove it from the manifest' };
   if (member === 'RoleArn' || member === 'ValidationRole') return { action: 'ignore', why: 'jobs run as the stage\'s execution role for this repository' };
-  if (member === 'S3OutputPath' || apiPath === 'ProcessingOutputConfig.Outputs[].S3Output.S3Uri' || apiPath === 'CheckpointConfig.S3Uri') {
+  if (member === 'S3OutputPath' || apiPath === 'ProcessingOutputConfig.Outputs[].S3Output.S3Uri' || /(^|\.)CheckpointConfig\.S3Uri$/.test(apiPath)) {
     return { action: 'ignore', why: 'outputs are written under the run\'s prefix in the stage\'s bucket' };
   }
   if (apiPath === 'Tags') return { action: 'ignore', why: 'jobs are tagged with their lineage (repository, commit, run, step)' };

@@ -409,3 +409,13 @@ describe('required fields', () => {
     expect(convertAckManifest(training, 'train.yaml').request).not.toHaveProperty('OutputDataConfig');
   });
 });
+
+describe('output locations at any depth', () => {
+  it('ignores the checkpoint location of a tuning job\'s training definition', () => {
+    const tuning = manifest('xgboost_hpojob.yaml');
+    (tuning.spec as Record<string, Record<string, unknown>>).trainingJobDefinition!.checkpointConfig = { s3URI: 's3://elsewhere/checkpoints', localPath: '/opt/ml/checkpoints' };
+    const { request, ignored } = convertAckManifest(tuning, 'tuning.yaml');
+    expect(request).toHaveProperty('TrainingJobDefinition.CheckpointConfig', { LocalPath: '/opt/ml/checkpoints' });
+    expect(ignored).toContain('spec.trainingJobDefinition.checkpointConfig.s3URI');
+  });
+});
