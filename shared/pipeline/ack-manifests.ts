@@ -49,6 +49,8 @@ import { InvalidConfigError } from '../errors';
  *   `volumeKMSKeyID`) anywhere in the spec. These name concrete subnets and keys of some account;
  *   silently running the job in another network or encrypting with another key would break what
  *   the author asked for, so they move to the stage's isolation settings instead.
+ *   Also refused: a processing input's `datasetDefinition` (Athena/Redshift queries) and a
+ *   processing output's `featureStoreOutput`, which the stage's execution role is not allowed.
  * Inputs (`s3URI` of processing inputs, training channels, transform input, `modelDataURL`) are
  * kept: the pipeline may rewire them to other steps' outputs. `modelPackageGroupName` and
  * `modelApprovalStatus` are kept for the RegisterModel step, whose tenancy rules judge them.
@@ -105,6 +107,8 @@ function stagePolicy(kind: AckKind, apiPath: string): Policy | undefined {
   }
   if (member === 'VpcConfig') return { action: 'refuse', why: 'networking comes from the stage\'s isolation settings; remove it from the manifest' };
   if (member === 'KmsKeyId' || member === 'VolumeKmsKeyId') return { action: 'refuse', why: 'encryption keys come from the stage\'s isolation settings; remove it from the manifest' };
+  if (apiPath === 'ProcessingInputs[].DatasetDefinition') return { action: 'refuse', why: 'Athena and Redshift inputs are not supported (the stage\'s execution role cannot query them); give an s3Input' };
+  if (apiPath === 'ProcessingOutputConfig.Outputs[].FeatureStoreOutput') return { action: 'refuse', why: 'Feature Store outputs are not supported; outputs are written to S3 under the run\'s prefix' };
   if (member === 'RoleArn' || member === 'ValidationRole') return { action: 'ignore', why: 'jobs run as the stage\'s execution role for this repository' };
   if (member === 'S3OutputPath' || apiPath === 'ProcessingOutputConfig.Outputs[].S3Output.S3Uri' || /(^|\.)CheckpointConfig\.S3Uri$/.test(apiPath)) {
     return { action: 'ignore', why: 'outputs are written under the run\'s prefix in the stage\'s bucket' };

@@ -329,6 +329,19 @@ describe('stage-owned fields a manifest may not set', () => {
   });
 });
 
+describe('processing inputs and outputs the stage cannot serve', () => {
+  it('refuses an Athena dataset input, a Feature Store output and a VPC in the network config', () => {
+    const processing = manifest('kmeans_processingjob.yaml');
+    const spec = processing.spec as Record<string, Array<Record<string, unknown>> & Record<string, unknown>>;
+    spec.processingInputs!.push({ inputName: 'athena', datasetDefinition: { athenaDatasetDefinition: { catalog: 'c', database: 'd', queryString: 'SELECT 1', outputS3URI: 's3://q/', outputFormat: 'PARQUET' }, localPath: '/opt/ml/processing/athena' } });
+    (spec.processingOutputConfig as unknown as { outputs: unknown[] }).outputs.push({ outputName: 'features', featureStoreOutput: { featureGroupName: 'g' } });
+    (spec as Record<string, unknown>).networkConfig = { enableNetworkIsolation: true, vpcConfig: { securityGroupIDs: ['sg-1'], subnets: ['subnet-1'] } };
+    expect(() => convertAckManifest(processing, 'p.yaml')).toThrow(
+      /spec\.processingInputs\[2\]\.datasetDefinition: not allowed .*Athena.*spec\.processingOutputConfig\.outputs\[3\]\.featureStoreOutput: not allowed .*spec\.networkConfig\.vpcConfig: not allowed/,
+    );
+  });
+});
+
 describe('invalid manifests', () => {
   it('names the apiVersion it expects', () => {
     const wrong = { ...manifest('xgboost_trainingjob.yaml'), apiVersion: 'sagemaker.aws.amazon.com/v1' };
