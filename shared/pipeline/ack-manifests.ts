@@ -73,6 +73,7 @@ const KINDS = {
 
 /** The ACK kinds Sluice accepts as steps. */
 export type AckKind = keyof typeof KINDS;
+/** {@link AckKind}'s values, in the order messages list them. */
 export const ACK_KINDS = Object.keys(KINDS) as AckKind[];
 
 /** The request a manifest stands for, less what the stage supplies (hence Partial). */
@@ -94,15 +95,13 @@ export type AckConversion = AckRequest & {
 
 type Policy = { action: 'ignore' | 'refuse'; why: string };
 
-const JOB_NAMES = new Set<string>(Object.values(KINDS).map((kind) => kind.name));
-
 /**
  * What the stage owns, by API path (list items as `[]`, e.g. `ProcessingOutputConfig.Outputs[].S3Output.S3Uri`).
  * Returns undefined for a field the manifest may set.
  */
 function stagePolicy(kind: AckKind, apiPath: string): Policy | undefined {
   const member = apiPath.slice(apiPath.lastIndexOf('.') + 1);
-  if (!apiPath.includes('.') && JOB_NAMES.has(member) && member === KINDS[kind].name) {
+  if (apiPath === KINDS[kind].name) {
     return { action: 'ignore', why: kind === 'ModelPackage' ? 'versions are created in the pipeline\'s model package group' : 'the job\'s name comes from the pipeline (stage, run, step and attempt)' };
   }
   if (member === 'VpcConfig') return { action: 'refuse', why: 'networking comes from the stage\'s isolation settings; remove it from the manifest' };
