@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { type DescribeModelOutput, type DescribeTransformJobResponse, type ModelClientConfig, S3DataType, type TransformInput, TransformJobStatus, type TransformOutput } from '@aws-sdk/client-sagemaker';
@@ -6,7 +6,7 @@ import { type DescribeModelOutput, type DescribeTransformJobResponse, type Model
 import { AwsServiceError, epochSeconds, type JsonOperations } from '../http/aws-json';
 import { freePort } from '../http/free-port';
 import { JsonStore } from '../store/json-store';
-import { extractTarGz, listFiles } from './archive';
+import { listFiles } from './archive';
 import {
   eventDetail,
   listPage,
@@ -24,6 +24,7 @@ import {
 } from './common';
 import { ACTIVE_STATUSES, JobFailure, jobExists, type JobRunner, type JobsDependencies, type RunningJob } from './job-runner';
 import { jobLogGroup, transformLogStream } from './log-streams';
+import { fetchModelData } from './model-data';
 import { s3Error } from './object-store';
 import { type ContainerSession, startContainerSession } from './role-session';
 import { CONTAINER_ML_DIR } from './sandbox';
@@ -52,11 +53,20 @@ export const DETAIL_TYPE_TRANSFORM = 'SageMaker Transform Job State Change';
 
 /** How long `serve` gets to answer GET /ping with 200 (SageMaker's container startup health check default). */
 const HEALTH_CHECK_SECONDS = 600;
+/** ModelClientConfig.InvocationsTimeoutInSeconds when the job gives none (SageMaker's default). */
+const DEFAULT_INVOCATION_TIMEOUT_SECONDS = 600;
 /** A transform job has no StoppingCondition; this bounds a local run that hangs. */
 const MAX_RUNTIME_SECONDS = 86_400;
 const SPLIT_TYPES = ['None', 'Line', 'RecordIO', 'TFRecord'];
 const BATCH_STRATEGIES = ['MultiRecord', 'SingleRecord'];
 const ASSEMBLY_TYPES = ['None', 'Line'];
+
+/** A running `serve`: where to reach it, its log stream, and why it exited once it has. */
+interface Serving {
+  port: number;
+  logStream: string;
+  exited(): string | undefined;
+}
 
 /** A model's record by name (the hosting controller's), undefined when there is none. */
 export type ModelLookup = (name: string) => Wire<DescribeModelOutput> | undefined;
@@ -202,31 +212,46 @@ export class TransformJobs {
     await this.publish(name);
     const model = this.model(job.ModelName!);
     const session = startContainerSession(this.deps.ctx, this.deps.options, model?.ExecutionRoleArn);
+    let outcome: { status: TransformJobStatus; reason?: string };
     try {
       if (!model) throw new JobFailure(`ClientError: Could not find model "${resourceArn(this.deps.ctx, 'model', job.ModelName!)}".`);
       await this.transform(name, job, model, state, session);
-      if (this.runner.shuttingDown) return;
-      this.finish(name, state.stopReason ? TransformJobStatus.STOPPED : TransformJobStatus.COMPLETED);
+      outcome = { status: state.stopReason ? TransformJobStatus.STOPPED : TransformJobStatus.COMPLETED };
     } catch (error) {
-      if (this.runner.shuttingDown) return;
       const reason = error instanceof JobFailure ? error.message : `InternalServerError: ${(error as Error).message}`;
-      this.finish(name, state.stopReason ? TransformJobStatus.STOPPED : TransformJobStatus.FAILED, state.stopReason ? undefined : reason);
+      outcome = state.stopReason ? { status: TransformJobStatus.STOPPED } : { status: TransformJobStatus.FAILED, reason };
     } finally {
       await state.child?.stop();
       session.end();
     }
+    // Shutting down: the record stays InProgress and the next boot runs the job again (recover).
+    if (this.runner.shuttingDown) return;
+    this.finish(name, outcome.status, outcome.reason);
     await this.publish(name);
+    // The copies of the inputs and the model go; the container's log stays under logs/TransformJobs.
+    await rm(this.instanceDirectory(name), { recursive: true, force: true });
+  }
+
+  /** Where a job's serving instance lives on the host: ml/ (its /opt/ml) and input/ (the objects it transforms). */
+  private instanceDirectory(name: string): string {
+    return join(this.deps.ctx.dataDir, 'transform-instances', nameKey(name));
   }
 
   /** Starts `serve`, transforms every input object, uploads each `.out`; throws JobFailure on the first failure. */
   private async transform(name: string, job: TransformDescribe, model: Wire<DescribeModelOutput>, state: RunningJob, session: ContainerSession): Promise<void> {
-    const root = join(this.deps.ctx.dataDir, 'transform-instances', nameKey(name));
+    const root = this.instanceDirectory(name);
     const mlDirectory = join(root, 'ml');
     const inputDirectory = join(root, 'input');
     await rm(root, { recursive: true, force: true });
     await mkdir(join(mlDirectory, 'model'), { recursive: true });
     const container = model.PrimaryContainer!;
-    if (container.ModelDataUrl) await this.downloadModel(container.ModelDataUrl, root, join(mlDirectory, 'model'), session);
+    if (container.ModelDataUrl) {
+      try {
+        await fetchModelData(session.objects, container.ModelDataUrl, join(mlDirectory, 'model'), join(root, 'model-download'));
+      } catch (error) {
+        throw new JobFailure(`ClientError: Failed to download model data from ${container.ModelDataUrl}: ${s3Error(error)}`);
+      }
+    }
     const inputUri = job.TransformInput!.DataSource!.S3DataSource!.S3Uri!;
     try {
       await session.objects.download(inputUri, inputDirectory);
@@ -237,7 +262,6 @@ export class TransformJobs {
     if (files.length === 0) throw new JobFailure(`ClientError: No S3 objects found under S3 URL "${inputUri}" given in input data source. Please ensure that the bucket exists in the selected region, that objects exist under that S3 prefix, and that the role "${model.ExecutionRoleArn ?? ''}" has "s3:ListBucket" permissions on bucket.`);
     const serving = await this.startServe(name, job, model, state, mlDirectory, session);
     if (!serving) return;
-    const { port } = serving;
     const dataLog = `${serving.logStream}/data-log`;
     for (const file of files) {
       if (state.stopReason || this.runner.shuttingDown) return;
@@ -249,7 +273,7 @@ export class TransformJobs {
         if (error instanceof TransformDataError) throw new JobFailure(`ClientError: ${file}: ${error.message}`);
         throw error;
       }
-      const responses = await mapInOrder(payloads, Math.max(1, job.MaxConcurrentTransforms ?? 1), (payload) => this.invoke(port, job, file, payload, state));
+      const responses = await mapInOrder(payloads, Math.max(1, job.MaxConcurrentTransforms ?? 1), (payload) => this.invoke(serving, job, file, payload, state));
       const target = outputUri(job.TransformOutput!.S3OutputPath!, file);
       try {
         await session.objects.putObject(target, assembleOutput(responses, job.TransformOutput?.AssembleWith));
@@ -260,25 +284,8 @@ export class TransformJobs {
     }
   }
 
-  private async downloadModel(modelDataUrl: string, root: string, modelDirectory: string, session: ContainerSession): Promise<void> {
-    try {
-      if (/\.tar\.gz$/.test(modelDataUrl)) {
-        const download = join(root, 'model-download');
-        await session.objects.download(modelDataUrl, download);
-        const [archive] = await readdir(download);
-        if (!archive) throw new Error('no object at that URL');
-        await extractTarGz(join(download, archive), modelDirectory);
-        await rm(download, { recursive: true, force: true });
-      } else {
-        await session.objects.download(modelDataUrl, modelDirectory);
-      }
-    } catch (error) {
-      throw new JobFailure(`ClientError: Failed to download model data from ${modelDataUrl}: ${s3Error(error)}`);
-    }
-  }
-
-  /** Launches the model's `serve` and waits for GET /ping; returns its port and log stream, or undefined when the job was stopped meanwhile. */
-  private async startServe(name: string, job: TransformDescribe, model: Wire<DescribeModelOutput>, state: RunningJob, mlDirectory: string, session: ContainerSession): Promise<{ port: number; logStream: string } | undefined> {
+  /** Launches the model's `serve` and waits for GET /ping; returns how to reach it, or undefined when the job was stopped meanwhile. */
+  private async startServe(name: string, job: TransformDescribe, model: Wire<DescribeModelOutput>, state: RunningJob, mlDirectory: string, session: ContainerSession): Promise<Serving | undefined> {
     const container = model.PrimaryContainer!;
     let image;
     try {
@@ -309,31 +316,46 @@ export class TransformJobs {
       onLine: (line) => this.deps.options.logs?.put(group, stream, line),
     });
     state.child = child;
+    let exitReason: string | undefined;
+    void child.done.then((exit) => {
+      exitReason = `the serve process exited with ${exit.code !== null ? `exit code ${exit.code}` : `signal ${exit.signal}`}${exit.stderrTail.trim() ? `: ${exit.stderrTail.trim().slice(-512)}` : ''}`;
+    });
     const healthy = await waitForPing(port, child, HEALTH_CHECK_SECONDS * 1000);
     if (state.stopReason || this.runner.shuttingDown) return undefined;
     if (healthy !== true) throw new JobFailure(`ClientError: The model container did not pass the ping health check (${healthy}). Please check the logs for this transform job.`);
-    return { port, logStream: stream };
+    return { port, logStream: stream, exited: () => exitReason };
   }
 
-  /** POSTs one payload to /invocations, retrying 5xx and connection failures InvocationsMaxRetries times; JobFailure naming the object otherwise. */
-  private async invoke(port: number, job: TransformDescribe, file: string, payload: Buffer, state: RunningJob): Promise<Buffer> {
+  /**
+   * POSTs one payload to /invocations within InvocationsTimeoutInSeconds, retrying 5xx answers and
+   * timeouts InvocationsMaxRetries times. Otherwise JobFailure naming the object and why (the
+   * status and body, the timeout, or the serve process's exit), also written to the data-log.
+   */
+  private async invoke(serving: Serving, job: TransformDescribe, file: string, payload: Buffer, state: RunningJob): Promise<Buffer> {
     const headers: Record<string, string> = { 'content-length': String(payload.length) };
     if (job.TransformInput?.ContentType) headers['content-type'] = job.TransformInput.ContentType;
     if (job.TransformOutput?.Accept) headers.accept = job.TransformOutput.Accept;
     const retries = job.ModelClientConfig?.InvocationsMaxRetries ?? DEFAULT_MAX_RETRIES;
+    const timeoutMs = (job.ModelClientConfig?.InvocationsTimeoutInSeconds ?? DEFAULT_INVOCATION_TIMEOUT_SECONDS) * 1000;
     let last = '';
     for (let attempt = 0; attempt <= retries; attempt += 1) {
       if (state.stopReason) throw new JobFailure('ClientError: the transform job was stopped');
       try {
-        const response = await post(port, '/invocations', headers, payload);
+        const response = await post(serving.port, '/invocations', headers, payload, timeoutMs);
         if (response.status >= 200 && response.status < 300) return response.body;
         last = `the model answered ${response.status}: ${response.body.toString('utf8').slice(0, 512)}`;
         if (response.status < 500) break;
       } catch (error) {
-        last = `the model did not answer: ${(error as Error).message}`;
+        // Let the exit be recorded: a refused connection usually means the process just died.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const exited = serving.exited();
+        last = exited ?? `the model did not answer: ${(error as Error).message}`;
+        if (exited) break;
       }
     }
-    throw new JobFailure(`ClientError: ${file}: POST /invocations failed: ${last}. See the job's data-log stream in /aws/sagemaker/TransformJobs`);
+    const reason = `${file}: POST /invocations failed: ${last}`;
+    this.deps.options.logs?.put(jobLogGroup('transform'), `${serving.logStream}/data-log`, reason);
+    throw new JobFailure(`ClientError: ${reason}. See the data-log stream in /aws/sagemaker/TransformJobs`);
   }
 
   private finish(name: string, status: TransformJobStatus, reason?: string): void {

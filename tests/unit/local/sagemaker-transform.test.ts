@@ -156,6 +156,35 @@ describe('transform jobs', () => {
     expect(existsSync(join(h.s3Root, BUCKET, 'batch', 'out', 'part-1.csv.out'))).toBe(false);
   });
 
+  it('fails naming the exit when the serve process dies during an invocation, and says so in the data-log', async () => {
+    await h.cleanup();
+    const lines: { stream: string; message: string }[] = [];
+    h = createHarness({ logs: { put: (_group, stream, message) => lines.push({ stream, message }) } });
+    requestLog = join(h.root, 'requests.jsonl');
+    await createModel('regressor', { CRASH_ON_INVOKE: '1' });
+    await h.putObject(`s3://${BUCKET}/batch/in/part-1.csv`, '1,2\n');
+
+    await h.call('CreateTransformJob', transformRequest('batch-crash'));
+    const job = await waitFor(describeJob('batch-crash'), done);
+
+    expect(job.TransformJobStatus).toBe('Failed');
+    expect(job.FailureReason).toBe(
+      'ClientError: part-1.csv: POST /invocations failed: the serve process exited with exit code 5: segmentation fault in the model (CRASH_ON_INVOKE). See the data-log stream in /aws/sagemaker/TransformJobs',
+    );
+    expect(requests()).toHaveLength(1);
+    expect(lines.find((line) => line.stream.endsWith('/data-log'))?.message).toBe('part-1.csv: POST /invocations failed: the serve process exited with exit code 5: segmentation fault in the model (CRASH_ON_INVOKE)');
+  });
+
+  it('fails naming the timeout when an invocation outlasts InvocationsTimeoutInSeconds', async () => {
+    await createModel('regressor', { INVOKE_DELAY_MS: '3000' });
+    await h.putObject(`s3://${BUCKET}/batch/in/part-1.csv`, '1,2\n');
+
+    await h.call('CreateTransformJob', transformRequest('batch-slow', { ModelClientConfig: { InvocationsTimeoutInSeconds: 1, InvocationsMaxRetries: 0 } }));
+    const job = await waitFor(describeJob('batch-slow'), done);
+
+    expect(job.FailureReason).toContain('part-1.csv: POST /invocations failed: the model did not answer: the model did not answer within 1 s');
+  });
+
   it('fails with ClientError when the input prefix holds no object', async () => {
     await createModel('regressor');
 
