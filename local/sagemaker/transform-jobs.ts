@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { type DescribeModelOutput, type DescribeTransformJobResponse, type ModelClientConfig, S3DataType, type TransformInput, TransformJobStatus, type TransformOutput } from '@aws-sdk/client-sagemaker';
+import { AssemblyType, BatchStrategy, CompressionType, type DescribeModelOutput, type DescribeTransformJobResponse, type ModelClientConfig, S3DataType, type TransformInput, SplitType, TransformJobStatus, type TransformOutput } from '@aws-sdk/client-sagemaker';
 
 import { AwsServiceError, epochSeconds, type JsonOperations } from '../http/aws-json';
 import { freePort } from '../http/free-port';
@@ -57,9 +57,9 @@ const HEALTH_CHECK_SECONDS = 600;
 const DEFAULT_INVOCATION_TIMEOUT_SECONDS = 600;
 /** A transform job has no StoppingCondition; this bounds a local run that hangs. */
 const MAX_RUNTIME_SECONDS = 86_400;
-const SPLIT_TYPES = ['None', 'Line', 'RecordIO', 'TFRecord'];
-const BATCH_STRATEGIES = ['MultiRecord', 'SingleRecord'];
-const ASSEMBLY_TYPES = ['None', 'Line'];
+const SPLIT_TYPES: readonly string[] = Object.values(SplitType);
+const BATCH_STRATEGIES: readonly string[] = Object.values(BatchStrategy);
+const ASSEMBLY_TYPES: readonly string[] = Object.values(AssemblyType);
 
 /** A running `serve`: where to reach it, its log stream, and why it exited once it has. */
 interface Serving {
@@ -127,8 +127,8 @@ export class TransformJobs {
       throw validationError(`TransformInput.DataSource.S3DataSource.S3DataType ${String(source.S3DataType)} is not supported by the local runtime (S3Prefix is)`);
     }
     requireEnum(transformInput.SplitType, SPLIT_TYPES, 'transformInput.splitType');
-    if (transformInput.SplitType === 'RecordIO' || transformInput.SplitType === 'TFRecord') throw validationError(`TransformInput.SplitType ${transformInput.SplitType} is not supported by the local runtime (None and Line are)`);
-    if (transformInput.CompressionType !== undefined && transformInput.CompressionType !== 'None') throw validationError(`TransformInput.CompressionType ${String(transformInput.CompressionType)} is not supported by the local runtime (None is)`);
+    if (transformInput.SplitType === SplitType.RECORDIO || transformInput.SplitType === SplitType.TFRECORD) throw validationError(`TransformInput.SplitType ${transformInput.SplitType} is not supported by the local runtime (None and Line are)`);
+    if (transformInput.CompressionType !== undefined && transformInput.CompressionType !== CompressionType.NONE) throw validationError(`TransformInput.CompressionType ${String(transformInput.CompressionType)} is not supported by the local runtime (None is)`);
     const output = optionalObject<TransformOutput>(input, 'TransformOutput');
     if (!output || typeof output.S3OutputPath !== 'string' || !output.S3OutputPath.startsWith('s3://')) {
       throw validationError("1 validation error detected: Value at 'transformOutput.s3OutputPath' failed to satisfy constraint: Member must be an s3:// URI");

@@ -280,7 +280,7 @@ describe('transform job API', () => {
   });
 
   it.each([
-    ['SplitType', { TransformInput: { DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://b/in' } }, SplitType: 'Lines' } }, "at 'transformInput.splitType' failed to satisfy constraint: Member must satisfy enum value set: [None, Line, RecordIO, TFRecord]"],
+    ['SplitType', { TransformInput: { DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://b/in' } }, SplitType: 'Lines' } }, "at 'transformInput.splitType' failed to satisfy constraint: Member must satisfy enum value set: [Line, None, RecordIO, TFRecord]"],
     ['RecordIO', { TransformInput: { DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://b/in' } }, SplitType: 'RecordIO' } }, 'TransformInput.SplitType RecordIO is not supported by the local runtime (None and Line are)'],
     ['ManifestFile', { TransformInput: { DataSource: { S3DataSource: { S3DataType: 'ManifestFile', S3Uri: 's3://b/manifest' } } } }, 'S3DataType ManifestFile is not supported by the local runtime (S3Prefix is)'],
     ['S3OutputPath', { TransformOutput: { Accept: 'text/csv' } }, "Value at 'transformOutput.s3OutputPath'"],
