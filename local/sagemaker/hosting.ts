@@ -143,6 +143,11 @@ export class HostingController {
     return { ModelArn: arn };
   }
 
+  /** A model's record by name (what DescribeModel answers), undefined when there is none. */
+  findModel(name: string): ModelDescribe | undefined {
+    return this.models.get(nameKey(name));
+  }
+
   private model(name: string): ModelDescribe {
     const model = this.models.get(nameKey(name));
     if (!model) throw validationError(`Could not find model "${resourceArn(this.deps.ctx, 'model', name)}".`);

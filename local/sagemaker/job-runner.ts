@@ -22,7 +22,7 @@ import type { ResolvedImage, SageMakerServiceOptions } from './types';
  * /opt/ml; the sandbox makes it the container's literal /opt/ml.
  */
 
-export type JobKind = 'processing' | 'training';
+export type JobKind = 'processing' | 'training' | 'transform';
 
 /** A job's durable record: what Describe answers. */
 export interface JobRecord<D> {
@@ -47,6 +47,7 @@ export const DEFAULT_MAX_RUNTIME_SECONDS = 86_400;
 /** Statuses of a job whose container may still be running (the same strings for both kinds). */
 export const ACTIVE_STATUSES: readonly string[] = [ProcessingJobStatus.IN_PROGRESS, ProcessingJobStatus.STOPPING];
 const FAILURE_REASON_LIMIT = 1024;
+const LOG_FOLDERS: Record<JobKind, string> = { processing: 'ProcessingJobs', training: 'TrainingJobs', transform: 'TransformJobs' };
 
 /** What the jobs work with. */
 export interface JobsDependencies {
@@ -112,7 +113,7 @@ export class JobRunner {
   async execute(kind: JobKind, name: string, state: RunningJob, container: ContainerLaunch & { onLine?: (line: string) => void }): Promise<ProcessExit | undefined> {
     if (this.stopping) return undefined;
     if (state.stopReason) return { code: null, signal: 'SIGTERM', stderrTail: '' };
-    const logFile = join(this.deps.ctx.dataDir, 'logs', kind === 'processing' ? 'ProcessingJobs' : 'TrainingJobs', `${name}.log`);
+    const logFile = join(this.deps.ctx.dataDir, 'logs', LOG_FOLDERS[kind], `${name}.log`);
     const group = jobLogGroup(kind);
     const stream = jobLogStream(name, Date.now());
     const child = this.deps.containers.launch(`${kind}-job.${nameKey(name)}`, {
@@ -131,7 +132,7 @@ export class JobRunner {
   }
 
   /** The local command for the job's image; JobFailure (ClientError) when it has none. */
-  async resolve(imageUri: string, purpose: JobKind, arn: string): Promise<ResolvedImage> {
+  async resolve(imageUri: string, purpose: 'processing' | 'training', arn: string): Promise<ResolvedImage> {
     try {
       return await this.deps.options.resolveImage({ imageUri, purpose, tags: tagMap(this.deps.tags.get(arn)) });
     } catch (error) {

@@ -2,38 +2,43 @@ import { type JsonOperations } from '../http/aws-json';
 import { JobRunner, type JobsDependencies } from './job-runner';
 import { ProcessingJobs } from './processing-jobs';
 import { TrainingJobs } from './training-jobs';
+import { type ModelLookup, TransformJobs } from './transform-jobs';
 
 export { RESTART_MESSAGE, type JobsDependencies } from './job-runner';
 export { DETAIL_TYPE_PROCESSING } from './processing-jobs';
 export { DETAIL_TYPE_TRAINING } from './training-jobs';
+export { DETAIL_TYPE_TRANSFORM, type ModelLookup } from './transform-jobs';
 
 /**
- * Processing and training jobs, run as sandboxed local processes under SageMaker's container
- * contracts: the operations of both kinds (processing-jobs.ts, training-jobs.ts) over one shared
- * lifecycle (job-runner.ts). Jobs run after Create returns; their records are durable, their
+ * Processing, training and batch transform jobs, run as sandboxed local processes under
+ * SageMaker's container contracts: the operations of each kind (processing-jobs.ts,
+ * training-jobs.ts, transform-jobs.ts) over one shared lifecycle (job-runner.ts). Jobs run after Create returns; their records are durable, their
  * processes are not: a job cut short by a restart runs again from the beginning (see `recover`).
  */
 export class JobController {
   private readonly runner: JobRunner;
   private readonly processing: ProcessingJobs;
   private readonly training: TrainingJobs;
+  private readonly transform: TransformJobs;
 
-  constructor(deps: JobsDependencies) {
+  /** `model`: the models transform jobs run (the hosting controller's records). */
+  constructor(deps: JobsDependencies, model: ModelLookup) {
     this.runner = new JobRunner(deps);
     this.processing = new ProcessingJobs(deps, this.runner);
     this.training = new TrainingJobs(deps, this.runner);
+    this.transform = new TransformJobs(deps, this.runner, model);
   }
 
   /** The operations this module serves. */
   operations(): JsonOperations {
-    return { ...this.processing.operations(), ...this.training.operations() };
+    return { ...this.processing.operations(), ...this.training.operations(), ...this.transform.operations() };
   }
 
   /** Whether `arn` names a job this service knows (for AddTags/ListTags). */
   hasResource(arn: string): boolean {
-    const match = /:(processing|training)-job\/([^/]+)$/.exec(arn);
+    const match = /:(processing|training|transform)-job\/([^/]+)$/.exec(arn);
     if (!match) return false;
-    return (match[1] === 'processing' ? this.processing : this.training).has(match[2]!);
+    return { processing: this.processing, training: this.training, transform: this.transform }[match[1] as 'processing' | 'training' | 'transform'].has(match[2]!);
   }
 
   /**
@@ -44,6 +49,7 @@ export class JobController {
   async recover(): Promise<void> {
     await this.processing.recover();
     await this.training.recover();
+    await this.transform.recover();
   }
 
   /** Stops every job's container with the shutdown grace; the records stay InProgress for the next boot. */

@@ -10,12 +10,22 @@ import { randomBytes } from 'node:crypto';
 /** The instance of a one-instance job, as AWS numbers them (algo-1, algo-2, …). */
 const JOB_HOST = 'algo-1';
 
-export function jobLogGroup(kind: 'processing' | 'training'): string {
-  return kind === 'processing' ? '/aws/sagemaker/ProcessingJobs' : '/aws/sagemaker/TrainingJobs';
+const JOB_LOG_GROUPS = { processing: '/aws/sagemaker/ProcessingJobs', training: '/aws/sagemaker/TrainingJobs', transform: '/aws/sagemaker/TransformJobs' } as const;
+
+export function jobLogGroup(kind: keyof typeof JOB_LOG_GROUPS): string {
+  return JOB_LOG_GROUPS[kind];
 }
 
 export function jobLogStream(jobName: string, startedAtMs: number): string {
   return `${jobName}/${JOB_HOST}-${Math.floor(startedAtMs / 1000)}`;
+}
+
+/**
+ * A transform job's container stream: `<job name>/<instance id>-<epoch seconds it started>`; the
+ * runtime's own account of each object goes to the same name plus `/data-log`, as on AWS.
+ */
+export function transformLogStream(jobName: string, startedAtMs: number): string {
+  return `${jobName}/${instanceId()}-${Math.floor(startedAtMs / 1000)}`;
 }
 
 export function endpointLogGroup(endpointName: string): string {
@@ -24,5 +34,9 @@ export function endpointLogGroup(endpointName: string): string {
 
 /** A fresh stream per variant container: the local stand-in for an EC2 instance id (`i-` + 17 hex digits). */
 export function endpointLogStream(variantName: string): string {
-  return `${variantName}/i-${randomBytes(9).toString('hex').slice(0, 17)}`;
+  return `${variantName}/${instanceId()}`;
+}
+
+function instanceId(): string {
+  return `i-${randomBytes(9).toString('hex').slice(0, 17)}`;
 }

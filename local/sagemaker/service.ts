@@ -13,8 +13,8 @@ import type { SageMakerService, SageMakerServiceOptions } from './types';
 export type { HostingMetricDatum, ObjectStore, ResolvedImage, ResolveImage, SageMakerService, SageMakerServiceOptions } from './types';
 
 /**
- * SageMaker, locally: processing and training jobs run as local processes under SageMaker's
- * container contracts, the Model Registry, and real-time endpoints (`serve` processes behind
+ * SageMaker, locally: processing, training and batch transform jobs run as local processes under
+ * SageMaker's container contracts, the Model Registry, and real-time endpoints (`serve` processes behind
  * InvokeEndpoint), over the JSON protocol the SDK v3 client speaks
  * (X-Amz-Target `SageMaker.<Operation>`). State is durable under `ctx.dataDir`.
  */
@@ -26,9 +26,9 @@ export function createSageMakerService(ctx: ServiceContext, options: SageMakerSe
     stopGraceSeconds: options.stopGraceSeconds,
     shutdownGraceSeconds: options.shutdownGraceSeconds,
   });
-  const jobs = new JobController({ ctx, options, tags, containers });
   const registry = new ModelRegistry(ctx, tags);
   const hosting = new HostingController({ ctx, options, tags, registry, containers });
+  const jobs = new JobController({ ctx, options, tags, containers }, (name) => hosting.findModel(name));
   const knows = (arn: string) => jobs.hasResource(arn) || registry.hasResource(arn) || hosting.hasResource(arn);
   const requireResource = (input: Record<string, unknown>): string => {
     const arn = requireString(input, 'ResourceArn');

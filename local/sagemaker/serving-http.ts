@@ -10,16 +10,16 @@ import type { RunningContainer } from './supervisor';
 /** How long an invocation may take before the proxy gives up (SageMaker's 60 s). */
 export const INVOCATION_TIMEOUT_MS = 60_000;
 
-/** POST to a serving container on loopback; rejects on a connection error or after INVOCATION_TIMEOUT_MS. */
-export function post(port: number, path: string, headers: Record<string, string>, body: Buffer): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
+/** POST to a serving container on loopback; rejects on a connection error or after `timeoutMs` (default INVOCATION_TIMEOUT_MS). */
+export function post(port: number, path: string, headers: Record<string, string>, body: Buffer, timeoutMs = INVOCATION_TIMEOUT_MS): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const request = httpRequest({ host: '127.0.0.1', port, path, method: 'POST', headers, timeout: INVOCATION_TIMEOUT_MS }, (response) => {
+    const request = httpRequest({ host: '127.0.0.1', port, path, method: 'POST', headers, timeout: timeoutMs }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => resolve({ status: response.statusCode ?? 500, headers: response.headers, body: Buffer.concat(chunks) }));
       response.on('error', reject);
     });
-    request.on('timeout', () => request.destroy(new Error(`the model did not answer within ${INVOCATION_TIMEOUT_MS / 1000} s`)));
+    request.on('timeout', () => request.destroy(new Error(`the model did not answer within ${timeoutMs / 1000} s`)));
     request.on('error', reject);
     request.end(body);
   });

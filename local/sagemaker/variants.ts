@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { ContainerDefinition, DescribeEndpointConfigOutput, DescribeModelOutput, ProductionVariant } from '@aws-sdk/client-sagemaker';
 
 import type { ServiceContext } from '../context';
 import { freePort } from '../http/free-port';
-import { extractTarGz } from './archive';
 import { nameKey, resourceArn, tagMap } from './common';
 import type { LiveVariant } from './fleet';
 import { endpointLogGroup, endpointLogStream } from './log-streams';
+import { fetchModelData } from './model-data';
 import { type ContainerSession, startContainerSession } from './role-session';
 import { s3Error } from './object-store';
 import { CONTAINER_ML_DIR } from './sandbox';
@@ -84,16 +84,7 @@ async function startContainer(
   const { options } = deps;
   if (container.ModelDataUrl) {
     try {
-      if (/\.tar\.gz$/.test(container.ModelDataUrl)) {
-        const download = join(directory, 'download');
-        await session.objects.download(container.ModelDataUrl, download);
-        const [archive] = await readdir(download);
-        if (!archive) throw new Error('no object at that URL');
-        await extractTarGz(join(download, archive), modelDir);
-        await rm(download, { recursive: true, force: true });
-      } else {
-        await session.objects.download(container.ModelDataUrl, modelDir);
-      }
+      await fetchModelData(session.objects, container.ModelDataUrl, modelDir, join(directory, 'download'));
     } catch (error) {
       throw new DeploymentFailure(`Failed to download model data from ${container.ModelDataUrl} for production variant ${variant.VariantName}: ${s3Error(error)}`);
     }
