@@ -13,7 +13,7 @@ import { ACCOUNT, createHarness, type Harness, isAlive, REGION, ROLE_ARN, waitFo
 const BUCKET = 'artifacts';
 const TRANSFORMER = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/transformer:latest`;
 const TERMINAL = ['Completed', 'Failed', 'Stopped'];
-const AWS_SAMPLE = join(__dirname, '../../../../shared/conformance/aws-events/sagemaker-transform-job-completed.json');
+const AWS_SAMPLE = join(__dirname, '../../fixtures/conformance/aws-events/sagemaker-transform-job-completed.json');
 
 let h: Harness;
 let requestLog: string;
