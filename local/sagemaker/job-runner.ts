@@ -169,6 +169,18 @@ export function updateJob<D>(store: JsonStore<JobRecord<D>>, name: string, chang
   store.put(nameKey(name), record);
 }
 
+/**
+ * What every Stop<Kind>Job answers before stopping anything (`status`: the job's, undefined when
+ * there is no such job): ResourceNotFound for an unknown job, nothing to do (false) for one already
+ * Stopping, ValidationException for any other status but InProgress. True: stop it now.
+ */
+export function acceptStop(kind: JobKind, name: string, status: string | undefined): boolean {
+  if (status === undefined) throw new AwsServiceError('ResourceNotFound', `Could not find requested job with name ${name}`);
+  if (status === ProcessingJobStatus.STOPPING) return false;
+  if (status !== ProcessingJobStatus.IN_PROGRESS) throw new AwsServiceError('ValidationException', `The request was rejected because the ${kind} job is in status ${status}.`);
+  return true;
+}
+
 export function jobExists(arn: string): AwsServiceError {
   return new AwsServiceError('ResourceInUse', `Job name must be unique within an AWS account and region, and a job with this name already exists (${arn})`);
 }

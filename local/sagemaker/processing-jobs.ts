@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import { type AppSpecification, type DescribeProcessingJobResponse, type ProcessingInput, type ProcessingOutputConfig, ProcessingJobStatus } from '@aws-sdk/client-sagemaker';
 
-import { AwsServiceError, epochSeconds, type JsonOperations } from '../http/aws-json';
+import { epochSeconds, type JsonOperations } from '../http/aws-json';
 import { JsonStore } from '../store/json-store';
 import {
   eventDetail,
@@ -21,7 +21,7 @@ import {
   validationError,
 } from './common';
 import { CURRENT_HOST, rewritePath } from './contract';
-import { ACTIVE_STATUSES, DEFAULT_MAX_RUNTIME_SECONDS, failureReason, JobFailure, jobExists, type JobRecord, type JobRunner, type JobsDependencies, maxRuntimeReason, updateJob } from './job-runner';
+import { acceptStop, ACTIVE_STATUSES, DEFAULT_MAX_RUNTIME_SECONDS, failureReason, JobFailure, jobExists, type JobRecord, type JobRunner, type JobsDependencies, maxRuntimeReason, updateJob } from './job-runner';
 import { s3Error } from './object-store';
 import { startContainerSession } from './role-session';
 import type { Wire } from './types';
@@ -219,11 +219,7 @@ export class ProcessingJobs {
   }
 
   private async stopJob(name: string): Promise<Record<string, never>> {
-    const record = this.store.get(nameKey(name));
-    if (!record) throw new AwsServiceError('ResourceNotFound', `Could not find requested job with name ${name}`);
-    const status = record.describe.ProcessingJobStatus;
-    if (status === ProcessingJobStatus.STOPPING) return {};
-    if (status !== ProcessingJobStatus.IN_PROGRESS) throw validationError(`The request was rejected because the processing job is in status ${status}.`);
+    if (!acceptStop('processing', name, this.store.get(nameKey(name))?.describe.ProcessingJobStatus)) return {};
     const now = epochSeconds();
     this.update(name, (d) => Object.assign(d, { ProcessingJobStatus: ProcessingJobStatus.STOPPING, LastModifiedTime: now }));
     this.runner.requestStop('processing', name, 'stop');

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import { type Channel, type DescribeTrainingJobResponse, type MetricDefinition, SecondaryStatus, TrainingJobStatus } from '@aws-sdk/client-sagemaker';
 
-import { AwsServiceError, epochSeconds, type JsonOperations } from '../http/aws-json';
+import { epochSeconds, type JsonOperations } from '../http/aws-json';
 import { JsonStore } from '../store/json-store';
 import { listFiles, tarGzDirectory } from './archive';
 import {
@@ -22,7 +22,7 @@ import {
   validationError,
 } from './common';
 import { CURRENT_HOST, trainingEnvironment, type TrainingPaths, trainingPaths } from './contract';
-import { ACTIVE_STATUSES, DEFAULT_MAX_RUNTIME_SECONDS, failureReason, JobFailure, jobExists, type JobRecord, type JobRunner, type JobsDependencies, maxRuntimeReason, RESTART_MESSAGE, updateJob } from './job-runner';
+import { acceptStop, ACTIVE_STATUSES, DEFAULT_MAX_RUNTIME_SECONDS, failureReason, JobFailure, jobExists, type JobRecord, type JobRunner, type JobsDependencies, maxRuntimeReason, RESTART_MESSAGE, updateJob } from './job-runner';
 import { s3Error } from './object-store';
 import { startContainerSession } from './role-session';
 import { CONTAINER_ML_DIR } from './sandbox';
@@ -291,11 +291,7 @@ export class TrainingJobs {
   }
 
   private async stopJob(name: string): Promise<Record<string, never>> {
-    const record = this.store.get(nameKey(name));
-    if (!record) throw new AwsServiceError('ResourceNotFound', `Could not find requested job with name ${name}`);
-    const status = record.describe.TrainingJobStatus;
-    if (status === TrainingJobStatus.STOPPING) return {};
-    if (status !== TrainingJobStatus.IN_PROGRESS) throw validationError(`The request was rejected because the training job is in status ${status}.`);
+    if (!acceptStop('training', name, this.store.get(nameKey(name))?.describe.TrainingJobStatus)) return {};
     const now = epochSeconds();
     this.update(name, (d) => {
       transition(d, SecondaryStatus.STOPPING, 'Stopping the training job', now);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import { AssemblyType, BatchStrategy, CompressionType, type DescribeModelOutput, type DescribeTransformJobResponse, type ModelClientConfig, S3DataType, type TransformInput, SplitType, TransformJobStatus, type TransformOutput } from '@aws-sdk/client-sagemaker';
 
-import { AwsServiceError, epochSeconds, type JsonOperations } from '../http/aws-json';
+import { epochSeconds, type JsonOperations } from '../http/aws-json';
 import { freePort } from '../http/free-port';
 import { JsonStore } from '../store/json-store';
 import { listFiles } from './archive';
@@ -22,7 +22,7 @@ import {
   tagMap,
   validationError,
 } from './common';
-import { ACTIVE_STATUSES, JobFailure, jobExists, type JobRunner, type JobsDependencies, type RunningJob } from './job-runner';
+import { acceptStop, ACTIVE_STATUSES, JobFailure, jobExists, type JobRunner, type JobsDependencies, type RunningJob } from './job-runner';
 import { jobLogGroup, transformLogStream } from './log-streams';
 import { fetchModelData } from './model-data';
 import { s3Error } from './object-store';
@@ -367,11 +367,7 @@ export class TransformJobs {
   }
 
   private async stopJob(name: string): Promise<Record<string, never>> {
-    const record = this.store.get(nameKey(name));
-    if (!record) throw new AwsServiceError('ResourceNotFound', `Could not find requested job with name ${name}`);
-    const status = record.describe.TransformJobStatus;
-    if (status === TransformJobStatus.STOPPING) return {};
-    if (status !== TransformJobStatus.IN_PROGRESS) throw validationError(`The request was rejected because the transform job is in status ${status}.`);
+    if (!acceptStop('transform', name, this.store.get(nameKey(name))?.describe.TransformJobStatus)) return {};
     this.update(name, (d) => Object.assign(d, { TransformJobStatus: TransformJobStatus.STOPPING }));
     this.runner.requestStop('transform', name, 'stop');
     return {};
