@@ -29,7 +29,8 @@ export interface RuleChanges {
 
 const RULE_NAME = /^[.\-_A-Za-z0-9]{1,64}$/;
 
-function busName(reference: unknown): string {
+/** A bus named by name or ARN (`EventBusName` / a rule's bus), or absent: the default bus. */
+export function busName(reference: unknown): string {
   if (reference === undefined || reference === null || reference === '') return 'default';
   const text = String(reference);
   return text.startsWith('arn:') ? text.slice(text.lastIndexOf('/') + 1) : text;

@@ -7,7 +7,7 @@ import type { LocalEventEntry, ServiceContext } from '../context';
 import { AwsServiceError, type JsonOperations } from '../http/aws-json';
 import { JsonStore } from '../store/json-store';
 import { compilePattern, type EventMatcher } from './pattern';
-import { createRuleRegistry, ruleArn, type StoredRule, targetPayload } from './rules';
+import { busName, createRuleRegistry, ruleArn, type StoredRule, targetPayload } from './rules';
 import { nextFireTime } from './schedule';
 import { testEventPattern } from './test-event-pattern';
 
@@ -81,12 +81,6 @@ export function rateToMs(expression: string): number | undefined {
   if (!match) return undefined;
   const unit = match[2]!.startsWith('minute') ? 60_000 : match[2]!.startsWith('hour') ? 3_600_000 : 86_400_000;
   return Number(match[1]) * unit;
-}
-
-function busName(reference: unknown): string {
-  if (reference === undefined || reference === null || reference === '') return 'default';
-  const text = String(reference);
-  return text.startsWith('arn:') ? text.slice(text.lastIndexOf('/') + 1) : text;
 }
 
 /** Creates the service. `rules` come from the packaged template. */
