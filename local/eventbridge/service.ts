@@ -75,18 +75,10 @@ export function toEventBridgeEvent(entry: LocalEventEntry, where: { accountId: s
   };
 }
 
-/** Parses `rate(5 minutes)` into milliseconds; undefined for cron() (fired by its next time instead: ./schedule.ts). */
-export function rateToMs(expression: string): number | undefined {
-  const match = /^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$/.exec(expression.trim());
-  if (!match) return undefined;
-  const unit = match[2]!.startsWith('minute') ? 60_000 : match[2]!.startsWith('hour') ? 3_600_000 : 86_400_000;
-  return Number(match[1]) * unit;
-}
-
 /** Creates the service. `rules` come from the packaged template. */
 export function createEventBridgeService(
   ctx: ServiceContext,
-  options: { rules: RuleSpec[]; eventBuses: string[]; targets: EventTargets; scheduleScale?: number; observe?(event: EventBridgeEvent, bus: string): void },
+  options: { rules: RuleSpec[]; eventBuses: string[]; targets: EventTargets; observe?(event: EventBridgeEvent, bus: string): void },
 ): EventBridgeService {
   const logDir = join(ctx.dataDir);
   mkdirSync(logDir, { recursive: true });
@@ -95,8 +87,7 @@ export function createEventBridgeService(
   const compiled: { rule: RuleSpec; match: EventMatcher }[] = options.rules
     .filter((rule) => rule.enabled && rule.eventPattern)
     .map((rule) => ({ rule, match: compilePattern(rule.eventPattern!) }));
-  const timers: NodeJS.Timeout[] = [];
-  /** The pending timer of each cron rule of the template (`template@<name>`) and of each run-time schedule rule (`<name>`). */
+  /** The pending timer of each schedule rule of the template (`template@<name>`) and of each run-time one (`<name>`). */
   const scheduleTimers = new Map<string, NodeJS.Timeout>();
   let started = false;
   const patterns = new Map<string, EventMatcher>();
@@ -263,22 +254,14 @@ export function createEventBridgeService(
     start() {
       started = true;
       redeliverOutbox();
+      // The template's rate() and cron() rules, a rate counted from now (the stack was just deployed).
       for (const rule of options.rules) {
-        if (!rule.enabled || !rule.scheduleExpression) continue;
-        const every = rateToMs(rule.scheduleExpression);
-        if (every === undefined) {
-          arm(rule, new Date(), (timer) => scheduleTimers.set(`template@${rule.name}`, timer));
-          continue;
-        }
-        const timer = setInterval(() => void deliver(rule, scheduledEvent(rule)), every * (options.scheduleScale ?? 1));
-        timer.unref();
-        timers.push(timer);
+        if (rule.enabled && rule.scheduleExpression) arm(rule, new Date(), (timer) => scheduleTimers.set(`template@${rule.name}`, timer));
       }
       for (const rule of registry.rules()) armRunTime(rule, rule.name);
     },
     stop() {
       started = false;
-      timers.splice(0).forEach(clearTimeout);
       for (const timer of scheduleTimers.values()) clearTimeout(timer);
       scheduleTimers.clear();
     },
