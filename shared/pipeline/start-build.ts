@@ -9,7 +9,8 @@ import type { ModelBuildRequested, RepositoryStateChange } from '../schemas/even
 import type { StagePolicy } from '../schemas/mlops-config';
 import { CONFIG_FILE } from '../schemas/patterns';
 import type { ParameterValue, PipelineConfig } from '../schemas/mlops-v2';
-import { parseMlopsConfig } from '../schemas/parse-mlops-config';
+import { manifestsNamedIn, parseMlopsConfig } from '../schemas/parse-mlops-config';
+import type { ManifestFiles } from './ack-steps';
 import { type BuildContext, type PipelineRunInput, stepResultSchema, type StepResult } from '../schemas/task-inputs';
 import { compilePipeline, type CompileTargets } from './compile';
 import { analysePipeline, type PipelineGraph } from './graph';
@@ -50,7 +51,15 @@ export interface RejectedBuildInput {
 
 export type PushOutcome =
   | { action: 'ignored'; reason: string }
-  | { action: 'started' | 'already-started'; executionArn: string; configValid: boolean; stateMachineArn: string; extraWaits?: [string, string][] };
+  | {
+      action: 'started' | 'already-started';
+      executionArn: string;
+      configValid: boolean;
+      stateMachineArn: string;
+      extraWaits?: [string, string][];
+      /** Fields the pipeline's ACK manifests set that the stage owns, ignored (shared/pipeline/ack-steps.ts). */
+      warnings?: string[];
+    };
 
 /** A build to start: a commit of a repository, with what a run started by hand may add. */
 interface BuildRequest {
@@ -169,6 +178,12 @@ async function carriedOver(pipeline: PipelineConfig, graph: PipelineGraph, param
   return found;
 }
 
+/** The texts of the manifest files a pipeline names, at `commit` (undefined for a path the commit lacks). Throws RetryableError on throttling. */
+async function readManifests(repository: string, commit: string, paths: readonly string[]): Promise<ManifestFiles> {
+  const texts = await Promise.all(paths.map(async (path) => [path, await getFileAtCommit(repository, commit, path)] as const));
+  return Object.fromEntries(texts.map(([path, bytes]) => [path, bytes === undefined ? undefined : new TextDecoder().decode(bytes)]));
+}
+
 /**
  * Starts the build of one commit: reads mlops.yaml, checks it, compiles the pipeline into its state
  * machine (created if this exact pipeline has none yet), writes the pipeline next to the build and
@@ -205,8 +220,10 @@ async function startBuild(request: BuildRequest, settings: BuildSettings): Promi
   };
   let run: { pipeline: PipelineConfig; graph: PipelineGraph; input: PipelineRunInput } | undefined;
   let failure: BuildRejection | undefined;
+  const warnings: string[] = [];
   try {
-    const pipeline = parseMlopsConfig(new TextDecoder().decode(file), settings, repository);
+    const text = new TextDecoder().decode(file);
+    const pipeline = parseMlopsConfig(text, settings, repository, { files: await readManifests(repository, commit, manifestsNamedIn(text)), warnings });
     const { graph } = analysePipeline(pipeline);
     const parameters = resolveParameters(pipeline, request.parameters);
     if ('issues' in parameters) throw new InvalidConfigError(parameters.issues.join('; '));
@@ -233,7 +250,14 @@ async function startBuild(request: BuildRequest, settings: BuildSettings): Promi
   const stateMachineArn = await ensureStateMachine(name, definition, settings.pipelineRoleArn, [{ key: 'sluice:repository', value: repository.slice(0, 256) }], errorLogging(settings.runLogGroupArn));
   await storePipeline(settings.artifactsBucket, prefix, run.pipeline);
   const { started, executionArn } = await startNamedExecution(stateMachineArn, executionName, run.input);
-  return { action: started ? 'started' : 'already-started', executionArn, configValid: true, stateMachineArn, ...(extraWaits.length > 0 ? { extraWaits } : {}) };
+  return {
+    action: started ? 'started' : 'already-started',
+    executionArn,
+    configValid: true,
+    stateMachineArn,
+    ...(extraWaits.length > 0 ? { extraWaits } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
+  };
 }
 
 /**

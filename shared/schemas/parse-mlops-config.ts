@@ -1,6 +1,7 @@
 import { CORE_SCHEMA, load, YAMLException } from 'js-yaml';
 
 import { InvalidConfigError } from '../errors';
+import { expandManifestSteps, type ManifestFiles, manifestPaths } from '../pipeline/ack-steps';
 import { pipelineFromV1 } from '../pipeline/from-v1';
 import { analysePipeline } from '../pipeline/graph';
 import { parameterDefaultIssues } from '../pipeline/parameters';
@@ -104,15 +105,38 @@ function reject(issues: readonly string[]): never {
   throw new InvalidConfigError(`${CONFIG_FILE}: ${issues.join('; ')}`);
 }
 
+/** The ACK manifests a pipeline's steps name (shared/pipeline/ack-steps.ts). */
+export interface ManifestOptions {
+  /** Each manifest's text by its path in the repository (see {@link manifestsNamedIn}). */
+  files?: ManifestFiles;
+  /** Receives one line per stage-owned field a manifest set, which is ignored. */
+  warnings?: string[];
+}
+
+/**
+ * The manifest files the text of `mlops.yaml` names (`Steps.<step>.Manifest`), for the caller to
+ * read from the same commit before {@link parseMlopsConfig}; none when the text is not valid YAML
+ * (parsing then says why). Pure.
+ */
+export function manifestsNamedIn(text: string): string[] {
+  try {
+    return manifestPaths(load(text, { schema: CORE_SCHEMA }));
+  } catch (error) {
+    if (error instanceof YAMLException) return [];
+    throw error;
+  }
+}
+
 /**
  * Parses and validates the text of `mlops.yaml` (Version 1 or 2) of `repository` against the
  * schema, the pipeline's graph rules, the stage policy and what the repository may claim
  * (tenancy.ts: its own model package groups; self-approval only where the stage allows it), and
- * returns the pipeline as Version 2 (a Version 1 file is converted: shared/pipeline/from-v1.ts).
+ * returns the pipeline as Version 2 (a Version 1 file is converted: shared/pipeline/from-v1.ts;
+ * a step given as an ACK manifest is expanded first: shared/pipeline/ack-steps.ts).
  * Pure; throws {@link InvalidConfigError} whose message names the file, each offending field path
  * and the problem, e.g. `mlops.yaml: Steps.train.ResourceConfig.InstanceType: instance type … is not allowed`.
  */
-export function parseMlopsConfig(text: string, policy: StagePolicy, repository: string): PipelineConfig {
+export function parseMlopsConfig(text: string, policy: StagePolicy, repository: string, manifests: ManifestOptions = {}): PipelineConfig {
   const document = parseYaml(text);
   const version = document !== null && typeof document === 'object' ? (document as Record<string, unknown>).Version : undefined;
   const selfApproval = maySelfApprove(repository, policy);
@@ -130,7 +154,10 @@ export function parseMlopsConfig(text: string, policy: StagePolicy, repository: 
     return pipelineFromV1(parsed.data);
   }
   if (version !== 2) reject([version === undefined ? 'Version: is required (1 or 2)' : `Version: must be 1 or 2, got ${JSON.stringify(version)}`]);
-  const parsed = mlopsV2Schema.safeParse(document, { reportInput: true });
+  const expanded = expandManifestSteps(document, manifests.files ?? {});
+  if (expanded.issues.length > 0) reject(expanded.issues);
+  manifests.warnings?.push(...expanded.warnings);
+  const parsed = mlopsV2Schema.safeParse(expanded.document, { reportInput: true });
   if (!parsed.success) reject(issueDetails(parsed.error.issues));
   const issues = [...v2Issues(parsed.data, policy), ...tenancyIssues(registrations(parsed.data), repository, selfApproval)];
   if (issues.length > 0) reject(issues);

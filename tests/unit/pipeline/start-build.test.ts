@@ -1053,3 +1053,41 @@ describe('capRejectionCause', () => {
     expect(capped).toMatch(/^é+ … \(truncated, 65536 bytes in all\)$/);
   });
 });
+
+describe('startModelBuild: steps given as ACK manifests', () => {
+  const TRAINING_MANIFEST = [
+    'apiVersion: sagemaker.services.k8s.aws/v1alpha1',
+    'kind: TrainingJob',
+    'metadata: { name: train }',
+    'spec:',
+    '  roleARN: arn:aws:iam::123456789012:role/cluster-role',
+    '  algorithmSpecification: { trainingImage: 683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1, trainingInputMode: File }',
+    '  hyperParameters: { num_round: "5" }',
+    '  resourceConfig: { instanceCount: 1, instanceType: ml.m5.xlarge, volumeSizeInGB: 5 }',
+    '  outputDataConfig: { s3OutputPath: s3://somebody-elses-bucket/out }',
+    '  inputDataConfig:',
+    '    - { channelName: train, contentType: text/csv, dataSource: { s3DataSource: { s3DataType: S3Prefix, s3URI: s3://somebody-elses-bucket/train } } }',
+  ].join('\n');
+  const withManifest = () => yamlWith(yamlWith(pipelineText('abalone-v2'), ['Steps', 'Train', 'Manifest'], 'k8s/train.yaml'), ['Steps', 'Train', 'AlgorithmSpecification'], undefined);
+
+  it('reads the manifest at the pushed commit and runs the step it stands for, with the stage\'s outputs and the ignored fields as warnings', async () => {
+    mockRepository(yamlWith(yamlWith(withManifest(), ['Steps', 'Train', 'HyperParameters'], undefined), ['Steps', 'Train', 'ResourceConfig'], undefined));
+    codecommit.on(GetFileCommand, { filePath: 'k8s/train.yaml' }).resolves({ fileContent: new TextEncoder().encode(TRAINING_MANIFEST), filePath: 'k8s/train.yaml' });
+
+    const outcome = await startModelBuild(sample(), SETTINGS);
+
+    expect(codecommit).toHaveReceivedCommandWith(GetFileCommand, { repositoryName: REPOSITORY, commitSpecifier: COMMIT, filePath: 'k8s/train.yaml' });
+    expect(outcome).toMatchObject({ action: 'started', configValid: true, warnings: [expect.stringContaining('spec.roleARN is ignored'), expect.stringContaining('spec.outputDataConfig.s3OutputPath is ignored')] });
+    const stored = JSON.parse(services.store.text(`s3://${BUCKET}/${PREFIX}pipeline.json`)!) as PipelineConfig;
+    expect(stored.Steps.Train).toMatchObject({ Type: 'Training', HyperParameters: { num_round: '5' }, ResourceConfig: { InstanceType: 'ml.m5.xlarge', VolumeSizeInGB: 5 } });
+  });
+
+  it('rejects the build, naming the step, when the commit has no such manifest', async () => {
+    mockRepository(withManifest());
+    codecommit.on(GetFileCommand, { filePath: 'k8s/train.yaml' }).rejects(new FileDoesNotExistException({ message: 'The specified file does not exist', $metadata: {} }));
+
+    await startModelBuild(sample(), SETTINGS);
+
+    expect(startedExecution<RejectedBuildInput>().input.failure).toEqual({ Error: 'InvalidConfig', Cause: 'mlops.yaml: Steps.Train.Manifest: k8s/train.yaml is not in this commit' });
+  });
+});

@@ -41,3 +41,19 @@ describe('schemas/mlops.schema.json', () => {
     expect(validate({ ...examples[0]!.document, Version: 3 })).toBe(false);
   });
 });
+
+describe('schemas/mlops.schema.json: steps given as ACK manifests', () => {
+  const withStep = (step: Record<string, unknown>) => {
+    const document = structuredClone(examples.find((example) => example.name === 'abalone-age')!.document);
+    (document.Steps as Record<string, unknown>).split = step;
+    return document;
+  };
+
+  it('accepts a step that names a manifest and wires its inputs', () => {
+    expect(validator()(withStep({ Type: 'Processing', Manifest: 'k8s/split.yaml', Inputs: { raw: { Dataset: 'abalone-age/' } } }))).toBe(true);
+  });
+
+  it('rejects a manifest step of a type that cannot be one', () => {
+    expect(validator()(withStep({ Type: 'Condition', Manifest: 'k8s/split.yaml' }))).toBe(false);
+  });
+});
