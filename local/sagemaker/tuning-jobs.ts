@@ -141,12 +141,13 @@ export class TuningJobs {
       const status = value.describe.HyperParameterTuningJobStatus ?? '';
       if (!ACTIVE_STATUSES.includes(status)) continue;
       const name = value.describe.HyperParameterTuningJobName!;
-      for (const trial of value.trials) {
-        if (trial.ended) continue;
-        this.curves.delete(nameKey(trial.name));
+      const pending = value.trials.filter((trial) => !trial.ended);
+      for (const trial of pending) this.curves.delete(nameKey(trial.name));
+      // Recorded ones first, so they keep their place before any new proposal.
+      for (const trial of pending.filter((t) => !this.launcher.find(t.name))) this.launchRecorded(name, trial);
+      for (const trial of pending) {
         const job = this.launcher.find(trial.name);
         if (job && !ACTIVE_STATUSES.includes(job.TrainingJobStatus ?? '')) this.trainingEnded(job);
-        else if (!job) this.launchRecorded(name, trial);
       }
       this.advance(name);
     }
@@ -303,7 +304,12 @@ export class TuningJobs {
       this.store.put(nameKey(name), record);
       return;
     }
-    this.launcher.createForTuningJob(this.trainingRequest(record, trial, this.deps.tags.get(record.describe.HyperParameterTuningJobArn!)), record.describe.HyperParameterTuningJobArn!);
+    try {
+      this.launcher.createForTuningJob(this.trainingRequest(record, trial, this.deps.tags.get(record.describe.HyperParameterTuningJobArn!)), record.describe.HyperParameterTuningJobArn!);
+    } catch (error) {
+      record.trials.find((t) => t.name === trial.name)!.ended = { status: TrainingJobStatus.FAILED, endTime: epochSeconds(), failureReason: `ClientError: ${(error as Error).message}` };
+      this.store.put(nameKey(name), record);
+    }
   }
 
   private finishIfDone(record: TuningRecord, search: TuningSearch): void {
