@@ -13,6 +13,7 @@ import {
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 
+import { RESTART_MESSAGE } from '../../local/sagemaker/jobs';
 import { createTuningSearch, type TrialRecord } from '../../local/sagemaker/tuning/search';
 import { awsCliJson } from '../helpers/aws-cli';
 import { ROOT } from '../helpers/fixtures';
@@ -57,6 +58,7 @@ function predictedTrials(): Record<string, string>[] {
 const score = (hp: Record<string, string>) => 1 - (Number(hp.x) - 0.3) ** 2 - 0.01 * (Number(hp.depth) - 4) ** 2;
 
 let root: string;
+let images: string;
 let runtime: RuntimeProcess;
 let sageMaker: SageMakerClient;
 let s3: S3Client;
@@ -70,7 +72,7 @@ let summaries: HyperParameterTrainingJobSummary[] = [];
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'sluice-e2e-tuning-'));
-  const images = join(root, 'images.yaml');
+  images = join(root, 'images.yaml');
   writeFileSync(images, JSON.stringify({ [IMAGE]: { Command: [process.execPath, TUNER] } }));
   runtime = await startRuntime({ dataDir: join(root, 'runtime'), images });
   sageMaker = new SageMakerClient({ endpoint: runtime.endpoint, region: 'us-east-1', credentials: CREDENTIALS });
@@ -198,4 +200,49 @@ describe('hyperparameter tuning on the local runtime', () => {
     expect(listed.TrainingJobSummaries).toHaveLength(3);
     expect(listed.TrainingJobSummaries[0]).toMatchObject({ TrainingJobName: tuned.BestTrainingJob!.TrainingJobName, ObjectiveStatus: 'Succeeded' });
   }, 60_000);
+
+  it('carries on after the runtime is killed mid-way: the interrupted training job reruns, then the rest of the budget', async () => {
+    const name = 'tune-restart';
+    await sageMaker.send(
+      new CreateHyperParameterTuningJobCommand({
+        HyperParameterTuningJobName: name,
+        HyperParameterTuningJobConfig: { ...CONFIG, ResourceLimits: { MaxNumberOfTrainingJobs: 3, MaxParallelTrainingJobs: 1 } },
+        TrainingJobDefinition: {
+          AlgorithmSpecification: { TrainingImage: IMAGE, TrainingInputMode: 'File', MetricDefinitions: [{ Name: OBJECTIVE, Regex: 'validation:score=([-0-9.]+)' }] },
+          StaticHyperParameters: { epochs: '3', epoch_ms: '500' },
+          RoleArn: ROLE,
+          InputDataConfig: [{ ChannelName: 'train', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `s3://${BUCKET}/data/train/` } } }],
+          OutputDataConfig: { S3OutputPath: `s3://${BUCKET}/tuning/` },
+          ResourceConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 10 },
+          StoppingCondition: { MaxRuntimeInSeconds: 120 },
+        },
+      }),
+    );
+    const running = await waitUntil(
+      runtime,
+      async () => (await sageMaker.send(new ListTrainingJobsForHyperParameterTuningJobCommand({ HyperParameterTuningJobName: name }))).TrainingJobSummaries ?? [],
+      (listed) => listed.length === 1 && listed[0]!.TrainingJobStatus === 'InProgress',
+      30_000,
+      'the first training job to run',
+    );
+
+    await runtime.crash();
+    runtime = await startRuntime({ dataDir: join(root, 'runtime'), images, port: Number(new URL(runtime.endpoint).port) });
+    const ended = await waitUntil(
+      runtime,
+      () => sageMaker.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: name })),
+      (job) => TERMINAL.includes(job.HyperParameterTuningJobStatus ?? ''),
+      60_000,
+      `tuning job ${name} to end after the restart`,
+    );
+
+    expect(ended).toMatchObject({ HyperParameterTuningJobStatus: 'Completed', TrainingJobStatusCounters: { Completed: 3, InProgress: 0 } });
+    const rerun = await sageMaker.send(new DescribeTrainingJobCommand({ TrainingJobName: running[0]!.TrainingJobName }));
+    expect(rerun.TrainingJobStatus).toBe('Completed');
+    expect(rerun.SecondaryStatusTransitions?.map((t) => t.StatusMessage)).toContain(RESTART_MESSAGE);
+    const statuses = runtimeEvents(join(root, 'runtime'))
+      .filter((event) => event['detail-type'] === 'SageMaker HyperParameter Tuning Job State Change' && event.detail.HyperParameterTuningJobName === name)
+      .map((event) => event.detail.HyperParameterTuningJobStatus);
+    expect(statuses).toEqual(['InProgress', 'Completed']);
+  }, 120_000);
 });
