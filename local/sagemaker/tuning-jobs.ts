@@ -154,8 +154,30 @@ export class TuningJobs {
     await this.settled();
   }
 
-  /** A training job ended (TrainingObserver): a tuning job's trial is noted, the next ones launched, the tuning job ended when all are done. Idempotent. */
+  /** A training job ended (TrainingObserver): a tuning job's trial is noted, the next ones launched, the tuning job ended when all are done. Idempotent; never throws. */
   trainingEnded(job: TrainingDescribe): void {
+    this.guard('trainingEnded', job, () => this.noteEnd(job));
+  }
+
+  /**
+   * A training job printed a metric value (TrainingObserver). With TrainingJobEarlyStoppingType
+   * Auto, each value of the objective is one epoch of its curve, and the median stopping rule
+   * (tuning/early-stopping.ts) against the curves of the tuning job's earlier training jobs may
+   * stop it. Never throws (it runs in the training job's output handler).
+   */
+  metricReported(job: TrainingDescribe, metricName: string, value: number): void {
+    this.guard('metricReported', job, () => this.noteMetric(job, metricName, value));
+  }
+
+  private guard(what: string, job: TrainingDescribe, action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      this.deps.ctx.log(`sagemaker: tuning job ${what} failed`, { trainingJob: job.TrainingJobName, error: (error as Error).message });
+    }
+  }
+
+  private noteEnd(job: TrainingDescribe): void {
     const name = this.tuningJobOf(job);
     if (!name || this.deps.shuttingDown()) return;
     const record = this.store.get(nameKey(name));
@@ -181,13 +203,7 @@ export class TuningJobs {
     this.advance(name);
   }
 
-  /**
-   * A training job printed a metric value (TrainingObserver). With TrainingJobEarlyStoppingType
-   * Auto, each value of the objective is one epoch of its curve, and the median stopping rule
-   * (tuning/early-stopping.ts) against the curves of the tuning job's earlier training jobs may
-   * stop it.
-   */
-  metricReported(job: TrainingDescribe, metricName: string, value: number): void {
+  private noteMetric(job: TrainingDescribe, metricName: string, value: number): void {
     const name = this.tuningJobOf(job);
     if (!name) return;
     const record = this.store.get(nameKey(name));

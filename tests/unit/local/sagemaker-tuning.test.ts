@@ -2,7 +2,7 @@
  * The local SageMaker's hyperparameter tuning jobs, engine and API, with no process: the training
  * jobs are a fake TrialLauncher the tests end by hand, as the training jobs' observer would.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,6 +15,8 @@ import { DETAIL_TYPE_TUNING, type TrialLauncher, TuningJobs } from '../../../loc
 import { serviceContext } from '../../helpers/service-context';
 
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/sluice-test-sagemaker';
+/** AWS's documented sample event (the developer guide's; its status is a placeholder). */
+const AWS_SAMPLE = join(__dirname, '../../fixtures/conformance/aws-events/sagemaker-hyperparameter-tuning-job-state-change.json');
 const OBJECTIVE = 'validation:score';
 
 /** Training jobs that run until the test ends them. */
@@ -287,6 +289,19 @@ describe('CreateHyperParameterTuningJob', () => {
     });
     // Times in milliseconds, as in AWS's samples.
     expect((completed.Detail as { CreationTime: number }).CreationTime).toBeGreaterThan(1e12);
+  });
+
+  it("carries every field of AWS's documented sample event, nested ones included", async () => {
+    await call('CreateHyperParameterTuningJob', request('sampled', {}, { VpcConfig: { SecurityGroupIds: ['sg-1'], Subnets: ['subnet-1'] } }));
+    await tuning.settled();
+    const sample = JSON.parse(readFileSync(AWS_SAMPLE, 'utf8')) as { 'detail-type': string; source: string; detail: Record<string, Record<string, unknown>> };
+    const detail = events[0]!.Detail as Record<string, Record<string, unknown>>;
+
+    expect([events[0]!.DetailType, events[0]!.Source]).toEqual([sample['detail-type'], sample.source]);
+    expect(Object.keys(detail)).toEqual(expect.arrayContaining(Object.keys(sample.detail)));
+    for (const key of ['TrainingJobDefinition', 'TrainingJobStatusCounters', 'ObjectiveStatusCounters']) {
+      expect(Object.keys(detail[key]!)).toEqual(expect.arrayContaining(Object.keys(sample.detail[key]!)));
+    }
   });
 
   it.each([
