@@ -201,6 +201,46 @@ describe('hyperparameter tuning on the local runtime', () => {
     expect(listed.TrainingJobSummaries[0]).toMatchObject({ TrainingJobName: tuned.BestTrainingJob!.TrainingJobName, ObjectiveStatus: 'Succeeded' });
   }, 60_000);
 
+  it('stops early, with TrainingJobEarlyStoppingType Auto, the trial whose objective falls below the median of the earlier ones', async () => {
+    const name = 'tune-early';
+    const config = { ...CONFIG, RandomSeed: 13, TrainingJobEarlyStoppingType: 'Auto' as const, ResourceLimits: { MaxNumberOfTrainingJobs: 3, MaxParallelTrainingJobs: 1 } };
+    const search = createTuningSearch(config);
+    const history: TrialRecord[] = [];
+    for (let next = search.next(history); next; next = search.next(history)) history.push({ hyperParameters: next });
+    const [s1, s2, s3] = history.map((trial) => score(trial.hyperParameters));
+    // The seed's third trial scores below both earlier ones (and the second above the first), so only it is stopped, at its first epoch.
+    expect(s3!).toBeLessThan(Math.min(s1!, s2!));
+    expect(s2!).toBeGreaterThan(s1!);
+    await sageMaker.send(
+      new CreateHyperParameterTuningJobCommand({
+        HyperParameterTuningJobName: name,
+        HyperParameterTuningJobConfig: config,
+        TrainingJobDefinition: {
+          AlgorithmSpecification: { TrainingImage: IMAGE, TrainingInputMode: 'File', MetricDefinitions: [{ Name: OBJECTIVE, Regex: 'validation:score=([-0-9.]+)' }] },
+          StaticHyperParameters: { epochs: '4', epoch_ms: '250' },
+          RoleArn: ROLE,
+          InputDataConfig: [{ ChannelName: 'train', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `s3://${BUCKET}/data/train/` } } }],
+          OutputDataConfig: { S3OutputPath: `s3://${BUCKET}/tuning/` },
+          ResourceConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 10 },
+          StoppingCondition: { MaxRuntimeInSeconds: 120 },
+        },
+      }),
+    );
+
+    const job = await waitUntil(
+      runtime,
+      () => sageMaker.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: name })),
+      (described) => TERMINAL.includes(described.HyperParameterTuningJobStatus ?? ''),
+      60_000,
+      `tuning job ${name} to end`,
+    );
+    const listed = (await sageMaker.send(new ListTrainingJobsForHyperParameterTuningJobCommand({ HyperParameterTuningJobName: name, SortBy: 'Name' }))).TrainingJobSummaries ?? [];
+
+    expect(job).toMatchObject({ HyperParameterTuningJobStatus: 'Completed', TrainingJobStatusCounters: { Completed: 2, Stopped: 1 }, BestTrainingJob: { TunedHyperParameters: history[1]!.hyperParameters } });
+    expect(listed.map((s) => s.TrainingJobStatus)).toEqual(['Completed', 'Completed', 'Stopped']);
+    expect(listed[2]).toMatchObject({ ObjectiveStatus: 'Succeeded', FinalHyperParameterTuningJobObjectiveMetric: { Value: Number((s3! / 4).toFixed(6)) } });
+  }, 90_000);
+
   it('carries on after the runtime is killed mid-way: the interrupted training job reruns, then the rest of the budget', async () => {
     const name = 'tune-restart';
     await sageMaker.send(
