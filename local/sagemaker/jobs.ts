@@ -64,6 +64,7 @@ export class JobController {
 
   /** Stops every job's container with the shutdown grace; the records stay InProgress for the next boot. */
   async shutdown(): Promise<void> {
+    this.tuning.disarm();
     await this.runner.shutdown();
     await this.tuning.settled();
   }

@@ -74,7 +74,7 @@ interface TuningRecord {
   describe: TuningDescribe;
   trials: Trial[];
   /** Why no more training jobs are launched before the budget is spent. */
-  halted?: 'no-success' | 'target-reached';
+  halted?: 'no-success' | 'target-reached' | 'max-runtime';
 }
 
 /** HyperParameterTuningJobConfig.TuningJobCompletionCriteria.TargetObjectiveMetricValue, if set. */
@@ -102,6 +102,8 @@ export class TuningJobs {
   /** Objective values of running training jobs, per training job (in memory: a rerun starts its curve again). */
   private readonly curves = new Map<string, number[]>();
   private publishing: Promise<void> = Promise.resolve();
+  /** ResourceLimits.MaxRuntimeInSeconds timers, per tuning job. */
+  private readonly deadlines = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly deps: TuningDependencies,
@@ -131,6 +133,12 @@ export class TuningJobs {
     await this.publishing;
   }
 
+  /** Runtime shutdown: no deadline fires any more; the records stay as they are for the next boot. */
+  disarm(): void {
+    for (const timer of this.deadlines.values()) clearTimeout(timer);
+    this.deadlines.clear();
+  }
+
   /**
    * Boot (after the training jobs recovered theirs): a tuning job left InProgress takes note of
    * training jobs that ended unnoticed, creates any it recorded but never created, and launches
@@ -149,6 +157,7 @@ export class TuningJobs {
         const job = this.launcher.find(trial.name);
         if (job && !ACTIVE_STATUSES.includes(job.TrainingJobStatus ?? '')) this.trainingEnded(job);
       }
+      this.armDeadline(value);
       this.advance(name);
     }
     await this.settled();
@@ -246,6 +255,10 @@ export class TuningJobs {
     if (!optionalObject(definition, 'StoppingCondition')) throw validationError("1 validation error detected: Value at 'trainingJobDefinition.stoppingCondition' failed to satisfy constraint: Member must not be null");
     const statics = optionalObject<Record<string, unknown>>(definition, 'StaticHyperParameters') ?? {};
     const tunedNames = search.space.dimensions.map((d) => d.name);
+    const maxRuntime = (config.ResourceLimits as { MaxRuntimeInSeconds?: unknown } | undefined)?.MaxRuntimeInSeconds;
+    if (maxRuntime !== undefined && maxRuntime !== null && (typeof maxRuntime !== 'number' || !Number.isInteger(maxRuntime) || maxRuntime < 120 || maxRuntime > 15_768_000)) {
+      throw validationError(`Value '${String(maxRuntime)}' at 'HyperParameterTuningJobConfig.ResourceLimits.MaxRuntimeInSeconds' failed to satisfy constraint: Member must have value between 120 and 15768000`);
+    }
     const both = tunedNames.find((tuned) => Object.hasOwn(statics, tuned));
     if (both) throw validationError(`Hyperparameter '${both}' is in both TrainingJobDefinition.StaticHyperParameters and HyperParameterTuningJobConfig.ParameterRanges; a tuned hyperparameter cannot also be static.`);
     const tags = readTags(input);
@@ -269,6 +282,7 @@ export class TuningJobs {
     this.store.put(nameKey(name), record);
     this.deps.tags.put(arn, tags);
     this.publish(name);
+    this.armDeadline(record);
     this.advance(name);
     return { HyperParameterTuningJobArn: arn };
   }
@@ -328,6 +342,29 @@ export class TuningJobs {
     }
   }
 
+  /**
+   * ResourceLimits.MaxRuntimeInSeconds, counted from CreationTime (so a restart does not extend it):
+   * when it passes, no more training jobs are launched, the running ones are stopped, and the
+   * tuning job ends with the best one so far.
+   */
+  private armDeadline(record: TuningRecord): void {
+    const limit = record.describe.HyperParameterTuningJobConfig?.ResourceLimits?.MaxRuntimeInSeconds;
+    if (typeof limit !== 'number') return;
+    const name = record.describe.HyperParameterTuningJobName!;
+    const delay = Math.max(0, ((record.describe.CreationTime ?? 0) + limit) * 1000 - Date.now());
+    const timer = setTimeout(() => {
+      this.deadlines.delete(nameKey(name));
+      const current = this.store.get(nameKey(name));
+      if (!current || current.describe.HyperParameterTuningJobStatus !== HyperParameterTuningJobStatus.IN_PROGRESS || current.halted) return;
+      current.halted = 'max-runtime';
+      this.store.put(nameKey(name), current);
+      for (const trial of current.trials.filter((t) => !t.ended)) this.stopTrial(trial.name);
+      this.advance(name);
+    }, delay);
+    timer.unref();
+    this.deadlines.set(nameKey(name), timer);
+  }
+
   private finishIfDone(record: TuningRecord, search: TuningSearch): void {
     if (record.trials.some((t) => !t.ended)) return;
     const name = record.describe.HyperParameterTuningJobName!;
@@ -335,14 +372,16 @@ export class TuningJobs {
     let failureReason: string | undefined;
     if (record.describe.HyperParameterTuningJobStatus === HyperParameterTuningJobStatus.STOPPING) {
       status = HyperParameterTuningJobStatus.STOPPED;
-    } else if (record.halted === 'no-success' || (record.trials.length >= search.maxNumberOfTrainingJobs && !bestOf(record.trials, search.objectiveType))) {
+    } else if (!record.halted && record.trials.length < search.maxNumberOfTrainingJobs) {
+      return;
+    } else if (record.halted === 'no-success' || !bestOf(record.trials, search.objectiveType)) {
       status = HyperParameterTuningJobStatus.FAILED;
       failureReason = noTrialSucceededReason(record.trials);
-    } else if (record.halted === 'target-reached' || record.trials.length >= search.maxNumberOfTrainingJobs) {
-      status = HyperParameterTuningJobStatus.COMPLETED;
     } else {
-      return;
+      status = HyperParameterTuningJobStatus.COMPLETED;
     }
+    clearTimeout(this.deadlines.get(nameKey(name)));
+    this.deadlines.delete(nameKey(name));
     const now = epochSeconds();
     Object.assign(record.describe, {
       HyperParameterTuningJobStatus: status,

@@ -91,6 +91,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
+  tuning.disarm();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -268,6 +269,30 @@ describe('CreateHyperParameterTuningJob', () => {
     expect(await describe_('target')).toMatchObject({ HyperParameterTuningJobStatus: 'Completed', BestTrainingJob: { FinalHyperParameterTuningJobObjectiveMetric: { Value: 0.9 } } });
   });
 
+  it('ends at ResourceLimits.MaxRuntimeInSeconds with the best job so far, stopping the running ones', async () => {
+    jest.useFakeTimers({ now: Date.now() });
+    try {
+      await call('CreateHyperParameterTuningJob', request('deadline', { ResourceLimits: { MaxNumberOfTrainingJobs: 10, MaxParallelTrainingJobs: 2, MaxRuntimeInSeconds: 120 } }));
+      tuning.trainingEnded(training.end(training.running()[0]!, 'Completed', 0.7));
+      const running = training.running();
+      jest.advanceTimersByTime(119_000);
+      expect(training.stopped).toEqual([]);
+
+      jest.advanceTimersByTime(2_000);
+
+      expect(training.stopped).toEqual(running);
+      for (const name of running) tuning.trainingEnded(training.end(name, 'Stopped'));
+      expect(training.requests).toHaveLength(3);
+      expect(await describe_('deadline')).toMatchObject({
+        HyperParameterTuningJobStatus: 'Completed',
+        TrainingJobStatusCounters: { Completed: 1, Stopped: 2 },
+        BestTrainingJob: { FinalHyperParameterTuningJobObjectiveMetric: { Value: 0.7 } },
+      });
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('publishes SageMaker HyperParameter Tuning Job State Change events InProgress then Completed, shaped as Describe', async () => {
     await call('CreateHyperParameterTuningJob', request('evented'));
     runToEnd((hp) => ({ status: 'Completed', objective: score(hp) }));
@@ -314,6 +339,7 @@ describe('CreateHyperParameterTuningJob', () => {
     ],
     ['a hyperparameter both static and tuned', { TrainingJobDefinition: { ...(request('x').TrainingJobDefinition as object), StaticHyperParameters: { depth: '3' } } }, /'depth' is in both TrainingJobDefinition.StaticHyperParameters and/],
     ['a training job definition CreateTrainingJob would refuse', { TrainingJobDefinition: { ...(request('x').TrainingJobDefinition as object), RoleArn: undefined } }, /roleArn/],
+    ['MaxRuntimeInSeconds under 120', { HyperParameterTuningJobConfig: { ...(request('x').HyperParameterTuningJobConfig as object), ResourceLimits: { MaxNumberOfTrainingJobs: 4, MaxParallelTrainingJobs: 2, MaxRuntimeInSeconds: 60 } } }, /ResourceLimits.MaxRuntimeInSeconds.*between 120 and 15768000/],
     ['MaxParallelTrainingJobs 0', { HyperParameterTuningJobConfig: { ...(request('x').HyperParameterTuningJobConfig as object), ResourceLimits: { MaxNumberOfTrainingJobs: 4, MaxParallelTrainingJobs: 0 } } }, /ResourceLimits.MaxParallelTrainingJobs/],
   ])('refuses %s with a ValidationException naming it, and launches nothing', async (_case, override, message) => {
     await expect(call('CreateHyperParameterTuningJob', { ...request('refused'), ...override })).rejects.toThrow(message);
