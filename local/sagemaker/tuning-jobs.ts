@@ -312,7 +312,7 @@ export class TuningJobs {
       if (!tuned) break;
       const index = record.trials.length + 1;
       const now = epochSeconds();
-      const trial: Trial = { name: trialName(name, record.describe.HyperParameterTuningJobArn!, record.describe.CreationTime!, index), index, tuned, creationTime: now };
+      const trial: Trial = { name: trialName(record.describe.HyperParameterTuningJobName!, record.describe.HyperParameterTuningJobArn!, record.describe.CreationTime!, index), index, tuned, creationTime: now };
       record.trials.push(trial);
       // Recorded before it is created: after a crash in between, recover() creates it.
       this.store.put(nameKey(name), record);

@@ -347,6 +347,15 @@ describe('CreateHyperParameterTuningJob', () => {
     expect(tuning.has('refused')).toBe(false);
   });
 
+  it('names every training job after the tuning job as it was spelt, however its end comes back', async () => {
+    await call('CreateHyperParameterTuningJob', request('Tune-Mixed', { ResourceLimits: { MaxNumberOfTrainingJobs: 3, MaxParallelTrainingJobs: 1 } }));
+
+    runToEnd((hp) => ({ status: 'Completed', objective: score(hp) }));
+
+    expect(training.requests.map((r) => r.TrainingJobName)).toEqual([1, 2, 3].map((i) => expect.stringMatching(new RegExp(`^Tune-Mixed-00${i}-[0-9a-f]{8}$`))));
+    expect(await describe_('tune-mixed')).toMatchObject({ HyperParameterTuningJobName: 'Tune-Mixed', HyperParameterTuningJobStatus: 'Completed' });
+  });
+
   it('refuses a second tuning job of the same name (any case) with ResourceInUse', async () => {
     await call('CreateHyperParameterTuningJob', request('twice'));
 
