@@ -1,6 +1,7 @@
 /**
  * The local SageMaker's hyperparameter tuning jobs, engine and API, with no process: the training
- * jobs are a fake TrialLauncher the tests end by hand, as the training jobs' observer would.
+ * jobs are a fake TrialLauncher the tests end by hand, as the training jobs' observer would; the
+ * last test wires them to the real training jobs, whose image has no command (nothing starts).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { validationError } from '../../../local/sagemaker/common';
 import { TagStore } from '../../../local/sagemaker/tags';
 import type { TrainingDescribe } from '../../../local/sagemaker/training-jobs';
 import { DETAIL_TYPE_TUNING, type TrialLauncher, TuningJobs } from '../../../local/sagemaker/tuning-jobs';
+import { createHarness, type Harness, IMAGES, waitFor } from '../../fixtures/local-images/harness';
 import { serviceContext } from '../../helpers/service-context';
 
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/sluice-test-sagemaker';
@@ -464,5 +466,34 @@ describe('after a restart', () => {
     expect(training.requests.map((r) => r.TrainingJobName)).toEqual([first, second, second, expect.stringMatching(/^durable-003-/)]);
     runToEnd((hp) => ({ status: 'Completed', objective: score(hp) }), restarted);
     expect(await describe_('durable', restarted)).toMatchObject({ HyperParameterTuningJobStatus: 'Completed', TrainingJobStatusCounters: { Completed: 4 } });
+  });
+});
+
+describe('inside the SageMaker service', () => {
+  let h: Harness;
+
+  beforeEach(() => {
+    h = createHarness();
+  });
+
+  afterEach(async () => {
+    await h.cleanup();
+  });
+
+  it('launches real training jobs whose ends reach the tuning job, and tags the tuning job like any resource', async () => {
+    // An image with no local command: each training job fails before any process starts.
+    const input = request('wired', { ResourceLimits: { MaxNumberOfTrainingJobs: 2, MaxParallelTrainingJobs: 1 } });
+    (input.TrainingJobDefinition as { AlgorithmSpecification: { TrainingImage: string } }).AlgorithmSpecification.TrainingImage = IMAGES.unknown;
+    const { HyperParameterTuningJobArn: arn } = await h.call('CreateHyperParameterTuningJob', input);
+
+    const job = await waitFor(() => h.call('DescribeHyperParameterTuningJob', { HyperParameterTuningJobName: 'wired' }), (j) => j.HyperParameterTuningJobStatus !== 'InProgress');
+    const listed = (await h.call('ListTrainingJobsForHyperParameterTuningJob', { HyperParameterTuningJobName: 'wired' })).TrainingJobSummaries as { TrainingJobName: string }[];
+    const trial = await h.call('DescribeTrainingJob', { TrainingJobName: listed[0]!.TrainingJobName });
+    await h.call('AddTags', { ResourceArn: arn, Tags: [{ Key: 'team', Value: 'ml' }] });
+
+    expect(job).toMatchObject({ HyperParameterTuningJobStatus: 'Failed', FailureReason: 'No training job succeeded after 2 attempts. Please take a look at the training job failures to get more details.' });
+    expect(trial).toMatchObject({ TuningJobArn: arn, TrainingJobStatus: 'Failed', FailureReason: expect.stringContaining('has no local command'), HyperParameters: { epochs: '3', x: expect.any(String), depth: expect.any(String) } });
+    expect((await h.call('ListTags', { ResourceArn: arn })).Tags).toEqual([{ Key: 'sluice:repository', Value: 'abalone' }, { Key: 'team', Value: 'ml' }]);
+    expect(h.events.filter((e) => e.DetailType === 'SageMaker Training Job State Change').map((e) => (e.Detail as { TrainingJobStatus: string }).TrainingJobStatus)).toEqual(['InProgress', 'Failed', 'InProgress', 'Failed']);
   });
 });
