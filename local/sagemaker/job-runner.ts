@@ -174,7 +174,7 @@ export function updateJob<D>(store: JsonStore<JobRecord<D>>, name: string, chang
  * there is no such job): ResourceNotFound for an unknown job, nothing to do (false) for one already
  * Stopping, ValidationException for any other status but InProgress. True: stop it now.
  */
-export function acceptStop(kind: JobKind, name: string, status: string | undefined): boolean {
+export function acceptStop(kind: JobKind | 'tuning', name: string, status: string | undefined): boolean {
   if (status === undefined) throw new AwsServiceError('ResourceNotFound', `Could not find requested job with name ${name}`);
   if (status === ProcessingJobStatus.STOPPING) return false;
   if (status !== ProcessingJobStatus.IN_PROGRESS) throw new AwsServiceError('ValidationException', `The request was rejected because the ${kind} job is in status ${status}.`);

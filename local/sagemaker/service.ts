@@ -14,7 +14,7 @@ export type { HostingMetricDatum, ObjectStore, ResolvedImage, ResolveImage, Sage
 
 /**
  * SageMaker, locally: processing, training and batch transform jobs run as local processes under
- * SageMaker's container contracts, the Model Registry, and real-time endpoints (`serve` processes behind
+ * SageMaker's container contracts, hyperparameter tuning jobs over those training jobs, the Model Registry, and real-time endpoints (`serve` processes behind
  * InvokeEndpoint), over the JSON protocol the SDK v3 client speaks
  * (X-Amz-Target `SageMaker.<Operation>`). State is durable under `ctx.dataDir`.
  */

@@ -19,6 +19,7 @@ import {
   readTags,
   requireName,
   resourceArn,
+  type Tag,
   validationError,
 } from './common';
 import { CURRENT_HOST, trainingEnvironment, type TrainingPaths, trainingPaths } from './contract';
@@ -34,10 +35,21 @@ import type { ObjectStore, Wire } from './types';
  * MetricDefinitions, upload model.tar.gz and output.tar.gz, record, publish the event).
  */
 
-type TrainingDescribe = Wire<DescribeTrainingJobResponse>;
+/** A training job's record: DescribeTrainingJob's answer as it travels on the wire. */
+export type TrainingDescribe = Wire<DescribeTrainingJobResponse>;
 
 /** EventBridge detail-type of the training job events (source aws.sagemaker). */
 export const DETAIL_TYPE_TRAINING = 'SageMaker Training Job State Change';
+
+/**
+ * Who hears about a training job's progress besides its events (the tuning jobs, about the
+ * training jobs they launched): every value a MetricDefinitions regex reads from its output, and
+ * its end, once its record is final and its event published.
+ */
+export interface TrainingObserver {
+  metricReported(job: TrainingDescribe, metricName: string, value: number): void;
+  trainingEnded(job: TrainingDescribe): void;
+}
 
 export class TrainingJobs {
   private readonly store: JsonStore<JobRecord<TrainingDescribe>>;
@@ -45,6 +57,7 @@ export class TrainingJobs {
   constructor(
     private readonly deps: JobsDependencies,
     private readonly runner: JobRunner,
+    private readonly observer?: TrainingObserver,
   ) {
     this.store = new JsonStore(join(deps.ctx.dataDir, 'training-jobs'));
   }
@@ -64,6 +77,29 @@ export class TrainingJobs {
     return this.store.get(nameKey(name)) !== undefined;
   }
 
+  /** The job's record, undefined when there is none. */
+  find(name: string): TrainingDescribe | undefined {
+    return this.store.get(nameKey(name))?.describe;
+  }
+
+  /** Throws the ValidationException CreateTrainingJob would answer `input` with; creates nothing. */
+  validate(input: Record<string, unknown>): void {
+    this.parseRequest(input);
+  }
+
+  /**
+   * CreateTrainingJob for a job a tuning job launches: the same checks and run as any training
+   * job, with `TuningJobArn` in its record. Throws as CreateTrainingJob does.
+   */
+  createForTuningJob(input: Record<string, unknown>, tuningJobArn: string): void {
+    this.createTrainingJob(input, tuningJobArn);
+  }
+
+  /** StopTrainingJob's rules and effect (ResourceNotFound, already Stopping: nothing, not InProgress: ValidationException). */
+  stop(name: string): void {
+    this.stopJob(name);
+  }
+
   /** Boot: a job the previous runtime left InProgress runs again from the beginning (RESTART_MESSAGE); one left Stopping ends Stopped, with its event. */
   async recover(): Promise<void> {
     for (const { value } of this.store.list()) {
@@ -71,7 +107,7 @@ export class TrainingJobs {
       const name = value.describe.TrainingJobName!;
       if (value.describe.TrainingJobStatus === TrainingJobStatus.STOPPING) {
         this.finishTraining(name, TrainingJobStatus.STOPPED, SecondaryStatus.STOPPED, {});
-        await this.publish(name);
+        await this.ended(name);
         continue;
       }
       const now = epochSeconds();
@@ -83,7 +119,19 @@ export class TrainingJobs {
     }
   }
 
-  private async createTrainingJob(input: Record<string, unknown>): Promise<{ TrainingJobArn: string }> {
+  private createTrainingJob(input: Record<string, unknown>, tuningJobArn?: string): { TrainingJobArn: string } {
+    const { describe, tags } = this.parseRequest(input);
+    const name = describe.TrainingJobName!;
+    const arn = describe.TrainingJobArn!;
+    if (this.store.get(nameKey(name))) throw jobExists(arn);
+    this.store.put(nameKey(name), { describe: tuningJobArn ? { ...describe, TuningJobArn: tuningJobArn } : describe });
+    this.deps.tags.put(arn, tags);
+    this.runner.launch('training', name, () => this.runTraining(name));
+    return { TrainingJobArn: arn };
+  }
+
+  /** The record a valid CreateTrainingJob request makes; throws ValidationException naming the field otherwise. */
+  private parseRequest(input: Record<string, unknown>): { describe: TrainingDescribe; tags: Tag[] } {
     const name = requireName(input, 'TrainingJobName');
     const algorithm = optionalObject<Wire<NonNullable<TrainingDescribe['AlgorithmSpecification']>>>(input, 'AlgorithmSpecification');
     if (!algorithm) throw validationError("1 validation error detected: Value at 'algorithmSpecification' failed to satisfy constraint: Member must not be null");
@@ -108,7 +156,6 @@ export class TrainingJobs {
     const stopping = optionalObject<{ MaxRuntimeInSeconds?: number; MaxWaitTimeInSeconds?: number }>(input, 'StoppingCondition');
     const tags = readTags(input);
     const arn = resourceArn(this.deps.ctx, 'training-job', name);
-    if (this.store.get(nameKey(name))) throw jobExists(arn);
     const now = epochSeconds();
     const describe: TrainingDescribe = {
       TrainingJobName: name,
@@ -135,10 +182,7 @@ export class TrainingJobs {
       Environment: environment,
       RetryStrategy: optionalObject(input, 'RetryStrategy'),
     };
-    this.store.put(nameKey(name), { describe });
-    this.deps.tags.put(arn, tags);
-    this.runner.launch('training', name, () => this.runTraining(name));
-    return { TrainingJobArn: arn };
+    return { describe, tags };
   }
 
   private describeTraining(name: string): TrainingDescribe {
@@ -229,7 +273,9 @@ export class TrainingJobs {
           for (const definition of definitions) {
             const match = definition.regex.exec(line);
             const value = match ? Number.parseFloat(match[1] ?? '') : Number.NaN;
-            if (Number.isFinite(value)) metrics.set(definition.name, { Value: value, Timestamp: epochSeconds() });
+            if (!Number.isFinite(value)) continue;
+            metrics.set(definition.name, { Value: value, Timestamp: epochSeconds() });
+            this.observer?.metricReported(job, definition.name, value);
           }
         },
       });
@@ -269,7 +315,13 @@ export class TrainingJobs {
     } finally {
       session.end();
     }
+    await this.ended(name);
+  }
+
+  /** Publishes the job's final state-change event, then tells the observer. */
+  private async ended(name: string): Promise<void> {
     await this.publish(name);
+    this.observer?.trainingEnded(this.store.get(nameKey(name))!.describe);
   }
 
   private async uploadModel(job: TrainingDescribe, paths: TrainingPaths, objects: ObjectStore): Promise<string> {
@@ -290,7 +342,7 @@ export class TrainingJobs {
     });
   }
 
-  private async stopJob(name: string): Promise<Record<string, never>> {
+  private stopJob(name: string): Record<string, never> {
     if (!acceptStop('training', name, this.store.get(nameKey(name))?.describe.TrainingJobStatus)) return {};
     const now = epochSeconds();
     this.update(name, (d) => {
