@@ -1,4 +1,5 @@
 import { InvalidConfigError } from '../../../shared/errors';
+import { cacheKey, keyMaterial } from '../../../shared/pipeline/cache';
 import { analysePipeline } from '../../../shared/pipeline/graph';
 import { resolveJob } from '../../../shared/pipeline/job-requests';
 import { pipelinePolicyIssues } from '../../../shared/pipeline/stage-policy';
@@ -286,6 +287,19 @@ describe('resolveJob for a Transform step', () => {
     await expect(resolveJob('score', config.Steps.score as TransformStep, run.build, { config, parameters: { Payload: 200 }, steps, readJson: () => Promise.resolve(undefined) }, STAGE)).rejects.toThrow(
       'Steps.score.MaxPayloadInMB: must be between 0 and 100, got 200',
     );
+  });
+
+  it('keys the cache on the model\'s and the input\'s content and the job\'s settings, never on S3 locations or names', async () => {
+    const job = await resolve();
+    const key = (hashes: Record<string, string>) => cacheKey('abalone', keyMaterial(job, hashes, 'code-hash-ignored'));
+    const material = keyMaterial(job, { model: 'm1', input: 'i1' }, 'code');
+
+    expect(JSON.stringify(material)).not.toContain('s3://');
+    expect(key({ model: 'm1', input: 'i1' })).toBe(cacheKey('abalone', keyMaterial(job, { model: 'm1', input: 'i1' }, 'other-code')));
+    expect(key({ model: 'm2', input: 'i1' })).not.toBe(key({ model: 'm1', input: 'i1' }));
+    expect(key({ model: 'm1', input: 'i2' })).not.toBe(key({ model: 'm1', input: 'i1' }));
+    const other = await resolve({ BatchStrategy: 'SingleRecord' });
+    expect(cacheKey('abalone', keyMaterial(other, { model: 'm1', input: 'i1' }, 'code'))).not.toBe(key({ model: 'm1', input: 'i1' }));
   });
 
   it('refuses an instance type the stage does not allow', async () => {
