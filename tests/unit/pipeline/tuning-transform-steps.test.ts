@@ -9,7 +9,7 @@ import { shortHash, stageResourcePrefix, transformModelName, tuningJobName } fro
 import type { PipelineConfig, TransformStep, TuningStep } from '../../../shared/schemas/mlops-v2';
 import { parseMlopsConfig } from '../../../shared/schemas/parse-mlops-config';
 import type { StepResult, TransformResult, TuningResult } from '../../../shared/schemas/task-inputs';
-import { IMAGE, pipelineOf, processing, testPolicy, training } from '../../helpers/pipelines';
+import { aslErrors, compile, IMAGE, pipelineOf, processing, TEST_TARGETS, testPolicy, training } from '../../helpers/pipelines';
 import { newRun, preprocessResult, STAGE, trainResult } from '../../helpers/step-tasks';
 
 /** A Tuning step over `prep`'s train output, plus `overrides` (shallow, per section). */
@@ -172,6 +172,30 @@ describe('the graph of Tuning and Transform steps', () => {
 
     expect(issuesOf(steps)).toEqual(['Steps.tune.HyperParameterTuningJobConfig.ParameterRanges.IntegerParameterRanges[0].MaxValue.Get: no parameter "MaxDepth" (parameters: none)']);
     expect(issuesOf(steps, { MaxDepth: { Type: 'Integer', Default: 8 } })).toEqual([]);
+  });
+});
+
+describe('compiling Tuning and Transform steps', () => {
+  it('makes each a start-job task that waits for its token, with the step\'s retries, its result in $.steps', () => {
+    const config = pipelineOf({
+      prep: prep(),
+      tune: tuning({ step: { RetryPolicies: [{ ExceptionType: ['SageMaker.CAPACITY_ERROR'], MaxAttempts: 2 }] } }),
+      score: transform(),
+    });
+    const { definition } = compile(config);
+    const states = definition.States as Record<string, Record<string, unknown>>;
+
+    expect(aslErrors(definition)).toEqual([]);
+    for (const name of ['tune', 'score']) {
+      expect(states[name]).toMatchObject({
+        Type: 'Task',
+        Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+        Parameters: { FunctionName: TEST_TARGETS.startJobFunctionArn, Payload: expect.objectContaining({ 'taskToken.$': '$$.Task.Token' }) },
+        TimeoutSecondsPath: '$.build.taskTimeoutSeconds',
+        ResultPath: `$.steps['${name}']`,
+      });
+    }
+    expect(states.tune!.Retry).toEqual(expect.arrayContaining([expect.objectContaining({ ErrorEquals: ['SageMakerCapacityError'], MaxAttempts: 2 })]));
   });
 });
 
