@@ -104,6 +104,7 @@ function stepUses(name: string, spec: StepSpec): StepUses {
       const def = `${at}.TrainingJobDefinition`;
       integer(`${at}.HyperParameterTuningJobConfig.ResourceLimits.MaxNumberOfTrainingJobs`, config.ResourceLimits.MaxNumberOfTrainingJobs);
       integer(`${at}.HyperParameterTuningJobConfig.ResourceLimits.MaxParallelTrainingJobs`, config.ResourceLimits.MaxParallelTrainingJobs);
+      integer(`${at}.HyperParameterTuningJobConfig.ResourceLimits.MaxRuntimeInSeconds`, config.ResourceLimits.MaxRuntimeInSeconds);
       for (const kind of ['IntegerParameterRanges', 'ContinuousParameterRanges'] as const) {
         config.ParameterRanges[kind].forEach((range, index) => {
           for (const bound of ['MinValue', 'MaxValue'] as const) uses.values.push({ field: `${at}.HyperParameterTuningJobConfig.ParameterRanges.${kind}[${index}].${bound}`, value: range[bound], kind: 'any' });

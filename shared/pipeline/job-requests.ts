@@ -255,6 +255,11 @@ async function tuningJob(step: string, spec: TuningStep, build: BuildContext, ct
   const maxParallel = await resolveInteger(config.ResourceLimits.MaxParallelTrainingJobs, ctx, `${cfg}.ResourceLimits.MaxParallelTrainingJobs`);
   if (maxParallel < 1) throw new InvalidConfigError(`${cfg}.ResourceLimits.MaxParallelTrainingJobs: must be at least 1, got ${maxParallel}`);
   if (maxJobs !== undefined && maxJobs < 1) throw new InvalidConfigError(`${cfg}.ResourceLimits.MaxNumberOfTrainingJobs: must be at least 1, got ${maxJobs}`);
+  // The whole tuning job within the stage's runtime cap: the step's task waits at most that long (plus queueing).
+  const runtimeField = `${cfg}.ResourceLimits.MaxRuntimeInSeconds`;
+  const maxRuntime = (await limit(config.ResourceLimits.MaxRuntimeInSeconds, runtimeField)) ?? stage.maxRuntimeSeconds;
+  const runtimeProblem = maxRuntime < 120 ? `${runtimeField}: must be at least 120, got ${maxRuntime}` : runtimeIssue(runtimeField, maxRuntime, stage);
+  if (runtimeProblem) throw new InvalidConfigError(runtimeProblem);
   const channels = await Promise.all(Object.entries(definition.Channels).map(async ([name, source]) => ({ source, origin: await resolveSource(name, source, ctx, stage, `${def}.Channels.${name}`) })));
   return {
     kind: 'tuning',
@@ -263,7 +268,7 @@ async function tuningJob(step: string, spec: TuningStep, build: BuildContext, ct
       HyperParameterTuningJobConfig: {
         Strategy: config.Strategy,
         HyperParameterTuningJobObjective: config.HyperParameterTuningJobObjective,
-        ResourceLimits: { ...(maxJobs === undefined ? {} : { MaxNumberOfTrainingJobs: maxJobs }), MaxParallelTrainingJobs: maxParallel },
+        ResourceLimits: { ...(maxJobs === undefined ? {} : { MaxNumberOfTrainingJobs: maxJobs }), MaxParallelTrainingJobs: maxParallel, MaxRuntimeInSeconds: maxRuntime },
         ParameterRanges: {
           IntegerParameterRanges: await numeric('IntegerParameterRanges'),
           ContinuousParameterRanges: await numeric('ContinuousParameterRanges'),

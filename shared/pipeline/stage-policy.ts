@@ -121,6 +121,7 @@ export function pipelinePolicyIssues(config: PipelineConfig, policy: StagePolicy
       checkImage(`Steps.${name}.TrainingJobDefinition.AlgorithmSpecification.TrainingImage`, definition.AlgorithmSpecification.TrainingImage);
       checkResources(`Steps.${name}.TrainingJobDefinition.ResourceConfig`, definition.ResourceConfig);
       checkRuntime(`Steps.${name}.TrainingJobDefinition.StoppingCondition.MaxRuntimeInSeconds`, definition.StoppingCondition?.MaxRuntimeInSeconds);
+      checkRuntime(`Steps.${name}.HyperParameterTuningJobConfig.ResourceLimits.MaxRuntimeInSeconds`, spec.HyperParameterTuningJobConfig.ResourceLimits.MaxRuntimeInSeconds);
     } else if (spec.Type === 'Transform') {
       checkImage(`Steps.${name}.Model.Image`, spec.Model.Image);
       checkType(`Steps.${name}.TransformResources.InstanceType`, spec.TransformResources.InstanceType);

@@ -167,6 +167,8 @@ function build() {
         /** Optional for Grid (the grid's size decides). */
         MaxNumberOfTrainingJobs: z.optional(integerField(1, 10_000)),
         MaxParallelTrainingJobs: integerField(1, 100),
+        /** The whole tuning job's limit (all its training jobs); default and maximum: the stage's maxRuntimeSeconds. */
+        MaxRuntimeInSeconds: z.optional(integerField(120, 15_552_000)),
       }),
       ParameterRanges: z.strictObject({
         IntegerParameterRanges: z._default(z.array(numericRange).check(z.maxLength(30)), []),

@@ -184,7 +184,8 @@ describe('startJob: a Tuning step', () => {
       HyperParameterTuningJobConfig: {
         Strategy: 'Bayesian',
         HyperParameterTuningJobObjective: { Type: 'Minimize', MetricName: 'validation:rmse' },
-        ResourceLimits: { MaxNumberOfTrainingJobs: 4, MaxParallelTrainingJobs: 2 },
+        // The whole tuning job within the stage's runtime cap, which bounds the step's wait.
+        ResourceLimits: { MaxNumberOfTrainingJobs: 4, MaxParallelTrainingJobs: 2, MaxRuntimeInSeconds: STAGE.maxRuntimeSeconds },
         ParameterRanges: {
           IntegerParameterRanges: [{ Name: 'max_depth', MinValue: '2', MaxValue: '8', ScalingType: 'Auto' }],
           ContinuousParameterRanges: [{ Name: 'eta', MinValue: '0.05', MaxValue: '0.5', ScalingType: 'Logarithmic' }],

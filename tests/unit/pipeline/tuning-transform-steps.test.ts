@@ -281,6 +281,15 @@ describe('resolveJob for a Tuning step', () => {
     await expect(resolve(tuning({ config: { ParameterRanges: ranges } }))).rejects.toThrow(new InvalidConfigError(message));
   });
 
+  it('bounds the whole tuning job by the stage\'s runtime cap, and refuses a longer MaxRuntimeInSeconds', async () => {
+    await expect(resolve(tuning({ config: { ResourceLimits: { MaxNumberOfTrainingJobs: 4, MaxParallelTrainingJobs: 2, MaxRuntimeInSeconds: 3600 } } }))).resolves.toMatchObject({
+      request: { HyperParameterTuningJobConfig: { ResourceLimits: { MaxNumberOfTrainingJobs: 4, MaxParallelTrainingJobs: 2, MaxRuntimeInSeconds: 3600 } } },
+    });
+    await expect(resolve(tuning({ config: { ResourceLimits: { MaxNumberOfTrainingJobs: 4, MaxParallelTrainingJobs: 2, MaxRuntimeInSeconds: 86_400 } } }))).rejects.toThrow(
+      'Steps.tune.HyperParameterTuningJobConfig.ResourceLimits.MaxRuntimeInSeconds: 86400 s exceeds this stage\'s maximum of 7200 s',
+    );
+  });
+
   it('applies the stage\'s runtime cap to each training job', async () => {
     await expect(resolve(tuning({ definition: { StoppingCondition: { MaxRuntimeInSeconds: 99_999 } } }))).rejects.toThrow(
       'Steps.tune.TrainingJobDefinition.StoppingCondition.MaxRuntimeInSeconds: 99999 s exceeds this stage\'s maximum of 7200 s',
