@@ -9,7 +9,7 @@ import { shortHash, stageResourcePrefix, transformModelName, tuningJobName } fro
 import type { PipelineConfig, TransformStep, TuningStep } from '../../../shared/schemas/mlops-v2';
 import { parseMlopsConfig } from '../../../shared/schemas/parse-mlops-config';
 import type { StepResult, TransformResult, TuningResult } from '../../../shared/schemas/task-inputs';
-import { aslErrors, compile, IMAGE, pipelineOf, processing, TEST_TARGETS, testPolicy, training } from '../../helpers/pipelines';
+import { aslErrors, compile, IMAGE, loadPipeline, pipelineOf, processing, TEST_TARGETS, testPolicy, training } from '../../helpers/pipelines';
 import { newRun, preprocessResult, STAGE, trainResult } from '../../helpers/step-tasks';
 
 /** A Tuning step over `prep`'s train output, plus `overrides` (shallow, per section). */
@@ -176,6 +176,23 @@ describe('the graph of Tuning and Transform steps', () => {
 });
 
 describe('compiling Tuning and Transform steps', () => {
+  it('reads tests/fixtures/pipelines/tune-transform.yaml: tune → score with the best model → evaluate the scores → register the best model', () => {
+    const config = loadPipeline('tune-transform');
+    const { graph, issues } = analysePipeline(config);
+    const compiled = compile(config);
+
+    expect(issues).toEqual([]);
+    expect(aslErrors(compiled.definition)).toEqual([]);
+    expect(Object.fromEntries([...graph.dependencies].map(([step, waits]) => [step, [...waits].sort()]))).toEqual({
+      prep: [],
+      tune: ['prep'],
+      score: ['prep', 'tune'],
+      evaluate: ['prep', 'score', 'tune'],
+      register: ['evaluate', 'tune'],
+    });
+  });
+
+
   it('makes each a start-job task that waits for its token, with the step\'s retries, its result in $.steps', () => {
     const config = pipelineOf({
       prep: prep(),
