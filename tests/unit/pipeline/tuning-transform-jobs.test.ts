@@ -20,12 +20,12 @@ import {
   TrainingJobStatus,
   TransformJobStatus,
 } from '@aws-sdk/client-sagemaker';
-import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ExecutionStatus, SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 
 import type { JobToken } from '../../../shared/aws/dynamodb';
-import { settleJob, startJob, stopRunJobs, transformOutcome, tuningOutcome } from '../../../shared/pipeline/jobs';
+import { reconcileJobs, settleJob, startJob, stopRunJobs, transformOutcome, tuningOutcome } from '../../../shared/pipeline/jobs';
 import { jobName, SAGEMAKER_NAME, transformModelName, tuningJobName } from '../../../shared/naming';
 import type { PipelineConfig } from '../../../shared/schemas/mlops-v2';
 import type { StepResult } from '../../../shared/schemas/task-inputs';
@@ -438,5 +438,25 @@ describe('stopRunJobs', () => {
 
     expect(sagemaker).toHaveReceivedCommandWith(StopHyperParameterTuningJobCommand, { HyperParameterTuningJobName: tuningName() });
     expect(sagemaker).not.toHaveReceivedCommand(StopTransformJobCommand);
+  });
+});
+
+describe('reconcileJobs', () => {
+  it('settles a tuning job whose event was lost, and stops a transform job still running for a run that ended', async () => {
+    const artifacts = `${run.prefix}tune/${bestName()}/output/model.tar.gz`;
+    store.put(artifacts, 'the best model');
+    tokens.items.set(tuningName(), { ...token({}) });
+    tokens.items.set(transformName(), { ...token({ jobName: transformName(), kind: 'transform', step: 'score', taskToken: 'other-token' }) });
+    sagemaker.on(DescribeHyperParameterTuningJobCommand).resolves(tuningJob());
+    sagemaker.on(DescribeTrainingJobCommand, { TrainingJobName: bestName() }).resolves({ TrainingJobName: bestName(), ModelArtifacts: { S3ModelArtifacts: artifacts } });
+    sagemaker.on(DescribeTransformJobCommand).resolves(transformJob({ TransformJobStatus: TransformJobStatus.IN_PROGRESS }));
+    sagemaker.on(StopTransformJobCommand).resolves({});
+    sfn.on(DescribeExecutionCommand).resolves({ executionArn: run.executionArn, status: ExecutionStatus.ABORTED });
+
+    await expect(reconcileJobs(TABLES, 120, NOW)).resolves.toEqual({ checked: 2, settled: 1, running: 0, abandoned: 0, stopped: 1 });
+
+    expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: TASK_TOKEN });
+    expect(sagemaker).toHaveReceivedCommandWith(StopTransformJobCommand, { TransformJobName: transformName() });
+    expect(tokens.items.size).toBe(0);
   });
 });
