@@ -424,8 +424,10 @@ async function stopOrphanedJob(token: JobToken): Promise<boolean> {
 
 /** Stops the SageMaker job a token waits on; false for an endpoint token (no job). Idempotent (shared/aws/sagemaker.ts). */
 async function stopTokenJob(token: JobToken): Promise<boolean> {
-  if (token.kind === 'endpoint') return false;
-  await KINDS[token.kind].stop(token.jobName);
+  // A token of a kind this code does not know (written by a newer version) has no job it can stop.
+  const operations = token.kind === 'endpoint' ? undefined : KINDS[token.kind];
+  if (!operations) return false;
+  await operations.stop(token.jobName);
   return true;
 }
 
@@ -442,8 +444,8 @@ export async function stopRunJobs(executionArn: string, tokenTable: string): Pro
   for (const token of await listJobTokens(tokenTable)) {
     if (token.executionArn !== executionArn || token.kind === 'endpoint') continue;
     // InProgress only: a job already Stopping needs no second stop.
-    const operations = KINDS[token.kind];
-    if ((await operations.status(token.jobName)) !== operations.inProgress) continue;
+    const operations = KINDS[token.kind] as JobKindOperations | undefined;
+    if (!operations || (await operations.status(token.jobName)) !== operations.inProgress) continue;
     if (await stopTokenJob(token)) stopped.push(token.jobName);
   }
   return { stopped };
