@@ -1,5 +1,5 @@
 import { CloudWatchLogsClient, FilterLogEventsCommand, type FilterLogEventsCommandInput } from '@aws-sdk/client-cloudwatch-logs';
-import { DescribeProcessingJobCommand, DescribeTrainingJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { DescribeProcessingJobCommand, DescribeTrainingJobCommand, DescribeTransformJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { DescribeExecutionCommand, ExecutionStatus, type HistoryEvent, HistoryEventType, SFNClient } from '@aws-sdk/client-sfn';
 
 import { jobName } from '../shared/naming';
@@ -21,6 +21,7 @@ export function logPlaces(name: string): { logGroupName: string; logStreamNamePr
   return [
     { logGroupName: '/aws/sagemaker/TrainingJobs', logStreamNamePrefix: `${name}/` },
     { logGroupName: '/aws/sagemaker/ProcessingJobs', logStreamNamePrefix: `${name}/` },
+    { logGroupName: '/aws/sagemaker/TransformJobs', logStreamNamePrefix: `${name}/` },
     { logGroupName: `/aws/sagemaker/Endpoints/${name}` },
   ];
 }
@@ -70,6 +71,7 @@ async function jobRuns(sageMaker: SageMakerClient, name: string): Promise<boolea
   for (const describe of [
     async () => (await sageMaker.send(new DescribeTrainingJobCommand({ TrainingJobName: name }))).TrainingJobStatus,
     async () => (await sageMaker.send(new DescribeProcessingJobCommand({ ProcessingJobName: name }))).ProcessingJobStatus,
+    async () => (await sageMaker.send(new DescribeTransformJobCommand({ TransformJobName: name }))).TransformJobStatus,
   ]) {
     try {
       const status = await describe();

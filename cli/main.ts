@@ -54,6 +54,10 @@ export function describeEvent(event: EventBridgeEvent): string | undefined {
       return `job       ${text('ProcessingJobName')} ${text('ProcessingJobStatus')}${text('FailureReason') ? ` — ${text('FailureReason')}` : ''}`;
     case 'SageMaker Training Job State Change':
       return `job       ${text('TrainingJobName')} ${text('TrainingJobStatus')}${text('FailureReason') ? ` — ${text('FailureReason')}` : ''}`;
+    case 'SageMaker HyperParameter Tuning Job State Change':
+      return `tuning    ${text('HyperParameterTuningJobName')} ${text('HyperParameterTuningJobStatus')}${text('FailureReason') ? ` — ${text('FailureReason')}` : ''}`;
+    case 'SageMaker Transform Job State Change':
+      return `transform ${text('TransformJobName')} ${text('TransformJobStatus')}${text('FailureReason') ? ` — ${text('FailureReason')}` : ''}`;
     case 'SageMaker Model Package State Change':
       return `model     ${text('ModelPackageGroupName')}/${String(detail.ModelPackageVersion ?? '')} ${text('ModelApprovalStatus')}`;
     case 'SageMaker Endpoint State Change':

@@ -119,6 +119,19 @@ module.exports = {
     if (outputKey) kmsKeyCondition(condition, 'sagemaker:OutputKmsKey', outputKey);
     return condition;
   },
+  /**
+   * IAM Condition for CreateTransformJob: the stage's instance types always, its KMS keys when it sets
+   * them. The service authorization reference lists no runtime, network isolation or VPC key for
+   * this action (a transform job runs in its model's network: CreateModel).
+   */
+  transformJobConditions: async ({ resolveVariable }) => {
+    const condition = { 'ForAllValues:StringEquals': { 'sagemaker:InstanceTypes': await list(resolveVariable, 'allowedInstanceTypes') } };
+    const volumeKey = String((await resolveVariable('param:volumeKmsKeyId')) ?? '').trim();
+    const outputKey = String((await resolveVariable('param:outputKmsKeyId')) ?? '').trim();
+    if (volumeKey) kmsKeyCondition(condition, 'sagemaker:VolumeKmsKey', volumeKey);
+    if (outputKey) kmsKeyCondition(condition, 'sagemaker:OutputKmsKey', outputKey);
+    return condition;
+  },
   /** The stage's VPC subnets / security groups joined with commas; '' when none. */
   vpcSubnetList: async ({ resolveVariable }) => (await optionalList(resolveVariable, 'vpcSubnets')).join(','),
   vpcSecurityGroupList: async ({ resolveVariable }) => (await optionalList(resolveVariable, 'vpcSecurityGroups')).join(','),

@@ -7,7 +7,7 @@ import { logger } from '../shared/logger';
 import { rejectInvalidInput } from '../shared/middleware/reject-invalid-input';
 import { parseJobStateChange } from '../shared/schemas/events';
 
-/** EventBridge `SageMaker Training/Processing Job State Change` → settle the task token waiting on that job. */
+/** EventBridge `SageMaker Training/Processing/HyperParameter Tuning/Transform Job State Change` → settle the task token waiting on that job. */
 const env = loadConfig('JOB_TOKEN_TABLE', 'STEP_CACHE_TABLE', 'DEAD_LETTER_QUEUE_URL');
 
 /** Statuses after which a job never changes again; other events are only progress. */

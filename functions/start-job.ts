@@ -7,7 +7,7 @@ import { startJob } from '../shared/pipeline/jobs';
 import { parseEvent } from '../shared/schemas/events';
 import { startJobInputSchema } from '../shared/schemas/task-inputs';
 
-/** Step Functions `lambda:invoke.waitForTaskToken` task of a Processing or Training step: reuse a result, or start the SageMaker job and park the token. */
+/** Step Functions `lambda:invoke.waitForTaskToken` task of a Processing, Training, Tuning or Transform step: reuse a result, or start the SageMaker job and park the token. */
 const env = loadConfig('MODEL_PACKAGE_GROUP_PREFIX', 'ARTIFACTS_BUCKET', 'MAX_RUNTIME_SECONDS', 'ALLOWED_INSTANCE_TYPES', 'MAX_INSTANCE_COUNT', 'MAX_VOLUME_SIZE_GB', 'JOB_TOKEN_TABLE', 'STEP_CACHE_TABLE');
 const isolation = loadIsolation();
 const roles = loadExecutionRoles();

@@ -1,8 +1,10 @@
 import type {
   CreateEndpointConfigCommandInput,
+  CreateHyperParameterTuningJobCommandInput,
   CreateModelCommandInput,
   CreateProcessingJobCommandInput,
   CreateTrainingJobCommandInput,
+  CreateTransformJobCommandInput,
 } from '@aws-sdk/client-sagemaker';
 
 /**
@@ -36,6 +38,33 @@ export function isolateTrainingJob(request: CreateTrainingJobCommandInput, isola
     ...(vpc ? { VpcConfig: vpc } : {}),
     ...(volumeKmsKeyId && request.ResourceConfig ? { ResourceConfig: { ...request.ResourceConfig, VolumeKmsKeyId: volumeKmsKeyId } } : {}),
     ...(outputKmsKeyId && request.OutputDataConfig ? { OutputDataConfig: { ...request.OutputDataConfig, KmsKeyId: outputKmsKeyId } } : {}),
+  };
+}
+
+/** A CreateHyperParameterTuningJob request under the stage's settings: its training definition isolated as a training job is. */
+export function isolateTuningJob(request: CreateHyperParameterTuningJobCommandInput, isolation: StageIsolation): CreateHyperParameterTuningJobCommandInput {
+  const definition = request.TrainingJobDefinition;
+  if (!definition) return request;
+  const { networkIsolation, vpc, volumeKmsKeyId, outputKmsKeyId } = isolation;
+  return {
+    ...request,
+    TrainingJobDefinition: {
+      ...definition,
+      ...(networkIsolation ? { EnableNetworkIsolation: true } : {}),
+      ...(vpc ? { VpcConfig: vpc } : {}),
+      ...(volumeKmsKeyId && definition.ResourceConfig ? { ResourceConfig: { ...definition.ResourceConfig, VolumeKmsKeyId: volumeKmsKeyId } } : {}),
+      ...(outputKmsKeyId && definition.OutputDataConfig ? { OutputDataConfig: { ...definition.OutputDataConfig, KmsKeyId: outputKmsKeyId } } : {}),
+    },
+  };
+}
+
+/** A CreateTransformJob request under the stage's settings: its volumes' key and its output's (network and VPC are the model's: isolateModel). */
+export function isolateTransformJob(request: CreateTransformJobCommandInput, isolation: StageIsolation): CreateTransformJobCommandInput {
+  const { volumeKmsKeyId, outputKmsKeyId } = isolation;
+  return {
+    ...request,
+    ...(volumeKmsKeyId && request.TransformResources ? { TransformResources: { ...request.TransformResources, VolumeKmsKeyId: volumeKmsKeyId } } : {}),
+    ...(outputKmsKeyId && request.TransformOutput ? { TransformOutput: { ...request.TransformOutput, KmsKeyId: outputKmsKeyId } } : {}),
   };
 }
 

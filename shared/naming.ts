@@ -110,6 +110,45 @@ export function jobName(stagePrefix: string, repository: string, step: string, e
   return `${stage}${repo}-${stepSlug}${suffix}`;
 }
 
+/** SageMaker's limit for HyperParameterTuningJobName. */
+const TUNING_JOB_NAME_MAX = 32;
+
+/**
+ * HyperParameterTuningJobName for one attempt of a Tuning step of one build execution:
+ * `<stage resource prefix><base-36 hash>` (e.g. `sluice-dev--k3x9q0f1m2a7pz4c`), `-<attempt>` after
+ * the first, at most 32 characters (SageMaker's limit), lower case. The hash covers the repository,
+ * the execution and the step, so a repeated task finds its job and the name stays under the stage's
+ * job prefix (IAM, the job-state rule); the training jobs SageMaker launches for it
+ * (`<name>-<NNN>-<8 hex>`) do too. Throws Error when the stage prefix leaves no room for an
+ * 8-character hash. Pure.
+ */
+export function tuningJobName(stagePrefix: string, repository: string, step: string, executionArn: string, attempt = 1): string {
+  const stage = stageResourcePrefix(stagePrefix).toLowerCase();
+  const suffix = attempt > 1 ? `-${attempt}` : '';
+  const room = Math.min(16, TUNING_JOB_NAME_MAX - stage.length - suffix.length);
+  if (room < 8) throw new Error(`stage prefix "${stage}" is too long for tuning job names (at most ${TUNING_JOB_NAME_MAX} characters with an 8-character hash)`);
+  const digest = createHash('sha256').update([repository, executionArn, step].join('\u0000')).digest();
+  const hash = BigInt(`0x${digest.subarray(0, 16).toString('hex')}`).toString(36).padStart(room, '0').slice(-room);
+  return `${stage}${hash}${suffix}`;
+}
+
+/**
+ * The SageMaker model a Transform step's job runs: `<stage resource prefix><repository>-<12 hex>-<step>`,
+ * `-<attempt>` after the first, at most 63 characters, lower case, deterministic from the
+ * repository, execution, step and attempt (describe before create finds it again). The hash comes
+ * right after the repository, so no such name starts with a deploy model's `<group>-v` prefix
+ * (hex has no `v`) and deploy cleanup never lists one. Pure.
+ */
+export function transformModelName(stagePrefix: string, repository: string, step: string, executionArn: string, attempt = 1): string {
+  const stage = stageResourcePrefix(stagePrefix).toLowerCase();
+  const hash = shortHash([repository, executionArn, step, 'transform-model'], 12);
+  const suffix = attempt > 1 ? `-${attempt}` : '';
+  const room = SAGEMAKER_NAME_MAX - stage.length - hash.length - suffix.length - 2;
+  const stepSlug = toSageMakerSlug(step.toLowerCase(), Math.min(24, room - 1));
+  const repo = toSageMakerSlug(repository.toLowerCase(), room - stepSlug.length);
+  return `${stage}${repo}-${hash}-${stepSlug}${suffix}`;
+}
+
 /**
  * The start of every name a stage gives its SageMaker resources: `<service>-<stage>--`. The `--`
  * ends the stage (stage names hold single hyphens only: shared/config.ts), so stage `dev`'s names

@@ -13,7 +13,7 @@ const client = /* @__PURE__ */ DynamoDBDocumentClient.from(new DynamoDBClient({}
  */
 export interface JobToken {
   jobName: string;
-  kind: 'training' | 'processing' | 'endpoint';
+  kind: 'training' | 'processing' | 'tuning' | 'transform' | 'endpoint';
   taskToken: string;
   executionArn: string;
   step: string;

@@ -10,13 +10,21 @@ import {
   CreateModelPackageGroupCommand,
   CreateProcessingJobCommand,
   type CreateProcessingJobCommandInput,
+  CreateHyperParameterTuningJobCommand,
+  type CreateHyperParameterTuningJobCommandInput,
   CreateTrainingJobCommand,
   type CreateTrainingJobCommandInput,
+  CreateTransformJobCommand,
+  type CreateTransformJobCommandInput,
   DeleteEndpointCommand,
   DeleteEndpointConfigCommand,
   DeleteModelCommand,
   DescribeEndpointCommand,
   type DescribeEndpointCommandOutput,
+  DescribeHyperParameterTuningJobCommand,
+  type DescribeHyperParameterTuningJobCommandOutput,
+  DescribeModelCommand,
+  type DescribeModelCommandOutput,
   DescribeModelPackageCommand,
   type DescribeModelPackageCommandOutput,
   DescribeModelPackageGroupCommand,
@@ -24,14 +32,18 @@ import {
   type DescribeProcessingJobCommandOutput,
   DescribeTrainingJobCommand,
   type DescribeTrainingJobCommandOutput,
+  DescribeTransformJobCommand,
+  type DescribeTransformJobCommandOutput,
   ListEndpointConfigsCommand,
   ListModelPackagesCommand,
   ListModelsCommand,
   ListTagsCommand,
   ModelApprovalStatus,
   SageMakerClient,
+  StopHyperParameterTuningJobCommand,
   StopProcessingJobCommand,
   StopTrainingJobCommand,
+  StopTransformJobCommand,
   type Tag,
   UpdateEndpointCommand,
   type UpdateEndpointCommandInput,
@@ -116,6 +128,78 @@ export async function stopProcessingJob(name: string): Promise<void> {
   } catch (error) {
     if (notRunning(error)) return;
     throw classifyAwsError(error, `StopProcessingJob ${name}`);
+  }
+}
+
+/** Creates a hyperparameter tuning job. Idempotent: an existing job of that name counts as created. Throws RetryableError on throttling, SageMakerResourceLimitError on an account limit. */
+export async function createHyperParameterTuningJob(input: CreateHyperParameterTuningJobCommandInput): Promise<void> {
+  try {
+    await client.send(new CreateHyperParameterTuningJobCommand(input));
+  } catch (error) {
+    if (alreadyExists(error)) return;
+    if (isAwsError(error, 'ResourceLimitExceeded')) throw new SageMakerResourceLimitError(`CreateHyperParameterTuningJob ${input.HyperParameterTuningJobName}: ${(error as Error).message}`, { cause: error });
+    throw classifyAwsError(error, `CreateHyperParameterTuningJob ${input.HyperParameterTuningJobName}`);
+  }
+}
+
+/** Describes a hyperparameter tuning job; undefined when it does not exist. Throws RetryableError on throttling. Read-only. */
+export async function describeHyperParameterTuningJob(name: string): Promise<DescribeHyperParameterTuningJobCommandOutput | undefined> {
+  try {
+    return await client.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: name }));
+  } catch (error) {
+    if (notFound(error)) return undefined;
+    throw classifyAwsError(error, `DescribeHyperParameterTuningJob ${name}`);
+  }
+}
+
+/** Stops a hyperparameter tuning job (and so its training jobs). Idempotent: a job that no longer runs is left as it is. Throws RetryableError on throttling. */
+export async function stopHyperParameterTuningJob(name: string): Promise<void> {
+  try {
+    await client.send(new StopHyperParameterTuningJobCommand({ HyperParameterTuningJobName: name }));
+  } catch (error) {
+    if (notRunning(error)) return;
+    throw classifyAwsError(error, `StopHyperParameterTuningJob ${name}`);
+  }
+}
+
+/** Creates a transform job. Idempotent: an existing job of that name counts as created. Throws RetryableError on throttling, SageMakerResourceLimitError on an account limit. */
+export async function createTransformJob(input: CreateTransformJobCommandInput): Promise<void> {
+  try {
+    await client.send(new CreateTransformJobCommand(input));
+  } catch (error) {
+    if (alreadyExists(error)) return;
+    if (isAwsError(error, 'ResourceLimitExceeded')) throw new SageMakerResourceLimitError(`CreateTransformJob ${input.TransformJobName}: ${(error as Error).message}`, { cause: error });
+    throw classifyAwsError(error, `CreateTransformJob ${input.TransformJobName}`);
+  }
+}
+
+/** Describes a transform job; undefined when it does not exist. Throws RetryableError on throttling. Read-only. */
+export async function describeTransformJob(name: string): Promise<DescribeTransformJobCommandOutput | undefined> {
+  try {
+    return await client.send(new DescribeTransformJobCommand({ TransformJobName: name }));
+  } catch (error) {
+    if (notFound(error)) return undefined;
+    throw classifyAwsError(error, `DescribeTransformJob ${name}`);
+  }
+}
+
+/** Stops a transform job. Idempotent: a job that no longer runs is left as it is. Throws RetryableError on throttling. */
+export async function stopTransformJob(name: string): Promise<void> {
+  try {
+    await client.send(new StopTransformJobCommand({ TransformJobName: name }));
+  } catch (error) {
+    if (notRunning(error)) return;
+    throw classifyAwsError(error, `StopTransformJob ${name}`);
+  }
+}
+
+/** Describes a model; undefined when it does not exist. Throws RetryableError on throttling. Read-only. */
+export async function describeModel(name: string): Promise<DescribeModelCommandOutput | undefined> {
+  try {
+    return await client.send(new DescribeModelCommand({ ModelName: name }));
+  } catch (error) {
+    if (notFound(error)) return undefined;
+    throw classifyAwsError(error, `DescribeModel ${name}`);
   }
 }
 

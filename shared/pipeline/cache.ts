@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 
+import type { Channel } from '@aws-sdk/client-sagemaker';
+
 import { type CacheEntry, getCacheEntry, putCacheEntry } from '../aws/dynamodb';
 import { getObjectText, listObjects, parseS3Uri } from '../aws/s3';
 import { InvalidConfigError } from '../errors';
@@ -83,15 +85,47 @@ export function keyMaterial(job: ResolvedJob, inputHashes: Record<string, string
       Outputs: (ProcessingOutputConfig?.Outputs ?? []).map((output) => ({ name: output.OutputName, localPath: output.S3Output?.LocalPath })),
     };
   }
+  const channels = (config: readonly Channel[] | undefined) => (config ?? []).map((channel) => ({ name: channel.ChannelName, contentType: channel.ContentType, content: inputHashes[channel.ChannelName ?? ''] }));
+  const withoutRunSpecific = (hyperParameters: Record<string, string> | undefined) => {
+    const { sagemaker_submit_directory: _runSpecific, ...rest } = hyperParameters ?? {};
+    return rest;
+  };
+  if (job.kind === 'tuning') {
+    const { HyperParameterTuningJobConfig, TrainingJobDefinition } = job.request;
+    return {
+      kind: job.kind,
+      HyperParameterTuningJobConfig,
+      AlgorithmSpecification: TrainingJobDefinition?.AlgorithmSpecification,
+      StaticHyperParameters: withoutRunSpecific(TrainingJobDefinition?.StaticHyperParameters),
+      ResourceConfig: TrainingJobDefinition?.ResourceConfig,
+      Environment: TrainingJobDefinition?.Environment,
+      Channels: channels(TrainingJobDefinition?.InputDataConfig),
+      code,
+    };
+  }
+  if (job.kind === 'transform') {
+    // The model's image, environment and artifacts' content; the job's settings without its S3 locations. No code: a transform runs none of the commit.
+    const { TransformInput, TransformOutput, TransformResources, BatchStrategy, MaxPayloadInMB, MaxConcurrentTransforms, Environment } = job.request;
+    return {
+      kind: job.kind,
+      Model: { Image: job.model.PrimaryContainer?.Image, Environment: job.model.PrimaryContainer?.Environment, content: inputHashes.model },
+      Input: { ContentType: TransformInput?.ContentType, SplitType: TransformInput?.SplitType, CompressionType: TransformInput?.CompressionType, content: inputHashes.input },
+      Output: { Accept: TransformOutput?.Accept, AssembleWith: TransformOutput?.AssembleWith },
+      TransformResources,
+      BatchStrategy,
+      MaxPayloadInMB,
+      MaxConcurrentTransforms,
+      Environment,
+    };
+  }
   const { AlgorithmSpecification, HyperParameters, ResourceConfig, Environment, InputDataConfig } = job.request;
-  const { sagemaker_submit_directory: _runSpecific, ...hyperParameters } = HyperParameters ?? {};
   return {
     kind: job.kind,
     AlgorithmSpecification,
-    HyperParameters: hyperParameters,
+    HyperParameters: withoutRunSpecific(HyperParameters),
     ResourceConfig,
     Environment,
-    Channels: (InputDataConfig ?? []).map((channel) => ({ name: channel.ChannelName, contentType: channel.ContentType, content: inputHashes[channel.ChannelName ?? ''] })),
+    Channels: channels(InputDataConfig),
     code,
   };
 }
@@ -128,6 +162,8 @@ export async function readManifest(uri: string): Promise<SourceManifest> {
 /** The content hashes a job result records for its outputs. Throws RetryableError on throttling. */
 export async function outputHashes(result: JobResult): Promise<JobResult> {
   if (result.Type === 'Training') return { ...result, ModelArtifactsHash: await contentHash(result.ModelArtifacts) };
+  if (result.Type === 'Tuning') return { ...result, BestTrainingJob: { ...result.BestTrainingJob, ModelArtifactsHash: await contentHash(result.BestTrainingJob.ModelArtifacts) } };
+  if (result.Type === 'Transform') return { ...result, OutputHash: await contentHash(result.Output) };
   const hashes: Record<string, string> = {};
   for (const [name, uri] of Object.entries(result.Outputs)) hashes[name] = await contentHash(uri);
   return { ...result, OutputHashes: hashes };
@@ -136,6 +172,11 @@ export async function outputHashes(result: JobResult): Promise<JobResult> {
 /** True when what a cached result points at is still there, unchanged. Throws RetryableError on throttling. */
 async function stillThere(result: JobResult): Promise<boolean> {
   if (result.Type === 'Training') return result.ModelArtifactsHash !== undefined && (await contentHash(result.ModelArtifacts)) === result.ModelArtifactsHash;
+  if (result.Type === 'Tuning') {
+    const best = result.BestTrainingJob;
+    return best.ModelArtifactsHash !== undefined && (await contentHash(best.ModelArtifacts)) === best.ModelArtifactsHash;
+  }
+  if (result.Type === 'Transform') return result.OutputHash !== undefined && (await contentHash(result.Output)) === result.OutputHash;
   for (const [name, uri] of Object.entries(result.Outputs)) {
     if (result.OutputHashes[name] === undefined || (await contentHash(uri)) !== result.OutputHashes[name]) return false;
   }

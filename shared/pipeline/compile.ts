@@ -7,7 +7,7 @@ import type { Branch, PipelineGraph } from './graph';
  * Compiles a pipeline into its own Step Functions state machine (Amazon States Language, JSONPath).
  *
  * The run announces itself, snapshots the commit's source (`Source snapshot`), then runs the steps.
- * Every step is a state named after it: job steps (Processing, Training) are
+ * Every step is a state named after it: job steps (Processing, Training, Tuning, Transform) are
  * `lambda:invoke.waitForTaskToken` tasks that start-job starts and SageMaker's state-change event
  * completes; a Condition is a task that evaluates it and a Choice (`<name> ?`) into its branches;
  * a Fail step is a task that builds its message and a Fail state (`<name> failed`); a
@@ -258,6 +258,8 @@ class Emitter {
     switch (spec.Type) {
       case 'Processing':
       case 'Training':
+      case 'Tuning':
+      case 'Transform':
         return this.add(name, {
           Type: 'Task',
           Comment: `${spec.Type} step: start-job starts the SageMaker job (or reuses a cached result) and SageMaker's state-change event completes the task.`,

@@ -1,4 +1,4 @@
-import type { InputSource, ParameterType, PipelineConfig, StepSpec } from '../schemas/mlops-v2';
+import type { InputSource, ParameterType, PipelineConfig, StepSpec, TuningStep } from '../schemas/mlops-v2';
 import { FROM_REF, isGet, isJoin, isJsonGet } from '../schemas/patterns';
 import type { Condition, Value } from '../schemas/pipeline-values';
 
@@ -98,6 +98,41 @@ function stepUses(name: string, spec: StepSpec): StepUses {
       sourceUses(`${at}.Channels`, spec.Channels, uses);
       break;
     }
+    case 'Tuning': {
+      const config = spec.HyperParameterTuningJobConfig;
+      const definition = spec.TrainingJobDefinition;
+      const def = `${at}.TrainingJobDefinition`;
+      integer(`${at}.HyperParameterTuningJobConfig.ResourceLimits.MaxNumberOfTrainingJobs`, config.ResourceLimits.MaxNumberOfTrainingJobs);
+      integer(`${at}.HyperParameterTuningJobConfig.ResourceLimits.MaxParallelTrainingJobs`, config.ResourceLimits.MaxParallelTrainingJobs);
+      integer(`${at}.HyperParameterTuningJobConfig.ResourceLimits.MaxRuntimeInSeconds`, config.ResourceLimits.MaxRuntimeInSeconds);
+      for (const kind of ['IntegerParameterRanges', 'ContinuousParameterRanges'] as const) {
+        config.ParameterRanges[kind].forEach((range, index) => {
+          for (const bound of ['MinValue', 'MaxValue'] as const) uses.values.push({ field: `${at}.HyperParameterTuningJobConfig.ParameterRanges.${kind}[${index}].${bound}`, value: range[bound], kind: 'any' });
+        });
+      }
+      text(`${def}.AlgorithmSpecification.TrainingImage`, definition.AlgorithmSpecification.TrainingImage);
+      Object.entries(definition.StaticHyperParameters).forEach(([key, value]) => uses.values.push({ field: `${def}.StaticHyperParameters.${key}`, value, kind: 'any' }));
+      text(`${def}.ResourceConfig.InstanceType`, definition.ResourceConfig.InstanceType);
+      integer(`${def}.ResourceConfig.InstanceCount`, definition.ResourceConfig.InstanceCount);
+      integer(`${def}.ResourceConfig.VolumeSizeInGB`, definition.ResourceConfig.VolumeSizeInGB);
+      integer(`${def}.StoppingCondition.MaxRuntimeInSeconds`, definition.StoppingCondition?.MaxRuntimeInSeconds);
+      environment(`${def}.Environment`, definition.Environment);
+      sourceUses(`${def}.Channels`, definition.Channels, uses);
+      break;
+    }
+    case 'Transform': {
+      const [, modelStep = '', modelOutput = ''] = FROM_REF.exec(spec.Model.ModelData.From) ?? [];
+      uses.froms.push({ field: `${at}.Model.ModelData.From`, step: modelStep, output: modelOutput });
+      text(`${at}.Model.Image`, spec.Model.Image);
+      environment(`${at}.Model.Environment`, spec.Model.Environment);
+      sourceUses(`${at}.TransformInput`, { DataSource: spec.TransformInput.DataSource }, uses);
+      text(`${at}.TransformResources.InstanceType`, spec.TransformResources.InstanceType);
+      integer(`${at}.TransformResources.InstanceCount`, spec.TransformResources.InstanceCount);
+      integer(`${at}.MaxPayloadInMB`, spec.MaxPayloadInMB);
+      integer(`${at}.MaxConcurrentTransforms`, spec.MaxConcurrentTransforms);
+      environment(`${at}.Environment`, spec.Environment);
+      break;
+    }
     case 'Condition':
       uses.conditions.push({ field: `${at}.Condition`, condition: spec.Condition });
       break;
@@ -148,6 +183,14 @@ export function propertyType(spec: StepSpec, path: string): ValueType | undefine
       const metric = /^FinalMetricDataList\['([^']+)'\]\.Value$/.exec(path)?.[1];
       return metric !== undefined && (spec.AlgorithmSpecification.MetricDefinitions ?? []).some((definition) => definition.Name === metric) ? 'Float' : undefined;
     }
+    case 'Tuning': {
+      if (['HyperParameterTuningJobName', 'HyperParameterTuningJobArn', 'BestTrainingJob.TrainingJobName', 'BestTrainingJob.ModelArtifacts.S3ModelArtifacts'].includes(path)) return 'String';
+      if (path === 'BestTrainingJob.FinalHyperParameterTuningJobObjectiveMetric.Value') return 'Float';
+      const tuned = /^BestTrainingJob\.TunedHyperParameters\['([^']+)'\]$/.exec(path)?.[1];
+      return tuned !== undefined && tunedNames(spec).includes(tuned) ? 'String' : undefined;
+    }
+    case 'Transform':
+      return ['TransformJobName', 'TransformJobArn', 'TransformOutput.S3OutputPath'].includes(path) ? 'String' : undefined;
     case 'RegisterModel':
       return path === 'ModelPackageArn' ? 'String' : undefined;
     case 'Condition':
@@ -157,13 +200,54 @@ export function propertyType(spec: StepSpec, path: string): ValueType | undefine
   }
 }
 
-/** The properties of a step type, for error messages. */
+/** The hyperparameters a Tuning step tunes, in the order its ranges list them. Pure. */
+export function tunedNames(spec: TuningStep): string[] {
+  const ranges = spec.HyperParameterTuningJobConfig.ParameterRanges;
+  return [...ranges.IntegerParameterRanges, ...ranges.ContinuousParameterRanges, ...ranges.CategoricalParameterRanges].map((range) => range.Name);
+}
+
+/** A Tuning step's own rules: the objective among the metrics, tuned names tuned once and not also static. Pure; appends issues. */
+function tuningIssues(name: string, spec: TuningStep, issues: string[]): void {
+  const at = `Steps.${name}`;
+  const config = spec.HyperParameterTuningJobConfig;
+  const metrics = spec.TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions.map((metric) => metric.Name);
+  const objective = config.HyperParameterTuningJobObjective.MetricName;
+  if (!metrics.includes(objective)) {
+    issues.push(`${at}.HyperParameterTuningJobConfig.HyperParameterTuningJobObjective.MetricName: "${objective}" is not among TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions (metrics: ${metrics.join(', ')})`);
+  }
+  const tuned = tunedNames(spec);
+  if (tuned.length === 0) issues.push(`${at}.HyperParameterTuningJobConfig.ParameterRanges: needs at least one range to tune`);
+  if (tuned.length > 30) issues.push(`${at}.HyperParameterTuningJobConfig.ParameterRanges: tunes ${tuned.length} hyperparameters; SageMaker tunes at most 30`);
+  const duplicate = tuned.find((tunedName, index) => tuned.indexOf(tunedName) !== index);
+  if (duplicate !== undefined) issues.push(`${at}.HyperParameterTuningJobConfig.ParameterRanges: "${duplicate}" has more than one range`);
+  for (const tunedName of tuned) {
+    if (Object.hasOwn(spec.TrainingJobDefinition.StaticHyperParameters, tunedName)) {
+      issues.push(`${at}.TrainingJobDefinition.StaticHyperParameters.${tunedName}: "${tunedName}" is tuned (ParameterRanges) and cannot also be static`);
+    }
+  }
+  const ranges = config.ParameterRanges;
+  if (config.Strategy === 'Grid' && (ranges.IntegerParameterRanges.length > 0 || ranges.ContinuousParameterRanges.length > 0)) {
+    issues.push(`${at}.HyperParameterTuningJobConfig.Strategy: Grid searches categorical ranges only (CategoricalParameterRanges)`);
+  }
+  if (config.Strategy !== 'Grid' && config.ResourceLimits.MaxNumberOfTrainingJobs === undefined) {
+    issues.push(`${at}.HyperParameterTuningJobConfig.ResourceLimits.MaxNumberOfTrainingJobs: required unless Strategy is Grid`);
+  }
+  if (config.Strategy === 'Hyperband' && config.TrainingJobEarlyStoppingType === 'Auto') {
+    issues.push(`${at}.HyperParameterTuningJobConfig.TrainingJobEarlyStoppingType: Hyperband stops trials early by itself; leave it Off`);
+  }
+}
+
+/** The properties of a step type, for error messages. *//** The properties of a step type, for error messages. */
 function propertyHelp(spec: StepSpec): string {
   switch (spec.Type) {
     case 'Processing':
       return `ProcessingJobName, ProcessingJobArn, ProcessingOutputConfig.Outputs['<output>'].S3Output.S3Uri (outputs: ${spec.Outputs.join(', ') || 'none'})`;
     case 'Training':
       return `TrainingJobName, TrainingJobArn, ModelArtifacts.S3ModelArtifacts, FinalMetricDataList['<metric>'].Value (metrics: ${(spec.AlgorithmSpecification.MetricDefinitions ?? []).map((m) => m.Name).join(', ') || 'none defined'})`;
+    case 'Tuning':
+      return `HyperParameterTuningJobName, HyperParameterTuningJobArn, BestTrainingJob.TrainingJobName, BestTrainingJob.ModelArtifacts.S3ModelArtifacts, BestTrainingJob.FinalHyperParameterTuningJobObjectiveMetric.Value, BestTrainingJob.TunedHyperParameters['<name>'] (tuned: ${tunedNames(spec).join(', ') || 'none'})`;
+    case 'Transform':
+      return 'TransformJobName, TransformJobArn, TransformOutput.S3OutputPath';
     case 'RegisterModel':
       return 'ModelPackageArn';
     case 'Condition':
@@ -306,10 +390,15 @@ export function analysePipeline(config: PipelineConfig): { graph: PipelineGraph;
         issues.push(`${from.field}: step "${from.step}" has no output "${from.output}" (outputs: ${target.Outputs.join(', ') || 'none'})`);
       } else if (target.Type === 'Training' && from.output !== 'model') {
         issues.push(`${from.field}: a Training step's output is "${from.step}/model" (its model artifacts), not "${from.output}"`);
-      } else if (target.Type !== 'Processing' && target.Type !== 'Training') {
+      } else if (target.Type === 'Tuning' && from.output !== 'model') {
+        issues.push(`${from.field}: a Tuning step's output is "${from.step}/model" (its best training job's model artifacts), not "${from.output}"`);
+      } else if (target.Type === 'Transform' && from.output !== 'output') {
+        issues.push(`${from.field}: a Transform step's output is "${from.step}/output" (the prefix of its .out files), not "${from.output}"`);
+      } else if (!['Processing', 'Training', 'Tuning', 'Transform'].includes(target.Type)) {
         issues.push(`${from.field}: step "${from.step}" is a ${target.Type} step and has no outputs`);
       }
-      if (spec.Type === 'RegisterModel' && target.Type !== 'Training') issues.push(`${from.field}: ModelData comes from a Training step ("<training step>/model")`);
+      const modelData = spec.Type === 'RegisterModel' || (spec.Type === 'Transform' && from.field.endsWith('.Model.ModelData.From'));
+      if (modelData && target.Type !== 'Training' && target.Type !== 'Tuning') issues.push(`${from.field}: ModelData comes from a Training or Tuning step ("<step>/model")`);
       refs.push({ field: from.field, step: from.step });
     }
     for (const file of uses.propertyFiles) {
@@ -321,6 +410,7 @@ export function analysePipeline(config: PipelineConfig): { graph: PipelineGraph;
       if (!known(dependency.step)) issues.push(`${dependency.field}: no step "${dependency.step}" (steps: ${stepList()})`);
       else refs.push(dependency);
     }
+    if (spec.Type === 'Tuning') tuningIssues(name, spec, issues);
     if (spec.Type === 'Processing') {
       if (Object.hasOwn(spec.Inputs, 'code')) issues.push(`Steps.${name}.Inputs.code: the name "code" is reserved for the source tree`);
       spec.PropertyFiles.forEach((file, index) => {

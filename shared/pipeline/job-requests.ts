@@ -1,15 +1,19 @@
 import type {
+  CreateHyperParameterTuningJobCommandInput,
+  CreateModelCommandInput,
   CreateProcessingJobCommandInput,
   CreateTrainingJobCommandInput,
+  CreateTransformJobCommandInput,
   ProcessingInstanceType,
   Tag,
   TrainingInstanceType,
+  TransformInstanceType,
 } from '@aws-sdk/client-sagemaker';
 
 import { InvalidConfigError } from '../errors';
 import type { StageIsolation } from '../isolation';
 import { buildKeyPrefix } from '../naming';
-import type { InputSource, JobStep, ProcessingStep, TrainingStep } from '../schemas/mlops-v2';
+import type { InputSource, JobStep, ProcessingStep, TrainingStep, TransformStep, TuningStep } from '../schemas/mlops-v2';
 import { datasetKeyProblem, FROM_REF } from '../schemas/patterns';
 import type { Value } from '../schemas/pipeline-values';
 import type { BuildContext, StepResult } from '../schemas/task-inputs';
@@ -18,7 +22,7 @@ import { type ExecutionRoles, executionRoleArn } from './tenancy';
 import { resolveInteger, resolveText, resolveValue, type ValueContext } from './values';
 
 /**
- * Turns a job step of the pipeline into the SageMaker Create*Job request, with every value
+ * Turns a job step of the pipeline (Processing, Training, Tuning, Transform) into the SageMaker Create*Job request, with every value
  * resolved for this run and checked against the stage policy. The role, the bucket and the output
  * locations come from the stage (`StageSettings`), never from the file. The job's name and tags are
  * left to the caller (the name depends on the attempt). Also says where each input comes from, for
@@ -73,13 +77,23 @@ export type InputOrigin =
 /** A job request ready but for its name and tags, and its inputs' origins. */
 export type ResolvedJob =
   | { kind: 'processing'; request: Omit<CreateProcessingJobCommandInput, 'ProcessingJobName' | 'Tags'>; inputs: InputOrigin[] }
-  | { kind: 'training'; request: Omit<CreateTrainingJobCommandInput, 'TrainingJobName' | 'Tags'>; inputs: InputOrigin[] };
+  | { kind: 'training'; request: Omit<CreateTrainingJobCommandInput, 'TrainingJobName' | 'Tags'>; inputs: InputOrigin[] }
+  | { kind: 'tuning'; request: Omit<CreateHyperParameterTuningJobCommandInput, 'HyperParameterTuningJobName' | 'Tags'>; inputs: InputOrigin[] }
+  | {
+      kind: 'transform';
+      /** The model the job runs (CreateModel), created first. */
+      model: Omit<CreateModelCommandInput, 'ModelName' | 'Tags'>;
+      request: Omit<CreateTransformJobCommandInput, 'TransformJobName' | 'ModelName' | 'Tags'>;
+      inputs: InputOrigin[];
+    };
 
 /** The URI of `<step>/<output>` in this run's results, and its content hash when known. */
 export function fromOutput(from: string, steps: Record<string, StepResult>, field: string): { uri: string; step: string; output: string; hash?: string } {
   const [, step = '', output = ''] = FROM_REF.exec(from) ?? [];
   const result = Object.hasOwn(steps, step) ? steps[step] : undefined;
   if (result?.Type === 'Training' && output === 'model') return { uri: result.ModelArtifacts, step, output, hash: result.ModelArtifactsHash };
+  if (result?.Type === 'Tuning' && output === 'model') return { uri: result.BestTrainingJob.ModelArtifacts, step, output, hash: result.BestTrainingJob.ModelArtifactsHash };
+  if (result?.Type === 'Transform' && output === 'output') return { uri: result.Output, step, output, hash: result.OutputHash };
   if (result?.Type === 'Processing' && Object.hasOwn(result.Outputs, output)) return { uri: result.Outputs[output]!, step, output, hash: result.OutputHashes[output] };
   throw new InvalidConfigError(`${field}: "${from}" has no output in this run${result ? '' : ` (step "${step}" has not run)`}`);
 }
@@ -174,13 +188,7 @@ async function processingJob(step: string, spec: ProcessingStep, build: BuildCon
 async function trainingJob(step: string, spec: TrainingStep, build: BuildContext, ctx: ValueContext, stage: StageSettings): Promise<ResolvedJob> {
   const at = `Steps.${step}`;
   const resourceConfig = await resources(`${at}.ResourceConfig`, spec.ResourceConfig, spec.StoppingCondition?.MaxRuntimeInSeconds, ctx, stage);
-  const hyperParameters: Record<string, string> = {};
-  for (const [key, value] of Object.entries(spec.HyperParameters)) hyperParameters[key] = String(await resolveValue(value, ctx, `${at}.HyperParameters.${key}`));
-  if (spec.EntryPoint) {
-    // SageMaker framework containers' script mode: JSON-encoded program and code archive.
-    hyperParameters.sagemaker_program = JSON.stringify(spec.EntryPoint);
-    hyperParameters.sagemaker_submit_directory = JSON.stringify(build.sourceUri);
-  }
+  const hyperParameters = await hyperParameterTexts(spec.HyperParameters, spec.EntryPoint, build, ctx, `${at}.HyperParameters`);
   const channels = await Promise.all(Object.entries(spec.Channels).map(async ([name, source]) => ({ source, origin: await resolveSource(name, source, ctx, stage, `${at}.Channels.${name}`) })));
   return {
     kind: 'training',
@@ -202,11 +210,161 @@ async function trainingJob(step: string, spec: TrainingStep, build: BuildContext
   };
 }
 
+/** The hyperparameters of a training definition as SageMaker takes them (text), with script mode's two when EntryPoint is set. */
+async function hyperParameterTexts(values: Record<string, Value>, entryPoint: string | undefined, build: BuildContext, ctx: ValueContext, field: string): Promise<Record<string, string>> {
+  const texts: Record<string, string> = {};
+  for (const [key, value] of Object.entries(values)) texts[key] = String(await resolveValue(value, ctx, `${field}.${key}`));
+  if (entryPoint) {
+    // SageMaker framework containers' script mode: JSON-encoded program and code archive.
+    texts.sagemaker_program = JSON.stringify(entryPoint);
+    texts.sagemaker_submit_directory = JSON.stringify(build.sourceUri);
+  }
+  return texts;
+}
+
+/** A range bound as SageMaker takes it (text of a finite number; an integer for IntegerParameterRanges). Throws InvalidConfigError. */
+async function rangeBound(value: Value, integer: boolean, ctx: ValueContext, field: string): Promise<{ text: string; number: number }> {
+  const resolved = await resolveValue(value, ctx, field);
+  const number = typeof resolved === 'number' ? resolved : typeof resolved === 'string' && resolved.trim() !== '' ? Number(resolved) : Number.NaN;
+  if (!Number.isFinite(number)) throw new InvalidConfigError(`${field}: needs a number, got ${JSON.stringify(resolved)}`);
+  if (integer && !Number.isInteger(number)) throw new InvalidConfigError(`${field}: an IntegerParameterRanges bound must be an integer, got ${number}`);
+  return { text: String(number), number };
+}
+
+async function tuningJob(step: string, spec: TuningStep, build: BuildContext, ctx: ValueContext, stage: StageSettings): Promise<ResolvedJob> {
+  const at = `Steps.${step}`;
+  const def = `${at}.TrainingJobDefinition`;
+  const definition = spec.TrainingJobDefinition;
+  const config = spec.HyperParameterTuningJobConfig;
+  const cfg = `${at}.HyperParameterTuningJobConfig`;
+  const resourceConfig = await resources(`${def}.ResourceConfig`, definition.ResourceConfig, definition.StoppingCondition?.MaxRuntimeInSeconds, ctx, stage);
+  const numeric = async (kind: 'IntegerParameterRanges' | 'ContinuousParameterRanges') =>
+    Promise.all(
+      config.ParameterRanges[kind].map(async (range, index) => {
+        const field = `${cfg}.ParameterRanges.${kind}[${index}]`;
+        const min = await rangeBound(range.MinValue, kind === 'IntegerParameterRanges', ctx, `${field}.MinValue`);
+        const max = await rangeBound(range.MaxValue, kind === 'IntegerParameterRanges', ctx, `${field}.MaxValue`);
+        if (min.number > max.number) throw new InvalidConfigError(`${field}: MinValue ${min.text} is greater than MaxValue ${max.text}`);
+        if (range.ScalingType === 'Logarithmic' && min.number <= 0) throw new InvalidConfigError(`${field}.MinValue: Logarithmic scaling needs values above 0, got ${min.text}`);
+        if (range.ScalingType === 'ReverseLogarithmic' && (min.number < 0 || max.number >= 1)) throw new InvalidConfigError(`${field}: ReverseLogarithmic scaling needs 0 <= values < 1, got ${min.text}..${max.text}`);
+        return { Name: range.Name, MinValue: min.text, MaxValue: max.text, ScalingType: range.ScalingType };
+      }),
+    );
+  const limit = async (value: Value | undefined, field: string) => (value === undefined ? undefined : resolveInteger(value, ctx, field));
+  const maxJobs = await limit(config.ResourceLimits.MaxNumberOfTrainingJobs, `${cfg}.ResourceLimits.MaxNumberOfTrainingJobs`);
+  const maxParallel = await resolveInteger(config.ResourceLimits.MaxParallelTrainingJobs, ctx, `${cfg}.ResourceLimits.MaxParallelTrainingJobs`);
+  if (maxParallel < 1) throw new InvalidConfigError(`${cfg}.ResourceLimits.MaxParallelTrainingJobs: must be at least 1, got ${maxParallel}`);
+  if (maxJobs !== undefined && maxJobs < 1) throw new InvalidConfigError(`${cfg}.ResourceLimits.MaxNumberOfTrainingJobs: must be at least 1, got ${maxJobs}`);
+  // The whole tuning job within the stage's runtime cap: the step's task waits at most that long (plus queueing).
+  const runtimeField = `${cfg}.ResourceLimits.MaxRuntimeInSeconds`;
+  const maxRuntime = (await limit(config.ResourceLimits.MaxRuntimeInSeconds, runtimeField)) ?? stage.maxRuntimeSeconds;
+  const runtimeProblem = maxRuntime < 120 ? `${runtimeField}: must be at least 120, got ${maxRuntime}` : runtimeIssue(runtimeField, maxRuntime, stage);
+  if (runtimeProblem) throw new InvalidConfigError(runtimeProblem);
+  const channels = await Promise.all(Object.entries(definition.Channels).map(async ([name, source]) => ({ source, origin: await resolveSource(name, source, ctx, stage, `${def}.Channels.${name}`) })));
+  return {
+    kind: 'tuning',
+    inputs: [{ name: 'code', kind: 'code' }, ...channels.map(({ origin }) => origin)],
+    request: {
+      HyperParameterTuningJobConfig: {
+        Strategy: config.Strategy,
+        HyperParameterTuningJobObjective: config.HyperParameterTuningJobObjective,
+        ResourceLimits: { ...(maxJobs === undefined ? {} : { MaxNumberOfTrainingJobs: maxJobs }), MaxParallelTrainingJobs: maxParallel, MaxRuntimeInSeconds: maxRuntime },
+        ParameterRanges: {
+          IntegerParameterRanges: await numeric('IntegerParameterRanges'),
+          ContinuousParameterRanges: await numeric('ContinuousParameterRanges'),
+          CategoricalParameterRanges: config.ParameterRanges.CategoricalParameterRanges.map((range) => ({ Name: range.Name, Values: range.Values })),
+        },
+        TrainingJobEarlyStoppingType: config.TrainingJobEarlyStoppingType,
+        ...(config.RandomSeed === undefined ? {} : { RandomSeed: config.RandomSeed }),
+      },
+      TrainingJobDefinition: {
+        RoleArn: executionRoleArn(build.repository, stage),
+        AlgorithmSpecification: {
+          ...definition.AlgorithmSpecification,
+          TrainingImage: await resolveText(definition.AlgorithmSpecification.TrainingImage, ctx, `${def}.AlgorithmSpecification.TrainingImage`),
+        },
+        StaticHyperParameters: await hyperParameterTexts(definition.StaticHyperParameters, definition.EntryPoint, build, ctx, `${def}.StaticHyperParameters`),
+        InputDataConfig: channels.map(({ source, origin }) => ({
+          ChannelName: origin.name,
+          ContentType: source.ContentType,
+          DataSource: { S3DataSource: { S3DataType: 'S3Prefix' as const, S3Uri: origin.uri, S3DataDistributionType: 'FullyReplicated' as const } },
+        })),
+        OutputDataConfig: { S3OutputPath: `${buildPrefix(stage.artifactsBucket, build)}${step}/` },
+        ResourceConfig: { InstanceType: resourceConfig.InstanceType as TrainingInstanceType, InstanceCount: resourceConfig.InstanceCount, VolumeSizeInGB: resourceConfig.VolumeSizeInGB },
+        StoppingCondition: { MaxRuntimeInSeconds: resourceConfig.MaxRuntimeInSeconds },
+        Environment: await environment(definition.Environment, ctx, `${def}.Environment`),
+      },
+    },
+  };
+}
+
+/** The output prefix of a Transform step: `builds/<repository key>/<execution>/<step>/output/`. */
+export function transformOutputUri(step: string, build: Pick<BuildContext, 'repository' | 'executionName'>, bucket: string): string {
+  return `${buildPrefix(bucket, build)}${step}/output/`;
+}
+
+async function transformJob(step: string, spec: TransformStep, build: BuildContext, ctx: ValueContext, stage: StageSettings): Promise<ResolvedJob> {
+  const at = `Steps.${step}`;
+  const model = fromOutput(spec.Model.ModelData.From, ctx.steps, `${at}.Model.ModelData.From`);
+  const data = await resolveSource('input', spec.TransformInput.DataSource, ctx, stage, `${at}.TransformInput.DataSource`);
+  const InstanceType = await resolveText(spec.TransformResources.InstanceType, ctx, `${at}.TransformResources.InstanceType`);
+  const InstanceCount = await resolveInteger(spec.TransformResources.InstanceCount, ctx, `${at}.TransformResources.InstanceCount`);
+  const optionalInteger = async (value: Value | undefined, field: string, min: number, max: number) => {
+    if (value === undefined) return undefined;
+    const resolved = await resolveInteger(value, ctx, field);
+    if (resolved < min || resolved > max) throw new InvalidConfigError(`${field}: must be between ${min} and ${max}, got ${resolved}`);
+    return resolved;
+  };
+  const MaxPayloadInMB = await optionalInteger(spec.MaxPayloadInMB, `${at}.MaxPayloadInMB`, 0, 100);
+  const MaxConcurrentTransforms = await optionalInteger(spec.MaxConcurrentTransforms, `${at}.MaxConcurrentTransforms`, 0, 1000);
+  const issues = [
+    instanceTypeIssue(`${at}.TransformResources.InstanceType`, InstanceType, stage),
+    InstanceCount < 1 ? `${at}.TransformResources.InstanceCount: must be at least 1, got ${InstanceCount}` : instanceCountIssue(`${at}.TransformResources.InstanceCount`, InstanceCount, stage),
+  ].filter((issue): issue is string => issue !== undefined);
+  if (issues.length > 0) throw new InvalidConfigError(issues.join('; '));
+  const input = spec.TransformInput;
+  return {
+    kind: 'transform',
+    inputs: [{ name: 'model', kind: 'step', uri: model.uri, step: model.step, output: model.output, hash: model.hash }, data],
+    model: {
+      ExecutionRoleArn: executionRoleArn(build.repository, stage),
+      PrimaryContainer: {
+        Image: await resolveText(spec.Model.Image, ctx, `${at}.Model.Image`),
+        ModelDataUrl: model.uri,
+        Environment: await environment(spec.Model.Environment, ctx, `${at}.Model.Environment`),
+      },
+    },
+    request: {
+      TransformInput: {
+        DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: data.uri } },
+        ContentType: input.ContentType,
+        SplitType: input.SplitType,
+        CompressionType: input.CompressionType,
+      },
+      TransformOutput: { S3OutputPath: transformOutputUri(step, build, stage.artifactsBucket), Accept: spec.TransformOutput.Accept, AssembleWith: spec.TransformOutput.AssembleWith },
+      TransformResources: { InstanceType: InstanceType as TransformInstanceType, InstanceCount },
+      BatchStrategy: spec.BatchStrategy,
+      MaxPayloadInMB,
+      MaxConcurrentTransforms,
+      Environment: await environment(spec.Environment, ctx, `${at}.Environment`),
+    },
+  };
+}
+
 /**
  * The Create*Job request of a job step for this run. Throws InvalidConfigError naming the field
  * when a value cannot be resolved or breaks the stage policy, MetricNotFoundError when a report
  * value is missing.
  */
 export async function resolveJob(step: string, spec: JobStep, build: BuildContext, ctx: ValueContext, stage: StageSettings): Promise<ResolvedJob> {
-  return spec.Type === 'Processing' ? processingJob(step, spec, build, ctx, stage) : trainingJob(step, spec, build, ctx, stage);
+  switch (spec.Type) {
+    case 'Processing':
+      return processingJob(step, spec, build, ctx, stage);
+    case 'Training':
+      return trainingJob(step, spec, build, ctx, stage);
+    case 'Tuning':
+      return tuningJob(step, spec, build, ctx, stage);
+    case 'Transform':
+      return transformJob(step, spec, build, ctx, stage);
+  }
 }

@@ -1,16 +1,36 @@
-import type { DescribeProcessingJobCommandOutput, DescribeTrainingJobCommandOutput } from '@aws-sdk/client-sagemaker';
-import { ProcessingJobStatus, TrainingJobStatus } from '@aws-sdk/client-sagemaker';
+import type {
+  DescribeHyperParameterTuningJobCommandOutput,
+  DescribeProcessingJobCommandOutput,
+  DescribeTrainingJobCommandOutput,
+  DescribeTransformJobCommandOutput,
+} from '@aws-sdk/client-sagemaker';
+import { HyperParameterTuningJobStatus, ProcessingJobStatus, TrainingJobStatus, TransformJobStatus } from '@aws-sdk/client-sagemaker';
 import { ExecutionStatus } from '@aws-sdk/client-sfn';
 
-import { isolateProcessingJob, isolateTrainingJob } from '../isolation';
+import { isolateModel, isolateProcessingJob, isolateTrainingJob, isolateTransformJob, isolateTuningJob } from '../isolation';
 import { deleteJobToken, getJobToken, type JobToken, listJobTokens, putJobToken } from '../aws/dynamodb';
-import { createProcessingJob, createTrainingJob, describeProcessingJob, describeTrainingJob, stopProcessingJob, stopTrainingJob } from '../aws/sagemaker';
+import {
+  createHyperParameterTuningJob,
+  createModel,
+  createProcessingJob,
+  createTrainingJob,
+  createTransformJob,
+  describeHyperParameterTuningJob,
+  describeModel,
+  describeProcessingJob,
+  describeTrainingJob,
+  describeTransformJob,
+  stopHyperParameterTuningJob,
+  stopProcessingJob,
+  stopTrainingJob,
+  stopTransformJob,
+} from '../aws/sagemaker';
 import { completeTask, describeExecution, failTask } from '../aws/sfn';
 import { SageMakerCapacityError, SageMakerInternalError, SageMakerJobFailedError, SageMakerJobStoppedError } from '../errors';
-import { jobName } from '../naming';
+import { jobName, transformModelName, tuningJobName } from '../naming';
 import type { JobResult, StartJobInput } from '../schemas/task-inputs';
 import { cacheKey, codeHash, durationSeconds, findCachedResult, inputHashes, keyMaterial, outputHashes, readManifest, storeCachedResult } from './cache';
-import { lineageTags, resolveJob, type StageSettings } from './job-requests';
+import { lineageTags, type ResolvedJob, resolveJob, type StageSettings } from './job-requests';
 import { loadPipeline, stepOf, valueContext } from './stored-pipeline';
 
 /**
@@ -44,21 +64,91 @@ export type StartOutcome =
 /** Attempts of one step a run may make (retries and redrives each take a new job name). */
 const MAX_ATTEMPTS = 100;
 
-type Status = string | undefined;
-const ENDED_UNSUCCESSFULLY = new Set<Status>([ProcessingJobStatus.FAILED, ProcessingJobStatus.STOPPED, TrainingJobStatus.FAILED, TrainingJobStatus.STOPPED]);
+/** What the token bookkeeping does with one kind of SageMaker job: name it, read its status and outcome, stop it. */
+interface JobKindOperations {
+  /** The job's name for one attempt of a step of a run (shared/naming.ts). Pure. */
+  name(stagePrefix: string, repository: string, step: string, executionArn: string, attempt: number): string;
+  /** Its status now; undefined when there is no such job. Throws RetryableError on throttling. */
+  status(name: string): Promise<string | undefined>;
+  /** Its outcome now. Throws RetryableError on throttling. */
+  outcome(name: string): Promise<JobOutcome>;
+  /** Stops it; idempotent (a job no longer running is left alone). Throws RetryableError on throttling. */
+  stop(name: string): Promise<void>;
+  /** Its statuses: running, and ended without success (a new attempt takes a new name). */
+  inProgress: string;
+  endedUnsuccessfully: readonly string[];
+}
+
+const KINDS: Readonly<Record<JobKind, JobKindOperations>> = {
+  processing: {
+    name: jobName,
+    status: async (name) => (await describeProcessingJob(name))?.ProcessingJobStatus,
+    outcome: async (name) => processingOutcome(await describeProcessingJob(name)),
+    stop: stopProcessingJob,
+    inProgress: ProcessingJobStatus.IN_PROGRESS,
+    endedUnsuccessfully: [ProcessingJobStatus.FAILED, ProcessingJobStatus.STOPPED],
+  },
+  training: {
+    name: jobName,
+    status: async (name) => (await describeTrainingJob(name))?.TrainingJobStatus,
+    outcome: async (name) => trainingOutcome(await describeTrainingJob(name)),
+    stop: stopTrainingJob,
+    inProgress: TrainingJobStatus.IN_PROGRESS,
+    endedUnsuccessfully: [TrainingJobStatus.FAILED, TrainingJobStatus.STOPPED],
+  },
+  tuning: {
+    name: tuningJobName,
+    status: async (name) => (await describeHyperParameterTuningJob(name))?.HyperParameterTuningJobStatus,
+    outcome: describeTuningOutcome,
+    stop: stopHyperParameterTuningJob,
+    inProgress: HyperParameterTuningJobStatus.IN_PROGRESS,
+    endedUnsuccessfully: [HyperParameterTuningJobStatus.FAILED, HyperParameterTuningJobStatus.STOPPED],
+  },
+  transform: {
+    name: jobName,
+    status: async (name) => (await describeTransformJob(name))?.TransformJobStatus,
+    outcome: async (name) => transformOutcome(await describeTransformJob(name)),
+    stop: stopTransformJob,
+    inProgress: TransformJobStatus.IN_PROGRESS,
+    endedUnsuccessfully: [TransformJobStatus.FAILED, TransformJobStatus.STOPPED],
+  },
+};
 
 /**
  * The job name this task attempt uses: the first attempt whose job does not exist yet or has not
  * ended Failed/Stopped. A repeated invocation finds the job its first invocation created; a retry
  * (RetryPolicies) or a redrive after a failed job moves on to a new one. Throws RetryableError on throttling.
  */
-async function currentJobName(input: StartJobInput, kind: JobKind, stage: Pick<StageSettings, 'stagePrefix'>): Promise<string> {
+async function currentJobName(input: StartJobInput, kind: JobKind, stage: Pick<StageSettings, 'stagePrefix'>): Promise<{ name: string; attempt: number }> {
+  const operations = KINDS[kind];
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
-    const name = jobName(stage.stagePrefix, input.build.repository, input.step, input.executionArn, attempt);
-    const status: Status = kind === 'training' ? (await describeTrainingJob(name))?.TrainingJobStatus : (await describeProcessingJob(name))?.ProcessingJobStatus;
-    if (!ENDED_UNSUCCESSFULLY.has(status)) return name;
+    const name = operations.name(stage.stagePrefix, input.build.repository, input.step, input.executionArn, attempt);
+    const status = await operations.status(name);
+    if (status === undefined || !operations.endedUnsuccessfully.includes(status)) return { name, attempt };
   }
   throw new SageMakerJobFailedError(`step ${input.step} ended unsuccessfully ${MAX_ATTEMPTS} times in ${input.executionArn}`);
+}
+
+/**
+ * Creates the SageMaker job of a resolved step under the stage's isolation; a Transform step's model
+ * first (described before it is created). Idempotent: what already exists counts as created.
+ * Throws RetryableError on throttling, SageMakerResourceLimitError when SageMaker refuses the job.
+ */
+async function createJob(job: ResolvedJob, name: string, attempt: number, input: StartJobInput, stage: StageSettings): Promise<void> {
+  const tags = lineageTags(input.build, input.executionArn, input.step);
+  switch (job.kind) {
+    case 'processing':
+      return createProcessingJob(isolateProcessingJob({ ...job.request, ProcessingJobName: name, Tags: tags }, stage.isolation));
+    case 'training':
+      return createTrainingJob(isolateTrainingJob({ ...job.request, TrainingJobName: name, Tags: tags }, stage.isolation));
+    case 'tuning':
+      return createHyperParameterTuningJob(isolateTuningJob({ ...job.request, HyperParameterTuningJobName: name, Tags: tags }, stage.isolation));
+    case 'transform': {
+      const modelName = transformModelName(stage.stagePrefix, input.build.repository, input.step, input.executionArn, attempt);
+      if (!(await describeModel(modelName))) await createModel(isolateModel({ ...job.model, ModelName: modelName, Tags: tags }, stage.isolation));
+      return createTransformJob(isolateTransformJob({ ...job.request, TransformJobName: name, ModelName: modelName, Tags: tags }, stage.isolation));
+    }
+  }
 }
 
 /**
@@ -76,7 +166,7 @@ export async function startJob(input: StartJobInput, stage: StageSettings, table
     return { outcome: 'reused', from: 'ReusedFrom' in reused ? reused.ReusedFrom : undefined };
   }
   const pipeline = await loadPipeline(input.build.pipelineUri);
-  const spec = stepOf(pipeline, input.step, ['Processing', 'Training'] as const);
+  const spec = stepOf(pipeline, input.step, ['Processing', 'Training', 'Tuning', 'Transform'] as const);
   const job = await resolveJob(input.step, spec, input.build, valueContext(pipeline, input), stage);
 
   let cache: JobToken['cache'];
@@ -93,7 +183,7 @@ export async function startJob(input: StartJobInput, stage: StageSettings, table
   }
 
   const kind: JobKind = job.kind;
-  const name = await currentJobName(input, kind, stage);
+  const { name, attempt } = await currentJobName(input, kind, stage);
   const createdAt = Math.floor(now.getTime() / 1000);
   await putJobToken(tables.tokens, {
     jobName: name,
@@ -105,10 +195,8 @@ export async function startJob(input: StartJobInput, stage: StageSettings, table
     expiresAt: createdAt + input.build.taskTimeoutSeconds + 86_400,
     ...(cache ? { cache } : {}),
   });
-  const tags = lineageTags(input.build, input.executionArn, input.step);
   try {
-    if (job.kind === 'training') await createTrainingJob(isolateTrainingJob({ ...job.request, TrainingJobName: name, Tags: tags }, stage.isolation));
-    else await createProcessingJob(isolateProcessingJob({ ...job.request, ProcessingJobName: name, Tags: tags }, stage.isolation));
+    await createJob(job, name, attempt, input, stage);
   } catch (error) {
     // No job will ever settle this token: the task fails with the error instead.
     await deleteJobToken(tables.tokens, name, input.taskToken);
@@ -197,8 +285,97 @@ export function trainingOutcome(job: DescribeTrainingJobCommandOutput | undefine
   }
 }
 
-async function describeOutcome(name: string, kind: JobKind): Promise<JobOutcome> {
-  return kind === 'training' ? trainingOutcome(await describeTrainingJob(name)) : processingOutcome(await describeProcessingJob(name));
+/**
+ * Reads a tuning job's outcome from its description and its best training job's (whose model
+ * artifacts the result names). A tuning job that completed without a best training job, or whose
+ * best job has no model artifacts or objective value, fails the step. Pure.
+ */
+export function tuningOutcome(job: DescribeHyperParameterTuningJobCommandOutput | undefined, best: DescribeTrainingJobCommandOutput | undefined): JobOutcome {
+  if (!job) return { state: 'missing' };
+  const name = job.HyperParameterTuningJobName ?? 'unknown';
+  const counters = job.TrainingJobStatusCounters;
+  const counts = { Completed: counters?.Completed ?? 0, Failed: (counters?.RetryableError ?? 0) + (counters?.NonRetryableError ?? 0), Stopped: counters?.Stopped ?? 0 };
+  const trials = `${counts.Completed} completed, ${counts.Failed} failed, ${counts.Stopped} stopped training jobs`;
+  const failed = (cause: string): JobOutcome => ({ state: 'failed', error: new SageMakerJobFailedError('').name, cause });
+  switch (job.HyperParameterTuningJobStatus) {
+    case HyperParameterTuningJobStatus.COMPLETED: {
+      const summary = job.BestTrainingJob;
+      if (!summary?.TrainingJobName) return failed(`tuning job ${name} completed without a BestTrainingJob (${trials})`);
+      const artifacts = best?.ModelArtifacts?.S3ModelArtifacts;
+      if (!artifacts) return failed(`tuning job ${name}: its best training job ${summary.TrainingJobName} has no ModelArtifacts.S3ModelArtifacts`);
+      const objective = summary.FinalHyperParameterTuningJobObjectiveMetric;
+      if (objective?.Value === undefined || !Number.isFinite(objective.Value)) return failed(`tuning job ${name}: its best training job ${summary.TrainingJobName} has no final objective value`);
+      return {
+        state: 'completed',
+        output: {
+          Type: 'Tuning',
+          HyperParameterTuningJobName: name,
+          HyperParameterTuningJobArn: job.HyperParameterTuningJobArn,
+          BestTrainingJob: {
+            TrainingJobName: summary.TrainingJobName,
+            TrainingJobArn: summary.TrainingJobArn,
+            ModelArtifacts: artifacts,
+            ObjectiveMetricName: objective.MetricName ?? job.HyperParameterTuningJobConfig?.HyperParameterTuningJobObjective?.MetricName ?? '',
+            FinalObjectiveValue: objective.Value,
+            TunedHyperParameters: summary.TunedHyperParameters ?? {},
+          },
+          TrainingJobCounts: counts,
+          StartTime: iso(job.CreationTime),
+          EndTime: iso(job.HyperParameterTuningEndTime),
+          CachedFrom: null,
+          ReusedFrom: null,
+        },
+      };
+    }
+    case HyperParameterTuningJobStatus.FAILED:
+      return { state: 'failed', error: failureError(job.FailureReason), cause: `tuning job ${name} failed: ${job.FailureReason ?? 'no FailureReason given'} (${trials})` };
+    case HyperParameterTuningJobStatus.STOPPED:
+      return { state: 'failed', error: new SageMakerJobStoppedError('').name, cause: `tuning job ${name} was stopped (${trials})` };
+    default:
+      return { state: 'running' };
+  }
+}
+
+/** Describes a tuning job and, once it completed, its best training job; its outcome. Throws RetryableError on throttling. */
+async function describeTuningOutcome(name: string): Promise<JobOutcome> {
+  const job = await describeHyperParameterTuningJob(name);
+  const bestName = job?.HyperParameterTuningJobStatus === HyperParameterTuningJobStatus.COMPLETED ? job.BestTrainingJob?.TrainingJobName : undefined;
+  return tuningOutcome(job, bestName ? await describeTrainingJob(bestName) : undefined);
+}
+
+/** Reads a transform job's outcome from its description. Pure. */
+export function transformOutcome(job: DescribeTransformJobCommandOutput | undefined): JobOutcome {
+  if (!job) return { state: 'missing' };
+  const name = job.TransformJobName ?? 'unknown';
+  switch (job.TransformJobStatus) {
+    case TransformJobStatus.COMPLETED: {
+      const output = job.TransformOutput?.S3OutputPath;
+      if (!output) return { state: 'failed', error: new SageMakerJobFailedError('').name, cause: `transform job ${name} completed without TransformOutput.S3OutputPath` };
+      const start = job.TransformStartTime;
+      const end = job.TransformEndTime;
+      return {
+        state: 'completed',
+        output: {
+          Type: 'Transform',
+          TransformJobName: name,
+          TransformJobArn: job.TransformJobArn,
+          ModelName: job.ModelName ?? '',
+          Output: output,
+          StartTime: iso(start),
+          EndTime: iso(end),
+          DurationSeconds: start && end ? Math.round((end.getTime() - start.getTime()) / 1000) : undefined,
+          CachedFrom: null,
+          ReusedFrom: null,
+        },
+      };
+    }
+    case TransformJobStatus.FAILED:
+      return { state: 'failed', error: failureError(job.FailureReason), cause: `transform job ${name} failed: ${job.FailureReason ?? 'no FailureReason given'}` };
+    case TransformJobStatus.STOPPED:
+      return { state: 'failed', error: new SageMakerJobStoppedError('').name, cause: `transform job ${name} was stopped${job.FailureReason ? `: ${job.FailureReason}` : ''}` };
+    default:
+      return { state: 'running' };
+  }
 }
 
 export type SettleResult = 'untracked' | 'running' | 'missing' | 'completed' | 'failed' | 'already-settled';
@@ -215,7 +392,7 @@ export async function settleJob(tables: Pick<JobTables, 'tokens'> & Partial<Pick
   const token = await getJobToken(tables.tokens, jobName);
   if (!token) return 'untracked';
   if (token.kind === 'endpoint') return 'untracked';
-  const outcome = await describeOutcome(jobName, token.kind ?? kind);
+  const outcome = await KINDS[token.kind ?? kind].outcome(jobName);
   if (outcome.state === 'running' || outcome.state === 'missing') return outcome.state;
   let delivered: boolean;
   if (outcome.state === 'completed') {
@@ -247,9 +424,10 @@ async function stopOrphanedJob(token: JobToken): Promise<boolean> {
 
 /** Stops the SageMaker job a token waits on; false for an endpoint token (no job). Idempotent (shared/aws/sagemaker.ts). */
 async function stopTokenJob(token: JobToken): Promise<boolean> {
-  if (token.kind === 'training') await stopTrainingJob(token.jobName);
-  else if (token.kind === 'processing') await stopProcessingJob(token.jobName);
-  else return false;
+  // A token of a kind this code does not know (written by a newer version) has no job it can stop.
+  const operations = token.kind === 'endpoint' ? undefined : KINDS[token.kind];
+  if (!operations) return false;
+  await operations.stop(token.jobName);
   return true;
 }
 
@@ -266,11 +444,8 @@ export async function stopRunJobs(executionArn: string, tokenTable: string): Pro
   for (const token of await listJobTokens(tokenTable)) {
     if (token.executionArn !== executionArn || token.kind === 'endpoint') continue;
     // InProgress only: a job already Stopping needs no second stop.
-    const inProgress =
-      token.kind === 'training'
-        ? (await describeTrainingJob(token.jobName))?.TrainingJobStatus === TrainingJobStatus.IN_PROGRESS
-        : (await describeProcessingJob(token.jobName))?.ProcessingJobStatus === ProcessingJobStatus.IN_PROGRESS;
-    if (!inProgress) continue;
+    const operations = KINDS[token.kind] as JobKindOperations | undefined;
+    if (!operations || (await operations.status(token.jobName)) !== operations.inProgress) continue;
     if (await stopTokenJob(token)) stopped.push(token.jobName);
   }
   return { stopped };

@@ -19,7 +19,7 @@ export interface RegisterSettings extends TenancyPolicy {
 }
 
 /**
- * A RegisterModel step: registers the trained model as a new version in its model package group
+ * A RegisterModel step: registers the trained model (a Training step's, or a Tuning step's best) as a new version in its model package group
  * (created if missing) — inference image and model data, ModelMetrics pointing at the step's
  * report, the configured approval status, and lineage (repository, branch, commit, execution,
  * training job). With `Cache`, a registration of the very same content (model artifacts, image,
@@ -45,7 +45,13 @@ export async function registerModel(input: StepTaskInput, settings: RegisterSett
   const training = input.steps[model.step];
   const trainingSpec = pipeline.Steps[model.step];
   const inference = spec.InferenceSpecification;
-  const image = inference.Image ?? (trainingSpec?.Type === 'Training' ? await resolveText(trainingSpec.AlgorithmSpecification.TrainingImage, ctx, `Steps.${model.step}.AlgorithmSpecification.TrainingImage`) : undefined);
+  const image =
+    inference.Image ??
+    (trainingSpec?.Type === 'Training'
+      ? await resolveText(trainingSpec.AlgorithmSpecification.TrainingImage, ctx, `Steps.${model.step}.AlgorithmSpecification.TrainingImage`)
+      : trainingSpec?.Type === 'Tuning'
+        ? await resolveText(trainingSpec.TrainingJobDefinition.AlgorithmSpecification.TrainingImage, ctx, `Steps.${model.step}.TrainingJobDefinition.AlgorithmSpecification.TrainingImage`)
+        : undefined);
   const statistics = spec.ModelMetrics?.ModelQuality.Statistics.Get;
   const [, reportStep = '', reportFile = ''] = statistics ? (/^Steps\.([^.]+)\.PropertyFiles\.(.+)$/.exec(statistics) ?? []) : [];
   const reportUri = statistics ? propertyFileUri(ctx, reportStep, reportFile, `${at}.ModelMetrics.ModelQuality.Statistics.Get`) : undefined;
@@ -85,7 +91,13 @@ export async function registerModel(input: StepTaskInput, settings: RegisterSett
       throw new InvalidConfigError(`${CONFIG_FILE}: ${at}.ModelPackageGroupName: model package group ${group} belongs to ${found === undefined ? 'no Sluice repository (no sluice:repository tag)' : `repository ${found}`}, not to ${build.repository}`);
     }
   }
-  const metrics = training?.Type === 'Training' ? Object.entries(training.FinalMetrics).map(([name, value]) => `${name}=${value}`).join(', ') : '';
+  const metrics =
+    training?.Type === 'Training'
+      ? Object.entries(training.FinalMetrics).map(([name, value]) => `${name}=${value}`).join(', ')
+      : training?.Type === 'Tuning'
+        ? `${training.BestTrainingJob.ObjectiveMetricName}=${training.BestTrainingJob.FinalObjectiveValue} (best of tuning job ${training.HyperParameterTuningJobName})`
+        : '';
+  const trainingJob = training?.Type === 'Training' ? training.TrainingJobName : training?.Type === 'Tuning' ? training.BestTrainingJob.TrainingJobName : undefined;
   const modelPackageArn = await createModelPackage({
     ModelPackageGroupName: group,
     ModelPackageDescription: (description ?? `${build.repository}@${build.commit.slice(0, 12)} (${build.branch})${metrics ? `; ${metrics}` : ''}`).slice(0, 1024),
@@ -107,7 +119,8 @@ export async function registerModel(input: StepTaskInput, settings: RegisterSett
       'sluice:commit': tagValue(build.commit),
       'sluice:execution': tagValue(executionArn),
       'sluice:step': tagValue(step),
-      ...(training?.Type === 'Training' ? { 'sluice:training-job': tagValue(training.TrainingJobName) } : {}),
+      ...(trainingJob === undefined ? {} : { 'sluice:training-job': tagValue(trainingJob) }),
+      ...(training?.Type === 'Tuning' ? { 'sluice:tuning-job': tagValue(training.HyperParameterTuningJobName) } : {}),
     },
     Tags: lineageTags(build, executionArn, step),
   });

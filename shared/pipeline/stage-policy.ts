@@ -116,6 +116,16 @@ export function pipelinePolicyIssues(config: PipelineConfig, policy: StagePolicy
       checkImage(`Steps.${name}.AlgorithmSpecification.TrainingImage`, spec.AlgorithmSpecification.TrainingImage);
       checkResources(`Steps.${name}.ResourceConfig`, spec.ResourceConfig);
       checkRuntime(`Steps.${name}.StoppingCondition.MaxRuntimeInSeconds`, spec.StoppingCondition?.MaxRuntimeInSeconds);
+    } else if (spec.Type === 'Tuning') {
+      const definition = spec.TrainingJobDefinition;
+      checkImage(`Steps.${name}.TrainingJobDefinition.AlgorithmSpecification.TrainingImage`, definition.AlgorithmSpecification.TrainingImage);
+      checkResources(`Steps.${name}.TrainingJobDefinition.ResourceConfig`, definition.ResourceConfig);
+      checkRuntime(`Steps.${name}.TrainingJobDefinition.StoppingCondition.MaxRuntimeInSeconds`, definition.StoppingCondition?.MaxRuntimeInSeconds);
+      checkRuntime(`Steps.${name}.HyperParameterTuningJobConfig.ResourceLimits.MaxRuntimeInSeconds`, spec.HyperParameterTuningJobConfig.ResourceLimits.MaxRuntimeInSeconds);
+    } else if (spec.Type === 'Transform') {
+      checkImage(`Steps.${name}.Model.Image`, spec.Model.Image);
+      checkType(`Steps.${name}.TransformResources.InstanceType`, spec.TransformResources.InstanceType);
+      checkNumber(`Steps.${name}.TransformResources.InstanceCount`, spec.TransformResources.InstanceCount, instanceCountIssue);
     } else if (spec.Type === 'RegisterModel') {
       checkImage(`Steps.${name}.InferenceSpecification.Image`, spec.InferenceSpecification.Image);
     }

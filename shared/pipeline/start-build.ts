@@ -152,7 +152,7 @@ async function carriedOver(pipeline: PipelineConfig, graph: PipelineGraph, param
   if (!Object.hasOwn(pipeline.Steps, fromStep)) throw new InvalidConfigError(`fromStep: the pipeline has no step "${fromStep}" (steps: ${graph.order.join(', ')})`);
   const source = await sourceRun(sourceExecutionArn, repository);
   const rerun = stepsFrom(graph, fromStep);
-  const wanted = new Set(graph.order.filter((name) => !rerun.has(name) && ['Processing', 'Training', 'RegisterModel'].includes(pipeline.Steps[name]!.Type)));
+  const wanted = new Set(graph.order.filter((name) => !rerun.has(name) && ['Processing', 'Training', 'Tuning', 'Transform', 'RegisterModel'].includes(pipeline.Steps[name]!.Type)));
   const found: Record<string, StepResult> = {};
   await walkExecutionHistory(sourceExecutionArn, false, (event) => {
     const exited = event.type === HistoryEventType.TaskStateExited ? event.stateExitedEventDetails : undefined;

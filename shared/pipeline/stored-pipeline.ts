@@ -35,7 +35,8 @@ export async function loadPipeline(uri: string): Promise<PipelineConfig> {
 /** The step a task runs, of the expected types. Throws InvalidInputError when the pipeline has no such step. */
 export function stepOf<T extends StepSpec['Type']>(pipeline: PipelineConfig, step: string, types: readonly T[]): Extract<StepSpec, { Type: T }> {
   const spec = Object.hasOwn(pipeline.Steps, step) ? pipeline.Steps[step] : undefined;
-  if (!spec || !(types as readonly string[]).includes(spec.Type)) throw new InvalidInputError(`the pipeline has no ${types.join(' or ')} step "${step}"`);
+  const listed = types.length > 1 ? `${types.slice(0, -1).join(', ')} or ${types.at(-1)}` : types.join('');
+  if (!spec || !(types as readonly string[]).includes(spec.Type)) throw new InvalidInputError(`the pipeline has no ${listed} step "${step}"`);
   return spec as Extract<StepSpec, { Type: T }>;
 }
 

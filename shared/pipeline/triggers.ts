@@ -113,7 +113,16 @@ export function datasetOfKey(key: string): { name: string; relative: string } | 
 export function datasetsRead(pipeline: PipelineConfig): Map<string, string[]> {
   const read = new Map<string, string[]>();
   for (const step of Object.values(pipeline.Steps)) {
-    const sources = step.Type === 'Processing' ? Object.values(step.Inputs) : step.Type === 'Training' ? Object.values(step.Channels) : [];
+    const sources: ({ Dataset: unknown } | { From: string })[] =
+      step.Type === 'Processing'
+        ? Object.values(step.Inputs)
+        : step.Type === 'Training'
+          ? Object.values(step.Channels)
+          : step.Type === 'Tuning'
+            ? Object.values(step.TrainingJobDefinition.Channels)
+            : step.Type === 'Transform'
+              ? [step.TransformInput.DataSource]
+              : [];
     for (const source of sources) {
       if (!('Dataset' in source) || typeof source.Dataset !== 'string') continue;
       const found = datasetOfKey(`${DATASETS_PREFIX}${source.Dataset}`);

@@ -83,6 +83,20 @@ function stepProperty(result: StepResult, path: string): Scalar | undefined {
       const metric = /^FinalMetricDataList\['([^']+)'\]\.Value$/.exec(path)?.[1];
       return metric === undefined || !Object.hasOwn(result.FinalMetrics, metric) ? undefined : result.FinalMetrics[metric];
     }
+    case 'Tuning': {
+      const best = result.BestTrainingJob;
+      if (path === 'HyperParameterTuningJobName') return result.HyperParameterTuningJobName;
+      if (path === 'HyperParameterTuningJobArn') return result.HyperParameterTuningJobArn;
+      if (path === 'BestTrainingJob.TrainingJobName') return best.TrainingJobName;
+      if (path === 'BestTrainingJob.ModelArtifacts.S3ModelArtifacts') return best.ModelArtifacts;
+      if (path === 'BestTrainingJob.FinalHyperParameterTuningJobObjectiveMetric.Value') return best.FinalObjectiveValue;
+      const tuned = /^BestTrainingJob\.TunedHyperParameters\['([^']+)'\]$/.exec(path)?.[1];
+      return tuned === undefined || !Object.hasOwn(best.TunedHyperParameters, tuned) ? undefined : best.TunedHyperParameters[tuned];
+    }
+    case 'Transform':
+      if (path === 'TransformJobName') return result.TransformJobName;
+      if (path === 'TransformJobArn') return result.TransformJobArn;
+      return path === 'TransformOutput.S3OutputPath' ? result.Output : undefined;
     case 'RegisterModel':
       return path === 'ModelPackageArn' ? result.ModelPackageArn : undefined;
     case 'Condition':

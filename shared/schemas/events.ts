@@ -21,6 +21,8 @@ export const DETAIL_TYPES = {
   repositoryStateChange: 'CodeCommit Repository State Change',
   trainingJobStateChange: 'SageMaker Training Job State Change',
   processingJobStateChange: 'SageMaker Processing Job State Change',
+  tuningJobStateChange: 'SageMaker HyperParameter Tuning Job State Change',
+  transformJobStateChange: 'SageMaker Transform Job State Change',
   modelPackageStateChange: 'SageMaker Model Package State Change',
   endpointStateChange: 'SageMaker Endpoint State Change',
   modelBuildStarted: 'Model Build Started',
@@ -98,6 +100,32 @@ export const processingJobStateChangeSchema = z.lazy(() =>
       ProcessingJobName: z.string().check(z.minLength(1)),
       ProcessingJobStatus: jobStatus,
       FailureReason: z.optional(z.string()),
+    }),
+  ),
+);
+
+/** Its detail mirrors DescribeHyperParameterTuningJob (https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html#eventbridge-hpo). */
+export const tuningJobStateChangeSchema = z.lazy(() =>
+  eventBridgeEnvelope(
+    EVENT_SOURCES.sagemaker,
+    DETAIL_TYPES.tuningJobStateChange,
+    z.looseObject({
+      HyperParameterTuningJobName: z.string().check(z.minLength(1)),
+      HyperParameterTuningJobStatus: jobStatus,
+      FailureReason: z.optional(z.nullable(z.string())),
+    }),
+  ),
+);
+
+/** Its detail mirrors DescribeTransformJob (https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html#eventbridge-transform). */
+export const transformJobStateChangeSchema = z.lazy(() =>
+  eventBridgeEnvelope(
+    EVENT_SOURCES.sagemaker,
+    DETAIL_TYPES.transformJobStateChange,
+    z.looseObject({
+      TransformJobName: z.string().check(z.minLength(1)),
+      TransformJobStatus: jobStatus,
+      FailureReason: z.optional(z.nullable(z.string())),
     }),
   ),
 );
@@ -236,16 +264,16 @@ export const codePipelineJobSchema = z.looseObject({
 
 export type CodePipelineJob = z.infer<typeof codePipelineJobSchema>;
 
-/** Either SageMaker job event, reduced to what the token bookkeeping needs. */
+/** A SageMaker job event, reduced to what the token bookkeeping needs. */
 export interface JobStateChange {
-  kind: 'training' | 'processing';
+  kind: 'training' | 'processing' | 'tuning' | 'transform';
   jobName: string;
   status: string;
 }
 
 /**
- * Parses a SageMaker Training/Processing Job State Change event.
- * Throws {@link InvalidInputError} naming the offending field when it is neither.
+ * Parses a SageMaker Training / Processing / HyperParameter Tuning / Transform Job State Change event.
+ * Throws {@link InvalidInputError} naming the offending field when it is none of them.
  */
 export function parseJobStateChange(event: unknown): JobStateChange {
   const detailType = (event as { 'detail-type'?: unknown } | null)?.['detail-type'];
@@ -257,9 +285,16 @@ export function parseJobStateChange(event: unknown): JobStateChange {
     const { detail } = parseEvent(processingJobStateChangeSchema, event);
     return { kind: 'processing', jobName: detail.ProcessingJobName, status: detail.ProcessingJobStatus };
   }
-  throw new InvalidInputError(
-    `detail-type: expected "${DETAIL_TYPES.trainingJobStateChange}" or "${DETAIL_TYPES.processingJobStateChange}", got ${JSON.stringify(detailType)}`,
-  );
+  if (detailType === DETAIL_TYPES.tuningJobStateChange) {
+    const { detail } = parseEvent(tuningJobStateChangeSchema, event);
+    return { kind: 'tuning', jobName: detail.HyperParameterTuningJobName, status: detail.HyperParameterTuningJobStatus };
+  }
+  if (detailType === DETAIL_TYPES.transformJobStateChange) {
+    const { detail } = parseEvent(transformJobStateChangeSchema, event);
+    return { kind: 'transform', jobName: detail.TransformJobName, status: detail.TransformJobStatus };
+  }
+  const expected = [DETAIL_TYPES.trainingJobStateChange, DETAIL_TYPES.processingJobStateChange, DETAIL_TYPES.tuningJobStateChange, DETAIL_TYPES.transformJobStateChange];
+  throw new InvalidInputError(`detail-type: expected one of ${expected.map((type) => `"${type}"`).join(', ')}, got ${JSON.stringify(detailType)}`);
 }
 
 /**

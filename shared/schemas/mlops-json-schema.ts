@@ -42,7 +42,7 @@ export function mlopsJsonSchema(): Record<string, unknown> {
   return {
     $schema: schema.$schema,
     title: 'Sluice mlops.yaml',
-    description: 'How Sluice builds a model repository: Version 1 (the fixed Preprocess → Train → Evaluate → QualityGate → Register shape) or Version 2 (any pipeline of Processing, Training, Condition, Fail and RegisterModel steps). Reference: README.md#mlopsyaml-reference.',
+    description: 'How Sluice builds a model repository: Version 1 (the fixed Preprocess → Train → Evaluate → QualityGate → Register shape) or Version 2 (any pipeline of Processing, Training, Tuning, Transform, Condition, Fail and RegisterModel steps). Reference: README.md#mlopsyaml-reference.',
     ...Object.fromEntries(Object.entries(schema).filter(([key]) => key !== '$schema')),
   };
 }

@@ -12,11 +12,11 @@ import {
   triggersSectionSchema,
 } from './mlops-config';
 import { FROM_REF, ISO_DURATION } from './patterns';
-import { conditionSchema, integerField, PARAMETER_NAME, propertyFileRefSchema, STEP_NAME, textField, valueSchema } from './pipeline-values';
+import { conditionSchema, getSchema, integerField, PARAMETER_NAME, propertyFileRefSchema, STEP_NAME, textField, valueSchema } from './pipeline-values';
 
 /**
  * mlops.yaml Version 2: the repository's own pipeline — typed parameters and any number of named
- * steps (Processing, Training, Condition, Fail, RegisterModel) wired by references. Job settings
+ * steps (Processing, Training, Tuning, Transform, Condition, Fail, RegisterModel) wired by references. Job settings
  * keep SageMaker API field names; references, conditions and property files use SageMaker
  * Pipelines' vocabulary (Get, Std:JsonGet, Std:Join, PropertyFiles, RetryPolicies). Structure only:
  * references, cycles, branches and types are checked by shared/pipeline/graph.ts, the stage policy
@@ -148,6 +148,91 @@ function build() {
     Cache: z.optional(cache),
   });
 
+  const metricDefinitions = z.array(z.strictObject({ Name: z.string().check(z.minLength(1), z.maxLength(255)), Regex: z.string().check(z.minLength(1), z.maxLength(500)) }));
+  const hyperParameterName = z.string().check(z.minLength(1), z.maxLength(256));
+  /** A range bound: a number, its text, or a parameter (sent to SageMaker as text). */
+  const rangeBound = z.union([z.number(), z.string().check(z.minLength(1), z.maxLength(256)), getSchema]);
+  const scalingType = z._default(z.enum(['Auto', 'Linear', 'Logarithmic', 'ReverseLogarithmic']), 'Auto');
+  const numericRange = z.strictObject({ Name: hyperParameterName, MinValue: rangeBound, MaxValue: rangeBound, ScalingType: scalingType });
+
+  /** CreateHyperParameterTuningJob: a Training step's definition, run many times over hyperparameter ranges. */
+  const tuningStep = z.strictObject({
+    Type: z.literal('Tuning'),
+    Description: description,
+    HyperParameterTuningJobConfig: z.strictObject({
+      Strategy: z._default(z.enum(['Bayesian', 'Random', 'Grid', 'Hyperband']), 'Bayesian'),
+      /** The metric to optimise: one of TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions. */
+      HyperParameterTuningJobObjective: z.strictObject({ Type: z.enum(['Maximize', 'Minimize']), MetricName: z.string().check(z.minLength(1), z.maxLength(255)) }),
+      ResourceLimits: z.strictObject({
+        /** Optional for Grid (the grid's size decides). */
+        MaxNumberOfTrainingJobs: z.optional(integerField(1, 10_000)),
+        MaxParallelTrainingJobs: integerField(1, 100),
+        /** The whole tuning job's limit (all its training jobs); default and maximum: the stage's maxRuntimeSeconds. */
+        MaxRuntimeInSeconds: z.optional(integerField(120, 15_552_000)),
+      }),
+      ParameterRanges: z.strictObject({
+        IntegerParameterRanges: z._default(z.array(numericRange).check(z.maxLength(30)), []),
+        ContinuousParameterRanges: z._default(z.array(numericRange).check(z.maxLength(30)), []),
+        CategoricalParameterRanges: z._default(
+          z.array(z.strictObject({ Name: hyperParameterName, Values: z.array(z.string().check(z.minLength(1), z.maxLength(256))).check(z.minLength(1), z.maxLength(30)) })).check(z.maxLength(30)),
+          [],
+        ),
+      }),
+      TrainingJobEarlyStoppingType: z._default(z.enum(['Off', 'Auto']), 'Off'),
+      /** Same seed, same trials (HyperParameterTuningJobConfig.RandomSeed). */
+      RandomSeed: z.optional(z.int().check(z.gte(0), z.lte(2_147_483_647))),
+    }),
+    /** The Training step's own fields, with StaticHyperParameters for HyperParameters; MetricDefinitions required. */
+    TrainingJobDefinition: z.strictObject({
+      AlgorithmSpecification: z.strictObject({
+        TrainingImage: textField(z.string().check(z.minLength(1), z.maxLength(255))),
+        TrainingInputMode: z._default(z.enum(['File', 'Pipe', 'FastFile']), 'File'),
+        MetricDefinitions: metricDefinitions.check(z.minLength(1), z.maxLength(40)),
+      }),
+      StaticHyperParameters: z._default(z.record(hyperParameterName, valueSchema), {}),
+      ResourceConfig: resources,
+      /** Per training job. */
+      StoppingCondition: stoppingCondition,
+      Environment: environment,
+      EntryPoint: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
+      Channels: z.record(outputName, inputSource).check(z.refine((channels) => Object.keys(channels).length > 0, 'needs at least one channel')),
+    }),
+    DependsOn: dependsOn,
+    RetryPolicies: z.optional(z.array(retryPolicy).check(z.maxLength(5))),
+    Cache: z.optional(cache),
+  });
+
+  /** CreateModel from a step's model artifacts, then CreateTransformJob over an S3 prefix. */
+  const transformStep = z.strictObject({
+    Type: z.literal('Transform'),
+    Description: description,
+    Model: z.strictObject({
+      /** `{From: <Training or Tuning step>/model}`. */
+      ModelData: z.strictObject({ From: z.string().check(z.regex(FROM_REF, 'must be "<training or tuning step>/model"')) }),
+      /** The repository's inference image. */
+      Image: textField(z.string().check(z.minLength(1), z.maxLength(255))),
+      /** The model container's environment. */
+      Environment: environment,
+    }),
+    TransformInput: z.strictObject({
+      /** The S3 prefix transformed: a dataset, or another step's output. */
+      DataSource: z.union([z.strictObject({ Dataset: textField(datasetKey) }), z.strictObject({ From: z.string().check(z.regex(FROM_REF, 'must be "<step>/<output>"')) })]),
+      ContentType: z.optional(z.string().check(z.maxLength(256))),
+      SplitType: z._default(z.enum(['None', 'Line']), 'None'),
+      CompressionType: z._default(z.enum(['None', 'Gzip']), 'None'),
+    }),
+    TransformOutput: z._default(z.strictObject({ Accept: z.optional(z.string().check(z.maxLength(256))), AssembleWith: z._default(z.enum(['None', 'Line']), 'None') }), { AssembleWith: 'None' as const }),
+    TransformResources: z.strictObject({ InstanceType: textField(), InstanceCount: z._default(integerField(1, 100), 1) }),
+    BatchStrategy: z.optional(z.enum(['SingleRecord', 'MultiRecord'])),
+    MaxPayloadInMB: z.optional(integerField(0, 100)),
+    MaxConcurrentTransforms: z.optional(integerField(0, 1000)),
+    /** The transform job's environment (at most 16 variables). */
+    Environment: z.optional(z.record(envVarName, textField(z.string().check(z.maxLength(10240)))).check(z.refine((env) => Object.keys(env).length <= 16, 'holds at most 16 variables'))),
+    DependsOn: dependsOn,
+    RetryPolicies: z.optional(z.array(retryPolicy).check(z.maxLength(5))),
+    Cache: z.optional(cache),
+  });
+
   const conditionStep = z.strictObject({
     Type: z.literal('Condition'),
     Description: description,
@@ -178,8 +263,8 @@ function build() {
   const registerModelStep = z.strictObject({
     Type: z.literal('RegisterModel'),
     Description: description,
-    /** The training step whose model artifacts this version holds: `{From: <training step>/model}`. */
-    ModelData: z.strictObject({ From: z.string().check(z.regex(FROM_REF, 'must be "<training step>/model"')) }),
+    /** The training (or tuning: its best job's) step whose model artifacts this version holds: `{From: <step>/model}`. */
+    ModelData: z.strictObject({ From: z.string().check(z.regex(FROM_REF, 'must be "<training or tuning step>/model"')) }),
     ModelPackageGroupName: z.optional(modelPackageGroupField),
     ModelPackageDescription: z.optional(textField(z.string().check(z.maxLength(1024)))),
     ModelApprovalStatus: z._default(z.enum(APPROVAL_STATUSES), 'PendingManualApproval'),
@@ -190,7 +275,7 @@ function build() {
     Cache: z.optional(cache),
   });
 
-  const stepSchema = z.discriminatedUnion('Type', [processingStep, trainingStep, conditionStep, failStep, registerModelStep]);
+  const stepSchema = z.discriminatedUnion('Type', [processingStep, trainingStep, conditionStep, failStep, registerModelStep, tuningStep, transformStep]);
 
 
   const mlopsV2Schema = z.strictObject({
@@ -211,7 +296,7 @@ function build() {
     Local: localSectionSchema,
   });
 
-  return { parameter, retryPolicy, cache, inputSource, processingStep, trainingStep, conditionStep, failStep, registerModelStep, stepSchema, mlopsV2Schema };
+  return { parameter, retryPolicy, cache, inputSource, processingStep, trainingStep, conditionStep, failStep, registerModelStep, tuningStep, transformStep, stepSchema, mlopsV2Schema };
 }
 
 type Built = ReturnType<typeof build>;
@@ -230,7 +315,9 @@ export type TrainingStep = z.infer<Built['trainingStep']>;
 export type ConditionStep = z.infer<Built['conditionStep']>;
 export type FailStep = z.infer<Built['failStep']>;
 export type RegisterModelStep = z.infer<Built['registerModelStep']>;
-export type JobStep = ProcessingStep | TrainingStep;
+export type TuningStep = z.infer<Built['tuningStep']>;
+export type TransformStep = z.infer<Built['transformStep']>;
+export type JobStep = ProcessingStep | TrainingStep | TuningStep | TransformStep;
 
 /** One step of `Steps` (any type). */
 export const stepSchema = z.lazy(() => schemas().stepSchema);

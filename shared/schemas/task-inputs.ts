@@ -67,6 +67,47 @@ export const trainingResultSchema = z.strictObject({
   ReusedFrom: cachedFrom,
 });
 
+/** What a Tuning step leaves in `$.steps`: its tuning job, its best training job and how its trials ended. */
+export const tuningResultSchema = z.strictObject({
+  Type: z.literal('Tuning'),
+  HyperParameterTuningJobName: z.string(),
+  HyperParameterTuningJobArn: z.optional(z.string()),
+  BestTrainingJob: z.strictObject({
+    TrainingJobName: z.string(),
+    TrainingJobArn: z.optional(z.string()),
+    /** The best job's model artifacts (DescribeTrainingJob at settle time). */
+    ModelArtifacts: z.string().check(z.startsWith('s3://')),
+    /** Hash of the model artifact object (ETag and size). */
+    ModelArtifactsHash: z.optional(z.string()),
+    ObjectiveMetricName: z.string(),
+    FinalObjectiveValue: z.number(),
+    TunedHyperParameters: z.record(z.string(), z.string()),
+  }),
+  /** From TrainingJobStatusCounters; Failed = RetryableError + NonRetryableError. */
+  TrainingJobCounts: z.strictObject({ Completed: z.int(), Failed: z.int(), Stopped: z.int() }),
+  StartTime: z.optional(z.string()),
+  EndTime: z.optional(z.string()),
+  CachedFrom: cachedFrom,
+  ReusedFrom: cachedFrom,
+});
+
+/** What a Transform step leaves in `$.steps`: its transform job, the model it ran, and the prefix of its `.out` files. */
+export const transformResultSchema = z.strictObject({
+  Type: z.literal('Transform'),
+  TransformJobName: z.string(),
+  TransformJobArn: z.optional(z.string()),
+  ModelName: z.string(),
+  /** s3:// prefix of the `<input file>.out` files (TransformOutput.S3OutputPath). */
+  Output: z.string().check(z.startsWith('s3://')),
+  /** Hash of what the job wrote there (keys, ETags, sizes). */
+  OutputHash: z.optional(z.string()),
+  StartTime: z.optional(z.string()),
+  EndTime: z.optional(z.string()),
+  DurationSeconds: z.optional(z.number()),
+  CachedFrom: cachedFrom,
+  ReusedFrom: cachedFrom,
+});
+
 /** A Condition step's outcome and the values it compared. */
 export const conditionResultSchema = z.strictObject({
   Type: z.literal('Condition'),
@@ -88,7 +129,7 @@ export const registerResultSchema = z.strictObject({
   CachedFrom: z.nullable(z.string()),
 });
 
-export const stepResultSchema = z.discriminatedUnion('Type', [processingResultSchema, trainingResultSchema, conditionResultSchema, failResultSchema, registerResultSchema]);
+export const stepResultSchema = z.discriminatedUnion('Type', [processingResultSchema, trainingResultSchema, conditionResultSchema, failResultSchema, registerResultSchema, tuningResultSchema, transformResultSchema]);
 
 export type ProcessingResult = z.infer<typeof processingResultSchema>;
 export type TrainingResult = z.infer<typeof trainingResultSchema>;
@@ -96,7 +137,9 @@ export type ConditionResult = z.infer<typeof conditionResultSchema>;
 export type FailResult = z.infer<typeof failResultSchema>;
 export type RegisterResult = z.infer<typeof registerResultSchema>;
 export type StepResult = z.infer<typeof stepResultSchema>;
-export type JobResult = ProcessingResult | TrainingResult;
+export type TuningResult = z.infer<typeof tuningResultSchema>;
+export type TransformResult = z.infer<typeof transformResultSchema>;
+export type JobResult = ProcessingResult | TrainingResult | TuningResult | TransformResult;
 
 const parameterValue = z.union([z.string(), z.number(), z.boolean()]);
 

@@ -140,7 +140,7 @@ describe('CloudWatch Logs on the local runtime, through the AWS CLI', () => {
     expect(shown.status).toBe(0);
     expect((JSON.parse(shown.stdout) as { lines: { message: string }[] }).lines.map((line) => line.message)).toEqual([...LINES, 'warning: on stderr']);
     expect(missing.status).toBe(1);
-    expect(missing.stderr).toContain('no log lines for "no-such-job" in /aws/sagemaker/TrainingJobs, /aws/sagemaker/ProcessingJobs, /aws/sagemaker/Endpoints/no-such-job');
+    expect(missing.stderr).toContain('no log lines for "no-such-job" in /aws/sagemaker/TrainingJobs, /aws/sagemaker/ProcessingJobs, /aws/sagemaker/TransformJobs, /aws/sagemaker/Endpoints/no-such-job');
   }, 60_000);
 
   it('finds lines by a plain term with filter-log-events, and lists the group with describe-log-groups', async () => {

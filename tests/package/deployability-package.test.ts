@@ -124,9 +124,9 @@ describe('registering model versions', () => {
 describe('creating jobs', () => {
   const create = () => statementsOf(template.Resources.StartJobRole!).find((s) => actions(s).includes('sagemaker:CreateTrainingJob'))!;
 
-  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html: CreateTrainingJob and CreateProcessingJob take sagemaker:MaxRuntimeInSeconds.
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html: CreateTrainingJob, CreateProcessingJob and CreateHyperParameterTuningJob take sagemaker:MaxRuntimeInSeconds.
   it('bounds MaxRuntimeInSeconds by the stage maxRuntimeSeconds and instance types by allowedInstanceTypes, and nothing else by default (list_amazonsagemaker.html)', () => {
-    expect(actions(create()).sort()).toEqual(['sagemaker:CreateProcessingJob', 'sagemaker:CreateTrainingJob']);
+    expect(actions(create()).sort()).toEqual(['sagemaker:CreateHyperParameterTuningJob', 'sagemaker:CreateProcessingJob', 'sagemaker:CreateTrainingJob']);
     expect(create().Condition).toEqual({
       'ForAllValues:StringEquals': { 'sagemaker:InstanceTypes': ['ml.t3.medium', 'ml.m5.large', 'ml.m5.xlarge', 'ml.c5.xlarge'] },
       NumericLessThanEquals: { 'sagemaker:MaxRuntimeInSeconds': 7200 },
@@ -233,6 +233,18 @@ describe('with tenancy and isolation stage parameters', () => {
       ArnEquals: { 'sagemaker:VolumeKmsKey': 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555' },
       StringEquals: { 'sagemaker:OutputKmsKey': 'alias/sluice-output' },
       Null: { 'sagemaker:VpcSubnets': 'false', 'sagemaker:VpcSecurityGroupIds': 'false', 'sagemaker:VolumeKmsKey': 'false', 'sagemaker:OutputKmsKey': 'false' },
+    });
+  });
+
+  // list_amazonsagemaker.html: CreateTransformJob takes InstanceTypes, VolumeKmsKey and OutputKmsKey (no runtime, network or VPC key).
+  it('requires the stage KMS keys on every transform job, on the allowed instance types', () => {
+    const create = statementsOf(custom.template.Resources.StartJobRole!).find((s) => actions(s).includes('sagemaker:CreateTransformJob'))!;
+
+    expect(create.Condition).toEqual({
+      'ForAllValues:StringEquals': { 'sagemaker:InstanceTypes': ['ml.t3.medium', 'ml.m5.large', 'ml.m5.xlarge', 'ml.c5.xlarge'] },
+      ArnEquals: { 'sagemaker:VolumeKmsKey': 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555' },
+      StringEquals: { 'sagemaker:OutputKmsKey': 'alias/sluice-output' },
+      Null: { 'sagemaker:VolumeKmsKey': 'false', 'sagemaker:OutputKmsKey': 'false' },
     });
   });
 

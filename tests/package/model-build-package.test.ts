@@ -138,16 +138,18 @@ describe('serverless package --stage dev (offline, documented defaults)', () => 
     ]);
   });
 
-  it('resumes builds only on terminal training and processing job states of this stage\'s jobs (sluice-dev--…)', () => {
+  it('resumes builds only on terminal training, processing, tuning and transform job states of this stage\'s jobs (sluice-dev--…)', () => {
     const rule = template.Resources.SluicedevonJobStateChangerule1EventBridgeRule!;
 
     expect(rule.Properties.EventPattern).toEqual({
       source: ['aws.sagemaker'],
-      'detail-type': ['SageMaker Training Job State Change', 'SageMaker Processing Job State Change'],
+      'detail-type': ['SageMaker Training Job State Change', 'SageMaker Processing Job State Change', 'SageMaker HyperParameter Tuning Job State Change', 'SageMaker Transform Job State Change'],
       detail: {
         $or: [
           { TrainingJobStatus: ['Completed', 'Failed', 'Stopped'], TrainingJobName: [{ prefix: 'sluice-dev--' }] },
           { ProcessingJobStatus: ['Completed', 'Failed', 'Stopped'], ProcessingJobName: [{ prefix: 'sluice-dev--' }] },
+          { HyperParameterTuningJobStatus: ['Completed', 'Failed', 'Stopped'], HyperParameterTuningJobName: [{ prefix: 'sluice-dev--' }] },
+          { TransformJobStatus: ['Completed', 'Failed', 'Stopped'], TransformJobName: [{ prefix: 'sluice-dev--' }] },
         ],
       },
     });
@@ -295,14 +297,14 @@ describe('IAM in the packaged template', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('grants nothing on another stage\'s SageMaker jobs: every training-job and processing-job resource starts with sluice-dev--', () => {
+  it('grants nothing on another stage\'s SageMaker jobs: every training, processing, tuning and transform job resource starts with sluice-dev--', () => {
     const jobResources = roles()
       .flatMap(([, role]) => statementsOf(role))
       .flatMap((s) => resources(s).map((resource) => JSON.stringify(resource)))
-      .filter((resource) => /(training|processing)-job\//.test(resource));
+      .filter((resource) => /(training|processing|hyper-parameter-tuning|transform)-job\//.test(resource));
 
-    expect(jobResources.length).toBeGreaterThan(5);
-    for (const resource of jobResources) expect(resource).toMatch(/(training|processing)-job\/sluice-dev--\*/);
+    expect(jobResources.length).toBeGreaterThan(15);
+    for (const resource of jobResources) expect(resource).toMatch(/(training|processing|hyper-parameter-tuning|transform)-job\/sluice-dev--\*/);
   });
 
   it('passes the stage execution role only to SageMaker, and the pipeline role only to Step Functions', () => {
@@ -343,6 +345,50 @@ describe('IAM in the packaged template', () => {
     expect(create.Condition).toMatchObject({
       'ForAllValues:StringEquals': { 'sagemaker:InstanceTypes': ['ml.t3.medium', 'ml.m5.large', 'ml.m5.xlarge', 'ml.c5.xlarge'] },
     });
+  });
+
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html: CreateHyperParameterTuningJob takes the
+  // same instance-type, runtime, network and KMS keys as CreateTrainingJob; CreateTransformJob only instance types and KMS keys.
+  it('lets start-job create tuning jobs under the training jobs\' conditions, transform jobs only on the allowed instance types, and only the stage\'s models', () => {
+    const statements = statementsOf(template.Resources.StartJobRole!);
+    const arn = (type: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:sagemaker:\${AWS::Region}:\${AWS::AccountId}:${type}/sluice-dev--*` });
+    const of = (action: string) => statements.filter((s) => actions(s).includes(action));
+    const jobs = of('sagemaker:CreateHyperParameterTuningJob');
+    const transform = of('sagemaker:CreateTransformJob');
+    const model = of('sagemaker:CreateModel');
+
+    expect(jobs).toHaveLength(1);
+    expect(actions(jobs[0]!).sort()).toEqual(['sagemaker:CreateHyperParameterTuningJob', 'sagemaker:CreateProcessingJob', 'sagemaker:CreateTrainingJob']);
+    expect(jobs[0]!.Resource).toEqual([arn('processing-job'), arn('training-job'), arn('hyper-parameter-tuning-job')]);
+    expect(jobs[0]!.Condition).toMatchObject({ NumericLessThanEquals: { 'sagemaker:MaxRuntimeInSeconds': expect.any(Number) } });
+    expect(transform).toHaveLength(1);
+    expect(actions(transform[0]!)).toEqual(['sagemaker:CreateTransformJob']);
+    expect(transform[0]!.Resource).toEqual(arn('transform-job'));
+    expect(transform[0]!.Condition).toEqual({ 'ForAllValues:StringEquals': { 'sagemaker:InstanceTypes': ['ml.t3.medium', 'ml.m5.large', 'ml.m5.xlarge', 'ml.c5.xlarge'] } });
+    expect(model).toHaveLength(1);
+    expect(actions(model[0]!).sort()).toEqual(['sagemaker:CreateModel', 'sagemaker:DescribeModel']);
+    expect(model[0]!.Resource).toEqual(arn('model'));
+    // Reading and tagging: only the stage's jobs and models; settle reads a tuning job's best training job (a training job).
+    const describe = of('sagemaker:DescribeHyperParameterTuningJob');
+    expect(describe).toHaveLength(1);
+    expect(actions(describe[0]!).sort()).toEqual([
+      'sagemaker:AddTags',
+      'sagemaker:DescribeHyperParameterTuningJob',
+      'sagemaker:DescribeProcessingJob',
+      'sagemaker:DescribeTrainingJob',
+      'sagemaker:DescribeTransformJob',
+    ]);
+    expect(describe[0]!.Resource).toEqual([arn('processing-job'), arn('training-job'), arn('hyper-parameter-tuning-job'), arn('transform-job'), arn('model')]);
+    // No stop, delete or update of anything from start-job.
+    expect(statements.flatMap((s) => actions(s)).filter((a) => /^sagemaker:(Stop|Delete|Update)/.test(a))).toEqual([]);
+  });
+
+  it('lets on-job-state-change and reconcile-jobs describe the tuning and transform jobs they settle', () => {
+    for (const roleId of ['OnJobStateChangeRole', 'ReconcileJobsRole']) {
+      const describe = statementsOf(template.Resources[roleId]!).find((s) => actions(s).includes('sagemaker:DescribeTrainingJob'))!;
+
+      expect(actions(describe).sort()).toEqual(['sagemaker:DescribeHyperParameterTuningJob', 'sagemaker:DescribeProcessingJob', 'sagemaker:DescribeTrainingJob', 'sagemaker:DescribeTransformJob']);
+    }
   });
 
   it('gives on-source-push read access to the configured repositories and nothing of SageMaker', () => {
@@ -416,7 +462,7 @@ describe('IAM in the packaged template', () => {
   it('lets on-build-status-change read build runs, list the stage\'s, record announcements, stop an ended run\'s jobs and publish, and nothing more', () => {
     const grants = statementsOf(template.Resources.OnBuildStatusChangeRole!).map((s) => ({ actions: actions(s).sort(), resource: s.Resource, ...(s.Condition ? { condition: s.Condition } : {}) }));
     // Only this stage's jobs: their names start with the stage (shared/naming.ts jobName).
-    const jobs = ['training-job', 'processing-job'].map((type) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:sagemaker:\${AWS::Region}:\${AWS::AccountId}:${type}/sluice-dev--*` }));
+    const jobs = ['training-job', 'processing-job', 'hyper-parameter-tuning-job', 'transform-job'].map((type) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:sagemaker:\${AWS::Region}:\${AWS::AccountId}:${type}/sluice-dev--*` }));
     const executions = { 'Fn::Sub': 'arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:sluice-dev-build-*:*' };
 
     expect(grants).toEqual([
@@ -427,9 +473,13 @@ describe('IAM in the packaged template', () => {
       { actions: ['states:DescribeExecution'], resource: executions },
       { actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resource: { 'Fn::GetAtt': ['BuildAnnouncementTable', 'Arn'] } },
       { actions: ['dynamodb:Scan'], resource: { 'Fn::GetAtt': ['JobTokenTable', 'Arn'] } },
-      { actions: ['sagemaker:DescribeProcessingJob', 'sagemaker:DescribeTrainingJob'], resource: jobs },
+      { actions: ['sagemaker:DescribeHyperParameterTuningJob', 'sagemaker:DescribeProcessingJob', 'sagemaker:DescribeTrainingJob', 'sagemaker:DescribeTransformJob'], resource: jobs },
       // Only the jobs of this stage's build runs: start-job tags each job with its run.
-      { actions: ['sagemaker:StopProcessingJob', 'sagemaker:StopTrainingJob'], resource: jobs, condition: { StringLike: { 'aws:ResourceTag/sluice:execution': executions } } },
+      {
+        actions: ['sagemaker:StopHyperParameterTuningJob', 'sagemaker:StopProcessingJob', 'sagemaker:StopTrainingJob', 'sagemaker:StopTransformJob'],
+        resource: jobs,
+        condition: { StringLike: { 'aws:ResourceTag/sluice:execution': executions } },
+      },
       { actions: ['events:PutEvents'], resource: { 'Fn::GetAtt': ['EventBus', 'Arn'] } },
       { actions: ['sqs:SendMessage'], resource: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } },
     ]);
@@ -442,7 +492,7 @@ describe('IAM in the packaged template', () => {
     const stop = statements.find((s) => actions(s).includes('sagemaker:StopTrainingJob'))!;
 
     expect(statements.find((s) => actions(s).includes('states:DescribeExecution'))!.Resource).toEqual(executions);
-    expect(actions(stop).sort()).toEqual(['sagemaker:StopProcessingJob', 'sagemaker:StopTrainingJob']);
+    expect(actions(stop).sort()).toEqual(['sagemaker:StopHyperParameterTuningJob', 'sagemaker:StopProcessingJob', 'sagemaker:StopTrainingJob', 'sagemaker:StopTransformJob']);
     expect(stop.Condition).toEqual({ StringLike: { 'aws:ResourceTag/sluice:execution': executions } });
   });
 

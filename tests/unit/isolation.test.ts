@@ -1,6 +1,6 @@
-import type { CreateProcessingJobCommandInput, CreateTrainingJobCommandInput } from '@aws-sdk/client-sagemaker';
+import type { CreateHyperParameterTuningJobCommandInput, CreateProcessingJobCommandInput, CreateTrainingJobCommandInput, CreateTransformJobCommandInput } from '@aws-sdk/client-sagemaker';
 
-import { isolateEndpointConfig, isolateModel, isolateProcessingJob, isolateTrainingJob, NO_ISOLATION, type StageIsolation } from '../../shared/isolation';
+import { isolateEndpointConfig, isolateModel, isolateProcessingJob, isolateTrainingJob, isolateTransformJob, isolateTuningJob, NO_ISOLATION, type StageIsolation } from '../../shared/isolation';
 
 const FULL: StageIsolation = {
   networkIsolation: true,
@@ -38,6 +38,49 @@ describe('isolateTrainingJob', () => {
       VpcConfig: FULL.vpc,
       ResourceConfig: { ...TRAINING.ResourceConfig, VolumeKmsKeyId: FULL.volumeKmsKeyId },
       OutputDataConfig: { ...TRAINING.OutputDataConfig, KmsKeyId: 'alias/sluice-outputs' },
+    });
+  });
+});
+
+describe('isolateTuningJob', () => {
+  const tuning: CreateHyperParameterTuningJobCommandInput = {
+    HyperParameterTuningJobName: 'sluice-test--k3x9q0f1m2a7pz4c',
+    HyperParameterTuningJobConfig: { Strategy: 'Random', ResourceLimits: { MaxNumberOfTrainingJobs: 4, MaxParallelTrainingJobs: 2 } },
+    TrainingJobDefinition: {
+      RoleArn: TRAINING.RoleArn!,
+      AlgorithmSpecification: { TrainingImage: 'xgboost', TrainingInputMode: 'File' },
+      OutputDataConfig: TRAINING.OutputDataConfig!,
+      ResourceConfig: TRAINING.ResourceConfig,
+      StoppingCondition: TRAINING.StoppingCondition!,
+    },
+  };
+
+  it('leaves the request unchanged when the stage sets nothing', () => {
+    expect(isolateTuningJob(tuning, NO_ISOLATION)).toEqual(tuning);
+  });
+
+  it('isolates the training definition as isolateTrainingJob isolates a training job', () => {
+    const { TrainingJobName: _name, ...isolated } = isolateTrainingJob({ ...tuning.TrainingJobDefinition!, TrainingJobName: 'x' }, FULL);
+
+    expect(isolateTuningJob(tuning, FULL)).toEqual({ ...tuning, TrainingJobDefinition: isolated });
+  });
+});
+
+describe('isolateTransformJob', () => {
+  const transform: CreateTransformJobCommandInput = {
+    TransformJobName: 'sluice-test--abalone-score-0123456789ab',
+    ModelName: 'sluice-test--abalone-0123456789ab-score',
+    TransformInput: { DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://b/datasets/batch/' } } },
+    TransformOutput: { S3OutputPath: 's3://b/builds/run/score/output/' },
+    TransformResources: { InstanceType: 'ml.m5.xlarge', InstanceCount: 1 },
+  };
+
+  it('adds the volume key and the output key, and nothing of the network (the model\'s)', () => {
+    expect(isolateTransformJob(transform, NO_ISOLATION)).toEqual(transform);
+    expect(isolateTransformJob(transform, FULL)).toEqual({
+      ...transform,
+      TransformResources: { ...transform.TransformResources, VolumeKmsKeyId: FULL.volumeKmsKeyId },
+      TransformOutput: { ...transform.TransformOutput, KmsKeyId: 'alias/sluice-outputs' },
     });
   });
 });

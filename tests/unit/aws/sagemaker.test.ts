@@ -1,28 +1,44 @@
 import {
+  CreateHyperParameterTuningJobCommand,
+  type CreateHyperParameterTuningJobCommandInput,
   CreateModelPackageCommand,
   CreateModelPackageGroupCommand,
   CreateProcessingJobCommand,
   type CreateProcessingJobCommandInput,
   CreateTrainingJobCommand,
   type CreateTrainingJobCommandInput,
+  CreateTransformJobCommand,
+  type CreateTransformJobCommandInput,
+  DescribeHyperParameterTuningJobCommand,
+  DescribeModelCommand,
   DescribeModelPackageGroupCommand,
   DescribeProcessingJobCommand,
   DescribeTrainingJobCommand,
+  DescribeTransformJobCommand,
   ResourceInUse,
   ResourceLimitExceeded,
   ResourceNotFound,
   SageMakerClient,
+  StopHyperParameterTuningJobCommand,
+  StopTransformJobCommand,
 } from '@aws-sdk/client-sagemaker';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 
 import {
+  createHyperParameterTuningJob,
   createModelPackage,
   createProcessingJob,
   createTrainingJob,
+  createTransformJob,
+  describeHyperParameterTuningJob,
+  describeModel,
   describeProcessingJob,
   describeTrainingJob,
+  describeTransformJob,
   ensureModelPackageGroup,
+  stopHyperParameterTuningJob,
+  stopTransformJob,
 } from '../../../shared/aws/sagemaker';
 import { RetryableError, SageMakerResourceLimitError } from '../../../shared/errors';
 import { ROLE_ARN } from '../../helpers/fixtures';
@@ -270,5 +286,58 @@ describe('createModelPackage', () => {
     sagemaker.on(CreateModelPackageCommand).rejects(throttling());
 
     await expect(createModelPackage({ ModelPackageGroupName: GROUP, ClientToken: 'token-1' })).rejects.toThrow(RetryableError);
+  });
+});
+
+describe('tuning and transform job wrappers', () => {
+  const TUNING_JOB = 'sluice-dev--k3x9q0f1m2a7pz4c';
+  const TRANSFORM_JOB = 'sluice-dev--abalone-score-0123456789ab';
+  const tuningInput: CreateHyperParameterTuningJobCommandInput = {
+    HyperParameterTuningJobName: TUNING_JOB,
+    HyperParameterTuningJobConfig: { Strategy: 'Random', ResourceLimits: { MaxNumberOfTrainingJobs: 4, MaxParallelTrainingJobs: 2 } },
+  };
+  const transformInput: CreateTransformJobCommandInput = {
+    TransformJobName: TRANSFORM_JOB,
+    ModelName: 'sluice-dev--abalone-0123456789ab-score',
+    TransformInput: { DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: 's3://b/datasets/batch/' } } },
+    TransformOutput: { S3OutputPath: 's3://b/builds/x/score/output/' },
+    TransformResources: { InstanceType: 'ml.m5.xlarge', InstanceCount: 1 },
+  };
+
+  beforeEach(() => sagemaker.reset());
+
+  it('treats a tuning or transform job that already exists as created (a repeated task)', async () => {
+    sagemaker.on(CreateHyperParameterTuningJobCommand).rejects(new ResourceInUse({ message: `Hyperparameter tuning job ${TUNING_JOB} already exists`, $metadata: {} }));
+    sagemaker.on(CreateTransformJobCommand).rejects(new ResourceInUse({ message: 'Job name must be unique within an AWS account and region', $metadata: {} }));
+
+    await expect(createHyperParameterTuningJob(tuningInput)).resolves.toBeUndefined();
+    await expect(createTransformJob(transformInput)).resolves.toBeUndefined();
+  });
+
+  it('turns throttling into RetryableError and an account limit into SageMakerResourceLimitError', async () => {
+    sagemaker.on(CreateHyperParameterTuningJobCommand).rejects(throttling());
+    sagemaker.on(CreateTransformJobCommand).rejects(new ResourceLimitExceeded({ message: 'The account-level service limit for ml.m5.xlarge for transform job usage is 0', $metadata: {} }));
+
+    await expect(createHyperParameterTuningJob(tuningInput)).rejects.toBeInstanceOf(RetryableError);
+    await expect(createTransformJob(transformInput)).rejects.toBeInstanceOf(SageMakerResourceLimitError);
+  });
+
+  it('describes a missing tuning job, transform job or model as undefined', async () => {
+    sagemaker.on(DescribeHyperParameterTuningJobCommand).rejects(new ResourceNotFound({ message: `Amazon SageMaker can't find a tuning job with name ${TUNING_JOB}`, $metadata: {} }));
+    sagemaker.on(DescribeTransformJobCommand).rejects(validation(`Could not find requested job with name ${TRANSFORM_JOB}`));
+    sagemaker.on(DescribeModelCommand).rejects(validation('Could not find model "arn:aws:sagemaker:us-east-1:123456789012:model/m".'));
+
+    await expect(describeHyperParameterTuningJob(TUNING_JOB)).resolves.toBeUndefined();
+    await expect(describeTransformJob(TRANSFORM_JOB)).resolves.toBeUndefined();
+    await expect(describeModel('m')).resolves.toBeUndefined();
+  });
+
+  it('leaves a tuning or transform job that no longer runs as it is when asked to stop it', async () => {
+    sagemaker.on(StopHyperParameterTuningJobCommand).rejects(validation(`The hyperparameter tuning job ${TUNING_JOB} has status Completed and cannot be stopped`));
+    sagemaker.on(StopTransformJobCommand).rejects(validation('Job status is Completed, not InProgress'));
+
+    await expect(stopHyperParameterTuningJob(TUNING_JOB)).resolves.toBeUndefined();
+    await expect(stopTransformJob(TRANSFORM_JOB)).resolves.toBeUndefined();
+    expect(sagemaker).toHaveReceivedCommandWith(StopHyperParameterTuningJobCommand, { HyperParameterTuningJobName: TUNING_JOB });
   });
 });

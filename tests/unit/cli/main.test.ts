@@ -37,6 +37,15 @@ describe('describeEvent', () => {
     expect(describeEvent(event)).toContain('Failed — AlgorithmError: exit code 3');
   });
 
+  it('shows tuning and transform job statuses from AWS\'s samples, with a failure reason', () => {
+    const transform = loadSample<EventBridgeEvent>('sagemaker-transform-job-state-change.json');
+    transform.detail.TransformJobStatus = 'Failed';
+    transform.detail.FailureReason = 'ClientError: serve exited';
+
+    expect(describeEvent(loadSample<EventBridgeEvent>('sagemaker-hyperparameter-tuning-job-state-change.json'))).toBe('tuning    016bffd3-6d71-4d3a-9710-0a332b2759fc status');
+    expect(describeEvent(transform)).toBe('transform 4b52bd8f-e034-4345-818d-884bdd7c9724 Failed — ClientError: serve exited');
+  });
+
   it('hides scheduled events and other AWS events, and shows Sluice domain events', () => {
     const scheduled = { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} } as unknown as EventBridgeEvent;
     const deployed = { source: 'sluice', 'detail-type': 'Model Deployed', detail: { stage: 'prod' } } as unknown as EventBridgeEvent;

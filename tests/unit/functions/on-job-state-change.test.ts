@@ -1,7 +1,7 @@
 import 'aws-sdk-client-mock-jest';
 
 import { S3Client } from '@aws-sdk/client-s3';
-import { DescribeProcessingJobCommand, DescribeTrainingJobCommand, SageMakerClient, SageMakerServiceException } from '@aws-sdk/client-sagemaker';
+import { DescribeProcessingJobCommand, DescribeTrainingJobCommand, DescribeTransformJobCommand, SageMakerClient, SageMakerServiceException } from '@aws-sdk/client-sagemaker';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -111,6 +111,24 @@ describe('on-job-state-change handler', () => {
     await expect(handler(event, lambdaContext())).resolves.toEqual({ jobName: PROCESSING_JOB, result: 'completed' });
 
     expect(sfn).toHaveReceivedCommandWith(SendTaskSuccessCommand, { taskToken: TASK_TOKEN, output: expect.stringContaining(`"Outputs":{"train":"${TRAIN_SPLIT}"}`) });
+  });
+
+  it('completes the waiting task of a Transform step for the real Completed transform job event', async () => {
+    const transformJob = '4b52bd8f-e034-4345-818d-884bdd7c9724';
+    const output = 's3://sluice-test-artifacts/builds/x/score/output/';
+    store.put(`${output}test.csv.out`, '1\n2\n');
+    dynamo.on(GetCommand, { Key: { jobName: transformJob } }).resolves({ Item: { ...token(transformJob, 'transform'), step: 'score' } });
+    sagemaker.on(DescribeTransformJobCommand).resolves({ TransformJobName: transformJob, TransformJobStatus: 'Completed', ModelName: 'm', TransformOutput: { S3OutputPath: output } });
+
+    await expect(handler(loadSample('sagemaker-transform-job-state-change.json'), lambdaContext())).resolves.toEqual({ jobName: transformJob, result: 'completed' });
+
+    const sent = JSON.parse(sfn.commandCalls(SendTaskSuccessCommand)[0]!.args[0].input.output!);
+    expect(sent).toMatchObject({ Type: 'Transform', TransformJobName: transformJob, Output: output, OutputHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+  });
+
+  it('ignores the tuning sample, whose status is the documentation\'s placeholder', async () => {
+    await expect(handler(loadSample('sagemaker-hyperparameter-tuning-job-state-change.json'), lambdaContext())).resolves.toEqual({ jobName: '016bffd3-6d71-4d3a-9710-0a332b2759fc', result: 'ignored' });
+    expect(sagemaker).not.toHaveReceivedAnyCommand();
   });
 
   it('fails the waiting task with SageMakerJobFailed for a Failed training job', async () => {

@@ -130,6 +130,15 @@ function resultOf(name: string, spec: StepSpec): Json {
       return { Type: 'Fail', Error: spec.Error, Cause: `${name} was reached` };
     case 'RegisterModel':
       return { Type: 'RegisterModel', ModelPackageArn: MODEL_PACKAGE_ARN, ModelPackageGroupName: 'sluice-test-abalone', ModelApprovalStatus: 'PendingManualApproval', CachedFrom: null };
+    case 'Tuning':
+      return {
+        Type: 'Tuning',
+        HyperParameterTuningJobName: `tune-${name}`,
+        BestTrainingJob: { TrainingJobName: `tune-${name}-001-0a1b2c3d`, ModelArtifacts: `${PREFIX}/${name}/model.tar.gz`, ObjectiveMetricName: 'validation:rmse', FinalObjectiveValue: 1.5, TunedHyperParameters: {} },
+        TrainingJobCounts: { Completed: 4, Failed: 0, Stopped: 0 },
+      };
+    case 'Transform':
+      return { Type: 'Transform', TransformJobName: `job-${name}`, ModelName: `model-${name}`, Output: `${PREFIX}/${name}/output/` };
   }
 }
 

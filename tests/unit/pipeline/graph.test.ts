@@ -140,10 +140,10 @@ describe('analysePipeline', () => {
       expect(issuesOf(config)).toContain('Steps.after.Inputs.gate.From: step "gate" is a Condition step and has no outputs');
     });
 
-    it('rejects ModelData that does not come from a Training step', () => {
+    it('rejects ModelData that does not come from a Training or Tuning step', () => {
       const config = pipelineOf({ ...gated(), register: { Type: 'RegisterModel', ModelData: { From: 'evaluate/evaluation' } } });
 
-      expect(issuesOf(config)).toEqual(['Steps.register.ModelData.From: ModelData comes from a Training step ("<training step>/model")']);
+      expect(issuesOf(config)).toEqual(['Steps.register.ModelData.From: ModelData comes from a Training or Tuning step ("<step>/model")']);
     });
 
     it('rejects an unknown property of a step, listing the properties of its type', () => {

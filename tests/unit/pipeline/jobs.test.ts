@@ -364,7 +364,7 @@ describe('startJob: failures', () => {
   });
 
   it('rejects a step that is not a job step of the run\'s pipeline with InvalidInput', async () => {
-    await expect(startJob(startJobInput(run, 'QualityGate'), STAGE, TABLES, NOW)).rejects.toThrow(new InvalidInputError('the pipeline has no Processing or Training step "QualityGate"'));
+    await expect(startJob(startJobInput(run, 'QualityGate'), STAGE, TABLES, NOW)).rejects.toThrow(new InvalidInputError('the pipeline has no Processing, Training, Tuning or Transform step "QualityGate"'));
   });
 
   it('rejects with InvalidInput when the run\'s pipeline.json is missing', async () => {
