@@ -198,6 +198,34 @@ describe('ACK manifests as steps', () => {
     });
   });
 
+  it('parses tuning and transform manifests through mlops.yaml into steps the graph accepts (xgboost_hpojob.yaml, xgboost_transformjob.yaml)', () => {
+    const text = [
+      'Version: 2',
+      'Steps:',
+      '  tune:',
+      '    Type: Tuning',
+      '    Manifest: k8s/hpo.yaml',
+      '    TrainingJobDefinition:',
+      "      AlgorithmSpecification: { MetricDefinitions: [{ Name: 'validation:error', Regex: 'validation-error:([0-9.]+)' }] }",
+      '      Channels: { train: { Dataset: xgboost/train/ }, validation: { Dataset: xgboost/validation/ } }',
+      '  score:',
+      '    Type: Transform',
+      '    Manifest: k8s/transform.yaml',
+      '    Model: { ModelData: { From: tune/model }, Image: 683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1 }',
+      '    TransformInput: { DataSource: { Dataset: xgboost/batch/ } }',
+      '',
+    ].join('\n');
+
+    const config = parseMlopsConfig(text, policy, 'xgb', { files: { 'k8s/hpo.yaml': manifest('xgboost_hpojob.yaml'), 'k8s/transform.yaml': manifest('xgboost_transformjob.yaml') } });
+
+    expect(config.Steps.tune).toMatchObject({
+      Type: 'Tuning',
+      HyperParameterTuningJobConfig: { Strategy: 'Bayesian', ResourceLimits: { MaxNumberOfTrainingJobs: 2, MaxParallelTrainingJobs: 2 }, TrainingJobEarlyStoppingType: 'Auto' },
+      TrainingJobDefinition: { StaticHyperParameters: { base_score: '0.5' }, ResourceConfig: { InstanceType: 'ml.m5.large', VolumeSizeInGB: 25 } },
+    });
+    expect(config.Steps.score).toMatchObject({ Type: 'Transform', TransformInput: { ContentType: 'text/csv', DataSource: { Dataset: 'xgboost/batch/' } }, TransformResources: { InstanceType: 'ml.m5.large', InstanceCount: 1 } });
+  });
+
   it('refuses a ModelPackage step without ModelData', () => {
     expect(expandOne({ Type: 'RegisterModel' }, 'my-model-package.yaml').issues).toEqual([expect.stringMatching(/^Steps\.s\.ModelData: required beside a ModelPackage manifest/)]);
   });
