@@ -10,6 +10,7 @@ import { SageMakerCapacityError, SageMakerInternalError, SageMakerJobFailedError
 import { jobName } from '../naming';
 import type { JobResult, StartJobInput } from '../schemas/task-inputs';
 import { cacheKey, codeHash, durationSeconds, findCachedResult, inputHashes, keyMaterial, outputHashes, readManifest, storeCachedResult } from './cache';
+import { itemStepName } from './for-each';
 import { lineageTags, resolveJob, type StageSettings } from './job-requests';
 import { loadPipeline, stepOf, valueContext } from './stored-pipeline';
 
@@ -54,7 +55,7 @@ const ENDED_UNSUCCESSFULLY = new Set<Status>([ProcessingJobStatus.FAILED, Proces
  */
 async function currentJobName(input: StartJobInput, kind: JobKind, stage: Pick<StageSettings, 'stagePrefix'>): Promise<string> {
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
-    const name = jobName(stage.stagePrefix, input.build.repository, input.step, input.executionArn, attempt);
+    const name = jobName(stage.stagePrefix, input.build.repository, itemStepName(input.step, input.item), input.executionArn, attempt);
     const status: Status = kind === 'training' ? (await describeTrainingJob(name))?.TrainingJobStatus : (await describeProcessingJob(name))?.ProcessingJobStatus;
     if (!ENDED_UNSUCCESSFULLY.has(status)) return name;
   }
@@ -100,12 +101,12 @@ export async function startJob(input: StartJobInput, stage: StageSettings, table
     kind,
     taskToken: input.taskToken,
     executionArn: input.executionArn,
-    step: input.step,
+    step: itemStepName(input.step, input.item),
     createdAt,
     expiresAt: createdAt + input.build.taskTimeoutSeconds + 86_400,
     ...(cache ? { cache } : {}),
   });
-  const tags = lineageTags(input.build, input.executionArn, input.step);
+  const tags = lineageTags(input.build, input.executionArn, itemStepName(input.step, input.item));
   try {
     if (job.kind === 'training') await createTrainingJob(isolateTrainingJob({ ...job.request, TrainingJobName: name, Tags: tags }, stage.isolation));
     else await createProcessingJob(isolateProcessingJob({ ...job.request, ProcessingJobName: name, Tags: tags }, stage.isolation));

@@ -130,6 +130,8 @@ function resultOf(name: string, spec: StepSpec): Json {
       return { Type: 'Fail', Error: spec.Error, Cause: `${name} was reached` };
     case 'RegisterModel':
       return { Type: 'RegisterModel', ModelPackageArn: MODEL_PACKAGE_ARN, ModelPackageGroupName: 'sluice-test-abalone', ModelApprovalStatus: 'PendingManualApproval', CachedFrom: null };
+    case 'ForEach':
+      return { Type: 'ForEach', Items: Array.isArray(spec.Items) ? spec.Items : [], CachedFrom: null, ReusedFrom: null };
   }
 }
 

@@ -141,7 +141,7 @@ describe('evaluateStep: what it does not evaluate', () => {
   it('rejects a job step with InvalidInput', async () => {
     const run = runOf(exampleConfig());
 
-    await expect(evaluateStep(stepInput(run, 'Train'))).rejects.toThrow(new InvalidInputError('the pipeline has no Condition or Fail step "Train"'));
+    await expect(evaluateStep(stepInput(run, 'Train'))).rejects.toThrow(new InvalidInputError('the pipeline has no Condition or Fail or ForEach step "Train"'));
   });
 
   it('rejects a step the pipeline does not have with InvalidInput', async () => {
