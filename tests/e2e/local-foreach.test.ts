@@ -19,6 +19,9 @@ import { eventually, type RuntimeProcess, runtimeEvents, startRuntime } from '..
  * item's model through `From: per-sex/train-one/model`. The three items run at the same time (their
  * jobs' start and end times overlap); a run in which one item's training fails fails at that inner
  * step, and the other items' jobs are stopped (they were still training): no job is left running.
+ * A run whose Map is in flight when the runtime restarts goes on: the Map runs again as a whole
+ * (the local runtime does not resume single iterations), and each item's start-job finds the job its
+ * first attempt created, so no item trains twice.
  */
 
 const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -150,17 +153,48 @@ describe('a ForEach on the local runtime', () => {
     const announced = await eventually(runtime, () => runtimeEvents(dataDir).find((event) => event['detail-type'] === 'Model Build Failed' && event.detail.commit === commit), 'Model Build Failed', 60_000);
     expect(announced.detail.step).toBe('train-one');
 
-    // The other items were still training (20 s each) when F failed: the failed run's jobs are stopped.
+    // The other items were still training (20 s each) when F failed (after 3 s): the failed run's jobs are stopped.
     const others = await eventually(
       runtime,
       async () => {
-        const jobs = await Promise.all([0, 2].map((index) => training(run, index)));
-        return jobs.every((job) => job.TrainingJobStatus === 'Stopped') ? jobs : undefined;
+        const jobs = await Promise.all([0, 2].map((index) => training(run, index).catch(() => undefined)));
+        return jobs.every((job) => job?.TrainingJobStatus === 'Stopped') ? jobs : undefined;
       },
       'the other items\' trainings stopped',
       60_000,
     );
-    expect(others.map((job) => job.TrainingJobStatus)).toEqual(['Stopped', 'Stopped']);
+    expect(others.map((job) => job?.TrainingJobStatus)).toEqual(['Stopped', 'Stopped']);
     expect((await training(run, 1)).TrainingJobStatus).toBe('Failed');
+  }, 300_000);
+
+  it('goes on after the runtime restarts while the items train, without training any item twice', async () => {
+    const text = readFileSync(join(SOURCE, 'mlops.yaml'), 'utf8').replace('TrainSeconds: { Type: Integer, Default: 2 }', 'TrainSeconds: { Type: Integer, Default: 8 }');
+    const commit = await pushDirectory(runtime.endpoint, REPOSITORY, SOURCE, { message: 'slower trainings', changes: { 'mlops.yaml': text } });
+    const started = await eventually(
+      runtime,
+      async () => {
+        const run = (await runs()).find((candidate) => candidate.input?.includes(commit));
+        if (!run) return undefined;
+        const jobs = await Promise.all(ITEMS.map((_sex, index) => training(run, index).catch(() => undefined)));
+        return jobs.every((job) => job?.TrainingJobStatus === 'InProgress') ? run : undefined;
+      },
+      'the three trainings in progress',
+      120_000,
+    );
+
+    await runtime.stop();
+    runtime = await startRuntime({ dataDir, port: Number(new URL(runtime.endpoint).port) });
+    const run = await ended(commit);
+
+    expect({ status: run.status, cause: run.cause }).toEqual({ status: 'SUCCEEDED', cause: undefined });
+    expect(run.executionArn).toBe(started.executionArn);
+    // Each item's first job completed; the rerun Map made no second attempt (…-train-one-<hash>-2).
+    for (const index of ITEMS.keys()) expect((await training(run, index)).TrainingJobStatus).toBe('Completed');
+    const second = await Promise.all(
+      ITEMS.map((_sex, index) => sageMaker.send(new DescribeTrainingJobCommand({ TrainingJobName: jobName('sluice-local', REPOSITORY, `per-sex-${index}-train-one`, run.executionArn!, 2) })).then(() => 'exists', () => 'none')),
+    );
+    expect(second).toEqual(['none', 'none', 'none']);
+    const output = JSON.parse(run.output!) as Record<string, { Results?: unknown[] }>;
+    expect(output['per-sex']?.Results).toHaveLength(3);
   }, 300_000);
 });
