@@ -2,7 +2,7 @@ import { InvalidConfigError } from '../errors';
 import type { ForEachStep } from '../schemas/mlops-v2';
 import { isGet } from '../schemas/patterns';
 import type { ConditionResult, FailResult, ForEachItemValue, ForEachResult, StepTaskInput } from '../schemas/task-inputs';
-import { checkItems } from './for-each';
+import { checkItems, historyIssue } from './for-each';
 import { loadPipeline, stepOf, valueContext } from './stored-pipeline';
 import { evaluateCondition, jsonGetValue, resolveText, type ValueContext } from './values';
 
@@ -51,7 +51,12 @@ export async function evaluateStep(input: StepTaskInput): Promise<ConditionResul
   const pipeline = await loadPipeline(input.build.pipelineUri);
   const spec = stepOf(pipeline, input.step, ['Condition', 'Fail', 'ForEach'] as const);
   const ctx = valueContext(pipeline, input);
-  if (spec.Type === 'ForEach') return { Type: 'ForEach', Items: await resolveForEachItems(input.step, spec, ctx), CachedFrom: null, ReusedFrom: null };
+  if (spec.Type === 'ForEach') {
+    const items = await resolveForEachItems(input.step, spec, ctx);
+    const tooMany = historyIssue(`Steps.${input.step}.Items`, items.length, Object.keys(spec.Steps).length);
+    if (tooMany) throw new InvalidConfigError(tooMany);
+    return { Type: 'ForEach', Items: items, CachedFrom: null, ReusedFrom: null };
+  }
   if (spec.Type === 'Fail') {
     return { Type: 'Fail', Error: spec.Error, Cause: await resolveText(spec.ErrorMessage, ctx, `Steps.${input.step}.ErrorMessage`) };
   }

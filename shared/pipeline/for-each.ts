@@ -102,3 +102,23 @@ export function checkItems(list: unknown, field: string, source: string): ForEac
   return list as ForEachItemValue[];
 }
 
+/**
+ * History events one item costs, at most: the iteration's own (started, succeeded, its closing
+ * Pass), and per inner step a task's entered, scheduled, started, submitted, succeeded and exited
+ * events, doubled for retries and a RegisterModel's event state.
+ */
+const EVENTS_PER_ITEM = 4;
+const EVENTS_PER_INNER_STEP = 12;
+/** Step Functions keeps 25,000 events per execution; the rest of the run keeps this margin. */
+export const FOR_EACH_HISTORY_BUDGET = 20_000;
+
+/**
+ * Why `items` items of a ForEach with `innerSteps` steps would not fit in one execution's history
+ * (Step Functions' 25,000 events), or undefined when they fit. Pure.
+ */
+export function historyIssue(field: string, items: number, innerSteps: number): string | undefined {
+  const events = items * (EVENTS_PER_ITEM + EVENTS_PER_INNER_STEP * innerSteps);
+  if (events <= FOR_EACH_HISTORY_BUDGET) return undefined;
+  return `${field}: ${items} items × ${innerSteps} steps would write up to ${events} history events; one run holds 25,000 (Step Functions), so a ForEach keeps to ${FOR_EACH_HISTORY_BUDGET}: fewer items or fewer steps per item`;
+}
+

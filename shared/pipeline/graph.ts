@@ -1,6 +1,7 @@
 import type { InnerStepSpec, InputSource, ParameterType, PipelineConfig, StepSpec } from '../schemas/mlops-v2';
 import { FOR_EACH_FROM_REF, FOR_EACH_REF, FROM_REF, isGet, isJoin, isJsonGet } from '../schemas/patterns';
 import type { Condition, Value } from '../schemas/pipeline-values';
+import { historyIssue } from './for-each';
 
 /**
  * The pipeline as a graph: which step waits for which, and which steps run only in a Condition's
@@ -223,6 +224,8 @@ export function analysePipeline(config: PipelineConfig): { graph: PipelineGraph;
       return false;
     });
     forEach.set(name, { order: innerOrder });
+    const tooMany = Array.isArray(spec.Items) ? historyIssue(`Steps.${name}.Items`, spec.Items.length, Object.keys(spec.Steps).length) : undefined;
+    if (tooMany) issues.push(tooMany);
   }
   const innerNames = [...forEachOf.keys()];
   /** Any step, top level or inner. */

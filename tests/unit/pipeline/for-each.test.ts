@@ -157,6 +157,16 @@ describe('the ForEach step: graph', () => {
     expect(issues).toContain('Steps.per-sex.Items: needs a String parameter holding a JSON list, but the parameter is a Integer');
   });
 
+  it('refuses a literal list whose items × steps would not fit in one run\'s history (25,000 events)', () => {
+    const forEach = perSex(Array.from({ length: 200 }, (_v, index) => `s${index}`));
+    Object.assign(forEach.Steps as Record<string, unknown>, { a: processing(), b: processing(), c: processing(), d: processing(), e: processing(), f: processing(), g: processing() });
+
+    expect(issuesOf(fanOut({}, forEach))).toContain(
+      'Steps.per-sex.Items: 200 items × 9 steps would write up to 22400 history events; one run holds 25,000 (Step Functions), so a ForEach keeps to 20000: fewer items or fewer steps per item',
+    );
+    expect(issuesOf(fanOut({}, perSex(Array.from({ length: 200 }, (_v, index) => `s${index}`))))).toEqual([]);
+  });
+
   it('finds a cycle through the ForEach', () => {
     const forEach = perSex(['M']);
     (forEach.Steps as Record<string, Record<string, unknown>>)['prep-one']!.DependsOn = ['compare'];
