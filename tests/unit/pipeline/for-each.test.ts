@@ -354,6 +354,31 @@ describe('compilePipeline with a ForEach', () => {
       expect(path.calls.some((call) => call.state === 'compare')).toBe(false);
     });
 
+    it('runs at most MaxConcurrency items at a time', async () => {
+      const items = ['a', 'b', 'c', 'd', 'e'];
+      const limited = compile(fanOut({}, perSex(items, { MaxConcurrency: 2 })));
+      let running = 0;
+      let most = 0;
+      const slow: LocalHandler = async (taskInput) => {
+        running += 1;
+        most = Math.max(most, running);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        running -= 1;
+        return processingResult(itemName(payloadOf(taskInput)), ['train']) as unknown as Json;
+      };
+
+      const path = await runPath(
+        new StateMachine(withFixedTaskTimeoutsDeep(asDefinition(limited))),
+        input(),
+        handlers({ 'per-sex': () => ({ Type: 'ForEach', Items: items, CachedFrom: null, ReusedFrom: null }), 'prep-one': slow }),
+        { Execution: { Id: EXECUTION_ARN }, Task: { Token: TOKEN } },
+      );
+
+      expect(path.outcome.status).toBe('SUCCEEDED');
+      expect(path.calls.filter((call) => call.state === 'prep-one')).toHaveLength(5);
+      expect(most).toBe(2);
+    });
+
     it('skips the Map for a ForEach carried over from an earlier run', async () => {
       const carried: StepResult = { Type: 'ForEach', Items: ['M'], Results: [{ 'prep-one': processingResult('old-prep', ['train']), 'train-one': trainingResult('old-train') }], CachedFrom: null, ReusedFrom: 'arn:earlier' };
 
@@ -444,10 +469,15 @@ describe('per-item job requests', () => {
     );
   });
 
-  it('compiles with the ForEach inside a Parallel branch next to an independent step', () => {
-    const pipeline = fanOut({ side: processing() });
+  it('compiles a ForEach ending a Parallel branch, its carried-over result ending the branch at a Succeed state', () => {
+    const pipeline = pipelineOf({ prepare: processing({ Outputs: ['all'] }), 'per-sex': perSex(), side: processing() });
     const { graph } = analysePipeline(pipeline);
+    const compiled = compilePipeline(pipeline, graph, TEST_TARGETS);
+    const parallel = Object.values(compiled.definition.States as Record<string, { Type: string; Branches?: { States: Record<string, { Type: string; Choices?: { Next: string }[] }> }[] }>).find((state) => state.Type === 'Parallel')!;
+    const branch = parallel.Branches!.find((candidate) => 'per-sex' in candidate.States)!;
 
-    expect(() => compilePipeline(pipeline, graph, TEST_TARGETS)).not.toThrow();
+    expect(branch.States['per-sex ?']?.Choices?.[0]?.Next).toBe('per-sex (reused)');
+    expect(branch.States['per-sex (reused)']?.Type).toBe('Succeed');
+    expect(aslErrors(compiled.definition)).toEqual([]);
   });
 });
