@@ -11,7 +11,7 @@ import { resolveJob } from '../../../shared/pipeline/job-requests';
 import { stepOf, valueContext } from '../../../shared/pipeline/stored-pipeline';
 import { resolveValue, type ValueContext } from '../../../shared/pipeline/values';
 import type { ForEachStep, PipelineConfig } from '../../../shared/schemas/mlops-v2';
-import type { PipelineRunInput, ProcessingResult, StepResult, TrainingResult } from '../../../shared/schemas/task-inputs';
+import { type PipelineRunInput, type ProcessingResult, type StepResult, stepTaskInputSchema, type TrainingResult } from '../../../shared/schemas/task-inputs';
 import { type Json, type LocalHandler, namedError, runPath, withFixedTaskTimeoutsDeep } from '../../helpers/asl';
 import { BUCKET, buildContext, EXECUTION_ARN } from '../../helpers/fixtures';
 import { allStrings, aslErrors, asDefinition, compile, IMAGE, loadPipeline, pipelineOf, pipelineText, processing, TEST_TARGETS, testPolicy, training } from '../../helpers/pipelines';
@@ -388,6 +388,19 @@ describe('compilePipeline with a ForEach', () => {
       expect(path.calls.filter((call) => ['prep-one', 'train-one'].includes(call.state))).toEqual([]);
       expect(payloadOf(path.calls.find((call) => call.state === 'compare')!.input).steps['per-sex']).toEqual(carried);
     });
+  });
+});
+
+describe('the task input of an inner step', () => {
+  const base = () => ({ step: 'train-one', executionArn: EXECUTION_ARN, build: buildContext(), parameters: {}, steps: {}, reuse: {} });
+
+  it('carries the item: its ForEach, index and value', () => {
+    expect(stepTaskInputSchema.parse({ ...base(), item: { forEach: 'per-sex', index: 1, value: { sex: 'F', rounds: 3 } } }).item).toEqual({ forEach: 'per-sex', index: 1, value: { sex: 'F', rounds: 3 } });
+  });
+
+  it('refuses an item with a negative index or a nested value', () => {
+    expect(stepTaskInputSchema.safeParse({ ...base(), item: { forEach: 'per-sex', index: -1, value: 'F' } }).success).toBe(false);
+    expect(stepTaskInputSchema.safeParse({ ...base(), item: { forEach: 'per-sex', index: 0, value: { a: { b: 1 } } } }).success).toBe(false);
   });
 });
 
