@@ -2,13 +2,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeProcessingJobCommand, DescribeTrainingJobCommand, type DescribeTrainingJobCommandOutput, SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, GetExecutionHistoryCommand, type HistoryEvent, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, GetExecutionHistoryCommand, type HistoryEvent, ListExecutionsCommand, ListStateMachinesCommand, RedriveExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 
 import { getStatus } from '../../cli/status';
 import { localTarget } from '../../cli/target';
-import { createRepository, pushDirectory } from '../../local/seed';
+import { createRepository, LOCAL_ARTIFACTS_BUCKET, pushDirectory } from '../../local/seed';
 import { jobName } from '../../shared/naming';
 import { ROOT } from '../helpers/fixtures';
 import { eventually, type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
@@ -19,7 +19,8 @@ import { eventually, type RuntimeProcess, runtimeEvents, startRuntime } from '..
  * item's model through `From: per-sex/train-one/model`. The three items run at the same time (their
  * jobs' start and end times overlap); a run in which one item's training fails fails at that inner
  * step, and the other items' jobs are stopped (they were still training): no job is left running.
- * A run whose Map is in flight when the runtime restarts goes on: the Map runs again as a whole
+ * A redrive of a run that failed in one item runs the Map again: the items that completed find their
+ * jobs and the failed item trains anew. A run whose Map is in flight when the runtime restarts goes on: the Map runs again as a whole
  * (the local runtime does not resume single iterations), and each item's start-job finds the job its
  * first attempt created, so no item trains twice.
  */
@@ -28,6 +29,8 @@ const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 const REPOSITORY = 'per-sex';
 const SOURCE = join(ROOT, 'tests', 'fixtures', 'repositories', 'for-each');
 const ITEMS = ['M', 'F', 'I'];
+/** The training's `control` channel (Dataset foreach-control/): a fail-<sex> file there fails that sex's training. */
+const CONTROL = 'datasets/foreach-control/';
 
 let dataDir: string;
 let runtime: RuntimeProcess;
@@ -42,11 +45,11 @@ async function runs(): Promise<DescribeExecutionCommandOutput[]> {
   return Promise.all(listed.map((execution) => sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }))));
 }
 
-/** The run of `commit` once it has ended. */
-async function ended(commit: string, timeoutMs = 240_000): Promise<DescribeExecutionCommandOutput> {
+/** The run of `commit` once it has ended (`redrives` times redriven). */
+async function ended(commit: string, timeoutMs = 240_000, redrives = 0): Promise<DescribeExecutionCommandOutput> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const run = (await runs()).find((candidate) => candidate.input?.includes(commit));
+    const run = (await runs()).find((candidate) => candidate.input?.includes(commit) && (candidate.redriveCount ?? 0) === redrives);
     if (run && run.status !== 'RUNNING') return run;
     if (Date.now() > deadline) throw new Error(`the run of ${commit} did not end within ${timeoutMs} ms:\n${runtime.output().slice(-4000)}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
@@ -76,6 +79,7 @@ beforeAll(async () => {
   sageMaker = new SageMakerClient(options);
   s3 = new S3Client({ ...options, forcePathStyle: true });
   await createRepository(runtime.endpoint, REPOSITORY);
+  await s3.send(new PutObjectCommand({ Bucket: LOCAL_ARTIFACTS_BUCKET, Key: `${CONTROL}README`, Body: 'fail-<sex> here fails that sex\'s training\n' }));
 }, 300_000);
 
 afterAll(async () => {
@@ -165,6 +169,33 @@ describe('a ForEach on the local runtime', () => {
     );
     expect(others.map((job) => job?.TrainingJobStatus)).toEqual(['Stopped', 'Stopped']);
     expect((await training(run, 1)).TrainingJobStatus).toBe('Failed');
+  }, 300_000);
+
+  it('redrives a run that failed in one item: the completed items are not trained again, the failed one is', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: LOCAL_ARTIFACTS_BUCKET, Key: `${CONTROL}fail-F`, Body: 'fail\n' }));
+    // M and I finish (1 s) well before F fails (10 s): the Map fails with two items done.
+    const text = readFileSync(join(SOURCE, 'mlops.yaml'), 'utf8')
+      .replace('TrainSeconds: { Type: Integer, Default: 2 }', 'TrainSeconds: { Type: Integer, Default: 1 }')
+      .replace('FailAfterSeconds: { Type: Integer, Default: 3 }', 'FailAfterSeconds: { Type: Integer, Default: 10 }');
+    const commit = await pushDirectory(runtime.endpoint, REPOSITORY, SOURCE, { message: 'quick trainings', changes: { 'mlops.yaml': text } });
+    const failed = await ended(commit);
+    expect(failed.status).toBe('FAILED');
+    expect((await Promise.all(ITEMS.map((_sex, index) => training(failed, index)))).map((job) => job.TrainingJobStatus)).toEqual(['Completed', 'Failed', 'Completed']);
+
+    await s3.send(new DeleteObjectCommand({ Bucket: LOCAL_ARTIFACTS_BUCKET, Key: `${CONTROL}fail-F` }));
+    await sfn.send(new RedriveExecutionCommand({ executionArn: failed.executionArn }));
+    const redriven = await ended(commit, 240_000, 1);
+
+    expect({ status: redriven.status, cause: redriven.cause }).toEqual({ status: 'SUCCEEDED', cause: undefined });
+    const attempt = (index: number, number: number) =>
+      sageMaker.send(new DescribeTrainingJobCommand({ TrainingJobName: jobName('sluice-local', REPOSITORY, `per-sex-${index}-train-one`, failed.executionArn!, number) })).then((job) => job.TrainingJobStatus, () => 'none');
+    expect(await Promise.all([attempt(0, 2), attempt(1, 2), attempt(2, 2)])).toEqual(['none', 'Completed', 'none']);
+    const output = JSON.parse(redriven.output!) as Record<string, { Results?: Record<string, { TrainingJobName?: string }>[] }>;
+    expect(output['per-sex']?.Results?.map((results) => results['train-one']?.TrainingJobName)).toEqual([
+      jobName('sluice-local', REPOSITORY, 'per-sex-0-train-one', failed.executionArn!),
+      jobName('sluice-local', REPOSITORY, 'per-sex-1-train-one', failed.executionArn!, 2),
+      jobName('sluice-local', REPOSITORY, 'per-sex-2-train-one', failed.executionArn!),
+    ]);
   }, 300_000);
 
   it('goes on after the runtime restarts while the items train, without training any item twice', async () => {
