@@ -6,6 +6,7 @@ import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } fro
 import { DescribeProcessingJobCommand, DescribeTrainingJobCommand, type DescribeTrainingJobCommandOutput, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, GetExecutionHistoryCommand, type HistoryEvent, ListExecutionsCommand, ListStateMachinesCommand, RedriveExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 
+import { readRunLogs } from '../../cli/logs';
 import { getStatus } from '../../cli/status';
 import { localTarget } from '../../cli/target';
 import { createRepository, LOCAL_ARTIFACTS_BUCKET, pushDirectory } from '../../local/seed';
@@ -140,6 +141,14 @@ describe('a ForEach on the local runtime', () => {
         ['compare', 'succeeded'],
       ]),
     );
+    // `sluice logs --step train-one`: every item's training job, each its own step.
+    const logs = await readRunLogs(localTarget(runtime.endpoint), run.executionArn!, 'train-one');
+    expect(logs.jobs.map((job) => job.step).sort()).toEqual(['per-sex-0-train-one', 'per-sex-1-train-one', 'per-sex-2-train-one']);
+    expect(logs.lines.filter((line) => /rows=\d/.test(line.message)).map((line) => [line.step, line.message.trim()]).sort()).toEqual([
+      ['per-sex-0-train-one', 'rows=3'],
+      ['per-sex-1-train-one', 'rows=2'],
+      ['per-sex-2-train-one', 'rows=2'],
+    ]);
   }, 300_000);
 
   it('fails the run at the inner step of the item that fails, naming its job, and stops the other items\' jobs', async () => {
