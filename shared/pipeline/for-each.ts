@@ -88,6 +88,22 @@ export function itemReference(ref: string, item: ItemContext | undefined, field:
 
 const isScalar = (value: unknown): value is string | number | boolean => typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean';
 
+/** Why `text` (a String parameter's value) is not a JSON list of items, or undefined. Pure. */
+export function itemsProblem(text: string): string | undefined {
+  let list: unknown;
+  try {
+    list = JSON.parse(text);
+  } catch {
+    return 'not a JSON list such as ["M","F"]';
+  }
+  try {
+    checkItems(list, '', '');
+    return undefined;
+  } catch {
+    return `which is not a list of 1 to ${MAX_FOR_EACH_ITEMS} items (strings, numbers, booleans or flat objects of those)`;
+  }
+}
+
 /**
  * Checks a list resolved at run time as a ForEach's items: 1..200 items, each a scalar or a flat
  * object of scalars. Returns the items; throws InvalidConfigError naming `field`. Pure.

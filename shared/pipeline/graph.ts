@@ -1,7 +1,7 @@
 import type { InnerStepSpec, InputSource, ParameterType, PipelineConfig, StepSpec } from '../schemas/mlops-v2';
 import { FOR_EACH_FROM_REF, FOR_EACH_REF, FROM_REF, isGet, isJoin, isJsonGet } from '../schemas/patterns';
 import type { Condition, Value } from '../schemas/pipeline-values';
-import { historyIssue } from './for-each';
+import { historyIssue, itemsProblem } from './for-each';
 
 /**
  * The pipeline as a graph: which step waits for which, and which steps run only in a Condition's
@@ -373,6 +373,15 @@ export function analysePipeline(config: PipelineConfig): { graph: PipelineGraph;
       if (use.kind === 'list') {
         if (isGet(use.value) && !use.value.Get.startsWith('Parameters.')) issues.push(`${use.field}: a ForEach's Items are a list, {Get: Parameters.<String parameter holding a JSON list>} or {Std:JsonGet: …} (a JSON list in a step's report)`);
         else if (type !== 'String' && type !== 'Unknown') issues.push(`${use.field}: needs a String parameter holding a JSON list, but the parameter is a ${type}`);
+        else if (isGet(use.value)) {
+          // The values the file gives the parameter must be lists of items already.
+          const parameter = config.Parameters[use.value.Get.slice('Parameters.'.length)];
+          const candidates = parameter?.Type === 'String' ? [parameter.Default, ...(parameter.EnumValues ?? [])] : [];
+          for (const candidate of new Set(candidates)) {
+            const problem = itemsProblem(candidate);
+            if (problem) issues.push(`${use.field}: ${use.value.Get} may be ${JSON.stringify(candidate).slice(0, 100)}, ${problem}`);
+          }
+        }
       }
     }
     for (const { field, condition } of uses.conditions) {

@@ -167,6 +167,16 @@ describe('the ForEach step: graph', () => {
     expect(issuesOf(fanOut({}, perSex(Array.from({ length: 200 }, (_v, index) => `s${index}`))))).toEqual([]);
   });
 
+  it('checks the values a String parameter of Items may take (its default and EnumValues) are JSON lists', () => {
+    const steps = { prepare: processing({ Outputs: ['all'] }), 'per-sex': perSex({ Get: 'Parameters.Segments' }) };
+
+    expect(issuesOf(parse(steps, { Segments: { Type: 'String', Default: '["M","F"]', EnumValues: ['["M","F"]', '["I"]'] } }))).toEqual([]);
+    expect(issuesOf(parse(steps, { Segments: { Type: 'String', Default: 'M,F' } }))).toContain('Steps.per-sex.Items: Parameters.Segments may be "M,F", not a JSON list such as ["M","F"]');
+    expect(issuesOf(parse(steps, { Segments: { Type: 'String', Default: '["M"]', EnumValues: ['["M"]', '[]'] } }))).toContain(
+      'Steps.per-sex.Items: Parameters.Segments may be "[]", which is not a list of 1 to 200 items (strings, numbers, booleans or flat objects of those)',
+    );
+  });
+
   it('finds a cycle through the ForEach', () => {
     const forEach = perSex(['M']);
     (forEach.Steps as Record<string, Record<string, unknown>>)['prep-one']!.DependsOn = ['compare'];
