@@ -3,6 +3,7 @@ import { DescribeProcessingJobCommand, DescribeTrainingJobCommand, DescribeTrans
 import { DescribeExecutionCommand, ExecutionStatus, type HistoryEvent, HistoryEventType, SFNClient } from '@aws-sdk/client-sfn';
 
 import { jobName } from '../shared/naming';
+import { itemStepName } from '../shared/pipeline/for-each';
 
 import { executionArnOf } from './build-commands';
 import { CliError } from './errors';
@@ -123,29 +124,35 @@ export function isRunReference(reference: string): boolean {
 
 /** A job step of a run: its name and the name start-job gives its first attempt (later attempts add `-<n>`). */
 export interface RunJob {
+  /** The job's step: `<step>`, or `<ForEach>-<index>-<inner step>` for one item of a ForEach. */
   step: string;
   jobName: string;
+  /** For one item of a ForEach: the inner step's own name (`--step <inner step>` selects every item's job). */
+  innerStep?: string;
 }
 
 /**
  * The job steps a run scheduled, in order, from its history: each `waitForTaskToken` task's payload
  * (TaskScheduled parameters) names the step and the build's repository, and start-job names the job
  * from them and the run (shared/naming.ts jobName), so the run's jobs are found without listing
- * SageMaker. A step scheduled again (a retry, a redrive) is listed once. Pure.
+ * SageMaker. Inside a ForEach, the payload's item makes each item's job its own step
+ * (`<ForEach>-<index>-<inner step>`). A step scheduled again (a retry, a redrive) is listed once. Pure.
  */
 export function runJobs(history: readonly HistoryEvent[], executionArn: string, stagePrefix: string): RunJob[] {
   const jobs: RunJob[] = [];
   for (const event of history) {
     if (event.type !== HistoryEventType.TaskScheduled || !event.taskScheduledEventDetails?.parameters) continue;
-    let payload: { taskToken?: unknown; step?: unknown; build?: { repository?: unknown } } | undefined;
+    let payload: { taskToken?: unknown; step?: unknown; build?: { repository?: unknown }; item?: { forEach?: unknown; index?: unknown } } | undefined;
     try {
       payload = (JSON.parse(event.taskScheduledEventDetails.parameters) as { Payload?: typeof payload }).Payload;
     } catch {
       continue; // truncated parameters (over 256 KiB): not a start-job payload we can read
     }
     if (typeof payload?.taskToken !== 'string' || typeof payload.step !== 'string' || typeof payload.build?.repository !== 'string') continue;
-    if (jobs.some((job) => job.step === payload.step)) continue;
-    jobs.push({ step: payload.step, jobName: jobName(stagePrefix, payload.build.repository, payload.step, executionArn) });
+    const item = typeof payload.item?.forEach === 'string' && typeof payload.item.index === 'number' ? { forEach: payload.item.forEach, index: payload.item.index } : undefined;
+    const step = itemStepName(payload.step, item);
+    if (jobs.some((job) => job.step === step)) continue;
+    jobs.push({ step, jobName: jobName(stagePrefix, payload.build.repository, step, executionArn), ...(item ? { innerStep: payload.step } : {}) });
   }
   return jobs;
 }
@@ -166,7 +173,7 @@ async function jobLines(logs: CloudWatchLogsClient, job: RunJob): Promise<RunLog
 /** The run's job steps, narrowed to `step` when given; throws naming the run's job steps when `step` is none of them. */
 function selectJobs(jobs: RunJob[], step: string | undefined, executionArn: string): RunJob[] {
   if (step === undefined) return jobs;
-  const chosen = jobs.filter((job) => job.step === step);
+  const chosen = jobs.filter((job) => job.step === step || job.innerStep === step);
   if (chosen.length === 0) {
     throw new CliError('StepNotFound', `run ${executionArn} started no job for step "${step}"${jobs.length > 0 ? `: its job steps are ${jobs.map((job) => job.step).join(', ')}` : ' (no job step has started yet)'}`);
   }
@@ -228,7 +235,7 @@ export async function followRunLogs(target: Target, reference: string, step: str
       const { status } = await sfn.send(new DescribeExecutionCommand({ executionArn }));
       const running = status === ExecutionStatus.RUNNING;
       const all = runJobs(await executionHistory(sfn, executionArn), executionArn, target.names.stagePrefix);
-      const jobs = running && step !== undefined && !all.some((job) => job.step === step) ? [] : selectJobs(all, step, executionArn);
+      const jobs = running && step !== undefined && !all.some((job) => job.step === step || job.innerStep === step) ? [] : selectJobs(all, step, executionArn);
       const fresh: RunLogLine[] = [];
       for (const job of jobs) {
         for (const line of await jobLines(logs, job)) {

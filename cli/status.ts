@@ -125,26 +125,40 @@ function provenance(name: string, output: string | undefined): Pick<StepStatus, 
   }
 }
 
-/** Steps of one execution from its history: each step entered, whether it exited, and cache hits. A redriven run's steps are shown once, as they ended last. Pure. */
+/**
+ * Steps of one execution from its history: each step entered, whether it exited, and cache hits. A
+ * redriven run's steps are shown once, as they ended last. A ForEach's inner steps run once per
+ * item, at the same time: such a step is running while any item's is, and succeeded once all
+ * items' have exited. Pure.
+ */
 export function stepsOf(history: readonly HistoryEvent[]): RunStatus['steps'] {
   const result: StepStatus[] = [];
   const enteredAt = new Map<string, number>();
+  /** How many entries of each step have not exited yet (several for a ForEach's inner steps). */
+  const open = new Map<string, number>();
   for (const event of history) {
     const type = event.type ?? '';
     if (type.endsWith('StateEntered') && event.stateEnteredEventDetails?.name && stepOfState(event.stateEnteredEventDetails.name) === event.stateEnteredEventDetails.name) {
       const name = event.stateEnteredEventDetails.name;
+      const running = open.get(name) ?? 0;
+      open.set(name, running + 1);
+      if (running > 0) continue;
       const earlier = result.findIndex((step) => step.name === name);
       if (earlier >= 0) result.splice(earlier, 1);
       result.push({ name, status: 'running' });
       if (event.timestamp) enteredAt.set(name, new Date(event.timestamp).getTime());
     } else if (type.endsWith('StateExited') && event.stateExitedEventDetails?.name) {
       const { name, output } = event.stateExitedEventDetails;
+      const running = Math.max(0, (open.get(name) ?? 1) - 1);
+      open.set(name, running);
+      if (running > 0) continue;
       const step = [...result].reverse().find((s) => s.name === name && s.status === 'running');
       const entered = enteredAt.get(name);
       const durationSeconds = entered !== undefined && event.timestamp ? Math.round((new Date(event.timestamp).getTime() - entered) / 100) / 10 : undefined;
       if (step) Object.assign(step, { status: 'succeeded' }, durationSeconds === undefined ? {} : { durationSeconds }, provenance(name, output));
     } else if (type === 'ExecutionFailed' || type === 'ExecutionTimedOut' || type === 'ExecutionAborted') {
       for (const step of result) if (step.status === 'running') step.status = 'failed';
+      open.clear();
     }
   }
   return result;

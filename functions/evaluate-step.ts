@@ -6,7 +6,7 @@ import { evaluateStep } from '../shared/pipeline/evaluate-step';
 import { parseEvent } from '../shared/schemas/events';
 import { stepTaskInputSchema } from '../shared/schemas/task-inputs';
 
-/** Step Functions task of a Condition step (its outcome) or a Fail step (its error and message). */
+/** Step Functions task of a Condition step (its outcome), a Fail step (its error and message) or a ForEach step (its items). */
 export const handler = middy(async (event: unknown) => {
   const input = parseEvent(stepTaskInputSchema, event);
   const result = await evaluateStep(input);

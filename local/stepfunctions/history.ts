@@ -93,22 +93,47 @@ export interface LibraryEvent {
   index?: number;
 }
 
+/** The value at a reference path such as `$.steps['per-sex'].Items` or `$.a[0].b`, or undefined. Pure. */
+export function valueAtReferencePath(input: unknown, path: string): unknown {
+  if (!path.startsWith('$')) return undefined;
+  let value = input;
+  let rest = path.slice(1);
+  while (rest !== '') {
+    const step = /^(?:\.([^.[\]]+)|\['([^']*)'\]|\[(\d+)\])/.exec(rest);
+    if (!step) return undefined;
+    rest = rest.slice(step[0].length);
+    const key = step[1] ?? step[2];
+    if (key !== undefined) value = value !== null && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+    else value = Array.isArray(value) ? value[Number(step[3])] : undefined;
+    if (value === undefined) return undefined;
+  }
+  return value;
+}
+
 /**
  * The AWS history events a library event stands for. Execution start and end are left to the
  * service (it knows stop reasons and restarts); Task progress comes from the task handlers;
  * retries and catches have no event of their own on AWS (a retry shows as a new TaskScheduled, a
- * catch as the state's exit with the error output).
+ * catch as the state's exit with the error output). A Map state also starts (MapStateStarted, with
+ * its items' count, from `spec`, the state as written) and succeeds (MapStateSucceeded) as on AWS.
  */
-export function historyEventsFor(event: LibraryEvent): NewHistoryEvent[] {
+export function historyEventsFor(event: LibraryEvent, spec?: Record<string, unknown>): NewHistoryEvent[] {
   const state = event.state;
   switch (event.type) {
     case 'StateEntered': {
       const type = state && historyEventType(`${state.type}StateEntered`);
-      return type && state ? [{ type, details: { name: state.name, input: historyData(state.input), inputDetails: { truncated: false } } }] : [];
+      if (!type || !state) return [];
+      const entered: NewHistoryEvent = { type, details: { name: state.name, input: historyData(state.input), inputDetails: { truncated: false } } };
+      if (state.type !== 'Map') return [entered];
+      // A Map state starts over its items: MapStateStarted carries how many (ItemsPath, after InputPath-less input).
+      const items = valueAtReferencePath(state.input, typeof spec?.ItemsPath === 'string' ? spec.ItemsPath : '$');
+      return [entered, { type: HistoryEventType.MapStateStarted, details: Array.isArray(items) ? { length: items.length } : {} }];
     }
     case 'StateExited': {
       const type = state && historyEventType(`${state.type}StateExited`);
-      return type && state ? [{ type, details: { name: state.name, output: historyData(state.output), outputDetails: { truncated: false } } }] : [];
+      if (!type || !state) return [];
+      const exited: NewHistoryEvent = { type, details: { name: state.name, output: historyData(state.output), outputDetails: { truncated: false } } };
+      return state.type === 'Map' ? [{ type: HistoryEventType.MapStateSucceeded }, exited] : [exited];
     }
     case 'StateFailed': {
       // Tasks report their own TaskFailed; Map and Parallel states have a failed event of their own.

@@ -559,7 +559,8 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
         if (event.type === 'StateEntered' && event.state && execution.reentering.delete(event.state.name)) continue;
         // A state's entry and Map iterations follow the last event overall; its other events chain to its own.
         const chain = event.type !== 'StateEntered' && !event.type.startsWith('MapIteration');
-        for (const entry of historyEventsFor(event)) recordEvent(execution, entry, event.state?.name ?? event.parentState?.name, chain);
+        const spec = event.state ? runnable.prepared.states.get(event.state.name) : undefined;
+        for (const entry of historyEventsFor(event, spec)) recordEvent(execution, entry, event.state?.name ?? event.parentState?.name, chain);
         if (event.type === 'StateExited' && event.state) forgetSettled(execution, event.state.name);
       }
     })();

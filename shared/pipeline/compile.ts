@@ -1,5 +1,5 @@
 import { DETAIL_TYPES, EVENT_SOURCES } from '../schemas/events';
-import type { PipelineConfig, RetryPolicy, StepSpec } from '../schemas/mlops-v2';
+import type { ForEachStep, InnerStepSpec, PipelineConfig, RetryPolicy, StepSpec } from '../schemas/mlops-v2';
 import { type Block, decompose } from './decompose';
 import type { Branch, PipelineGraph } from './graph';
 
@@ -45,6 +45,10 @@ const MAX_PARALLEL_BRANCHES = 10;
 export const STARTED_STATE = 'Build started';
 export const SNAPSHOT_STATE = 'Source snapshot';
 export const SUCCEEDED_STATE = 'Build succeeded';
+/** A ForEach's Map state is `<ForEach> (each)`; the Pass ending each iteration `<ForEach> (item)`. */
+export const FOR_EACH_MAP_SUFFIX = ' (each)';
+export const FOR_EACH_ITEM_SUFFIX = ' (item)';
+const FOR_EACH_REUSED_SUFFIX = ' (reused)';
 
 /** Error names each SageMaker Pipelines exception type retries (shared/errors.ts names them). */
 const RETRY_ERRORS: Record<RetryPolicy['ExceptionType'][number], string[]> = {
@@ -74,8 +78,8 @@ const EVENTS_RETRY = [
   },
 ];
 
-/** Suffixes of the states a step compiles to besides its own (`check ?`, `gate failed`, `register registered`, `check (if)`). */
-const STEP_STATE_SUFFIXES = [' ?', ' failed', ' registered', ' (if)', ' (else)'];
+/** Suffixes of the states a step compiles to besides its own (`check ?`, `gate failed`, `register registered`, `check (if)`, `per-sex (each)`, `per-sex (item)`). */
+const STEP_STATE_SUFFIXES = [' ?', ' failed', ' registered', ' (if)', ' (else)', FOR_EACH_MAP_SUFFIX, FOR_EACH_ITEM_SUFFIX, FOR_EACH_REUSED_SUFFIX];
 
 /**
  * The step a state of a compiled pipeline belongs to: the state of the same name, or one the step
@@ -147,9 +151,9 @@ function putEvent(partition: string, bus: string, detailType: string, detail: Re
   };
 }
 
-/** The task input every step function receives. */
-function stepPayload(step: string): Record<string, unknown> {
-  return { step, 'executionArn.$': '$$.Execution.Id', 'build.$': '$.build', 'parameters.$': '$.parameters', 'steps.$': '$.steps', 'reuse.$': '$.reuse' };
+/** The task input every step function receives; inside a ForEach, also the iteration's item. */
+function stepPayload(step: string, inItem = false): Record<string, unknown> {
+  return { step, 'executionArn.$': '$$.Execution.Id', 'build.$': '$.build', 'parameters.$': '$.parameters', 'steps.$': '$.steps', 'reuse.$': '$.reuse', ...(inItem ? { 'item.$': '$.item' } : {}) };
 }
 
 /** What all emitters of one definition share: state names are unique machine-wide, Parallels are numbered in order. */
@@ -165,12 +169,23 @@ interface Shared {
 class Emitter {
   readonly states: Record<string, State> = {};
 
+  /**
+   * `forEach`: the ForEach whose iteration (Map ItemProcessor) these states run in; its state
+   * carries `item` as well, and its steps are the ForEach's inner steps.
+   */
   constructor(
     private readonly config: PipelineConfig,
     private readonly graph: PipelineGraph,
     private readonly targets: CompileTargets,
     private readonly shared: Shared,
+    private readonly forEach?: string,
   ) {}
+
+  /** The settings of a step of this emitter's frame (top level, or the ForEach's inner steps). */
+  private specOf(name: string): StepSpec | InnerStepSpec {
+    const owner = this.forEach === undefined ? undefined : this.config.Steps[this.forEach];
+    return owner?.Type === 'ForEach' ? owner.Steps[name]! : this.config.Steps[name]!;
+  }
 
   private add(name: string, state: State): string {
     if (this.shared.names.has(name)) throw new Error(`state name ${name} is generated twice`);
@@ -186,10 +201,13 @@ class Emitter {
 
   /** Emits the steps of one frame (top level or a branch) and returns its first state, or `next` when it is empty. */
   frame(branch: Branch | undefined, next: string | undefined): string | undefined {
-    const members = this.graph.order.filter((name) => {
-      const own = this.graph.branchOf.get(name);
-      return own?.condition === branch?.condition && own?.side === branch?.side;
-    });
+    const members =
+      this.forEach !== undefined
+        ? (this.graph.forEach.get(this.forEach)?.order ?? [])
+        : this.graph.order.filter((name) => {
+            const own = this.graph.branchOf.get(name);
+            return own?.condition === branch?.condition && own?.side === branch?.side;
+          });
     if (members.length === 0) return next;
     const { block, extraWaits } = decompose(members, (name) => this.graph.dependencies.get(name) ?? []);
     this.shared.extraWaits.push(...extraWaits);
@@ -210,7 +228,7 @@ class Emitter {
   private block(block: Block, next: string | undefined): string {
     switch (block.kind) {
       case 'step':
-        return this.step(block.name, this.config.Steps[block.name]!, next);
+        return this.step(block.name, this.specOf(block.name), next);
       case 'sequence':
         return block.items.reduceRight<string | undefined>((following, item) => this.block(item, following), next)!;
       case 'parallel':
@@ -238,7 +256,7 @@ class Emitter {
     const name = `parallel #${number}: ${names.join(', ')}`.slice(0, 80);
     const merged = branches.slice(1).reduce((merge, _branch, index) => `States.JsonMerge(${merge}, $[${index + 1}].steps, false)`, '$[0].steps');
     const compiled = branches.map((branch) => {
-      const inner = new Emitter(this.config, this.graph, this.targets, this.shared);
+      const inner = new Emitter(this.config, this.graph, this.targets, this.shared, this.forEach);
       const start = inner.block(branch, undefined);
       return { StartAt: start, States: inRunOrder(start, inner.states) };
     });
@@ -246,16 +264,19 @@ class Emitter {
       Type: 'Parallel',
       Comment: `Independent steps run at the same time: ${names.join(', ')}. Each branch adds its steps' results; they are merged into $.steps.`,
       Branches: compiled,
-      ResultSelector: { 'build.$': '$[0].build', 'parameters.$': '$[0].parameters', 'reuse.$': '$[0].reuse', 'steps.$': merged },
+      ResultSelector: { 'build.$': '$[0].build', 'parameters.$': '$[0].parameters', 'reuse.$': '$[0].reuse', 'steps.$': merged, ...(this.forEach === undefined ? {} : { 'item.$': '$[0].item' }) },
       // No `ResultPath`: its default ($) replaces the state with the merged result. Written out as
       // '$', aws-local-stepfunctions 3.0.0 (the local runtime) stores the result under a key "$".
       ...Emitter.then(next),
     });
   }
 
-  private step(name: string, spec: StepSpec, next: string | undefined): string {
+  private step(name: string, spec: StepSpec | InnerStepSpec, next: string | undefined): string {
     const t = this.targets;
+    const inItem = this.forEach !== undefined;
     switch (spec.Type) {
+      case 'ForEach':
+        return this.forEachStep(name, spec, next);
       case 'Processing':
       case 'Training':
       case 'Tuning':
@@ -264,7 +285,7 @@ class Emitter {
           Type: 'Task',
           Comment: `${spec.Type} step: start-job starts the SageMaker job (or reuses a cached result) and SageMaker's state-change event completes the task.`,
           Resource: integration(partitionOf(t.startJobFunctionArn), 'lambda:invoke.waitForTaskToken'),
-          Parameters: { FunctionName: t.startJobFunctionArn, Payload: { 'taskToken.$': '$$.Task.Token', ...stepPayload(name) } },
+          Parameters: { FunctionName: t.startJobFunctionArn, Payload: { 'taskToken.$': '$$.Task.Token', ...stepPayload(name, inItem) } },
           TimeoutSecondsPath: '$.build.taskTimeoutSeconds',
           ResultPath: resultPath(name),
           Retry: retriers(spec.RetryPolicies),
@@ -284,7 +305,7 @@ class Emitter {
           Type: 'Task',
           Comment: 'Condition step: evaluates the condition over parameters, report values and step properties.',
           Resource: t.evaluateStepFunctionArn,
-          Parameters: stepPayload(name),
+          Parameters: stepPayload(name, inItem),
           ResultPath: resultPath(name),
           Retry: retriers(undefined),
           Next: choice,
@@ -301,7 +322,7 @@ class Emitter {
           Type: 'Task',
           Comment: 'Fail step: builds the error message from parameters, report values and step properties.',
           Resource: t.evaluateStepFunctionArn,
-          Parameters: stepPayload(name),
+          Parameters: stepPayload(name, inItem),
           ResultPath: resultPath(name),
           Retry: retriers(undefined),
           Next: fail,
@@ -331,13 +352,65 @@ class Emitter {
           Type: 'Task',
           Comment: 'RegisterModel step: a model package version with metrics and lineage (idempotent ClientToken).',
           Resource: t.registerModelFunctionArn,
-          Parameters: stepPayload(name),
+          Parameters: stepPayload(name, inItem),
           ResultPath: resultPath(name),
           Retry: retriers(undefined),
           Next: announce,
         });
       }
     }
+  }
+
+  /**
+   * A ForEach: a task resolving its items (`$.steps['<name>']` = {Type, Items}, or the whole result
+   * carried over from an earlier run), a Choice that skips the Map for a carried-over result, and
+   * the inline Map `<name> (each)` running the inner steps once per item, each iteration ending in
+   * `<name> (item)`, a Pass that keeps only the iteration's own results (they land, in item order,
+   * in `$.steps['<name>'].Results`).
+   */
+  private forEachStep(name: string, spec: ForEachStep, next: string | undefined): string {
+    const iteration = new Emitter(this.config, this.graph, this.targets, this.shared, name);
+    const inner = this.graph.forEach.get(name)?.order ?? [];
+    const itemDone = iteration.add(`${name}${FOR_EACH_ITEM_SUFFIX}`, {
+      Type: 'Pass',
+      Comment: "The iteration's output: only its own steps' results (not the run's whole state), so the Map's result stays small.",
+      Parameters: Object.fromEntries(inner.map((step) => [`${step}.$`, resultPath(step)])),
+      End: true,
+    });
+    const start = iteration.frame(undefined, itemDone) ?? itemDone;
+    const map = this.add(`${name}${FOR_EACH_MAP_SUFFIX}`, {
+      Type: 'Map',
+      Comment: `ForEach step: ${inner.join(', ')} once per item, at most ${spec.MaxConcurrency} items at a time. Each iteration sees the run's state and its item; the items' results land in item order.`,
+      ItemsPath: `${resultPath(name)}.Items`,
+      ItemSelector: {
+        'build.$': '$.build',
+        'parameters.$': '$.parameters',
+        'steps.$': '$.steps',
+        'reuse.$': '$.reuse',
+        item: { forEach: name, 'index.$': '$$.Map.Item.Index', 'value.$': '$$.Map.Item.Value' },
+      },
+      MaxConcurrency: spec.MaxConcurrency,
+      ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, StartAt: start, States: inRunOrder(start, iteration.states) },
+      ResultPath: `${resultPath(name)}.Results`,
+      ...Emitter.then(next),
+    });
+    // A Choice cannot end a branch: a carried-over result with nothing after it ends at a Succeed state.
+    const skip = next ?? this.add(`${name}${FOR_EACH_REUSED_SUFFIX}`, { Type: 'Succeed', Comment: 'Carried over from an earlier run; nothing follows in this branch.' });
+    const choice = this.add(`${name} ?`, {
+      Type: 'Choice',
+      Comment: "A result carried over from an earlier run already holds every item's results: the Map does not run again.",
+      Choices: [{ Variable: `${resultPath(name)}.Results`, IsPresent: true, Next: skip }],
+      Default: map,
+    });
+    return this.add(name, {
+      Type: 'Task',
+      Comment: 'ForEach step: resolves its items (a list, a String parameter holding a JSON list, or a JSON list in a report).',
+      Resource: this.targets.evaluateStepFunctionArn,
+      Parameters: stepPayload(name),
+      ResultPath: resultPath(name),
+      Retry: retriers(undefined),
+      Next: choice,
+    });
   }
 
   /** An empty branch of a Condition: a Pass state that goes on (or ends the branch). */

@@ -1,6 +1,7 @@
-import type { InputSource, ParameterType, PipelineConfig, StepSpec, TuningStep } from '../schemas/mlops-v2';
-import { FROM_REF, isGet, isJoin, isJsonGet } from '../schemas/patterns';
+import type { InnerStepSpec, InputSource, ParameterType, PipelineConfig, StepSpec, TuningStep } from '../schemas/mlops-v2';
+import { FOR_EACH_FROM_REF, FOR_EACH_REF, FROM_REF, isGet, isJoin, isJsonGet } from '../schemas/patterns';
 import type { Condition, Value } from '../schemas/pipeline-values';
+import { historyIssue, itemsProblem } from './for-each';
 
 /**
  * The pipeline as a graph: which step waits for which, and which steps run only in a Condition's
@@ -25,6 +26,11 @@ export interface PipelineGraph {
   dependencies: Map<string, Set<string>>;
   /** The branch each step belongs to; steps at the top level are absent. */
   branchOf: Map<string, Branch>;
+  /**
+   * Each ForEach step's inner steps in file order. Their dependencies (on inner siblings only) are
+   * in `dependencies`; what they read from outside, the ForEach itself waits for.
+   */
+  forEach: Map<string, { order: string[] }>;
 }
 
 /** A value's type as far as the file tells; `Unknown` for report values, checked at run time. */
@@ -32,8 +38,8 @@ export type ValueType = ParameterType | 'Unknown';
 
 const NUMERIC: ReadonlySet<ValueType> = new Set(['Integer', 'Float', 'Unknown']);
 
-/** How a field uses a value: as text (any scalar, written as text), an integer, or anything (hyperparameters). */
-type FieldKind = 'text' | 'integer' | 'any';
+/** How a field uses a value: as text (any scalar, written as text), an integer, anything (hyperparameters), or a ForEach's list of items. */
+type FieldKind = 'text' | 'integer' | 'any' | 'list';
 
 interface ValueUse {
   field: string;
@@ -49,24 +55,29 @@ interface StepRef {
 /** What the file says about one step: the values it uses and the steps it names. */
 interface StepUses {
   values: ValueUse[];
-  froms: { field: string; step: string; output: string }[];
+  /** `inner` is set for `<ForEach>/<inner step>/<output>` (every item's output); `perItemAllowed` where that may be read (Processing Inputs). */
+  froms: { field: string; step: string; output: string; inner?: string; perItemAllowed: boolean }[];
   propertyFiles: { field: string; step: string; file: string }[];
   dependsOn: StepRef[];
   conditions: { field: string; condition: Condition }[];
 }
 
-function sourceUses(prefix: string, sources: Record<string, InputSource>, uses: StepUses): void {
+function sourceUses(prefix: string, sources: Record<string, InputSource>, uses: StepUses, perItemAllowed: boolean): void {
   for (const [name, source] of Object.entries(sources)) {
     if ('Dataset' in source) uses.values.push({ field: `${prefix}.${name}.Dataset`, value: source.Dataset, kind: 'text' });
     else {
-      const [, step = '', output = ''] = FROM_REF.exec(source.From) ?? [];
-      uses.froms.push({ field: `${prefix}.${name}.From`, step, output });
+      const perItem = FOR_EACH_FROM_REF.exec(source.From);
+      if (perItem) uses.froms.push({ field: `${prefix}.${name}.From`, step: perItem[1]!, inner: perItem[2]!, output: perItem[3]!, perItemAllowed });
+      else {
+        const [, step = '', output = ''] = FROM_REF.exec(source.From) ?? [];
+        uses.froms.push({ field: `${prefix}.${name}.From`, step, output, perItemAllowed });
+      }
     }
   }
 }
 
-function stepUses(name: string, spec: StepSpec): StepUses {
-  const at = `Steps.${name}`;
+/** What a step uses; `at` is its field path (`Steps.<name>`, or `Steps.<ForEach>.Steps.<name>` inside a ForEach). */
+function stepUses(at: string, spec: StepSpec | InnerStepSpec): StepUses {
   const uses: StepUses = { values: [], froms: [], propertyFiles: [], dependsOn: [], conditions: [] };
   const text = (field: string, value: Value | undefined) => value !== undefined && uses.values.push({ field, value, kind: 'text' });
   const integer = (field: string, value: Value | undefined) => value !== undefined && uses.values.push({ field, value, kind: 'integer' });
@@ -84,7 +95,7 @@ function stepUses(name: string, spec: StepSpec): StepUses {
       integer(`${at}.ProcessingResources.ClusterConfig.VolumeSizeInGB`, cluster.VolumeSizeInGB);
       integer(`${at}.StoppingCondition.MaxRuntimeInSeconds`, spec.StoppingCondition?.MaxRuntimeInSeconds);
       environment(`${at}.Environment`, spec.Environment);
-      sourceUses(`${at}.Inputs`, spec.Inputs, uses);
+      sourceUses(`${at}.Inputs`, spec.Inputs, uses, true);
       break;
     }
     case 'Training': {
@@ -95,7 +106,7 @@ function stepUses(name: string, spec: StepSpec): StepUses {
       integer(`${at}.ResourceConfig.VolumeSizeInGB`, spec.ResourceConfig.VolumeSizeInGB);
       integer(`${at}.StoppingCondition.MaxRuntimeInSeconds`, spec.StoppingCondition?.MaxRuntimeInSeconds);
       environment(`${at}.Environment`, spec.Environment);
-      sourceUses(`${at}.Channels`, spec.Channels, uses);
+      sourceUses(`${at}.Channels`, spec.Channels, uses, false);
       break;
     }
     case 'Tuning': {
@@ -117,15 +128,15 @@ function stepUses(name: string, spec: StepSpec): StepUses {
       integer(`${def}.ResourceConfig.VolumeSizeInGB`, definition.ResourceConfig.VolumeSizeInGB);
       integer(`${def}.StoppingCondition.MaxRuntimeInSeconds`, definition.StoppingCondition?.MaxRuntimeInSeconds);
       environment(`${def}.Environment`, definition.Environment);
-      sourceUses(`${def}.Channels`, definition.Channels, uses);
+      sourceUses(`${def}.Channels`, definition.Channels, uses, false);
       break;
     }
     case 'Transform': {
       const [, modelStep = '', modelOutput = ''] = FROM_REF.exec(spec.Model.ModelData.From) ?? [];
-      uses.froms.push({ field: `${at}.Model.ModelData.From`, step: modelStep, output: modelOutput });
+      uses.froms.push({ field: `${at}.Model.ModelData.From`, step: modelStep, output: modelOutput, perItemAllowed: false });
       text(`${at}.Model.Image`, spec.Model.Image);
       environment(`${at}.Model.Environment`, spec.Model.Environment);
-      sourceUses(`${at}.TransformInput`, { DataSource: spec.TransformInput.DataSource }, uses);
+      sourceUses(`${at}.TransformInput`, { DataSource: spec.TransformInput.DataSource }, uses, false);
       text(`${at}.TransformResources.InstanceType`, spec.TransformResources.InstanceType);
       integer(`${at}.TransformResources.InstanceCount`, spec.TransformResources.InstanceCount);
       integer(`${at}.MaxPayloadInMB`, spec.MaxPayloadInMB);
@@ -141,7 +152,7 @@ function stepUses(name: string, spec: StepSpec): StepUses {
       break;
     case 'RegisterModel': {
       const [, step = '', output = ''] = FROM_REF.exec(spec.ModelData.From) ?? [];
-      uses.froms.push({ field: `${at}.ModelData.From`, step, output });
+      uses.froms.push({ field: `${at}.ModelData.From`, step, output, perItemAllowed: false });
       text(`${at}.ModelPackageDescription`, spec.ModelPackageDescription);
       const statistics = spec.ModelMetrics?.ModelQuality.Statistics;
       if (statistics) {
@@ -150,6 +161,9 @@ function stepUses(name: string, spec: StepSpec): StepUses {
       }
       break;
     }
+    case 'ForEach':
+      if (!Array.isArray(spec.Items)) uses.values.push({ field: `${at}.Items`, value: spec.Items, kind: 'list' });
+      break;
   }
   return uses;
 }
@@ -196,6 +210,7 @@ export function propertyType(spec: StepSpec, path: string): ValueType | undefine
     case 'Condition':
       return path === 'Outcome' ? 'Boolean' : undefined;
     case 'Fail':
+    case 'ForEach':
       return undefined;
   }
 }
@@ -254,6 +269,8 @@ function propertyHelp(spec: StepSpec): string {
       return 'Outcome';
     case 'Fail':
       return 'none (a Fail step ends the run)';
+    case 'ForEach':
+      return 'none (a later Processing step reads every item\'s output with From: <ForEach>/<inner step>/<output>)';
   }
 }
 
@@ -267,6 +284,44 @@ export function analysePipeline(config: PipelineConfig): { graph: PipelineGraph;
   const issues: string[] = [];
   const known = (name: string) => Object.hasOwn(steps, name);
   const stepList = () => order.join(', ');
+
+  // ForEach steps: their inner steps, named uniquely across the pipeline.
+  const forEachOf = new Map<string, string>();
+  const innerSpecs = new Map<string, InnerStepSpec>();
+  const forEach = new Map<string, { order: string[] }>();
+  for (const name of order) {
+    const spec = steps[name]!;
+    if (spec.Type !== 'ForEach') continue;
+    const innerOrder = Object.keys(spec.Steps).filter((inner) => {
+      const field = `Steps.${name}.Steps.${inner}`;
+      const innerType = spec.Steps[inner]!.Type;
+      if (innerType === 'Condition' || innerType === 'Fail') {
+        issues.push(`${field}.Type: a ${innerType} step cannot run inside a ForEach in this version (inner steps: Processing, Training, Tuning, Transform, RegisterModel)`);
+      }
+      if (known(inner)) issues.push(`${field}: the name "${inner}" is also a step at the top level; step names are unique across the pipeline`);
+      else if (forEachOf.has(inner)) issues.push(`${field}: the name "${inner}" is also a step of ForEach "${forEachOf.get(inner)}"; step names are unique across the pipeline`);
+      else {
+        forEachOf.set(inner, name);
+        innerSpecs.set(inner, spec.Steps[inner]!);
+        return true;
+      }
+      return false;
+    });
+    forEach.set(name, { order: innerOrder });
+    const tooMany = Array.isArray(spec.Items) ? historyIssue(`Steps.${name}.Items`, spec.Items.length, Object.keys(spec.Steps).length) : undefined;
+    if (tooMany) issues.push(tooMany);
+  }
+  const innerNames = [...forEachOf.keys()];
+  /** Any step, top level or inner. */
+  const specOf = (name: string): StepSpec | InnerStepSpec | undefined => (known(name) ? steps[name] : innerSpecs.get(name));
+  const exists = (name: string) => specOf(name) !== undefined;
+  /** The ForEach around the step being analysed (ForEach.Item and ForEach.Index are valid only there). */
+  let currentForEach: string | undefined;
+  /** The literal items of a ForEach (undefined when they come at run time). */
+  const literalItems = (name: string) => {
+    const spec = steps[name];
+    return spec?.Type === 'ForEach' && Array.isArray(spec.Items) ? spec.Items : undefined;
+  };
 
   // Branches: each step listed in at most one Condition branch.
   const branchOf = new Map<string, Branch>();
@@ -315,6 +370,8 @@ export function analysePipeline(config: PipelineConfig): { graph: PipelineGraph;
     }
     if (isGet(value)) {
       const ref = value.Get;
+      const item = FOR_EACH_REF.exec(ref);
+      if (item) return itemType(field, ref, item[1]!, item[2]);
       if (ref.startsWith('Parameters.')) {
         const parameter = ref.slice('Parameters.'.length);
         const spec = config.Parameters[parameter];
@@ -325,7 +382,8 @@ export function analysePipeline(config: PipelineConfig): { graph: PipelineGraph;
         return spec.Type;
       }
       const [, step = '', path = ''] = /^Steps\.([^.]+)\.(.+)$/.exec(ref) ?? [];
-      if (!known(step)) {
+      const target = specOf(step);
+      if (!target) {
         issues.push(`${field}.Get: no step "${step}" (steps: ${stepList()})`);
         return 'Unknown';
       }
@@ -334,32 +392,60 @@ export function analysePipeline(config: PipelineConfig): { graph: PipelineGraph;
         issues.push(`${field}.Get: a property file is read with Std:JsonGet, e.g. {Std:JsonGet: {PropertyFile: {Get: ${ref}}, Path: <path>}}`);
         return 'Unknown';
       }
-      const type = propertyType(steps[step]!, path);
-      if (!type) issues.push(`${field}.Get: "${path}" is not a property of ${steps[step]!.Type} step "${step}" (properties: ${propertyHelp(steps[step]!)})`);
+      const type = propertyType(target, path);
+      if (!type) issues.push(`${field}.Get: "${path}" is not a property of ${target.Type} step "${step}" (properties: ${propertyHelp(target)})`);
       return type ?? 'Unknown';
     }
     return 'Unknown';
   };
 
+  /** The type of `ForEach.Index`, `ForEach.Item` or `ForEach.Item.<key>`, checked against the ForEach around the step. */
+  function itemType(field: string, ref: string, what: string, key: string | undefined): ValueType {
+    if (currentForEach === undefined) {
+      issues.push(`${field}.Get: ${ref} can be read only inside a ForEach's Steps`);
+      return 'Unknown';
+    }
+    if (what === 'Index') return 'Integer';
+    const items = literalItems(currentForEach);
+    if (!items) return 'Unknown';
+    const objects = items.every((item) => typeof item === 'object');
+    if (key === undefined) {
+      if (items.some((item) => typeof item === 'object')) issues.push(`${field}.Get: the items of ForEach "${currentForEach}" are objects; read a field with ForEach.Item.<key>`);
+      const kinds = new Set(items.map((item) => (typeof item === 'number' ? (Number.isInteger(item) ? 'Integer' : 'Float') : typeof item === 'boolean' ? 'Boolean' : typeof item === 'string' ? 'String' : 'Unknown')));
+      if (kinds.size === 1) return [...kinds][0] as ValueType;
+      return kinds.size === 2 && kinds.has('Integer') && kinds.has('Float') ? 'Float' : 'Unknown';
+    }
+    if (!objects) {
+      issues.push(`${field}.Get: the items of ForEach "${currentForEach}" are not objects; read the item itself with ForEach.Item`);
+      return 'Unknown';
+    }
+    const missing = items.findIndex((item) => typeof item === 'object' && !Object.hasOwn(item, key));
+    if (missing >= 0) issues.push(`${field}.Get: item ${missing} of ForEach "${currentForEach}" has no key "${key}"`);
+    return 'Unknown';
+  }
+
   function checkPropertyFile(field: string, step: string, file: string, found: Set<string>): void {
-    if (!known(step)) {
+    if (!exists(step)) {
       issues.push(`${field}: no step "${step}" (steps: ${stepList()})`);
       return;
     }
     found.add(step);
-    const spec = steps[step]!;
+    const spec = specOf(step)!;
     const files = spec.Type === 'Processing' ? spec.PropertyFiles.map((p) => p.PropertyFileName) : [];
     if (!files.includes(file)) issues.push(`${field}: step "${step}" has no property file "${file}" (property files: ${files.join(', ') || 'none'})`);
   }
 
-  const dependencies = new Map<string, Set<string>>(order.map((name) => [name, new Set<string>()]));
-  /** Edges for cycle detection: every dependency, plus branch steps after their Condition. */
-  const ordering = new Map<string, Set<string>>(order.map((name) => [name, new Set<string>()]));
-  const referenced = new Map<string, StepRef[]>(order.map((name) => [name, []]));
+  const all = [...order, ...innerNames];
+  const dependencies = new Map<string, Set<string>>(all.map((name) => [name, new Set<string>()]));
+  /** Edges for cycle detection: every dependency, plus branch steps after their Condition, inner steps after their ForEach. */
+  const ordering = new Map<string, Set<string>>(all.map((name) => [name, new Set<string>()]));
+  const referenced = new Map<string, StepRef[]>(all.map((name) => [name, []]));
 
-  for (const name of order) {
-    const spec = steps[name]!;
-    const uses = stepUses(name, spec);
+  for (const name of all) {
+    const spec = specOf(name)!;
+    currentForEach = forEachOf.get(name);
+    const at = currentForEach === undefined ? `Steps.${name}` : `Steps.${currentForEach}.Steps.${name}`;
+    const uses = stepUses(at, spec);
     const found = new Set<string>();
     const refs: StepRef[] = [];
 
@@ -368,6 +454,19 @@ export function analysePipeline(config: PipelineConfig): { graph: PipelineGraph;
       const type = typeOf(use, found);
       for (const step of found) if (!before.has(step)) refs.push({ field: use.field, step });
       if (use.kind === 'integer' && type !== 'Integer' && type !== 'Unknown') issues.push(`${use.field}: needs an integer, but the value is ${type === 'Float' ? 'a Float' : `a ${type}`}`);
+      if (use.kind === 'list') {
+        if (isGet(use.value) && !use.value.Get.startsWith('Parameters.')) issues.push(`${use.field}: a ForEach's Items are a list, {Get: Parameters.<String parameter holding a JSON list>} or {Std:JsonGet: …} (a JSON list in a step's report)`);
+        else if (type !== 'String' && type !== 'Unknown') issues.push(`${use.field}: needs a String parameter holding a JSON list, but the parameter is a ${type}`);
+        else if (isGet(use.value)) {
+          // The values the file gives the parameter must be lists of items already.
+          const parameter = config.Parameters[use.value.Get.slice('Parameters.'.length)];
+          const candidates = parameter?.Type === 'String' ? [parameter.Default, ...(parameter.EnumValues ?? [])] : [];
+          for (const candidate of new Set(candidates)) {
+            const problem = itemsProblem(candidate);
+            if (problem) issues.push(`${use.field}: ${use.value.Get} may be ${JSON.stringify(candidate).slice(0, 100)}, ${problem}`);
+          }
+        }
+      }
     }
     for (const { field, condition } of uses.conditions) {
       const values: { field: string; value: Value }[] = [];
@@ -381,11 +480,28 @@ export function analysePipeline(config: PipelineConfig): { graph: PipelineGraph;
       checkConditionTypes(field, condition, types, issues);
     }
     for (const from of uses.froms) {
-      if (!known(from.step)) {
+      if (from.inner !== undefined) {
+        const owner = steps[from.step];
+        if (!from.perItemAllowed) issues.push(`${from.field}: "${from.step}/${from.inner}/${from.output}" (the output of every item of a ForEach) can be read only by a Processing step's Inputs`);
+        else if (!known(from.step)) issues.push(`${from.field}: no step "${from.step}" (steps: ${stepList()})`);
+        else if (owner?.Type !== 'ForEach') issues.push(`${from.field}: step "${from.step}" is a ${owner!.Type} step, not a ForEach ("<ForEach>/<inner step>/<output>")`);
+        else if (!Object.hasOwn(owner.Steps, from.inner)) issues.push(`${from.field}: ForEach "${from.step}" has no step "${from.inner}" (its steps: ${Object.keys(owner.Steps).join(', ')})`);
+        else {
+          const inner = owner.Steps[from.inner]!;
+          if (inner.Type === 'Processing' && !inner.Outputs.includes(from.output)) issues.push(`${from.field}: step "${from.inner}" has no output "${from.output}" (outputs: ${inner.Outputs.join(', ') || 'none'})`);
+          else if ((inner.Type === 'Training' || inner.Type === 'Tuning') && from.output !== 'model') issues.push(`${from.field}: a ${inner.Type} step's output is "${from.step}/${from.inner}/model" (its model artifacts), not "${from.output}"`);
+          else if (inner.Type === 'Transform' && from.output !== 'output') issues.push(`${from.field}: a Transform step's output is "${from.step}/${from.inner}/output" (the prefix of its .out files), not "${from.output}"`);
+          else if (!['Processing', 'Training', 'Tuning', 'Transform'].includes(inner.Type)) issues.push(`${from.field}: step "${from.inner}" is a ${inner.Type} step and has no outputs`);
+          if (currentForEach === from.step) issues.push(`${from.field}: a step inside ForEach "${from.step}" reads its sibling's output of the same item as "${from.inner}/${from.output}"`);
+          else refs.push({ field: from.field, step: from.step });
+        }
+        continue;
+      }
+      const target = specOf(from.step);
+      if (!target) {
         issues.push(`${from.field}: no step "${from.step}" (steps: ${stepList()})`);
         continue;
       }
-      const target = steps[from.step]!;
       if (target.Type === 'Processing' && !target.Outputs.includes(from.output)) {
         issues.push(`${from.field}: step "${from.step}" has no output "${from.output}" (outputs: ${target.Outputs.join(', ') || 'none'})`);
       } else if (target.Type === 'Training' && from.output !== 'model') {
@@ -407,7 +523,7 @@ export function analysePipeline(config: PipelineConfig): { graph: PipelineGraph;
       for (const step of found) if (!before.has(step)) refs.push({ field: file.field, step });
     }
     for (const dependency of uses.dependsOn) {
-      if (!known(dependency.step)) issues.push(`${dependency.field}: no step "${dependency.step}" (steps: ${stepList()})`);
+      if (!exists(dependency.step)) issues.push(`${dependency.field}: no step "${dependency.step}" (steps: ${stepList()})`);
       else refs.push(dependency);
     }
     if (spec.Type === 'Tuning') tuningIssues(name, spec, issues);
@@ -425,12 +541,30 @@ export function analysePipeline(config: PipelineConfig): { graph: PipelineGraph;
         issues.push(`${ref.field}: step "${name}" refers to itself`);
         continue;
       }
-      if (!known(ref.step)) continue;
-      if (steps[ref.step]!.Type === 'Fail') issues.push(`${ref.field}: "${ref.step}" is a Fail step: it ends the run, nothing can wait for it`);
-      referenced.get(name)!.push(ref);
-      ordering.get(name)!.add(ref.step);
+      const target = specOf(ref.step);
+      if (!target) continue;
+      if (target.Type === 'Fail') issues.push(`${ref.field}: "${ref.step}" is a Fail step: it ends the run, nothing can wait for it`);
+      const targetForEach = forEachOf.get(ref.step);
+      if (ref.step === currentForEach) {
+        issues.push(`${ref.field}: a step inside ForEach "${ref.step}" cannot wait for the ForEach itself`);
+      } else if (targetForEach !== undefined && targetForEach !== currentForEach) {
+        issues.push(`${ref.field}: "${ref.step}" runs once per item inside ForEach "${targetForEach}"; outside it, a Processing step reads every item's output with From: ${targetForEach}/${ref.step}/<output>`);
+      } else if (targetForEach !== undefined) {
+        // An inner sibling: a dependency inside the item's own sub-graph.
+        dependencies.get(name)!.add(ref.step);
+        ordering.get(name)!.add(ref.step);
+      } else if (currentForEach !== undefined) {
+        // Outside the ForEach: the ForEach itself waits for it.
+        referenced.get(currentForEach)!.push(ref);
+        ordering.get(currentForEach)!.add(ref.step);
+      } else {
+        referenced.get(name)!.push(ref);
+        ordering.get(name)!.add(ref.step);
+      }
     }
   }
+  currentForEach = undefined;
+  for (const [inner, owner] of forEachOf) ordering.get(inner)!.add(owner);
 
   // Branch rules, then the implicit waits that put each dependency in the branch's frame.
   for (const [step, branch] of branchOf) ordering.get(step)!.add(branch.condition);
@@ -457,10 +591,10 @@ export function analysePipeline(config: PipelineConfig): { graph: PipelineGraph;
     }
   }
 
-  const cycle = findCycle(order, ordering);
+  const cycle = findCycle(all, ordering);
   if (cycle) issues.push(`Steps: the steps form a cycle: ${cycle.join(' → ')}`);
 
-  return { graph: { order, dependencies, branchOf }, issues };
+  return { graph: { order, dependencies, branchOf, forEach }, issues };
 }
 
 /** Comparisons need comparable operands; `In` needs values like its operand. Pure; appends issues. */

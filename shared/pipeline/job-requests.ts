@@ -14,9 +14,10 @@ import { InvalidConfigError } from '../errors';
 import type { StageIsolation } from '../isolation';
 import { buildKeyPrefix } from '../naming';
 import type { InputSource, JobStep, ProcessingStep, TrainingStep, TransformStep, TuningStep } from '../schemas/mlops-v2';
-import { datasetKeyProblem, FROM_REF } from '../schemas/patterns';
+import { datasetKeyProblem, FOR_EACH_FROM_REF, FROM_REF } from '../schemas/patterns';
 import type { Value } from '../schemas/pipeline-values';
 import type { BuildContext, StepResult } from '../schemas/task-inputs';
+import { type ItemContext, itemStepPath } from './for-each';
 import { instanceCountIssue, instanceTypeIssue, runtimeIssue, volumeSizeIssue } from './stage-policy';
 import { type ExecutionRoles, executionRoleArn } from './tenancy';
 import { resolveInteger, resolveText, resolveValue, type ValueContext } from './values';
@@ -98,6 +99,26 @@ export function fromOutput(from: string, steps: Record<string, StepResult>, fiel
   throw new InvalidConfigError(`${field}: "${from}" has no output in this run${result ? '' : ` (step "${step}" has not run)`}`);
 }
 
+/**
+ * The URIs of `<ForEach>/<inner step>/<output>` for every item, in item order, with their content
+ * hashes when known. Throws InvalidConfigError naming `field` when the ForEach has no results in
+ * this run or an item's result lacks the output.
+ */
+export function forEachOutputs(from: string, steps: Record<string, StepResult>, field: string): { uri: string; step: string; output: string; hash?: string; index: number }[] {
+  const [, forEach = '', inner = '', output = ''] = FOR_EACH_FROM_REF.exec(from) ?? [];
+  const result = Object.hasOwn(steps, forEach) ? steps[forEach] : undefined;
+  if (result?.Type !== 'ForEach' || !result.Results) throw new InvalidConfigError(`${field}: "${from}" has no output in this run (ForEach "${forEach}" has ${result ? 'no results' : 'not run'})`);
+  return result.Results.map((items, index) => {
+    const found = fromOutput(`${inner}/${output}`, items, `${field} (item ${index})`);
+    return { ...found, step: `${forEach}/${index}/${inner}`, index };
+  });
+}
+
+/** The field path of a step's settings: `Steps.<step>`, or `Steps.<ForEach>.Steps.<step>` inside a ForEach. */
+function fieldOf(step: string, item: ItemContext | undefined): string {
+  return item === undefined ? `Steps.${step}` : `Steps.${item.forEach}.Steps.${step}`;
+}
+
 async function resolveSource(name: string, source: InputSource, ctx: ValueContext, stage: StageSettings, field: string): Promise<InputOrigin & { uri: string }> {
   if ('From' in source) return { name, kind: 'step', ...fromOutput(source.From, ctx.steps, `${field}.From`) };
   const key = await resolveText(source.Dataset, ctx, `${field}.Dataset`);
@@ -147,15 +168,32 @@ export function processingOutputUris(step: string, outputs: readonly string[], b
   return Object.fromEntries(outputs.map((name) => [name, `${prefix}${step}/${name}/`]));
 }
 
+/**
+ * A processing step's inputs: one per source, mounted at `/opt/ml/processing/input/<name>`; a
+ * `<ForEach>/<inner step>/<output>` source gives one per item, `<name>-<index>` at `<name>/<index>`.
+ */
+async function processingInputs(spec: ProcessingStep, ctx: ValueContext, stage: StageSettings, at: string): Promise<(InputOrigin & { uri: string; localPath: string })[]> {
+  const perSource = await Promise.all(
+    Object.entries(spec.Inputs).map(async ([name, source]) => {
+      const field = `${at}.Inputs.${name}`;
+      if ('From' in source && FOR_EACH_FROM_REF.test(source.From)) {
+        return forEachOutputs(source.From, ctx.steps, `${field}.From`).map(({ index, ...found }) => ({ name: `${name}-${index}`, kind: 'step' as const, ...found, localPath: `${PROCESSING_INPUT_ROOT}/${name}/${index}` }));
+      }
+      return [{ ...(await resolveSource(name, source, ctx, stage, field)), localPath: `${PROCESSING_INPUT_ROOT}/${name}` }];
+    }),
+  );
+  return perSource.flat();
+}
+
 async function processingJob(step: string, spec: ProcessingStep, build: BuildContext, ctx: ValueContext, stage: StageSettings): Promise<ResolvedJob> {
-  const at = `Steps.${step}`;
+  const at = fieldOf(step, ctx.item);
   const cluster = await resources(`${at}.ProcessingResources.ClusterConfig`, spec.ProcessingResources.ClusterConfig, spec.StoppingCondition?.MaxRuntimeInSeconds, ctx, stage);
-  const inputs = await Promise.all(Object.entries(spec.Inputs).map(([name, source]) => resolveSource(name, source, ctx, stage, `${at}.Inputs.${name}`)));
-  const outputUris = processingOutputUris(step, spec.Outputs, build, stage.artifactsBucket);
+  const inputs = await processingInputs(spec, ctx, stage, at);
+  const outputUris = processingOutputUris(itemStepPath(step, ctx.item), spec.Outputs, build, stage.artifactsBucket);
   const app = spec.AppSpecification;
   return {
     kind: 'processing',
-    inputs: [{ name: 'code', kind: 'code' }, ...inputs],
+    inputs: [{ name: 'code', kind: 'code' }, ...inputs.map(({ localPath: _localPath, ...origin }) => origin)],
     request: {
       RoleArn: executionRoleArn(build.repository, stage),
       AppSpecification: {
@@ -172,7 +210,7 @@ async function processingJob(step: string, spec: ProcessingStep, build: BuildCon
         { InputName: 'code', S3Input: { S3Uri: build.sourcePrefix, LocalPath: PROCESSING_CODE_PATH, S3DataType: 'S3Prefix', S3InputMode: 'File' } },
         ...inputs.map((input) => ({
           InputName: input.name,
-          S3Input: { S3Uri: input.uri, LocalPath: `${PROCESSING_INPUT_ROOT}/${input.name}`, S3DataType: 'S3Prefix' as const, S3InputMode: 'File' as const },
+          S3Input: { S3Uri: input.uri, LocalPath: input.localPath, S3DataType: 'S3Prefix' as const, S3InputMode: 'File' as const },
         })),
       ],
       ProcessingOutputConfig: {
@@ -186,7 +224,7 @@ async function processingJob(step: string, spec: ProcessingStep, build: BuildCon
 }
 
 async function trainingJob(step: string, spec: TrainingStep, build: BuildContext, ctx: ValueContext, stage: StageSettings): Promise<ResolvedJob> {
-  const at = `Steps.${step}`;
+  const at = fieldOf(step, ctx.item);
   const resourceConfig = await resources(`${at}.ResourceConfig`, spec.ResourceConfig, spec.StoppingCondition?.MaxRuntimeInSeconds, ctx, stage);
   const hyperParameters = await hyperParameterTexts(spec.HyperParameters, spec.EntryPoint, build, ctx, `${at}.HyperParameters`);
   const channels = await Promise.all(Object.entries(spec.Channels).map(async ([name, source]) => ({ source, origin: await resolveSource(name, source, ctx, stage, `${at}.Channels.${name}`) })));
@@ -202,7 +240,7 @@ async function trainingJob(step: string, spec: TrainingStep, build: BuildContext
         ContentType: source.ContentType,
         DataSource: { S3DataSource: { S3DataType: 'S3Prefix' as const, S3Uri: origin.uri, S3DataDistributionType: 'FullyReplicated' as const } },
       })),
-      OutputDataConfig: { S3OutputPath: `${buildPrefix(stage.artifactsBucket, build)}${step}/` },
+      OutputDataConfig: { S3OutputPath: `${buildPrefix(stage.artifactsBucket, build)}${itemStepPath(step, ctx.item)}/` },
       ResourceConfig: { InstanceType: resourceConfig.InstanceType as TrainingInstanceType, InstanceCount: resourceConfig.InstanceCount, VolumeSizeInGB: resourceConfig.VolumeSizeInGB },
       StoppingCondition: { MaxRuntimeInSeconds: resourceConfig.MaxRuntimeInSeconds },
       Environment: await environment(spec.Environment, ctx, `${at}.Environment`),
@@ -232,7 +270,7 @@ async function rangeBound(value: Value, integer: boolean, ctx: ValueContext, fie
 }
 
 async function tuningJob(step: string, spec: TuningStep, build: BuildContext, ctx: ValueContext, stage: StageSettings): Promise<ResolvedJob> {
-  const at = `Steps.${step}`;
+  const at = fieldOf(step, ctx.item);
   const def = `${at}.TrainingJobDefinition`;
   const definition = spec.TrainingJobDefinition;
   const config = spec.HyperParameterTuningJobConfig;
@@ -289,7 +327,7 @@ async function tuningJob(step: string, spec: TuningStep, build: BuildContext, ct
           ContentType: source.ContentType,
           DataSource: { S3DataSource: { S3DataType: 'S3Prefix' as const, S3Uri: origin.uri, S3DataDistributionType: 'FullyReplicated' as const } },
         })),
-        OutputDataConfig: { S3OutputPath: `${buildPrefix(stage.artifactsBucket, build)}${step}/` },
+        OutputDataConfig: { S3OutputPath: `${buildPrefix(stage.artifactsBucket, build)}${itemStepPath(step, ctx.item)}/` },
         ResourceConfig: { InstanceType: resourceConfig.InstanceType as TrainingInstanceType, InstanceCount: resourceConfig.InstanceCount, VolumeSizeInGB: resourceConfig.VolumeSizeInGB },
         StoppingCondition: { MaxRuntimeInSeconds: resourceConfig.MaxRuntimeInSeconds },
         Environment: await environment(definition.Environment, ctx, `${def}.Environment`),
@@ -304,7 +342,7 @@ export function transformOutputUri(step: string, build: Pick<BuildContext, 'repo
 }
 
 async function transformJob(step: string, spec: TransformStep, build: BuildContext, ctx: ValueContext, stage: StageSettings): Promise<ResolvedJob> {
-  const at = `Steps.${step}`;
+  const at = fieldOf(step, ctx.item);
   const model = fromOutput(spec.Model.ModelData.From, ctx.steps, `${at}.Model.ModelData.From`);
   const data = await resolveSource('input', spec.TransformInput.DataSource, ctx, stage, `${at}.TransformInput.DataSource`);
   const InstanceType = await resolveText(spec.TransformResources.InstanceType, ctx, `${at}.TransformResources.InstanceType`);
@@ -341,7 +379,7 @@ async function transformJob(step: string, spec: TransformStep, build: BuildConte
         SplitType: input.SplitType,
         CompressionType: input.CompressionType,
       },
-      TransformOutput: { S3OutputPath: transformOutputUri(step, build, stage.artifactsBucket), Accept: spec.TransformOutput.Accept, AssembleWith: spec.TransformOutput.AssembleWith },
+      TransformOutput: { S3OutputPath: transformOutputUri(itemStepPath(step, ctx.item), build, stage.artifactsBucket), Accept: spec.TransformOutput.Accept, AssembleWith: spec.TransformOutput.AssembleWith },
       TransformResources: { InstanceType: InstanceType as TransformInstanceType, InstanceCount },
       BatchStrategy: spec.BatchStrategy,
       MaxPayloadInMB,

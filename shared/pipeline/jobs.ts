@@ -30,6 +30,7 @@ import { SageMakerCapacityError, SageMakerInternalError, SageMakerJobFailedError
 import { jobName, transformModelName, tuningJobName } from '../naming';
 import type { JobResult, StartJobInput } from '../schemas/task-inputs';
 import { cacheKey, codeHash, durationSeconds, findCachedResult, inputHashes, keyMaterial, outputHashes, readManifest, storeCachedResult } from './cache';
+import { itemStepName } from './for-each';
 import { lineageTags, type ResolvedJob, resolveJob, type StageSettings } from './job-requests';
 import { loadPipeline, stepOf, valueContext } from './stored-pipeline';
 
@@ -122,7 +123,7 @@ const KINDS: Readonly<Record<JobKind, JobKindOperations>> = {
 async function currentJobName(input: StartJobInput, kind: JobKind, stage: Pick<StageSettings, 'stagePrefix'>): Promise<{ name: string; attempt: number }> {
   const operations = KINDS[kind];
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
-    const name = operations.name(stage.stagePrefix, input.build.repository, input.step, input.executionArn, attempt);
+    const name = operations.name(stage.stagePrefix, input.build.repository, itemStepName(input.step, input.item), input.executionArn, attempt);
     const status = await operations.status(name);
     if (status === undefined || !operations.endedUnsuccessfully.includes(status)) return { name, attempt };
   }
@@ -135,7 +136,8 @@ async function currentJobName(input: StartJobInput, kind: JobKind, stage: Pick<S
  * Throws RetryableError on throttling, SageMakerResourceLimitError when SageMaker refuses the job.
  */
 async function createJob(job: ResolvedJob, name: string, attempt: number, input: StartJobInput, stage: StageSettings): Promise<void> {
-  const tags = lineageTags(input.build, input.executionArn, input.step);
+  const step = itemStepName(input.step, input.item);
+  const tags = lineageTags(input.build, input.executionArn, step);
   switch (job.kind) {
     case 'processing':
       return createProcessingJob(isolateProcessingJob({ ...job.request, ProcessingJobName: name, Tags: tags }, stage.isolation));
@@ -144,7 +146,7 @@ async function createJob(job: ResolvedJob, name: string, attempt: number, input:
     case 'tuning':
       return createHyperParameterTuningJob(isolateTuningJob({ ...job.request, HyperParameterTuningJobName: name, Tags: tags }, stage.isolation));
     case 'transform': {
-      const modelName = transformModelName(stage.stagePrefix, input.build.repository, input.step, input.executionArn, attempt);
+      const modelName = transformModelName(stage.stagePrefix, input.build.repository, step, input.executionArn, attempt);
       if (!(await describeModel(modelName))) await createModel(isolateModel({ ...job.model, ModelName: modelName, Tags: tags }, stage.isolation));
       return createTransformJob(isolateTransformJob({ ...job.request, TransformJobName: name, ModelName: modelName, Tags: tags }, stage.isolation));
     }
@@ -190,7 +192,7 @@ export async function startJob(input: StartJobInput, stage: StageSettings, table
     kind,
     taskToken: input.taskToken,
     executionArn: input.executionArn,
-    step: input.step,
+    step: itemStepName(input.step, input.item),
     createdAt,
     expiresAt: createdAt + input.build.taskTimeoutSeconds + 86_400,
     ...(cache ? { cache } : {}),

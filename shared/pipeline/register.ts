@@ -7,6 +7,7 @@ import { modelPackageGroupName, shortHash } from '../naming';
 import { CONFIG_FILE } from '../schemas/patterns';
 import type { RegisterResult, StepTaskInput } from '../schemas/task-inputs';
 import { cacheKey, durationSeconds } from './cache';
+import { findStep, itemStepName } from './for-each';
 import { fromOutput, lineageTags, tagValue } from './job-requests';
 import { loadPipeline, stepOf, valueContext } from './stored-pipeline';
 import { GROUP_OWNER_TAG, maySelfApprove, type TenancyPolicy, tenancyIssues } from './tenancy';
@@ -36,14 +37,16 @@ export async function registerModel(input: StepTaskInput, settings: RegisterSett
   const pipeline = await loadPipeline(build.pipelineUri);
   const spec = stepOf(pipeline, step, ['RegisterModel'] as const);
   const ctx = valueContext(pipeline, input);
-  const at = `Steps.${step}`;
+  const at = input.item ? `Steps.${input.item.forEach}.Steps.${step}` : `Steps.${step}`;
+  // Inside a ForEach each item registers its own version: its own ClientToken and lineage.
+  const runStep = itemStepName(step, input.item);
   // Checked at push too; again here, under the stage's settings of today.
   const claims = tenancyIssues([{ field: at, group: spec.ModelPackageGroupName, approval: spec.ModelApprovalStatus }], build.repository, maySelfApprove(build.repository, settings));
   if (claims.length > 0) throw new InvalidConfigError(`${CONFIG_FILE}: ${claims.join('; ')}`);
   const group = modelPackageGroupName(settings.groupPrefix, spec.ModelPackageGroupName ?? build.repository);
   const model = fromOutput(spec.ModelData.From, input.steps, `${at}.ModelData.From`);
   const training = input.steps[model.step];
-  const trainingSpec = pipeline.Steps[model.step];
+  const trainingSpec = findStep(pipeline, model.step)?.spec;
   const inference = spec.InferenceSpecification;
   const image =
     inference.Image ??
@@ -56,7 +59,7 @@ export async function registerModel(input: StepTaskInput, settings: RegisterSett
   const [, reportStep = '', reportFile = ''] = statistics ? (/^Steps\.([^.]+)\.PropertyFiles\.(.+)$/.exec(statistics) ?? []) : [];
   const reportUri = statistics ? propertyFileUri(ctx, reportStep, reportFile, `${at}.ModelMetrics.ModelQuality.Statistics.Get`) : undefined;
   const report = reportUri ? input.steps[reportStep] : undefined;
-  const reportSpec = reportUri ? pipeline.Steps[reportStep] : undefined;
+  const reportSpec = reportUri ? findStep(pipeline, reportStep)?.spec : undefined;
   const reportOutput = reportSpec?.Type === 'Processing' ? reportSpec.PropertyFiles.find((file) => file.PropertyFileName === reportFile)?.OutputName : undefined;
 
   // A description the file writes is part of the version; the default one (repository@commit) is lineage, not content.
@@ -101,7 +104,7 @@ export async function registerModel(input: StepTaskInput, settings: RegisterSett
   const modelPackageArn = await createModelPackage({
     ModelPackageGroupName: group,
     ModelPackageDescription: (description ?? `${build.repository}@${build.commit.slice(0, 12)} (${build.branch})${metrics ? `; ${metrics}` : ''}`).slice(0, 1024),
-    ClientToken: shortHash([executionArn, step], 32),
+    ClientToken: shortHash([executionArn, runStep], 32),
     ModelApprovalStatus: spec.ModelApprovalStatus,
     InferenceSpecification: {
       Containers: [{ Image: image, ModelDataUrl: model.uri, Environment: inference.Environment }],
@@ -118,16 +121,16 @@ export async function registerModel(input: StepTaskInput, settings: RegisterSett
       'sluice:branch': tagValue(build.branch),
       'sluice:commit': tagValue(build.commit),
       'sluice:execution': tagValue(executionArn),
-      'sluice:step': tagValue(step),
+      'sluice:step': tagValue(runStep),
       ...(trainingJob === undefined ? {} : { 'sluice:training-job': tagValue(trainingJob) }),
       ...(training?.Type === 'Tuning' ? { 'sluice:tuning-job': tagValue(training.HyperParameterTuningJobName) } : {}),
     },
-    Tags: lineageTags(build, executionArn, step),
+    Tags: lineageTags(build, executionArn, runStep),
   });
   const result: RegisterResult = { Type: 'RegisterModel', ModelPackageArn: modelPackageArn, ModelPackageGroupName: group, ModelApprovalStatus: spec.ModelApprovalStatus, CachedFrom: null };
   if (key && spec.Cache) {
     const createdAt = Math.floor(now.getTime() / 1000);
-    await putCacheEntry(settings.cacheTable, { cacheKey: key, result: JSON.stringify(result), executionArn, step, createdAt, expiresAt: createdAt + durationSeconds(spec.Cache.ExpireAfter) });
+    await putCacheEntry(settings.cacheTable, { cacheKey: key, result: JSON.stringify(result), executionArn, step: runStep, createdAt, expiresAt: createdAt + durationSeconds(spec.Cache.ExpireAfter) });
   }
   return result;
 }

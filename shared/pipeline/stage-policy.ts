@@ -2,6 +2,7 @@ import type { PipelineConfig } from '../schemas/mlops-v2';
 import type { ImagePolicy, StagePolicy } from '../schemas/mlops-config';
 import { isGet } from '../schemas/patterns';
 import type { Value } from '../schemas/pipeline-values';
+import { stepFields } from './for-each';
 
 /**
  * The stage's rules for every job a pipeline starts: instance types from its list, instance counts,
@@ -107,7 +108,7 @@ export function pipelinePolicyIssues(config: PipelineConfig, policy: StagePolicy
       if (issue) issues.push(candidate.via ? `${issue} (a value of ${candidate.via})` : issue);
     }
   };
-  for (const [name, spec] of Object.entries(config.Steps)) {
+  for (const [name, spec] of stepFields(config)) {
     if (spec.Type === 'Processing') {
       checkImage(`Steps.${name}.AppSpecification.ImageUri`, spec.AppSpecification.ImageUri);
       checkResources(`Steps.${name}.ProcessingResources.ClusterConfig`, spec.ProcessingResources.ClusterConfig);

@@ -12,7 +12,7 @@ import type { ParameterValue, PipelineConfig } from '../schemas/mlops-v2';
 import { manifestsNamedIn, parseMlopsConfig } from '../schemas/parse-mlops-config';
 import type { ManifestFiles } from './ack-steps';
 import { type BuildContext, type PipelineRunInput, stepResultSchema, type StepResult } from '../schemas/task-inputs';
-import { compilePipeline, type CompileTargets } from './compile';
+import { compilePipeline, type CompileTargets, FOR_EACH_MAP_SUFFIX } from './compile';
 import { analysePipeline, type PipelineGraph } from './graph';
 import { resolveParameters } from './parameters';
 import { loadPipeline, storePipeline } from './stored-pipeline';
@@ -152,15 +152,17 @@ async function carriedOver(pipeline: PipelineConfig, graph: PipelineGraph, param
   if (!Object.hasOwn(pipeline.Steps, fromStep)) throw new InvalidConfigError(`fromStep: the pipeline has no step "${fromStep}" (steps: ${graph.order.join(', ')})`);
   const source = await sourceRun(sourceExecutionArn, repository);
   const rerun = stepsFrom(graph, fromStep);
-  const wanted = new Set(graph.order.filter((name) => !rerun.has(name) && ['Processing', 'Training', 'Tuning', 'Transform', 'RegisterModel'].includes(pipeline.Steps[name]!.Type)));
+  const wanted = new Set(graph.order.filter((name) => !rerun.has(name) && ['Processing', 'Training', 'Tuning', 'Transform', 'RegisterModel', 'ForEach'].includes(pipeline.Steps[name]!.Type)));
   const found: Record<string, StepResult> = {};
   await walkExecutionHistory(sourceExecutionArn, false, (event) => {
-    const exited = event.type === HistoryEventType.TaskStateExited ? event.stateExitedEventDetails : undefined;
-    if (exited?.name && wanted.has(exited.name) && exited.output) {
-      const parsed = stepResultSchema.safeParse((JSON.parse(exited.output) as { steps?: Record<string, unknown> }).steps?.[exited.name]);
-      if (parsed.success) {
+    // A ForEach's whole result (its items' results too) is in its Map state's output.
+    const exited = event.type === HistoryEventType.TaskStateExited || event.type === HistoryEventType.MapStateExited ? event.stateExitedEventDetails : undefined;
+    const name = exited?.name?.endsWith(FOR_EACH_MAP_SUFFIX) ? exited.name.slice(0, -FOR_EACH_MAP_SUFFIX.length) : exited?.name;
+    if (exited && name && wanted.has(name) && exited.output) {
+      const parsed = stepResultSchema.safeParse((JSON.parse(exited.output) as { steps?: Record<string, unknown> }).steps?.[name]);
+      if (parsed.success && !(parsed.data.Type === 'ForEach' && !parsed.data.Results)) {
         const result = parsed.data;
-        found[exited.name] = result.Type === 'RegisterModel' ? result : 'ReusedFrom' in result ? { ...result, ReusedFrom: result.ReusedFrom ?? sourceExecutionArn, CachedFrom: null } : result;
+        found[name] = result.Type === 'RegisterModel' ? result : 'ReusedFrom' in result ? { ...result, ReusedFrom: result.ReusedFrom ?? sourceExecutionArn, CachedFrom: null } : result;
       }
     }
     return false;

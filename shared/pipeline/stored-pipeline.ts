@@ -2,6 +2,7 @@ import { getObjectText, parseS3Uri, putObject } from '../aws/s3';
 import { InvalidInputError, MetricNotFoundError } from '../errors';
 import type { PipelineConfig, StepSpec } from '../schemas/mlops-v2';
 import type { StepTaskInput } from '../schemas/task-inputs';
+import { findStep } from './for-each';
 import type { ValueContext } from './values';
 
 /**
@@ -32,9 +33,9 @@ export async function loadPipeline(uri: string): Promise<PipelineConfig> {
   return pipeline;
 }
 
-/** The step a task runs, of the expected types. Throws InvalidInputError when the pipeline has no such step. */
+/** The step a task runs (top level, or inside a ForEach), of the expected types. Throws InvalidInputError when the pipeline has no such step. */
 export function stepOf<T extends StepSpec['Type']>(pipeline: PipelineConfig, step: string, types: readonly T[]): Extract<StepSpec, { Type: T }> {
-  const spec = Object.hasOwn(pipeline.Steps, step) ? pipeline.Steps[step] : undefined;
+  const spec = findStep(pipeline, step)?.spec;
   const listed = types.length > 1 ? `${types.slice(0, -1).join(', ')} or ${types.at(-1)}` : types.join('');
   if (!spec || !(types as readonly string[]).includes(spec.Type)) throw new InvalidInputError(`the pipeline has no ${listed} step "${step}"`);
   return spec as Extract<StepSpec, { Type: T }>;
@@ -52,7 +53,7 @@ async function readJson(uri: string): Promise<unknown> {
   }
 }
 
-/** What values of a step task resolve against: the run's parameters and results, reports read from S3. */
-export function valueContext(pipeline: PipelineConfig, input: Pick<StepTaskInput, 'parameters' | 'steps'>): ValueContext {
-  return { config: pipeline, parameters: input.parameters, steps: input.steps, readJson };
+/** What values of a step task resolve against: the run's parameters and results, reports read from S3, and the ForEach item (if any). */
+export function valueContext(pipeline: PipelineConfig, input: Pick<StepTaskInput, 'parameters' | 'steps'> & Partial<Pick<StepTaskInput, 'item'>>): ValueContext {
+  return { config: pipeline, parameters: input.parameters, steps: input.steps, readJson, ...(input.item ? { item: input.item } : {}) };
 }

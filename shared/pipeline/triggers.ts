@@ -6,6 +6,7 @@ import { startNamedExecution } from '../aws/sfn';
 import { matchesAny } from '../config';
 import { shortHash, toSageMakerSlug } from '../naming';
 import type { PipelineConfig } from '../schemas/mlops-v2';
+import { stepFields } from './for-each';
 
 /**
  * Builds that start without a push (README "Scheduled and data-arrival runs").
@@ -112,7 +113,7 @@ export function datasetOfKey(key: string): { name: string; relative: string } | 
  */
 export function datasetsRead(pipeline: PipelineConfig): Map<string, string[]> {
   const read = new Map<string, string[]>();
-  for (const step of Object.values(pipeline.Steps)) {
+  for (const [, step] of stepFields(pipeline)) {
     const sources: ({ Dataset: unknown } | { From: string })[] =
       step.Type === 'Processing'
         ? Object.values(step.Inputs)

@@ -3,6 +3,7 @@ import type { ParameterValue, PipelineConfig } from '../schemas/mlops-v2';
 import { isGet, isJoin, isJsonGet } from '../schemas/patterns';
 import type { ComparisonOperator, Condition, JsonGetExpression, Value } from '../schemas/pipeline-values';
 import type { StepResult } from '../schemas/task-inputs';
+import { findStep, type ItemContext, itemReference } from './for-each';
 
 /**
  * Resolving mlops.yaml values at run time: parameters from the run's values, step properties from
@@ -16,6 +17,8 @@ export interface ValueContext {
   config: PipelineConfig;
   parameters: Record<string, ParameterValue>;
   steps: Record<string, StepResult>;
+  /** The item of the ForEach around the step, if any (`ForEach.Item`, `ForEach.Index`). */
+  item?: ItemContext;
   /** Reads and parses a JSON report; undefined when there is no such object. */
   readJson(uri: string): Promise<unknown>;
 }
@@ -24,7 +27,7 @@ type Scalar = string | number | boolean;
 
 /** The s3:// URI of a property file: its output's prefix and its path inside it. Throws InvalidConfigError. */
 export function propertyFileUri(ctx: Pick<ValueContext, 'config' | 'steps'>, step: string, file: string, field: string): string {
-  const spec = ctx.config.Steps[step];
+  const spec = findStep(ctx.config, step)?.spec;
   const propertyFile = spec?.Type === 'Processing' ? spec.PropertyFiles.find((candidate) => candidate.PropertyFileName === file) : undefined;
   const result = Object.hasOwn(ctx.steps, step) ? ctx.steps[step] : undefined;
   if (!propertyFile || result?.Type !== 'Processing') throw new InvalidConfigError(`${field}: step "${step}" has no result with property file "${file}" in this run`);
@@ -55,15 +58,26 @@ export function jsonAt(document: unknown, path: string): unknown {
   return current;
 }
 
-async function jsonGet(expression: JsonGetExpression, ctx: ValueContext, field: string): Promise<Scalar> {
+/**
+ * The value at a Std:JsonGet's path in its report, whatever it is (a list for a ForEach's Items),
+ * and the report's URI. Throws InvalidConfigError when the step has no such report in this run,
+ * MetricNotFoundError when the report or the path is missing.
+ */
+export async function jsonGetValue(expression: JsonGetExpression, ctx: ValueContext, field: string): Promise<{ value: unknown; uri: string }> {
   const { PropertyFile, Path } = expression['Std:JsonGet'];
   const [, step = '', file = ''] = /^Steps\.([^.]+)\.PropertyFiles\.(.+)$/.exec(PropertyFile.Get) ?? [];
   const uri = propertyFileUri(ctx, step, file, field);
   const document = await ctx.readJson(uri);
   if (document === undefined) throw new MetricNotFoundError(`${field}: the report ${uri} does not exist`);
   const value = jsonAt(document, Path);
+  if (value === undefined) throw new MetricNotFoundError(`${field}: ${Path} is not in ${uri}`);
+  return { value, uri };
+}
+
+async function jsonGet(expression: JsonGetExpression, ctx: ValueContext, field: string): Promise<Scalar> {
+  const { value, uri } = await jsonGetValue(expression, ctx, field);
   if (typeof value !== 'number' && typeof value !== 'string' && typeof value !== 'boolean') {
-    throw new MetricNotFoundError(`${field}: ${Path} is ${value === undefined ? 'not in' : `not a number, string or boolean in`} ${uri}`);
+    throw new MetricNotFoundError(`${field}: ${expression['Std:JsonGet'].Path} is not a number, string or boolean in ${uri}`);
   }
   return value;
 }
@@ -102,6 +116,7 @@ function stepProperty(result: StepResult, path: string): Scalar | undefined {
     case 'Condition':
       return path === 'Outcome' ? result.Outcome : undefined;
     case 'Fail':
+    case 'ForEach':
       return undefined;
   }
 }
@@ -115,6 +130,8 @@ export async function resolveValue(value: Value, ctx: ValueContext, field: strin
   }
   if (isJsonGet(value)) return jsonGet(value, ctx, field);
   if (isGet(value)) {
+    const fromItem = itemReference(value.Get, ctx.item, field);
+    if (fromItem !== undefined) return fromItem;
     if (value.Get.startsWith('Parameters.')) {
       const name = value.Get.slice('Parameters.'.length);
       if (!Object.hasOwn(ctx.parameters, name)) throw new InvalidConfigError(`${field}: no value for parameter "${name}" in this run`);

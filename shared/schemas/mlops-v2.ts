@@ -11,12 +11,12 @@ import {
   outputName,
   triggersSectionSchema,
 } from './mlops-config';
-import { FROM_REF, ISO_DURATION } from './patterns';
-import { conditionSchema, getSchema, integerField, PARAMETER_NAME, propertyFileRefSchema, STEP_NAME, textField, valueSchema } from './pipeline-values';
+import { FOR_EACH_FROM_REF, FOR_EACH_ITEM_KEY, FROM_REF, ISO_DURATION, MAX_FOR_EACH_ITEMS } from './patterns';
+import { conditionSchema, getSchema, integerField, jsonGetSchema, PARAMETER_NAME, propertyFileRefSchema, STEP_NAME, textField, valueSchema } from './pipeline-values';
 
 /**
  * mlops.yaml Version 2: the repository's own pipeline — typed parameters and any number of named
- * steps (Processing, Training, Tuning, Transform, Condition, Fail, RegisterModel) wired by references. Job settings
+ * steps (Processing, Training, Tuning, Transform, Condition, Fail, RegisterModel, ForEach) wired by references. Job settings
  * keep SageMaker API field names; references, conditions and property files use SageMaker
  * Pipelines' vocabulary (Get, Std:JsonGet, Std:Join, PropertyFiles, RetryPolicies). Structure only:
  * references, cycles, branches and types are checked by shared/pipeline/graph.ts, the stage policy
@@ -79,7 +79,9 @@ function build() {
   const inputSource = z.union([
     z.strictObject({ Dataset: textField(datasetKey), ContentType: z.optional(z.string().check(z.maxLength(256))) }),
     z.strictObject({
-      From: z.string().check(z.regex(FROM_REF, 'must be "<step>/<output>" or "<training step>/model"')),
+      From: z.string().check(
+        z.refine((from) => FROM_REF.test(from) || FOR_EACH_FROM_REF.test(from), 'must be "<step>/<output>", "<training step>/model" or "<ForEach step>/<inner step>/<output>"'),
+      ),
       ContentType: z.optional(z.string().check(z.maxLength(256))),
     }),
   ]);
@@ -275,7 +277,35 @@ function build() {
     Cache: z.optional(cache),
   });
 
-  const stepSchema = z.discriminatedUnion('Type', [processingStep, trainingStep, conditionStep, failStep, registerModelStep, tuningStep, transformStep]);
+  /** The steps a ForEach runs per item (Condition, Fail and nested ForEach are refused by graph.ts with a message). */
+  const innerStepSchema = z.discriminatedUnion('Type', [processingStep, trainingStep, conditionStep, failStep, registerModelStep, tuningStep, transformStep]);
+
+  /** One item of a literal ForEach list: a scalar, or a flat object of scalars (read as `ForEach.Item.<key>`). */
+  const forEachItem = z.union([
+    z.string().check(z.maxLength(1024)),
+    z.number(),
+    z.boolean(),
+    z.record(z.string().check(z.regex(FOR_EACH_ITEM_KEY, 'must start with a letter: letters, digits or _ (at most 64)')), z.union([z.string().check(z.maxLength(1024)), z.number(), z.boolean()])),
+  ]);
+
+  const forEachStep = z.strictObject({
+    Type: z.literal('ForEach'),
+    Description: description,
+    /** A literal list, a String parameter holding a JSON list, or a JSON list a step's report holds (Std:JsonGet). */
+    Items: z.union([z.array(forEachItem).check(z.minLength(1), z.maxLength(MAX_FOR_EACH_ITEMS)), getSchema, jsonGetSchema]),
+    /** Iterations at once (Step Functions' inline Map MaxConcurrency; 40 is its practical ceiling). */
+    MaxConcurrency: z._default(z.int().check(z.gte(1), z.lte(40)), 10),
+    /** The sub-graph run once per item; names are unique across the whole pipeline. */
+    Steps: z
+      .record(stepName, innerStepSchema)
+      .check(
+        z.refine((steps) => Object.keys(steps).length > 0, 'needs at least one step'),
+        z.refine((steps) => Object.keys(steps).length <= MAX_STEPS, `holds at most ${MAX_STEPS} steps`),
+      ),
+    DependsOn: dependsOn,
+  });
+
+  const stepSchema = z.discriminatedUnion('Type', [processingStep, trainingStep, conditionStep, failStep, registerModelStep, tuningStep, transformStep, forEachStep]);
 
 
   const mlopsV2Schema = z.strictObject({
@@ -296,7 +326,7 @@ function build() {
     Local: localSectionSchema,
   });
 
-  return { parameter, retryPolicy, cache, inputSource, processingStep, trainingStep, conditionStep, failStep, registerModelStep, tuningStep, transformStep, stepSchema, mlopsV2Schema };
+  return { parameter, retryPolicy, cache, inputSource, processingStep, trainingStep, conditionStep, failStep, registerModelStep, tuningStep, transformStep, forEachItem, forEachStep, innerStepSchema, stepSchema, mlopsV2Schema };
 }
 
 type Built = ReturnType<typeof build>;
@@ -318,6 +348,11 @@ export type RegisterModelStep = z.infer<Built['registerModelStep']>;
 export type TuningStep = z.infer<Built['tuningStep']>;
 export type TransformStep = z.infer<Built['transformStep']>;
 export type JobStep = ProcessingStep | TrainingStep | TuningStep | TransformStep;
+export type ForEachStep = z.infer<Built['forEachStep']>;
+/** A step inside a ForEach's Steps. */
+export type InnerStepSpec = z.infer<Built['innerStepSchema']>;
+/** One item of a ForEach list (literal, or as resolved at run time). */
+export type ForEachItem = z.infer<Built['forEachItem']>;
 
 /** One step of `Steps` (any type). */
 export const stepSchema = z.lazy(() => schemas().stepSchema);

@@ -4,6 +4,7 @@ import { InvalidConfigError } from '../errors';
 import { expandManifestSteps, type ManifestFiles, manifestPaths } from '../pipeline/ack-steps';
 import { pipelineFromV1 } from '../pipeline/from-v1';
 import { analysePipeline } from '../pipeline/graph';
+import { stepFields } from '../pipeline/for-each';
 import { parameterDefaultIssues } from '../pipeline/parameters';
 import { imageIssue, instanceCountIssue, instanceTypeIssue, pipelinePolicyIssues, runtimeIssue, volumeSizeIssue } from '../pipeline/stage-policy';
 import { maySelfApprove, type Registration, tenancyIssues } from '../pipeline/tenancy';
@@ -96,7 +97,7 @@ function v2Issues(config: PipelineConfig, policy: StagePolicy): string[] {
 
 /** Version 2's registrations: its RegisterModel steps. */
 function registrations(config: PipelineConfig): Registration[] {
-  return Object.entries(config.Steps).flatMap(([name, spec]) =>
+  return stepFields(config).flatMap(([name, spec]) =>
     spec.Type === 'RegisterModel' ? [{ field: `Steps.${name}`, group: spec.ModelPackageGroupName, approval: spec.ModelApprovalStatus }] : [],
   );
 }

@@ -12,6 +12,18 @@ export const CONFIG_FILE = 'mlops.yaml';
 /** `<step>/<output>` (a processing output) or `<training step>/model` (its model artifacts). */
 export const FROM_REF = /^([A-Za-z][A-Za-z0-9_-]{0,47})\/([a-zA-Z0-9_-]{1,64})$/;
 
+/** `<ForEach step>/<inner step>/<output>`: that output of every item of the ForEach (a Processing step's Inputs only). */
+export const FOR_EACH_FROM_REF = /^([A-Za-z][A-Za-z0-9_-]{0,47})\/([A-Za-z][A-Za-z0-9_-]{0,47})\/([a-zA-Z0-9_-]{1,64})$/;
+
+/** A key of an object item of a ForEach list. */
+export const FOR_EACH_ITEM_KEY = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
+/** `ForEach.Item`, `ForEach.Item.<key>` or `ForEach.Index`: the current item of the ForEach around a step. */
+export const FOR_EACH_REF = /^ForEach\.(Index|Item)(?:\.([A-Za-z][A-Za-z0-9_]{0,63}))?$/;
+
+/** The most items one ForEach runs (its Map state's iterations). */
+export const MAX_FOR_EACH_ITEMS = 200;
+
 /** ISO-8601 duration (weeks, days, hours, minutes, seconds), e.g. P30D, PT12H, P1DT6H. */
 export const ISO_DURATION = /^P(?!$)(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$/i;
 

@@ -1,3 +1,4 @@
+import { FOR_EACH_REF } from './patterns';
 import * as z from './zod';
 
 /**
@@ -14,15 +15,21 @@ export const PARAMETER_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 export const STEP_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,47}$/;
 
 const PARAMETER_REF = /^Parameters\.[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
 const STEP_REF = /^Steps\.[A-Za-z][A-Za-z0-9_-]{0,47}\.[A-Za-z].*$/;
 const PROPERTY_FILE_REF = /^Steps\.[A-Za-z][A-Za-z0-9_-]{0,47}\.PropertyFiles\.[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 /** A path into a JSON report: dotted names and [index] / ['key'] selectors, e.g. regression_metrics.mse.value. */
 const JSON_PATH = /^[A-Za-z0-9_-]+(\[\d+\]|\['[^']+'\])*(\.[A-Za-z0-9_-]+(\[\d+\]|\['[^']+'\])*)*$/;
 
-/** `{Get: Parameters.<name>}` or `{Get: Steps.<step>.<property>}`. */
+/** `{Get: Parameters.<name>}`, `{Get: Steps.<step>.<property>}`, or (inside a ForEach) `{Get: ForEach.Item}` / `ForEach.Item.<key>` / `ForEach.Index`. */
 export const getSchema = z.lazy(() =>
   z.strictObject({
-    Get: z.string().check(z.refine((text) => PARAMETER_REF.test(text) || STEP_REF.test(text), 'must be "Parameters.<name>" or "Steps.<step>.<property>"')),
+    Get: z.string().check(
+      z.refine(
+        (text) => PARAMETER_REF.test(text) || STEP_REF.test(text) || (FOR_EACH_REF.test(text) && !text.startsWith('ForEach.Index.')),
+        'must be "Parameters.<name>", "Steps.<step>.<property>", or inside a ForEach "ForEach.Item", "ForEach.Item.<key>" or "ForEach.Index"',
+      ),
+    ),
   }),
 );
 

@@ -129,7 +129,28 @@ export const registerResultSchema = z.strictObject({
   CachedFrom: z.nullable(z.string()),
 });
 
-export const stepResultSchema = z.discriminatedUnion('Type', [processingResultSchema, trainingResultSchema, conditionResultSchema, failResultSchema, registerResultSchema, tuningResultSchema, transformResultSchema]);
+/** What a step inside a ForEach leaves in its item's results (no nested ForEach). */
+export const innerStepResultSchema = z.discriminatedUnion('Type', [processingResultSchema, trainingResultSchema, conditionResultSchema, failResultSchema, registerResultSchema, tuningResultSchema, transformResultSchema]);
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+/** One item of a ForEach: a scalar or a flat object of scalars. */
+export const forEachItemValueSchema = z.union([scalar, z.record(z.string(), scalar)]);
+
+/**
+ * A ForEach step: its items (its own task resolves them), then, once its Map state has run, each
+ * item's inner step results, in item order (`Results[i]['<inner step>']`).
+ */
+export const forEachResultSchema = z.strictObject({
+  Type: z.literal('ForEach'),
+  Items: z.array(forEachItemValueSchema),
+  Results: z.optional(z.array(z.record(z.string(), innerStepResultSchema))),
+  /** Always null: a ForEach is never served from the cache as a whole (its inner steps may be). */
+  CachedFrom: cachedFrom,
+  /** The execution this result was carried over from (a run started from a later step), or null. */
+  ReusedFrom: cachedFrom,
+});
+
+export const stepResultSchema = z.discriminatedUnion('Type', [processingResultSchema, trainingResultSchema, conditionResultSchema, failResultSchema, registerResultSchema, tuningResultSchema, transformResultSchema, forEachResultSchema]);
 
 export type ProcessingResult = z.infer<typeof processingResultSchema>;
 export type TrainingResult = z.infer<typeof trainingResultSchema>;
@@ -140,6 +161,9 @@ export type StepResult = z.infer<typeof stepResultSchema>;
 export type TuningResult = z.infer<typeof tuningResultSchema>;
 export type TransformResult = z.infer<typeof transformResultSchema>;
 export type JobResult = ProcessingResult | TrainingResult | TuningResult | TransformResult;
+export type InnerStepResult = z.infer<typeof innerStepResultSchema>;
+export type ForEachResult = z.infer<typeof forEachResultSchema>;
+export type ForEachItemValue = z.infer<typeof forEachItemValueSchema>;
 
 const parameterValue = z.union([z.string(), z.number(), z.boolean()]);
 
@@ -164,6 +188,8 @@ export const stepTaskInputSchema = z.strictObject({
   parameters: z.record(z.string(), parameterValue),
   steps: z.record(z.string(), stepResultSchema),
   reuse: z._default(z.record(z.string(), stepResultSchema), {}),
+  /** Set for a step inside a ForEach: which ForEach, and the item this iteration runs (`$$.Map.Item`). */
+  item: z.optional(z.strictObject({ forEach: z.string().check(z.minLength(1)), index: z.int().check(z.gte(0)), value: forEachItemValueSchema })),
 });
 
 export type StepTaskInput = z.infer<typeof stepTaskInputSchema>;

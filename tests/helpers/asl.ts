@@ -111,13 +111,14 @@ export function withFixedTaskTimeouts(definition: StateMachineDefinition, timeou
 }
 
 /**
- * {@link withFixedTaskTimeouts} at every depth: Task states inside Parallel branches (however
- * deeply nested) get the fixed `TimeoutSeconds` too, as compiled pipelines nest their Tasks there. Pure.
+ * {@link withFixedTaskTimeouts} at every depth: Task states inside Parallel branches and Map item
+ * processors (however deeply nested) get the fixed `TimeoutSeconds` too, as compiled pipelines nest their Tasks there. Pure.
  */
 export function withFixedTaskTimeoutsDeep(definition: StateMachineDefinition, timeoutSeconds = 60): StateMachineDefinition {
   const fixed = withFixedTaskTimeouts(definition, timeoutSeconds);
   const states = Object.entries(fixed.States).map(([name, state]) => {
     if (state.Type === 'Parallel') return [name, { ...state, Branches: state.Branches.map((branch) => withFixedTaskTimeoutsDeep(branch, timeoutSeconds)) }] as const;
+    if (state.Type === 'Map' && state.ItemProcessor) return [name, { ...state, ItemProcessor: { ...state.ItemProcessor, ...withFixedTaskTimeoutsDeep(state.ItemProcessor, timeoutSeconds) } }] as const;
     return [name, state] as const;
   });
   return { ...fixed, States: Object.fromEntries(states) };

@@ -293,8 +293,16 @@ describe('executions', () => {
     const arn = await h.startExecution(nested, { items: [1, 2, 3] });
     const output = JSON.parse((await h.waitForStatus(arn, 'SUCCEEDED')).output as string);
     expect(output).toEqual({ items: [1, 2, 3], doubled: [2, 4, 6], both: [2, 'right'] });
-    const types = eventTypes(await h.history(arn));
+    const events = await h.history(arn);
+    const types = eventTypes(events);
     expect(types).toEqual(expect.arrayContaining(['MapStateEntered', 'MapIterationStarted', 'MapIterationSucceeded', 'MapStateExited', 'ParallelStateEntered', 'ParallelStateExited']));
+    // As on AWS: the Map starts over its items' count, then its iterations, then it succeeds and exits.
+    const mapTypes = types.filter((type) => type.startsWith('Map'));
+    expect([mapTypes.slice(0, 2), mapTypes.slice(-2)]).toEqual([
+      ['MapStateEntered', 'MapStateStarted'],
+      ['MapStateSucceeded', 'MapStateExited'],
+    ]);
+    expect(events.find((event) => event.type === 'MapStateStarted')?.mapStateStartedEventDetails).toEqual({ length: 3 });
   });
 
   it('puts a Pass Result of 0 or false at its ResultPath', async () => {

@@ -139,6 +139,8 @@ function resultOf(name: string, spec: StepSpec): Json {
       };
     case 'Transform':
       return { Type: 'Transform', TransformJobName: `job-${name}`, ModelName: `model-${name}`, Output: `${PREFIX}/${name}/output/` };
+    case 'ForEach':
+      return { Type: 'ForEach', Items: Array.isArray(spec.Items) ? spec.Items : [], CachedFrom: null, ReusedFrom: null };
   }
 }
 

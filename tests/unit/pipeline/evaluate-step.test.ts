@@ -137,11 +137,34 @@ describe('evaluateStep: a Fail step', () => {
   });
 });
 
+describe('evaluateStep: a ForEach step', () => {
+  it('resolves its items, for its Map state to run over', async () => {
+    const run = runOf(loadPipeline('for-each'));
+
+    await expect(evaluateStep(stepInput(run, 'per-sex', { parameters: { Rounds: 20 } }))).resolves.toEqual({ Type: 'ForEach', Items: ['M', 'F', 'I'], CachedFrom: null, ReusedFrom: null });
+  });
+
+  it('returns the result carried over from an earlier run as it is, Results included (the Map is skipped)', async () => {
+    const run = runOf(loadPipeline('for-each'));
+    const carried: StepResult = { Type: 'ForEach', Items: ['M'], Results: [{ 'prep-one': evaluateResult(run) }], CachedFrom: null, ReusedFrom: 'arn:aws:states:us-east-1:123456789012:execution:m:earlier' };
+
+    await expect(evaluateStep(stepInput(run, 'per-sex', { reuse: { 'per-sex': carried } }))).resolves.toEqual(carried);
+    // Nothing is read: not even the run's pipeline.
+    expect(s3).not.toHaveReceivedCommand(GetObjectCommand);
+  });
+
+  it('refuses an inner step: it runs as a job, per item', async () => {
+    const run = runOf(loadPipeline('for-each'));
+
+    await expect(evaluateStep(stepInput(run, 'train-one'))).rejects.toThrow(new InvalidInputError('the pipeline has no Condition or Fail or ForEach step "train-one"'));
+  });
+});
+
 describe('evaluateStep: what it does not evaluate', () => {
   it('rejects a job step with InvalidInput', async () => {
     const run = runOf(exampleConfig());
 
-    await expect(evaluateStep(stepInput(run, 'Train'))).rejects.toThrow(new InvalidInputError('the pipeline has no Condition or Fail step "Train"'));
+    await expect(evaluateStep(stepInput(run, 'Train'))).rejects.toThrow(new InvalidInputError('the pipeline has no Condition or Fail or ForEach step "Train"'));
   });
 
   it('rejects a step the pipeline does not have with InvalidInput', async () => {

@@ -259,6 +259,27 @@ describe('startJob: a new job', () => {
   });
 });
 
+describe('startJob: a step inside a ForEach', () => {
+  /** The task of per-sex's prep-one for item `index`, after prepare ran. */
+  function itemInput(index: number, of: TestRun): StartJobInput {
+    const prepare = { ...preprocessResult(of), ProcessingJobName: 'prepare-job', Outputs: { all: `${of.prefix}prepare/all/` }, OutputHashes: {} };
+    return startJobInput(of, 'prep-one', { parameters: { Rounds: 20 }, steps: { prepare }, item: { forEach: 'per-sex', index, value: ['M', 'F', 'I'][index]! } });
+  }
+
+  it('runs each item as its own job step <ForEach>-<index>-<step>: job name, token and lineage tag', async () => {
+    const perSex = runOf(loadPipeline('for-each'));
+
+    await startJob(itemInput(1, perSex), STAGE, TABLES, NOW);
+    await startJob(itemInput(2, perSex), STAGE, TABLES, NOW);
+
+    const created = sagemaker.commandCalls(CreateProcessingJobCommand).map((call) => call.args[0].input);
+    expect(created.map((job) => job.ProcessingJobName)).toEqual([nameOf('per-sex-1-prep-one', 1, perSex), nameOf('per-sex-2-prep-one', 1, perSex)]);
+    expect(created[0]!.Tags).toContainEqual({ Key: 'sluice:step', Value: 'per-sex-1-prep-one' });
+    expect(created[0]!.AppSpecification?.ContainerArguments).toEqual(['segment', '--sex', 'F', '--index', '1']);
+    expect(tokens.items.get(nameOf('per-sex-2-prep-one', 1, perSex))).toMatchObject({ step: 'per-sex-2-prep-one', executionArn: perSex.executionArn });
+  });
+});
+
 describe('startJob: repeated invocations, retries and redrives', () => {
   it('gives a repeated invocation for a running job the same job name, and the newer token', async () => {
     await startJob(input('Preprocess'), STAGE, TABLES, NOW);

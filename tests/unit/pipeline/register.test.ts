@@ -207,6 +207,26 @@ describe('registerModel', () => {
     expect(b).not.toBe(a);
   });
 
+  it('registers one version per item of a ForEach around the step (its ClientToken and lineage name the item)', async () => {
+    const perItem = runOf(
+      exampleWith((pipeline) => {
+        const register = stepOf(pipeline, 'Register', ['RegisterModel']);
+        delete (pipeline.Steps as Record<string, unknown>).Register;
+        pipeline.Steps.each = { Type: 'ForEach', Items: ['a', 'b'], MaxConcurrency: 10, Steps: { Register: register } };
+      }),
+    );
+    const item = (index: number) => ({ forEach: 'each', index, value: ['a', 'b'][index]! });
+
+    const first = await registerModel(registerInput(perItem, { item: item(0) }), SETTINGS, NOW);
+    const second = await registerModel(registerInput(perItem, { item: item(1) }), SETTINGS, NOW);
+    const again = await registerModel(registerInput(perItem, { item: item(1) }), SETTINGS, NOW);
+
+    expect(second.ModelPackageArn).not.toBe(first.ModelPackageArn);
+    expect(again.ModelPackageArn).toBe(second.ModelPackageArn);
+    expect(createdPackage(1).CustomerMetadataProperties?.['sluice:step']).toBe('each-1-Register');
+    expect(createdPackage(1).Tags).toContainEqual({ Key: 'sluice:step', Value: 'each-1-Register' });
+  });
+
   it('sends a different ClientToken for another RegisterModel step of the same execution', async () => {
     const twice = runOf(exampleWith((pipeline) => (pipeline.Steps.RegisterAgain = { ...stepOf(pipeline, 'Register', ['RegisterModel']) })));
 

@@ -905,6 +905,43 @@ describe('startRequestedBuild: from a step on (selective execution)', () => {
     expect(startedExecution().input.reuse).toMatchObject({ Register: registered, Evaluate: { ReusedFrom: source.executionArn } });
   });
 
+  it('carries over a ForEach as a whole, from its Map state\'s output (items and every item\'s results)', async () => {
+    mockRepository(pipelineText('for-each'));
+    const prepare: StepResult = { ...preprocessResult(source), ProcessingJobName: 'prepare-job', Outputs: { all: `${source.prefix}prepare/all/` } };
+    const items = ['M', 'F', 'I'];
+    const forEach: StepResult = {
+      Type: 'ForEach',
+      Items: items,
+      Results: items.map((_sex, index) => ({ 'prep-one': { ...prepare, ProcessingJobName: `prep-${index}` }, 'train-one': { ...trainResult(source), TrainingJobName: `train-${index}` } })),
+      CachedFrom: null,
+      ReusedFrom: null,
+    };
+    serveSource(['prepare'], { prepare }, { pipeline: loadPipeline('for-each'), parameters: { Rounds: 20 } });
+    const history = sourceHistory(['prepare'], { prepare });
+    const state = (steps: Record<string, StepResult>) => ({ build: source.build, parameters: {}, steps, reuse: {} });
+    // The ForEach's task leaves only its items; its Map state's output holds the items' results.
+    const task = history.exited('Task', 'per-sex', state({ prepare, 'per-sex': { ...forEach, Results: undefined } as StepResult }));
+    history.add(HistoryEventType.MapStateExited, { stateExitedEventDetails: { name: 'per-sex (each)', output: JSON.stringify(state({ prepare, 'per-sex': forEach })) } }, task);
+    serveHistory(sfn, source.executionArn, history.events);
+
+    await startRequestedBuild(request({ fromStep: 'compare', sourceExecutionArn: source.executionArn }), SETTINGS);
+
+    expect(startedExecution().input.reuse['per-sex']).toEqual({ ...forEach, ReusedFrom: source.executionArn, CachedFrom: null });
+  });
+
+  it('carries over no ForEach whose Map did not finish in the source run: it runs again', async () => {
+    mockRepository(pipelineText('for-each'));
+    const prepare: StepResult = { ...preprocessResult(source), ProcessingJobName: 'prepare-job', Outputs: { all: `${source.prefix}prepare/all/` } };
+    serveSource(['prepare'], { prepare }, { pipeline: loadPipeline('for-each'), parameters: { Rounds: 20 } });
+    const history = sourceHistory(['prepare'], { prepare });
+    history.exited('Task', 'per-sex', { build: source.build, parameters: {}, steps: { prepare, 'per-sex': { Type: 'ForEach', Items: ['M'], CachedFrom: null, ReusedFrom: null } }, reuse: {} });
+    serveHistory(sfn, source.executionArn, history.events);
+
+    await startRequestedBuild(request({ fromStep: 'compare', sourceExecutionArn: source.executionArn }), SETTINGS);
+
+    expect(Object.keys(startedExecution().input.reuse)).toEqual(['prepare']);
+  });
+
   it('carries over nothing for a step the source run did not reach, and starts the run: that step runs again', async () => {
     serveSource(['Preprocess']);
 

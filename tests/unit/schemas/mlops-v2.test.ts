@@ -78,7 +78,7 @@ describe('parseMlopsConfig with a Version 2 file', () => {
 
   describe('rejecting, naming the file, the step and the field', () => {
     it.each<[string, (string | number)[], unknown, string]>([
-      ['a From that is not <step>/<output>', ['Steps', 'TrainXgb', 'Channels', 'train', 'From'], 'Prepare', 'Steps.TrainXgb.Channels.train.From: must be "<step>/<output>" or "<training step>/model"'],
+      ['a From that is not <step>/<output>', ['Steps', 'TrainXgb', 'Channels', 'train', 'From'], 'Prepare', 'Steps.TrainXgb.Channels.train.From: must be "<step>/<output>", "<training step>/model" or "<ForEach step>/<inner step>/<output>"'],
       ['a From naming no step', ['Steps', 'TrainXgb', 'Channels', 'train', 'From'], 'Prep/train', `Steps.TrainXgb.Channels.train.From: no step "Prep" (steps: ${STEPS})`],
       ['a From naming no output', ['Steps', 'TrainXgb', 'Channels', 'train', 'From'], 'Prepare/validation', 'Steps.TrainXgb.Channels.train.From: step "Prepare" has no output "validation" (outputs: train, test)'],
       ['an instance type the stage does not allow', ['Steps', 'TrainLinear', 'ResourceConfig', 'InstanceType'], 'ml.p4d.24xlarge', 'Steps.TrainLinear.ResourceConfig.InstanceType: instance type "ml.p4d.24xlarge" is not allowed on this stage (allowed: ml.m5.xlarge, ml.m5.large)'],
@@ -91,7 +91,7 @@ describe('parseMlopsConfig with a Version 2 file', () => {
       ['a Training step without channels', ['Steps', 'TrainXgb', 'Channels'], {}, 'Steps.TrainXgb.Channels: needs at least one channel'],
       ['a missing required field', ['Steps', 'TrainXgb', 'AlgorithmSpecification'], undefined, 'Steps.TrainXgb.AlgorithmSpecification: is required'],
       ['an unknown parameter in a condition', ['Steps', 'Gate', 'Condition', 'And', 0, 'Right'], { Get: 'Parameters.MaxMSE' }, 'Steps.Gate.Condition.And[0].Right.Get: no parameter "MaxMSE" (parameters: InstanceType, MaxMse, Rounds)'],
-      ['a Get that is neither a parameter nor a step property', ['Steps', 'Gate', 'Condition', 'And', 0, 'Right'], { Get: 'MaxMse' }, 'Steps.Gate.Condition.And[0].Right.Get: must be "Parameters.<name>" or "Steps.<step>.<property>"'],
+      ['a Get that is neither a parameter nor a step property', ['Steps', 'Gate', 'Condition', 'And', 0, 'Right'], { Get: 'MaxMse' }, 'Steps.Gate.Condition.And[0].Right.Get: must be "Parameters.<name>", "Steps.<step>.<property>", or inside a ForEach'],
       ['a report path that is not a path', ['Steps', 'Gate', 'Condition', 'And', 1, 'Right', 'Std:JsonGet', 'Path'], 'mse value', 'Steps.Gate.Condition.And[1].Right.Std:JsonGet.Path: must be a path such as regression_metrics.mse.value'],
       ['an unknown property file', ['Steps', 'Gate', 'Condition', 'And', 1, 'Right', 'Std:JsonGet', 'PropertyFile', 'Get'], 'Steps.EvaluateLinear.PropertyFiles.Metrics', 'Steps.Gate.Condition.And[1].Right.Std:JsonGet.PropertyFile.Get: step "EvaluateLinear" has no property file "Metrics" (property files: Report)'],
       ['a comparison with an unknown operator', ['Steps', 'Gate', 'Condition', 'And', 0, 'Operator'], '=~', 'Steps.Gate.Condition.And[0].Operator: Invalid option: expected one of "=="|"!="|"<"|"<="|">"|">="'],
