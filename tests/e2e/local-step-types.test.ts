@@ -159,6 +159,11 @@ describe('examples/abalone-segments on the local runtime', () => {
     }
     expect(mostAtOnce(trials.map(interval))).toBe(2);
     expect(steps.tune.TrainingJobCounts).toEqual({ Completed: 4, Failed: 0, Stopped: 0 });
+    // Each trial is a training job of its own, with its own state-change events.
+    const completed = runtimeEvents(dataDir)
+      .filter((event) => event['detail-type'] === 'SageMaker Training Job State Change' && event.detail.TrainingJobStatus === 'Completed')
+      .map((event) => event.detail.TrainingJobName);
+    expect(completed).toEqual(expect.arrayContaining(trials.map((trial) => trial.TrainingJobName)));
   });
 
   it('answers `aws sagemaker describe-hyper-parameter-tuning-job` with the best trial, the lowest validation:rmse', async () => {
