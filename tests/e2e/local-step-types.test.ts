@@ -56,9 +56,15 @@ let s3: S3Client;
 let run: DescribeExecutionCommandOutput;
 let steps: RunSteps;
 
-/** Every run of the repository's pipeline (its own state machine, `sluice-local-build-abalone-segments-…`). */
+/**
+ * Every run of the repository: its pipeline's own state machine (`sluice-local-build-abalone-segments-…`),
+ * and `sluice-local-build-rejected`, where a push whose mlops.yaml does not validate runs (and fails at
+ * once with InvalidConfig naming every bad field), so that this test reports that message at once.
+ */
 async function runs(): Promise<DescribeExecutionCommandOutput[]> {
-  const machines = ((await sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? []).filter((machine) => machine.name?.startsWith(`sluice-local-build-${REPOSITORY}-`));
+  const machines = ((await sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? []).filter(
+    (machine) => machine.name?.startsWith(`sluice-local-build-${REPOSITORY}-`) === true || machine.name === 'sluice-local-build-rejected',
+  );
   const listed = (await Promise.all(machines.map(async (machine) => (await sfn.send(new ListExecutionsCommand({ stateMachineArn: machine.stateMachineArn }))).executions ?? []))).flat();
   return Promise.all(listed.map((execution) => sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }))));
 }
@@ -119,7 +125,8 @@ beforeAll(async () => {
   const seeded = await seedExample(runtime.endpoint, REPOSITORY);
   expect(seeded.created).toBe(true);
   run = await ended(seeded.commit!, 600_000);
-  steps = JSON.parse(run.output ?? '{}') as RunSteps;
+  if (run.status !== 'SUCCEEDED') throw new Error(`the run of examples/${REPOSITORY} ended ${run.status}: ${run.error}: ${run.cause}`);
+  steps = JSON.parse(run.output!) as RunSteps;
 }, 900_000);
 
 afterAll(async () => {
