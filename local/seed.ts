@@ -27,7 +27,7 @@ export function exampleDir(name: string): string {
 
 export const EXAMPLE_DIR = exampleDir('abalone');
 /** The examples `sluice up --seed` creates, each a repository of its own name. */
-export const EXAMPLES = ['abalone', 'abalone-age'] as const;
+export const EXAMPLES = ['abalone', 'abalone-age', 'abalone-segments'] as const;
 /** The local stage's artifacts bucket, read from its one definition: serverless.yml params.local.artifactsBucket. */
 export const LOCAL_ARTIFACTS_BUCKET = (() => {
   const service = parseYaml(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')) as { params?: { local?: { artifactsBucket?: unknown } } };
