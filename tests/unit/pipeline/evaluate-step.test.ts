@@ -156,7 +156,7 @@ describe('evaluateStep: a ForEach step', () => {
   it('refuses an inner step: it runs as a job, per item', async () => {
     const run = runOf(loadPipeline('for-each'));
 
-    await expect(evaluateStep(stepInput(run, 'train-one'))).rejects.toThrow(new InvalidInputError('the pipeline has no Condition or Fail or ForEach step "train-one"'));
+    await expect(evaluateStep(stepInput(run, 'train-one'))).rejects.toThrow(new InvalidInputError('the pipeline has no Condition, Fail or ForEach step "train-one"'));
   });
 });
 
@@ -164,7 +164,7 @@ describe('evaluateStep: what it does not evaluate', () => {
   it('rejects a job step with InvalidInput', async () => {
     const run = runOf(exampleConfig());
 
-    await expect(evaluateStep(stepInput(run, 'Train'))).rejects.toThrow(new InvalidInputError('the pipeline has no Condition or Fail or ForEach step "Train"'));
+    await expect(evaluateStep(stepInput(run, 'Train'))).rejects.toThrow(new InvalidInputError('the pipeline has no Condition, Fail or ForEach step "Train"'));
   });
 
   it('rejects a step the pipeline does not have with InvalidInput', async () => {

@@ -95,7 +95,7 @@ describe('the ForEach step: graph', () => {
     const forEach = perSex(['M']);
     (forEach.Steps as Record<string, unknown>).stop = { Type: 'Fail', ErrorMessage: 'no' };
 
-    expect(issuesOf(fanOut({}, forEach))).toContain('Steps.per-sex.Steps.stop.Type: a Fail step cannot run inside a ForEach in this version (inner steps: Processing, Training, RegisterModel)');
+    expect(issuesOf(fanOut({}, forEach))).toContain('Steps.per-sex.Steps.stop.Type: a Fail step cannot run inside a ForEach in this version (inner steps: Processing, Training, Tuning, Transform, RegisterModel)');
   });
 
   it('refuses a nested ForEach (the schema has no ForEach among inner steps)', () => {
