@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 import { S3Client } from '@aws-sdk/client-s3';
@@ -64,16 +64,29 @@ const execFileAsync = promisify(execFile);
 /** Runs `serverless package --stage local` into `directory` unless a template is already there. */
 export async function ensurePackaged(directory: string): Promise<Template> {
   const templateFile = join(directory, 'cloudformation-template-update-stack.json');
-  if (!existsSync(templateFile)) {
+  if (!isCompletePackage(directory, templateFile)) {
     const staging = `${directory}.tmp-${process.pid}`;
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(dirname(directory), { recursive: true });
     const env = { ...process.env, SLS_TELEMETRY_DISABLED: '1', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '' };
     await execFileAsync(join(ROOT, 'node_modules', '.bin', 'serverless'), ['package', '--stage', STAGE, '--package', staging], { cwd: ROOT, env, timeout: 300_000, maxBuffer: 16 * 1024 * 1024 });
+    // Two packagings at once in one checkout share serverless-esbuild's build folder: one may lose its zips.
+    if (!isCompletePackage(staging, join(staging, 'cloudformation-template-update-stack.json'))) throw new Error(`serverless package left ${staging} without every function's zip; run it again`);
     rmSync(directory, { recursive: true, force: true });
     renameSync(staging, directory);
   }
   return JSON.parse(readFileSync(templateFile, 'utf8')) as Template;
+}
+
+/** Whether `directory` holds the template and every function artifact it names (a package cut short is made again). */
+function isCompletePackage(directory: string, templateFile: string): boolean {
+  if (!existsSync(templateFile)) return false;
+  const template = JSON.parse(readFileSync(templateFile, 'utf8')) as Template;
+  const artifacts = Object.values(template.Resources).flatMap((resource) => {
+    const key = (resource.Properties?.Code as { S3Key?: unknown } | undefined)?.S3Key;
+    return typeof key === 'string' ? [basename(key)] : [];
+  });
+  return artifacts.every((artifact) => existsSync(join(directory, artifact)));
 }
 
 /** Everything `serverless package` reads: a change to any of these makes a new package. */
