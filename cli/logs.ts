@@ -2,7 +2,7 @@ import { CloudWatchLogsClient, FilterLogEventsCommand, type FilterLogEventsComma
 import { DescribeProcessingJobCommand, DescribeTrainingJobCommand, DescribeTransformJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { DescribeExecutionCommand, ExecutionStatus, type HistoryEvent, HistoryEventType, SFNClient } from '@aws-sdk/client-sfn';
 
-import { jobName } from '../shared/naming';
+import { jobName, tuningJobName } from '../shared/naming';
 import { itemStepName } from '../shared/pipeline/for-each';
 
 import { executionArnOf } from './build-commands';
@@ -127,6 +127,8 @@ export interface RunJob {
   /** The job's step: `<step>`, or `<ForEach>-<index>-<inner step>` for one item of a ForEach. */
   step: string;
   jobName: string;
+  /** The name start-job gives the step's tuning job, were it a Tuning step (its training jobs' logs are under it). */
+  tuningJobName: string;
   /** For one item of a ForEach: the inner step's own name (`--step <inner step>` selects every item's job). */
   innerStep?: string;
 }
@@ -152,7 +154,12 @@ export function runJobs(history: readonly HistoryEvent[], executionArn: string, 
     const item = typeof payload.item?.forEach === 'string' && typeof payload.item.index === 'number' ? { forEach: payload.item.forEach, index: payload.item.index } : undefined;
     const step = itemStepName(payload.step, item);
     if (jobs.some((job) => job.step === step)) continue;
-    jobs.push({ step, jobName: jobName(stagePrefix, payload.build.repository, step, executionArn), ...(item ? { innerStep: payload.step } : {}) });
+    jobs.push({
+      step,
+      jobName: jobName(stagePrefix, payload.build.repository, step, executionArn),
+      tuningJobName: tuningJobName(stagePrefix, payload.build.repository, step, executionArn),
+      ...(item ? { innerStep: payload.step } : {}),
+    });
   }
   return jobs;
 }
@@ -161,11 +168,17 @@ export interface RunLogLine extends LogLine {
   step: string;
 }
 
-/** The lines of one run job, every attempt (streams `<job>/…` and `<job>-<attempt>/…` in either job group), oldest first. */
+/** The lines of one run job, every attempt (streams `<job>/…` and `<job>-<attempt>/…` in the job groups; a tuning job's training jobs), oldest first. */
 async function jobLines(logs: CloudWatchLogsClient, job: RunJob): Promise<RunLogLine[]> {
   const lines: RunLogLine[] = [];
-  for (const place of logPlaces(job.jobName).slice(0, 2)) {
-    for (const line of await linesOf(logs, { logGroupName: place.logGroupName, logStreamNamePrefix: job.jobName })) lines.push({ ...line, step: job.step });
+  const places = [
+    // The job groups (not the endpoint's): the step's own job, every attempt.
+    ...logPlaces(job.jobName).filter((place) => place.logStreamNamePrefix !== undefined).map((place) => ({ ...place, logStreamNamePrefix: job.jobName })),
+    // A Tuning step's training jobs, `<tuning job>-<NNN>-<hex>`: SageMaker names them after it.
+    { logGroupName: '/aws/sagemaker/TrainingJobs', logStreamNamePrefix: `${job.tuningJobName}-` },
+  ];
+  for (const place of places) {
+    for (const line of await linesOf(logs, place)) lines.push({ ...line, step: job.step });
   }
   return lines;
 }

@@ -12,7 +12,7 @@ import { readRunLogs, runJobs } from '../../../cli/logs';
 import { main } from '../../../cli/main';
 import { getStatus, promote, setApproval } from '../../../cli/status';
 import { namesFromOutputs, type Target } from '../../../cli/target';
-import { jobName } from '../../../shared/naming';
+import { jobName, tuningJobName } from '../../../shared/naming';
 
 /**
  * The commands against a deployed stage: every call goes to the discovered account, region, bus and
@@ -87,15 +87,15 @@ const HISTORY: HistoryEvent[] = [
 describe('runJobs (the jobs a run started, from its history)', () => {
   it('lists each job step once, named as start-job names its job in the stage', () => {
     expect(runJobs(HISTORY, RUN_ARN, 'sluice-prod')).toEqual([
-      { step: 'Preprocess', jobName: jobName('sluice-prod', 'abalone', 'Preprocess', RUN_ARN) },
-      { step: 'Train', jobName: jobName('sluice-prod', 'abalone', 'Train', RUN_ARN) },
+      { step: 'Preprocess', jobName: jobName('sluice-prod', 'abalone', 'Preprocess', RUN_ARN), tuningJobName: tuningJobName('sluice-prod', 'abalone', 'Preprocess', RUN_ARN) },
+      { step: 'Train', jobName: jobName('sluice-prod', 'abalone', 'Train', RUN_ARN), tuningJobName: tuningJobName('sluice-prod', 'abalone', 'Train', RUN_ARN) },
     ]);
     expect(runJobs(HISTORY, RUN_ARN, 'sluice-prod')[1]!.jobName).toMatch(/^sluice-prod--abalone-train-[0-9a-f]{12}$/);
   });
 });
 
 describe('sluice logs <run> --step against AWS', () => {
-  it("reads only that step's job, every attempt, from both SageMaker job log groups, and tags lines with the step", async () => {
+  it("reads only that step's job, every attempt, from the SageMaker job log groups, and tags lines with the step", async () => {
     const train = jobName('sluice-prod', 'abalone', 'Train', RUN_ARN);
     sfn.on(DescribeExecutionCommand).resolves({ executionArn: RUN_ARN, status: 'SUCCEEDED', stateMachineArn: 'x', startDate: new Date() });
     sfn.on(GetExecutionHistoryCommand).resolves({ events: HISTORY });
@@ -110,11 +110,32 @@ describe('sluice logs <run> --step against AWS', () => {
     const result = await readRunLogs(PROD, `${MACHINE}/abalone-0123456789ab-f00d42`, 'Train');
 
     expect(sfn).toHaveReceivedCommandWith(GetExecutionHistoryCommand, { executionArn: RUN_ARN });
-    expect(logs).toHaveReceivedCommandTimes(FilterLogEventsCommand, 2);
+    expect(logs).toHaveReceivedCommandTimes(FilterLogEventsCommand, 4);
     expect(logs).toHaveReceivedCommandWith(FilterLogEventsCommand, { logGroupName: '/aws/sagemaker/ProcessingJobs', logStreamNamePrefix: train });
+    expect(logs).toHaveReceivedCommandWith(FilterLogEventsCommand, { logGroupName: '/aws/sagemaker/TransformJobs', logStreamNamePrefix: train });
     expect(result.lines.map((line) => [line.step, line.message])).toEqual([
       ['Train', 'epoch 1'],
       ['Train', 'epoch 1 (attempt 2)'],
+    ]);
+  });
+
+  it("reads a Tuning step's training jobs, which SageMaker names after its tuning job", async () => {
+    const tuning = tuningJobName('sluice-prod', 'abalone', 'Train', RUN_ARN);
+    sfn.on(DescribeExecutionCommand).resolves({ executionArn: RUN_ARN, status: 'SUCCEEDED', stateMachineArn: 'x', startDate: new Date() });
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: HISTORY });
+    logs.on(FilterLogEventsCommand).resolves({ events: [] });
+    logs.on(FilterLogEventsCommand, { logGroupName: '/aws/sagemaker/TrainingJobs', logStreamNamePrefix: `${tuning}-` }).resolves({
+      events: [
+        { timestamp: 2, logStreamName: `${tuning}-002-0a1b2c3d/algo-1-1764849601`, message: 'validation-rmse:2.3' },
+        { timestamp: 1, logStreamName: `${tuning}-001-4e5f6a7b/algo-1-1764849600`, message: 'validation-rmse:2.4' },
+      ],
+    });
+
+    const result = await readRunLogs(PROD, RUN_ARN, 'Train');
+
+    expect(result.lines.map((line) => [line.step, line.stream.split('/')[0], line.message])).toEqual([
+      ['Train', `${tuning}-001-4e5f6a7b`, 'validation-rmse:2.4'],
+      ['Train', `${tuning}-002-0a1b2c3d`, 'validation-rmse:2.3'],
     ]);
   });
 

@@ -2,7 +2,7 @@ import type { HistoryEvent } from '@aws-sdk/client-sfn';
 
 import { runJobs } from '../../../cli/logs';
 import { stepsOf } from '../../../cli/status';
-import { jobName } from '../../../shared/naming';
+import { jobName, tuningJobName } from '../../../shared/naming';
 
 /**
  * `sluice status` and `sluice logs` over a run with a ForEach: its inner steps' states are entered
@@ -59,8 +59,8 @@ describe('stepsOf with a ForEach', () => {
 describe('runJobs with a ForEach', () => {
   it('lists one job per item, named <ForEach>-<index>-<step>', () => {
     expect(runJobs([scheduled('prepare'), ...history()], RUN_ARN, 'sluice-prod')).toEqual([
-      { step: 'prepare', jobName: jobName('sluice-prod', 'abalone', 'prepare', RUN_ARN) },
-      ...[0, 1, 2].map((index) => ({ step: `per-sex-${index}-train-one`, jobName: jobName('sluice-prod', 'abalone', `per-sex-${index}-train-one`, RUN_ARN), innerStep: 'train-one' })),
+      { step: 'prepare', jobName: jobName('sluice-prod', 'abalone', 'prepare', RUN_ARN), tuningJobName: tuningJobName('sluice-prod', 'abalone', 'prepare', RUN_ARN) },
+      ...[0, 1, 2].map((index) => ({ step: `per-sex-${index}-train-one`, jobName: jobName('sluice-prod', 'abalone', `per-sex-${index}-train-one`, RUN_ARN), tuningJobName: tuningJobName('sluice-prod', 'abalone', `per-sex-${index}-train-one`, RUN_ARN), innerStep: 'train-one' })),
     ]);
   });
 });
