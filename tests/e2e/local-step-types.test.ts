@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, ListExec
 
 import { seedExample } from '../../local/seed';
 import { awsCliJson } from '../helpers/aws-cli';
+import { ROOT } from '../helpers/fixtures';
 import { type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
 
 /**
@@ -188,6 +190,20 @@ describe('examples/abalone-segments on the local runtime', () => {
       BestTrainingJob: { TrainingJobName: steps.tune.BestTrainingJob.TrainingJobName, FinalHyperParameterTuningJobObjectiveMetric: { MetricName: 'validation:rmse', Value: lowest } },
     });
     expect(steps.tune.BestTrainingJob).toMatchObject({ ObjectiveMetricName: 'validation:rmse', FinalObjectiveValue: lowest });
+  }, 60_000);
+
+  it('shows every trial\'s log lines under the tuning step with `sluice logs <run> --step tune`', () => {
+    const trials = runtimeEvents(dataDir)
+      .filter((event) => event['detail-type'] === 'SageMaker Training Job State Change' && String(event.detail.TrainingJobName).startsWith(`${steps.tune.HyperParameterTuningJobName}-`))
+      .map((event) => String(event.detail.TrainingJobName));
+
+    const result = spawnSync(join(ROOT, 'bin', 'sluice'), ['logs', run.executionArn!, '--step', 'tune', '--json', '--endpoint', runtime.endpoint], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+
+    expect(result.status).toBe(0);
+    const lines = (JSON.parse(result.stdout) as { lines: { step: string; stream: string; message: string }[] }).lines;
+    expect(new Set(lines.map((line) => line.step))).toEqual(new Set(['tune']));
+    expect(new Set(lines.map((line) => line.stream.split('/')[0]))).toEqual(new Set(trials));
+    expect(lines.some((line) => /validation-rmse:[0-9.]+/.test(line.message))).toBe(true);
   }, 60_000);
 
   it('published SageMaker HyperParameter Tuning Job State Change events ending in Completed', () => {
