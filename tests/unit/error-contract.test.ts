@@ -1,12 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { compilePipeline } from '../../shared/pipeline/compile';
 import { analysePipeline } from '../../shared/pipeline/graph';
 import * as errors from '../../shared/errors';
 import { ERROR_NAMES } from '../../shared/errors';
 import { RETRYABLE_EXCEPTIONS } from '../../shared/schemas/mlops-v2';
-import { parseMlopsConfig } from '../../shared/schemas/parse-mlops-config';
+import { manifestsNamedIn, parseMlopsConfig } from '../../shared/schemas/parse-mlops-config';
 import { loadStateMachineDefinition } from '../helpers/asl';
 import { ROOT } from '../helpers/fixtures';
 
@@ -34,7 +34,10 @@ const TARGETS = {
 
 function compiled(file: string): Record<string, State> {
   // An example's repository is named after its folder (examples/<repository>/mlops.yaml).
-  const pipeline = parseMlopsConfig(readFileSync(join(ROOT, file), 'utf8'), POLICY, file.split('/').at(-2) ?? '');
+  const text = readFileSync(join(ROOT, file), 'utf8');
+  // The manifests its steps name, read beside it as start-build reads them from the commit.
+  const files = Object.fromEntries(manifestsNamedIn(text).map((path) => [path, readFileSync(join(ROOT, dirname(file), path), 'utf8')]));
+  const pipeline = parseMlopsConfig(text, POLICY, file.split('/').at(-2) ?? '', { files });
   return (compilePipeline(pipeline, analysePipeline(pipeline).graph, TARGETS).definition as { States: Record<string, State> }).States;
 }
 
@@ -44,7 +47,7 @@ const definitions = [
     .filter((file) => file.endsWith('.asl.yaml'))
     // Intrinsics resolved (the Task Resources are Fn::Join for the partition) as Step Functions would see them.
     .map((file) => ({ file, states: loadStateMachineDefinition(file.replace(/\.asl\.yaml$/, '')).States as unknown as Record<string, State> })),
-  ...['examples/abalone/mlops.yaml', 'examples/abalone-age/mlops.yaml', 'tests/fixtures/pipelines/retry.yaml'].map((file) => ({ file: `${file} (compiled)`, states: compiled(file) })),
+  ...['examples/abalone/mlops.yaml', 'examples/abalone-age/mlops.yaml', 'examples/abalone-segments/mlops.yaml', 'tests/fixtures/pipelines/retry.yaml'].map((file) => ({ file: `${file} (compiled)`, states: compiled(file) })),
 ];
 
 /** Every state, Parallel branches included. */

@@ -10,13 +10,9 @@
  * runtime's own transform rules; evaluate on the `.out` layout and the per-item model folders. No
  * child process, no server, no network.
  *
- * Waiting for the merge: mlops.yaml uses step types and fields that today's parser does not know
- * yet (Type Tuning, Transform and ForEach; `Manifest` on a Processing step; `From: tune/model`,
- * `From: score/output`, `From: per-sex/train-sex/model`). So the file is read here as data (the
- * `yaml` package, no merge keys as Sluice's own reader) and its structure checked against the
- * shared design; the steps of today's types (Condition, Fail, RegisterModel), Deploy and Local go
- * through today's schemas, and check-rmse is evaluated with today's `evaluateCondition`. Once the
- * step types are merged, `parseMlopsConfig` of the whole file belongs here as in abalone-age.test.ts.
+ * mlops.yaml goes through Sluice's own parser with its manifest (as a push does: the stage policies
+ * of serverless.yml, split expanded from k8s/split-processingjob.yaml); the tests below also read it
+ * as data (the `yaml` package, no merge keys, as Sluice's own reader) to drive the scripts.
  */
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,8 +30,10 @@ import { evaluateCondition, type ValueContext } from '../../../shared/pipeline/v
 import { deployConfigSchema } from '../../../shared/schemas/deploy';
 import { localSectionSchema } from '../../../shared/schemas/mlops-config';
 import { mlopsV2Schema, stepSchema } from '../../../shared/schemas/mlops-v2';
+import { parseMlopsConfig } from '../../../shared/schemas/parse-mlops-config';
 import type { StepResult } from '../../../shared/schemas/task-inputs';
 import { ROOT } from '../../helpers/fixtures';
+import { serverlessStagePolicy } from '../../helpers/pipelines';
 
 const EXAMPLE = join(ROOT, 'examples', 'abalone-segments');
 const MANIFEST = 'k8s/split-processingjob.yaml';
@@ -321,7 +319,17 @@ afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-describe('mlops.yaml, read as data until the new step types are merged', () => {
+describe('mlops.yaml', () => {
+  it.each(['dev', 'local'])('parses under the %s stage\'s policy from serverless.yml, split expanded from its manifest with nothing ignored', (stage) => {
+    const warnings: string[] = [];
+
+    const config = parseMlopsConfig(CONFIG_TEXT, serverlessStagePolicy(stage), 'abalone-segments', { files: { [MANIFEST]: readFileSync(join(EXAMPLE, MANIFEST), 'utf8') }, warnings });
+
+    expect(warnings).toEqual([]);
+    expect(Object.keys(config.Steps)).toEqual(Object.keys(raw.Steps));
+    expect(config.Steps.split).toMatchObject({ Type: 'Processing', AppSpecification: { ImageUri: IMAGE }, Inputs: { raw: { Dataset: 'abalone-segments/' } } });
+  });
+
   it('wires split (a manifest) → tune and the per-sex ForEach → score → evaluate → check-rmse → register or too-inaccurate', () => {
     const types = Object.fromEntries(Object.entries(raw.Steps).map(([name, step]) => [name, step.Type]));
 
@@ -380,7 +388,7 @@ describe('mlops.yaml, read as data until the new step types are merged', () => {
     expect(localSectionSchema.parse(raw.Local)).toEqual({ Images: { [IMAGE]: { Command: ['node', 'container.js'] } } });
   });
 
-  it('passes today\'s schemas for its steps of today\'s types, its Deploy section and its smoke test', () => {
+  it('passes the step schema for its Condition, Fail and RegisterModel steps, and the Deploy schema with its smoke test', () => {
     for (const name of ['check-rmse', 'too-inaccurate', 'register']) expect(() => stepSchema.parse(raw.Steps[name])).not.toThrow();
     const deploy = deployConfigSchema.parse(raw.Deploy);
 

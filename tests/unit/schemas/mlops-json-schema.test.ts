@@ -10,7 +10,7 @@ import { ROOT } from '../../helpers/fixtures';
 /** The published JSON Schema of mlops.yaml: generated from the zod schemas, and what editors check. */
 
 const committed = JSON.parse(readFileSync(join(ROOT, 'schemas', 'mlops.schema.json'), 'utf8')) as Record<string, unknown>;
-const examples = ['abalone', 'abalone-age'].map((name) => ({ name, document: parse(readFileSync(join(ROOT, 'examples', name, 'mlops.yaml'), 'utf8')) as Record<string, unknown> }));
+const examples = ['abalone', 'abalone-age', 'abalone-segments'].map((name) => ({ name, document: parse(readFileSync(join(ROOT, 'examples', name, 'mlops.yaml'), 'utf8')) as Record<string, unknown> }));
 
 function validator() {
   return new Ajv({ strict: false, allErrors: true }).compile(committed);
