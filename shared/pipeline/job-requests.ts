@@ -223,29 +223,47 @@ async function processingJob(step: string, spec: ProcessingStep, build: BuildCon
   };
 }
 
-async function trainingJob(step: string, spec: TrainingStep, build: BuildContext, ctx: ValueContext, stage: StageSettings): Promise<ResolvedJob> {
-  const at = fieldOf(step, ctx.item);
-  const resourceConfig = await resources(`${at}.ResourceConfig`, spec.ResourceConfig, spec.StoppingCondition?.MaxRuntimeInSeconds, ctx, stage);
-  const hyperParameters = await hyperParameterTexts(spec.HyperParameters, spec.EntryPoint, build, ctx, `${at}.HyperParameters`);
-  const channels = await Promise.all(Object.entries(spec.Channels).map(async ([name, source]) => ({ source, origin: await resolveSource(name, source, ctx, stage, `${at}.Channels.${name}`) })));
-  return {
-    kind: 'training',
-    inputs: [{ name: 'code', kind: 'code' }, ...channels.map(({ origin }) => origin)],
-    request: {
-      RoleArn: executionRoleArn(build.repository, stage),
-      AlgorithmSpecification: { ...spec.AlgorithmSpecification, TrainingImage: await resolveText(spec.AlgorithmSpecification.TrainingImage, ctx, `${at}.AlgorithmSpecification.TrainingImage`) },
-      HyperParameters: hyperParameters,
-      InputDataConfig: channels.map(({ source, origin }) => ({
-        ChannelName: origin.name,
-        ContentType: source.ContentType,
-        DataSource: { S3DataSource: { S3DataType: 'S3Prefix' as const, S3Uri: origin.uri, S3DataDistributionType: 'FullyReplicated' as const } },
-      })),
-      OutputDataConfig: { S3OutputPath: `${buildPrefix(stage.artifactsBucket, build)}${itemStepPath(step, ctx.item)}/` },
-      ResourceConfig: { InstanceType: resourceConfig.InstanceType as TrainingInstanceType, InstanceCount: resourceConfig.InstanceCount, VolumeSizeInGB: resourceConfig.VolumeSizeInGB },
-      StoppingCondition: { MaxRuntimeInSeconds: resourceConfig.MaxRuntimeInSeconds },
-      Environment: await environment(spec.Environment, ctx, `${at}.Environment`),
-    },
+/** What a Training step and a Tuning step's TrainingJobDefinition both say. */
+type TrainingDefinition = Pick<TrainingStep, 'AlgorithmSpecification' | 'ResourceConfig' | 'StoppingCondition' | 'Environment' | 'EntryPoint' | 'Channels'>;
+
+/**
+ * The request fields of a training definition at `at` (a Training step's job, or a Tuning step's
+ * TrainingJobDefinition) but its hyperparameters, these as text (from `hyperParametersField`), and
+ * its inputs' origins. Throws InvalidConfigError naming the field.
+ */
+async function trainingDefinition(
+  at: string,
+  definition: TrainingDefinition,
+  hyperParametersField: 'HyperParameters' | 'StaticHyperParameters',
+  hyperParameters: Record<string, Value>,
+  step: string,
+  build: BuildContext,
+  ctx: ValueContext,
+  stage: StageSettings,
+) {
+  const resourceConfig = await resources(`${at}.ResourceConfig`, definition.ResourceConfig, definition.StoppingCondition?.MaxRuntimeInSeconds, ctx, stage);
+  const channels = await Promise.all(Object.entries(definition.Channels).map(async ([name, source]) => ({ source, origin: await resolveSource(name, source, ctx, stage, `${at}.Channels.${name}`) })));
+  const fields = {
+    RoleArn: executionRoleArn(build.repository, stage),
+    AlgorithmSpecification: { ...definition.AlgorithmSpecification, TrainingImage: await resolveText(definition.AlgorithmSpecification.TrainingImage, ctx, `${at}.AlgorithmSpecification.TrainingImage`) },
+    InputDataConfig: channels.map(({ source, origin }) => ({
+      ChannelName: origin.name,
+      ContentType: source.ContentType,
+      DataSource: { S3DataSource: { S3DataType: 'S3Prefix' as const, S3Uri: origin.uri, S3DataDistributionType: 'FullyReplicated' as const } },
+    })),
+    OutputDataConfig: { S3OutputPath: `${buildPrefix(stage.artifactsBucket, build)}${itemStepPath(step, ctx.item)}/` },
+    ResourceConfig: { InstanceType: resourceConfig.InstanceType as TrainingInstanceType, InstanceCount: resourceConfig.InstanceCount, VolumeSizeInGB: resourceConfig.VolumeSizeInGB },
+    StoppingCondition: { MaxRuntimeInSeconds: resourceConfig.MaxRuntimeInSeconds },
+    Environment: await environment(definition.Environment, ctx, `${at}.Environment`),
   };
+  const texts = await hyperParameterTexts(hyperParameters, definition.EntryPoint, build, ctx, `${at}.${hyperParametersField}`);
+  const inputs: InputOrigin[] = [{ name: 'code', kind: 'code' }, ...channels.map(({ origin }) => origin)];
+  return { fields, hyperParameters: texts, inputs };
+}
+
+async function trainingJob(step: string, spec: TrainingStep, build: BuildContext, ctx: ValueContext, stage: StageSettings): Promise<ResolvedJob> {
+  const { fields, hyperParameters, inputs } = await trainingDefinition(fieldOf(step, ctx.item), spec, 'HyperParameters', spec.HyperParameters, step, build, ctx, stage);
+  return { kind: 'training', inputs, request: { ...fields, HyperParameters: hyperParameters } };
 }
 
 /** The hyperparameters of a training definition as SageMaker takes them (text), with script mode's two when EntryPoint is set. */
@@ -275,7 +293,6 @@ async function tuningJob(step: string, spec: TuningStep, build: BuildContext, ct
   const definition = spec.TrainingJobDefinition;
   const config = spec.HyperParameterTuningJobConfig;
   const cfg = `${at}.HyperParameterTuningJobConfig`;
-  const resourceConfig = await resources(`${def}.ResourceConfig`, definition.ResourceConfig, definition.StoppingCondition?.MaxRuntimeInSeconds, ctx, stage);
   const numeric = async (kind: 'IntegerParameterRanges' | 'ContinuousParameterRanges') =>
     Promise.all(
       config.ParameterRanges[kind].map(async (range, index) => {
@@ -298,10 +315,10 @@ async function tuningJob(step: string, spec: TuningStep, build: BuildContext, ct
   const maxRuntime = (await limit(config.ResourceLimits.MaxRuntimeInSeconds, runtimeField)) ?? stage.maxRuntimeSeconds;
   const runtimeProblem = maxRuntime < 120 ? `${runtimeField}: must be at least 120, got ${maxRuntime}` : runtimeIssue(runtimeField, maxRuntime, stage);
   if (runtimeProblem) throw new InvalidConfigError(runtimeProblem);
-  const channels = await Promise.all(Object.entries(definition.Channels).map(async ([name, source]) => ({ source, origin: await resolveSource(name, source, ctx, stage, `${def}.Channels.${name}`) })));
+  const training = await trainingDefinition(def, definition, 'StaticHyperParameters', definition.StaticHyperParameters, step, build, ctx, stage);
   return {
     kind: 'tuning',
-    inputs: [{ name: 'code', kind: 'code' }, ...channels.map(({ origin }) => origin)],
+    inputs: training.inputs,
     request: {
       HyperParameterTuningJobConfig: {
         Strategy: config.Strategy,
@@ -315,23 +332,7 @@ async function tuningJob(step: string, spec: TuningStep, build: BuildContext, ct
         TrainingJobEarlyStoppingType: config.TrainingJobEarlyStoppingType,
         ...(config.RandomSeed === undefined ? {} : { RandomSeed: config.RandomSeed }),
       },
-      TrainingJobDefinition: {
-        RoleArn: executionRoleArn(build.repository, stage),
-        AlgorithmSpecification: {
-          ...definition.AlgorithmSpecification,
-          TrainingImage: await resolveText(definition.AlgorithmSpecification.TrainingImage, ctx, `${def}.AlgorithmSpecification.TrainingImage`),
-        },
-        StaticHyperParameters: await hyperParameterTexts(definition.StaticHyperParameters, definition.EntryPoint, build, ctx, `${def}.StaticHyperParameters`),
-        InputDataConfig: channels.map(({ source, origin }) => ({
-          ChannelName: origin.name,
-          ContentType: source.ContentType,
-          DataSource: { S3DataSource: { S3DataType: 'S3Prefix' as const, S3Uri: origin.uri, S3DataDistributionType: 'FullyReplicated' as const } },
-        })),
-        OutputDataConfig: { S3OutputPath: `${buildPrefix(stage.artifactsBucket, build)}${itemStepPath(step, ctx.item)}/` },
-        ResourceConfig: { InstanceType: resourceConfig.InstanceType as TrainingInstanceType, InstanceCount: resourceConfig.InstanceCount, VolumeSizeInGB: resourceConfig.VolumeSizeInGB },
-        StoppingCondition: { MaxRuntimeInSeconds: resourceConfig.MaxRuntimeInSeconds },
-        Environment: await environment(definition.Environment, ctx, `${def}.Environment`),
-      },
+      TrainingJobDefinition: { ...training.fields, StaticHyperParameters: training.hyperParameters },
     },
   };
 }

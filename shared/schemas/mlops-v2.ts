@@ -127,6 +127,11 @@ function build() {
     Cache: z.optional(cache),
   });
 
+  /** Channel name → source, as SageMaker's InputDataConfig channels (/opt/ml/input/data/<channel>). */
+  const channels = z.record(outputName, inputSource).check(z.refine((channels) => Object.keys(channels).length > 0, 'needs at least one channel'));
+  /** Script mode: the program inside the source tree that a SageMaker framework container runs (sagemaker_program). */
+  const entryPoint = z.optional(z.string().check(z.minLength(1), z.maxLength(256)));
+
   const trainingStep = z.strictObject({
     Type: z.literal('Training'),
     Description: description,
@@ -141,10 +146,8 @@ function build() {
     ResourceConfig: resources,
     StoppingCondition: stoppingCondition,
     Environment: environment,
-    /** Script mode: the program inside the source tree that a SageMaker framework container runs (sagemaker_program). */
-    EntryPoint: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
-    /** Channel name → source, as SageMaker's InputDataConfig channels (/opt/ml/input/data/<channel>). */
-    Channels: z.record(outputName, inputSource).check(z.refine((channels) => Object.keys(channels).length > 0, 'needs at least one channel')),
+    EntryPoint: entryPoint,
+    Channels: channels,
     DependsOn: dependsOn,
     RetryPolicies: z.optional(z.array(retryPolicy).check(z.maxLength(5))),
     Cache: z.optional(cache),
@@ -196,8 +199,8 @@ function build() {
       /** Per training job. */
       StoppingCondition: stoppingCondition,
       Environment: environment,
-      EntryPoint: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
-      Channels: z.record(outputName, inputSource).check(z.refine((channels) => Object.keys(channels).length > 0, 'needs at least one channel')),
+      EntryPoint: entryPoint,
+      Channels: channels,
     }),
     DependsOn: dependsOn,
     RetryPolicies: z.optional(z.array(retryPolicy).check(z.maxLength(5))),
