@@ -4,10 +4,10 @@ import { join } from 'node:path';
 
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeProcessingJobCommand, DescribeTrainingJobCommand, type DescribeTrainingJobCommandOutput, SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, GetExecutionHistoryCommand, type HistoryEvent, ListExecutionsCommand, ListStateMachinesCommand, RedriveExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, type HistoryEvent, ListExecutionsCommand, ListStateMachinesCommand, RedriveExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 
 import { readRunLogs } from '../../cli/logs';
-import { getStatus } from '../../cli/status';
+import { executionHistory, getStatus } from '../../cli/status';
 import { localTarget } from '../../cli/target';
 import { createRepository, LOCAL_ARTIFACTS_BUCKET, pushDirectory } from '../../local/seed';
 import { jobName } from '../../shared/naming';
@@ -57,16 +57,7 @@ async function ended(commit: string, timeoutMs = 240_000, redrives = 0): Promise
   }
 }
 
-async function history(executionArn: string): Promise<HistoryEvent[]> {
-  const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 1000 }));
-    events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return events;
-}
+const history = (executionArn: string): Promise<HistoryEvent[]> => executionHistory(sfn, executionArn);
 
 /** The training job of item `index` in `run` (first attempt). */
 const training = (run: DescribeExecutionCommandOutput, index: number): Promise<DescribeTrainingJobCommandOutput> =>
