@@ -120,12 +120,17 @@ module.exports = {
     return condition;
   },
   /**
-   * IAM Condition for CreateTransformJob: the stage's instance types always, its KMS keys when it sets
-   * them. The service authorization reference lists no runtime, network isolation or VPC key for
-   * this action (a transform job runs in its model's network: CreateModel).
+   * IAM Condition for CreateTransformJob: the stage's instance types and its own models (sagemaker:ModelArn)
+   * always, its KMS keys when it sets them. The service authorization reference lists no runtime,
+   * network isolation or VPC key for this action (a transform job runs in its model's network: CreateModel).
    */
   transformJobConditions: async ({ resolveVariable }) => {
-    const condition = { 'ForAllValues:StringEquals': { 'sagemaker:InstanceTypes': await list(resolveVariable, 'allowedInstanceTypes') } };
+    const prefix = `${await resolveVariable('self:service')}-${await resolveVariable('sls:stage')}--`.toLowerCase();
+    const condition = {
+      'ForAllValues:StringEquals': { 'sagemaker:InstanceTypes': await list(resolveVariable, 'allowedInstanceTypes') },
+      // Only the stage's own models (shared/naming.ts transformModelName): a transform job never runs another stage's or a hand-made model.
+      ArnLike: { 'sagemaker:ModelArn': { 'Fn::Sub': `arn:\${AWS::Partition}:sagemaker:\${AWS::Region}:\${AWS::AccountId}:model/${prefix}*` } },
+    };
     const volumeKey = String((await resolveVariable('param:volumeKmsKeyId')) ?? '').trim();
     const outputKey = String((await resolveVariable('param:outputKmsKeyId')) ?? '').trim();
     if (volumeKey) kmsKeyCondition(condition, 'sagemaker:VolumeKmsKey', volumeKey);

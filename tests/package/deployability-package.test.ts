@@ -236,12 +236,13 @@ describe('with tenancy and isolation stage parameters', () => {
     });
   });
 
-  // list_amazonsagemaker.html: CreateTransformJob takes InstanceTypes, VolumeKmsKey and OutputKmsKey (no runtime, network or VPC key).
+  // list_amazonsagemaker.html: CreateTransformJob takes InstanceTypes, ModelArn, VolumeKmsKey and OutputKmsKey (no runtime, network or VPC key).
   it('requires the stage KMS keys on every transform job, on the allowed instance types', () => {
     const create = statementsOf(custom.template.Resources.StartJobRole!).find((s) => actions(s).includes('sagemaker:CreateTransformJob'))!;
 
     expect(create.Condition).toEqual({
       'ForAllValues:StringEquals': { 'sagemaker:InstanceTypes': ['ml.t3.medium', 'ml.m5.large', 'ml.m5.xlarge', 'ml.c5.xlarge'] },
+      ArnLike: { 'sagemaker:ModelArn': expect.objectContaining({ 'Fn::Sub': expect.stringMatching(/:model\/sluice-[a-z0-9-]+--\*$/) }) },
       ArnEquals: { 'sagemaker:VolumeKmsKey': 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555' },
       StringEquals: { 'sagemaker:OutputKmsKey': 'alias/sluice-output' },
       Null: { 'sagemaker:VolumeKmsKey': 'false', 'sagemaker:OutputKmsKey': 'false' },

@@ -348,7 +348,7 @@ describe('IAM in the packaged template', () => {
   });
 
   // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html: CreateHyperParameterTuningJob takes the
-  // same instance-type, runtime, network and KMS keys as CreateTrainingJob; CreateTransformJob only instance types and KMS keys.
+  // same instance-type, runtime, network and KMS keys as CreateTrainingJob; CreateTransformJob only instance types, the model's ARN and KMS keys.
   it('lets start-job create tuning jobs under the training jobs\' conditions, transform jobs only on the allowed instance types, and only the stage\'s models', () => {
     const statements = statementsOf(template.Resources.StartJobRole!);
     const arn = (type: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:sagemaker:\${AWS::Region}:\${AWS::AccountId}:${type}/sluice-dev--*` });
@@ -364,7 +364,11 @@ describe('IAM in the packaged template', () => {
     expect(transform).toHaveLength(1);
     expect(actions(transform[0]!)).toEqual(['sagemaker:CreateTransformJob']);
     expect(transform[0]!.Resource).toEqual(arn('transform-job'));
-    expect(transform[0]!.Condition).toEqual({ 'ForAllValues:StringEquals': { 'sagemaker:InstanceTypes': ['ml.t3.medium', 'ml.m5.large', 'ml.m5.xlarge', 'ml.c5.xlarge'] } });
+    expect(transform[0]!.Condition).toEqual({
+      'ForAllValues:StringEquals': { 'sagemaker:InstanceTypes': ['ml.t3.medium', 'ml.m5.large', 'ml.m5.xlarge', 'ml.c5.xlarge'] },
+      // Only the stage's own models: sagemaker:ModelArn is a key of CreateTransformJob.
+      ArnLike: { 'sagemaker:ModelArn': arn('model') },
+    });
     expect(model).toHaveLength(1);
     expect(actions(model[0]!).sort()).toEqual(['sagemaker:CreateModel', 'sagemaker:DescribeModel']);
     expect(model[0]!.Resource).toEqual(arn('model'));
