@@ -11,7 +11,7 @@ import {
   type CreateTransformJobCommandInput,
 } from '@aws-sdk/client-sagemaker';
 import { NormalizedSchema } from '@smithy/core/schema';
-import { parseAllDocuments } from 'yaml';
+import { CORE_SCHEMA, loadAll, YAMLException } from 'js-yaml';
 
 import { InvalidConfigError } from '../errors';
 
@@ -194,7 +194,8 @@ interface Walk {
   ignored: string[];
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
+/** A JSON object (not null, not a list). */
+export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
@@ -319,12 +320,17 @@ export function convertAckManifest(manifest: unknown, file: string): AckConversi
 
 /**
  * Parses an ACK manifest's YAML (or JSON) text and converts it: see {@link convertAckManifest}.
+ * js-yaml's core schema, as mlops.yaml is read (one YAML reader in the functions that parse pipelines).
  * @throws InvalidConfigError when the text is not one YAML document, or for any problem of the manifest.
  */
 export function parseAckManifest(text: string, file: string): AckConversion {
-  const nonEmpty = parseAllDocuments(text).filter((document) => document.contents !== null || document.errors.length > 0);
-  if (nonEmpty.length !== 1) throw new InvalidConfigError(`${file}: expected one YAML document, found ${nonEmpty.length}`);
-  const document = nonEmpty[0]!;
-  if (document.errors.length > 0) throw new InvalidConfigError(`${file}: not valid YAML: ${document.errors.map((error) => error.message).join('; ')}`);
-  return convertAckManifest(document.toJS(), file);
+  let documents: unknown[];
+  try {
+    documents = loadAll(text, undefined, { schema: CORE_SCHEMA }).filter((document) => document !== null && document !== undefined);
+  } catch (error) {
+    if (error instanceof YAMLException) throw new InvalidConfigError(`${file}: not valid YAML: ${error.message.split('\n')[0]}`, { cause: error });
+    throw error;
+  }
+  if (documents.length !== 1) throw new InvalidConfigError(`${file}: expected one YAML document, found ${documents.length}`);
+  return convertAckManifest(documents[0], file);
 }

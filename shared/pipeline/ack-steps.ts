@@ -1,7 +1,6 @@
-import { CORE_SCHEMA, loadAll, YAMLException } from 'js-yaml';
-
 import { InvalidConfigError } from '../errors';
-import { type AckConversion, type AckKind, ackFieldName, convertAckManifest } from './ack-manifests';
+import { type AckConversion, type AckKind, ackFieldName, isObject, parseAckManifest } from './ack-manifests';
+import { PROCESSING_INPUT_ROOT, PROCESSING_OUTPUT_ROOT } from './job-requests';
 
 /**
  * ACK manifests as pipeline steps. A step of mlops.yaml Version 2 may name a manifest of the ACK
@@ -45,14 +44,7 @@ const KIND_OF_STEP: Readonly<Record<string, AckKind>> = {
 /** A path inside the repository: relative, no `..`, no empty segment. */
 const MANIFEST_PATH = /^(?!\/)(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._/-]{1,1024}$/;
 
-export const PROCESSING_INPUT_ROOT = '/opt/ml/processing/input';
-export const PROCESSING_OUTPUT_ROOT = '/opt/ml/processing/output';
-
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Where manifest steps can sit: the top-level Steps, and the Steps of a ForEach step. */
 function stepTables(document: unknown): { at: string; steps: Json }[] {
@@ -254,7 +246,7 @@ function expandStep(at: string, step: Json, files: ManifestFiles, found: Finding
   }
   let conversion: AckConversion;
   try {
-    conversion = parseManifestText(text, file);
+    conversion = parseAckManifest(text, file);
   } catch (error) {
     if (!(error instanceof InvalidConfigError)) throw error;
     found.issues.push(`${at}.Manifest: ${error.message}`);
@@ -308,22 +300,6 @@ function expandStep(at: string, step: Json, files: ManifestFiles, found: Finding
   found.issues.push(...own.issues.map((issue) => (issue.startsWith(at) ? issue : `${at}.Manifest: ${file}: ${issue}`)));
   found.warnings.push(...own.warnings.map((warning) => (warning.startsWith(at) ? warning : `${at}.Manifest: ${file}: ${warning}`)));
   return merged;
-}
-
-/**
- * One manifest's text → its request. js-yaml's core schema, as mlops.yaml is read (one YAML reader
- * in the functions that parse pipelines); a file of several documents is refused.
- */
-function parseManifestText(text: string, file: string): AckConversion {
-  let documents: unknown[];
-  try {
-    documents = loadAll(text, undefined, { schema: CORE_SCHEMA }).filter((document) => document !== null && document !== undefined);
-  } catch (error) {
-    if (error instanceof YAMLException) throw new InvalidConfigError(`${file}: not valid YAML: ${error.message.split('\n')[0]}`, { cause: error });
-    throw error;
-  }
-  if (documents.length !== 1) throw new InvalidConfigError(`${file}: expected one YAML document, found ${documents.length}`);
-  return convertAckManifest(documents[0], file);
 }
 
 /**

@@ -45,8 +45,9 @@ export interface StageSettings extends ExecutionRoles {
 
 /** Where the code is mounted in processing containers (SageMaker's usual /opt/ml/processing layout). */
 export const PROCESSING_CODE_PATH = '/opt/ml/processing/input/code';
-const PROCESSING_INPUT_ROOT = '/opt/ml/processing/input';
-const PROCESSING_OUTPUT_ROOT = '/opt/ml/processing/output';
+/** Where processing inputs are mounted (`<root>/<input name>`) and outputs uploaded from (`<root>/<output name>`). */
+export const PROCESSING_INPUT_ROOT = '/opt/ml/processing/input';
+export const PROCESSING_OUTPUT_ROOT = '/opt/ml/processing/output';
 
 /** s3:// prefix under which a build keeps everything it produces: `builds/<repository key>/<execution>/`. */
 export function buildPrefix(bucket: string, build: Pick<BuildContext, 'repository' | 'executionName'>): string {
