@@ -127,6 +127,9 @@ function build() {
     Cache: z.optional(cache),
   });
 
+  /** What a training job's output means: a regex per metric over its log (SageMaker's MetricDefinitions). */
+  const metricDefinitions = z.array(z.strictObject({ Name: z.string().check(z.minLength(1), z.maxLength(255)), Regex: z.string().check(z.minLength(1), z.maxLength(500)) }));
+  const hyperParameterName = z.string().check(z.minLength(1), z.maxLength(256));
   /** Channel name → source, as SageMaker's InputDataConfig channels (/opt/ml/input/data/<channel>). */
   const channels = z.record(outputName, inputSource).check(z.refine((channels) => Object.keys(channels).length > 0, 'needs at least one channel'));
   /** Script mode: the program inside the source tree that a SageMaker framework container runs (sagemaker_program). */
@@ -138,11 +141,9 @@ function build() {
     AlgorithmSpecification: z.strictObject({
       TrainingImage: textField(z.string().check(z.minLength(1), z.maxLength(255))),
       TrainingInputMode: z._default(z.enum(['File', 'Pipe', 'FastFile']), 'File'),
-      MetricDefinitions: z.optional(
-        z.array(z.strictObject({ Name: z.string().check(z.minLength(1), z.maxLength(255)), Regex: z.string().check(z.minLength(1), z.maxLength(500)) })).check(z.maxLength(40)),
-      ),
+      MetricDefinitions: z.optional(metricDefinitions.check(z.maxLength(40))),
     }),
-    HyperParameters: z._default(z.record(z.string().check(z.minLength(1), z.maxLength(256)), valueSchema), {}),
+    HyperParameters: z._default(z.record(hyperParameterName, valueSchema), {}),
     ResourceConfig: resources,
     StoppingCondition: stoppingCondition,
     Environment: environment,
@@ -153,8 +154,6 @@ function build() {
     Cache: z.optional(cache),
   });
 
-  const metricDefinitions = z.array(z.strictObject({ Name: z.string().check(z.minLength(1), z.maxLength(255)), Regex: z.string().check(z.minLength(1), z.maxLength(500)) }));
-  const hyperParameterName = z.string().check(z.minLength(1), z.maxLength(256));
   /** A range bound: a number, its text, or a parameter (sent to SageMaker as text). */
   const rangeBound = z.union([z.number(), z.string().check(z.minLength(1), z.maxLength(256)), getSchema]);
   const scalingType = z._default(z.enum(['Auto', 'Linear', 'Logarithmic', 'ReverseLogarithmic']), 'Auto');
