@@ -57,6 +57,9 @@ const roleRepositories = async (resolveVariable) => {
   return (await list(resolveVariable, 'repositories')).filter((name) => !name.includes('*'));
 };
 
+/** `<service>-<stage>--` in lower case: the start of every job and model name (shared/naming.ts stageResourcePrefix), as SageMaker writes it in ARNs. */
+const jobNamePrefix = async (resolveVariable) => `${await resolveVariable('self:service')}-${await resolveVariable('sls:stage')}--`.toLowerCase();
+
 /** ArnEquals for a key ARN, StringEquals for anything else (a key id or alias is compared as given). */
 const kmsKeyCondition = (condition, key, value) => {
   const operator = value.startsWith('arn:') ? 'ArnEquals' : 'StringEquals';
@@ -125,7 +128,7 @@ module.exports = {
    * network isolation or VPC key for this action (a transform job runs in its model's network: CreateModel).
    */
   transformJobConditions: async ({ resolveVariable }) => {
-    const prefix = `${await resolveVariable('self:service')}-${await resolveVariable('sls:stage')}--`.toLowerCase();
+    const prefix = await jobNamePrefix(resolveVariable);
     const condition = {
       'ForAllValues:StringEquals': { 'sagemaker:InstanceTypes': await list(resolveVariable, 'allowedInstanceTypes') },
       // Only the stage's own models (shared/naming.ts transformModelName): a transform job never runs another stage's or a hand-made model.
@@ -141,7 +144,7 @@ module.exports = {
   vpcSubnetList: async ({ resolveVariable }) => (await optionalList(resolveVariable, 'vpcSubnets')).join(','),
   vpcSecurityGroupList: async ({ resolveVariable }) => (await optionalList(resolveVariable, 'vpcSecurityGroups')).join(','),
   /** `<service>-<stage>--` in lower case: the start of every job name (shared/naming.ts jobName), as SageMaker writes it in ARNs. */
-  jobNamePrefix: async ({ resolveVariable }) => `${await resolveVariable('self:service')}-${await resolveVariable('sls:stage')}--`.toLowerCase(),
+  jobNamePrefix: async ({ resolveVariable }) => jobNamePrefix(resolveVariable),
   /** The repositories with their own execution role, joined with commas ('' when none): start-job's and create-model's ROLE_REPOSITORIES. */
   roleRepositoryList: async ({ resolveVariable }) => (await roleRepositories(resolveVariable)).join(','),
   /**
