@@ -17,14 +17,12 @@ import type { Target } from './target';
  * same calls against the local runtime and AWS.
  */
 
+/** The log groups of SageMaker's jobs; a job's streams are `<job>/…`. */
+const JOB_LOG_GROUPS = ['/aws/sagemaker/TrainingJobs', '/aws/sagemaker/ProcessingJobs', '/aws/sagemaker/TransformJobs'];
+
 /** Where a name's lines may be: each job log group with the job's stream prefix, and the endpoint's group. */
 export function logPlaces(name: string): { logGroupName: string; logStreamNamePrefix?: string }[] {
-  return [
-    { logGroupName: '/aws/sagemaker/TrainingJobs', logStreamNamePrefix: `${name}/` },
-    { logGroupName: '/aws/sagemaker/ProcessingJobs', logStreamNamePrefix: `${name}/` },
-    { logGroupName: '/aws/sagemaker/TransformJobs', logStreamNamePrefix: `${name}/` },
-    { logGroupName: `/aws/sagemaker/Endpoints/${name}` },
-  ];
+  return [...JOB_LOG_GROUPS.map((logGroupName) => ({ logGroupName, logStreamNamePrefix: `${name}/` })), { logGroupName: `/aws/sagemaker/Endpoints/${name}` }];
 }
 
 export interface LogLine {
@@ -172,8 +170,8 @@ export interface RunLogLine extends LogLine {
 async function jobLines(logs: CloudWatchLogsClient, job: RunJob): Promise<RunLogLine[]> {
   const lines: RunLogLine[] = [];
   const places = [
-    // The job groups (not the endpoint's): the step's own job, every attempt.
-    ...logPlaces(job.jobName).filter((place) => place.logStreamNamePrefix !== undefined).map((place) => ({ ...place, logStreamNamePrefix: job.jobName })),
+    // The step's own job, every attempt (`<job>/…`, `<job>-<attempt>/…`).
+    ...JOB_LOG_GROUPS.map((logGroupName) => ({ logGroupName, logStreamNamePrefix: job.jobName })),
     // A Tuning step's training jobs, `<tuning job>-<NNN>-<hex>`: SageMaker names them after it.
     { logGroupName: '/aws/sagemaker/TrainingJobs', logStreamNamePrefix: `${job.tuningJobName}-` },
   ];
