@@ -220,6 +220,16 @@ function failureError(reason: string | undefined): string {
   return new SageMakerJobFailedError('').name;
 }
 
+/** A job that ended Failed: the error its FailureReason stands for, and a cause naming the job and the reason. */
+function failedOutcome(what: string, name: string, reason: string | undefined, detail = ''): JobOutcome {
+  return { state: 'failed', error: failureError(reason), cause: `${what} ${name} failed: ${reason ?? 'no FailureReason given'}${detail}` };
+}
+
+/** A job that ended Stopped (SageMakerJobStopped), with the reason when there is one. */
+function stoppedOutcome(what: string, name: string, reason: string | undefined, detail = ''): JobOutcome {
+  return { state: 'failed', error: new SageMakerJobStoppedError('').name, cause: `${what} ${name} was stopped${reason ? `: ${reason}` : ''}${detail}` };
+}
+
 /** Reads a processing job's outcome from its description. Pure. */
 export function processingOutcome(job: DescribeProcessingJobCommandOutput | undefined): JobOutcome {
   if (!job) return { state: 'missing' };
@@ -245,9 +255,9 @@ export function processingOutcome(job: DescribeProcessingJobCommandOutput | unde
       };
     }
     case ProcessingJobStatus.FAILED:
-      return { state: 'failed', error: failureError(job.FailureReason), cause: `processing job ${name} failed: ${job.FailureReason ?? 'no FailureReason given'}` };
+      return failedOutcome('processing job', name, job.FailureReason);
     case ProcessingJobStatus.STOPPED:
-      return { state: 'failed', error: new SageMakerJobStoppedError('').name, cause: `processing job ${name} was stopped${job.FailureReason ? `: ${job.FailureReason}` : ''}` };
+      return stoppedOutcome('processing job', name, job.FailureReason);
     default:
       return { state: 'running' };
   }
@@ -279,9 +289,9 @@ export function trainingOutcome(job: DescribeTrainingJobCommandOutput | undefine
         },
       };
     case TrainingJobStatus.FAILED:
-      return { state: 'failed', error: failureError(job.FailureReason), cause: `training job ${name} failed: ${job.FailureReason ?? 'no FailureReason given'}` };
+      return failedOutcome('training job', name, job.FailureReason);
     case TrainingJobStatus.STOPPED:
-      return { state: 'failed', error: new SageMakerJobStoppedError('').name, cause: `training job ${name} was stopped${job.FailureReason ? `: ${job.FailureReason}` : ''}` };
+      return stoppedOutcome('training job', name, job.FailureReason);
     default:
       return { state: 'running' };
   }
@@ -330,9 +340,9 @@ export function tuningOutcome(job: DescribeHyperParameterTuningJobCommandOutput 
       };
     }
     case HyperParameterTuningJobStatus.FAILED:
-      return { state: 'failed', error: failureError(job.FailureReason), cause: `tuning job ${name} failed: ${job.FailureReason ?? 'no FailureReason given'} (${trials})` };
+      return failedOutcome('tuning job', name, job.FailureReason, ` (${trials})`);
     case HyperParameterTuningJobStatus.STOPPED:
-      return { state: 'failed', error: new SageMakerJobStoppedError('').name, cause: `tuning job ${name} was stopped (${trials})` };
+      return stoppedOutcome('tuning job', name, undefined, ` (${trials})`);
     default:
       return { state: 'running' };
   }
@@ -372,9 +382,9 @@ export function transformOutcome(job: DescribeTransformJobCommandOutput | undefi
       };
     }
     case TransformJobStatus.FAILED:
-      return { state: 'failed', error: failureError(job.FailureReason), cause: `transform job ${name} failed: ${job.FailureReason ?? 'no FailureReason given'}` };
+      return failedOutcome('transform job', name, job.FailureReason);
     case TransformJobStatus.STOPPED:
-      return { state: 'failed', error: new SageMakerJobStoppedError('').name, cause: `transform job ${name} was stopped${job.FailureReason ? `: ${job.FailureReason}` : ''}` };
+      return stoppedOutcome('transform job', name, job.FailureReason);
     default:
       return { state: 'running' };
   }
