@@ -12,6 +12,7 @@ import { promote, setApproval } from '../../cli/status';
 import { localTarget } from '../../cli/target';
 import type { EventBridgeEvent } from '../../local/eventbridge/service';
 import { freePort } from '../../local/http/free-port';
+import { createRandom } from '../../local/sagemaker/tuning/random';
 import { EXAMPLE_DIR, pushDirectory, seedExample } from '../../local/seed';
 import { ROOT } from '../helpers/fixtures';
 import { processesMentioning, type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
@@ -37,18 +38,6 @@ const GROUP = 'sluice-local--abalone';
 const PROD = `${GROUP}-prod`;
 const ROWS = 'M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15\nF,0.53,0.42,0.135,0.677,0.2565,0.1415,0.21\n';
 const execFileAsync = promisify(execFile);
-
-/** mulberry32: a small, well-known seeded generator (uniform in [0, 1)). */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -147,7 +136,8 @@ afterAll(async () => {
 
 describe('the local runtime under SIGKILL', () => {
   it('builds every commit exactly once and completes every deploy, though killed at random moments', async () => {
-    const random = seeded(SEED);
+    const stream = createRandom(SEED);
+    const random = () => stream.next();
     const started = Date.now();
     const mark = (what: string) => process.stdout.write(`local-chaos: ${((Date.now() - started) / 1000).toFixed(1)} s ${what}\n`);
     const seededRepository = await seedExample(endpoint);
