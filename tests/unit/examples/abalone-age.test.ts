@@ -19,6 +19,7 @@ import { evaluateCondition, resolveText, resolveValue, type ValueContext } from 
 import type { ConditionStep, FailStep, ParameterValue, PipelineConfig, ProcessingStep, TrainingStep } from '../../../shared/schemas/mlops-v2';
 import { parseMlopsConfig } from '../../../shared/schemas/parse-mlops-config';
 import type { StepResult } from '../../../shared/schemas/task-inputs';
+import { exampleModule, runCapturingLog } from '../../helpers/examples';
 import { ROOT } from '../../helpers/fixtures';
 import { serverlessStagePolicy } from '../../helpers/pipelines';
 
@@ -61,7 +62,7 @@ interface Reply {
   body: string;
 }
 
-const example = <T extends object>(file: string): T => jest.requireActual<T>(join(EXAMPLE, file));
+const example = <T extends object>(file: string): T => exampleModule<T>('abalone-age', file);
 const steps: Record<string, StepModule> = { split: example<StepModule>('split'), train: example<StepModule>('train'), evaluate: example<StepModule>('evaluate') };
 const { loadModel } = example<{ loadModel(dir: string): Promise<LoadedModel> }>('model');
 const { DEFAULT_OPTIONS, fitLogistic } = example<{ DEFAULT_OPTIONS: LogisticOptions; fitLogistic(features: number[][], labels: number[], options: LogisticOptions): LogisticModel }>('logistic');
@@ -110,16 +111,9 @@ function context(overrides: Record<string, ParameterValue> = {}): ValueContext {
 
 /** Runs a step's `main` with console.log captured, timing it. */
 async function run(name: string, act: () => Promise<void>): Promise<void> {
-  const lines: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
-  const started = performance.now();
-  try {
-    await act();
-  } finally {
-    timings[name] = performance.now() - started;
-    log.mockRestore();
-    logs[name] = lines.join('\n');
-  }
+  const { output, milliseconds } = await runCapturingLog(act);
+  logs[name] = output;
+  timings[name] = milliseconds;
 }
 
 /** Puts a step input where the job reads it: the dataset's files, another step's output, or a training job's model.tar.gz. */

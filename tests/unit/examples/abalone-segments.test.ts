@@ -32,6 +32,7 @@ import { localSectionSchema } from '../../../shared/schemas/mlops-config';
 import { mlopsV2Schema, stepSchema } from '../../../shared/schemas/mlops-v2';
 import { parseMlopsConfig } from '../../../shared/schemas/parse-mlops-config';
 import type { StepResult } from '../../../shared/schemas/task-inputs';
+import { exampleModule, runCapturingLog } from '../../helpers/examples';
 import { ROOT } from '../../helpers/fixtures';
 import { serverlessStagePolicy } from '../../helpers/pipelines';
 
@@ -123,7 +124,7 @@ interface Reply {
   body: string;
 }
 
-const example = <T extends object>(file: string): T => jest.requireActual<T>(join(EXAMPLE, file));
+const example = <T extends object>(file: string): T => exampleModule<T>('abalone-segments', file);
 const steps: Record<string, StepModule> = { split: example<StepModule>('split'), train: example<StepModule>('train'), evaluate: example<StepModule>('evaluate') };
 const { loadModel } = example<{ loadModel(dir: string): Promise<LoadedModel> }>('model');
 const { respond } = example<{ respond(model: LoadedModel, request: { method: string; path: string; headers: Record<string, string>; body: string }): Reply }>('serve');
@@ -151,16 +152,9 @@ let mostTrialsAtOnce = 0;
 
 /** Runs a step's `main` with console.log captured, timing it. */
 async function run(name: string, act: () => Promise<void>): Promise<void> {
-  const lines: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
-  const started = performance.now();
-  try {
-    await act();
-  } finally {
-    timings[name] = performance.now() - started;
-    log.mockRestore();
-    logs[name] = lines.join('\n');
-  }
+  const { output, milliseconds } = await runCapturingLog(act);
+  logs[name] = output;
+  timings[name] = milliseconds;
 }
 
 const splitOutput = (name: string) => join(job('split'), 'processing', 'output', name);
