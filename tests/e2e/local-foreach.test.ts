@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeProcessingJobCommand, DescribeTrainingJobCommand, type DescribeTrainingJobCommandOutput, SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, type HistoryEvent, ListExecutionsCommand, ListStateMachinesCommand, RedriveExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { type DescribeExecutionCommandOutput, type HistoryEvent, RedriveExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 
 import { readRunLogs } from '../../cli/logs';
 import { executionHistory, getStatus } from '../../cli/status';
@@ -12,7 +12,7 @@ import { localTarget } from '../../cli/target';
 import { createRepository, LOCAL_ARTIFACTS_BUCKET, pushDirectory } from '../../local/seed';
 import { jobName } from '../../shared/naming';
 import { ROOT } from '../helpers/fixtures';
-import { eventually, type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
+import { eventually, type RuntimeProcess, runtimeEvents, runsOfMachines, startRuntime } from '../helpers/runtime-process';
 
 /**
  * A ForEach on the local runtime (tests/fixtures/repositories/for-each): prepare, then per sex
@@ -40,10 +40,8 @@ let sageMaker: SageMakerClient;
 let s3: S3Client;
 
 /** Every run of the repository's pipeline (its own state machine, `sluice-local-build-per-sex-…`). */
-async function runs(): Promise<DescribeExecutionCommandOutput[]> {
-  const machines = ((await sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? []).filter((machine) => machine.name?.startsWith(`sluice-local-build-${REPOSITORY}-`));
-  const listed = (await Promise.all(machines.map(async (machine) => (await sfn.send(new ListExecutionsCommand({ stateMachineArn: machine.stateMachineArn }))).executions ?? []))).flat();
-  return Promise.all(listed.map((execution) => sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }))));
+function runs(): Promise<DescribeExecutionCommandOutput[]> {
+  return runsOfMachines(sfn, (name) => name.startsWith(`sluice-local-build-${REPOSITORY}-`));
 }
 
 /** The run of `commit` once it has ended (`redrives` times redriven). */

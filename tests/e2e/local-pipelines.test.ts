@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { DescribeTrainingJobCommand, ListProcessingJobsCommand, ListTrainingJobsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { type DescribeExecutionCommandOutput, SFNClient } from '@aws-sdk/client-sfn';
 
 import { createRepository, exampleDir, pushDirectory, uploadExampleData } from '../../local/seed';
 import { getStatus } from '../../cli/status';
 import { localTarget } from '../../cli/target';
 import { jobName } from '../../shared/naming';
 import { ROOT } from '../helpers/fixtures';
-import { eventually, type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
+import { eventually, type RuntimeProcess, runtimeEvents, runsOfMachines, startRuntime } from '../helpers/runtime-process';
 
 /**
  * A Version 2 pipeline on the local runtime (examples/abalone-age: split → two trainings at the same
@@ -33,10 +33,8 @@ let sfn: SFNClient;
 let sageMaker: SageMakerClient;
 
 /** Every run of the repository's pipeline (its own state machine, `sluice-local-build-abalone-age-…`). */
-async function runs(): Promise<DescribeExecutionCommandOutput[]> {
-  const machines = ((await sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? []).filter((machine) => machine.name?.startsWith(`sluice-local-build-${REPOSITORY}-`));
-  const listed = (await Promise.all(machines.map(async (machine) => (await sfn.send(new ListExecutionsCommand({ stateMachineArn: machine.stateMachineArn }))).executions ?? []))).flat();
-  return Promise.all(listed.map((execution) => sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }))));
+function runs(): Promise<DescribeExecutionCommandOutput[]> {
+  return runsOfMachines(sfn, (name) => name.startsWith(`sluice-local-build-${REPOSITORY}-`));
 }
 
 /** Waits until the run matching `match` has ended (or, after a redrive, ended again). */

@@ -11,12 +11,12 @@ import {
   ListTrainingJobsForHyperParameterTuningJobCommand,
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
-import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { type DescribeExecutionCommandOutput, SFNClient } from '@aws-sdk/client-sfn';
 
 import { seedExample } from '../../local/seed';
 import { awsCliJson } from '../helpers/aws-cli';
 import { ROOT } from '../helpers/fixtures';
-import { type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
+import { type RuntimeProcess, runtimeEvents, runsOfMachines, startRuntime } from '../helpers/runtime-process';
 
 /**
  * Issue 12's step types end to end on the local runtime, through examples/abalone-segments as a user
@@ -63,12 +63,8 @@ let steps: RunSteps;
  * and `sluice-local-build-rejected`, where a push whose mlops.yaml does not validate runs (and fails at
  * once with InvalidConfig naming every bad field), so that this test reports that message at once.
  */
-async function runs(): Promise<DescribeExecutionCommandOutput[]> {
-  const machines = ((await sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? []).filter(
-    (machine) => machine.name?.startsWith(`sluice-local-build-${REPOSITORY}-`) === true || machine.name === 'sluice-local-build-rejected',
-  );
-  const listed = (await Promise.all(machines.map(async (machine) => (await sfn.send(new ListExecutionsCommand({ stateMachineArn: machine.stateMachineArn }))).executions ?? []))).flat();
-  return Promise.all(listed.map((execution) => sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }))));
+function runs(): Promise<DescribeExecutionCommandOutput[]> {
+  return runsOfMachines(sfn, (name) => name.startsWith(`sluice-local-build-${REPOSITORY}-`) || name === 'sluice-local-build-rejected');
 }
 
 /** Waits until the run of `commit` has ended. */

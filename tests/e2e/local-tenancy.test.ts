@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { ListModelPackageGroupsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { DescribeExecutionCommand, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { type DescribeExecutionCommandOutput, SFNClient } from '@aws-sdk/client-sfn';
 
 import { createRepository, EXAMPLE_DIR, pushDirectory } from '../../local/seed';
 import type { EventBridgeEvent } from '../../local/eventbridge/service';
-import { eventually, type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
+import { eventually, type RuntimeProcess, runtimeEvents, runsOfMachines, startRuntime } from '../helpers/runtime-process';
 
 /**
  * Tenancy on the local runtime, as a repository's owner meets it: a push whose mlops.yaml registers
@@ -47,10 +47,8 @@ function delivered(match: (event: EventBridgeEvent) => boolean, what: string): P
 const buildFailed = (commit: string) => (event: EventBridgeEvent) => event['detail-type'] === 'Model Build Failed' && (event.detail as { commit?: string }).commit === commit;
 
 /** The runs of every state machine whose name starts with `prefix`. */
-async function runsOf(prefix: string): Promise<{ name?: string; status?: string; input?: string; cause?: string }[]> {
-  const machines = ((await sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? []).filter((machine) => machine.name?.startsWith(prefix));
-  const listed = (await Promise.all(machines.map(async (machine) => (await sfn.send(new ListExecutionsCommand({ stateMachineArn: machine.stateMachineArn }))).executions ?? []))).flat();
-  return Promise.all(listed.map((execution) => sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }))));
+function runsOf(prefix: string): Promise<DescribeExecutionCommandOutput[]> {
+  return runsOfMachines(sfn, (name) => name.startsWith(prefix));
 }
 
 async function groupNames(): Promise<string[]> {

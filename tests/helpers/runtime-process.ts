@@ -2,6 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, ListExecutionsCommand, ListStateMachinesCommand, type SFNClient } from '@aws-sdk/client-sfn';
+
 import type { EventBridgeEvent } from '../../local/eventbridge/service';
 import { freePort } from '../../local/http/free-port';
 import { ROOT } from './fixtures';
@@ -122,4 +124,9 @@ export async function eventually<T>(runtime: RuntimeProcess, probe: () => Promis
   return (await waitUntil(runtime, probe, (value) => value !== undefined, timeoutMs, what)) as T;
 }
 
-
+/** Every run (described) of the state machines whose name `matches`: e.g. a repository's pipelines, `sluice-local-build-<repository>-…`. */
+export async function runsOfMachines(sfn: SFNClient, matches: (name: string) => boolean): Promise<DescribeExecutionCommandOutput[]> {
+  const machines = ((await sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? []).filter((machine) => machine.name !== undefined && matches(machine.name));
+  const listed = (await Promise.all(machines.map(async (machine) => (await sfn.send(new ListExecutionsCommand({ stateMachineArn: machine.stateMachineArn }))).executions ?? []))).flat();
+  return Promise.all(listed.map((execution) => sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }))));
+}
