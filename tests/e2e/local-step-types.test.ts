@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { type DescribeExecutionCommandOutput, SFNClient } from '@aws-sdk/client-sfn';
 
+import { executionHistory } from '../../cli/status';
 import { seedExample } from '../../local/seed';
 import { awsCliJson } from '../helpers/aws-cli';
 import { ROOT } from '../helpers/fixtures';
@@ -108,8 +109,13 @@ function mostAtOnce(intervals: { start: number; end: number }[]): number {
   return most;
 }
 
-function interval(summary: { TrainingStartTime?: Date; TrainingEndTime?: Date }): { start: number; end: number } {
-  return { start: summary.TrainingStartTime!.getTime(), end: summary.TrainingEndTime!.getTime() };
+/**
+ * The span in which a trial holds one of its tuning job's MaxParallelTrainingJobs slots: from its
+ * creation (the tuner creates a trial when a slot frees) to its end. Creation, not TrainingStartTime:
+ * two trials created together always share a moment, however slowly their processes start.
+ */
+function slot(summary: { CreationTime?: Date; TrainingEndTime?: Date }): { start: number; end: number } {
+  return { start: summary.CreationTime!.getTime(), end: summary.TrainingEndTime!.getTime() };
 }
 
 beforeAll(async () => {
@@ -162,7 +168,7 @@ describe('examples/abalone-segments on the local runtime', () => {
       expect(trial.FinalHyperParameterTuningJobObjectiveMetric).toMatchObject({ MetricName: 'validation:rmse', Value: expect.any(Number) });
       expect(Object.keys(trial.TunedHyperParameters ?? {}).sort()).toEqual(['eta', 'max_depth', 'num_round']);
     }
-    expect(mostAtOnce(trials.map(interval))).toBe(2);
+    expect(mostAtOnce(trials.map(slot))).toBe(2);
     expect(steps.tune.TrainingJobCounts).toEqual({ Completed: 4, Failed: 0, Stopped: 0 });
     // Each trial is a training job of its own, with its own state-change events.
     const completed = runtimeEvents(dataDir)
@@ -242,14 +248,18 @@ describe('examples/abalone-segments on the local runtime', () => {
     }
   }, 60_000);
 
-  it('ran the ForEach\'s three trainings, one per sex, at the same time', async () => {
+  it('ran the ForEach\'s three items at once (three Map iterations under way together), one model per sex', async () => {
     const forEach = steps['per-sex'];
     const jobs = await Promise.all(forEach.Results.map((result) => sageMaker.send(new DescribeTrainingJobCommand({ TrainingJobName: result['train-sex'].TrainingJobName }))));
+    const iterations = (await executionHistory(sfn, run.executionArn!)).filter((event) => event.type?.startsWith('MapIteration'));
 
     expect(forEach.Items).toEqual(SEXES);
     expect(jobs.map((job) => job.HyperParameters?.sex)).toEqual(SEXES);
     expect(new Set(jobs.map((job) => job.ModelArtifacts?.S3ModelArtifacts)).size).toBe(3);
-    // Intervals on a line that overlap pairwise share a moment: all three were running then.
-    expect(mostAtOnce(jobs.map(interval))).toBe(3);
+    // The Map started every item before any ended (MaxConcurrency 3). Whether the three trainings'
+    // processes overlap depends on how fast a few hundred rows train; tests/e2e/local-foreach.test.ts
+    // asserts that with trainings long enough to.
+    expect(iterations.slice(0, 3).map((event) => event.type)).toEqual(['MapIterationStarted', 'MapIterationStarted', 'MapIterationStarted']);
+    expect(iterations.filter((event) => event.type === 'MapIterationSucceeded')).toHaveLength(3);
   }, 60_000);
 });
