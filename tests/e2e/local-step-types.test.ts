@@ -17,6 +17,7 @@ import { executionHistory } from '../../cli/status';
 import { seedExample } from '../../local/seed';
 import { awsCliJson } from '../helpers/aws-cli';
 import { ROOT } from '../helpers/fixtures';
+import { mostAtOnce, trialSlot } from '../helpers/intervals';
 import { type RuntimeProcess, runtimeEvents, runsOfMachines, startRuntime } from '../helpers/runtime-process';
 
 /**
@@ -97,27 +98,6 @@ async function readObject(uri: string): Promise<string> {
   return (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString();
 }
 
-/** The most intervals that hold at one instant (an interval ends before another that starts at the same time). */
-function mostAtOnce(intervals: { start: number; end: number }[]): number {
-  const edges = intervals.flatMap(({ start, end }) => [{ at: start, delta: 1 }, { at: end, delta: -1 }]).sort((a, b) => a.at - b.at || a.delta - b.delta);
-  let running = 0;
-  let most = 0;
-  for (const edge of edges) {
-    running += edge.delta;
-    most = Math.max(most, running);
-  }
-  return most;
-}
-
-/**
- * The span in which a trial holds one of its tuning job's MaxParallelTrainingJobs slots: from its
- * creation (the tuner creates a trial when a slot frees) to its end. Creation, not TrainingStartTime:
- * two trials created together always share a moment, however slowly their processes start.
- */
-function slot(summary: { CreationTime?: Date; TrainingEndTime?: Date }): { start: number; end: number } {
-  return { start: summary.CreationTime!.getTime(), end: summary.TrainingEndTime!.getTime() };
-}
-
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'sluice-e2e-step-types-'));
   runtime = await startRuntime({ dataDir });
@@ -168,7 +148,7 @@ describe('examples/abalone-segments on the local runtime', () => {
       expect(trial.FinalHyperParameterTuningJobObjectiveMetric).toMatchObject({ MetricName: 'validation:rmse', Value: expect.any(Number) });
       expect(Object.keys(trial.TunedHyperParameters ?? {}).sort()).toEqual(['eta', 'max_depth', 'num_round']);
     }
-    expect(mostAtOnce(trials.map(slot))).toBe(2);
+    expect(mostAtOnce(trials.map(trialSlot))).toBe(2);
     expect(steps.tune.TrainingJobCounts).toEqual({ Completed: 4, Failed: 0, Stopped: 0 });
     // Each trial is a training job of its own, with its own state-change events.
     const completed = runtimeEvents(dataDir)
