@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -18,7 +18,7 @@ import { eventually, processesMentioning, type RuntimeProcess, runtimeEvents, st
  * The dashboard in a real headless Chromium (Debian's, driven by playwright-core) against the
  * local runtime: a pushed example registers a version; the page lists it with its metric; approving
  * it from the page (through the confirmation dialog) deploys it to staging, and promoting it
- * releases the prod gate. The screenshot in the README is the one this test takes.
+ * releases the prod gate. The screenshot in the README is one this test took.
  */
 
 /** Debian's Chromium; .ci/run installs it. */
@@ -28,7 +28,11 @@ const GROUP = 'sluice-local--abalone';
 const VERSION = `${GROUP}/1`;
 const STAGING = `${GROUP}-staging`;
 const PROD = `${GROUP}-prod`;
-const SCREENSHOT = join(ROOT, 'docs', 'dashboard.png');
+/**
+ * Where the screenshot goes: the test's own temporary folder, so that a test run leaves the checkout
+ * as it was; `SLUICE_DASHBOARD_SCREENSHOT=docs/dashboard.png` refreshes the README's (see its Dashboard section).
+ */
+const screenshotPath = (): string => (process.env.SLUICE_DASHBOARD_SCREENSHOT ? join(ROOT, process.env.SLUICE_DASHBOARD_SCREENSHOT) : join(dataDir, 'dashboard.png'));
 
 let dataDir: string;
 let runtime: RuntimeProcess;
@@ -187,9 +191,8 @@ describe('the dashboard on the local runtime, in headless Chromium', () => {
     expect(await page.locator(`section[data-group="${GROUP}"] figure[data-metric="regression_metrics.mse"] svg circle`).count()).toBe(2);
     const newestBuild = page.locator(`article.run[data-run*="${commit}"]`);
     expect(await newestBuild.locator('.badge').first().textContent()).toBe('SUCCEEDED');
-    mkdirSync(join(ROOT, 'docs'), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
-    expect(existsSync(SCREENSHOT)).toBe(true);
+    await page.screenshot({ path: screenshotPath(), fullPage: true });
+    expect(existsSync(screenshotPath())).toBe(true);
   }, 300_000);
 
   it('is served by `sluice dashboard` on its own loopback port, reading the same APIs', async () => {
