@@ -67,6 +67,45 @@ const kmsKeyCondition = (condition, key, value) => {
   condition.Null = { ...condition.Null, [key]: 'false' };
 };
 
+/**
+ * Adds the stage's network settings to an IAM Condition (`anyOf`: its ForAllValues:StringEquals block):
+ * network isolation when set; its VPC subnets / security groups when set, then required (Null false,
+ * as ForAllValues alone passes an absent key). Keys of CreateTrainingJob, CreateProcessingJob,
+ * CreateHyperParameterTuningJob and CreateModel (list_amazonsagemaker.html).
+ */
+const networkConditions = async (resolveVariable, condition, anyOf) => {
+  if (isTrue(await resolveVariable('param:networkIsolation'))) condition.Bool = { 'sagemaker:NetworkIsolation': 'true' };
+  const vpc = [
+    ['sagemaker:VpcSubnets', await optionalList(resolveVariable, 'vpcSubnets')],
+    ['sagemaker:VpcSecurityGroupIds', await optionalList(resolveVariable, 'vpcSecurityGroups')],
+  ];
+  for (const [key, values] of vpc) {
+    if (values.length === 0) continue;
+    anyOf[key] = values;
+    condition['ForAllValues:StringEquals'] = anyOf;
+    condition.Null = { ...condition.Null, [key]: 'false' };
+  }
+};
+
+/**
+ * The statement allowing sagemaker:CreateModel on models named `<modelPrefix>…`, under the stage's
+ * network settings when it sets any (shared/isolation.ts isolateModel applies them to every model
+ * Sluice creates; this makes IAM refuse a model without them). A whole statement rather than a
+ * Condition, as a stage without network settings needs none, and IAM has no "empty" Condition.
+ * DescribeModel and AddTags stay in statements of their own: their requests carry no network keys.
+ */
+const createModelStatement = async (resolveVariable, sid, modelPrefix) => {
+  const statement = {
+    Sid: sid,
+    Effect: 'Allow',
+    Action: 'sagemaker:CreateModel',
+    Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:sagemaker:\${AWS::Region}:\${AWS::AccountId}:model/${modelPrefix}*` },
+  };
+  const condition = {};
+  await networkConditions(resolveVariable, condition, {});
+  return Object.keys(condition).length === 0 ? statement : { ...statement, Condition: condition };
+};
+
 module.exports = {
   repositoryMatchers: async ({ resolveVariable }) => toMatchers(await list(resolveVariable, 'repositories')),
   branchMatchers: async ({ resolveVariable }) => toMatchers(await list(resolveVariable, 'branches')),
@@ -106,16 +145,7 @@ module.exports = {
       'ForAllValues:StringEquals': anyOf,
       NumericLessThanEquals: { 'sagemaker:MaxRuntimeInSeconds': Number(await resolveVariable('param:maxRuntimeSeconds')) },
     };
-    if (isTrue(await resolveVariable('param:networkIsolation'))) condition.Bool = { 'sagemaker:NetworkIsolation': 'true' };
-    const vpc = [
-      ['sagemaker:VpcSubnets', await optionalList(resolveVariable, 'vpcSubnets')],
-      ['sagemaker:VpcSecurityGroupIds', await optionalList(resolveVariable, 'vpcSecurityGroups')],
-    ];
-    for (const [key, values] of vpc) {
-      if (values.length === 0) continue;
-      anyOf[key] = values;
-      condition.Null = { ...condition.Null, [key]: 'false' };
-    }
+    await networkConditions(resolveVariable, condition, anyOf);
     const volumeKey = String((await resolveVariable('param:volumeKmsKeyId')) ?? '').trim();
     const outputKey = String((await resolveVariable('param:outputKmsKeyId')) ?? '').trim();
     if (volumeKey) kmsKeyCondition(condition, 'sagemaker:VolumeKmsKey', volumeKey);
@@ -140,6 +170,11 @@ module.exports = {
     if (outputKey) kmsKeyCondition(condition, 'sagemaker:OutputKmsKey', outputKey);
     return condition;
   },
+  /** start-job's CreateModel: a Transform step's model (shared/naming.ts transformModelName), under the stage's prefix. */
+  transformModelStatement: async ({ resolveVariable }) => createModelStatement(resolveVariable, 'CreateTransformModels', await jobNamePrefix(resolveVariable)),
+  /** create-model's CreateModel: a deployment's model (shared/naming.ts deployModelName), named after the stage's model package groups. */
+  deployModelStatement: async ({ resolveVariable }) =>
+    createModelStatement(resolveVariable, 'CreateModelsFromOwnPackages', `${await resolveVariable('self:custom.modelPackageGroupPrefix')}--`),
   /** The stage's VPC subnets / security groups joined with commas; '' when none. */
   vpcSubnetList: async ({ resolveVariable }) => (await optionalList(resolveVariable, 'vpcSubnets')).join(','),
   vpcSecurityGroupList: async ({ resolveVariable }) => (await optionalList(resolveVariable, 'vpcSecurityGroups')).join(','),

@@ -236,6 +236,24 @@ describe('with tenancy and isolation stage parameters', () => {
     });
   });
 
+  // list_amazonsagemaker.html: CreateModel takes NetworkIsolation, VpcSubnets and VpcSecurityGroupIds; shared/isolation.ts isolateModel sets them on every model.
+  // StartJobRole: a Transform step's models; CreateModelRole: a deployment's. Both named under sluice-team--.
+  it.each(['StartJobRole', 'CreateModelRole'])('requires network isolation and the stage subnets and security groups on the models %s creates', (roleId) => {
+    const statements = statementsOf(custom.template.Resources[roleId]!);
+    const create = statements.filter((s) => actions(s).includes('sagemaker:CreateModel'));
+
+    expect(create).toHaveLength(1);
+    expect(actions(create[0]!)).toEqual(['sagemaker:CreateModel']);
+    expect(create[0]!.Resource).toEqual(sub(`arn:\${AWS::Partition}:sagemaker:\${AWS::Region}:\${AWS::AccountId}:model/sluice-team--*`));
+    expect(create[0]!.Condition).toEqual({
+      Bool: { 'sagemaker:NetworkIsolation': 'true' },
+      'ForAllValues:StringEquals': { 'sagemaker:VpcSubnets': ['subnet-0a', 'subnet-0b'], 'sagemaker:VpcSecurityGroupIds': ['sg-01'] },
+      Null: { 'sagemaker:VpcSubnets': 'false', 'sagemaker:VpcSecurityGroupIds': 'false' },
+    });
+    // Describing (and tagging) a model carries no network keys: a statement without the condition.
+    expect(statements.some((s) => actions(s).includes('sagemaker:DescribeModel') && s.Condition === undefined)).toBe(true);
+  });
+
   // list_amazonsagemaker.html: CreateTransformJob takes InstanceTypes, ModelArn, VolumeKmsKey and OutputKmsKey (no runtime, network or VPC key).
   it('requires the stage KMS keys on every transform job, on the allowed instance types', () => {
     const create = statementsOf(custom.template.Resources.StartJobRole!).find((s) => actions(s).includes('sagemaker:CreateTransformJob'))!;

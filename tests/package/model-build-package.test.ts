@@ -370,8 +370,12 @@ describe('IAM in the packaged template', () => {
       ArnLike: { 'sagemaker:ModelArn': arn('model') },
     });
     expect(model).toHaveLength(1);
-    expect(actions(model[0]!).sort()).toEqual(['sagemaker:CreateModel', 'sagemaker:DescribeModel']);
+    expect(actions(model[0]!)).toEqual(['sagemaker:CreateModel']);
     expect(model[0]!.Resource).toEqual(arn('model'));
+    // This stage sets no network isolation or VPC: nothing to require of the model.
+    expect(model[0]!.Condition).toBeUndefined();
+    const describeModel = of('sagemaker:DescribeModel');
+    expect(describeModel.map((s) => [actions(s), s.Resource])).toEqual([[['sagemaker:DescribeModel'], arn('model')]]);
     // Reading and tagging: only the stage's jobs and models; settle reads a tuning job's best training job (a training job).
     const describe = of('sagemaker:DescribeHyperParameterTuningJob');
     expect(describe).toHaveLength(1);
