@@ -1,8 +1,10 @@
-import { BatchStrategy, SplitType, AssemblyType } from '@aws-sdk/client-sagemaker';
+import { gunzipSync } from 'node:zlib';
+
+import { AssemblyType, BatchStrategy, CompressionType, SplitType } from '@aws-sdk/client-sagemaker';
 
 /**
  * Batch transform's data handling, as SageMaker defines it and without I/O: how an input object is
- * split into records (SplitType), how records become request payloads (BatchStrategy within
+ * decompressed (CompressionType), split into records (SplitType), how records become request payloads (BatchStrategy within
  * MaxPayloadInMB), how the responses are assembled into `<input>.out` (AssembleWith), and where
  * that object goes.
  */
@@ -15,6 +17,20 @@ export const DEFAULT_MAX_RETRIES = 3;
 /** An input that cannot be transformed under the job's settings; the message is the tail of the job's FailureReason. */
 export class TransformDataError extends Error {
   override readonly name = 'TransformDataError';
+}
+
+/**
+ * An input object as the model reads it: Gzip objects are decompressed before they are split
+ * (SageMaker "automatically decompresses the data for the transform job"); the `.out` is not compressed.
+ */
+export function decompress(body: Buffer, compressionType: string | undefined): Buffer {
+  if ((compressionType ?? CompressionType.NONE) === CompressionType.NONE) return body;
+  if (compressionType !== CompressionType.GZIP) throw new TransformDataError(`CompressionType ${compressionType} is not one of None, Gzip`);
+  try {
+    return gunzipSync(body);
+  } catch (error) {
+    throw new TransformDataError(`CompressionType is Gzip but the object is not gzip data (${(error as Error).message})`);
+  }
 }
 
 /**

@@ -29,7 +29,7 @@ import { s3Error } from './object-store';
 import { type ContainerSession, startContainerSession } from './role-session';
 import { CONTAINER_ML_DIR } from './sandbox';
 import { post, waitForPing } from './serving-http';
-import { assembleOutput, batchEnvironment, batchRecords, DEFAULT_MAX_RETRIES, mapInOrder, outputUri, splitRecords, TransformDataError } from './transform-batches';
+import { assembleOutput, batchEnvironment, batchRecords, decompress, DEFAULT_MAX_RETRIES, mapInOrder, outputUri, splitRecords, TransformDataError } from './transform-batches';
 import type { Wire } from './types';
 
 /**
@@ -60,6 +60,7 @@ const MAX_RUNTIME_SECONDS = 86_400;
 const SPLIT_TYPES: readonly string[] = Object.values(SplitType);
 const BATCH_STRATEGIES: readonly string[] = Object.values(BatchStrategy);
 const ASSEMBLY_TYPES: readonly string[] = Object.values(AssemblyType);
+const COMPRESSION_TYPES: readonly string[] = Object.values(CompressionType);
 
 /** A running `serve`: where to reach it, its log stream, and why it exited once it has. */
 interface Serving {
@@ -128,7 +129,7 @@ export class TransformJobs {
     }
     requireEnum(transformInput.SplitType, SPLIT_TYPES, 'transformInput.splitType');
     if (transformInput.SplitType === SplitType.RECORDIO || transformInput.SplitType === SplitType.TFRECORD) throw validationError(`TransformInput.SplitType ${transformInput.SplitType} is not supported by the local runtime (None and Line are)`);
-    if (transformInput.CompressionType !== undefined && transformInput.CompressionType !== CompressionType.NONE) throw validationError(`TransformInput.CompressionType ${String(transformInput.CompressionType)} is not supported by the local runtime (None is)`);
+    requireEnum(transformInput.CompressionType, COMPRESSION_TYPES, 'transformInput.compressionType');
     const output = optionalObject<TransformOutput>(input, 'TransformOutput');
     if (!output || typeof output.S3OutputPath !== 'string' || !output.S3OutputPath.startsWith('s3://')) {
       throw validationError("1 validation error detected: Value at 'transformOutput.s3OutputPath' failed to satisfy constraint: Member must be an s3:// URI");
@@ -265,9 +266,9 @@ export class TransformJobs {
     const dataLog = `${serving.logStream}/data-log`;
     for (const file of files) {
       if (state.stopReason || this.runner.shuttingDown) return;
-      const body = await readFile(join(inputDirectory, file));
       let payloads: Buffer[];
       try {
+        const body = decompress(await readFile(join(inputDirectory, file)), job.TransformInput?.CompressionType);
         payloads = batchRecords(splitRecords(body, job.TransformInput?.SplitType), job.BatchStrategy, job.MaxPayloadInMB, job.TransformInput?.SplitType);
       } catch (error) {
         if (error instanceof TransformDataError) throw new JobFailure(`ClientError: ${file}: ${error.message}`);

@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 
 import { tarGzDirectory } from '../../../local/sagemaker/archive';
 import { DETAIL_TYPE_TRANSFORM } from '../../../local/sagemaker/jobs';
@@ -203,6 +204,22 @@ describe('transform jobs', () => {
     const job = await waitFor(describeJob('batch-big'), done);
 
     expect(job.FailureReason).toBe('ClientError: big.csv: record 2 is 1048577 bytes, more than MaxPayloadInMB (1 MB)');
+  });
+
+  it('decompresses Gzip objects (CompressionType Gzip) before splitting them, and writes <key>.out uncompressed', async () => {
+    await createModel('regressor');
+    await h.putObject(`s3://${BUCKET}/batch/in/part-1.csv.gz`, gzipSync('1,2\n3,4\n5,6\n'));
+    const gzip = (name: string) => transformRequest(name, { TransformInput: { ...(transformRequest(name).TransformInput as object), CompressionType: 'Gzip' } });
+
+    await h.call('CreateTransformJob', gzip('batch-gzip'));
+    const job = await waitFor(describeJob('batch-gzip'), done);
+    await h.putObject(`s3://${BUCKET}/batch/in/plain.csv`, '1,2\n');
+    await h.call('CreateTransformJob', { ...gzip('batch-not-gzip'), TransformOutput: { S3OutputPath: `s3://${BUCKET}/batch/not-gzip/`, AssembleWith: 'Line' } });
+    const notGzip = await waitFor(describeJob('batch-not-gzip'), done);
+
+    expect(job).toMatchObject({ TransformJobStatus: 'Completed', TransformInput: { CompressionType: 'Gzip' } });
+    expect((await h.readObject(`s3://${BUCKET}/batch/out/part-1.csv.gz.out`)).toString()).toBe('6\n14\n22\n');
+    expect(notGzip.FailureReason).toBe('ClientError: plain.csv: CompressionType is Gzip but the object is not gzip data (incorrect header check)');
   });
 
   it('StopTransformJob stops the serve process and ends Stopped', async () => {

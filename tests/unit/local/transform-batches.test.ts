@@ -1,11 +1,33 @@
 /**
- * Batch transform's splitting, batching and assembly (local/sagemaker/transform-batches.ts): pure
- * functions, no I/O.
+ * Batch transform's decompression, splitting, batching and assembly (local/sagemaker/transform-batches.ts):
+ * pure functions, no I/O.
  */
-import { assembleOutput, batchEnvironment, batchRecords, mapInOrder, outputUri, splitRecords, TransformDataError } from '../../../local/sagemaker/transform-batches';
+import { gzipSync } from 'node:zlib';
+
+import { assembleOutput, batchEnvironment, batchRecords, decompress, mapInOrder, outputUri, splitRecords, TransformDataError } from '../../../local/sagemaker/transform-batches';
 
 const text = (buffers: Buffer[]) => buffers.map((buffer) => buffer.toString('utf8'));
 const MB = 1024 * 1024;
+
+describe('decompress', () => {
+  it('leaves the object as it is with CompressionType None or absent', () => {
+    const body = Buffer.from('a,1\n');
+
+    expect(decompress(body, 'None')).toBe(body);
+    expect(decompress(body, undefined)).toBe(body);
+  });
+
+  it('gunzips a Gzip object before it is split', () => {
+    const records = splitRecords(decompress(gzipSync('a,1\nb,2\n'), 'Gzip'), 'Line');
+
+    expect(text(records)).toEqual(['a,1', 'b,2']);
+  });
+
+  it('fails an object that is not gzip data under Gzip, saying so', () => {
+    expect(() => decompress(Buffer.from('a,1\n'), 'Gzip')).toThrow(/^CompressionType is Gzip but the object is not gzip data \(incorrect header check\)$/);
+    expect(() => decompress(Buffer.from('a,1\n'), 'Zip')).toThrow(new TransformDataError('CompressionType Zip is not one of None, Gzip'));
+  });
+});
 
 describe('splitRecords', () => {
   it('keeps the whole object as one record with SplitType None or absent', () => {
