@@ -30,6 +30,7 @@ import { type ContainerSession, startContainerSession } from './role-session';
 import { CONTAINER_ML_DIR } from './sandbox';
 import { post, waitForPing } from './serving-http';
 import { assembleOutput, batchEnvironment, batchRecords, decompress, DEFAULT_MAX_RETRIES, mapInOrder, outputUri, splitRecords, TransformDataError } from './transform-batches';
+import { answersPerRecord, DATA_PROCESSING_CONTENT_TYPES, type DataProcessingSettings, filterInput, JsonPathError, outputRecord, parseFilter, processesData, recordFormat } from './transform-data-processing';
 import type { Wire } from './types';
 
 /**
@@ -148,6 +149,8 @@ export class TransformJobs {
       optionalNumberField(clientConfig as Record<string, unknown>, 'InvocationsTimeoutInSeconds', 1, 3600, 'modelClientConfig.invocationsTimeoutInSeconds');
       optionalNumberField(clientConfig as Record<string, unknown>, 'InvocationsMaxRetries', 0, 3, 'modelClientConfig.invocationsMaxRetries');
     }
+    const dataProcessing = optionalObject<DataProcessingSettings>(input, 'DataProcessing');
+    if (dataProcessing) checkDataProcessing(dataProcessing, transformInput);
     const environment = optionalStringMap(input, 'Environment');
     const tags = readTags(input);
     const arn = resourceArn(this.deps.ctx, 'transform-job', name);
@@ -169,7 +172,7 @@ export class TransformJobs {
       DataCaptureConfig: optionalObject(input, 'DataCaptureConfig'),
       TransformResources: resources as TransformDescribe['TransformResources'],
       CreationTime: now,
-      DataProcessing: optionalObject(input, 'DataProcessing'),
+      DataProcessing: dataProcessing as TransformDescribe['DataProcessing'],
       ExperimentConfig: optionalObject(input, 'ExperimentConfig'),
     };
     this.store.put(nameKey(name), { describe, lastModifiedTime: now });
@@ -266,18 +269,33 @@ export class TransformJobs {
     const dataLog = `${serving.logStream}/data-log`;
     for (const file of files) {
       if (state.stopReason || this.runner.shuttingDown) return;
+      const settings = job.DataProcessing;
+      const format = recordFormat(job.TransformInput?.ContentType);
+      const processing = processesData(settings) && format !== undefined;
+      let records: Buffer[];
       let payloads: Buffer[];
       try {
         const body = decompress(await readFile(join(inputDirectory, file)), job.TransformInput?.CompressionType);
-        payloads = batchRecords(splitRecords(body, job.TransformInput?.SplitType), job.BatchStrategy, job.MaxPayloadInMB, job.TransformInput?.SplitType);
+        records = splitRecords(body, job.TransformInput?.SplitType);
+        const sent = processing ? records.map((record) => filterInput(record, settings!, format)) : records;
+        payloads = batchRecords(sent, job.BatchStrategy, job.MaxPayloadInMB, job.TransformInput?.SplitType);
       } catch (error) {
         if (error instanceof TransformDataError) throw new JobFailure(`ClientError: ${file}: ${error.message}`);
         throw error;
       }
       const responses = await mapInOrder(payloads, Math.max(1, job.MaxConcurrentTransforms ?? 1), (payload) => this.invoke(serving, job, file, payload, state));
       const target = outputUri(job.TransformOutput!.S3OutputPath!, file);
+      let written: Buffer[] = responses;
+      if (processing && ((settings!.JoinSource ?? 'None') === 'Input' || (settings!.OutputFilter ?? '$') !== '$')) {
+        try {
+          written = answersPerRecord(payloads, responses).map((answer, index) => outputRecord(records[index]!, answer, settings!, format));
+        } catch (error) {
+          if (error instanceof TransformDataError) throw new JobFailure(`ClientError: ${file}: ${error.message}`);
+          throw error;
+        }
+      }
       try {
-        await session.objects.putObject(target, assembleOutput(responses, job.TransformOutput?.AssembleWith));
+        await session.objects.putObject(target, assembleOutput(written, job.TransformOutput?.AssembleWith));
       } catch (error) {
         throw new JobFailure(`ClientError: Failed to upload ${target}: ${s3Error(error)}`);
       }
@@ -397,6 +415,29 @@ function optionalNumberField(input: Record<string, unknown>, field: string, min:
     throw validationError(`1 validation error detected: Value '${String(value)}' at '${wireName}' failed to satisfy constraint: Member must be an integer between ${min} and ${max}`);
   }
   return value;
+}
+
+/**
+ * DataProcessing as CreateTransformJob checks it: JoinSource None or Input, filters in the JSONPath
+ * subset SageMaker documents. Locally, filters and joins apply to SplitType Line records of CSV or
+ * JSON (what the documentation's examples use); other settings are refused rather than ignored.
+ */
+function checkDataProcessing(settings: DataProcessingSettings, input: TransformInput): void {
+  requireEnum(settings.JoinSource, ['Input', 'None'], 'dataProcessing.joinSource');
+  for (const field of ['InputFilter', 'OutputFilter'] as const) {
+    const filter = settings[field];
+    if (filter === undefined) continue;
+    if (typeof filter !== 'string') throw validationError(`1 validation error detected: Value at 'dataProcessing.${field[0]!.toLowerCase()}${field.slice(1)}' failed to satisfy constraint: Member must be a string`);
+    try {
+      parseFilter(filter);
+    } catch (error) {
+      if (error instanceof JsonPathError) throw validationError(`DataProcessing.${field} ${filter}: ${error.message}`);
+      throw error;
+    }
+  }
+  if (!processesData(settings)) return;
+  if (recordFormat(input.ContentType) === undefined) throw validationError(`DataProcessing applies to CSV and JSON input: TransformInput.ContentType must be one of ${DATA_PROCESSING_CONTENT_TYPES.join(', ')}, got ${input.ContentType ?? 'none'}`);
+  if (input.SplitType !== SplitType.LINE) throw validationError(`DataProcessing is applied by the local runtime to SplitType Line records only: TransformInput.SplitType is ${input.SplitType ?? 'None'}`);
 }
 
 function requireEnum(value: unknown, allowed: readonly string[], field: string): void {

@@ -222,6 +222,32 @@ describe('transform jobs', () => {
     expect(notGzip.FailureReason).toBe('ClientError: plain.csv: CompressionType is Gzip but the object is not gzip data (incorrect header check)');
   });
 
+  it('applies DataProcessing: the model gets rows without their ID column, and the .out pairs each ID with its prediction', async () => {
+    await createModel('regressor');
+    await h.putObject(`s3://${BUCKET}/batch/in/ids.csv`, 'a-1,1,2\na-2,3,4\n"b,3",5,6\n');
+    const request = transformRequest('batch-ids', { DataProcessing: { InputFilter: '$[1:]', JoinSource: 'Input', OutputFilter: '$[0,-1]' } });
+
+    await h.call('CreateTransformJob', request);
+    const job = await waitFor(describeJob('batch-ids'), done);
+
+    expect(job).toMatchObject({ TransformJobStatus: 'Completed', DataProcessing: { InputFilter: '$[1:]', JoinSource: 'Input', OutputFilter: '$[0,-1]' } });
+    expect((await h.readObject(`s3://${BUCKET}/batch/out/ids.csv.out`)).toString()).toBe('a-1,6\na-2,14\n"b,3",22\n');
+  });
+
+  it.each([
+    ['a filter outside the supported JSONPath', { InputFilter: '$..id' }, {}, 'DataProcessing.InputFilter $..id: cannot read "..id"'],
+    ['a JoinSource that is not None or Input', { JoinSource: 'Output' }, {}, "at 'dataProcessing.joinSource' failed to satisfy constraint: Member must satisfy enum value set: [Input, None]"],
+    ['a content type it cannot read', { JoinSource: 'Input' }, { ContentType: 'application/x-recordio-protobuf' }, 'TransformInput.ContentType must be one of text/csv, application/json, application/jsonlines'],
+    ['records not split by line', { JoinSource: 'Input' }, { SplitType: 'None' }, 'DataProcessing is applied by the local runtime to SplitType Line records only'],
+  ])('refuses DataProcessing with %s, naming the field', async (_what, dataProcessing, input, message) => {
+    await createModel('regressor');
+    const request = transformRequest('batch-dp-bad');
+
+    const created = h.call('CreateTransformJob', { ...request, DataProcessing: dataProcessing, TransformInput: { ...(request.TransformInput as object), ...input } });
+
+    await expect(created).rejects.toMatchObject({ code: 'ValidationException', message: expect.stringContaining(message) });
+  });
+
   it('StopTransformJob stops the serve process and ends Stopped', async () => {
     const pidFile = join(h.root, 'serve.pid');
     await createModel('regressor', { INVOKE_DELAY_MS: '60000', PID_FILE: pidFile });
