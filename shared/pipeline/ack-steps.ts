@@ -190,7 +190,7 @@ function tuningStep(request: Json, found: Findings): { fields: Json; channels: R
 }
 
 function transformStep(request: Json, found: Findings): Json {
-  onlyHandled(request, '', ['TransformInput', 'TransformOutput', 'TransformResources', 'BatchStrategy', 'MaxPayloadInMB', 'MaxConcurrentTransforms', 'Environment'], {}, found, 'Transform');
+  onlyHandled(request, '', ['TransformInput', 'TransformOutput', 'TransformResources', 'BatchStrategy', 'MaxPayloadInMB', 'MaxConcurrentTransforms', 'Environment', 'DataProcessing'], {}, found, 'Transform');
   const input = (request.TransformInput as Json | undefined) ?? {};
   onlyHandled(input, 'TransformInput', ['DataSource', 'ContentType', 'SplitType', 'CompressionType'], {}, found, 'Transform');
   return {
@@ -198,6 +198,7 @@ function transformStep(request: Json, found: Findings): Json {
     ...(request.TransformOutput ? { TransformOutput: pick(request.TransformOutput as Json, ['Accept', 'AssembleWith']) } : {}),
     ...(request.TransformResources ? { TransformResources: pick(request.TransformResources as Json, ['InstanceType', 'InstanceCount']) } : {}),
     ...pick(request, ['BatchStrategy', 'MaxPayloadInMB', 'MaxConcurrentTransforms', 'Environment']),
+    ...(request.DataProcessing ? { DataProcessing: pick(request.DataProcessing as Json, ['InputFilter', 'OutputFilter', 'JoinSource']) } : {}),
   };
 }
 

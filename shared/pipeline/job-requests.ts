@@ -386,6 +386,7 @@ async function transformJob(step: string, spec: TransformStep, build: BuildConte
       BatchStrategy: spec.BatchStrategy,
       MaxPayloadInMB,
       MaxConcurrentTransforms,
+      ...(spec.DataProcessing ? { DataProcessing: spec.DataProcessing } : {}),
       Environment: await environment(spec.Environment, ctx, `${at}.Environment`),
     },
   };

@@ -230,6 +230,14 @@ function build() {
     BatchStrategy: z.optional(z.enum(['SingleRecord', 'MultiRecord'])),
     MaxPayloadInMB: z.optional(integerField(0, 100)),
     MaxConcurrentTransforms: z.optional(integerField(0, 1000)),
+    /** CreateTransformJob's DataProcessing: JSONPath filters (at most 63 characters) over CSV or JSON records, and the join of each record with its prediction. */
+    DataProcessing: z.optional(
+      z.strictObject({
+        InputFilter: z.optional(z.string().check(z.minLength(1), z.maxLength(63), z.regex(/^\$/, 'must be a JSONPath starting with $'))),
+        OutputFilter: z.optional(z.string().check(z.minLength(1), z.maxLength(63), z.regex(/^\$/, 'must be a JSONPath starting with $'))),
+        JoinSource: z.optional(z.enum(['None', 'Input'])),
+      }),
+    ),
     /** The transform job's environment (at most 16 variables). */
     Environment: z.optional(z.record(envVarName, textField(z.string().check(z.maxLength(10240)))).check(z.refine((env) => Object.keys(env).length <= 16, 'holds at most 16 variables'))),
     DependsOn: dependsOn,

@@ -15,7 +15,8 @@ import { eventually, type RuntimeProcess, runtimeEvents, startRuntime } from '..
  * A Transform step in a Version 2 pipeline on the local runtime: a Training step writes a model
  * (a scale factor), a Transform step runs it over a dataset of three CSV files through the model's
  * own `serve` process (tests/fixtures/local-images/transformer.cjs, the repository's inference
- * image: SplitType Line, MultiRecord, AssembleWith Line), and a Processing step reads
+ * image: SplitType Line, MultiRecord, AssembleWith Line; DataProcessing drops each row's ID column
+ * before the model and writes it back beside the prediction), and a Processing step reads
  * `{From: score/output}` and checks that every input file has its complete `.out`. Then the same
  * pipeline whose model cannot start: the run fails at the transform step with the job's FailureReason.
  */
@@ -23,9 +24,10 @@ import { eventually, type RuntimeProcess, runtimeEvents, startRuntime } from '..
 const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 const REPOSITORY = 'transform-step';
 const STAGE = 'sluice-local';
-const INPUTS: Record<string, string> = { 'part-1.csv': '1,2\n3,4\n5,6\n', 'part-2.csv': '10,0\n0,20\n', 'part-3.csv': '7,7\n' };
-/** Each line's sum times the trained scale (3). */
-const EXPECTED: Record<string, string> = { 'part-1.csv.out': '9\n21\n33\n', 'part-2.csv.out': '30\n60\n', 'part-3.csv.out': '42\n' };
+/** Rows of an ID and two features: the step's DataProcessing sends the model the features only (InputFilter $[1:]). */
+const INPUTS: Record<string, string> = { 'part-1.csv': 'a1,1,2\na2,3,4\na3,5,6\n', 'part-2.csv': 'b1,10,0\nb2,0,20\n', 'part-3.csv': 'c1,7,7\n' };
+/** Each row's ID beside its features' sum times the trained scale (3): JoinSource Input, OutputFilter $[0,-1]. */
+const EXPECTED: Record<string, string> = { 'part-1.csv.out': 'a1,9\na2,21\na3,33\n', 'part-2.csv.out': 'b1,30\nb2,60\n', 'part-3.csv.out': 'c1,42\n' };
 
 /** The repository's training "image": the model is the scale hyperparameter. */
 const TRAIN = `'use strict';
@@ -80,6 +82,7 @@ function mlopsYaml(modelEnvironment: Record<string, string> = {}): string {
         TransformResources: { InstanceType: 'ml.m5.large', InstanceCount: 1 },
         BatchStrategy: 'MultiRecord',
         MaxPayloadInMB: 1,
+        DataProcessing: { InputFilter: '$[1:]', JoinSource: 'Input', OutputFilter: '$[0,-1]' },
       },
       check: {
         Type: 'Processing',
@@ -197,6 +200,7 @@ describe('a Transform step on the local runtime', () => {
       MaxPayloadInMB: 1,
       TransformInput: { ContentType: 'text/csv', SplitType: 'Line', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `s3://${LOCAL_ARTIFACTS_BUCKET}/datasets/${REPOSITORY}/batch/` } } },
       TransformOutput: { Accept: 'text/csv', AssembleWith: 'Line' },
+      DataProcessing: { InputFilter: '$[1:]', JoinSource: 'Input', OutputFilter: '$[0,-1]' },
     });
     for (const arn of [model.ModelArn!, job.TransformJobArn!]) {
       const tags = (await sageMaker.send(new ListTagsCommand({ ResourceArn: arn }))).Tags ?? [];

@@ -177,6 +177,16 @@ describe('ACK manifests as steps', () => {
     expect(unwired.issues).toEqual([expect.stringMatching(/^Steps\.s\.TransformInput\.DataSource: /), expect.stringMatching(/^Steps\.s\.Model: required beside a TransformJob manifest/)]);
   });
 
+  it('keeps a TransformJob\'s dataProcessing (the CRD\'s inputFilter, joinSource, outputFilter; added to xgboost_transformjob.yaml)', () => {
+    const wiring = { Model: { ModelData: { From: 'train/model' }, Image: 'image' }, TransformInput: { DataSource: { From: 'split/test' } } };
+    const text = manifest('xgboost_transformjob.yaml').replace('  transformResources:', "  dataProcessing:\n    inputFilter: $[1:]\n    joinSource: Input\n    outputFilter: '$[0,-1]'\n  transformResources:");
+
+    const result = expandOne({ Type: 'Transform', ...wiring }, 'xgboost_transformjob.yaml', text);
+
+    expect(result.issues).toEqual([]);
+    expect(stepOf(result).DataProcessing).toEqual({ InputFilter: '$[1:]', JoinSource: 'Input', OutputFilter: '$[0,-1]' });
+  });
+
   it('turns a ModelPackage into a RegisterModel step (samples/model_package/my-model-package.yaml)', () => {
     const text = `Version: 2\nSteps:\n  train:\n    Type: Training\n    Manifest: k8s/train.yaml\n    Channels: { train: { Dataset: x/ }, validation: { Dataset: y/ } }\n  register:\n    Type: RegisterModel\n    Manifest: k8s/package.yaml\n    ModelData: { From: train/model }\n    ModelPackageGroupName: xgb\n`;
 

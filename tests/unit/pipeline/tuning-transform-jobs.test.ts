@@ -278,6 +278,20 @@ describe('startJob: a Transform step', () => {
     expect(modelName).toMatch(SAGEMAKER_NAME);
   });
 
+  it('passes the step\'s DataProcessing (filters and join) to the transform job, and none when the step has none', async () => {
+    const filtered = pipeline();
+    Object.assign(filtered.Steps.score!, { DataProcessing: { InputFilter: '$[1:]', JoinSource: 'Input', OutputFilter: '$[0,-1]' } });
+    const other = newRun();
+    storePipeline(store, other, filtered);
+    storeManifest(store, other);
+
+    await startJob(startJobInput(run, 'score', { steps }), STAGE, TABLES, NOW);
+    await startJob(startJobInput(other, 'score', { steps: { Preprocess: preprocessResult(other), Train: trainResult(other) } }), STAGE, TABLES, NOW);
+
+    const requests = sagemaker.commandCalls(CreateTransformJobCommand).map((call) => call.args[0].input);
+    expect(requests.map((request) => request.DataProcessing)).toEqual([undefined, { InputFilter: '$[1:]', JoinSource: 'Input', OutputFilter: '$[0,-1]' }]);
+  });
+
   it('finds the model a repeated task created and does not create it again', async () => {
     sagemaker.on(DescribeModelCommand).resolves({ ModelName: 'found', ModelArn: 'arn:x' });
 

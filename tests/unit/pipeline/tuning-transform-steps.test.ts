@@ -81,6 +81,15 @@ describe('the Tuning and Transform schemas', () => {
     expect(parse({ prep: prep(), tune: tuning(), score: transform('tune/model', { TransformInput: { DataSource: { From: 'prep/test' }, SplitType: 'RecordIO' } }) })).toThrow('Steps.score.TransformInput.SplitType');
   });
 
+  it('takes DataProcessing\'s filters and join, and names the field of a filter that is not a JSONPath or too long', () => {
+    const withProcessing = (DataProcessing: unknown) => parse({ prep: prep(), tune: tuning(), score: transform('tune/model', { DataProcessing }) });
+
+    expect((withProcessing({ InputFilter: '$[1:]', JoinSource: 'Input', OutputFilter: '$[0,-1]' })().Steps.score as TransformStep).DataProcessing).toEqual({ InputFilter: '$[1:]', JoinSource: 'Input', OutputFilter: '$[0,-1]' });
+    expect(withProcessing({ InputFilter: '[1:]' })).toThrow('Steps.score.DataProcessing.InputFilter: must be a JSONPath starting with $');
+    expect(withProcessing({ OutputFilter: `$.${'a'.repeat(62)}` })).toThrow('Steps.score.DataProcessing.OutputFilter');
+    expect(withProcessing({ JoinSource: 'Output' })).toThrow('Steps.score.DataProcessing.JoinSource');
+  });
+
   it('refuses HyperParameters in a Tuning step (its static ones are StaticHyperParameters)', () => {
     expect(parse({ prep: prep(), tune: tuning({ definition: { HyperParameters: { a: 1 } } }) })).toThrow('Steps.tune.TrainingJobDefinition.HyperParameters: unknown field');
   });
