@@ -26,7 +26,9 @@ const SLS_VARIABLE = /\$\{((?:self|sls|param|opt|env|aws|file\([^)]*\)):[^${}]*)
 export async function lambdaEnvironment(service, root, functionName) {
   const fn = service.functions[functionName];
   const require = createRequire(join(root, 'serverless.yml'));
-  const resources = service.resources?.Resources ?? {};
+  // `resources` is one fragment or a list of them (osls merges the list); generated fragments (`${file(…)}`) are skipped.
+  const fragments = Array.isArray(service.resources) ? service.resources : [service.resources ?? {}];
+  const resources = Object.assign({}, ...fragments.map((fragment) => (fragment !== null && typeof fragment === 'object' ? (fragment.Resources ?? {}) : {})));
   const name = (logicalId) => `${service.service}-${STAGE}-${logicalId}`.toLowerCase();
 
   const lookup = async (expression) => {
