@@ -13,20 +13,26 @@
  *    no SageMaker job started (the git client's own time reported apart);
  *  - job completion → next state: from a job's end time to the state machine entering its next
  *    state (SageMaker event → EventBridge → on-job-state-change → SendTaskSuccess), median;
+ *  - issue 12's step types (examples/abalone-segments): the tuning job's wall time against its trials'
+ *    (parallelism, with MaxParallelTrainingJobs 2) and how fast a freed slot gets its next trial; the
+ *    ForEach's Map wall time against its three trainings (concurrency); the batch transform's time;
  *  - 50 concurrent builds (50 repositories pushed at once): all must succeed, each exactly once,
  *    with exactly one model version each — none lost, none duplicated.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import {
+  DescribeHyperParameterTuningJobCommand,
   DescribeModelPackageCommand,
   DescribeProcessingJobCommand,
   DescribeTrainingJobCommand,
+  DescribeTransformJobCommand,
   ListModelPackagesCommand,
   ListProcessingJobsCommand,
+  ListTrainingJobsForHyperParameterTuningJobCommand,
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, type ExecutionListItem, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
@@ -34,10 +40,10 @@ import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, type Exe
 import { LOCAL_REGION } from '../local/context';
 import { LOCAL_CREDENTIALS, ROOT } from '../local/context';
 import { LocalRuntime } from '../local/runtime';
-import { createRepository, pushDirectory } from '../local/seed';
+import { createRepository, pushDirectory, seedExample } from '../local/seed';
 import { executionHistory } from '../cli/status';
 import { SNAPSHOT_STATE } from '../shared/pipeline/compile';
-import { jobName } from '../shared/naming';
+import { jobName, modelPackageGroupName } from '../shared/naming';
 
 const NOOP_MODEL = join(ROOT, 'bench', 'noop-model');
 const NOOP_WIDE = join(ROOT, 'bench', 'noop-wide');
@@ -105,13 +111,17 @@ async function main(): Promise<void> {
       // The push is done when git returns: CodeCommit has the commit and has emitted its event.
       const pushedAt = Date.now();
       const gitPushMs = pushedAt - pushing;
+      // The run publishes Model Build Succeeded as its last state: its stop time is when the build was done.
+      return { commit, run: await waitForRun(commit), pushedAt, gitPushMs };
+    };
+    /** The run of `commit` once it has ended. */
+    const waitForRun = async (commit: string): Promise<DescribeExecutionCommandOutput> => {
       const deadline = Date.now() + 300_000;
       for (;;) {
         const runs = await Promise.all((await listAll()).map((execution) => sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }))));
         const run = runs.find((candidate) => candidate.input?.includes(commit) && candidate.status !== 'RUNNING');
-        // The run publishes Model Build Succeeded as its last state: its stop time is when the build was done.
-        if (run) return { commit, run, pushedAt, gitPushMs };
-        if (Date.now() > deadline) throw new Error(`no run of ${repository}@${commit} ended within 300 s`);
+        if (run) return run;
+        if (Date.now() > deadline) throw new Error(`no run of ${commit} ended within 300 s`);
         await sleep(50);
       }
     };
@@ -198,14 +208,61 @@ async function main(): Promise<void> {
       pushedToSucceededMs: cached.run.stopDate!.getTime() - cached.pushedAt,
     };
 
-    // 4. Concurrent builds: one repository each, all pushed at once.
+    // 4. Issue 12's step types, as examples/abalone-segments runs them: a tuning job of 4 trials, 2 at a
+    // time; a ForEach of three trainings at once; a batch transform of three files.
+    const segments = await seedExample(runtime.endpoint, 'abalone-segments');
+    const segmentsRun = await waitForRun(segments.commit!);
+    const segmentSteps = JSON.parse(segmentsRun.output ?? '{}') as {
+      tune?: { HyperParameterTuningJobName: string };
+      'per-sex'?: { Results: { 'train-sex': { TrainingJobName: string } }[] };
+      score?: { TransformJobName: string };
+    };
+    const spanMs = (from?: Date, to?: Date) => (from && to ? to.getTime() - from.getTime() : Number.NaN);
+    const tuning = await sageMaker.send(new DescribeHyperParameterTuningJobCommand({ HyperParameterTuningJobName: segmentSteps.tune!.HyperParameterTuningJobName }));
+    const trials = (await sageMaker.send(new ListTrainingJobsForHyperParameterTuningJobCommand({ HyperParameterTuningJobName: tuning.HyperParameterTuningJobName, MaxResults: 100 }))).TrainingJobSummaries ?? [];
+    const trialMs = trials.map((trial) => spanMs(trial.CreationTime, trial.TrainingEndTime));
+    // From a trial's end to the next trial's creation: how fast the tuner fills a freed slot.
+    const byCreation = [...trials].sort((a, b) => a.CreationTime!.getTime() - b.CreationTime!.getTime());
+    const refillMs = byCreation.slice(2).map((trial) => trial.CreationTime!.getTime() - Math.max(...byCreation.filter((other) => other.TrainingEndTime! <= trial.CreationTime!).map((other) => other.TrainingEndTime!.getTime())));
+    const tuningWallMs = spanMs(tuning.CreationTime, tuning.HyperParameterTuningEndTime);
+    const items = await Promise.all((segmentSteps['per-sex']?.Results ?? []).map((result) => sageMaker.send(new DescribeTrainingJobCommand({ TrainingJobName: result['train-sex'].TrainingJobName }))));
+    const itemMs = items.map((job) => spanMs(job.CreationTime, job.TrainingEndTime));
+    const segmentsHistory = await executionHistory(sfn, segmentsRun.executionArn!);
+    const mapEntered = segmentsHistory.find((event) => event.type === 'MapStateEntered')?.timestamp;
+    const mapExited = segmentsHistory.find((event) => event.type === 'MapStateExited')?.timestamp;
+    const transform = await sageMaker.send(new DescribeTransformJobCommand({ TransformJobName: segmentSteps.score!.TransformJobName }));
+    const stepTypes = {
+      status: segmentsRun.status,
+      executionMs: executionMs(segmentsRun),
+      tuning: {
+        trials: trials.length,
+        maxParallel: tuning.HyperParameterTuningJobConfig?.ResourceLimits?.MaxParallelTrainingJobs,
+        wallMs: tuningWallMs,
+        trialsSumMs: trialMs.reduce((sum, value) => sum + value, 0),
+        parallelism: round1(trialMs.reduce((sum, value) => sum + value, 0) / tuningWallMs),
+        slotRefillMs: { median: median(refillMs), samples: refillMs },
+      },
+      forEach: {
+        items: items.length,
+        mapWallMs: spanMs(mapEntered, mapExited),
+        longestItemMs: Math.max(...itemMs),
+        itemsSumMs: itemMs.reduce((sum, value) => sum + value, 0),
+        concurrency: round1(itemMs.reduce((sum, value) => sum + value, 0) / spanMs(mapEntered, mapExited)),
+      },
+      transform: { wallMs: spanMs(transform.CreationTime, transform.TransformEndTime), status: transform.TransformJobStatus },
+    };
+
+    // 5. Concurrent builds: one repository each, all pushed at once.
     const before = (await listAll()).length;
     const started = performance.now();
+    // Each repository registers into a group of its own (a repository never reaches another's: shared/pipeline/tenancy.ts).
+    const noopMlops = readFileSync(join(NOOP_MODEL, 'mlops.yaml'), 'utf8');
     const commits = await Promise.all(
       Array.from({ length: CONCURRENT_BUILDS }, async (_, index) => {
         const repository = `noop-${index}`;
         await createRepository(runtime.endpoint, repository);
-        return pushDirectory(runtime.endpoint, repository, NOOP_MODEL, { message: `noop ${index}` });
+        const changes = { 'mlops.yaml': noopMlops.replace(/^(\s*ModelPackageGroupName:) noop$/m, `$1 ${repository}`) };
+        return pushDirectory(runtime.endpoint, repository, NOOP_MODEL, { message: `noop ${index}`, changes });
       }),
     );
     const all = await waitForEnded(before + CONCURRENT_BUILDS, 15 * 60_000);
@@ -213,12 +270,10 @@ async function main(): Promise<void> {
     const concurrentRuns = await Promise.all(all.map((execution) => sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }))));
     const ofConcurrent = concurrentRuns.filter((run) => commits.some((commit) => run.input?.includes(commit)));
     const packages = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await sageMaker.send(new ListModelPackagesCommand({ ModelPackageGroupName: 'sluice-local-noop', MaxResults: 100, NextToken: nextToken }));
+    for (let index = 0; index < CONCURRENT_BUILDS; index += 1) {
+      const page = await sageMaker.send(new ListModelPackagesCommand({ ModelPackageGroupName: modelPackageGroupName('sluice-local', `noop-${index}`), MaxResults: 100 }));
       packages.push(...(page.ModelPackageSummaryList ?? []));
-      nextToken = page.NextToken;
-    } while (nextToken);
+    }
     const packageCommits: string[] = [];
     for (const summary of packages) {
       const pkg = await sageMaker.send(new DescribeModelPackageCommand({ ModelPackageName: summary.ModelPackageArn }));
@@ -229,7 +284,7 @@ async function main(): Promise<void> {
       wallSeconds: Math.round(wallSeconds * 10) / 10,
       executions: ofConcurrent.length,
       succeeded: ofConcurrent.filter((run) => run.status === 'SUCCEEDED').length,
-      notSucceeded: ofConcurrent.filter((run) => run.status !== 'SUCCEEDED').map((run) => `${run.name}:${run.status}`),
+      notSucceeded: ofConcurrent.filter((run) => run.status !== 'SUCCEEDED').map((run) => `${run.name}: ${run.status} ${run.error ?? ''} ${run.cause?.slice(0, 300) ?? ''}`.trim()),
       lost: commits.filter((commit) => !packageCommits.includes(commit)).length,
       duplicated: packageCommits.length - new Set(packageCommits).size,
     };
@@ -241,6 +296,7 @@ async function main(): Promise<void> {
       cachedRun.status === 'SUCCEEDED' &&
       cachedRun.stepsFromCache === widePipeline.steps &&
       cachedRun.newJobs === 0 &&
+      stepTypes.status === 'SUCCEEDED' &&
       concurrent.succeeded === CONCURRENT_BUILDS &&
       concurrent.lost === 0 &&
       concurrent.duplicated === 0;
@@ -254,6 +310,7 @@ async function main(): Promise<void> {
             fixedBuild: { cold: fixedCold, warm: fixedWarm },
             widePipeline,
             cachedRun,
+            stepTypes,
             jobCompletionToNextStateMs: { median: median(latencies), samples: latencies },
             concurrentBuilds: concurrent,
           },
