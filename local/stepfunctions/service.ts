@@ -120,6 +120,8 @@ interface Execution {
   /** Set by stop(): the abort is a shutdown, the execution stays RUNNING. */
   shuttingDown: boolean;
   lastEnteredState?: string;
+  /** Set when a state's output passed the payload quota: the run is aborted and fails with this. */
+  dataLimitExceeded?: { error: string; cause: string };
   /**
    * The id of each state's last event, and of the last event inside each Parallel/Map state: the
    * state's next event chains to it (previousEventId), so a state's events form one chain back
@@ -139,7 +141,10 @@ interface Execution {
 type Ending = { status: ExecutionStatus; output?: string; error?: string; cause?: string } | { status: 'aborted' };
 
 const MACHINE_GONE_CAUSE = 'The local runtime restarted while this execution was running, and its state machine no longer exists to continue it.';
+/** Step Functions' quota on an execution's input and output, a task's result and what a state passes on (256 KiB). */
 const MAX_PAYLOAD_BYTES = 256 * 1024;
+/** The size of a state's output as Step Functions counts it: its JSON text's UTF-8 bytes. */
+const payloadBytes = (value: unknown): number => (value === undefined ? 0 : Buffer.byteLength(JSON.stringify(value)));
 const MAX_DEFINITION_CHARACTERS = 1024 * 1024;
 const REDRIVABLE_PERIOD_MS = 14 * 24 * 60 * 60 * 1000;
 const REDRIVE_TOKEN_MS = 15 * 60 * 1000;
@@ -517,6 +522,7 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
 
   /** What the library's final error means for the execution. */
   const endingOf = (execution: Execution, error: unknown): Ending => {
+    if (execution.dataLimitExceeded) return { status: ExecutionStatus.FAILED, ...execution.dataLimitExceeded };
     if (error instanceof ExecutionAbortedError) return { status: 'aborted' };
     if (error instanceof ExecutionTimeoutError) return { status: ExecutionStatus.TIMED_OUT, error: 'States.Timeout', cause: "The execution ran longer than the definition's TimeoutSeconds" };
     if (error instanceof ExecutionError && error.cause instanceof Error) {
@@ -560,6 +566,12 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
         // A state's entry and Map iterations follow the last event overall; its other events chain to its own.
         const chain = event.type !== 'StateEntered' && !event.type.startsWith('MapIteration');
         const spec = event.state ? runnable.prepared.states.get(event.state.name) : undefined;
+        if (event.type === 'StateExited' && event.state && payloadBytes(event.state.output) > MAX_PAYLOAD_BYTES) {
+          // Step Functions' 256 KiB quota on what passes between states: the execution fails, uncatchably.
+          execution.dataLimitExceeded = { error: 'States.DataLimitExceeded', cause: `The state/task '${event.state.name}' returned a result with a size exceeding the maximum number of bytes service limit.` };
+          run.abort();
+          break;
+        }
         for (const entry of historyEventsFor(event, spec)) recordEvent(execution, entry, event.state?.name ?? event.parentState?.name, chain);
         if (event.type === 'StateExited' && event.state) forgetSettled(execution, event.state.name);
       }
@@ -572,6 +584,8 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
       ending = endingOf(execution, error);
     }
     await consumer.catch((error: unknown) => ctx.log('could not record history events', { executionArn: record.executionArn, error: String(error) }));
+    // The last state's output can pass the quota after the library has already returned it as the result.
+    if (execution.dataLimitExceeded) ending = { status: ExecutionStatus.FAILED, ...execution.dataLimitExceeded };
     execution.controller.signal.removeEventListener('abort', abortRun);
     // Settles handlers still waiting: a Parallel branch after another failed, a top-level timeout.
     execution.controller.abort();

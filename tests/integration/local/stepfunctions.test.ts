@@ -340,6 +340,33 @@ describe('executions', () => {
     await expect(h.call('SendTaskSuccess', { taskToken: token, output: '{}' })).rejects.toThrow(expect.objectContaining({ name: 'TaskDoesNotExist' }));
   });
 
+  it('fails with an uncatchable States.DataLimitExceeded when a state passes on more than 256 KiB, as Step Functions does', async () => {
+    const big = machine('big', {
+      StartAt: 'Grow',
+      States: {
+        Grow: { Type: 'Pass', Result: { blob: 'x'.repeat(256 * 1024) }, Next: 'After' },
+        After: { Type: 'Pass', End: true },
+      },
+    });
+    const fits = machine('fits', { StartAt: 'Grow', States: { Grow: { Type: 'Pass', Result: { blob: 'x'.repeat(256 * 1024 - 20) }, End: true } } });
+    // A task's result over the quota is not caught by States.ALL.
+    const caught = machine('caught', {
+      StartAt: 'Call',
+      States: { Call: { Type: 'Task', Resource: FUNCTION_ARN, Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Handled' }], End: true }, Handled: { Type: 'Pass', End: true } },
+    });
+    const h = harness([big, fits, caught], { invokeLambda: async () => ({ blob: 'y'.repeat(300 * 1024) }) });
+
+    const failed = await h.waitForStatus(await h.startExecution(big, {}), 'FAILED');
+    const succeeded = await h.waitForStatus(await h.startExecution(fits, {}), 'SUCCEEDED');
+    const uncaught = await h.waitForStatus(await h.startExecution(caught, {}), 'FAILED');
+
+    expect(failed).toMatchObject({ error: 'States.DataLimitExceeded', cause: "The state/task 'Grow' returned a result with a size exceeding the maximum number of bytes service limit." });
+    expect(eventTypes(await h.history(failed.executionArn as string))).toEqual(['ExecutionStarted', 'PassStateEntered', 'ExecutionFailed']);
+    expect(Buffer.byteLength(succeeded.output as string)).toBe(256 * 1024 - 20 + '{"blob":""}'.length);
+    expect(uncaught).toMatchObject({ error: 'States.DataLimitExceeded', cause: "The state/task 'Call' returned a result with a size exceeding the maximum number of bytes service limit." });
+    expect(eventTypes(await h.history(uncaught.executionArn as string))).not.toContain('PassStateEntered');
+  });
+
   it('answers ExecutionDoesNotExist for an unknown execution', async () => {
     const h = harness([PASS_CHOICE]);
     await expect(h.call('DescribeExecution', { executionArn: `arn:aws:states:${REGION}:${ACCOUNT}:execution:pass-choice:nope` })).rejects.toThrow(
