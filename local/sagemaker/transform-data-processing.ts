@@ -1,3 +1,5 @@
+import { JoinSource } from '@aws-sdk/client-sagemaker';
+
 import { TransformDataError } from './transform-batches';
 
 /**
@@ -127,9 +129,17 @@ function entries(filter: string, selector: Selector, object: Record<string, unkn
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 const describe = (value: unknown): string => (Array.isArray(value) ? `an array of ${value.length} elements` : isObject(value) ? 'an object' : `the value ${JSON.stringify(value)}`);
 
+/** True when each record is joined with the model's answer for it (JoinSource Input). */
+const joinsInput = (settings: DataProcessingSettings): boolean => settings.JoinSource === JoinSource.INPUT;
+
 /** True when the settings change anything (every filter `$`, no join: the data passes as it is). */
 export function processesData(settings: DataProcessingSettings | undefined): boolean {
-  return settings !== undefined && ((settings.InputFilter ?? '$') !== '$' || (settings.OutputFilter ?? '$') !== '$' || (settings.JoinSource ?? 'None') === 'Input');
+  return settings !== undefined && ((settings.InputFilter ?? '$') !== '$' || pairsAnswers(settings));
+}
+
+/** True when the output is written record by record (a join or an OutputFilter), so answers must pair with records. */
+export function pairsAnswers(settings: DataProcessingSettings): boolean {
+  return joinsInput(settings) || (settings.OutputFilter ?? '$') !== '$';
 }
 
 /** The record format of a content type, or undefined when DataProcessing cannot read it. */
@@ -180,7 +190,7 @@ export function outputRecord(record: Buffer, answer: Buffer, settings: DataProce
       result = answerText;
     }
   }
-  if ((settings.JoinSource ?? 'None') === 'Input') {
+  if (joinsInput(settings)) {
     const input = parseRecord(record, format);
     if (format === 'csv') result = [...(input as unknown[]), ...(result as unknown[])];
     else result = isObject(input) ? { ...input, SageMakerOutput: result } : { SageMakerInput: input, SageMakerOutput: result };

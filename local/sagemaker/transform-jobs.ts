@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { AssemblyType, BatchStrategy, CompressionType, type DescribeModelOutput, type DescribeTransformJobResponse, type ModelClientConfig, S3DataType, type TransformInput, SplitType, TransformJobStatus, type TransformOutput } from '@aws-sdk/client-sagemaker';
+import { AssemblyType, BatchStrategy, CompressionType, type DescribeModelOutput, JoinSource, type DescribeTransformJobResponse, type ModelClientConfig, S3DataType, type TransformInput, SplitType, TransformJobStatus, type TransformOutput } from '@aws-sdk/client-sagemaker';
 
 import { epochSeconds, type JsonOperations } from '../http/aws-json';
 import { freePort } from '../http/free-port';
@@ -30,7 +30,7 @@ import { type ContainerSession, startContainerSession } from './role-session';
 import { CONTAINER_ML_DIR } from './sandbox';
 import { post, waitForPing } from './serving-http';
 import { assembleOutput, batchEnvironment, batchRecords, decompress, DEFAULT_MAX_RETRIES, mapInOrder, outputUri, splitRecords, TransformDataError } from './transform-batches';
-import { answersPerRecord, DATA_PROCESSING_CONTENT_TYPES, type DataProcessingSettings, filterInput, JsonPathError, outputRecord, parseFilter, processesData, recordFormat } from './transform-data-processing';
+import { answersPerRecord, DATA_PROCESSING_CONTENT_TYPES, type DataProcessingSettings, filterInput, JsonPathError, outputRecord, pairsAnswers, parseFilter, processesData, recordFormat } from './transform-data-processing';
 import type { Wire } from './types';
 
 /**
@@ -62,6 +62,7 @@ const SPLIT_TYPES: readonly string[] = Object.values(SplitType);
 const BATCH_STRATEGIES: readonly string[] = Object.values(BatchStrategy);
 const ASSEMBLY_TYPES: readonly string[] = Object.values(AssemblyType);
 const COMPRESSION_TYPES: readonly string[] = Object.values(CompressionType);
+const JOIN_SOURCES: readonly string[] = Object.values(JoinSource);
 
 /** A running `serve`: where to reach it, its log stream, and why it exited once it has. */
 interface Serving {
@@ -286,7 +287,7 @@ export class TransformJobs {
       const responses = await mapInOrder(payloads, Math.max(1, job.MaxConcurrentTransforms ?? 1), (payload) => this.invoke(serving, job, file, payload, state));
       const target = outputUri(job.TransformOutput!.S3OutputPath!, file);
       let written: Buffer[] = responses;
-      if (processing && ((settings!.JoinSource ?? 'None') === 'Input' || (settings!.OutputFilter ?? '$') !== '$')) {
+      if (processing && pairsAnswers(settings!)) {
         try {
           written = answersPerRecord(payloads, responses).map((answer, index) => outputRecord(records[index]!, answer, settings!, format));
         } catch (error) {
@@ -423,7 +424,7 @@ function optionalNumberField(input: Record<string, unknown>, field: string, min:
  * JSON (what the documentation's examples use); other settings are refused rather than ignored.
  */
 function checkDataProcessing(settings: DataProcessingSettings, input: TransformInput): void {
-  requireEnum(settings.JoinSource, ['Input', 'None'], 'dataProcessing.joinSource');
+  requireEnum(settings.JoinSource, JOIN_SOURCES, 'dataProcessing.joinSource');
   for (const field of ['InputFilter', 'OutputFilter'] as const) {
     const filter = settings[field];
     if (filter === undefined) continue;
