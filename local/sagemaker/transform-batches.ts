@@ -51,12 +51,12 @@ export function splitRecords(body: Buffer, splitType: string | undefined): Buffe
 }
 
 /**
- * The request payloads for an object's records. SingleRecord: one record per request.
- * MultiRecord: as many consecutive records as fit in `maxPayloadMb` (joined by `\n`, as the lines
- * were). MaxPayloadInMB 0 means no limit. Throws TransformDataError when one record alone exceeds
- * the limit, naming the record and the limit.
+ * The records of each request for an object's records. SingleRecord: one record per request.
+ * MultiRecord: as many consecutive records as fit in `maxPayloadMb` (counting the `\n` that will
+ * join them). MaxPayloadInMB 0 means no limit. Throws TransformDataError when one record alone
+ * exceeds the limit, naming the record and the limit.
  */
-export function batchRecords(records: Buffer[], strategy: string | undefined, maxPayloadMb: number | undefined, splitType: string | undefined): Buffer[] {
+export function batchGroups(records: Buffer[], strategy: string | undefined, maxPayloadMb: number | undefined, splitType: string | undefined): Buffer[][] {
   const limitMb = maxPayloadMb ?? DEFAULT_MAX_PAYLOAD_MB;
   const limit = limitMb === 0 ? Number.POSITIVE_INFINITY : limitMb * 1024 * 1024;
   for (const [index, record] of records.entries()) {
@@ -65,22 +65,27 @@ export function batchRecords(records: Buffer[], strategy: string | undefined, ma
       throw new TransformDataError(`${what} is ${record.length} bytes, more than MaxPayloadInMB (${limitMb} MB)${(splitType ?? SplitType.NONE) === SplitType.NONE ? '; set SplitType to split it into records' : ''}`);
     }
   }
-  if ((strategy ?? BatchStrategy.MULTI_RECORD) === BatchStrategy.SINGLE_RECORD || records.length <= 1) return records;
-  const payloads: Buffer[] = [];
+  if ((strategy ?? BatchStrategy.MULTI_RECORD) === BatchStrategy.SINGLE_RECORD || records.length <= 1) return records.map((record) => [record]);
+  const groups: Buffer[][] = [];
   let current: Buffer[] = [];
   let size = 0;
   for (const record of records) {
     const added = (current.length > 0 ? 1 : 0) + record.length;
     if (current.length > 0 && size + added > limit) {
-      payloads.push(joinLines(current));
+      groups.push(current);
       current = [];
       size = 0;
     }
     size += (current.length > 0 ? 1 : 0) + record.length;
     current.push(record);
   }
-  if (current.length > 0) payloads.push(joinLines(current));
-  return payloads;
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+/** The request payloads for an object's records: each group of {@link batchGroups} joined by `\n`, as the lines were. */
+export function batchRecords(records: Buffer[], strategy: string | undefined, maxPayloadMb: number | undefined, splitType: string | undefined): Buffer[] {
+  return batchGroups(records, strategy, maxPayloadMb, splitType).map(joinLines);
 }
 
 /**
@@ -138,7 +143,8 @@ export async function mapInOrder<T, R>(items: readonly T[], concurrency: number,
   return results;
 }
 
-function joinLines(records: Buffer[]): Buffer {
+/** Records joined by `\n` into one request payload, as the lines were. */
+export function joinLines(records: Buffer[]): Buffer {
   const newline = Buffer.from('\n');
   return Buffer.concat(records.flatMap((record, index) => (index === 0 ? [record] : [newline, record])));
 }

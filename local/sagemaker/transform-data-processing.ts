@@ -1,6 +1,6 @@
-import { JoinSource } from '@aws-sdk/client-sagemaker';
+import { JoinSource, SplitType } from '@aws-sdk/client-sagemaker';
 
-import { TransformDataError } from './transform-batches';
+import { splitRecords, TransformDataError } from './transform-batches';
 
 /**
  * Batch transform's DataProcessing, as SageMaker documents it ("Associate Prediction Results with
@@ -129,17 +129,9 @@ function entries(filter: string, selector: Selector, object: Record<string, unkn
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 const describe = (value: unknown): string => (Array.isArray(value) ? `an array of ${value.length} elements` : isObject(value) ? 'an object' : `the value ${JSON.stringify(value)}`);
 
-/** True when each record is joined with the model's answer for it (JoinSource Input). */
-const joinsInput = (settings: DataProcessingSettings): boolean => settings.JoinSource === JoinSource.INPUT;
-
 /** True when the settings change anything (every filter `$`, no join: the data passes as it is). */
 export function processesData(settings: DataProcessingSettings | undefined): boolean {
-  return settings !== undefined && ((settings.InputFilter ?? '$') !== '$' || pairsAnswers(settings));
-}
-
-/** True when the output is written record by record (a join or an OutputFilter), so answers must pair with records. */
-export function pairsAnswers(settings: DataProcessingSettings): boolean {
-  return joinsInput(settings) || (settings.OutputFilter ?? '$') !== '$';
+  return settings !== undefined && ((settings.InputFilter ?? '$') !== '$' || (settings.OutputFilter ?? '$') !== '$' || settings.JoinSource === JoinSource.INPUT);
 }
 
 /** The record format of a content type, or undefined when DataProcessing cannot read it. */
@@ -150,7 +142,7 @@ export function recordFormat(contentType: string | undefined): 'csv' | 'json' | 
 }
 
 /** One record (a line) as DataProcessing sees it: a CSV row as an array of fields, a JSON line parsed. */
-export function parseRecord(line: Buffer, format: 'csv' | 'json'): unknown {
+function parseRecord(line: Buffer, format: 'csv' | 'json'): unknown {
   const text = line.toString('utf8').replace(/\r$/, '');
   if (format === 'csv') return csvFields(text);
   try {
@@ -161,43 +153,67 @@ export function parseRecord(line: Buffer, format: 'csv' | 'json'): unknown {
 }
 
 /** A record back as a line: an array as a CSV row, anything else as one CSV field; JSON as compact JSON. */
-export function formatRecord(value: unknown, format: 'csv' | 'json'): Buffer {
+function formatRecord(value: unknown, format: 'csv' | 'json'): Buffer {
   if (format === 'json') return Buffer.from(JSON.stringify(value));
   const fields = Array.isArray(value) ? value : [value];
   return Buffer.from(fields.map(csvField).join(','));
 }
 
-/** The record the model gets: InputFilter applied to the parsed record. */
-export function filterInput(record: Buffer, settings: DataProcessingSettings, format: 'csv' | 'json'): Buffer {
-  const filter = settings.InputFilter ?? '$';
-  if (filter === '$') return record;
-  return formatRecord(applyFilter(`InputFilter ${filter}`, parseFilter(filter), parseRecord(record, format)), format);
+/** One job's DataProcessing over its records, the filters parsed once. */
+export interface DataProcessor {
+  /** The record the model gets: InputFilter applied to the parsed record. */
+  input(record: Buffer): Buffer;
+  /** True when the output is written record by record (a join or an OutputFilter), so each answer must pair with its record. */
+  readonly pairsAnswers: boolean;
+  /**
+   * The line written for one record: the model's answer for it, joined with the original record when
+   * JoinSource is Input, then OutputFilter. The answer is read in the input's format (a CSV answer's
+   * fields follow the row's; a JSON answer that does not parse is kept as a string).
+   */
+  output(record: Buffer, answer: Buffer): Buffer;
 }
 
 /**
- * The line written for one record: the model's answer for it, joined with the original record when
- * JoinSource is Input, then OutputFilter. The answer is read in the input's format (a CSV answer's
- * fields follow the row's; a JSON answer that does not parse is kept as a string).
+ * The processor of a job's DataProcessing, or undefined when it changes nothing or the content type
+ * is not one it reads. Throws JsonPathError for a filter outside the supported subset; its methods
+ * throw TransformDataError for a record the filters cannot apply to.
  */
-export function outputRecord(record: Buffer, answer: Buffer, settings: DataProcessingSettings, format: 'csv' | 'json'): Buffer {
-  const answerText = answer.toString('utf8').replace(/\r?\n$/, '');
-  let result: unknown;
-  if (format === 'csv') result = csvFields(answerText);
-  else {
-    try {
-      result = JSON.parse(answerText) as unknown;
-    } catch {
-      result = answerText;
-    }
+export function dataProcessor(settings: DataProcessingSettings | undefined, contentType: string | undefined): DataProcessor | undefined {
+  const format = recordFormat(contentType);
+  if (!settings || !processesData(settings) || format === undefined) return undefined;
+  const compiled = (field: 'InputFilter' | 'OutputFilter') => {
+    const filter = settings[field] ?? '$';
+    if (filter === '$') return undefined;
+    const steps = parseFilter(filter);
+    return (value: unknown) => applyFilter(`${field} ${filter}`, steps, value);
+  };
+  const inputFilter = compiled('InputFilter');
+  const outputFilter = compiled('OutputFilter');
+  const joins = settings.JoinSource === JoinSource.INPUT;
+  return {
+    input: (record) => (inputFilter ? formatRecord(inputFilter(parseRecord(record, format)), format) : record),
+    pairsAnswers: joins || outputFilter !== undefined,
+    output: (record, answer) => {
+      let result = parseAnswer(answer, format);
+      if (joins) {
+        const input = parseRecord(record, format);
+        if (format === 'csv') result = [...(input as unknown[]), ...(result as unknown[])];
+        else result = isObject(input) ? { ...input, SageMakerOutput: result } : { SageMakerInput: input, SageMakerOutput: result };
+      }
+      return formatRecord(outputFilter ? outputFilter(result) : result, format);
+    },
+  };
+}
+
+/** A model's answer for one record, in the input's format: CSV fields, or JSON (kept as a string when it does not parse). */
+function parseAnswer(answer: Buffer, format: 'csv' | 'json'): unknown {
+  const text = answer.toString('utf8').replace(/\r?\n$/, '');
+  if (format === 'csv') return csvFields(text);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
   }
-  if (joinsInput(settings)) {
-    const input = parseRecord(record, format);
-    if (format === 'csv') result = [...(input as unknown[]), ...(result as unknown[])];
-    else result = isObject(input) ? { ...input, SageMakerOutput: result } : { SageMakerInput: input, SageMakerOutput: result };
-  }
-  const filter = settings.OutputFilter ?? '$';
-  if (filter !== '$') result = applyFilter(`OutputFilter ${filter}`, parseFilter(filter), result);
-  return formatRecord(result, format);
 }
 
 /** A CSV line's fields (RFC 4180 quoting within the line; a record never spans lines here, as SplitType Line splits them). */
@@ -229,28 +245,17 @@ function csvField(value: unknown): string {
 }
 
 /**
- * The model's answer for each record, from the answers to the requests that carried them (a
- * MultiRecord request carries its records one per line, and the model answers one line each).
+ * The model's answer for each record, from the answers to the requests that carried them, given how
+ * many records each carried (transform-batches.ts batchGroups): a request of one record is answered by the whole
+ * response; a MultiRecord request carries its records one per line, and the model answers one line each.
  * Throws TransformDataError when an answer has not one line per record: a join needs them paired.
  */
-export function answersPerRecord(payloads: readonly Buffer[], responses: readonly Buffer[]): Buffer[] {
-  return payloads.flatMap((payload, index) => {
-    const records = lines(payload).length;
-    const answers = lines(responses[index]!);
+export function answersPerRecord(recordsPerRequest: readonly number[], responses: readonly Buffer[]): Buffer[] {
+  return recordsPerRequest.flatMap((records, index) => {
+    const response = responses[index]!;
+    if (records === 1) return [response];
+    const answers = splitRecords(response, SplitType.LINE);
     if (answers.length !== records) throw new TransformDataError(`request ${index + 1} carried ${records} record(s) and the model answered ${answers.length} line(s): JoinSource and OutputFilter need one line per record`);
     return answers;
   });
-}
-
-/** A buffer's lines, without their `\n`; a final `\n` ends the last line rather than starting another. */
-function lines(buffer: Buffer): Buffer[] {
-  const text = buffer.length > 0 && buffer[buffer.length - 1] === 0x0a ? buffer.subarray(0, -1) : buffer;
-  const found: Buffer[] = [];
-  let start = 0;
-  for (let index = text.indexOf(0x0a); index !== -1; index = text.indexOf(0x0a, start)) {
-    found.push(text.subarray(start, index));
-    start = index + 1;
-  }
-  found.push(text.subarray(start));
-  return found;
 }

@@ -29,8 +29,8 @@ import { s3Error } from './object-store';
 import { type ContainerSession, startContainerSession } from './role-session';
 import { CONTAINER_ML_DIR } from './sandbox';
 import { post, waitForPing } from './serving-http';
-import { assembleOutput, batchEnvironment, batchRecords, decompress, DEFAULT_MAX_RETRIES, mapInOrder, outputUri, splitRecords, TransformDataError } from './transform-batches';
-import { answersPerRecord, DATA_PROCESSING_CONTENT_TYPES, type DataProcessingSettings, filterInput, JsonPathError, outputRecord, pairsAnswers, parseFilter, processesData, recordFormat } from './transform-data-processing';
+import { assembleOutput, batchEnvironment, batchGroups, decompress, DEFAULT_MAX_RETRIES, joinLines, mapInOrder, outputUri, splitRecords, TransformDataError } from './transform-batches';
+import { answersPerRecord, DATA_PROCESSING_CONTENT_TYPES, dataProcessor, type DataProcessingSettings, JsonPathError, parseFilter, processesData, recordFormat } from './transform-data-processing';
 import type { Wire } from './types';
 
 /**
@@ -268,33 +268,27 @@ export class TransformJobs {
     const serving = await this.startServe(name, job, model, state, mlDirectory, session);
     if (!serving) return;
     const dataLog = `${serving.logStream}/data-log`;
+    const processor = dataProcessor(job.DataProcessing, job.TransformInput?.ContentType);
     for (const file of files) {
       if (state.stopReason || this.runner.shuttingDown) return;
-      const settings = job.DataProcessing;
-      const format = recordFormat(job.TransformInput?.ContentType);
-      const processing = processesData(settings) && format !== undefined;
-      let records: Buffer[];
-      let payloads: Buffer[];
-      try {
-        const body = decompress(await readFile(join(inputDirectory, file)), job.TransformInput?.CompressionType);
-        records = splitRecords(body, job.TransformInput?.SplitType);
-        const sent = processing ? records.map((record) => filterInput(record, settings!, format)) : records;
-        payloads = batchRecords(sent, job.BatchStrategy, job.MaxPayloadInMB, job.TransformInput?.SplitType);
-      } catch (error) {
-        if (error instanceof TransformDataError) throw new JobFailure(`ClientError: ${file}: ${error.message}`);
-        throw error;
-      }
-      const responses = await mapInOrder(payloads, Math.max(1, job.MaxConcurrentTransforms ?? 1), (payload) => this.invoke(serving, job, file, payload, state));
-      const target = outputUri(job.TransformOutput!.S3OutputPath!, file);
-      let written: Buffer[] = responses;
-      if (processing && pairsAnswers(settings!)) {
+      /** What the records and answers of this object become; a record that does not fit fails the job naming the object. */
+      const transformData = <T>(work: () => T): T => {
         try {
-          written = answersPerRecord(payloads, responses).map((answer, index) => outputRecord(records[index]!, answer, settings!, format));
+          return work();
         } catch (error) {
           if (error instanceof TransformDataError) throw new JobFailure(`ClientError: ${file}: ${error.message}`);
           throw error;
         }
-      }
+      };
+      const body = await readFile(join(inputDirectory, file));
+      const records = transformData(() => splitRecords(decompress(body, job.TransformInput?.CompressionType), job.TransformInput?.SplitType));
+      const groups = transformData(() => batchGroups(processor ? records.map((record) => processor.input(record)) : records, job.BatchStrategy, job.MaxPayloadInMB, job.TransformInput?.SplitType));
+      const payloads = groups.map(joinLines);
+      const responses = await mapInOrder(payloads, Math.max(1, job.MaxConcurrentTransforms ?? 1), (payload) => this.invoke(serving, job, file, payload, state));
+      const target = outputUri(job.TransformOutput!.S3OutputPath!, file);
+      const written = processor?.pairsAnswers
+        ? transformData(() => answersPerRecord(groups.map((group) => group.length), responses).map((answer, index) => processor.output(records[index]!, answer)))
+        : responses;
       try {
         await session.objects.putObject(target, assembleOutput(written, job.TransformOutput?.AssembleWith));
       } catch (error) {

@@ -8,9 +8,8 @@ import { TransformDataError } from '../../../local/sagemaker/transform-batches';
 import {
   answersPerRecord,
   applyFilter,
-  filterInput,
+  dataProcessor,
   JsonPathError,
-  outputRecord,
   parseFilter,
   processesData,
   recordFormat,
@@ -18,6 +17,11 @@ import {
 
 const line = (text: string) => Buffer.from(text);
 const select = (filter: string, value: unknown) => applyFilter(filter, parseFilter(filter), value);
+const CONTENT_TYPES = { csv: 'text/csv', json: 'application/jsonlines' } as const;
+/** The job's processor for `settings` over records of `format`. */
+const processor = (settings: Record<string, string>, format: keyof typeof CONTENT_TYPES) => dataProcessor(settings, CONTENT_TYPES[format])!;
+const filterInput = (record: Buffer, settings: Record<string, string>, format: keyof typeof CONTENT_TYPES) => processor(settings, format).input(record);
+const outputRecord = (record: Buffer, answer: Buffer, settings: Record<string, string>, format: keyof typeof CONTENT_TYPES) => processor(settings, format).output(record, answer);
 
 describe('the JSONPath subset', () => {
   const row = ['id-7', 'M', '0.455', '0.365', '0.095', '0.514', '0.2245'];
@@ -89,13 +93,22 @@ describe('filters and joins on records', () => {
     expect(outputRecord(line('{"id":1}'), line('high'), { JoinSource: 'Input' }, 'json').toString()).toBe('{"id":1,"SageMakerOutput":"high"}');
   });
 
-  it('pairs MultiRecord answers with their records, one line each, and fails when the counts differ', () => {
-    const payloads = [line('a\nb\nc'), line('d')];
+  it('pairs MultiRecord answers with their records, one line each, a single record with the whole answer, and fails when the counts differ', () => {
+    const recordsPerRequest = [3, 1];
 
-    expect(answersPerRecord(payloads, [line('1\n2\n3\n'), line('4')]).map(String)).toEqual(['1', '2', '3', '4']);
-    expect(() => answersPerRecord(payloads, [line('1\n2\n'), line('4')])).toThrow(
+    expect(answersPerRecord(recordsPerRequest, [line('1\n2\n3\n'), line('4')]).map(String)).toEqual(['1', '2', '3', '4']);
+    expect(answersPerRecord([1], [line('')]).map(String)).toEqual(['']);
+    expect(() => answersPerRecord(recordsPerRequest, [line('1\n2\n'), line('4')])).toThrow(
       new TransformDataError('request 1 carried 3 record(s) and the model answered 2 line(s): JoinSource and OutputFilter need one line per record'),
     );
+  });
+
+  it('has no processor when the data passes as it is or the content type is not CSV or JSON', () => {
+    expect(dataProcessor({ InputFilter: '$', OutputFilter: '$', JoinSource: 'None' }, 'text/csv')).toBeUndefined();
+    expect(dataProcessor({ JoinSource: 'Input' }, 'application/x-recordio-protobuf')).toBeUndefined();
+    expect(dataProcessor({ InputFilter: '$[1:]' }, 'text/csv')?.pairsAnswers).toBe(false);
+    expect(dataProcessor({ OutputFilter: '$[0]' }, 'text/csv')?.pairsAnswers).toBe(true);
+    expect(() => dataProcessor({ InputFilter: '$..id' }, 'text/csv')).toThrow(JsonPathError);
   });
 
   it('knows when the data passes as it is, and which content types it reads', () => {
