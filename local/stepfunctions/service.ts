@@ -522,7 +522,6 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
 
   /** What the library's final error means for the execution. */
   const endingOf = (execution: Execution, error: unknown): Ending => {
-    if (execution.dataLimitExceeded) return { status: ExecutionStatus.FAILED, ...execution.dataLimitExceeded };
     if (error instanceof ExecutionAbortedError) return { status: 'aborted' };
     if (error instanceof ExecutionTimeoutError) return { status: ExecutionStatus.TIMED_OUT, error: 'States.Timeout', cause: "The execution ran longer than the definition's TimeoutSeconds" };
     if (error instanceof ExecutionError && error.cause instanceof Error) {
@@ -584,7 +583,8 @@ export function createStepFunctionsService(ctx: ServiceContext, options: StepFun
       ending = endingOf(execution, error);
     }
     await consumer.catch((error: unknown) => ctx.log('could not record history events', { executionArn: record.executionArn, error: String(error) }));
-    // The last state's output can pass the quota after the library has already returned it as the result.
+    // Decided here, once the consumer has seen every state's output: the run was aborted for it, or the
+    // last state's output passed the quota after the library had already returned it as the result.
     if (execution.dataLimitExceeded) ending = { status: ExecutionStatus.FAILED, ...execution.dataLimitExceeded };
     execution.controller.signal.removeEventListener('abort', abortRun);
     // Settles handlers still waiting: a Parallel branch after another failed, a top-level timeout.
