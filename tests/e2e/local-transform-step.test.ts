@@ -4,12 +4,12 @@ import { join } from 'node:path';
 
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DescribeModelCommand, DescribeTransformJobCommand, ListTagsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { DescribeExecutionCommand, type DescribeExecutionCommandOutput, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { type DescribeExecutionCommandOutput, SFNClient } from '@aws-sdk/client-sfn';
 
 import { createRepository, LOCAL_ARTIFACTS_BUCKET, pushDirectory, uploadDataset } from '../../local/seed';
 import { buildKeyPrefix, jobName, transformModelName } from '../../shared/naming';
 import { ROOT } from '../helpers/fixtures';
-import { eventually, type RuntimeProcess, runtimeEvents, startRuntime } from '../helpers/runtime-process';
+import { eventually, type RuntimeProcess, runsOfMachines, runtimeEvents, startRuntime } from '../helpers/runtime-process';
 
 /**
  * A Transform step in a Version 2 pipeline on the local runtime: a Training step writes a model
@@ -116,16 +116,7 @@ let s3: S3Client;
 async function ended(commit: string, timeoutMs = 240_000): Promise<DescribeExecutionCommandOutput> {
   return eventually(
     runtime,
-    async () => {
-      const machines = ((await sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? []).filter((machine) => machine.name?.startsWith(`${STAGE}-build-${REPOSITORY}-`));
-      for (const machine of machines) {
-        for (const execution of (await sfn.send(new ListExecutionsCommand({ stateMachineArn: machine.stateMachineArn }))).executions ?? []) {
-          const run = await sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }));
-          if (run.input?.includes(commit) && run.status !== 'RUNNING') return run;
-        }
-      }
-      return undefined;
-    },
+    async () => (await runsOfMachines(sfn, (name) => name.startsWith(`${STAGE}-build-${REPOSITORY}-`))).find((run) => run.input?.includes(commit) && run.status !== 'RUNNING'),
     `the run of ${commit} to end`,
     timeoutMs,
   );
