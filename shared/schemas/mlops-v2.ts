@@ -72,6 +72,8 @@ function build() {
 
 
   const dependsOn = z.optional(z.array(stepName).check(z.maxLength(MAX_STEPS)));
+  /** What every job step (Processing, Training, Tuning, Transform) takes besides its job: ordering, retries, the step cache. */
+  const jobStepControls = { DependsOn: dependsOn, RetryPolicies: z.optional(z.array(retryPolicy).check(z.maxLength(5))), Cache: z.optional(cache) };
   const description = z.optional(z.string().check(z.maxLength(1024)));
   const environment = z.optional(z.record(envVarName, textField(z.string().check(z.maxLength(10240)))));
 
@@ -122,9 +124,7 @@ function build() {
       ).check(z.maxLength(20)),
       [],
     ),
-    DependsOn: dependsOn,
-    RetryPolicies: z.optional(z.array(retryPolicy).check(z.maxLength(5))),
-    Cache: z.optional(cache),
+    ...jobStepControls,
   });
 
   /** What a training job's output means: a regex per metric over its log (SageMaker's MetricDefinitions). */
@@ -149,9 +149,7 @@ function build() {
     Environment: environment,
     EntryPoint: entryPoint,
     Channels: channels,
-    DependsOn: dependsOn,
-    RetryPolicies: z.optional(z.array(retryPolicy).check(z.maxLength(5))),
-    Cache: z.optional(cache),
+    ...jobStepControls,
   });
 
   /** A range bound: a number, its text, or a parameter (sent to SageMaker as text). */
@@ -201,10 +199,11 @@ function build() {
       EntryPoint: entryPoint,
       Channels: channels,
     }),
-    DependsOn: dependsOn,
-    RetryPolicies: z.optional(z.array(retryPolicy).check(z.maxLength(5))),
-    Cache: z.optional(cache),
+    ...jobStepControls,
   });
+
+  /** A DataProcessing filter: a JSONPath of at most 63 characters (CreateTransformJob's limit). */
+  const jsonPathFilter = z.string().check(z.minLength(1), z.maxLength(63), z.regex(/^\$/, 'must be a JSONPath starting with $'));
 
   /** CreateModel from a step's model artifacts, then CreateTransformJob over an S3 prefix. */
   const transformStep = z.strictObject({
@@ -233,16 +232,14 @@ function build() {
     /** CreateTransformJob's DataProcessing: JSONPath filters (at most 63 characters) over CSV or JSON records, and the join of each record with its prediction. */
     DataProcessing: z.optional(
       z.strictObject({
-        InputFilter: z.optional(z.string().check(z.minLength(1), z.maxLength(63), z.regex(/^\$/, 'must be a JSONPath starting with $'))),
-        OutputFilter: z.optional(z.string().check(z.minLength(1), z.maxLength(63), z.regex(/^\$/, 'must be a JSONPath starting with $'))),
+        InputFilter: z.optional(jsonPathFilter),
+        OutputFilter: z.optional(jsonPathFilter),
         JoinSource: z.optional(z.enum(['None', 'Input'])),
       }),
     ),
     /** The transform job's environment (at most 16 variables). */
     Environment: z.optional(z.record(envVarName, textField(z.string().check(z.maxLength(10240)))).check(z.refine((env) => Object.keys(env).length <= 16, 'holds at most 16 variables'))),
-    DependsOn: dependsOn,
-    RetryPolicies: z.optional(z.array(retryPolicy).check(z.maxLength(5))),
-    Cache: z.optional(cache),
+    ...jobStepControls,
   });
 
   const conditionStep = z.strictObject({
