@@ -60,6 +60,9 @@ const roleRepositories = async (resolveVariable) => {
 /** `<service>-<stage>--` in lower case: the start of every job and model name (shared/naming.ts stageResourcePrefix), as SageMaker writes it in ARNs. */
 const jobNamePrefix = async (resolveVariable) => `${await resolveVariable('self:service')}-${await resolveVariable('sls:stage')}--`.toLowerCase();
 
+/** The ARN pattern of the SageMaker models named `<prefix>…` in this stack's account and region. */
+const modelArns = (prefix) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:sagemaker:\${AWS::Region}:\${AWS::AccountId}:model/${prefix}*` });
+
 /** ArnEquals for a key ARN, StringEquals for anything else (a key id or alias is compared as given). */
 const kmsKeyCondition = (condition, key, value) => {
   const operator = value.startsWith('arn:') ? 'ArnEquals' : 'StringEquals';
@@ -99,7 +102,7 @@ const createModelStatement = async (resolveVariable, sid, modelPrefix) => {
     Sid: sid,
     Effect: 'Allow',
     Action: 'sagemaker:CreateModel',
-    Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:sagemaker:\${AWS::Region}:\${AWS::AccountId}:model/${modelPrefix}*` },
+    Resource: modelArns(modelPrefix),
   };
   const condition = {};
   await networkConditions(resolveVariable, condition, {});
@@ -162,7 +165,7 @@ module.exports = {
     const condition = {
       'ForAllValues:StringEquals': { 'sagemaker:InstanceTypes': await list(resolveVariable, 'allowedInstanceTypes') },
       // Only the stage's own models (shared/naming.ts transformModelName): a transform job never runs another stage's or a hand-made model.
-      ArnLike: { 'sagemaker:ModelArn': { 'Fn::Sub': `arn:\${AWS::Partition}:sagemaker:\${AWS::Region}:\${AWS::AccountId}:model/${prefix}*` } },
+      ArnLike: { 'sagemaker:ModelArn': modelArns(prefix) },
     };
     const volumeKey = String((await resolveVariable('param:volumeKmsKeyId')) ?? '').trim();
     const outputKey = String((await resolveVariable('param:outputKmsKeyId')) ?? '').trim();
